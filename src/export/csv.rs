@@ -1,0 +1,209 @@
+//! CSV files: `fit.csv`, `forecast.csv`, `quotas.csv` (columns as in SPEC).
+
+use crate::error::Result;
+use crate::output::OutputDir;
+use crate::report::Report;
+use crate::scenario::STANDARD_QUANTILES;
+
+/// A CSV table being built in memory.
+#[derive(Default)]
+pub struct Csv {
+    text: String,
+}
+
+impl Csv {
+    /// A table with `header`.
+    pub fn new(header: &[&str]) -> Self {
+        let mut c = Self::default();
+        c.row(header.iter().map(|s| s.to_string()));
+        c
+    }
+
+    /// Append a row (fields are quoted where needed).
+    pub fn row(&mut self, fields: impl IntoIterator<Item = String>) {
+        let mut first = true;
+        for f in fields {
+            if !first {
+                self.text.push(',');
+            }
+            first = false;
+            if f.contains([',', '"', '\n', '\r']) {
+                self.text.push('"');
+                self.text.push_str(&f.replace('"', "\"\""));
+                self.text.push('"');
+            } else {
+                self.text.push_str(&f);
+            }
+        }
+        self.text.push('\n');
+    }
+
+    /// The finished text.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.text.into_bytes()
+    }
+}
+
+/// Money and other amounts: two decimals.
+pub fn money(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.2}", x + 0.0)
+    } else {
+        String::new()
+    }
+}
+
+/// Probabilities and statistics: six decimals.
+pub fn num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.6}", x + 0.0)
+    } else {
+        String::new()
+    }
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map(num).unwrap_or_default()
+}
+
+/// Column name of quantile `q`: 0.05 -> p05, 0.025 -> p02_5, 0.99 -> p99.
+pub fn quantile_column(q: f64) -> String {
+    let pct = format!("{:.4}", q * 100.0);
+    let pct = pct.trim_end_matches('0').trim_end_matches('.');
+    let (int, frac) = pct.split_once('.').unwrap_or((pct, ""));
+    let mut name = format!("p{:0>2}", int);
+    if !frac.is_empty() {
+        name.push('_');
+        name.push_str(frac);
+    }
+    name
+}
+
+/// Order of quantile columns: the seven standard ones first, then the rest ascending.
+pub fn quantile_order(qs: &[f64]) -> Vec<usize> {
+    let is_std = |q: f64| STANDARD_QUANTILES.iter().any(|s| (s - q).abs() < 1e-12);
+    let mut order: Vec<usize> = (0..qs.len()).filter(|&i| is_std(qs[i])).collect();
+    order.extend((0..qs.len()).filter(|&i| !is_std(qs[i])));
+    order
+}
+
+/// Write the CSV files for the stages in `report`.
+///
+/// # Errors
+/// `Error::Io` if a file cannot be written.
+pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
+    if let Some(fit) = &report.fit {
+        let mut c = Csv::new(&[
+            "territory",
+            "model",
+            "n_periods",
+            "params",
+            "loglik",
+            "aic",
+            "bic",
+            "gof_name",
+            "gof_stat",
+            "region",
+            "runner_up",
+            "trend",
+            "seasonal",
+            "pooled",
+            "level",
+            "slope",
+        ]);
+        for r in &fit.rows {
+            c.row([
+                r.territory.clone(),
+                r.model.clone(),
+                r.n_periods.to_string(),
+                r.params.clone(),
+                opt(r.loglik),
+                opt(r.aic),
+                opt(r.bic),
+                r.gof_name.clone().unwrap_or_default(),
+                opt(r.gof_stat),
+                r.region.clone(),
+                r.runner_up.clone().unwrap_or_default(),
+                r.trend.to_string(),
+                r.seasonal.to_string(),
+                r.pooled.to_string(),
+                money(r.level),
+                money(r.slope),
+            ]);
+        }
+        out.write("fit.csv", &c.into_bytes())?;
+    }
+    if let Some(f) = &report.forecast {
+        let order = quantile_order(&f.quantiles);
+        let mut header = vec![
+            "level".to_string(),
+            "name".into(),
+            "period".into(),
+            "mean".into(),
+        ];
+        header.extend(order.iter().map(|&i| quantile_column(f.quantiles[i])));
+        let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+        let mut c = Csv::new(&header_refs);
+        for r in &f.rows {
+            let mut fields = vec![
+                r.level.clone(),
+                r.name.clone(),
+                r.period.clone(),
+                money(r.summary.mean),
+            ];
+            fields.extend(order.iter().map(|&i| money(r.summary.quantiles[i])));
+            c.row(fields);
+        }
+        out.write("forecast.csv", &c.into_bytes())?;
+    }
+    if let Some(q) = &report.quota {
+        let mut c = Csv::new(&[
+            "territory",
+            "rep",
+            "quota",
+            "last_year_actual",
+            "forecast_p50",
+            "attain_probability",
+            "binding",
+            "unconstrained_quota",
+        ]);
+        for r in &q.rows {
+            c.row([
+                r.territory.clone(),
+                String::new(),
+                money(r.quota),
+                money(r.last_year_actual),
+                money(r.forecast_p50),
+                num(r.attain_probability),
+                r.binding.clone().unwrap_or_default(),
+                money(r.unconstrained),
+            ]);
+        }
+        out.write("quotas.csv", &c.into_bytes())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_column_names() {
+        assert_eq!(quantile_column(0.05), "p05");
+        assert_eq!(quantile_column(0.5), "p50");
+        assert_eq!(quantile_column(0.025), "p02_5");
+        assert_eq!(quantile_column(0.99), "p99");
+        assert_eq!(quantile_column(0.001), "p00_1");
+    }
+
+    #[test]
+    fn quoting() {
+        let mut c = Csv::new(&["a", "b"]);
+        c.row(["x,y".to_string(), "say \"hi\"".to_string()]);
+        assert_eq!(
+            String::from_utf8(c.into_bytes()).unwrap(),
+            "a,b\n\"x,y\",\"say \"\"hi\"\"\"\n"
+        );
+    }
+}

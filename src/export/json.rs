@@ -1,0 +1,131 @@
+//! `summary.json`: scenario, seed, trials, version, inputs, then one object
+//! per stage that ran (SPEC's key names).
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+use crate::export::csv::quantile_column;
+use crate::output::OutputDir;
+use crate::report::Report;
+use crate::sim::Summary;
+
+fn summary_json(s: &Summary, qs: &[f64]) -> Value {
+    let mut m = Map::new();
+    m.insert("mean".into(), json!(round2(s.mean)));
+    for (q, v) in qs.iter().zip(&s.quantiles) {
+        m.insert(quantile_column(*q), json!(round2(*v)));
+    }
+    Value::Object(m)
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+#[derive(Serialize)]
+struct Head<'a> {
+    scenario: &'a str,
+    seed: u64,
+    trials: usize,
+    version: &'a str,
+    inputs: &'a std::collections::BTreeMap<String, String>,
+}
+
+/// Build the summary value of `report`.
+pub fn summary(report: &Report) -> Value {
+    let m = &report.meta;
+    let mut out = match serde_json::to_value(Head {
+        scenario: &m.scenario,
+        seed: m.seed,
+        trials: m.trials,
+        version: &m.version,
+        inputs: &m.inputs,
+    }) {
+        Ok(Value::Object(o)) => o,
+        _ => Map::new(),
+    };
+    out.insert("currency".into(), json!(m.currency));
+    out.insert("period".into(), json!(m.period));
+    if let Some(d) = &report.data {
+        out.insert(
+            "data".into(),
+            json!({
+                "periods": d.periods,
+                "first_period": d.first_period,
+                "last_period": d.last_period,
+                "territories": d.territories,
+                "regions": d.regions.len(),
+                "accounts": d.accounts,
+                "reps": d.reps,
+                "pipeline": d.pipeline,
+                "tables": d.load.tables,
+                "dropped_periods": d.load.dropped_periods,
+            }),
+        );
+    }
+    if let Some(f) = &report.fit {
+        let mut models: std::collections::BTreeMap<&str, usize> = Default::default();
+        for r in &f.rows {
+            *models.entry(r.model.as_str()).or_default() += 1;
+        }
+        out.insert(
+            "fit".into(),
+            json!({
+                "territories": f.rows.len(),
+                "models": models,
+                "with_trend": f.rows.iter().filter(|r| r.trend).count(),
+                "pooled": f.rows.iter().filter(|r| r.pooled).count(),
+                "company_factor_share": round6(f.shocks.company_share),
+                "region_factor_share": round6(f.shocks.region_share),
+                "mean_correlation": round6(f.shocks.mean_correlation),
+                "factor_ar1": round6(f.shocks.factor_ar),
+                "own_ar1": round6(f.shocks.own_ar),
+            }),
+        );
+    }
+    if let Some(f) = &report.forecast {
+        let mut o = Map::new();
+        o.insert("total".into(), summary_json(&f.total, &f.quantiles));
+        if let Some(p) = &f.prob_hit_plan {
+            o.insert("plan".into(), json!(p.plan));
+            o.insert("prob_hit_plan".into(), json!(round6(p.probability)));
+            o.insert("prob_hit_plan_se".into(), json!(round6(p.standard_error)));
+        }
+        o.insert("actual_periods".into(), json!(f.actual_periods));
+        o.insert("draws".into(), json!(f.draws));
+        out.insert("forecast".into(), Value::Object(o));
+    }
+    if let Some(q) = &report.quota {
+        out.insert(
+            "quota".into(),
+            json!({
+                "method": q.method,
+                "plan": q.plan,
+                "quota_total": round2(q.quota_total),
+                "attain_probability": round6(q.attain_probability),
+                "expected_share_attaining": round6(q.expected_share_attaining),
+                "expected_share_attaining_band": [round6(q.share_attaining_p05), round6(q.share_attaining_p95)],
+                "attain_probability_spread": round6(q.attain_probability_spread),
+                "size_attainment_correlation": round6(q.size_attainment_correlation),
+                "binding": q.rows.iter().filter(|r| r.binding.is_some()).count(),
+            }),
+        );
+    }
+    out.insert("warnings".into(), json!(report.warnings));
+    Value::Object(out)
+}
+
+/// Write `summary.json`.
+///
+/// # Errors
+/// `Error::Io` if the file cannot be written.
+pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
+    let text = serde_json::to_string_pretty(&summary(report))
+        .map_err(|e| Error::Internal(format!("cannot serialise summary: {e}")))?;
+    out.write("summary.json", format!("{text}\n").as_bytes())
+}

@@ -1,0 +1,728 @@
+//! Fitting: from a [`SalesHistory`] to [`FittedModels`].
+//!
+//! Per territory, in this order (the README explains the choices):
+//! 1. **Seasonality**, pooled: a log-linear regression on the company's and
+//!    each region's total picks seasonal indices when the information
+//!    criterion supports them; each territory's own deviations from its
+//!    region's profile are shrunk toward it by empirical Bayes (weight
+//!    tau^2 / (tau^2 + noise variance)), so a territory with little history
+//!    borrows its region's shape.
+//! 2. **Level and trend**: least squares on the deseasonalised series; the
+//!    trend is kept only when BIC prefers it (a spurious trend widens every
+//!    forecast). The joint covariance of (level at the origin, slope),
+//!    inflated for residual autocorrelation, is the parameter uncertainty
+//!    the simulation draws per trial.
+//! 3. **Residual law** of actual / expected: non-positive periods (zeros,
+//!    net credits) as an explicit mass with their observed values; the
+//!    positive part chosen among normal, lognormal, gamma, Weibull (maximum
+//!    likelihood) and empirical by AIC or BIC, with the KS statistic.
+//! 4. **Common shocks**: from the residual normal scores, the shares of
+//!    variance explained by a company factor and by region factors, and the
+//!    AR(1) persistence of factors and own noise.
+//!
+//! No I/O; pure function of its inputs.
+
+use rayon::prelude::*;
+use serde_json::json;
+
+use crate::history::SalesHistory;
+use crate::model::{
+    Diagnostics, FittedModels, LevelLaw, PositivePart, ResidualLaw, ShockModel, TerritoryModel,
+};
+use crate::scenario::{Criterion, FitSpec};
+use crate::stats::dist::{self, Family, Fitted};
+use crate::stats::gof::ks_statistic;
+use crate::stats::ols::{ols, Ols};
+use crate::stats::quantile::mean;
+
+/// Fewest positive residuals for a territory's own family fit.
+const MIN_OWN_FIT: usize = 6;
+/// Fewest positive residuals for the empirical law to be a candidate.
+const MIN_EMPIRICAL: usize = 12;
+/// Largest factor by which residual autocorrelation inflates parameter variance.
+const MAX_INFLATION: f64 = 10.0;
+
+/// Fit every territory of `history` on its first `n_fit` periods.
+pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels {
+    let calendar = history.calendar;
+    let n_fit = n_fit.min(history.n_periods());
+    let s = calendar.kind.per_year();
+    let positions: Vec<usize> = (0..n_fit as i64)
+        .map(|t| calendar.season_of(history.first_period + t) % s)
+        .collect();
+    let regions = history.regions();
+    let region_index = history.region_index();
+    let series: Vec<&[f64]> = history.revenue.iter().map(|r| &r[..n_fit]).collect();
+
+    let company_total = sum_series(series.iter().copied(), n_fit);
+    let company_profile = group_profile(&company_total, &positions, s);
+    let region_profiles: Vec<Vec<f64>> = (0..regions.len())
+        .map(|r| {
+            let total = sum_series(
+                series
+                    .iter()
+                    .zip(&region_index)
+                    .filter(|(_, &ri)| ri == r)
+                    .map(|(x, _)| *x),
+                n_fit,
+            );
+            group_profile(&total, &positions, s)
+                .or_else(|| company_profile.clone())
+                .unwrap_or_else(|| vec![1.0; s])
+        })
+        .collect();
+    let seasonal_any = company_profile.is_some();
+
+    // Empirical-Bayes spread of territory seasonal deviations.
+    let deviations: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .zip(&region_index)
+        .map(|(y, &r)| seasonal_deviations(y, &positions, &region_profiles[r]))
+        .collect();
+    let tau2 = if seasonal_any {
+        let (mut sum, mut n) = (0.0, 0usize);
+        for d in deviations.iter().flatten() {
+            sum += d.0 * d.0 - d.1;
+            n += 1;
+        }
+        if n > 0 {
+            (sum / n as f64).max(0.0)
+        } else {
+            0.0
+        }
+    } else {
+        0.0
+    };
+
+    let families: Vec<Family> = spec
+        .families
+        .iter()
+        .filter_map(|f| Family::parse(f))
+        .collect();
+    let allow_empirical = spec.families.iter().any(|f| f == "empirical");
+    let mut fits: Vec<TerritoryFit> = series
+        .par_iter()
+        .enumerate()
+        .map(|(i, y)| {
+            let r = region_index[i];
+            fit_territory(
+                y,
+                &positions,
+                &region_profiles[r],
+                &deviations[i],
+                tau2,
+                &families,
+                allow_empirical,
+                spec.criterion,
+            )
+        })
+        .collect();
+
+    // Pool what cannot be fitted alone.
+    let mut warnings = Vec::new();
+    let pooled_sdlog = pooled_sdlog(&fits);
+    let levels_by_region: Vec<f64> = (0..regions.len())
+        .map(|r| {
+            let mut v: Vec<f64> = fits
+                .iter()
+                .zip(&region_index)
+                .filter(|(f, &ri)| ri == r && !f.empty)
+                .map(|(f, _)| f.level.level)
+                .collect();
+            median(&mut v).unwrap_or(0.0)
+        })
+        .collect();
+    for (i, f) in fits.iter_mut().enumerate() {
+        let name = &history.territories[i].name;
+        if f.empty {
+            let level = levels_by_region[region_index[i]];
+            f.level = LevelLaw {
+                level,
+                slope: 0.0,
+                cov: [[(0.5 * level).powi(2), 0.0], [0.0, 0.0]],
+            };
+            f.season = region_profiles[region_index[i]].clone();
+            f.residual = pooled_law(pooled_sdlog);
+            f.diag.model = "lognormal".into();
+            f.diag.pooled = true;
+            f.diag.params = params_json(&f.residual);
+            warnings.push(format!(
+                "territory '{name}' has no sales in the fitted history: pooled model at the region's median level ({level:.0}) with 50% level uncertainty"
+            ));
+        } else if f.needs_pooling {
+            let p0 = f.residual.p0;
+            let nonpositive = f.residual.nonpositive.clone();
+            f.residual = ResidualLaw::new(p0, nonpositive, pooled_law(pooled_sdlog).positive);
+            f.diag.model = "lognormal".into();
+            f.diag.pooled = true;
+            f.diag.params = params_json(&f.residual);
+            warnings.push(format!(
+                "territory '{name}' has only {} periods with positive revenue: its residual spread is pooled",
+                f.n_positive
+            ));
+        }
+        if n_fit < s && !f.empty {
+            f.diag.seasonal = seasonal_any;
+        }
+    }
+    if n_fit < 2 * s {
+        warnings.push(format!(
+            "only {n_fit} {}s of history: seasonal and trend terms are estimated from less than two years",
+            calendar.kind.name()
+        ));
+    }
+
+    let shocks = estimate_shocks(&fits, &region_index, regions.len());
+    let territories = fits
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| TerritoryModel {
+            name: history.territories[i].name.clone(),
+            region: history.territories[i].region.clone(),
+            region_index: region_index[i],
+            n_periods: n_fit,
+            level: f.level,
+            season: f.season,
+            residual: f.residual,
+            diagnostics: f.diag,
+        })
+        .collect();
+    FittedModels {
+        calendar,
+        origin: history.first_period + n_fit as i64,
+        regions,
+        territories,
+        shocks,
+        warnings,
+    }
+}
+
+/// Intermediate result for one territory.
+struct TerritoryFit {
+    level: LevelLaw,
+    season: Vec<f64>,
+    residual: ResidualLaw,
+    diag: Diagnostics,
+    /// Normal scores of the residuals, one per history period.
+    scores: Vec<f64>,
+    empty: bool,
+    needs_pooling: bool,
+    n_positive: usize,
+}
+
+fn sum_series<'a>(series: impl Iterator<Item = &'a [f64]>, n: usize) -> Vec<f64> {
+    let mut total = vec![0.0; n];
+    for s in series {
+        for (t, v) in s.iter().enumerate() {
+            total[t] += v;
+        }
+    }
+    total
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(crate::stats::quantile::sorted_quantile(v, 0.5))
+}
+
+/// Seasonal indices of a group total from a log-linear regression with
+/// seasonal dummies (and a trend), when BIC prefers it to no seasonality.
+fn group_profile(total: &[f64], positions: &[usize], s: usize) -> Option<Vec<f64>> {
+    let n = total.len();
+    if n < s + 3 || total.iter().any(|&v| v <= 0.0) {
+        return None;
+    }
+    let y: Vec<f64> = total.iter().map(|v| v.ln()).collect();
+    let base: Vec<Vec<f64>> = (0..n).map(|t| vec![1.0, t as f64]).collect();
+    let seasonal: Vec<Vec<f64>> = (0..n)
+        .map(|t| {
+            let mut r = vec![1.0, t as f64];
+            r.extend((1..s).map(|m| if positions[t] == m { 1.0 } else { 0.0 }));
+            r
+        })
+        .collect();
+    let without = ols(&base, &y)?;
+    let with = ols(&seasonal, &y)?;
+    if bic(&with) >= bic(&without) {
+        return None;
+    }
+    let mut idx: Vec<f64> = (0..s)
+        .map(|m| if m == 0 { 1.0 } else { with.coef[m + 1].exp() })
+        .collect();
+    let m = mean(&idx);
+    idx.iter_mut().for_each(|v| *v /= m);
+    Some(idx)
+}
+
+fn bic(f: &Ols) -> f64 {
+    f.coef.len() as f64 * (f.n as f64).ln() - 2.0 * f.loglik()
+}
+
+/// Log deviations of a territory's seasonal ratios from its region's
+/// profile and their sampling variances, per season position (empty
+/// positions are left out).
+fn seasonal_deviations(y: &[f64], positions: &[usize], profile: &[f64]) -> Vec<(f64, f64)> {
+    let s = profile.len();
+    if y.len() < s || profile.iter().all(|&p| (p - 1.0).abs() < 1e-12) {
+        return Vec::new();
+    }
+    let a: Vec<f64> = y
+        .iter()
+        .zip(positions)
+        .map(|(v, &m)| v / profile[m])
+        .collect();
+    let level = mean(&a);
+    if level <= 0.0 {
+        return Vec::new();
+    }
+    let cv2 =
+        a.iter().map(|v| (v / level - 1.0).powi(2)).sum::<f64>() / (a.len().max(2) - 1) as f64;
+    let mut out = Vec::with_capacity(s);
+    for m in 0..s {
+        let vals: Vec<f64> = a
+            .iter()
+            .zip(positions)
+            .filter(|(_, &p)| p == m)
+            .map(|(v, _)| *v)
+            .collect();
+        if vals.is_empty() {
+            out.push((0.0, f64::INFINITY));
+            continue;
+        }
+        let ratio = mean(&vals) / level;
+        if ratio <= 0.0 {
+            out.push((0.0, f64::INFINITY));
+            continue;
+        }
+        // Delta method: var(log ratio) ~ cv^2 / count.
+        out.push((ratio.ln(), (cv2 / vals.len() as f64).max(1e-12)));
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fit_territory(
+    y: &[f64],
+    positions: &[usize],
+    region_profile: &[f64],
+    deviations: &[(f64, f64)],
+    tau2: f64,
+    families: &[Family],
+    allow_empirical: bool,
+    criterion: Criterion,
+) -> TerritoryFit {
+    let n = y.len();
+    let empty = n == 0 || y.iter().all(|&v| v == 0.0);
+    let mut season = region_profile.to_vec();
+    let mut own_season = false;
+    if !deviations.is_empty() && tau2 > 0.0 {
+        for (m, &(d, v)) in deviations.iter().enumerate() {
+            if v.is_finite() {
+                season[m] *= (tau2 / (tau2 + v) * d).exp();
+                own_season = true;
+            }
+        }
+        let m = mean(&season);
+        season.iter_mut().for_each(|v| *v /= m);
+    }
+    let seasonal = season.iter().any(|&v| (v - 1.0).abs() > 1e-9);
+    let a: Vec<f64> = y
+        .iter()
+        .zip(positions)
+        .map(|(v, &m)| v / season[m])
+        .collect();
+
+    // Level and (maybe) trend by least squares; trend kept only when BIC prefers it.
+    let nf = n as f64;
+    let level_only: Vec<Vec<f64>> = (0..n).map(|_| vec![1.0]).collect();
+    let with_trend: Vec<Vec<f64>> = (0..n).map(|t| vec![1.0, t as f64]).collect();
+    let flat = ols(&level_only, &a);
+    let sloped = if n >= 4 { ols(&with_trend, &a) } else { None };
+    let (fit, trend) = match (flat, sloped) {
+        (Some(f), Some(s)) if bic(&s) < bic(&f) - 1e-9 => (s, true),
+        (Some(f), _) => (f, false),
+        (None, _) => {
+            return empty_fit(season, n);
+        }
+    };
+    let fitted: Vec<f64> = (0..n)
+        .map(|t| {
+            if trend {
+                fit.coef[0] + fit.coef[1] * t as f64
+            } else {
+                fit.coef[0]
+            }
+        })
+        .collect();
+    let resid: Vec<f64> = a.iter().zip(&fitted).map(|(a, f)| a - f).collect();
+    let inflation = autocorrelation_inflation(&resid);
+    let s2 = fit.sigma2() * inflation;
+    let level = if trend {
+        let (c00, c01, c11) = (fit.xtx_inv[0][0], fit.xtx_inv[0][1], fit.xtx_inv[1][1]);
+        LevelLaw {
+            level: fit.coef[0] + fit.coef[1] * nf,
+            slope: fit.coef[1],
+            cov: [
+                [
+                    s2 * (c00 + 2.0 * nf * c01 + nf * nf * c11),
+                    s2 * (c01 + nf * c11),
+                ],
+                [s2 * (c01 + nf * c11), s2 * c11],
+            ],
+        }
+    } else {
+        LevelLaw {
+            level: fit.coef[0],
+            slope: 0.0,
+            cov: [[s2 / nf.max(1.0), 0.0], [0.0, 0.0]],
+        }
+    };
+    if empty || level.level <= 0.0 {
+        let mut out = empty_fit(season, n);
+        out.empty = empty;
+        if !empty {
+            // Net non-positive level: forecast zero with the observed spread.
+            out.level = LevelLaw {
+                level: 0.0,
+                slope: 0.0,
+                cov: [[0.0, 0.0], [0.0, 0.0]],
+            };
+            out.diag.model = "zero".into();
+        }
+        return out;
+    }
+
+    // Residual ratios actual / expected.
+    let ratios: Vec<f64> = y
+        .iter()
+        .zip(positions)
+        .zip(&fitted)
+        .map(|((v, &m), f)| v / (f.max(level.level * 1e-3) * season[m]))
+        .collect();
+    let nonpositive: Vec<f64> = ratios.iter().copied().filter(|&r| r <= 0.0).collect();
+    let positive: Vec<f64> = ratios.iter().copied().filter(|&r| r > 0.0).collect();
+    let p0 = nonpositive.len() as f64 / nf;
+    let n_pos = positive.len();
+
+    let mut candidates: Vec<Candidate> = Vec::new();
+    if n_pos >= MIN_OWN_FIT {
+        for &fam in families {
+            if let Some(f) = dist::fit(fam, &positive) {
+                let ll = f.loglik(&positive);
+                if ll.is_finite() {
+                    candidates.push(Candidate::new(PositivePart::Parametric(f), ll, 2, n_pos));
+                }
+            }
+        }
+    }
+    if allow_empirical && n_pos >= MIN_EMPIRICAL {
+        if let Some(ll) = kde_loo_loglik(&positive) {
+            let mut sorted = positive.clone();
+            sorted.sort_by(f64::total_cmp);
+            candidates.push(Candidate::new(
+                PositivePart::Empirical { sorted },
+                ll,
+                1,
+                n_pos,
+            ));
+        }
+    }
+    let key = |c: &Candidate| match criterion {
+        Criterion::Aic => c.aic,
+        Criterion::Bic => c.bic,
+    };
+    candidates.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    let needs_pooling = candidates.is_empty();
+    let (positive_part, ll, aic, bic_v) = match candidates.first() {
+        Some(c) => (c.part.clone(), Some(c.loglik), Some(c.aic), Some(c.bic)),
+        None => {
+            let f = dist::fit(Family::LogNormal, &positive).unwrap_or(Fitted {
+                family: Family::LogNormal,
+                params: [-0.125, 0.5],
+            });
+            (PositivePart::Parametric(f), None, None, None)
+        }
+    };
+    let runner_up = candidates
+        .get(1)
+        .map(|c| (c.part.name().to_string(), key(c)));
+    let gof = (!needs_pooling).then(|| {
+        let law = ResidualLaw::new(0.0, Vec::new(), positive_part.clone());
+        ks_statistic(&positive, |x| law.cdf(x))
+    });
+    let mut residual = ResidualLaw::new(p0, nonpositive, positive_part);
+    // Keep the forecast mean equal to the fitted mean: E[R] should be mean(ratios).
+    let target = mean(&ratios);
+    let law_mean = residual.mean();
+    let mut level = level;
+    if law_mean > 0.0 && target > 0.0 {
+        let c = target / law_mean;
+        level.level *= c;
+        level.slope *= c;
+        for row in &mut level.cov {
+            for v in row {
+                *v *= c * c;
+            }
+        }
+    }
+    let scores: Vec<f64> = ratios.iter().map(|&r| residual.normal_score(r)).collect();
+    let diag = Diagnostics {
+        model: residual.positive.name().to_string(),
+        params: params_json(&residual),
+        loglik: ll,
+        aic,
+        bic: bic_v,
+        gof_name: gof.map(|_| "ks".to_string()),
+        gof_stat: gof,
+        runner_up: runner_up.as_ref().map(|r| r.0.clone()),
+        runner_up_ic: runner_up.map(|r| r.1),
+        trend,
+        seasonal: seasonal || own_season,
+        pooled: false,
+    };
+    // Fix the law so later pooling can rebuild it.
+    residual = ResidualLaw::new(
+        residual.p0,
+        residual.nonpositive.clone(),
+        residual.positive.clone(),
+    );
+    TerritoryFit {
+        level,
+        season,
+        residual,
+        diag,
+        scores,
+        empty: false,
+        needs_pooling,
+        n_positive: n_pos,
+    }
+}
+
+struct Candidate {
+    part: PositivePart,
+    loglik: f64,
+    aic: f64,
+    bic: f64,
+}
+
+impl Candidate {
+    fn new(part: PositivePart, loglik: f64, k: usize, n: usize) -> Self {
+        Self {
+            part,
+            loglik,
+            aic: 2.0 * k as f64 - 2.0 * loglik,
+            bic: k as f64 * (n as f64).ln() - 2.0 * loglik,
+        }
+    }
+}
+
+fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
+    TerritoryFit {
+        level: LevelLaw {
+            level: 0.0,
+            slope: 0.0,
+            cov: [[0.0, 0.0], [0.0, 0.0]],
+        },
+        season,
+        residual: pooled_law(0.5),
+        diag: Diagnostics {
+            model: "pooled".into(),
+            params: json!({}),
+            loglik: None,
+            aic: None,
+            bic: None,
+            gof_name: None,
+            gof_stat: None,
+            runner_up: None,
+            runner_up_ic: None,
+            trend: false,
+            seasonal: false,
+            pooled: true,
+        },
+        scores: vec![f64::NAN; n],
+        empty: true,
+        needs_pooling: true,
+        n_positive: 0,
+    }
+}
+
+/// A lognormal ratio law with mean 1 and log-scale spread `sdlog`.
+fn pooled_law(sdlog: f64) -> ResidualLaw {
+    ResidualLaw::new(
+        0.0,
+        Vec::new(),
+        PositivePart::Parametric(Fitted {
+            family: Family::LogNormal,
+            params: [-0.5 * sdlog * sdlog, sdlog],
+        }),
+    )
+}
+
+/// Median log-scale spread of the territories fitted on their own.
+fn pooled_sdlog(fits: &[TerritoryFit]) -> f64 {
+    let mut v: Vec<f64> = fits
+        .iter()
+        .filter(|f| !f.needs_pooling && !f.empty)
+        .filter_map(|f| match &f.residual.positive {
+            PositivePart::Parametric(p) if p.family == Family::LogNormal => Some(p.params[1]),
+            _ => None,
+        })
+        .collect();
+    median(&mut v).unwrap_or(0.5).clamp(0.05, 2.0)
+}
+
+fn params_json(law: &ResidualLaw) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    match &law.positive {
+        PositivePart::Parametric(f) => {
+            let names = f.family.param_names();
+            map.insert(names[0].into(), json!(round6(f.params[0])));
+            map.insert(names[1].into(), json!(round6(f.params[1])));
+        }
+        PositivePart::Empirical { sorted } => {
+            map.insert("n".into(), json!(sorted.len()));
+        }
+    }
+    map.insert("p_nonpositive".into(), json!(round6(law.p0)));
+    serde_json::Value::Object(map)
+}
+
+fn round6(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let digits = 6 - x.abs().log10().ceil() as i32;
+    let f = 10f64.powi(digits.clamp(-10, 15));
+    (x * f).round() / f
+}
+
+/// Factor (1 + rho) / (1 - rho) for lag-1 autocorrelation rho > 0 of the
+/// residuals: the variance of a mean of AR(1) noise relative to white noise.
+fn autocorrelation_inflation(resid: &[f64]) -> f64 {
+    let rho = lag1(resid);
+    if rho <= 0.0 {
+        1.0
+    } else {
+        ((1.0 + rho) / (1.0 - rho)).min(MAX_INFLATION)
+    }
+}
+
+fn lag1(x: &[f64]) -> f64 {
+    let n = x.len();
+    if n < 4 {
+        return 0.0;
+    }
+    let m = mean(x);
+    let var: f64 = x.iter().map(|v| (v - m).powi(2)).sum();
+    if var <= 0.0 {
+        return 0.0;
+    }
+    let cov: f64 = x.windows(2).map(|w| (w[0] - m) * (w[1] - m)).sum();
+    cov / var
+}
+
+/// Leave-one-out log-likelihood of a Gaussian kernel density estimate with
+/// Silverman's bandwidth: how the empirical law is ranked against the
+/// parametric families (it counts as one parameter, the bandwidth).
+fn kde_loo_loglik(x: &[f64]) -> Option<f64> {
+    let n = x.len();
+    let mut s = x.to_vec();
+    s.sort_by(f64::total_cmp);
+    let m = mean(&s);
+    let sd = (s.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+    let iqr = crate::stats::quantile::sorted_quantile(&s, 0.75)
+        - crate::stats::quantile::sorted_quantile(&s, 0.25);
+    let spread = if iqr > 0.0 { sd.min(iqr / 1.34) } else { sd };
+    let h = 0.9 * spread * (n as f64).powf(-0.2);
+    if h <= 0.0 || !h.is_finite() {
+        return None;
+    }
+    let norm = ((n - 1) as f64 * h * (2.0 * std::f64::consts::PI).sqrt()).ln();
+    let mut ll = 0.0;
+    for i in 0..n {
+        let d: f64 = (0..n)
+            .filter(|&j| j != i)
+            .map(|j| (-0.5 * ((x[i] - x[j]) / h).powi(2)).exp())
+            .sum();
+        if d <= 0.0 {
+            return None;
+        }
+        ll += d.ln() - norm;
+    }
+    Some(ll)
+}
+
+/// Shares of residual normal-score variance explained by a company factor
+/// and by region factors, from the variance of sums (the average pairwise
+/// correlation of n series is (Var(sum) - sum of variances) / pairs).
+fn estimate_shocks(fits: &[TerritoryFit], region_index: &[usize], n_regions: usize) -> ShockModel {
+    let used: Vec<usize> = (0..fits.len())
+        .filter(|&i| !fits[i].empty && !fits[i].needs_pooling && fits[i].scores.len() >= 4)
+        .collect();
+    if used.len() < 2 {
+        return ShockModel::independent();
+    }
+    let n = fits[used[0]].scores.len();
+    let centered: Vec<Vec<f64>> = used
+        .iter()
+        .map(|&i| {
+            let s = &fits[i].scores;
+            let m = mean(s);
+            s.iter().map(|v| v - m).collect()
+        })
+        .collect();
+    let var = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>() / (n - 1) as f64;
+    let sds: Vec<f64> = centered.iter().map(|c| var(c).sqrt()).collect();
+
+    // All pairs.
+    let all_sum = sum_series(centered.iter().map(Vec::as_slice), n);
+    let sum_var: f64 = sds.iter().map(|s| s * s).sum();
+    let sum_sd: f64 = sds.iter().sum();
+    let all_pairs = sum_sd * sum_sd - sum_var;
+    let all_cov = var(&all_sum) - sum_var;
+
+    // Within-region pairs.
+    let (mut within_cov, mut within_pairs) = (0.0, 0.0);
+    for r in 0..n_regions {
+        let members: Vec<usize> = (0..used.len())
+            .filter(|&k| region_index[used[k]] == r)
+            .collect();
+        if members.len() < 2 {
+            continue;
+        }
+        let s = sum_series(members.iter().map(|&k| centered[k].as_slice()), n);
+        let sv: f64 = members.iter().map(|&k| sds[k] * sds[k]).sum();
+        let ss: f64 = members.iter().map(|&k| sds[k]).sum();
+        within_cov += var(&s) - sv;
+        within_pairs += ss * ss - sv;
+    }
+    let mean_correlation = if all_pairs > 0.0 {
+        all_cov / all_pairs
+    } else {
+        0.0
+    };
+    let between_pairs = all_pairs - within_pairs;
+    let (company, region) = if between_pairs > 0.0 && within_pairs > 0.0 {
+        let between = (all_cov - within_cov) / between_pairs;
+        let within = within_cov / within_pairs;
+        let c = between.clamp(0.0, 0.95);
+        (c, (within - c).clamp(0.0, 0.95 - c))
+    } else {
+        (mean_correlation.clamp(0.0, 0.95), 0.0)
+    };
+
+    let factor: Vec<f64> = (0..n).map(|t| all_sum[t] / used.len() as f64).collect();
+    let factor_ar = lag1(&factor).clamp(0.0, 0.9);
+    let own_ar =
+        (centered.iter().map(|c| lag1(c)).sum::<f64>() / centered.len() as f64).clamp(0.0, 0.9);
+    ShockModel {
+        company_share: company,
+        region_share: region,
+        factor_ar,
+        own_ar,
+        mean_correlation,
+    }
+}

@@ -1,0 +1,156 @@
+//! The loaded, validated sales history: what every later stage reads.
+//!
+//! Plain Rust types, no polars: the loader fills them, fitting and
+//! simulation consume them. Series are dense per-territory vectors over the
+//! complete periods of the history.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use crate::calendar::Calendar;
+
+/// A sales territory and the region it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Territory {
+    pub name: String,
+    pub region: String,
+}
+
+/// An account (customer) and its current territory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Account {
+    pub id: String,
+    /// Index into `SalesHistory::territories`.
+    pub territory: usize,
+    pub potential: Option<f64>,
+    pub workload: Option<f64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub locked: bool,
+    /// Revenue over the whole history.
+    pub revenue_total: f64,
+    /// Revenue over the year (one season of periods) before the horizon.
+    pub revenue_last_year: f64,
+}
+
+/// A sales rep and the capacity they bring to a territory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rep {
+    pub id: String,
+    pub territory: usize,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub backfill_date: Option<NaiveDate>,
+    pub ramp_months: f64,
+    pub fte: f64,
+}
+
+/// An open opportunity in the pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Opportunity {
+    pub id: String,
+    pub territory: usize,
+    pub amount: Option<f64>,
+    pub close_date: Option<NaiveDate>,
+    pub stage: Option<String>,
+    pub win_probability: Option<f64>,
+    pub account: Option<String>,
+}
+
+/// What the loader read from one table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TableReport {
+    pub table: String,
+    pub path: String,
+    pub rows_read: usize,
+    pub rows_filtered_out: usize,
+    pub rows_used: usize,
+    /// Rejected rows by reason (only with `on_bad_rows = "skip"`).
+    pub rejected: BTreeMap<String, usize>,
+}
+
+/// Everything the loader found out about the data, for `validate` and the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoadReport {
+    pub tables: Vec<TableReport>,
+    pub first_date: Option<NaiveDate>,
+    pub last_date: Option<NaiveDate>,
+    /// Period starts dropped because the data covers them only in part.
+    pub dropped_periods: Vec<NaiveDate>,
+    pub warnings: Vec<String>,
+}
+
+/// The sales history, aggregated to the scenario's periods.
+#[derive(Debug, Clone)]
+pub struct SalesHistory {
+    pub calendar: Calendar,
+    /// Ordinal of the first complete period; `revenue[i][0]` belongs to it.
+    pub first_period: i64,
+    pub territories: Vec<Territory>,
+    /// Revenue per territory per complete period (zeros where nothing sold).
+    pub revenue: Vec<Vec<f64>>,
+    /// Deals closed per territory per period, when the sales table names deals.
+    pub deal_counts: Option<Vec<Vec<f64>>>,
+    /// Sizes of the positive deals per territory, when the sales table names deals.
+    pub deal_sizes: Option<Vec<Vec<f64>>>,
+    pub accounts: Vec<Account>,
+    pub reps: Vec<Rep>,
+    pub pipeline: Vec<Opportunity>,
+    /// Last or assigned quota per territory, from a quotas table.
+    pub quotas: BTreeMap<usize, f64>,
+    pub report: LoadReport,
+}
+
+impl SalesHistory {
+    /// Number of complete periods of history.
+    pub fn n_periods(&self) -> usize {
+        self.revenue.first().map_or(0, Vec::len)
+    }
+
+    /// The start date of each history period.
+    pub fn period_starts(&self) -> Vec<NaiveDate> {
+        (0..self.n_periods() as i64)
+            .map(|i| self.calendar.start_of(self.first_period + i))
+            .collect()
+    }
+
+    /// Distinct regions in first-seen order of territories.
+    pub fn regions(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for t in &self.territories {
+            if !out.contains(&t.region) {
+                out.push(t.region.clone());
+            }
+        }
+        out
+    }
+
+    /// Index of each territory's region in [`SalesHistory::regions`].
+    pub fn region_index(&self) -> Vec<usize> {
+        let regions = self.regions();
+        self.territories
+            .iter()
+            .map(|t| regions.iter().position(|r| *r == t.region).unwrap_or(0))
+            .collect()
+    }
+
+    /// Index of the territory called `name`.
+    pub fn territory_index(&self, name: &str) -> Option<usize> {
+        self.territories.iter().position(|t| t.name == name)
+    }
+
+    /// A copy keeping only the first `n` periods (for backtests and in-year reforecasts).
+    pub fn truncated(&self, n: usize) -> SalesHistory {
+        let mut out = self.clone();
+        for s in &mut out.revenue {
+            s.truncate(n);
+        }
+        if let Some(c) = &mut out.deal_counts {
+            for s in c {
+                s.truncate(n);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,27 @@
+//! `salesplan`: a planning engine for sales organisations.
+//!
+//! One pipeline, one direction:
+//! `load -> fit -> sim -> quota -> report`, each stage taking the previous
+//! stage's output type plus its own part of the scenario. Only `load`
+//! touches polars; `fit`, `sim` and `quota` do no I/O.
+
+pub mod app;
+pub mod calendar;
+pub mod capacity;
+pub mod error;
+pub mod export;
+pub mod fit;
+pub mod generate;
+pub mod history;
+pub mod horizon;
+pub mod load;
+pub mod model;
+pub mod output;
+pub mod quota;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
+pub mod stats;
+
+pub use error::{Error, Result};

@@ -1,0 +1,612 @@
+//! The loader: the only module that touches polars. It reads every table a
+//! scenario names, checks it, and returns a [`SalesHistory`] aggregated to the
+//! scenario's periods.
+//!
+//! Rules (documented in the README): accounts that appear only in sales get
+//! the territory holding most of their revenue; periods that the data covers
+//! only in part at either edge are dropped with a warning; territories with
+//! no history are kept (the fitter pools them) with a warning.
+
+mod dates;
+mod sales;
+mod source;
+mod tables;
+
+pub use dates::DateParser;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+
+use crate::calendar::Calendar;
+use crate::error::{Error, Result};
+use crate::history::{Account, LoadReport, Opportunity, Rep, SalesHistory, Territory};
+use crate::scenario::{BadRows, DataSpec, Scenario, TerritoryFrom};
+use tables::TextTable;
+
+/// Region given to territories when no table names one.
+pub const DEFAULT_REGION: &str = "All";
+
+/// Load every table of `scenario` into a [`SalesHistory`].
+///
+/// # Errors
+/// `Error::Data` naming the file, line and column of the first problem.
+pub fn load(scenario: &Scenario) -> Result<SalesHistory> {
+    load_data(&scenario.data, scenario.calendar)
+}
+
+/// Load the tables of `data`, aggregating sales to `calendar`'s periods.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
+    let parser = DateParser::new(data.date_format.as_deref());
+    let mut report = LoadReport::default();
+    let sales = sales::load_sales(data)?;
+    report.tables.push(sales.report.clone());
+
+    // Reps first: with territory_from = "rep" they map sales keys to territories.
+    let reps_table = match &data.reps {
+        Some(spec) => Some(TextTable::read(
+            "reps",
+            spec,
+            data.encoding,
+            &["rep", "territory"],
+            &[
+                "region",
+                "start_date",
+                "end_date",
+                "backfill_date",
+                "ramp_months",
+                "fte",
+            ],
+        )?),
+        None => None,
+    };
+    let accounts_table = match &data.accounts {
+        Some(spec) => Some(TextTable::read(
+            "accounts",
+            spec,
+            data.encoding,
+            &["account", "territory"],
+            &["potential", "workload", "lat", "lon", "locked", "region"],
+        )?),
+        None => None,
+    };
+
+    let mut rep_territory: HashMap<String, String> = HashMap::new();
+    let mut region_of: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(t) = &reps_table {
+        for i in 0..t.len() {
+            let rep = t.required("rep", i)?.to_string();
+            let territory = t.required("territory", i)?.to_string();
+            if let Some(region) = t.text("region", i) {
+                region_of
+                    .entry(territory.clone())
+                    .or_insert_with(|| region.to_string());
+            }
+            rep_territory.insert(rep, territory);
+        }
+    }
+    let territory_of_key = |key: &str| -> Option<String> {
+        match data.territory_from {
+            TerritoryFrom::Column => Some(key.to_string()),
+            TerritoryFrom::Rep => rep_territory.get(key).cloned(),
+        }
+    };
+    if data.territory_from == TerritoryFrom::Rep {
+        let unknown: BTreeSet<&str> = sales
+            .by_key_day
+            .iter()
+            .filter(|r| !rep_territory.contains_key(&r.key))
+            .map(|r| r.key.as_str())
+            .collect();
+        if let Some(first) = unknown.iter().next() {
+            let msg = format!(
+                "{} rep(s) in the sales table are not in the reps table, e.g. '{first}'; expected every rep to have a territory",
+                unknown.len()
+            );
+            match data.on_bad_rows {
+                BadRows::Error => {
+                    return Err(Error::column(
+                        &data.sales.path,
+                        data.sales.column("rep").unwrap_or("rep"),
+                        msg,
+                    ))
+                }
+                BadRows::Skip => report.warnings.push(msg),
+            }
+        }
+    }
+    for (key, region) in &sales.region_of_key {
+        if let Some(t) = territory_of_key(key) {
+            region_of.entry(t).or_insert_with(|| region.clone());
+        }
+    }
+    if let Some(t) = &accounts_table {
+        for i in 0..t.len() {
+            if let (Some(territory), Some(region)) = (t.text("territory", i), t.text("region", i)) {
+                region_of
+                    .entry(territory.to_string())
+                    .or_insert_with(|| region.to_string());
+            }
+        }
+    }
+
+    // Periods covered by the data.
+    let dates: BTreeSet<NaiveDate> = sales.by_key_day.iter().map(|r| r.date).collect();
+    let (Some(&first_date), Some(&last_date)) = (dates.first(), dates.last()) else {
+        return Err(Error::data(&data.sales.path, "no usable sales rows"));
+    };
+    report.first_date = Some(first_date);
+    report.last_date = Some(last_date);
+    let (first_period, last_period, dropped) = complete_periods(&calendar, &dates);
+    report.dropped_periods = dropped.iter().map(|&p| calendar.start_of(p)).collect();
+    for d in &report.dropped_periods {
+        report.warnings.push(format!(
+            "the {} starting {d} is only partly covered by the data ({first_date} to {last_date}) and is dropped",
+            calendar.kind.name()
+        ));
+    }
+    if last_period < first_period {
+        return Err(Error::data(
+            &data.sales.path,
+            format!(
+                "the data ({first_date} to {last_date}) does not cover one complete {}",
+                calendar.kind.name()
+            ),
+        ));
+    }
+    let n_periods = (last_period - first_period + 1) as usize;
+
+    // Territories: every name in sales, accounts and reps.
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for r in &sales.by_key_day {
+        if let Some(t) = territory_of_key(&r.key) {
+            names.insert(t);
+        }
+    }
+    let with_history = names.clone();
+    if let Some(t) = &accounts_table {
+        for i in 0..t.len() {
+            names.insert(t.required("territory", i)?.to_string());
+        }
+    }
+    names.extend(rep_territory.values().cloned());
+    let mut names: Vec<String> = names.into_iter().collect();
+    names.sort_by(|a, b| natural_cmp(a, b));
+    for n in &names {
+        if !with_history.contains(n) {
+            report.warnings.push(format!(
+                "territory '{n}' has no sales history; it gets a pooled model"
+            ));
+        }
+    }
+    let index: HashMap<String, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), i))
+        .collect();
+    let territories: Vec<Territory> = names
+        .iter()
+        .map(|n| Territory {
+            name: n.clone(),
+            region: region_of
+                .get(n)
+                .cloned()
+                .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+        })
+        .collect();
+
+    let slot = |date: NaiveDate| -> Option<usize> {
+        let p = calendar.period_of(date);
+        (p >= first_period && p <= last_period).then(|| (p - first_period) as usize)
+    };
+    let mut revenue = vec![vec![0.0; n_periods]; names.len()];
+    for r in &sales.by_key_day {
+        if let (Some(t), Some(s)) = (territory_of_key(&r.key), slot(r.date)) {
+            revenue[index[&t]][s] += r.amount;
+        }
+    }
+    let (deal_counts, deal_sizes) = match &sales.deals {
+        Some(deals) => {
+            let mut counts = vec![vec![0.0; n_periods]; names.len()];
+            let mut sizes = vec![Vec::new(); names.len()];
+            for d in deals {
+                if let (Some(t), Some(s)) = (territory_of_key(&d.key), slot(d.date)) {
+                    let i = index[&t];
+                    if d.amount > 0.0 {
+                        counts[i][s] += 1.0;
+                        sizes[i].push(d.amount);
+                    }
+                }
+            }
+            (Some(counts), Some(sizes))
+        }
+        None => (None, None),
+    };
+    let last_year_from = (last_period - calendar.kind.per_year() as i64 + 1).max(first_period);
+    let accounts = build_accounts(
+        accounts_table.as_ref(),
+        sales.by_account_day.as_deref(),
+        &index,
+        &|k: &str| territory_of_key(k),
+        &calendar,
+        (first_period, last_period, last_year_from),
+        &mut report,
+    )?;
+    let reps = match &reps_table {
+        Some(t) => build_reps(t, &index, &parser)?,
+        None => Vec::new(),
+    };
+    if let Some(t) = &accounts_table {
+        report.tables.push(t.report.clone());
+    }
+    if let Some(t) = &reps_table {
+        report.tables.push(t.report.clone());
+    }
+    let pipeline = match &data.pipeline {
+        Some(spec) => {
+            let key = match data.territory_from {
+                TerritoryFrom::Column => "territory",
+                TerritoryFrom::Rep => "rep",
+            };
+            let t = TextTable::read(
+                "pipeline",
+                spec,
+                data.encoding,
+                &["opportunity", key],
+                &[
+                    "amount",
+                    "close_date",
+                    "stage",
+                    "win_probability",
+                    "account",
+                ],
+            )?;
+            let p = build_pipeline(
+                &t,
+                key,
+                &index,
+                &|k: &str| territory_of_key(k),
+                &parser,
+                &mut report,
+            )?;
+            report.tables.push(t.report.clone());
+            p
+        }
+        None => Vec::new(),
+    };
+    let quotas = match &data.quotas {
+        Some(spec) => {
+            let key = if spec.columns.contains_key("rep") && !spec.columns.contains_key("territory")
+            {
+                "rep"
+            } else {
+                "territory"
+            };
+            let t = TextTable::read("quotas", spec, data.encoding, &[key, "quota"], &[])?;
+            let mut q = BTreeMap::new();
+            for i in 0..t.len() {
+                let name = t.required(key, i)?;
+                let territory = if key == "rep" {
+                    rep_territory.get(name).cloned()
+                } else {
+                    Some(name.to_string())
+                };
+                let Some(ti) = territory.and_then(|n| index.get(&n).copied()) else {
+                    return Err(t.error(
+                        key,
+                        i,
+                        format!("found '{name}', which is not a known territory"),
+                    ));
+                };
+                let v = t
+                    .number("quota", i)?
+                    .ok_or_else(|| t.error("quota", i, "missing quota"))?;
+                *q.entry(ti).or_insert(0.0) += v;
+            }
+            report.tables.push(t.report.clone());
+            q
+        }
+        None => BTreeMap::new(),
+    };
+    let history = SalesHistory {
+        calendar,
+        first_period,
+        territories,
+        revenue,
+        deal_counts,
+        deal_sizes,
+        accounts,
+        reps,
+        pipeline,
+        quotas,
+        report,
+    };
+    Ok(history)
+}
+
+/// The first and last complete periods, and the partial ones dropped at the edges.
+///
+/// A period at an edge counts as complete when the data reaches to within
+/// the data's typical spacing of its boundary (daily transactions must start
+/// within the first 3 days; weekly totals within the first week).
+fn complete_periods(calendar: &Calendar, dates: &BTreeSet<NaiveDate>) -> (i64, i64, Vec<i64>) {
+    let first = *dates.first().expect("non-empty");
+    let last = *dates.last().expect("non-empty");
+    let mut gaps: Vec<i64> = dates
+        .iter()
+        .zip(dates.iter().skip(1))
+        .map(|(a, b)| (*b - *a).num_days())
+        .collect();
+    gaps.sort_unstable();
+    let spacing = gaps.get(gaps.len() / 2).copied().unwrap_or(1);
+    let tolerance = spacing.max(3) - 1;
+    let mut p0 = calendar.period_of(first);
+    let mut p1 = calendar.period_of(last);
+    let mut dropped = Vec::new();
+    if (first - calendar.start_of(p0)).num_days() > tolerance {
+        dropped.push(p0);
+        p0 += 1;
+    }
+    if (calendar.end_of(p1) - last).num_days() > tolerance && p1 >= p0 {
+        dropped.push(p1);
+        p1 -= 1;
+    }
+    (p0, p1, dropped)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_accounts(
+    table: Option<&TextTable>,
+    sales: Option<&[sales::AccountDay]>,
+    index: &HashMap<String, usize>,
+    territory_of_key: &dyn Fn(&str) -> Option<String>,
+    calendar: &Calendar,
+    (first_period, last_period, last_year_from): (i64, i64, i64),
+    report: &mut LoadReport,
+) -> Result<Vec<Account>> {
+    let mut accounts: Vec<Account> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    if let Some(t) = table {
+        let mut first_line: HashMap<String, usize> = HashMap::new();
+        for i in 0..t.len() {
+            let id = t.required("account", i)?.to_string();
+            let territory = t.required("territory", i)?;
+            let ti = index[territory];
+            if let Some(&j) = by_id.get(&id) {
+                if accounts[j].territory != ti {
+                    return Err(t.error(
+                        "territory",
+                        i,
+                        format!(
+                            "account '{id}' is listed again with territory '{territory}', but line {} gives it territory '{}'; expected one territory per account",
+                            first_line[&id],
+                            index.iter().find(|(_, &v)| v == accounts[j].territory).map(|(k, _)| k.as_str()).unwrap_or("?")
+                        ),
+                    ));
+                }
+                continue;
+            }
+            first_line.insert(id.clone(), t.lines[i]);
+            by_id.insert(id.clone(), accounts.len());
+            accounts.push(Account {
+                id,
+                territory: ti,
+                potential: t.number("potential", i)?,
+                workload: t.number("workload", i)?,
+                lat: t.number("lat", i)?,
+                lon: t.number("lon", i)?,
+                locked: t.flag("locked", i)?,
+                revenue_total: 0.0,
+                revenue_last_year: 0.0,
+            });
+        }
+    }
+    let Some(sales) = sales else {
+        return Ok(accounts);
+    };
+    // Revenue by account and territory; sales-only accounts go to the
+    // territory with most of their revenue.
+    let mut per: BTreeMap<&str, BTreeMap<usize, f64>> = BTreeMap::new();
+    let mut totals: HashMap<&str, (f64, f64)> = HashMap::new();
+    for r in sales {
+        let p = calendar.period_of(r.date);
+        if p < first_period || p > last_period {
+            continue;
+        }
+        let Some(ti) = territory_of_key(&r.key).and_then(|t| index.get(&t).copied()) else {
+            continue;
+        };
+        *per.entry(r.account.as_str())
+            .or_default()
+            .entry(ti)
+            .or_insert(0.0) += r.amount;
+        let e = totals.entry(r.account.as_str()).or_insert((0.0, 0.0));
+        e.0 += r.amount;
+        if p >= last_year_from {
+            e.1 += r.amount;
+        }
+    }
+    let mut multi = 0usize;
+    let mut example = None;
+    for (id, by_territory) in &per {
+        let (total, last_year) = totals[id];
+        if let Some(&j) = by_id.get(*id) {
+            accounts[j].revenue_total = total;
+            accounts[j].revenue_last_year = last_year;
+            continue;
+        }
+        let (&best, _) = by_territory
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(a.0)))
+            .expect("at least one territory");
+        if by_territory.len() > 1 {
+            multi += 1;
+            example.get_or_insert_with(|| (id.to_string(), by_territory.len(), best));
+        }
+        by_id.insert(id.to_string(), accounts.len());
+        accounts.push(Account {
+            id: id.to_string(),
+            territory: best,
+            potential: None,
+            workload: None,
+            lat: None,
+            lon: None,
+            locked: false,
+            revenue_total: total,
+            revenue_last_year: last_year,
+        });
+    }
+    if let Some((id, n, best)) = example {
+        let name = index
+            .iter()
+            .find(|(_, &v)| v == best)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default();
+        report.warnings.push(format!(
+            "{multi} account(s) sold in several territories and were given the territory with most of their revenue (e.g. '{id}': {n} territories, given '{name}')"
+        ));
+    }
+    Ok(accounts)
+}
+
+fn build_reps(
+    t: &TextTable,
+    index: &HashMap<String, usize>,
+    parser: &DateParser,
+) -> Result<Vec<Rep>> {
+    let mut reps = Vec::with_capacity(t.len());
+    for i in 0..t.len() {
+        let fte = t.number("fte", i)?.unwrap_or(1.0);
+        if !(0.0..=10.0).contains(&fte) {
+            return Err(t.error(
+                "fte",
+                i,
+                format!("found {fte}, expected a share of a full-time rep in [0, 10]"),
+            ));
+        }
+        let ramp_months = t.number("ramp_months", i)?.unwrap_or(0.0);
+        if ramp_months < 0.0 {
+            return Err(t.error(
+                "ramp_months",
+                i,
+                format!("found {ramp_months}, expected 0 or more months"),
+            ));
+        }
+        reps.push(Rep {
+            id: t.required("rep", i)?.to_string(),
+            territory: index[t.required("territory", i)?],
+            start_date: t.date("start_date", i, parser)?,
+            end_date: t.date("end_date", i, parser)?,
+            backfill_date: t.date("backfill_date", i, parser)?,
+            ramp_months,
+            fte,
+        });
+    }
+    Ok(reps)
+}
+
+fn build_pipeline(
+    t: &TextTable,
+    key: &str,
+    index: &HashMap<String, usize>,
+    territory_of_key: &dyn Fn(&str) -> Option<String>,
+    parser: &DateParser,
+    report: &mut LoadReport,
+) -> Result<Vec<Opportunity>> {
+    let mut out = Vec::with_capacity(t.len());
+    let mut unknown = 0usize;
+    for i in 0..t.len() {
+        let k = t.required(key, i)?;
+        let Some(ti) = territory_of_key(k).and_then(|n| index.get(&n).copied()) else {
+            unknown += 1;
+            continue;
+        };
+        let win_probability = t.number("win_probability", i)?;
+        if let Some(p) = win_probability {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(t.error(
+                    "win_probability",
+                    i,
+                    format!("found {p}, expected a probability in [0, 1]"),
+                ));
+            }
+        }
+        out.push(Opportunity {
+            id: t.required("opportunity", i)?.to_string(),
+            territory: ti,
+            amount: t.number("amount", i)?,
+            close_date: t.date("close_date", i, parser)?,
+            stage: t.text("stage", i).map(str::to_string),
+            win_probability,
+            account: t.text("account", i).map(str::to_string),
+        });
+    }
+    if unknown > 0 {
+        report.warnings.push(format!(
+            "{unknown} pipeline row(s) name a {key} with no territory and are skipped"
+        ));
+    }
+    Ok(out)
+}
+
+/// Order names so that "T-2" comes before "T-10".
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn split(s: &str) -> Vec<(bool, &str)> {
+        let mut parts = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                parts.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        parts
+    }
+    let (pa, pb) = (split(a), split(b));
+    for (x, y) in pa.iter().zip(pb.iter()) {
+        let ord = match (x.0, y.0) {
+            (true, true) => {
+                let (xt, yt) = (x.1.trim_start_matches('0'), y.1.trim_start_matches('0'));
+                xt.len().cmp(&yt.len()).then(xt.cmp(yt))
+            }
+            _ => x.1.cmp(y.1),
+        };
+        if ord != std::cmp::Ordering::Equal {
+            return ord;
+        }
+    }
+    pa.len().cmp(&pb.len()).then(a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::PeriodKind;
+
+    #[test]
+    fn natural_order() {
+        let mut v = vec!["T-10", "T-2", "T-1", "A"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, vec!["A", "T-1", "T-2", "T-10"]);
+    }
+
+    #[test]
+    fn edge_periods_partly_covered_are_dropped() {
+        let cal = Calendar::new(PeriodKind::Month, 1);
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let mut dates = BTreeSet::new();
+        let mut x = d("2020-01-15");
+        while x <= d("2020-06-10") {
+            dates.insert(x);
+            x += chrono::Duration::days(1);
+        }
+        let (p0, p1, dropped) = complete_periods(&cal, &dates);
+        assert_eq!(cal.start_of(p0), d("2020-02-01"));
+        assert_eq!(cal.start_of(p1), d("2020-05-01"));
+        assert_eq!(dropped.len(), 2);
+    }
+}

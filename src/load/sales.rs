@@ -1,0 +1,480 @@
+//! The sales table: read, reject or count bad rows, and aggregate with
+//! polars to one row per (key, date), where the key is the territory or the
+//! rep (`territory_from = "rep"`). Deal and account roll-ups are aggregated
+//! the same way when those columns are mapped.
+//!
+//! Row-level work (casting, masks, filters, group-bys) stays in polars; Rust
+//! only sees the aggregated rows and the distinct date strings.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::dates::DateParser;
+use super::source::{read_table, Wanted, ROW};
+use crate::error::{Error, Result};
+use crate::history::TableReport;
+use crate::scenario::{BadRows, DataSpec, TableSpec, TerritoryFrom};
+
+/// Revenue of one key on one date.
+#[derive(Debug, Clone)]
+pub struct KeyDay {
+    pub key: String,
+    pub date: NaiveDate,
+    pub amount: f64,
+}
+
+/// One account's revenue with one key on one date.
+#[derive(Debug, Clone)]
+pub struct AccountDay {
+    pub account: String,
+    pub key: String,
+    pub date: NaiveDate,
+    pub amount: f64,
+}
+
+/// One deal (order lines summed) of one key.
+#[derive(Debug, Clone)]
+pub struct Deal {
+    pub key: String,
+    pub date: NaiveDate,
+    pub amount: f64,
+}
+
+/// The sales table after validation and aggregation.
+#[derive(Debug, Default)]
+pub struct SalesAggregates {
+    pub by_key_day: Vec<KeyDay>,
+    pub by_account_day: Option<Vec<AccountDay>>,
+    pub deals: Option<Vec<Deal>>,
+    /// The region most rows of each key carry, when a region column is mapped.
+    pub region_of_key: BTreeMap<String, String>,
+    pub report: TableReport,
+}
+
+fn pe(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
+    move |e| Error::data(path, format!("{e}"))
+}
+
+/// The sales key column: territory or rep.
+pub fn key_column(data: &DataSpec) -> &'static str {
+    match data.territory_from {
+        TerritoryFrom::Column => "territory",
+        TerritoryFrom::Rep => "rep",
+    }
+}
+
+/// Read and aggregate the sales table.
+///
+/// # Errors
+/// `Error::Data` naming file, line and column for the first unusable row
+/// (unless `on_bad_rows = "skip"`), or any problem of [`read_table`].
+pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
+    let spec = &data.sales;
+    let path = spec.path.as_path();
+    let key = key_column(data);
+    let mut wanted = vec![
+        want(spec, "date", true),
+        want(spec, key, true),
+        want(spec, "amount", true),
+    ];
+    for optional in ["account", "region", "deal"] {
+        if optional != key {
+            wanted.push(want(spec, optional, false));
+        }
+    }
+    let extra: Vec<String> = spec.filter.keys().cloned().collect();
+    let (df, present) = read_table(path, data.encoding, &wanted, &extra)?;
+    let has = |c: &str| present.iter().any(|p| p == c);
+    let rows_read = df.height();
+
+    let df = apply_filter(df, &spec.filter).map_err(pe(path))?;
+    let rows_filtered_out = rows_read - df.height();
+    if df.height() == 0 {
+        return Err(Error::data(
+            path,
+            format!("no rows left after data.filter (read {rows_read} rows)"),
+        ));
+    }
+
+    let amount_text = matches!(
+        df.column("amount").map_err(pe(path))?.dtype(),
+        DataType::String
+    );
+    let amount_expr = if amount_text {
+        col("amount")
+            .str()
+            .strip_chars(lit(NULL))
+            .cast(DataType::Float64)
+    } else {
+        col("amount").cast(DataType::Float64)
+    };
+    let df = df
+        .lazy()
+        .with_columns([amount_expr.alias("__amt")])
+        .with_columns([
+            col(key).is_null().alias("__bad_key"),
+            col("date").is_null().alias("__bad_date"),
+            col("__amt")
+                .is_null()
+                .or(col("__amt").is_finite().not())
+                .alias("__bad_amount"),
+        ])
+        .collect()
+        .map_err(pe(path))?;
+
+    let checks = [
+        (
+            "__bad_key",
+            key,
+            format!("missing {key}; expected a {key} name"),
+        ),
+        ("__bad_date", "date", "missing date".to_string()),
+        (
+            "__bad_amount",
+            "amount",
+            "expected a finite number (a plain decimal such as 1234.50)".to_string(),
+        ),
+    ];
+    let mut rejected = BTreeMap::new();
+    let mut keep: Option<BooleanChunked> = None;
+    for (mask_name, column, message) in &checks {
+        let mask = df
+            .column(mask_name)
+            .map_err(pe(path))?
+            .bool()
+            .map_err(pe(path))?
+            .clone();
+        let count = mask.sum().unwrap_or(0) as usize;
+        if count == 0 {
+            continue;
+        }
+        match data.on_bad_rows {
+            BadRows::Error => {
+                let idx = mask.iter().position(|v| v == Some(true)).unwrap_or(0);
+                let found = cell_text(
+                    &df,
+                    spec.column(column).map(|_| *column).unwrap_or(column),
+                    idx,
+                );
+                let row = df
+                    .column(ROW)
+                    .map_err(pe(path))?
+                    .get(idx)
+                    .map_err(pe(path))?;
+                let line = row.extract::<usize>().unwrap_or(idx) + 2;
+                return Err(Error::cell(
+                    path,
+                    line,
+                    spec.column(column).unwrap_or(column),
+                    format!("found '{found}', {message} ({count} such rows; set data.on_bad_rows = \"skip\" to skip them)"),
+                ));
+            }
+            BadRows::Skip => {
+                rejected.insert(format!("bad {column}"), count);
+                let not = !&mask;
+                keep = Some(match keep {
+                    None => not,
+                    Some(k) => &k & &not,
+                });
+            }
+        }
+    }
+    let df = match keep {
+        Some(k) => df.filter(&k).map_err(pe(path))?,
+        None => df,
+    };
+
+    let parser = DateParser::new(data.date_format.as_deref());
+    let lf = df.clone().lazy();
+    let date_text = col("date").cast(DataType::String).alias("date");
+    let by_day = lf
+        .clone()
+        .group_by([col(key), date_text.clone()])
+        .agg([
+            col("__amt").sum().alias("amount"),
+            len().cast(DataType::Int64).alias("lines"),
+        ])
+        .collect()
+        .map_err(pe(path))?;
+
+    // Parse each distinct date string once.
+    let mut dates: HashMap<String, Option<NaiveDate>> = HashMap::new();
+    let date_col = by_day
+        .column("date")
+        .map_err(pe(path))?
+        .str()
+        .map_err(pe(path))?
+        .clone();
+    for s in date_col.iter().flatten() {
+        if !dates.contains_key(s) {
+            dates.insert(s.to_string(), parser.parse(s));
+        }
+    }
+    let mut bad_dates: Vec<&String> = dates
+        .iter()
+        .filter(|(_, d)| d.is_none())
+        .map(|(s, _)| s)
+        .collect();
+    bad_dates.sort();
+    if let Some(first_bad) = bad_dates.first() {
+        if data.on_bad_rows == BadRows::Error {
+            let raw = df
+                .column("date")
+                .map_err(pe(path))?
+                .cast(&DataType::String)
+                .map_err(pe(path))?;
+            let raw = raw.str().map_err(pe(path))?;
+            let (idx, s) = raw
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| {
+                    v.filter(|v| dates.get(*v) == Some(&None))
+                        .map(|v| (i, v.to_string()))
+                })
+                .unwrap_or((0, (*first_bad).clone()));
+            let row = df
+                .column(ROW)
+                .map_err(pe(path))?
+                .get(idx)
+                .map_err(pe(path))?;
+            let line = row.extract::<usize>().unwrap_or(idx) + 2;
+            return Err(Error::cell(
+                path,
+                line,
+                spec.column("date").unwrap_or("date"),
+                format!(
+                    "found '{s}', expected a date in {} ({} rows have unreadable dates)",
+                    parser.describe(),
+                    count_rows_with(&by_day, &dates)
+                ),
+            ));
+        }
+        rejected.insert("bad date".into(), count_rows_with(&by_day, &dates));
+    }
+
+    let keys = by_day
+        .column(key)
+        .map_err(pe(path))?
+        .cast(&DataType::String)
+        .map_err(pe(path))?;
+    let keys = keys.str().map_err(pe(path))?;
+    let amounts = by_day
+        .column("amount")
+        .map_err(pe(path))?
+        .f64()
+        .map_err(pe(path))?;
+    let mut by_key_day = Vec::with_capacity(by_day.height());
+    for ((k, d), a) in keys.iter().zip(date_col.iter()).zip(amounts.iter()) {
+        if let (Some(k), Some(Some(date)), Some(a)) = (k, d.map(|d| dates[d]), a) {
+            by_key_day.push(KeyDay {
+                key: k.to_string(),
+                date,
+                amount: a,
+            });
+        }
+    }
+    let rows_rejected: usize = rejected.values().sum();
+
+    let by_account_day = if has("account") {
+        let g = lf
+            .clone()
+            .filter(col("account").is_not_null())
+            .group_by([
+                col("account").cast(DataType::String),
+                col(key).cast(DataType::String),
+                date_text.clone(),
+            ])
+            .agg([col("__amt").sum().alias("amount")])
+            .collect()
+            .map_err(pe(path))?;
+        let acc = g
+            .column("account")
+            .map_err(pe(path))?
+            .str()
+            .map_err(pe(path))?;
+        let k = g.column(key).map_err(pe(path))?.str().map_err(pe(path))?;
+        let d = g
+            .column("date")
+            .map_err(pe(path))?
+            .str()
+            .map_err(pe(path))?;
+        let a = g
+            .column("amount")
+            .map_err(pe(path))?
+            .f64()
+            .map_err(pe(path))?;
+        let mut out = Vec::with_capacity(g.height());
+        for (((acc, k), d), a) in acc.iter().zip(k.iter()).zip(d.iter()).zip(a.iter()) {
+            if let (Some(acc), Some(k), Some(Some(date)), Some(a)) =
+                (acc, k, d.and_then(|d| dates.get(d).copied()), a)
+            {
+                out.push(AccountDay {
+                    account: acc.to_string(),
+                    key: k.to_string(),
+                    date,
+                    amount: a,
+                });
+            }
+        }
+        Some(out)
+    } else {
+        None
+    };
+
+    let deals = if has("deal") {
+        let g = lf
+            .clone()
+            .filter(col("deal").is_not_null())
+            .group_by([
+                col(key).cast(DataType::String),
+                col("deal").cast(DataType::String),
+            ])
+            .agg([
+                col("__amt").sum().alias("amount"),
+                date_text.clone().min().alias("date"),
+            ])
+            .collect()
+            .map_err(pe(path))?;
+        let k = g.column(key).map_err(pe(path))?.str().map_err(pe(path))?;
+        let d = g
+            .column("date")
+            .map_err(pe(path))?
+            .str()
+            .map_err(pe(path))?;
+        let a = g
+            .column("amount")
+            .map_err(pe(path))?
+            .f64()
+            .map_err(pe(path))?;
+        let mut out = Vec::with_capacity(g.height());
+        for ((k, d), a) in k.iter().zip(d.iter()).zip(a.iter()) {
+            if let (Some(k), Some(Some(date)), Some(a)) =
+                (k, d.and_then(|d| dates.get(d).copied()), a)
+            {
+                out.push(Deal {
+                    key: k.to_string(),
+                    date,
+                    amount: a,
+                });
+            }
+        }
+        Some(out)
+    } else {
+        None
+    };
+
+    let mut region_of_key = BTreeMap::new();
+    if has("region") {
+        let g = lf
+            .filter(col("region").is_not_null())
+            .group_by([
+                col(key).cast(DataType::String),
+                col("region").cast(DataType::String),
+            ])
+            .agg([len().cast(DataType::Int64).alias("n")])
+            .collect()
+            .map_err(pe(path))?;
+        let k = g.column(key).map_err(pe(path))?.str().map_err(pe(path))?;
+        let r = g
+            .column("region")
+            .map_err(pe(path))?
+            .str()
+            .map_err(pe(path))?;
+        let n = g.column("n").map_err(pe(path))?.i64().map_err(pe(path))?;
+        let mut best: BTreeMap<String, (i64, String)> = BTreeMap::new();
+        for ((k, r), n) in k.iter().zip(r.iter()).zip(n.iter()) {
+            if let (Some(k), Some(r), Some(n)) = (k, r, n) {
+                let e = best.entry(k.to_string()).or_insert((0, String::new()));
+                if n > e.0 || (n == e.0 && r < e.1.as_str()) {
+                    *e = (n, r.to_string());
+                }
+            }
+        }
+        region_of_key = best.into_iter().map(|(k, (_, r))| (k, r)).collect();
+    }
+
+    Ok(SalesAggregates {
+        by_key_day,
+        by_account_day,
+        deals,
+        region_of_key,
+        report: TableReport {
+            table: "sales".into(),
+            path: path.display().to_string(),
+            rows_read,
+            rows_filtered_out,
+            rows_used: rows_read - rows_filtered_out - rows_rejected,
+            rejected,
+        },
+    })
+}
+
+fn count_rows_with(by_day: &DataFrame, dates: &HashMap<String, Option<NaiveDate>>) -> usize {
+    let (Ok(d), Ok(n)) = (by_day.column("date"), by_day.column("lines")) else {
+        return 0;
+    };
+    let (Ok(d), Ok(n)) = (d.str(), n.i64()) else {
+        return 0;
+    };
+    d.iter()
+        .zip(n.iter())
+        .filter(|(d, _)| d.map(|d| dates.get(d) == Some(&None)).unwrap_or(false))
+        .map(|(_, n)| n.unwrap_or(0) as usize)
+        .sum()
+}
+
+fn want(spec: &TableSpec, model: &str, required: bool) -> Wanted {
+    Wanted {
+        model: model.to_string(),
+        file: spec.column(model).unwrap_or(model).to_string(),
+        required,
+    }
+}
+
+/// The text of cell (`column`, `idx`) for messages; empty for a missing value.
+pub fn cell_text(df: &DataFrame, column: &str, idx: usize) -> String {
+    df.column(column)
+        .ok()
+        .and_then(|c| c.get(idx).ok())
+        .map(|v| match v {
+            AnyValue::Null => String::new(),
+            AnyValue::String(s) => s.to_string(),
+            other => other.to_string(),
+        })
+        .unwrap_or_default()
+}
+
+/// Keep rows whose filter columns equal one of the listed values.
+pub fn apply_filter(
+    df: DataFrame,
+    filter: &BTreeMap<String, Vec<String>>,
+) -> PolarsResult<DataFrame> {
+    if filter.is_empty() {
+        return Ok(df);
+    }
+    let mut predicate: Option<Expr> = None;
+    for (column, values) in filter {
+        let mut any: Option<Expr> = None;
+        for v in values {
+            let e = col(column.as_str())
+                .cast(DataType::String)
+                .eq(lit(v.as_str()));
+            any = Some(match any {
+                None => e,
+                Some(a) => a.or(e),
+            });
+        }
+        let any = any.unwrap_or(lit(false)).fill_null(lit(false));
+        predicate = Some(match predicate {
+            None => any,
+            Some(p) => p.and(any),
+        });
+    }
+    match predicate {
+        Some(p) => df.lazy().filter(p).collect(),
+        None => Ok(df),
+    }
+}

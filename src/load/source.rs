@@ -1,0 +1,267 @@
+//! Reading one input file (CSV or Parquet, chosen by extension) into a
+//! polars `DataFrame` with the columns the scenario maps, renamed to the
+//! model's names.
+//!
+//! Owns: file existence, empty files, text encodings and byte-order marks,
+//! header checks ("column mapped but absent"), and row numbers. CSV columns
+//! are read as text so that every conversion later can name the bad row.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::scenario::Encoding;
+
+/// Name of the column holding the 0-based data row of each record.
+pub const ROW: &str = "__row";
+
+/// A column to read: the model's name and the file's name for it.
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    pub model: String,
+    pub file: String,
+    pub required: bool,
+}
+
+/// Read `path`, keeping the `wanted` columns (renamed to their model names)
+/// and the `extra` file columns (kept under their own names, e.g. for filters),
+/// plus a row index column [`ROW`].
+///
+/// Returns the frame and the list of optional model columns that are present.
+///
+/// # Errors
+/// `Error::Data` naming the file for a missing or empty file, a header
+/// without rows, a missing required column, or text that is not valid in the
+/// given encoding (with its line).
+pub fn read_table(
+    path: &Path,
+    encoding: Encoding,
+    wanted: &[Wanted],
+    extra: &[String],
+) -> Result<(DataFrame, Vec<String>)> {
+    if !path.exists() {
+        return Err(Error::data(path, "file not found"));
+    }
+    let is_parquet = path
+        .extension()
+        .map(|e| e.eq_ignore_ascii_case("parquet"))
+        .unwrap_or(false);
+    let (header, frame_reader): (Vec<String>, Box<dyn FnOnce(&[String]) -> Result<DataFrame>>) =
+        if is_parquet {
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let mut reader = ParquetReader::new(file);
+            let schema = reader
+                .schema()
+                .map_err(|e| Error::data(path, format!("not a readable Parquet file: {e}")))?;
+            let header: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
+            let p = path.to_path_buf();
+            (
+                header,
+                Box::new(move |cols: &[String]| {
+                    let file = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
+                    ParquetReader::new(file)
+                        .with_columns(Some(cols.to_vec()))
+                        .finish()
+                        .map_err(|e| Error::data(&p, format!("cannot read Parquet: {e}")))
+                }),
+            )
+        } else {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            let text = decode(path, bytes, encoding)?;
+            let header = csv_header(path, &text)?;
+            let p = path.to_path_buf();
+            (
+                header,
+                Box::new(move |cols: &[String]| read_csv_text(&p, text, cols)),
+            )
+        };
+
+    let mut present = Vec::new();
+    let mut file_cols: Vec<String> = Vec::new();
+    for w in wanted {
+        if header.iter().any(|h| *h == w.file) {
+            if !file_cols.contains(&w.file) {
+                file_cols.push(w.file.clone());
+            }
+            present.push(w.model.clone());
+        } else if w.required || w.file != w.model {
+            return Err(Error::column(
+                path,
+                &w.file,
+                format!(
+                    "column not found (mapped to '{}'); the header has: {}",
+                    w.model,
+                    header.join(", ")
+                ),
+            ));
+        }
+    }
+    for e in extra {
+        if !header.iter().any(|h| h == e) {
+            return Err(Error::column(
+                path,
+                e,
+                format!(
+                    "filter column not found; the header has: {}",
+                    header.join(", ")
+                ),
+            ));
+        }
+        if !file_cols.contains(e) {
+            file_cols.push(e.clone());
+        }
+    }
+    let df = frame_reader(&file_cols)?;
+    if df.height() == 0 {
+        return Err(Error::data(path, "the file has a header but no data rows"));
+    }
+    let mut exprs: Vec<Expr> = vec![col(ROW)];
+    for w in wanted.iter().filter(|w| present.contains(&w.model)) {
+        exprs.push(col(w.file.as_str()).alias(w.model.as_str()));
+    }
+    for e in extra {
+        if !wanted
+            .iter()
+            .any(|w| w.model == *e && present.contains(&w.model))
+        {
+            exprs.push(col(e.as_str()));
+        }
+    }
+    let df = df
+        .lazy()
+        .with_row_index(ROW, None)
+        .select(exprs)
+        .collect()
+        .map_err(|e| Error::data(path, format!("cannot select columns: {e}")))?;
+    Ok((df, present))
+}
+
+/// Decode file bytes to UTF-8 text, dropping a UTF-8 byte-order mark.
+fn decode(path: &Path, bytes: Vec<u8>, encoding: Encoding) -> Result<Vec<u8>> {
+    if bytes.is_empty() {
+        return Err(Error::data(
+            path,
+            "the file is empty; expected a header line and data rows",
+        ));
+    }
+    match encoding {
+        Encoding::Utf8 => {
+            let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            if let Err(e) = std::str::from_utf8(body) {
+                let at = e.valid_up_to();
+                let line = body[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+                return Err(Error::Data {
+                    file: path.to_path_buf(),
+                    line: Some(line),
+                    column: None,
+                    message: format!(
+                        "invalid UTF-8 (byte 0x{:02X} at offset {at}); if the file is a single-byte export set data.encoding, e.g. \"latin1\", \"windows-1252\" or \"cp437\"",
+                        body[at]
+                    ),
+                });
+            }
+            if body.len() == bytes.len() {
+                Ok(bytes)
+            } else {
+                Ok(body.to_vec())
+            }
+        }
+        Encoding::Latin1 => Ok(bytes
+            .iter()
+            .map(|&b| b as char)
+            .collect::<String>()
+            .into_bytes()),
+        Encoding::Windows1252 => {
+            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&bytes);
+            Ok(text.into_owned().into_bytes())
+        }
+        Encoding::Cp437 => Ok(bytes
+            .iter()
+            .map(|&b| cp437_char(b))
+            .collect::<String>()
+            .into_bytes()),
+    }
+}
+
+/// The character of code page 437 byte `b`.
+fn cp437_char(b: u8) -> char {
+    const HIGH: [char; 128] = [
+        'Ç', 'ü', 'é', 'â', 'ä', 'à', 'å', 'ç', 'ê', 'ë', 'è', 'ï', 'î', 'ì', 'Ä', 'Å', 'É', 'æ',
+        'Æ', 'ô', 'ö', 'ò', 'û', 'ù', 'ÿ', 'Ö', 'Ü', '¢', '£', '¥', '₧', 'ƒ', 'á', 'í', 'ó', 'ú',
+        'ñ', 'Ñ', 'ª', 'º', '¿', '⌐', '¬', '½', '¼', '¡', '«', '»', '░', '▒', '▓', '│', '┤', '╡',
+        '╢', '╖', '╕', '╣', '║', '╗', '╝', '╜', '╛', '┐', '└', '┴', '┬', '├', '─', '┼', '╞', '╟',
+        '╚', '╔', '╩', '╦', '╠', '═', '╬', '╧', '╨', '╤', '╥', '╙', '╘', '╒', '╓', '╫', '╪', '┘',
+        '┌', '█', '▄', '▌', '▐', '▀', 'α', 'ß', 'Γ', 'π', 'Σ', 'σ', 'µ', 'τ', 'Φ', 'Θ', 'Ω', 'δ',
+        '∞', 'φ', 'ε', '∩', '≡', '±', '≥', '≤', '⌠', '⌡', '÷', '≈', '°', '∙', '·', '√', 'ⁿ', '²',
+        '■', '\u{a0}',
+    ];
+    if b < 128 {
+        b as char
+    } else {
+        HIGH[(b - 128) as usize]
+    }
+}
+
+/// The column names on the first line of CSV `text`.
+fn csv_header(path: &Path, text: &[u8]) -> Result<Vec<String>> {
+    let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
+    let line = String::from_utf8_lossy(&text[..end]);
+    let line = line.trim_end_matches('\r');
+    if line.trim().is_empty() {
+        return Err(Error::data(
+            path,
+            "the first line is empty; expected a header line naming the columns",
+        ));
+    }
+    let mut names = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => names.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    names.push(field);
+    Ok(names)
+}
+
+fn read_csv_text(path: &Path, text: Vec<u8>, columns: &[String]) -> Result<DataFrame> {
+    let cols: Arc<[PlSmallStr]> = columns
+        .iter()
+        .map(|c| PlSmallStr::from(c.as_str()))
+        .collect();
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_columns(Some(cols))
+        .into_reader_with_file_handle(std::io::Cursor::new(text))
+        .finish()
+        .map_err(|e| Error::data(path, format!("cannot parse CSV: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cp437_decodes_the_accented_letters_of_the_sample_data() {
+        assert_eq!(cp437_char(0xA1), 'í');
+        assert_eq!(cp437_char(0x81), 'ü');
+        assert_eq!(cp437_char(b'A'), 'A');
+    }
+
+    #[test]
+    fn header_with_quotes_and_commas() {
+        let h = csv_header(Path::new("x.csv"), b"\"Order, ID\",Sales\r\n1,2").unwrap();
+        assert_eq!(h, vec!["Order, ID".to_string(), "Sales".to_string()]);
+    }
+}

@@ -1,0 +1,175 @@
+//! The small tables: accounts, reps, pipeline and quotas. They are read with
+//! polars as text and converted cell by cell, so that every bad value is
+//! reported with its line and column.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::dates::DateParser;
+use super::sales::apply_filter;
+use super::source::{read_table, Wanted, ROW};
+use crate::error::{Error, Result};
+use crate::history::TableReport;
+use crate::scenario::{Encoding, TableSpec};
+
+/// A table as text columns, with the file line of each row.
+pub struct TextTable {
+    pub path: PathBuf,
+    pub spec: TableSpec,
+    pub lines: Vec<usize>,
+    columns: Vec<(String, Vec<Option<String>>)>,
+    pub report: TableReport,
+}
+
+impl TextTable {
+    /// Read `spec`; `required` and `optional` are model column names.
+    ///
+    /// # Errors
+    /// As `read_table`.
+    pub fn read(
+        name: &str,
+        spec: &TableSpec,
+        encoding: Encoding,
+        required: &[&str],
+        optional: &[&str],
+    ) -> Result<Self> {
+        let path = spec.path.as_path();
+        let mut wanted = Vec::new();
+        for (names, req) in [(required, true), (optional, false)] {
+            for m in names {
+                wanted.push(Wanted {
+                    model: m.to_string(),
+                    file: spec.column(m).unwrap_or(m).to_string(),
+                    required: req,
+                });
+            }
+        }
+        let extra: Vec<String> = spec.filter.keys().cloned().collect();
+        let (df, present) = read_table(path, encoding, &wanted, &extra)?;
+        let rows_read = df.height();
+        let df = apply_filter(df, &spec.filter).map_err(|e| Error::data(path, e.to_string()))?;
+        let lines = df
+            .column(ROW)
+            .and_then(|c| c.cast(&DataType::Int64))
+            .map_err(|e| Error::data(path, e.to_string()))?
+            .i64()
+            .map_err(|e| Error::data(path, e.to_string()))?
+            .iter()
+            .map(|v| v.unwrap_or(0) as usize + 2)
+            .collect();
+        let mut columns = Vec::new();
+        for m in &present {
+            let c = df
+                .column(m)
+                .and_then(|c| c.cast(&DataType::String))
+                .map_err(|e| Error::data(path, e.to_string()))?;
+            let values = c
+                .str()
+                .map_err(|e| Error::data(path, e.to_string()))?
+                .iter()
+                .map(|v| {
+                    v.map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string)
+                })
+                .collect();
+            columns.push((m.clone(), values));
+        }
+        let rows_used = df.height();
+        Ok(Self {
+            path: path.to_path_buf(),
+            spec: spec.clone(),
+            lines,
+            columns,
+            report: TableReport {
+                table: name.into(),
+                path: path.display().to_string(),
+                rows_read,
+                rows_filtered_out: rows_read - rows_used,
+                rows_used,
+                rejected: Default::default(),
+            },
+        })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The text of model column `name` in row `i`.
+    pub fn text(&self, name: &str, i: usize) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v[i].as_deref())
+    }
+
+    fn file_column(&self, name: &str) -> String {
+        self.spec.column(name).unwrap_or(name).to_string()
+    }
+
+    /// The text of required column `name` in row `i`, or an error naming the cell.
+    pub fn required(&self, name: &str, i: usize) -> Result<&str> {
+        self.text(name, i).ok_or_else(|| {
+            Error::cell(
+                &self.path,
+                self.lines[i],
+                &self.file_column(name),
+                format!("missing {name}"),
+            )
+        })
+    }
+
+    /// The number in column `name`, row `i` (`None` when empty).
+    pub fn number(&self, name: &str, i: usize) -> Result<Option<f64>> {
+        match self.text(name, i) {
+            None => Ok(None),
+            Some(s) => match s.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(Some(v)),
+                _ => Err(Error::cell(
+                    &self.path,
+                    self.lines[i],
+                    &self.file_column(name),
+                    format!("found '{s}', expected a finite number"),
+                )),
+            },
+        }
+    }
+
+    /// The date in column `name`, row `i` (`None` when empty).
+    pub fn date(&self, name: &str, i: usize, parser: &DateParser) -> Result<Option<NaiveDate>> {
+        match self.text(name, i) {
+            None => Ok(None),
+            Some(s) => parser.parse(s).map(Some).ok_or_else(|| {
+                Error::cell(
+                    &self.path,
+                    self.lines[i],
+                    &self.file_column(name),
+                    format!("found '{s}', expected a date in {}", parser.describe()),
+                )
+            }),
+        }
+    }
+
+    /// The boolean in column `name`, row `i` (false when empty).
+    pub fn flag(&self, name: &str, i: usize) -> Result<bool> {
+        match self.text(name, i).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false") | Some("0") | Some("no") | Some("n") => Ok(false),
+            Some("true") | Some("1") | Some("yes") | Some("y") => Ok(true),
+            Some(s) => Err(Error::cell(
+                &self.path,
+                self.lines[i],
+                &self.file_column(name),
+                format!("found '{s}', expected true/false, yes/no or 1/0"),
+            )),
+        }
+    }
+
+    /// An error about row `i`, column `name`.
+    pub fn error(&self, name: &str, i: usize, message: impl Into<String>) -> Error {
+        Error::cell(&self.path, self.lines[i], &self.file_column(name), message)
+    }
+}

@@ -1,0 +1,307 @@
+//! The `salesplan` command line: parses arguments, calls the library,
+//! prints `error: {:#}` and returns the exit code (2 bad input, 1 internal).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use salesplan::app::{self, Overrides, Stage};
+use salesplan::generate::{generate, GenerateSpec};
+use salesplan::scenario::Format;
+use salesplan::Error;
+
+#[derive(Parser)]
+#[command(
+    name = "salesplan",
+    version,
+    about = "Forecasts, quotas, territories and commission cost from one Monte Carlo simulation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Default)]
+struct Common {
+    /// Output directory (overrides [output] dir)
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
+    /// Random seed (overrides the scenario's seed)
+    #[arg(long, global = true)]
+    seed: Option<u64>,
+    /// Monte Carlo trials (overrides [forecast] trials)
+    #[arg(long, global = true)]
+    trials: Option<usize>,
+    /// Worker threads (default: all cores); results do not depend on it
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// Print nothing but errors
+    #[arg(long, global = true)]
+    quiet: bool,
+    /// Output formats, comma-separated: csv,json,xlsx,html
+    #[arg(long, global = true, value_delimiter = ',')]
+    format: Option<Vec<String>>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every stage the scenario configures (default: scenarios/demo.toml)
+    Run {
+        scenario: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Check data and scenario; print a data summary
+    Validate {
+        scenario: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Per-territory model fits and diagnostics
+    Fit {
+        scenario: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Monte Carlo forecast
+    Forecast {
+        scenario: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Forecast and quotas
+    Quota {
+        scenario: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write a realistic synthetic company: sales, accounts, reps, pipeline and a scenario
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 12)]
+        territories: usize,
+        #[arg(long, default_value_t = 600)]
+        accounts: usize,
+        #[arg(long, default_value_t = 3)]
+        years: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Approximate number of sales rows (default: about 0.5 deals per account and month)
+        #[arg(long)]
+        rows: Option<usize>,
+        /// Last year of history (the plan year follows it)
+        #[arg(long, default_value_t = 2026)]
+        last_year: i32,
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
+fn overrides(c: &Common) -> Result<Overrides, Error> {
+    let formats = match &c.format {
+        None => None,
+        Some(list) => Some(
+            list.iter()
+                .map(|f| {
+                    Format::parse(f).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "--format: found '{f}', expected csv, json, xlsx or html"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    Ok(Overrides {
+        out: c.out.clone(),
+        seed: c.seed,
+        trials: c.trials,
+        formats,
+        quiet: c.quiet,
+    })
+}
+
+fn set_threads(threads: Option<usize>) -> Result<(), Error> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(Error::Usage(
+                "--threads: found 0, expected 1 or more".into(),
+            ));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Error::Internal(format!("cannot start {n} threads: {e}")))?;
+    }
+    Ok(())
+}
+
+fn print_run(stage: Stage, path: &Path, c: &Common) -> Result<(), Error> {
+    let o = overrides(c)?;
+    let (report, dir, seconds) = app::execute(stage, path, &o)?;
+    if c.quiet {
+        return Ok(());
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    if let Some(f) = &report.forecast {
+        let q = &f.quantiles;
+        let at = |p: f64| {
+            q.iter()
+                .position(|x| (x - p).abs() < 1e-12)
+                .map(|i| f.total.quantiles[i])
+                .unwrap_or(f64::NAN)
+        };
+        println!(
+            "forecast: company total P10 {:.0}  P50 {:.0}  P90 {:.0} {}",
+            at(0.1),
+            at(0.5),
+            at(0.9),
+            report.meta.currency
+        );
+        if let Some(p) = &f.prob_hit_plan {
+            println!(
+                "          probability of hitting the plan of {:.0}: {:.1}% (±{:.1} points Monte Carlo error)",
+                p.plan,
+                100.0 * p.probability,
+                100.0 * p.standard_error
+            );
+        }
+        if seconds > 0.0 {
+            println!(
+                "          {} draws in {:.2} s ({:.1} million draws per second)",
+                f.draws,
+                seconds,
+                f.draws as f64 / seconds / 1e6
+            );
+        }
+    }
+    if let Some(q) = &report.quota {
+        println!(
+            "quotas:   {} territories, total {:.0}, each attained with probability {:.1}%; expected share attaining {:.0}% (90% band {:.0}%-{:.0}%)",
+            q.rows.len(),
+            q.quota_total,
+            100.0 * q.attain_probability,
+            100.0 * q.expected_share_attaining,
+            100.0 * q.share_attaining_p05,
+            100.0 * q.share_attaining_p95
+        );
+    }
+    println!("wrote {}", dir.display());
+    Ok(())
+}
+
+fn validate(path: &Path, c: &Common) -> Result<(), Error> {
+    let (s, h) = app::validate(path, &overrides(c)?)?;
+    let d = salesplan::report::DataSummary::of(&h);
+    println!("scenario: {} ({})", s.name, path.display());
+    for t in &d.load.tables {
+        print!("{}: {} — {} rows read", t.table, t.path, t.rows_read);
+        if t.rows_filtered_out > 0 {
+            print!(", {} filtered out", t.rows_filtered_out);
+        }
+        print!(", {} used", t.rows_used);
+        for (reason, n) in &t.rejected {
+            print!(", {n} rejected ({reason})");
+        }
+        println!();
+    }
+    if let (Some(a), Some(b)) = (d.load.first_date, d.load.last_date) {
+        println!("dates: {a} to {b}");
+    }
+    println!(
+        "periods: {} complete {}s ({} to {})",
+        d.periods,
+        s.calendar.kind.name(),
+        d.first_period.as_deref().unwrap_or("-"),
+        d.last_period.as_deref().unwrap_or("-")
+    );
+    println!(
+        "territories: {} in {} region(s): {}",
+        d.territories,
+        d.regions.len(),
+        d.regions.join(", ")
+    );
+    println!(
+        "accounts: {}  reps: {}  open pipeline rows: {}",
+        d.accounts, d.reps, d.pipeline
+    );
+    for (year, revenue) in &d.revenue_by_year {
+        println!("revenue {year}: {revenue:.2} {}", s.currency);
+    }
+    for w in &d.load.warnings {
+        println!("warning: {w}");
+    }
+    println!("ok");
+    Ok(())
+}
+
+fn real_main() -> Result<(), Error> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { scenario, common } => {
+            set_threads(common.threads)?;
+            let path = scenario.unwrap_or_else(|| PathBuf::from("scenarios/demo.toml"));
+            print_run(Stage::Run, &path, &common)
+        }
+        Command::Validate { scenario, common } => {
+            set_threads(common.threads)?;
+            validate(&scenario, &common)
+        }
+        Command::Fit { scenario, common } => {
+            set_threads(common.threads)?;
+            print_run(Stage::Fit, &scenario, &common)
+        }
+        Command::Forecast { scenario, common } => {
+            set_threads(common.threads)?;
+            print_run(Stage::Forecast, &scenario, &common)
+        }
+        Command::Quota { scenario, common } => {
+            set_threads(common.threads)?;
+            print_run(Stage::Quota, &scenario, &common)
+        }
+        Command::Generate {
+            out,
+            territories,
+            accounts,
+            years,
+            seed,
+            rows,
+            last_year,
+            quiet,
+        } => {
+            let g = generate(
+                &out,
+                &GenerateSpec {
+                    territories,
+                    accounts,
+                    years,
+                    seed,
+                    last_year,
+                    rows,
+                },
+            )?;
+            if !quiet {
+                println!("wrote {} ({} sales rows)", g.dir.display(), g.sales_rows);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match std::panic::catch_unwind(real_main) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+        Err(_) => {
+            eprintln!("error: internal error (a bug in salesplan); please report it with the command you ran");
+            ExitCode::from(1)
+        }
+    }
+}

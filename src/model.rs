@@ -1,0 +1,379 @@
+//! Fitted territory models: immutable values that can be sampled.
+//!
+//! A territory's revenue in horizon period h is
+//! `max(level + slope * h, 0) * season[position] * R`, where the level and
+//! slope are drawn once per trial from their estimated joint normal law
+//! (parameter uncertainty) and R is the residual ratio drawn through the
+//! territory's normal-score transform `T(x) = F^-1(Phi(x))`. The argument x
+//! mixes the trial's common shocks (company and region factors) with the
+//! territory's own AR(1) noise, so territories move together the way the
+//! history says they do (a Gaussian copula with a one-factor-per-level
+//! structure) while each keeps its own fitted marginal law.
+//!
+//! The fitter (`fit`) builds these values; the simulator (`sim`) only reads them.
+
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::Serialize;
+
+use crate::calendar::Calendar;
+use crate::stats::dist::Fitted;
+use crate::stats::quantile::sorted_quantile;
+use crate::stats::special::{norm_cdf, norm_ppf};
+
+/// Grid of the normal-score table: x from -X_MAX to X_MAX.
+const X_MAX: f64 = 6.0;
+/// Points per unit of x in the normal-score table.
+const PER_UNIT: f64 = 40.0;
+const GRID: usize = (2.0 * X_MAX * PER_UNIT) as usize + 1;
+
+/// The positive part of a residual law.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum PositivePart {
+    /// A parametric family fitted by maximum likelihood.
+    Parametric(Fitted),
+    /// The observed ratios themselves (sorted), interpolated.
+    Empirical { sorted: Vec<f64> },
+}
+
+impl PositivePart {
+    fn quantile(&self, u: f64) -> f64 {
+        match self {
+            PositivePart::Parametric(f) => f.quantile(u),
+            PositivePart::Empirical { sorted } => sorted_quantile(sorted, u),
+        }
+    }
+
+    fn cdf(&self, x: f64) -> f64 {
+        match self {
+            PositivePart::Parametric(f) => f.cdf(x),
+            PositivePart::Empirical { sorted } => empirical_cdf(sorted, x),
+        }
+    }
+
+    /// The model name used in `fit.csv`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PositivePart::Parametric(f) => f.family.name(),
+            PositivePart::Empirical { .. } => "empirical",
+        }
+    }
+}
+
+/// Interpolated CDF of a sorted sample (inverse of type-7 quantiles).
+fn empirical_cdf(sorted: &[f64], x: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return 0.5;
+    }
+    if x <= sorted[0] {
+        return 0.0;
+    }
+    if x >= sorted[n - 1] {
+        return 1.0;
+    }
+    let i = sorted.partition_point(|&v| v <= x);
+    let (a, b) = (sorted[i - 1], sorted[i]);
+    let frac = if b > a { (x - a) / (b - a) } else { 0.0 };
+    ((i - 1) as f64 + frac) / (n - 1) as f64
+}
+
+/// The law of a territory's residual ratio (actual / expected): with
+/// probability `p0` a non-positive period (zero or net credits) drawn from
+/// the observed non-positive ratios, otherwise the positive part.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResidualLaw {
+    pub p0: f64,
+    pub nonpositive: Vec<f64>,
+    pub positive: PositivePart,
+    #[serde(skip)]
+    table: Vec<f64>,
+}
+
+impl ResidualLaw {
+    /// A law from its parts; tabulates the normal-score transform.
+    pub fn new(p0: f64, mut nonpositive: Vec<f64>, positive: PositivePart) -> Self {
+        nonpositive.sort_by(f64::total_cmp);
+        let mut law = Self {
+            p0,
+            nonpositive,
+            positive,
+            table: Vec::new(),
+        };
+        law.table = (0..GRID)
+            .map(|i| law.quantile(norm_cdf(i as f64 / PER_UNIT - X_MAX)))
+            .collect();
+        law
+    }
+
+    /// Quantile function of the whole law.
+    pub fn quantile(&self, u: f64) -> f64 {
+        let u = u.clamp(1e-12, 1.0 - 1e-12);
+        if u < self.p0 {
+            if self.nonpositive.is_empty() {
+                0.0
+            } else {
+                sorted_quantile(&self.nonpositive, u / self.p0)
+            }
+        } else {
+            self.positive
+                .quantile(((u - self.p0) / (1.0 - self.p0)).clamp(1e-12, 1.0 - 1e-12))
+        }
+    }
+
+    /// CDF of the whole law (mid-mass for values inside the non-positive part).
+    pub fn cdf(&self, x: f64) -> f64 {
+        if x <= 0.0 && self.p0 > 0.0 {
+            let f = if self.nonpositive.len() > 1 {
+                empirical_cdf(&self.nonpositive, x)
+            } else {
+                0.5
+            };
+            self.p0 * f
+        } else {
+            self.p0 + (1.0 - self.p0) * self.positive.cdf(x)
+        }
+    }
+
+    /// The normal score of ratio `x`: Phi^-1(F(x)), clamped to the table's range.
+    pub fn normal_score(&self, x: f64) -> f64 {
+        norm_ppf(self.cdf(x).clamp(1e-4, 1.0 - 1e-4))
+    }
+
+    /// `F^-1(Phi(x))` by linear interpolation in the precomputed table.
+    #[inline]
+    pub fn transform(&self, x: f64) -> f64 {
+        let pos = ((x + X_MAX) * PER_UNIT).clamp(0.0, (GRID - 1) as f64 - 1e-9);
+        let i = pos as usize;
+        let frac = pos - i as f64;
+        let a = self.table[i];
+        a + frac * (self.table[i + 1] - a)
+    }
+
+    /// Mean of the law, from the table (used to check E[R] close to 1).
+    pub fn mean(&self) -> f64 {
+        let n = 20_000;
+        (0..n)
+            .map(|i| self.quantile((i as f64 + 0.5) / n as f64))
+            .sum::<f64>()
+            / n as f64
+    }
+}
+
+impl Distribution<f64> for ResidualLaw {
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        let z: f64 = StandardNormal.sample(rng);
+        self.transform(z)
+    }
+}
+
+/// Level and slope of one trial, drawn from their estimated law.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PathParams {
+    pub level: f64,
+    pub slope: f64,
+}
+
+/// Estimated joint normal law of (level at the origin, slope per period).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LevelLaw {
+    pub level: f64,
+    pub slope: f64,
+    /// Covariance [[var level, cov], [cov, var slope]].
+    pub cov: [[f64; 2]; 2],
+}
+
+impl Distribution<PathParams> for LevelLaw {
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> PathParams {
+        let z1: f64 = StandardNormal.sample(rng);
+        let z2: f64 = StandardNormal.sample(rng);
+        let l11 = self.cov[0][0].max(0.0).sqrt();
+        let l21 = if l11 > 0.0 { self.cov[1][0] / l11 } else { 0.0 };
+        let l22 = (self.cov[1][1] - l21 * l21).max(0.0).sqrt();
+        PathParams {
+            level: self.level + l11 * z1,
+            slope: self.slope + l21 * z1 + l22 * z2,
+        }
+    }
+}
+
+/// Fit diagnostics of one territory, as reported in `fit.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnostics {
+    pub model: String,
+    pub params: serde_json::Value,
+    pub loglik: Option<f64>,
+    pub aic: Option<f64>,
+    pub bic: Option<f64>,
+    pub gof_name: Option<String>,
+    pub gof_stat: Option<f64>,
+    pub runner_up: Option<String>,
+    pub runner_up_ic: Option<f64>,
+    pub trend: bool,
+    pub seasonal: bool,
+    pub pooled: bool,
+}
+
+/// The fitted model of one territory.
+#[derive(Debug, Clone, Serialize)]
+pub struct TerritoryModel {
+    pub name: String,
+    pub region: String,
+    /// Index of the region in `FittedModels::regions`.
+    pub region_index: usize,
+    /// Periods of history the fit used.
+    pub n_periods: usize,
+    pub level: LevelLaw,
+    /// Seasonal index by position in the year (mean 1).
+    pub season: Vec<f64>,
+    pub residual: ResidualLaw,
+    pub diagnostics: Diagnostics,
+}
+
+/// Per-trial inputs shared by all territories of a region in one period.
+#[derive(Debug, Clone, Copy)]
+pub struct Loadings {
+    /// Weight of the company factor.
+    pub company: f64,
+    /// Weight of the region factor.
+    pub region: f64,
+    /// Weight of the territory's own noise.
+    pub own: f64,
+    /// AR(1) coefficient of the territory's own noise.
+    pub own_ar: f64,
+}
+
+impl TerritoryModel {
+    /// Expected revenue in horizon period `h` given the trial's parameters,
+    /// before the residual ratio.
+    #[inline]
+    pub fn base(&self, p: &PathParams, h: usize, season_pos: usize) -> f64 {
+        (p.level + p.slope * h as f64).max(0.0) * self.season[season_pos]
+    }
+
+    /// Write one trial's path into `out` (one value per horizon period).
+    /// `common[h]` is the trial's combined common shock (company and region
+    /// factors, already weighted); `seasons[h]` the position in the year.
+    pub fn sample_path<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        params: &PathParams,
+        common: &[f64],
+        seasons: &[usize],
+        loadings: &Loadings,
+        out: &mut [f64],
+    ) {
+        let innovation = (1.0 - loadings.own_ar * loadings.own_ar).sqrt();
+        let mut own: f64 = StandardNormal.sample(rng);
+        for h in 0..out.len() {
+            if h > 0 {
+                let e: f64 = StandardNormal.sample(rng);
+                own = loadings.own_ar * own + innovation * e;
+            }
+            let x = common[h] + loadings.own * own;
+            out[h] = self.base(params, h, seasons[h]) * self.residual.transform(x);
+        }
+    }
+}
+
+/// How strongly territories move together.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ShockModel {
+    /// Share of a territory's normal-score variance from the company factor.
+    pub company_share: f64,
+    /// Share from its region's factor.
+    pub region_share: f64,
+    /// AR(1) coefficient of the company and region factors.
+    pub factor_ar: f64,
+    /// AR(1) coefficient of each territory's own noise.
+    pub own_ar: f64,
+    /// Average pairwise correlation of territories' residual normal scores.
+    pub mean_correlation: f64,
+}
+
+impl ShockModel {
+    /// Independent territories with no persistence.
+    pub fn independent() -> Self {
+        Self {
+            company_share: 0.0,
+            region_share: 0.0,
+            factor_ar: 0.0,
+            own_ar: 0.0,
+            mean_correlation: 0.0,
+        }
+    }
+
+    /// The loadings implied by this shock model.
+    pub fn loadings(&self) -> Loadings {
+        Loadings {
+            company: self.company_share.sqrt(),
+            region: self.region_share.sqrt(),
+            own: (1.0 - self.company_share - self.region_share)
+                .max(0.0)
+                .sqrt(),
+            own_ar: self.own_ar,
+        }
+    }
+}
+
+/// All territories' fitted models: the output of `fit`, the input of `sim`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FittedModels {
+    #[serde(skip)]
+    pub calendar: Calendar,
+    /// Ordinal of horizon period h = 0 (the first period after the history used).
+    pub origin: i64,
+    pub regions: Vec<String>,
+    pub territories: Vec<TerritoryModel>,
+    pub shocks: ShockModel,
+    pub warnings: Vec<String>,
+}
+
+impl FittedModels {
+    /// Season position of each of `n` horizon periods from the origin.
+    pub fn seasons(&self, n: usize) -> Vec<usize> {
+        (0..n as i64)
+            .map(|h| self.calendar.season_of(self.origin + h) % self.season_len())
+            .collect()
+    }
+
+    /// Number of seasonal positions.
+    pub fn season_len(&self) -> usize {
+        self.calendar.kind.per_year()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::dist::Family;
+
+    #[test]
+    fn transform_matches_the_quantile_function() {
+        let law = ResidualLaw::new(
+            0.1,
+            vec![0.0, -0.2],
+            PositivePart::Parametric(Fitted {
+                family: Family::LogNormal,
+                params: [0.0, 0.4],
+            }),
+        );
+        for &x in &[-2.5, -1.0, 0.0, 0.7, 1.9] {
+            let exact = law.quantile(norm_cdf(x));
+            assert!(
+                (law.transform(x) - exact).abs() < 2e-3 * exact.abs().max(0.1),
+                "x={x}"
+            );
+        }
+    }
+
+    #[test]
+    fn empirical_cdf_inverts_type7_quantiles() {
+        let s = vec![1.0, 2.0, 4.0, 8.0];
+        for &u in &[0.0, 0.2, 0.5, 0.9, 1.0] {
+            let x = sorted_quantile(&s, u);
+            assert!((empirical_cdf(&s, x) - u).abs() < 1e-12);
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! Quotas from the simulated year: per territory, adding up to
+//! `plan x (1 + over_assignment)`.
+//!
+//! `equal-probability` solves for one attainment probability p such that
+//! the territories' (1 - p)-quantiles of simulated annual revenue add up to
+//! the target, by bisection on p over the empirical quantile functions.
+//! Territories that `max_change` clamps keep the clamped quota and p is
+//! re-solved over the others, until no new territory is clamped. The share
+//! methods split the target by last year's revenue or by potential, with the
+//! same clamping and proportional redistribution. Pure computation.
+
+use ndarray::Array2;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::scenario::{QuotaMethod, QuotaSpec};
+use crate::stats::quantile::sorted_quantile;
+
+/// What the quota stage needs to know about each territory.
+#[derive(Debug, Clone)]
+pub struct QuotaInputs<'a> {
+    pub names: &'a [String],
+    /// Simulated horizon totals: [territory, trial].
+    pub totals: &'a Array2<f32>,
+    /// Actual revenue over the year before the horizon.
+    pub last_year: &'a [f64],
+    /// Last or assigned quota (from a quotas table), where known.
+    pub last_quota: &'a [Option<f64>],
+    /// Revenue potential (accounts' potential, or the forecast mean).
+    pub potential: &'a [f64],
+}
+
+/// One territory's quota.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaRow {
+    pub territory: String,
+    pub quota: f64,
+    pub unconstrained: f64,
+    pub last_year_actual: f64,
+    pub forecast_p50: f64,
+    pub attain_probability: f64,
+    /// The constraint that set the quota ("max_change"), if any.
+    pub binding: Option<String>,
+}
+
+/// The quota plan and its fairness figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaPlan {
+    pub method: QuotaMethod,
+    pub plan: f64,
+    pub quota_total: f64,
+    /// The common probability solved for (equal-probability), or the mean
+    /// of the territories' attainment probabilities (other methods).
+    pub attain_probability: f64,
+    /// Expected share of territories attaining, and its 90% band over trials.
+    pub expected_share_attaining: f64,
+    pub share_attaining_p05: f64,
+    pub share_attaining_p95: f64,
+    /// Spread (max - min) of attainment probabilities across territories.
+    pub attain_probability_spread: f64,
+    /// Correlation of territory size (forecast P50) with attainment probability.
+    pub size_attainment_correlation: f64,
+    pub rows: Vec<QuotaRow>,
+    /// Quotas under each other method, for comparison: (method, quotas).
+    pub alternatives: Vec<(QuotaMethod, Vec<f64>)>,
+}
+
+/// Set quotas for `inputs` under `spec`.
+///
+/// # Errors
+/// `Error::Infeasible` when the constraints cannot reach the plan, with the
+/// reachable range.
+pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
+    let n = inputs.names.len();
+    if n == 0 {
+        return Err(Error::Infeasible("no territories to set quotas for".into()));
+    }
+    let sorted: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let mut v: Vec<f64> = inputs.totals.row(i).iter().map(|&x| x as f64).collect();
+            v.sort_by(f64::total_cmp);
+            v
+        })
+        .collect();
+    let target = spec.plan * (1.0 + spec.over_assignment);
+    let bounds = bounds(inputs, spec);
+    check_reachable(&bounds, target)?;
+
+    let methods = [
+        QuotaMethod::EqualProbability,
+        QuotaMethod::HistoricalShare,
+        QuotaMethod::PotentialShare,
+    ];
+    let mut results: Vec<(QuotaMethod, Solved)> = Vec::new();
+    for m in methods {
+        results.push((m, solve(m, inputs, &sorted, &bounds, target)?));
+    }
+    let chosen = match spec.method {
+        QuotaMethod::Blend => {
+            let mut q = vec![0.0; n];
+            let mut unc = vec![0.0; n];
+            for (m, w) in &spec.blend {
+                let s = &results.iter().find(|(x, _)| x == m).expect("solved").1;
+                for i in 0..n {
+                    q[i] += w * s.quotas[i];
+                    unc[i] += w * s.unconstrained[i];
+                }
+            }
+            let binding = (0..n)
+                .map(|i| {
+                    spec.blend.iter().find_map(|(m, _)| {
+                        results
+                            .iter()
+                            .find(|(x, _)| x == m)
+                            .and_then(|(_, s)| s.binding[i].clone())
+                    })
+                })
+                .collect();
+            Solved {
+                quotas: q,
+                unconstrained: unc,
+                binding,
+                probability: None,
+            }
+        }
+        m => results
+            .iter()
+            .find(|(x, _)| *x == m)
+            .expect("solved")
+            .1
+            .clone(),
+    };
+
+    let trials = inputs.totals.ncols();
+    let attain: Vec<f64> = (0..n)
+        .map(|i| {
+            let q = chosen.quotas[i];
+            inputs
+                .totals
+                .row(i)
+                .iter()
+                .filter(|&&x| x as f64 >= q)
+                .count() as f64
+                / trials as f64
+        })
+        .collect();
+    let mut shares: Vec<f64> = (0..trials)
+        .map(|t| {
+            (0..n)
+                .filter(|&i| inputs.totals[[i, t]] as f64 >= chosen.quotas[i])
+                .count() as f64
+                / n as f64
+        })
+        .collect();
+    let expected = shares.iter().sum::<f64>() / trials as f64;
+    shares.sort_by(f64::total_cmp);
+    let p50: Vec<f64> = sorted.iter().map(|s| sorted_quantile(s, 0.5)).collect();
+    let rows = (0..n)
+        .map(|i| QuotaRow {
+            territory: inputs.names[i].clone(),
+            quota: chosen.quotas[i],
+            unconstrained: chosen.unconstrained[i],
+            last_year_actual: inputs.last_year[i],
+            forecast_p50: p50[i],
+            attain_probability: attain[i],
+            binding: chosen.binding[i].clone(),
+        })
+        .collect();
+    let spread = attain.iter().cloned().fold(f64::MIN, f64::max)
+        - attain.iter().cloned().fold(f64::MAX, f64::min);
+    Ok(QuotaPlan {
+        method: spec.method,
+        plan: spec.plan,
+        quota_total: chosen.quotas.iter().sum(),
+        attain_probability: chosen
+            .probability
+            .unwrap_or_else(|| attain.iter().sum::<f64>() / n as f64),
+        expected_share_attaining: expected,
+        share_attaining_p05: sorted_quantile(&shares, 0.05),
+        share_attaining_p95: sorted_quantile(&shares, 0.95),
+        attain_probability_spread: spread,
+        size_attainment_correlation: correlation(&p50, &attain),
+        rows,
+        alternatives: results
+            .into_iter()
+            .filter(|(m, _)| *m != spec.method)
+            .map(|(m, s)| (m, s.quotas))
+            .collect(),
+    })
+}
+
+#[derive(Debug, Clone)]
+struct Solved {
+    quotas: Vec<f64>,
+    unconstrained: Vec<f64>,
+    binding: Vec<Option<String>>,
+    probability: Option<f64>,
+}
+
+/// Lower and upper bound of each territory's quota from `max_change`.
+fn bounds(inputs: &QuotaInputs, spec: &QuotaSpec) -> Vec<(f64, f64)> {
+    (0..inputs.names.len())
+        .map(|i| match spec.max_change {
+            Some(mc) => {
+                let base = inputs.last_quota[i].unwrap_or(inputs.last_year[i]);
+                if base > 0.0 {
+                    (base * (1.0 - mc).max(0.0), base * (1.0 + mc))
+                } else {
+                    (0.0, f64::INFINITY)
+                }
+            }
+            None => (0.0, f64::INFINITY),
+        })
+        .collect()
+}
+
+fn check_reachable(bounds: &[(f64, f64)], target: f64) -> Result<()> {
+    let lo: f64 = bounds.iter().map(|b| b.0).sum();
+    let hi: f64 = bounds.iter().map(|b| b.1).sum();
+    if target < lo - 1e-6 * lo.abs() || target > hi + 1e-6 * hi.abs() {
+        return Err(Error::Infeasible(format!(
+            "quota.plan x (1 + over_assignment) = {target:.0} cannot be reached within quota.max_change: the quotas can add up to between {lo:.0} and {hi:.0}; change the plan or loosen max_change"
+        )));
+    }
+    Ok(())
+}
+
+fn solve(
+    method: QuotaMethod,
+    inputs: &QuotaInputs,
+    sorted: &[Vec<f64>],
+    bounds: &[(f64, f64)],
+    target: f64,
+) -> Result<Solved> {
+    let n = sorted.len();
+    let weights: Vec<f64> = match method {
+        QuotaMethod::HistoricalShare => inputs.last_year.iter().map(|v| v.max(0.0)).collect(),
+        QuotaMethod::PotentialShare => inputs.potential.iter().map(|v| v.max(0.0)).collect(),
+        _ => Vec::new(),
+    };
+    let unconstrained_for = |free: &[bool], remaining: f64| -> (Vec<f64>, Option<f64>) {
+        match method {
+            QuotaMethod::EqualProbability => {
+                let p = solve_probability(sorted, free, remaining);
+                let q = (0..n)
+                    .map(|i| {
+                        if free[i] {
+                            sorted_quantile(&sorted[i], 1.0 - p)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                (q, Some(p))
+            }
+            _ => {
+                let total: f64 = (0..n).filter(|&i| free[i]).map(|i| weights[i]).sum();
+                let k = free.iter().filter(|&&f| f).count().max(1) as f64;
+                let q = (0..n)
+                    .map(|i| {
+                        if !free[i] {
+                            0.0
+                        } else if total > 0.0 {
+                            remaining * weights[i] / total
+                        } else {
+                            remaining / k
+                        }
+                    })
+                    .collect();
+                (q, None)
+            }
+        }
+    };
+    let mut free = vec![true; n];
+    let mut quotas = vec![0.0; n];
+    let mut binding: Vec<Option<String>> = vec![None; n];
+    let (first, _) = unconstrained_for(&free, target);
+    let unconstrained = first;
+    let mut probability;
+    loop {
+        let fixed: f64 = (0..n).filter(|&i| !free[i]).map(|i| quotas[i]).sum();
+        let (q, p) = unconstrained_for(&free, target - fixed);
+        probability = p;
+        let mut changed = false;
+        for i in 0..n {
+            if !free[i] {
+                continue;
+            }
+            let (lo, hi) = bounds[i];
+            if q[i] < lo || q[i] > hi {
+                quotas[i] = q[i].clamp(lo, hi);
+                free[i] = false;
+                binding[i] = Some("max_change".into());
+                changed = true;
+            } else {
+                quotas[i] = q[i];
+            }
+        }
+        if !changed || free.iter().all(|f| !f) {
+            break;
+        }
+    }
+    // Make the total exact (bisection and clamping leave rounding residue).
+    let total: f64 = quotas.iter().sum();
+    let free_total: f64 = (0..n).filter(|&i| free[i]).map(|i| quotas[i]).sum();
+    if free_total > 0.0 {
+        let k = (target - (total - free_total)) / free_total;
+        for i in 0..n {
+            if free[i] {
+                quotas[i] *= k;
+            }
+        }
+    }
+    Ok(Solved {
+        quotas,
+        unconstrained,
+        binding,
+        probability,
+    })
+}
+
+/// The probability p whose (1 - p)-quantiles of the free territories add up
+/// to `target` (clamped to [0, 1] when the target lies outside what the
+/// simulated range allows).
+fn solve_probability(sorted: &[Vec<f64>], free: &[bool], target: f64) -> f64 {
+    let sum_at = |p: f64| -> f64 {
+        sorted
+            .iter()
+            .zip(free)
+            .filter(|(_, &f)| f)
+            .map(|(s, _)| sorted_quantile(s, 1.0 - p))
+            .sum()
+    };
+    // sum_at decreases in p.
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    if sum_at(lo) <= target {
+        return lo;
+    }
+    if sum_at(hi) >= target {
+        return hi;
+    }
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if sum_at(mid) > target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-12 {
+            break;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    if x.len() < 3 {
+        return 0.0;
+    }
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx).powi(2);
+        syy += (b - my).powi(2);
+    }
+    if sxx <= 0.0 || syy <= 0.0 {
+        0.0
+    } else {
+        sxy / (sxx * syy).sqrt()
+    }
+}

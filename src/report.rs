@@ -1,0 +1,216 @@
+//! The report: one `Serialize` value built once per command from the
+//! stages' outputs. Every exporter (CSV, JSON, HTML, XLSX) and plot only
+//! reads it and never recomputes a number.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::history::{LoadReport, SalesHistory};
+use crate::model::{FittedModels, ShockModel};
+use crate::quota::QuotaPlan;
+use crate::sim::{SimResults, Summary};
+
+/// Identification of the run: enough to regenerate any output.
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    pub scenario: String,
+    pub seed: u64,
+    pub trials: usize,
+    pub version: String,
+    /// Input file -> sha256.
+    pub inputs: BTreeMap<String, String>,
+    pub currency: String,
+    pub period: String,
+}
+
+/// What the data looked like.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataSummary {
+    pub load: LoadReport,
+    pub periods: usize,
+    pub first_period: Option<String>,
+    pub last_period: Option<String>,
+    pub territories: usize,
+    pub regions: Vec<String>,
+    pub accounts: usize,
+    pub reps: usize,
+    pub pipeline: usize,
+    /// Revenue per calendar year of complete periods.
+    pub revenue_by_year: BTreeMap<i32, f64>,
+}
+
+impl DataSummary {
+    /// Summarise a loaded history.
+    pub fn of(history: &SalesHistory) -> Self {
+        let starts = history.period_starts();
+        let mut revenue_by_year = BTreeMap::new();
+        for (p, d) in starts.iter().enumerate() {
+            let total: f64 = history.revenue.iter().map(|r| r[p]).sum();
+            *revenue_by_year
+                .entry(chrono::Datelike::year(d))
+                .or_insert(0.0) += total;
+        }
+        Self {
+            load: history.report.clone(),
+            periods: history.n_periods(),
+            first_period: starts.first().map(|d| d.to_string()),
+            last_period: starts.last().map(|d| d.to_string()),
+            territories: history.territories.len(),
+            regions: history.regions(),
+            accounts: history.accounts.len(),
+            reps: history.reps.len(),
+            pipeline: history.pipeline.len(),
+            revenue_by_year,
+        }
+    }
+}
+
+/// One row of `fit.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FitRow {
+    pub territory: String,
+    pub region: String,
+    pub model: String,
+    pub n_periods: usize,
+    pub params: String,
+    pub loglik: Option<f64>,
+    pub aic: Option<f64>,
+    pub bic: Option<f64>,
+    pub gof_name: Option<String>,
+    pub gof_stat: Option<f64>,
+    pub runner_up: Option<String>,
+    pub trend: bool,
+    pub seasonal: bool,
+    pub pooled: bool,
+    pub level: f64,
+    pub slope: f64,
+}
+
+/// The fit stage's part of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct FitSection {
+    pub rows: Vec<FitRow>,
+    pub shocks: ShockModel,
+    pub warnings: Vec<String>,
+}
+
+impl FitSection {
+    /// Build from fitted models.
+    pub fn of(models: &FittedModels) -> Self {
+        let rows = models
+            .territories
+            .iter()
+            .map(|t| FitRow {
+                territory: t.name.clone(),
+                region: t.region.clone(),
+                model: t.diagnostics.model.clone(),
+                n_periods: t.n_periods,
+                params: t.diagnostics.params.to_string(),
+                loglik: t.diagnostics.loglik,
+                aic: t.diagnostics.aic,
+                bic: t.diagnostics.bic,
+                gof_name: t.diagnostics.gof_name.clone(),
+                gof_stat: t.diagnostics.gof_stat,
+                runner_up: t.diagnostics.runner_up.clone(),
+                trend: t.diagnostics.trend,
+                seasonal: t.diagnostics.seasonal,
+                pooled: t.diagnostics.pooled,
+                level: t.level.level,
+                slope: t.level.slope,
+            })
+            .collect();
+        Self {
+            rows,
+            shocks: models.shocks,
+            warnings: models.warnings.clone(),
+        }
+    }
+}
+
+/// One row of `forecast.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForecastRow {
+    pub level: String,
+    pub name: String,
+    /// ISO date of the period start, or "year".
+    pub period: String,
+    pub summary: Summary,
+}
+
+/// Probability of reaching the plan, with its Monte Carlo standard error.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PlanProbability {
+    pub plan: f64,
+    pub probability: f64,
+    pub standard_error: f64,
+}
+
+/// The forecast stage's part of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForecastSection {
+    pub quantiles: Vec<f64>,
+    pub rows: Vec<ForecastRow>,
+    pub total: Summary,
+    pub prob_hit_plan: Option<PlanProbability>,
+    pub actual_periods: usize,
+    pub draws: u64,
+}
+
+impl ForecastSection {
+    /// Build from simulation results; `plan` when the scenario has one.
+    pub fn of(sim: &SimResults, plan: Option<f64>) -> Self {
+        let mut rows = Vec::new();
+        let levels = [
+            ("territory", &sim.territories),
+            ("region", &sim.regions),
+            ("total", &vec![sim.total.clone()]),
+        ];
+        for (level, series) in levels {
+            for s in series.iter() {
+                for (p, summary) in s.periods.iter().enumerate() {
+                    rows.push(ForecastRow {
+                        level: level.into(),
+                        name: s.name.clone(),
+                        period: sim.period_starts[p].to_string(),
+                        summary: summary.clone(),
+                    });
+                }
+                rows.push(ForecastRow {
+                    level: level.into(),
+                    name: s.name.clone(),
+                    period: "year".into(),
+                    summary: s.year.clone(),
+                });
+            }
+        }
+        let prob_hit_plan = plan.map(|plan| {
+            let n = sim.company_totals.len() as f64;
+            let p = sim.company_totals.iter().filter(|&&v| v >= plan).count() as f64 / n;
+            PlanProbability {
+                plan,
+                probability: p,
+                standard_error: (p * (1.0 - p) / n).sqrt(),
+            }
+        });
+        Self {
+            quantiles: sim.quantiles.clone(),
+            rows,
+            total: sim.total.year.clone(),
+            prob_hit_plan,
+            actual_periods: sim.actual_periods,
+            draws: sim.draws,
+        }
+    }
+}
+
+/// Everything a command produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub meta: Meta,
+    pub data: Option<DataSummary>,
+    pub fit: Option<FitSection>,
+    pub forecast: Option<ForecastSection>,
+    pub quota: Option<QuotaPlan>,
+    pub warnings: Vec<String>,
+}

@@ -1,0 +1,969 @@
+//! Scenario files: TOML read into raw `serde` structs (unknown keys are
+//! errors), then checked once by [`Scenario::load`] into types the rest of the
+//! engine trusts. Every error names the file and the TOML key.
+//!
+//! This module does no data I/O beyond reading the scenario file itself.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::calendar::{Calendar, PeriodKind};
+use crate::error::{Error, Result};
+
+// ---------------------------------------------------------------- raw TOML
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Option<String>,
+    seed: Option<u64>,
+    currency: Option<String>,
+    fiscal_year_start: Option<String>,
+    data: RawData,
+    forecast: Option<RawForecast>,
+    fit: Option<RawFit>,
+    #[serde(default)]
+    adjustment: Vec<RawAdjustment>,
+    quota: Option<RawQuota>,
+    territories: Option<toml::Value>,
+    comp: Option<toml::Value>,
+    output: Option<RawOutput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    sales: String,
+    accounts: Option<String>,
+    reps: Option<String>,
+    pipeline: Option<String>,
+    quotas: Option<String>,
+    date_format: Option<String>,
+    encoding: Option<String>,
+    on_bad_rows: Option<String>,
+    territory_from: Option<String>,
+    columns: Option<BTreeMap<String, String>>,
+    accounts_columns: Option<BTreeMap<String, String>>,
+    reps_columns: Option<BTreeMap<String, String>>,
+    pipeline_columns: Option<BTreeMap<String, String>>,
+    quotas_columns: Option<BTreeMap<String, String>>,
+    filter: Option<BTreeMap<String, Vec<toml::Value>>>,
+    pipeline_filter: Option<BTreeMap<String, Vec<toml::Value>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForecast {
+    period: Option<String>,
+    start: Option<String>,
+    periods: Option<i64>,
+    trials: Option<i64>,
+    quantiles: Option<Vec<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFit {
+    criterion: Option<String>,
+    families: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdjustment {
+    name: Option<String>,
+    from: String,
+    to: Option<String>,
+    multiplier: Option<RawRange>,
+    add: Option<f64>,
+    probability: Option<f64>,
+    territories: Option<Vec<String>>,
+    regions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawRange {
+    Fixed(f64),
+    Range([f64; 2]),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuota {
+    plan: f64,
+    method: Option<String>,
+    blend: Option<BTreeMap<String, f64>>,
+    over_assignment: Option<f64>,
+    max_change: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    dir: Option<String>,
+    formats: Option<Vec<String>>,
+}
+
+// ---------------------------------------------------------- checked types
+
+/// What to do with rows that cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadRows {
+    /// Stop with an error naming the first bad row.
+    Error,
+    /// Skip them and count them in the summary.
+    Skip,
+}
+
+/// Where a sales row's territory comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerritoryFrom {
+    /// The sales table has a territory column.
+    Column,
+    /// The sales table has a rep column; the reps table maps rep -> territory.
+    Rep,
+}
+
+/// A text encoding for input files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Latin1,
+    Windows1252,
+    Cp437,
+}
+
+impl Encoding {
+    fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => Some(Self::Utf8),
+            "latin1" | "latin-1" | "iso-8859-1" => Some(Self::Latin1),
+            "cp1252" | "windows-1252" => Some(Self::Windows1252),
+            "cp437" | "ibm437" => Some(Self::Cp437),
+            _ => None,
+        }
+    }
+}
+
+/// One input table: its path and its column map (model name -> file name).
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    pub path: PathBuf,
+    pub columns: BTreeMap<String, String>,
+    /// Keep only rows whose (file) column equals one of the values.
+    pub filter: BTreeMap<String, Vec<String>>,
+}
+
+impl TableSpec {
+    /// The file's column name for model column `name`, if mapped or defaulted.
+    pub fn column(&self, name: &str) -> Option<&str> {
+        self.columns.get(name).map(String::as_str)
+    }
+}
+
+/// The `[data]` section, checked.
+#[derive(Debug, Clone)]
+pub struct DataSpec {
+    pub sales: TableSpec,
+    pub accounts: Option<TableSpec>,
+    pub reps: Option<TableSpec>,
+    pub pipeline: Option<TableSpec>,
+    pub quotas: Option<TableSpec>,
+    pub date_format: Option<String>,
+    pub encoding: Encoding,
+    pub on_bad_rows: BadRows,
+    pub territory_from: TerritoryFrom,
+}
+
+/// Information criterion used to choose among candidate models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Criterion {
+    Aic,
+    Bic,
+}
+
+/// The `[fit]` section, checked.
+#[derive(Debug, Clone)]
+pub struct FitSpec {
+    pub criterion: Criterion,
+    /// Candidate residual families, by name.
+    pub families: Vec<String>,
+}
+
+/// Names of the residual families the fitter knows.
+pub const FAMILIES: [&str; 6] = [
+    "normal",
+    "lognormal",
+    "gamma",
+    "weibull",
+    "empirical",
+    "compound",
+];
+
+/// The `[forecast]` section, checked.
+#[derive(Debug, Clone)]
+pub struct ForecastSpec {
+    pub period: PeriodKind,
+    pub start: Option<NaiveDate>,
+    pub periods: Option<usize>,
+    pub trials: usize,
+    /// Requested quantiles, ascending, always including the seven standard ones.
+    pub quantiles: Vec<f64>,
+}
+
+/// The quantiles every forecast reports.
+pub const STANDARD_QUANTILES: [f64; 7] = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95];
+
+/// A finance what-if applied inside the simulation.
+#[derive(Debug, Clone)]
+pub struct Adjustment {
+    pub name: String,
+    pub from: NaiveDate,
+    pub to: Option<NaiveDate>,
+    /// Multiplier range; a fixed multiplier has low == high.
+    pub multiplier: (f64, f64),
+    /// Amount added per period (in currency) while active.
+    pub add: f64,
+    /// Probability that the adjustment happens in a trial.
+    pub probability: f64,
+    /// Territory names or patterns (`*`, `T-1*`); empty means all.
+    pub territories: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+/// Quota-setting methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QuotaMethod {
+    EqualProbability,
+    HistoricalShare,
+    PotentialShare,
+    Blend,
+}
+
+impl QuotaMethod {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "equal-probability" => Some(Self::EqualProbability),
+            "historical-share" => Some(Self::HistoricalShare),
+            "potential-share" => Some(Self::PotentialShare),
+            "blend" => Some(Self::Blend),
+            _ => None,
+        }
+    }
+
+    /// The name used in scenario files and outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EqualProbability => "equal-probability",
+            Self::HistoricalShare => "historical-share",
+            Self::PotentialShare => "potential-share",
+            Self::Blend => "blend",
+        }
+    }
+}
+
+/// The `[quota]` section, checked.
+#[derive(Debug, Clone)]
+pub struct QuotaSpec {
+    pub plan: f64,
+    pub method: QuotaMethod,
+    pub blend: Vec<(QuotaMethod, f64)>,
+    pub over_assignment: f64,
+    pub max_change: Option<f64>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+    Xlsx,
+    Html,
+}
+
+impl Format {
+    /// Parse one format name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "csv" => Some(Self::Csv),
+            "json" => Some(Self::Json),
+            "xlsx" => Some(Self::Xlsx),
+            "html" => Some(Self::Html),
+            _ => None,
+        }
+    }
+}
+
+/// The `[output]` section, checked.
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    /// Resolved against the scenario's directory; `None` means `out/<stem>`.
+    pub dir: Option<PathBuf>,
+    pub formats: Vec<Format>,
+}
+
+/// A checked scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub path: PathBuf,
+    pub name: String,
+    pub seed: u64,
+    pub currency: String,
+    pub calendar: Calendar,
+    pub data: DataSpec,
+    pub forecast: ForecastSpec,
+    pub fit: FitSpec,
+    pub adjustments: Vec<Adjustment>,
+    pub quota: Option<QuotaSpec>,
+    /// Sections this version reads but does not act on yet.
+    pub unimplemented_sections: Vec<String>,
+    pub output: OutputSpec,
+}
+
+const SALES_COLUMNS: [&str; 8] = [
+    "date",
+    "territory",
+    "amount",
+    "account",
+    "rep",
+    "region",
+    "product",
+    "deal",
+];
+const ACCOUNT_COLUMNS: [&str; 8] = [
+    "account",
+    "territory",
+    "potential",
+    "workload",
+    "lat",
+    "lon",
+    "locked",
+    "region",
+];
+const REP_COLUMNS: [&str; 8] = [
+    "rep",
+    "territory",
+    "region",
+    "start_date",
+    "end_date",
+    "backfill_date",
+    "ramp_months",
+    "fte",
+];
+const PIPELINE_COLUMNS: [&str; 8] = [
+    "opportunity",
+    "territory",
+    "amount",
+    "close_date",
+    "stage",
+    "win_probability",
+    "account",
+    "rep",
+];
+const QUOTA_COLUMNS: [&str; 3] = ["territory", "rep", "quota"];
+
+struct Ctx<'a> {
+    file: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn err(&self, key: &str, message: impl Into<String>) -> Error {
+        Error::scenario(self.file, key, message)
+    }
+}
+
+impl Scenario {
+    /// Read and check the scenario file at `path`.
+    ///
+    /// # Errors
+    /// `Error::Io` if the file cannot be read, `Error::Scenario` naming the
+    /// key for any unknown key, wrong type or invalid value.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(path, &text)
+    }
+
+    /// Check scenario `text` as if read from `path`.
+    ///
+    /// # Errors
+    /// As [`Scenario::load`].
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let raw: RawScenario = toml::from_str(text).map_err(|e| Error::Scenario {
+            file: path.to_path_buf(),
+            key: toml_error_key(&e),
+            message: e.message().to_string(),
+        })?;
+        let ctx = Ctx { file: path };
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+
+        let fiscal_start_month = match &raw.fiscal_year_start {
+            None => 1,
+            Some(s) => parse_fiscal_start(s).ok_or_else(|| {
+                ctx.err(
+                    "fiscal_year_start",
+                    format!("found '{s}', expected MM-01 (a month start such as \"04-01\")"),
+                )
+            })?,
+        };
+        let forecast = check_forecast(&ctx, raw.forecast.as_ref(), fiscal_start_month)?;
+        let calendar = Calendar::new(forecast.period, fiscal_start_month);
+        let data = check_data(&ctx, &dir, raw.data)?;
+        let fit = check_fit(&ctx, raw.fit.as_ref())?;
+        let adjustments = raw
+            .adjustment
+            .iter()
+            .enumerate()
+            .map(|(i, a)| check_adjustment(&ctx, i, a))
+            .collect::<Result<Vec<_>>>()?;
+        let quota = raw
+            .quota
+            .as_ref()
+            .map(|q| check_quota(&ctx, q, &forecast))
+            .transpose()?;
+        let output = check_output(&ctx, &dir, raw.output.as_ref())?;
+        let mut unimplemented_sections = Vec::new();
+        if raw.territories.is_some() {
+            unimplemented_sections.push("territories".to_string());
+        }
+        if raw.comp.is_some() {
+            unimplemented_sections.push("comp".to_string());
+        }
+        let name = raw.name.unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".into())
+        });
+        Ok(Scenario {
+            path: path.to_path_buf(),
+            name,
+            seed: raw.seed.unwrap_or(1),
+            currency: raw.currency.unwrap_or_else(|| "USD".into()),
+            calendar,
+            data,
+            forecast,
+            fit,
+            adjustments,
+            quota,
+            unimplemented_sections,
+            output,
+        })
+    }
+
+    /// The stem of the scenario file name (`demo` for `scenarios/demo.toml`).
+    pub fn stem(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into())
+    }
+}
+
+fn toml_error_key(e: &toml::de::Error) -> String {
+    // toml reports a span; the message already names the field for unknown
+    // keys and types. Report the position so the user can find it.
+    match e.span() {
+        Some(span) => format!("at byte {}", span.start),
+        None => "(file)".into(),
+    }
+}
+
+fn parse_fiscal_start(s: &str) -> Option<u32> {
+    let (m, d) = s.split_once('-')?;
+    let month: u32 = m.parse().ok()?;
+    let day: u32 = d.parse().ok()?;
+    ((1..=12).contains(&month) && day == 1).then_some(month)
+}
+
+fn parse_date(ctx: &Ctx, key: &str, s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| ctx.err(key, format!("found '{s}', expected a date YYYY-MM-DD")))
+}
+
+fn check_forecast(ctx: &Ctx, raw: Option<&RawForecast>, fiscal_month: u32) -> Result<ForecastSpec> {
+    let period = match raw.and_then(|r| r.period.as_deref()) {
+        None => PeriodKind::Month,
+        Some(p) => PeriodKind::parse(p).ok_or_else(|| {
+            ctx.err(
+                "forecast.period",
+                format!("found '{p}', expected one of month, quarter, week"),
+            )
+        })?,
+    };
+    let calendar = Calendar::new(period, fiscal_month);
+    let start = match raw.and_then(|r| r.start.as_deref()) {
+        None => None,
+        Some(s) => {
+            let date = parse_date(ctx, "forecast.start", s)?;
+            if !calendar.is_period_start(date) {
+                let p = calendar.period_of(date);
+                return Err(ctx.err(
+                    "forecast.start",
+                    format!(
+                        "found {date}, which is not the start of a {}; expected a period start such as {} or {}",
+                        period.name(),
+                        calendar.start_of(p),
+                        calendar.start_of(p + 1)
+                    ),
+                ));
+            }
+            Some(date)
+        }
+    };
+    let periods = match raw.and_then(|r| r.periods) {
+        None => None,
+        Some(n) if n >= 1 && n <= 10_000 => Some(n as usize),
+        Some(n) => {
+            return Err(ctx.err(
+                "forecast.periods",
+                format!("found {n}, expected a whole number from 1 to 10000"),
+            ))
+        }
+    };
+    let trials = match raw.and_then(|r| r.trials) {
+        None => 10_000,
+        Some(n) if n >= 1 && n <= 100_000_000 => n as usize,
+        Some(n) => {
+            return Err(ctx.err(
+                "forecast.trials",
+                format!("found {n}, expected a positive whole number of trials"),
+            ))
+        }
+    };
+    let mut quantiles: Vec<f64> = STANDARD_QUANTILES.to_vec();
+    if let Some(qs) = raw.and_then(|r| r.quantiles.as_ref()) {
+        for (i, &q) in qs.iter().enumerate() {
+            if !(q > 0.0 && q < 1.0) {
+                return Err(ctx.err(
+                    &format!("forecast.quantiles[{i}]"),
+                    format!("found {q}, expected a probability strictly between 0 and 1"),
+                ));
+            }
+            if !quantiles.iter().any(|&x| (x - q).abs() < 1e-12) {
+                quantiles.push(q);
+            }
+        }
+    }
+    quantiles.sort_by(f64::total_cmp);
+    Ok(ForecastSpec {
+        period,
+        start,
+        periods,
+        trials,
+        quantiles,
+    })
+}
+
+fn check_columns(
+    ctx: &Ctx,
+    key: &str,
+    raw: Option<&BTreeMap<String, String>>,
+    allowed: &[&str],
+) -> Result<BTreeMap<String, String>> {
+    let mut map = BTreeMap::new();
+    if let Some(raw) = raw {
+        for (k, v) in raw {
+            if !allowed.contains(&k.as_str()) {
+                return Err(ctx.err(
+                    &format!("{key}.{k}"),
+                    format!(
+                        "unknown column '{k}', expected one of {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+            if v.trim().is_empty() {
+                return Err(ctx.err(&format!("{key}.{k}"), "found an empty column name"));
+            }
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(map)
+}
+
+fn check_filter(
+    ctx: &Ctx,
+    key: &str,
+    raw: Option<&BTreeMap<String, Vec<toml::Value>>>,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut out = BTreeMap::new();
+    for (column, values) in raw.into_iter().flatten() {
+        let mut list = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let s = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err(ctx.err(
+                        &format!("{key}.{column}[{i}]"),
+                        format!("found {other}, expected a string or number"),
+                    ))
+                }
+            };
+            list.push(s);
+        }
+        out.insert(column.clone(), list);
+    }
+    Ok(out)
+}
+
+fn table(
+    ctx: &Ctx,
+    dir: &Path,
+    key: &str,
+    path: &str,
+    columns: BTreeMap<String, String>,
+    filter: BTreeMap<String, Vec<String>>,
+) -> Result<TableSpec> {
+    if path.trim().is_empty() {
+        return Err(ctx.err(key, "found an empty path, expected a CSV or Parquet file"));
+    }
+    Ok(TableSpec {
+        path: dir.join(path),
+        columns,
+        filter,
+    })
+}
+
+/// Fill the default (identity) mapping for every allowed column not mapped.
+fn with_defaults(mut map: BTreeMap<String, String>, allowed: &[&str]) -> BTreeMap<String, String> {
+    for name in allowed {
+        map.entry((*name).to_string())
+            .or_insert_with(|| (*name).to_string());
+    }
+    map
+}
+
+fn check_data(ctx: &Ctx, dir: &Path, raw: RawData) -> Result<DataSpec> {
+    let encoding = match raw.encoding.as_deref() {
+        None => Encoding::Utf8,
+        Some(e) => Encoding::parse(e).ok_or_else(|| {
+            ctx.err(
+                "data.encoding",
+                format!("found '{e}', expected one of utf-8, latin1, windows-1252, cp437"),
+            )
+        })?,
+    };
+    let on_bad_rows = match raw.on_bad_rows.as_deref() {
+        None | Some("error") => BadRows::Error,
+        Some("skip") => BadRows::Skip,
+        Some(x) => {
+            return Err(ctx.err(
+                "data.on_bad_rows",
+                format!("found '{x}', expected \"error\" or \"skip\""),
+            ))
+        }
+    };
+    let territory_from = match raw.territory_from.as_deref() {
+        None | Some("territory") => TerritoryFrom::Column,
+        Some("rep") => TerritoryFrom::Rep,
+        Some(x) => {
+            return Err(ctx.err(
+                "data.territory_from",
+                format!("found '{x}', expected \"territory\" or \"rep\""),
+            ))
+        }
+    };
+    if territory_from == TerritoryFrom::Rep && raw.reps.is_none() {
+        return Err(ctx.err(
+            "data.territory_from",
+            "territory_from = \"rep\" needs a reps table: set data.reps",
+        ));
+    }
+    if let Some(f) = &raw.date_format {
+        if chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error)) {
+            return Err(ctx.err(
+                "data.date_format",
+                format!("found '{f}', expected a chrono/strftime format such as %m/%d/%Y"),
+            ));
+        }
+    }
+    let sales_columns = with_defaults(
+        check_columns(ctx, "data.columns", raw.columns.as_ref(), &SALES_COLUMNS)?,
+        &["date", "territory", "amount"],
+    );
+    let sales = table(
+        ctx,
+        dir,
+        "data.sales",
+        &raw.sales,
+        sales_columns,
+        check_filter(ctx, "data.filter", raw.filter.as_ref())?,
+    )?;
+    let optional = |key: &str,
+                    path: &Option<String>,
+                    cols: Option<&BTreeMap<String, String>>,
+                    allowed: &[&str],
+                    required: &[&str],
+                    filter: BTreeMap<String, Vec<String>>|
+     -> Result<Option<TableSpec>> {
+        match path {
+            None => Ok(None),
+            Some(p) => {
+                let columns = with_defaults(
+                    check_columns(ctx, &format!("data.{key}_columns"), cols, allowed)?,
+                    required,
+                );
+                table(ctx, dir, &format!("data.{key}"), p, columns, filter).map(Some)
+            }
+        }
+    };
+    let accounts = optional(
+        "accounts",
+        &raw.accounts,
+        raw.accounts_columns.as_ref(),
+        &ACCOUNT_COLUMNS,
+        &["account", "territory"],
+        BTreeMap::new(),
+    )?;
+    let reps = optional(
+        "reps",
+        &raw.reps,
+        raw.reps_columns.as_ref(),
+        &REP_COLUMNS,
+        &["rep", "territory"],
+        BTreeMap::new(),
+    )?;
+    let pipeline = optional(
+        "pipeline",
+        &raw.pipeline,
+        raw.pipeline_columns.as_ref(),
+        &PIPELINE_COLUMNS,
+        &["opportunity"],
+        check_filter(ctx, "data.pipeline_filter", raw.pipeline_filter.as_ref())?,
+    )?;
+    let quotas = optional(
+        "quotas",
+        &raw.quotas,
+        raw.quotas_columns.as_ref(),
+        &QUOTA_COLUMNS,
+        &["quota"],
+        BTreeMap::new(),
+    )?;
+    Ok(DataSpec {
+        sales,
+        accounts,
+        reps,
+        pipeline,
+        quotas,
+        date_format: raw.date_format,
+        encoding,
+        on_bad_rows,
+        territory_from,
+    })
+}
+
+fn check_fit(ctx: &Ctx, raw: Option<&RawFit>) -> Result<FitSpec> {
+    let criterion = match raw.and_then(|r| r.criterion.as_deref()) {
+        None | Some("aic") => Criterion::Aic,
+        Some("bic") => Criterion::Bic,
+        Some(x) => {
+            return Err(ctx.err(
+                "fit.criterion",
+                format!("found '{x}', expected \"aic\" or \"bic\""),
+            ))
+        }
+    };
+    let families = match raw.and_then(|r| r.families.as_ref()) {
+        None => FAMILIES.iter().map(|s| s.to_string()).collect(),
+        Some(list) => {
+            for (i, f) in list.iter().enumerate() {
+                if !FAMILIES.contains(&f.as_str()) {
+                    return Err(ctx.err(
+                        &format!("fit.families[{i}]"),
+                        format!("found '{f}', expected one of {}", FAMILIES.join(", ")),
+                    ));
+                }
+            }
+            if list.is_empty() {
+                return Err(ctx.err(
+                    "fit.families",
+                    "found an empty list, expected at least one family",
+                ));
+            }
+            list.clone()
+        }
+    };
+    Ok(FitSpec {
+        criterion,
+        families,
+    })
+}
+
+fn check_adjustment(ctx: &Ctx, i: usize, raw: &RawAdjustment) -> Result<Adjustment> {
+    let key = |k: &str| format!("adjustment[{i}].{k}");
+    let from = parse_date(ctx, &key("from"), &raw.from)?;
+    let to = raw
+        .to
+        .as_deref()
+        .map(|s| parse_date(ctx, &key("to"), s))
+        .transpose()?;
+    if let Some(to) = to {
+        if to < from {
+            return Err(ctx.err(
+                &key("to"),
+                format!("found {to}, expected a date on or after from = {from}"),
+            ));
+        }
+    }
+    let multiplier = match raw.multiplier {
+        None => (1.0, 1.0),
+        Some(RawRange::Fixed(m)) => (m, m),
+        Some(RawRange::Range([a, b])) => (a.min(b), a.max(b)),
+    };
+    if !(multiplier.0.is_finite() && multiplier.1.is_finite() && multiplier.0 >= 0.0) {
+        return Err(ctx.err(
+            &key("multiplier"),
+            format!("found {multiplier:?}, expected a non-negative number or [low, high]"),
+        ));
+    }
+    let probability = raw.probability.unwrap_or(1.0);
+    if !(0.0..=1.0).contains(&probability) {
+        return Err(ctx.err(
+            &key("probability"),
+            format!("found {probability}, expected a probability in [0, 1]"),
+        ));
+    }
+    let add = raw.add.unwrap_or(0.0);
+    if !add.is_finite() {
+        return Err(ctx.err(
+            &key("add"),
+            format!("found {add}, expected a finite amount"),
+        ));
+    }
+    Ok(Adjustment {
+        name: raw
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("adjustment {}", i + 1)),
+        from,
+        to,
+        multiplier,
+        add,
+        probability,
+        territories: raw.territories.clone().unwrap_or_default(),
+        regions: raw.regions.clone().unwrap_or_default(),
+    })
+}
+
+fn check_quota(ctx: &Ctx, raw: &RawQuota, forecast: &ForecastSpec) -> Result<QuotaSpec> {
+    if !(raw.plan.is_finite() && raw.plan > 0.0) {
+        return Err(ctx.err(
+            "quota.plan",
+            format!("found {}, expected a revenue plan greater than 0", raw.plan),
+        ));
+    }
+    let per_year = forecast.period.per_year();
+    if let Some(p) = forecast.periods {
+        if p != per_year {
+            return Err(ctx.err(
+                "forecast.periods",
+                format!(
+                    "found {p}, but [quota] needs a horizon of one year: expected {per_year} {}s",
+                    forecast.period.name()
+                ),
+            ));
+        }
+    }
+    let method = match raw.method.as_deref() {
+        None => QuotaMethod::EqualProbability,
+        Some(m) => QuotaMethod::parse(m).ok_or_else(|| {
+            ctx.err(
+                "quota.method",
+                format!("found '{m}', expected one of equal-probability, historical-share, potential-share, blend"),
+            )
+        })?,
+    };
+    let mut blend = Vec::new();
+    if let Some(map) = &raw.blend {
+        for (k, &w) in map {
+            let m = QuotaMethod::parse(k)
+                .filter(|m| *m != QuotaMethod::Blend)
+                .ok_or_else(|| {
+                    ctx.err(
+                        &format!("quota.blend.{k}"),
+                        "unknown method, expected equal-probability, historical-share or potential-share",
+                    )
+                })?;
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(ctx.err(
+                    &format!("quota.blend.{k}"),
+                    format!("found {w}, expected a weight >= 0"),
+                ));
+            }
+            blend.push((m, w));
+        }
+    }
+    if method == QuotaMethod::Blend {
+        let total: f64 = blend.iter().map(|(_, w)| w).sum();
+        if total <= 0.0 {
+            return Err(ctx.err(
+                "quota.blend",
+                "method = \"blend\" needs weights that add up to more than 0",
+            ));
+        }
+        for (_, w) in &mut blend {
+            *w /= total;
+        }
+    }
+    let over_assignment = raw.over_assignment.unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&over_assignment) {
+        return Err(ctx.err(
+            "quota.over_assignment",
+            format!("found {over_assignment}, expected a share in [0, 1] such as 0.05"),
+        ));
+    }
+    if let Some(m) = raw.max_change {
+        if !(m > 0.0 && m.is_finite()) {
+            return Err(ctx.err(
+                "quota.max_change",
+                format!("found {m}, expected a share greater than 0 such as 0.30"),
+            ));
+        }
+    }
+    Ok(QuotaSpec {
+        plan: raw.plan,
+        method,
+        blend,
+        over_assignment,
+        max_change: raw.max_change,
+    })
+}
+
+fn check_output(ctx: &Ctx, dir: &Path, raw: Option<&RawOutput>) -> Result<OutputSpec> {
+    let out_dir = raw.and_then(|r| r.dir.as_deref()).map(|d| dir.join(d));
+    let formats = match raw.and_then(|r| r.formats.as_ref()) {
+        None => vec![Format::Csv, Format::Json, Format::Xlsx, Format::Html],
+        Some(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                Format::parse(f).ok_or_else(|| {
+                    ctx.err(
+                        &format!("output.formats[{i}]"),
+                        format!("found '{f}', expected one of csv, json, xlsx, html"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    Ok(OutputSpec {
+        dir: out_dir,
+        formats,
+    })
+}

@@ -1,0 +1,390 @@
+//! The Monte Carlo engine: simulates every territory's path over the
+//! horizon from [`FittedModels`], and summarises territories, regions and
+//! the company from the summed paths (never from summed quantiles).
+//!
+//! Reproducible and parallel by construction: common shocks are drawn
+//! first, per fixed-size batch of trials, from streams seeded by (seed,
+//! stream, batch); territories are then simulated in parallel, each from its
+//! own streams, and their paths are added into region and company totals
+//! serially in territory order. Memory is bounded: territories are
+//! processed in chunks, and only per-territory horizon totals per trial are
+//! kept (as f32) when a later stage needs them.
+
+use chrono::NaiveDate;
+use ndarray::Array2;
+use rand::RngExt;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::horizon::Horizon;
+use crate::model::{FittedModels, PathParams};
+use crate::rng::{stream_id, stream_rng, BATCH};
+use crate::scenario::Adjustment;
+use crate::stats::quantile::quantiles_in_place;
+
+/// Territories simulated together before their paths are added up.
+const CHUNK: usize = 64;
+
+/// Settings of one simulation run.
+#[derive(Debug, Clone)]
+pub struct SimSpec {
+    pub seed: u64,
+    pub trials: usize,
+    pub quantiles: Vec<f64>,
+    pub horizon: Horizon,
+    pub adjustments: Vec<Adjustment>,
+    /// Capacity multiplier per territory per simulated period (from the origin).
+    pub capacity: Option<Vec<Vec<f64>>>,
+    /// Actual revenue per territory for reported periods before the origin.
+    pub actuals: Vec<Vec<f64>>,
+    /// Keep each territory's horizon total per trial (for quotas and comp).
+    pub keep_totals: bool,
+}
+
+/// Mean and quantiles of one simulated quantity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub mean: f64,
+    pub quantiles: Vec<f64>,
+}
+
+/// Summaries of one series (a territory, a region or the company).
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesSummary {
+    pub name: String,
+    pub periods: Vec<Summary>,
+    pub year: Summary,
+}
+
+/// The simulation's results.
+#[derive(Debug, Clone)]
+pub struct SimResults {
+    pub trials: usize,
+    pub quantiles: Vec<f64>,
+    pub period_starts: Vec<NaiveDate>,
+    /// Reported periods that are actuals (in-year reforecast).
+    pub actual_periods: usize,
+    pub territories: Vec<SeriesSummary>,
+    pub regions: Vec<SeriesSummary>,
+    pub total: SeriesSummary,
+    /// Horizon total of each territory in each trial: [territory, trial].
+    pub territory_totals: Option<Array2<f32>>,
+    /// Horizon total of each region in each trial.
+    pub region_totals: Vec<Vec<f64>>,
+    /// Company horizon total in each trial.
+    pub company_totals: Vec<f64>,
+    /// Number of territory-period values drawn.
+    pub draws: u64,
+}
+
+/// Whether `name` matches `pattern` (`*` matches any run of characters).
+pub fn matches_pattern(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let mut rest = name;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            if !rest.starts_with(part) {
+                return false;
+            }
+            rest = &rest[part.len()..];
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else if let Some(pos) = rest.find(part) {
+            rest = &rest[pos + part.len()..];
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// Per trial and simulated period, the multiplier and addition of every
+/// adjustment: drawn once per trial, shared by all territories it covers.
+struct AdjustmentDraws {
+    /// [adjustment][trial] -> (happens, multiplier)
+    draws: Vec<Vec<(bool, f64)>>,
+    /// [adjustment][simulated period] -> active
+    active: Vec<Vec<bool>>,
+}
+
+fn draw_adjustments(spec: &SimSpec, starts: &[NaiveDate]) -> AdjustmentDraws {
+    let trials = spec.trials;
+    let mut draws = Vec::with_capacity(spec.adjustments.len());
+    let mut active = Vec::with_capacity(spec.adjustments.len());
+    for (k, a) in spec.adjustments.iter().enumerate() {
+        let mut v = Vec::with_capacity(trials);
+        let stream = stream_id(&format!("adjustment:{k}:{}", a.name));
+        for b in 0..trials.div_ceil(BATCH) {
+            let mut rng = stream_rng(spec.seed, stream, b as u64);
+            for _ in (b * BATCH)..((b + 1) * BATCH).min(trials) {
+                let happens = a.probability >= 1.0 || rng.random::<f64>() < a.probability;
+                let m = if a.multiplier.1 > a.multiplier.0 {
+                    rng.random_range(a.multiplier.0..a.multiplier.1)
+                } else {
+                    a.multiplier.0
+                };
+                v.push((happens, m));
+            }
+        }
+        draws.push(v);
+        active.push(
+            starts
+                .iter()
+                .map(|&d| d >= a.from && a.to.is_none_or(|to| d <= to))
+                .collect(),
+        );
+    }
+    AdjustmentDraws { draws, active }
+}
+
+fn applies(a: &Adjustment, territory: &str, region: &str) -> bool {
+    let by_territory =
+        a.territories.is_empty() || a.territories.iter().any(|p| matches_pattern(p, territory));
+    let by_region = a.regions.is_empty() || a.regions.iter().any(|p| matches_pattern(p, region));
+    by_territory && by_region
+}
+
+/// Common shocks per region: [region][trial * n + h], already weighted by
+/// the company and region loadings.
+fn common_shocks(models: &FittedModels, seed: u64, trials: usize, n: usize) -> Vec<Vec<f64>> {
+    let loadings = models.shocks.loadings();
+    let phi = models.shocks.factor_ar;
+    let innovation = (1.0 - phi * phi).sqrt();
+    let ar_path = |stream: u64| -> Vec<f64> {
+        let mut out = vec![0.0; trials * n];
+        for b in 0..trials.div_ceil(BATCH) {
+            let mut rng = stream_rng(seed, stream, b as u64);
+            for trial in (b * BATCH)..((b + 1) * BATCH).min(trials) {
+                let row = &mut out[trial * n..(trial + 1) * n];
+                let mut z: f64 = StandardNormal.sample(&mut rng);
+                for (h, v) in row.iter_mut().enumerate() {
+                    if h > 0 {
+                        let e: f64 = StandardNormal.sample(&mut rng);
+                        z = phi * z + innovation * e;
+                    }
+                    *v = z;
+                }
+            }
+        }
+        out
+    };
+    let company = if loadings.company > 0.0 {
+        ar_path(stream_id("company"))
+    } else {
+        vec![0.0; trials * n]
+    };
+    models
+        .regions
+        .par_iter()
+        .map(|r| {
+            let mut c: Vec<f64> = company.iter().map(|v| v * loadings.company).collect();
+            if loadings.region > 0.0 {
+                let own = ar_path(stream_id(&format!("region:{r}")));
+                for (a, b) in c.iter_mut().zip(own) {
+                    *a += loadings.region * b;
+                }
+            }
+            c
+        })
+        .collect()
+}
+
+/// Simulate `models` under `spec`.
+pub fn simulate(models: &FittedModels, spec: &SimSpec) -> SimResults {
+    simulate_with_progress(models, spec, &|_| {})
+}
+
+/// As [`simulate`], calling `progress(territories_done)` after each chunk.
+pub fn simulate_with_progress(
+    models: &FittedModels,
+    spec: &SimSpec,
+    progress: &(dyn Fn(usize) + Sync),
+) -> SimResults {
+    let horizon = &spec.horizon;
+    let trials = spec.trials;
+    let reported = horizon.periods;
+    let n_sim = horizon.simulated_periods();
+    let offset = horizon.first_reported_offset();
+    let n_actual = horizon.actual_periods();
+    let seasons = models.seasons(n_sim);
+    let sim_starts = horizon.simulated_starts();
+    let adjustments = draw_adjustments(spec, &sim_starts);
+    let common = common_shocks(models, spec.seed, trials, n_sim);
+    let loadings = models.shocks.loadings();
+    let n_regions = models.regions.len();
+    let n_terr = models.territories.len();
+
+    // Accumulators of reported periods: [trial * reported + p].
+    let mut region_paths = vec![vec![0.0f64; trials * reported]; n_regions];
+    let mut company_paths = vec![0.0f64; trials * reported];
+    let mut territory_totals = spec
+        .keep_totals
+        .then(|| Array2::<f32>::zeros((n_terr, trials)));
+    let mut territory_summaries = Vec::with_capacity(n_terr);
+
+    for chunk_start in (0..n_terr).step_by(CHUNK) {
+        let chunk_end = (chunk_start + CHUNK).min(n_terr);
+        let paths: Vec<(Vec<f64>, SeriesSummary)> = (chunk_start..chunk_end)
+            .into_par_iter()
+            .map(|t| {
+                let m = &models.territories[t];
+                let mut path = vec![0.0f64; trials * reported];
+                // Actual periods are the same in every trial.
+                for p in 0..n_actual {
+                    let v = spec
+                        .actuals
+                        .get(t)
+                        .and_then(|a| a.get(p))
+                        .copied()
+                        .unwrap_or(0.0);
+                    for trial in 0..trials {
+                        path[trial * reported + p] = v;
+                    }
+                }
+                if n_sim > 0 {
+                    let applicable: Vec<usize> = (0..spec.adjustments.len())
+                        .filter(|&k| applies(&spec.adjustments[k], &m.name, &m.region))
+                        .collect();
+                    let capacity = spec.capacity.as_ref().map(|c| &c[t]);
+                    let common_r = &common[m.region_index];
+                    let stream = stream_id(&m.name);
+                    let mut buf = vec![0.0f64; n_sim];
+                    for b in 0..trials.div_ceil(BATCH) {
+                        let mut rng = stream_rng(spec.seed, stream, b as u64);
+                        for trial in (b * BATCH)..((b + 1) * BATCH).min(trials) {
+                            let params: PathParams = m.level.sample(&mut rng);
+                            m.sample_path(
+                                &mut rng,
+                                &params,
+                                &common_r[trial * n_sim..(trial + 1) * n_sim],
+                                &seasons,
+                                &loadings,
+                                &mut buf,
+                            );
+                            for (h, v) in buf.iter_mut().enumerate() {
+                                if let Some(c) = capacity {
+                                    *v *= c[h];
+                                }
+                                for &k in &applicable {
+                                    let (happens, mult) = adjustments.draws[k][trial];
+                                    if happens && adjustments.active[k][h] {
+                                        *v = *v * mult + spec.adjustments[k].add;
+                                    }
+                                }
+                            }
+                            let row = &mut path[trial * reported..(trial + 1) * reported];
+                            for p in n_actual..reported {
+                                row[p] = buf[offset + p - n_actual];
+                            }
+                        }
+                    }
+                }
+                let summary = summarize(&m.name, &path, trials, reported, &spec.quantiles);
+                (path, summary)
+            })
+            .collect();
+        // Serial, in territory order: deterministic sums.
+        for (k, (path, summary)) in paths.into_iter().enumerate() {
+            let t = chunk_start + k;
+            let r = models.territories[t].region_index;
+            for (acc, v) in region_paths[r].iter_mut().zip(&path) {
+                *acc += v;
+            }
+            for (acc, v) in company_paths.iter_mut().zip(&path) {
+                *acc += v;
+            }
+            if let Some(tt) = territory_totals.as_mut() {
+                for trial in 0..trials {
+                    let s: f64 = path[trial * reported..(trial + 1) * reported].iter().sum();
+                    tt[[t, trial]] = s as f32;
+                }
+            }
+            territory_summaries.push(summary);
+        }
+        progress(chunk_end);
+    }
+
+    let year_totals = |paths: &[f64]| -> Vec<f64> {
+        (0..trials)
+            .map(|trial| paths[trial * reported..(trial + 1) * reported].iter().sum())
+            .collect()
+    };
+    let region_totals: Vec<Vec<f64>> = region_paths.iter().map(|p| year_totals(p)).collect();
+    let company_totals = year_totals(&company_paths);
+    let regions: Vec<SeriesSummary> = models
+        .regions
+        .par_iter()
+        .zip(region_paths.par_iter())
+        .map(|(name, p)| summarize(name, p, trials, reported, &spec.quantiles))
+        .collect();
+    let total = summarize("company", &company_paths, trials, reported, &spec.quantiles);
+    SimResults {
+        trials,
+        quantiles: spec.quantiles.clone(),
+        period_starts: horizon.period_starts(),
+        actual_periods: n_actual,
+        territories: territory_summaries,
+        regions,
+        total,
+        territory_totals,
+        region_totals,
+        company_totals,
+        draws: (n_terr * trials * n_sim) as u64,
+    }
+}
+
+/// Mean and quantiles of each period and of the horizon total of `paths`
+/// ([trial * periods + p]).
+fn summarize(
+    name: &str,
+    paths: &[f64],
+    trials: usize,
+    periods: usize,
+    qs: &[f64],
+) -> SeriesSummary {
+    let mut column = vec![0.0f64; trials];
+    let mut per = Vec::with_capacity(periods);
+    for p in 0..periods {
+        for (trial, v) in column.iter_mut().enumerate() {
+            *v = paths[trial * periods + p];
+        }
+        per.push(summary_of(&mut column, qs));
+    }
+    for (trial, v) in column.iter_mut().enumerate() {
+        *v = paths[trial * periods..(trial + 1) * periods].iter().sum();
+    }
+    let year = summary_of(&mut column, qs);
+    SeriesSummary {
+        name: name.to_string(),
+        periods: per,
+        year,
+    }
+}
+
+/// Mean and quantiles of `values` (reordered in place).
+pub fn summary_of(values: &mut [f64], qs: &[f64]) -> Summary {
+    let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+    Summary {
+        mean,
+        quantiles: quantiles_in_place(values, qs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(matches_pattern("*", "T-1"));
+        assert!(matches_pattern("T-1*", "T-17"));
+        assert!(!matches_pattern("T-1*", "T-2"));
+        assert!(matches_pattern("*-West", "T1-West"));
+        assert!(matches_pattern("T-17", "T-17"));
+        assert!(!matches_pattern("T-17", "T-170"));
+    }
+}

@@ -1,0 +1,124 @@
+//! Ordinary least squares for the small regressions of the fitter (level,
+//! trend and seasonal dummies), by Cholesky on the normal equations.
+
+/// A least-squares fit.
+#[derive(Debug, Clone)]
+pub struct Ols {
+    pub coef: Vec<f64>,
+    /// Residual sum of squares.
+    pub rss: f64,
+    /// (X'X)^-1, for standard errors: cov = sigma^2 (X'X)^-1.
+    pub xtx_inv: Vec<Vec<f64>>,
+    pub n: usize,
+}
+
+impl Ols {
+    /// Gaussian log-likelihood at the MLE of the variance.
+    pub fn loglik(&self) -> f64 {
+        let n = self.n as f64;
+        let s2 = (self.rss / n).max(1e-300);
+        -0.5 * n * ((2.0 * std::f64::consts::PI * s2).ln() + 1.0)
+    }
+
+    /// Unbiased residual variance.
+    pub fn sigma2(&self) -> f64 {
+        self.rss / (self.n.saturating_sub(self.coef.len()).max(1)) as f64
+    }
+}
+
+/// Fit y = X b; `rows` are the rows of X. `None` if X'X is singular.
+pub fn ols(rows: &[Vec<f64>], y: &[f64]) -> Option<Ols> {
+    let n = y.len();
+    let p = rows.first()?.len();
+    if n < p {
+        return None;
+    }
+    let mut xtx = vec![vec![0.0; p]; p];
+    let mut xty = vec![0.0; p];
+    for (r, &yi) in rows.iter().zip(y) {
+        for i in 0..p {
+            xty[i] += r[i] * yi;
+            for j in 0..=i {
+                xtx[i][j] += r[i] * r[j];
+            }
+        }
+    }
+    for i in 0..p {
+        for j in 0..i {
+            xtx[j][i] = xtx[i][j];
+        }
+    }
+    let inv = invert_spd(&xtx)?;
+    let coef: Vec<f64> = (0..p)
+        .map(|i| (0..p).map(|j| inv[i][j] * xty[j]).sum())
+        .collect();
+    let rss = rows
+        .iter()
+        .zip(y)
+        .map(|(r, &yi)| {
+            let fit: f64 = r.iter().zip(&coef).map(|(a, b)| a * b).sum();
+            (yi - fit).powi(2)
+        })
+        .sum();
+    Some(Ols {
+        coef,
+        rss,
+        xtx_inv: inv,
+        n,
+    })
+}
+
+/// Inverse of a symmetric positive definite matrix by Cholesky.
+fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let p = a.len();
+    let mut l = vec![vec![0.0; p]; p];
+    let scale = (0..p)
+        .map(|i| a[i][i].abs())
+        .fold(0.0, f64::max)
+        .max(1e-300);
+    for i in 0..p {
+        for j in 0..=i {
+            let s: f64 = a[i][j] - (0..j).map(|k| l[i][k] * l[j][k]).sum::<f64>();
+            if i == j {
+                if s <= 1e-12 * scale {
+                    return None;
+                }
+                l[i][i] = s.sqrt();
+            } else {
+                l[i][j] = s / l[j][j];
+            }
+        }
+    }
+    // inv = L^-T L^-1
+    let mut linv = vec![vec![0.0; p]; p];
+    for i in 0..p {
+        linv[i][i] = 1.0 / l[i][i];
+        for j in 0..i {
+            let s: f64 = (j..i).map(|k| l[i][k] * linv[k][j]).sum();
+            linv[i][j] = -s / l[i][i];
+        }
+    }
+    let mut inv = vec![vec![0.0; p]; p];
+    for i in 0..p {
+        for j in 0..=i {
+            let s: f64 = (i..p).map(|k| linv[k][i] * linv[k][j]).sum();
+            inv[i][j] = s;
+            inv[j][i] = s;
+        }
+    }
+    Some(inv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovers_a_line() {
+        let rows: Vec<Vec<f64>> = (0..10).map(|t| vec![1.0, t as f64]).collect();
+        let y: Vec<f64> = (0..10).map(|t| 3.0 + 2.0 * t as f64).collect();
+        let f = ols(&rows, &y).unwrap();
+        assert!((f.coef[0] - 3.0).abs() < 1e-9 && (f.coef[1] - 2.0).abs() < 1e-9);
+        assert!(f.rss < 1e-12);
+    }
+}
