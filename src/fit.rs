@@ -41,6 +41,11 @@ const MIN_OWN_FIT: usize = 6;
 const MIN_EMPIRICAL: usize = 12;
 /// Largest factor by which residual autocorrelation inflates parameter variance.
 const MAX_INFLATION: f64 = 10.0;
+/// Largest drift-to-noise variance ratio of the level (smoothing weight about 0.62).
+const MAX_DRIFT_RATIO: f64 = 1.0;
+/// Periods more than this many robust standard deviations above the median
+/// are capped when estimating level and trend.
+const OUTLIER_Z: f64 = 5.0;
 
 /// Fit every territory of `history` on its first `n_fit` periods.
 pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels {
@@ -100,23 +105,40 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
         .filter_map(|f| Family::parse(f))
         .collect();
     let allow_empirical = spec.families.iter().any(|f| f == "empirical");
-    let mut fits: Vec<TerritoryFit> = series
-        .par_iter()
-        .enumerate()
-        .map(|(i, y)| {
-            let r = region_index[i];
-            fit_territory(
-                y,
-                &positions,
-                &region_profiles[r],
-                &deviations[i],
-                tau2,
-                &families,
-                allow_empirical,
-                spec.criterion,
-            )
-        })
-        .collect();
+    let settings = Settings {
+        positions: &positions,
+        tau2,
+        families: &families,
+        allow_empirical,
+        criterion: spec.criterion,
+    };
+    let fit_all = |drift: &DriftPrior| -> Vec<TerritoryFit> {
+        series
+            .par_iter()
+            .enumerate()
+            .map(|(i, y)| {
+                fit_territory(
+                    y,
+                    &region_profiles[region_index[i]],
+                    &deviations[i],
+                    &settings,
+                    drift,
+                )
+            })
+            .collect()
+    };
+    // Two passes: the first measures each territory's level drift, the
+    // second fits with each drift shrunk toward the territories' median.
+    let first = fit_all(&DriftPrior::none());
+    let drift = DriftPrior::from_raw(
+        first
+            .iter()
+            .filter(|f| !f.empty)
+            .map(|f| f.raw_drift)
+            .collect(),
+        2 * s,
+    );
+    let mut fits = fit_all(&drift);
 
     // Pool what cannot be fitted alone.
     let mut warnings = Vec::new();
@@ -137,9 +159,8 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
         if f.empty {
             let level = levels_by_region[region_index[i]];
             f.level = LevelLaw {
-                level,
-                slope: 0.0,
                 cov: [[(0.5 * level).powi(2), 0.0], [0.0, 0.0]],
+                ..LevelLaw::fixed(level)
             };
             f.season = region_profiles[region_index[i]].clone();
             f.residual = pooled_law(pooled_sdlog);
@@ -172,7 +193,14 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
         ));
     }
 
-    let shocks = estimate_shocks(&fits, &region_index, regions.len());
+    let mut shocks = estimate_shocks(&fits, &region_index, regions.len());
+    shocks.drift_correlation = drift_correlation(
+        &fits,
+        &company_total,
+        &positions,
+        company_profile.as_deref(),
+        &drift,
+    );
     let territories = fits
         .into_iter()
         .enumerate()
@@ -208,6 +236,58 @@ struct TerritoryFit {
     empty: bool,
     needs_pooling: bool,
     n_positive: usize,
+    /// Unshrunk drift-to-noise variance ratio of the level.
+    raw_drift: f64,
+}
+
+/// Settings shared by every territory's fit.
+struct Settings<'a> {
+    positions: &'a [usize],
+    tau2: f64,
+    families: &'a [Family],
+    allow_empirical: bool,
+    criterion: Criterion,
+}
+
+/// Partial pooling of the level's drift-to-noise variance ratio q: a
+/// territory's own variogram estimate, weighted by its periods, is shrunk
+/// toward the median over territories with `prior_weight` periods' weight.
+#[derive(Debug, Clone)]
+struct DriftPrior {
+    median: f64,
+    prior_weight: f64,
+    enabled: bool,
+}
+
+impl DriftPrior {
+    fn none() -> Self {
+        Self {
+            median: 0.0,
+            prior_weight: 0.0,
+            enabled: false,
+        }
+    }
+
+    fn from_raw(mut raw: Vec<f64>, prior_weight: usize) -> Self {
+        Self {
+            median: median(&mut raw).unwrap_or(0.0),
+            prior_weight: prior_weight as f64,
+            enabled: true,
+        }
+    }
+
+    fn shrink(&self, raw: f64, n: usize) -> f64 {
+        if !self.enabled {
+            return raw;
+        }
+        let n = n as f64;
+        let q = (n * raw + self.prior_weight * self.median) / (n + self.prior_weight);
+        if q < 1e-4 {
+            0.0
+        } else {
+            q.min(MAX_DRIFT_RATIO)
+        }
+    }
 }
 
 fn sum_series<'a>(series: impl Iterator<Item = &'a [f64]>, n: usize) -> Vec<f64> {
@@ -303,17 +383,20 @@ fn seasonal_deviations(y: &[f64], positions: &[usize], profile: &[f64]) -> Vec<(
     out
 }
 
-#[allow(clippy::too_many_arguments)]
 fn fit_territory(
     y: &[f64],
-    positions: &[usize],
     region_profile: &[f64],
     deviations: &[(f64, f64)],
-    tau2: f64,
-    families: &[Family],
-    allow_empirical: bool,
-    criterion: Criterion,
+    settings: &Settings,
+    drift: &DriftPrior,
 ) -> TerritoryFit {
+    let Settings {
+        positions,
+        tau2,
+        families,
+        allow_empirical,
+        criterion,
+    } = *settings;
     let n = y.len();
     let empty = n == 0 || y.iter().all(|&v| v == 0.0);
     let mut season = region_profile.to_vec();
@@ -335,61 +418,81 @@ fn fit_territory(
         .map(|(v, &m)| v / season[m])
         .collect();
 
-    // Level and (maybe) trend by least squares; trend kept only when BIC prefers it.
+    // Outlier rule: one-off spikes are capped for estimating the level and
+    // trend (they stay in the residual law, which sees the raw values).
+    let (a_level, outliers) = winsorize(&a);
+    // Level and (maybe) trend by least squares; the trend is kept only when
+    // BIC prefers it and the line stays positive over the history.
     let nf = n as f64;
     let level_only: Vec<Vec<f64>> = (0..n).map(|_| vec![1.0]).collect();
     let with_trend: Vec<Vec<f64>> = (0..n).map(|t| vec![1.0, t as f64]).collect();
-    let flat = ols(&level_only, &a);
-    let sloped = if n >= 4 { ols(&with_trend, &a) } else { None };
+    let flat = ols(&level_only, &a_level);
+    let sloped = if n >= 4 {
+        ols(&with_trend, &a_level)
+    } else {
+        None
+    };
     let (fit, trend) = match (flat, sloped) {
-        (Some(f), Some(s)) if bic(&s) < bic(&f) - 1e-9 => (s, true),
+        (Some(f), Some(s))
+            if bic(&s) < bic(&f) - 1e-9 && s.coef[0] > 0.0 && s.coef[0] + s.coef[1] * nf > 0.0 =>
+        {
+            (s, true)
+        }
         (Some(f), _) => (f, false),
         (None, _) => {
             return empty_fit(season, n);
         }
     };
-    let fitted: Vec<f64> = (0..n)
-        .map(|t| {
-            if trend {
-                fit.coef[0] + fit.coef[1] * t as f64
-            } else {
-                fit.coef[0]
-            }
-        })
+    let slope = if trend { fit.coef[1] } else { 0.0 };
+    let detrended: Vec<f64> = a_level
+        .iter()
+        .enumerate()
+        .map(|(t, v)| v - slope * t as f64)
         .collect();
-    let resid: Vec<f64> = a.iter().zip(&fitted).map(|(a, f)| a - f).collect();
-    let inflation = autocorrelation_inflation(&resid);
-    let s2 = fit.sigma2() * inflation;
-    let level = if trend {
-        let (c00, c01, c11) = (fit.xtx_inv[0][0], fit.xtx_inv[0][1], fit.xtx_inv[1][1]);
-        LevelLaw {
-            level: fit.coef[0] + fit.coef[1] * nf,
-            slope: fit.coef[1],
-            cov: [
-                [
-                    s2 * (c00 + 2.0 * nf * c01 + nf * nf * c11),
-                    s2 * (c01 + nf * c11),
-                ],
-                [s2 * (c01 + nf * c11), s2 * c11],
-            ],
-        }
+    let raw_drift = variogram(&detrended).map_or(0.0, |v| v.ratio());
+    let q = drift.shrink(raw_drift, n);
+    let slope_var = if trend {
+        fit.sigma2() * fit.xtx_inv[1][1]
     } else {
-        LevelLaw {
-            level: fit.coef[0],
-            slope: 0.0,
-            cov: [[s2 / nf.max(1.0), 0.0], [0.0, 0.0]],
-        }
+        0.0
+    };
+    let (fitted, level) = if q > 0.0 {
+        local_level(&detrended, slope, slope_var, q, region_profile.len())
+    } else {
+        let fitted: Vec<f64> = (0..n).map(|t| fit.coef[0] + slope * t as f64).collect();
+        let resid: Vec<f64> = a_level.iter().zip(&fitted).map(|(a, f)| a - f).collect();
+        let inflation = autocorrelation_inflation(&resid);
+        let s2 = fit.sigma2() * inflation;
+        let level = if trend {
+            let (c00, c01, c11) = (fit.xtx_inv[0][0], fit.xtx_inv[0][1], fit.xtx_inv[1][1]);
+            LevelLaw {
+                level: fit.coef[0] + fit.coef[1] * nf,
+                slope: fit.coef[1],
+                cov: [
+                    [
+                        s2 * (c00 + 2.0 * nf * c01 + nf * nf * c11),
+                        s2 * (c01 + nf * c11),
+                    ],
+                    [s2 * (c01 + nf * c11), s2 * c11],
+                ],
+                drift_sd: 0.0,
+            }
+        } else {
+            LevelLaw {
+                level: fit.coef[0],
+                slope: 0.0,
+                cov: [[s2 / nf.max(1.0), 0.0], [0.0, 0.0]],
+                drift_sd: 0.0,
+            }
+        };
+        (fitted, level)
     };
     if empty || level.level <= 0.0 {
         let mut out = empty_fit(season, n);
         out.empty = empty;
         if !empty {
             // Net non-positive level: forecast zero with the observed spread.
-            out.level = LevelLaw {
-                level: 0.0,
-                slope: 0.0,
-                cov: [[0.0, 0.0], [0.0, 0.0]],
-            };
+            out.level = LevelLaw::fixed(0.0);
             out.diag.model = "zero".into();
         }
         return out;
@@ -400,7 +503,7 @@ fn fit_territory(
         .iter()
         .zip(positions)
         .zip(&fitted)
-        .map(|((v, &m), f)| v / (f.max(level.level * 1e-3) * season[m]))
+        .map(|((v, &m), f)| v / (f.max(level.level * 0.05) * season[m]))
         .collect();
     let nonpositive: Vec<f64> = ratios.iter().copied().filter(|&r| r <= 0.0).collect();
     let positive: Vec<f64> = ratios.iter().copied().filter(|&r| r > 0.0).collect();
@@ -408,11 +511,22 @@ fn fit_territory(
     let n_pos = positive.len();
 
     let mut candidates: Vec<Candidate> = Vec::new();
+    // A family is a candidate only if its mean agrees with the sample mean
+    // (within 3 standard errors): a law whose tail implies a very different
+    // mean would bias every forecast.
+    let sample_mean = mean(&positive);
+    let sample_se = (positive
+        .iter()
+        .map(|v| (v - sample_mean).powi(2))
+        .sum::<f64>()
+        / (n_pos.max(2) - 1) as f64
+        / n_pos.max(1) as f64)
+        .sqrt();
     if n_pos >= MIN_OWN_FIT {
         for &fam in families {
             if let Some(f) = dist::fit(fam, &positive) {
                 let ll = f.loglik(&positive);
-                if ll.is_finite() {
+                if ll.is_finite() && (f.mean() - sample_mean).abs() <= 3.0 * sample_se + 1e-9 {
                     candidates.push(Candidate::new(PositivePart::Parametric(f), ll, 2, n_pos));
                 }
             }
@@ -482,6 +596,7 @@ fn fit_territory(
         trend,
         seasonal: seasonal || own_season,
         pooled: false,
+        outliers,
     };
     // Fix the law so later pooling can rebuild it.
     residual = ResidualLaw::new(
@@ -498,6 +613,7 @@ fn fit_territory(
         empty: false,
         needs_pooling,
         n_positive: n_pos,
+        raw_drift,
     }
 }
 
@@ -521,11 +637,7 @@ impl Candidate {
 
 fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
     TerritoryFit {
-        level: LevelLaw {
-            level: 0.0,
-            slope: 0.0,
-            cov: [[0.0, 0.0], [0.0, 0.0]],
-        },
+        level: LevelLaw::fixed(0.0),
         season,
         residual: pooled_law(0.5),
         diag: Diagnostics {
@@ -541,11 +653,13 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
             trend: false,
             seasonal: false,
             pooled: true,
+            outliers: 0,
         },
         scores: vec![f64::NAN; n],
         empty: true,
         needs_pooling: true,
         n_positive: 0,
+        raw_drift: 0.0,
     }
 }
 
@@ -724,5 +838,158 @@ fn estimate_shocks(fits: &[TerritoryFit], region_index: &[usize], n_regions: usi
         factor_ar,
         own_ar,
         mean_correlation,
+        drift_correlation: 0.0,
     }
+}
+
+/// Cap values above median + OUTLIER_Z x 1.4826 x MAD; returns the capped
+/// series and the number of capped periods.
+fn winsorize(a: &[f64]) -> (Vec<f64>, usize) {
+    let mut sorted = a.to_vec();
+    let Some(med) = median(&mut sorted) else {
+        return (Vec::new(), 0);
+    };
+    let mut dev: Vec<f64> = a.iter().map(|v| (v - med).abs()).collect();
+    let mad = median(&mut dev).unwrap_or(0.0) * 1.4826;
+    if mad <= 0.0 {
+        return (a.to_vec(), 0);
+    }
+    let cap = med + OUTLIER_Z * mad;
+    let capped = a.iter().filter(|&&v| v > cap).count();
+    (a.iter().map(|&v| v.min(cap)).collect(), capped)
+}
+
+/// The variogram of a series relative to its mean, fitted as
+/// gamma(k) = noise + k x drift / 2 over lags 1..K (local level model:
+/// Var(a[t+k] - a[t]) = 2 noise + k drift).
+#[derive(Debug, Clone, Copy)]
+struct Variogram {
+    noise: f64,
+    drift: f64,
+}
+
+impl Variogram {
+    fn ratio(self) -> f64 {
+        if self.noise > 0.0 {
+            (self.drift / self.noise).clamp(0.0, MAX_DRIFT_RATIO)
+        } else {
+            0.0
+        }
+    }
+}
+
+fn variogram(d: &[f64]) -> Option<Variogram> {
+    let n = d.len();
+    if n < 8 {
+        return None;
+    }
+    let m = mean(d);
+    if m <= 0.0 {
+        return None;
+    }
+    let k_max = (n / 4).clamp(2, 12);
+    let (mut sw, mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for k in 1..=k_max {
+        let pairs = n - k;
+        let g = (0..pairs)
+            .map(|t| ((d[t + k] - d[t]) / m).powi(2))
+            .sum::<f64>()
+            / (2.0 * pairs as f64);
+        let w = pairs as f64;
+        let x = k as f64;
+        sw += w;
+        sx += w * x;
+        sy += w * g;
+        sxx += w * x * x;
+        sxy += w * x * g;
+    }
+    let den = sw * sxx - sx * sx;
+    if den <= 0.0 {
+        return None;
+    }
+    let slope = (sw * sxy - sx * sy) / den;
+    let intercept = (sy - slope * sx) / sw;
+    Some(Variogram {
+        noise: intercept.max(0.0),
+        drift: (2.0 * slope).max(0.0),
+    })
+}
+
+/// Steady-state Kalman filter of the local level model with drift-to-noise
+/// ratio `q` on the detrended series `d`: returns the one-step-ahead fitted
+/// values (with the trend added back) and the level law at the origin.
+fn local_level(
+    d: &[f64],
+    slope: f64,
+    slope_var: f64,
+    q: f64,
+    season_len: usize,
+) -> (Vec<f64>, LevelLaw) {
+    let n = d.len();
+    let alpha = (-q + (q * q + 4.0 * q).sqrt()) / 2.0;
+    let init = n.min(season_len.max(4));
+    let mut level = mean(&d[..init]);
+    let mut fitted = Vec::with_capacity(n);
+    let mut errors = Vec::with_capacity(n);
+    for (t, &v) in d.iter().enumerate() {
+        fitted.push(level + slope * t as f64);
+        let e = v - level;
+        if t >= init.min(n / 2) {
+            errors.push(e);
+        }
+        level += alpha * e;
+    }
+    let mse = if errors.is_empty() {
+        0.0
+    } else {
+        errors.iter().map(|e| e * e).sum::<f64>() / errors.len() as f64
+    };
+    // One-step error variance F = noise / (1 - alpha) in the steady state.
+    let noise = (1.0 - alpha) * mse;
+    let law = LevelLaw {
+        level: level + slope * n as f64,
+        slope,
+        cov: [[alpha * noise, 0.0], [0.0, slope_var]],
+        drift_sd: (q * noise).sqrt(),
+    };
+    (fitted, law)
+}
+
+/// Correlation of territories' level drifts: the company total's own drift
+/// variance against the sum over territories (Var(sum) = sum of variances
+/// + pairs x correlation).
+fn drift_correlation(
+    fits: &[TerritoryFit],
+    company_total: &[f64],
+    positions: &[usize],
+    profile: Option<&[f64]>,
+    drift: &DriftPrior,
+) -> f64 {
+    let sds: Vec<f64> = fits
+        .iter()
+        .filter(|f| !f.empty)
+        .map(|f| f.level.drift_sd)
+        .collect();
+    let sum_var: f64 = sds.iter().map(|s| s * s).sum();
+    let sum_sd: f64 = sds.iter().sum();
+    let pairs = sum_sd * sum_sd - sum_var;
+    if pairs <= 0.0 || company_total.len() < 8 {
+        return 0.0;
+    }
+    let a: Vec<f64> = company_total
+        .iter()
+        .zip(positions)
+        .map(|(v, &m)| v / profile.map_or(1.0, |p| p[m]))
+        .collect();
+    let (a, _) = winsorize(&a);
+    let level = mean(&a);
+    let Some(v) = variogram(&a) else {
+        return 0.0;
+    };
+    let q = drift.shrink(v.ratio(), a.len());
+    if q <= 0.0 {
+        return 0.0;
+    }
+    let company_drift_var = v.drift.min(v.noise * MAX_DRIFT_RATIO) * level * level;
+    ((company_drift_var - sum_var) / pairs).clamp(0.0, 1.0)
 }

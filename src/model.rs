@@ -175,13 +175,28 @@ pub struct PathParams {
     pub slope: f64,
 }
 
-/// Estimated joint normal law of (level at the origin, slope per period).
+/// Estimated joint normal law of (level at the origin, slope per period),
+/// and the level's random-walk drift per period (local level model).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LevelLaw {
     pub level: f64,
     pub slope: f64,
     /// Covariance [[var level, cov], [cov, var slope]].
     pub cov: [[f64; 2]; 2],
+    /// Standard deviation of the level's change per period (0: a stable level).
+    pub drift_sd: f64,
+}
+
+impl LevelLaw {
+    /// A known level with no trend, uncertainty or drift.
+    pub fn fixed(level: f64) -> Self {
+        Self {
+            level,
+            slope: 0.0,
+            cov: [[0.0, 0.0], [0.0, 0.0]],
+            drift_sd: 0.0,
+        }
+    }
 }
 
 impl Distribution<PathParams> for LevelLaw {
@@ -213,6 +228,8 @@ pub struct Diagnostics {
     pub trend: bool,
     pub seasonal: bool,
     pub pooled: bool,
+    /// Periods capped as outliers when estimating level and trend.
+    pub outliers: usize,
 }
 
 /// The fitted model of one territory.
@@ -242,6 +259,8 @@ pub struct Loadings {
     pub own: f64,
     /// AR(1) coefficient of the territory's own noise.
     pub own_ar: f64,
+    /// Weight of the company's level drift in each territory's level drift.
+    pub drift_common: f64,
 }
 
 impl TerritoryModel {
@@ -254,25 +273,37 @@ impl TerritoryModel {
 
     /// Write one trial's path into `out` (one value per horizon period).
     /// `common[h]` is the trial's combined common shock (company and region
-    /// factors, already weighted); `seasons[h]` the position in the year.
+    /// factors, already weighted); `common_drift[h]` the company's standard
+    /// normal level-drift innovation; `seasons[h]` the position in the year.
+    #[allow(clippy::too_many_arguments)]
     pub fn sample_path<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
         params: &PathParams,
         common: &[f64],
+        common_drift: &[f64],
         seasons: &[usize],
         loadings: &Loadings,
         out: &mut [f64],
     ) {
         let innovation = (1.0 - loadings.own_ar * loadings.own_ar).sqrt();
+        let drift = self.level.drift_sd;
+        let own_drift = drift * (1.0 - loadings.drift_common * loadings.drift_common).sqrt();
+        let common_weight = drift * loadings.drift_common;
+        let mut level = params.level;
         let mut own: f64 = StandardNormal.sample(rng);
         for h in 0..out.len() {
             if h > 0 {
                 let e: f64 = StandardNormal.sample(rng);
                 own = loadings.own_ar * own + innovation * e;
             }
+            if drift > 0.0 {
+                let e: f64 = StandardNormal.sample(rng);
+                level += common_weight * common_drift[h] + own_drift * e;
+            }
             let x = common[h] + loadings.own * own;
-            out[h] = self.base(params, h, seasons[h]) * self.residual.transform(x);
+            let base = (level + params.slope * h as f64).max(0.0) * self.season[seasons[h]];
+            out[h] = base * self.residual.transform(x);
         }
     }
 }
@@ -290,6 +321,8 @@ pub struct ShockModel {
     pub own_ar: f64,
     /// Average pairwise correlation of territories' residual normal scores.
     pub mean_correlation: f64,
+    /// Correlation of territories' level drifts (a company-wide drift).
+    pub drift_correlation: f64,
 }
 
 impl ShockModel {
@@ -301,6 +334,7 @@ impl ShockModel {
             factor_ar: 0.0,
             own_ar: 0.0,
             mean_correlation: 0.0,
+            drift_correlation: 0.0,
         }
     }
 
@@ -313,6 +347,7 @@ impl ShockModel {
                 .max(0.0)
                 .sqrt(),
             own_ar: self.own_ar,
+            drift_common: self.drift_correlation.clamp(0.0, 1.0).sqrt(),
         }
     }
 }

@@ -233,124 +233,87 @@ fn solve(
     target: f64,
 ) -> Result<Solved> {
     let n = sorted.len();
-    let weights: Vec<f64> = match method {
-        QuotaMethod::HistoricalShare => inputs.last_year.iter().map(|v| v.max(0.0)).collect(),
-        QuotaMethod::PotentialShare => inputs.potential.iter().map(|v| v.max(0.0)).collect(),
-        _ => Vec::new(),
-    };
-    let unconstrained_for = |free: &[bool], remaining: f64| -> (Vec<f64>, Option<f64>) {
-        match method {
-            QuotaMethod::EqualProbability => {
-                let p = solve_probability(sorted, free, remaining);
-                let q = (0..n)
-                    .map(|i| {
-                        if free[i] {
-                            sorted_quantile(&sorted[i], 1.0 - p)
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                (q, Some(p))
-            }
-            _ => {
-                let total: f64 = (0..n).filter(|&i| free[i]).map(|i| weights[i]).sum();
-                let k = free.iter().filter(|&&f| f).count().max(1) as f64;
-                let q = (0..n)
-                    .map(|i| {
-                        if !free[i] {
-                            0.0
-                        } else if total > 0.0 {
-                            remaining * weights[i] / total
-                        } else {
-                            remaining / k
-                        }
-                    })
-                    .collect();
-                (q, None)
-            }
+    // Each method is a one-parameter family of quotas, monotone in the
+    // parameter; clamping keeps it monotone, so one bisection finds the
+    // parameter whose clamped quotas add up to the target.
+    let raw: Box<dyn Fn(f64) -> Vec<f64>> = match method {
+        QuotaMethod::EqualProbability => {
+            // Parameter: 1 - p, the quantile level (quotas rise with it).
+            Box::new(move |level: f64| sorted.iter().map(|s| sorted_quantile(s, level)).collect())
         }
-    };
-    let mut free = vec![true; n];
-    let mut quotas = vec![0.0; n];
-    let mut binding: Vec<Option<String>> = vec![None; n];
-    let (first, _) = unconstrained_for(&free, target);
-    let unconstrained = first;
-    let mut probability;
-    loop {
-        let fixed: f64 = (0..n).filter(|&i| !free[i]).map(|i| quotas[i]).sum();
-        let (q, p) = unconstrained_for(&free, target - fixed);
-        probability = p;
-        let mut changed = false;
-        for i in 0..n {
-            if !free[i] {
-                continue;
-            }
-            let (lo, hi) = bounds[i];
-            if q[i] < lo || q[i] > hi {
-                quotas[i] = q[i].clamp(lo, hi);
-                free[i] = false;
-                binding[i] = Some("max_change".into());
-                changed = true;
+        _ => {
+            let weights: Vec<f64> = match method {
+                QuotaMethod::HistoricalShare => {
+                    inputs.last_year.iter().map(|v| v.max(0.0)).collect()
+                }
+                _ => inputs.potential.iter().map(|v| v.max(0.0)).collect(),
+            };
+            let total: f64 = weights.iter().sum();
+            let shares: Vec<f64> = if total > 0.0 {
+                weights.iter().map(|w| w / total).collect()
             } else {
-                quotas[i] = q[i];
+                vec![1.0 / n as f64; n]
+            };
+            // Parameter in [0, 1] mapped to a multiple of the target in [0, 4].
+            Box::new(move |x: f64| shares.iter().map(|s| s * target * 4.0 * x).collect())
+        }
+    };
+    let clamped = |x: f64| -> Vec<f64> {
+        raw(x)
+            .into_iter()
+            .zip(bounds)
+            .map(|(q, &(lo, hi))| q.clamp(lo, hi))
+            .collect()
+    };
+    let sum = |x: f64| -> f64 { clamped(x).iter().sum() };
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    let x = if sum(lo) >= target {
+        lo
+    } else if sum(hi) <= target {
+        hi
+    } else {
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if sum(mid) < target {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+            if hi - lo < 1e-15 {
+                break;
             }
         }
-        if !changed || free.iter().all(|f| !f) {
-            break;
-        }
-    }
-    // Make the total exact (bisection and clamping leave rounding residue).
+        0.5 * (lo + hi)
+    };
+    let unconstrained = raw(x);
+    let mut quotas = clamped(x);
+    let binding: Vec<Option<String>> = quotas
+        .iter()
+        .zip(&unconstrained)
+        .map(|(q, u)| ((q - u).abs() > 1e-9 * u.abs().max(1.0)).then(|| "max_change".to_string()))
+        .collect();
+    // Remove the bisection's rounding residue (or, when the target lies
+    // beyond the simulated range, scale) on the quotas no bound holds.
     let total: f64 = quotas.iter().sum();
-    let free_total: f64 = (0..n).filter(|&i| free[i]).map(|i| quotas[i]).sum();
+    let free_total: f64 = (0..n)
+        .filter(|&i| binding[i].is_none())
+        .map(|i| quotas[i])
+        .sum();
     if free_total > 0.0 {
         let k = (target - (total - free_total)) / free_total;
         for i in 0..n {
-            if free[i] {
-                quotas[i] *= k;
+            if binding[i].is_none() {
+                quotas[i] = (quotas[i] * k).clamp(bounds[i].0, bounds[i].1);
             }
         }
     }
+    let probability = (method == QuotaMethod::EqualProbability).then_some(1.0 - x);
     Ok(Solved {
         quotas,
         unconstrained,
         binding,
         probability,
     })
-}
-
-/// The probability p whose (1 - p)-quantiles of the free territories add up
-/// to `target` (clamped to [0, 1] when the target lies outside what the
-/// simulated range allows).
-fn solve_probability(sorted: &[Vec<f64>], free: &[bool], target: f64) -> f64 {
-    let sum_at = |p: f64| -> f64 {
-        sorted
-            .iter()
-            .zip(free)
-            .filter(|(_, &f)| f)
-            .map(|(s, _)| sorted_quantile(s, 1.0 - p))
-            .sum()
-    };
-    // sum_at decreases in p.
-    let (mut lo, mut hi) = (0.0f64, 1.0f64);
-    if sum_at(lo) <= target {
-        return lo;
-    }
-    if sum_at(hi) >= target {
-        return hi;
-    }
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if sum_at(mid) > target {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-        if hi - lo < 1e-12 {
-            break;
-        }
-    }
-    0.5 * (lo + hi)
 }
 
 fn correlation(x: &[f64], y: &[f64]) -> f64 {

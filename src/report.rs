@@ -85,6 +85,7 @@ pub struct FitRow {
     pub pooled: bool,
     pub level: f64,
     pub slope: f64,
+    pub drift_sd: f64,
 }
 
 /// The fit stage's part of the report.
@@ -118,6 +119,7 @@ impl FitSection {
                 pooled: t.diagnostics.pooled,
                 level: t.level.level,
                 slope: t.level.slope,
+                drift_sd: t.level.drift_sd,
             })
             .collect();
         Self {

@@ -193,6 +193,18 @@ fn common_shocks(models: &FittedModels, seed: u64, trials: usize, n: usize) -> V
         .collect()
 }
 
+/// Independent standard normals [trial * n + h] from one stream.
+fn standard_normals(seed: u64, stream: u64, trials: usize, n: usize) -> Vec<f64> {
+    let mut out = vec![0.0; trials * n];
+    for b in 0..trials.div_ceil(BATCH) {
+        let mut rng = stream_rng(seed, stream, b as u64);
+        for v in &mut out[b * BATCH * n..((b + 1) * BATCH).min(trials) * n] {
+            *v = StandardNormal.sample(&mut rng);
+        }
+    }
+    out
+}
+
 /// Simulate `models` under `spec`.
 pub fn simulate(models: &FittedModels, spec: &SimSpec) -> SimResults {
     simulate_with_progress(models, spec, &|_| {})
@@ -214,6 +226,7 @@ pub fn simulate_with_progress(
     let sim_starts = horizon.simulated_starts();
     let adjustments = draw_adjustments(spec, &sim_starts);
     let common = common_shocks(models, spec.seed, trials, n_sim);
+    let common_drift = standard_normals(spec.seed, stream_id("company-drift"), trials, n_sim);
     let loadings = models.shocks.loadings();
     let n_regions = models.regions.len();
     let n_terr = models.territories.len();
@@ -261,6 +274,7 @@ pub fn simulate_with_progress(
                                 &mut rng,
                                 &params,
                                 &common_r[trial * n_sim..(trial + 1) * n_sim],
+                                &common_drift[trial * n_sim..(trial + 1) * n_sim],
                                 &seasons,
                                 &loadings,
                                 &mut buf,

@@ -85,6 +85,8 @@ pub fn summary(report: &Report) -> Value {
                 "mean_correlation": round6(f.shocks.mean_correlation),
                 "factor_ar1": round6(f.shocks.factor_ar),
                 "own_ar1": round6(f.shocks.own_ar),
+                "drift_correlation": round6(f.shocks.drift_correlation),
+                "with_level_drift": f.rows.iter().filter(|r| r.drift_sd > 0.0).count(),
             }),
         );
     }

@@ -1,0 +1,98 @@
+//! Real exports from ../shared/data load without editing, through the
+//! scenario's column map, date format, encoding, filter and rep mapping.
+//! Expected figures were computed independently with Python's csv module
+//! (see the comment above each).
+
+use std::path::Path;
+
+use salesplan::load;
+use salesplan::scenario::Scenario;
+
+fn load_scenario(name: &str) -> salesplan::history::SalesHistory {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scenarios")
+        .join(name);
+    let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    load::load(&s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn total(h: &salesplan::history::SalesHistory) -> f64 {
+    h.revenue.iter().flatten().sum()
+}
+
+#[track_caller]
+fn assert_close(a: f64, b: f64, tol: f64) {
+    assert!((a - b).abs() <= tol, "{a} vs {b}");
+}
+
+#[test]
+fn superstore_by_state_and_region() {
+    // python: 9994 rows, sum(Sales) = 2297200.86, 49 states, 4 regions, 793 customers.
+    let h = load_scenario("superstore_state.toml");
+    assert_eq!(h.report.tables[0].rows_used, 9994);
+    assert_eq!(h.territories.len(), 49);
+    assert_eq!(h.regions().len(), 4);
+    assert_eq!(h.accounts.len(), 793);
+    assert_eq!(h.n_periods(), 48);
+    assert_close(total(&h), 2_297_200.86, 0.01);
+    let r = load_scenario("superstore_region.toml");
+    assert_eq!(r.territories.len(), 4);
+    assert_close(total(&r), 2_297_200.86, 0.01);
+    // Every account goes to one territory, the one with most of its revenue.
+    let accounts_revenue: f64 = r.accounts.iter().map(|a| a.revenue_total).sum();
+    assert_close(accounts_revenue, 2_297_200.86, 0.01);
+}
+
+#[test]
+fn walmart_weekly_and_monthly() {
+    // python: 6435 rows, sum(Weekly_Sales) = 6737218987.11, 45 stores.
+    let w = load_scenario("walmart_weekly.toml");
+    assert_eq!(w.territories.len(), 45);
+    assert_eq!(w.n_periods(), 143);
+    assert_close(total(&w), 6_737_218_987.11, 0.5);
+    let m = load_scenario("walmart_monthly.toml");
+    assert_eq!(m.n_periods(), 33);
+    assert_close(total(&m), 6_737_218_987.11, 0.5);
+}
+
+#[test]
+fn sales_data_sample_code_page_437_and_na_territory() {
+    // python (cp437): 2823 rows; TERRITORY NA 1074, EMEA 1407, APAC 221, Japan 121;
+    // 92 customers; SALES in 2003-04-01..2005-03-31 (the complete quarters) = 8868039.81.
+    let h = load_scenario("sales_data_sample.toml");
+    assert_eq!(h.report.tables[0].rows_used, 2823);
+    let names: Vec<&str> = h.territories.iter().map(|t| t.name.as_str()).collect();
+    assert!(
+        names.contains(&"NA"),
+        "NA is North America, not missing: {names:?}"
+    );
+    assert_eq!(h.territories.len(), 4);
+    assert_eq!(h.accounts.len(), 92);
+    assert_eq!(h.n_periods(), 8);
+    assert_eq!(h.report.dropped_periods.len(), 2);
+    assert_close(total(&h), 8_868_039.81, 0.01);
+}
+
+#[test]
+fn crm_won_deals_by_regional_office() {
+    // python: 4238 Won deals, sum(close_value) = 10005534; 2089 open deals
+    // (Engaging, Prospecting), all without close_value.
+    let h = load_scenario("crm.toml");
+    let names: Vec<&str> = h.territories.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, vec!["Central", "East", "West"]);
+    assert_eq!(h.report.tables[0].rows_used, 4238);
+    assert_close(total(&h), 10_005_534.0, 0.01);
+    assert_eq!(h.pipeline.len(), 2089);
+    assert!(h.pipeline.iter().all(|o| o.amount.is_none()));
+    assert_eq!(h.reps.len(), 35);
+}
+
+#[test]
+fn demo_data_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/demo.toml");
+    let s = Scenario::load(&path).unwrap();
+    let h = load::load(&s).unwrap();
+    assert_eq!(h.n_periods(), 36);
+    assert_eq!(h.territories.len(), 12);
+    assert!(h.deal_sizes.is_some());
+}

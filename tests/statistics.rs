@@ -1,0 +1,432 @@
+//! Statistical checks that can fail: published MLE reference values, recovery
+//! of known models, simulated quantiles against exact ones within Monte
+//! Carlo error, the effect of common shocks, and quota properties.
+
+use ndarray::Array2;
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Gamma, LogNormal, Normal, Weibull};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use salesplan::calendar::{Calendar, PeriodKind};
+use salesplan::fit::fit;
+use salesplan::history::{LoadReport, SalesHistory, Territory};
+use salesplan::horizon::Horizon;
+use salesplan::model::{
+    Diagnostics, FittedModels, LevelLaw, PositivePart, ResidualLaw, ShockModel, TerritoryModel,
+};
+use salesplan::quota::{set_quotas, QuotaInputs};
+use salesplan::scenario::{Criterion, FitSpec, QuotaMethod, QuotaSpec, FAMILIES};
+use salesplan::sim::{simulate, SimSpec};
+use salesplan::stats::dist::{self, standard_errors, Family, Fitted};
+use salesplan::stats::special::{norm_cdf, norm_ppf};
+
+#[track_caller]
+fn assert_rel(a: f64, b: f64, rel: f64) {
+    assert!(
+        ((a - b) / b).abs() <= rel,
+        "{a} vs {b} (relative tolerance {rel})"
+    );
+}
+
+fn groundbeef() -> Vec<f64> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/groundbeef.csv"
+    ))
+    .unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn groundbeef_matches_the_published_fitdistrplus_estimates() {
+    // Delignette-Muller and Dutang (2015), JSS 64(4); to 3 significant digits.
+    let x = groundbeef();
+    assert_eq!(x.len(), 254);
+    let w = dist::fit(Family::Weibull, &x).unwrap();
+    assert_rel(w.params[0], 2.1856, 5e-4);
+    assert_rel(w.params[1], 83.347, 5e-4);
+    let g = dist::fit(Family::Gamma, &x).unwrap();
+    assert_rel(g.params[0], 4.0083, 5e-4);
+    assert_rel(g.params[1], 0.054427, 5e-4);
+    let l = dist::fit(Family::LogNormal, &x).unwrap();
+    assert_rel(l.params[0], 4.1694, 5e-4);
+    assert_rel(l.params[1], 0.53661, 5e-4);
+}
+
+fn draw(d: impl Distribution<f64>, n: usize, seed: u64) -> Vec<f64> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    (0..n).map(|_| d.sample(&mut rng)).collect()
+}
+
+#[test]
+fn maximum_likelihood_recovers_known_parameters_within_their_standard_errors() {
+    let n = 3000;
+    let cases: Vec<(Family, Vec<f64>, [f64; 2])> = vec![
+        (
+            Family::Normal,
+            draw(Normal::new(5.0, 2.0).unwrap(), n, 1),
+            [5.0, 2.0],
+        ),
+        (
+            Family::LogNormal,
+            draw(LogNormal::new(0.3, 0.7).unwrap(), n, 2),
+            [0.3, 0.7],
+        ),
+        (
+            Family::Gamma,
+            draw(Gamma::new(3.0, 0.5).unwrap(), n, 3),
+            [3.0, 2.0],
+        ),
+        (
+            Family::Weibull,
+            draw(Weibull::new(1.5, 2.5).unwrap(), n, 4),
+            [2.5, 1.5],
+        ),
+    ];
+    for (family, x, truth) in cases {
+        let f = dist::fit(family, &x).unwrap();
+        let se = standard_errors(&f, n);
+        for k in 0..2 {
+            let z = (f.params[k] - truth[k]) / se[k];
+            assert!(
+                z.abs() < 4.0,
+                "{family:?} parameter {k}: {} vs {} (z = {z:.2})",
+                f.params[k],
+                truth[k]
+            );
+        }
+    }
+}
+
+/// A one-region history of `n_terr` territories whose revenue is
+/// `level x ratio`, the ratios drawn from `law` (mean 1).
+fn history_from(
+    law: &dyn Fn(&mut Xoshiro256PlusPlus) -> f64,
+    n_terr: usize,
+    periods: usize,
+    seed: u64,
+) -> SalesHistory {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let calendar = Calendar::new(PeriodKind::Month, 1);
+    let revenue = (0..n_terr)
+        .map(|_| (0..periods).map(|_| 1000.0 * law(&mut rng)).collect())
+        .collect();
+    SalesHistory {
+        calendar,
+        first_period: 2000 * 12,
+        territories: (0..n_terr)
+            .map(|i| Territory {
+                name: format!("T-{i}"),
+                region: "All".into(),
+            })
+            .collect(),
+        revenue,
+        deal_counts: None,
+        deal_sizes: None,
+        accounts: Vec::new(),
+        reps: Vec::new(),
+        pipeline: Vec::new(),
+        quotas: Default::default(),
+        report: LoadReport::default(),
+    }
+}
+
+fn spec(criterion: Criterion) -> FitSpec {
+    FitSpec {
+        criterion,
+        families: FAMILIES.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[test]
+fn with_many_periods_the_true_family_is_chosen_in_most_cases() {
+    let gamma = Gamma::new(4.0, 0.25).unwrap();
+    let lognormal = LogNormal::new(-0.08, 0.4).unwrap();
+    let weibull = Weibull::new(1.0 / 0.9064, 3.0).unwrap(); // mean = scale * Gamma(1 + 1/shape) ~ 1
+    let cases: Vec<(&str, Box<dyn Fn(&mut Xoshiro256PlusPlus) -> f64>)> = vec![
+        ("gamma", Box::new(move |r| gamma.sample(r))),
+        ("lognormal", Box::new(move |r| lognormal.sample(r))),
+        ("weibull", Box::new(move |r| weibull.sample(r))),
+    ];
+    for (i, (name, law)) in cases.iter().enumerate() {
+        let h = history_from(law.as_ref(), 10, 600, 10 + i as u64);
+        let m = fit(&h, h.n_periods(), &spec(Criterion::Bic));
+        let right = m
+            .territories
+            .iter()
+            .filter(|t| t.diagnostics.model == *name)
+            .count();
+        assert!(
+            right >= 7,
+            "{name}: chosen in {right} of 10 territories: {:?}",
+            m.territories
+                .iter()
+                .map(|t| t.diagnostics.model.clone())
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn no_spurious_trend_or_season_with_few_periods() {
+    let gamma = Gamma::new(6.0, 1.0 / 6.0).unwrap();
+    let h = history_from(&move |r| gamma.sample(r), 20, 24, 77);
+    let m = fit(&h, h.n_periods(), &spec(Criterion::Aic));
+    let trends = m.territories.iter().filter(|t| t.diagnostics.trend).count();
+    let seasonal = m
+        .territories
+        .iter()
+        .filter(|t| t.diagnostics.seasonal)
+        .count();
+    assert!(
+        trends <= 3,
+        "{trends} of 20 territories got a spurious trend"
+    );
+    assert_eq!(seasonal, 0, "no seasonality in pure noise");
+}
+
+#[test]
+fn a_real_trend_is_found() {
+    let mut h = history_from(&|_| 1.0, 5, 36, 5);
+    let noise = Normal::new(0.0, 20.0).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+    for s in &mut h.revenue {
+        for (t, v) in s.iter_mut().enumerate() {
+            *v = 1000.0 + 15.0 * t as f64 + noise.sample(&mut rng);
+        }
+    }
+    let m = fit(&h, h.n_periods(), &spec(Criterion::Aic));
+    for t in &m.territories {
+        assert!(t.diagnostics.trend);
+        assert!(
+            (t.level.slope - 15.0).abs() < 4.0 * t.level.cov[1][1].sqrt().max(0.5),
+            "slope {}",
+            t.level.slope
+        );
+    }
+}
+
+#[test]
+fn short_histories_fit_without_nan() {
+    for periods in [1, 3, 12] {
+        let h = history_from(&|_| 1.0, 3, periods, 1);
+        let m = fit(&h, h.n_periods(), &spec(Criterion::Aic));
+        for t in &m.territories {
+            assert!(t.level.level.is_finite() && t.level.cov[0][0].is_finite());
+            assert!(t.residual.transform(0.3).is_finite());
+        }
+    }
+}
+
+#[test]
+fn two_years_of_history_give_a_wider_forecast_than_ten() {
+    let gamma = Gamma::new(10.0, 0.1).unwrap();
+    let long = history_from(&move |r| gamma.sample(r), 4, 120, 3);
+    let short = long.truncated(24);
+    let width = |h: &SalesHistory| {
+        let m = fit(h, h.n_periods(), &spec(Criterion::Aic));
+        m.territories
+            .iter()
+            .map(|t| t.level.cov[0][0].sqrt() / t.level.level)
+            .sum::<f64>()
+    };
+    assert!(width(&short) > 1.5 * width(&long));
+}
+
+/// Models with a normal ratio law N(1, sd^2): the path is linear in the
+/// normal scores, so exact answers are known.
+fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
+    let calendar = Calendar::new(PeriodKind::Month, 1);
+    let law = ResidualLaw::new(
+        0.0,
+        Vec::new(),
+        PositivePart::Parametric(Fitted {
+            family: Family::Normal,
+            params: [1.0, sd],
+        }),
+    );
+    FittedModels {
+        calendar,
+        origin: 2027 * 12,
+        regions: vec!["All".into()],
+        territories: (0..n_terr)
+            .map(|i| TerritoryModel {
+                name: format!("T-{i}"),
+                region: "All".into(),
+                region_index: 0,
+                n_periods: 36,
+                level: LevelLaw::fixed(100.0),
+                season: vec![1.0; 12],
+                residual: law.clone(),
+                diagnostics: Diagnostics {
+                    model: "normal".into(),
+                    params: serde_json::json!({}),
+                    loglik: None,
+                    aic: None,
+                    bic: None,
+                    gof_name: None,
+                    gof_stat: None,
+                    runner_up: None,
+                    runner_up_ic: None,
+                    trend: false,
+                    seasonal: false,
+                    pooled: false,
+                    outliers: 0,
+                },
+            })
+            .collect(),
+        shocks: ShockModel {
+            company_share,
+            ..ShockModel::independent()
+        },
+        warnings: Vec::new(),
+    }
+}
+
+fn sim_spec(models: &FittedModels, trials: usize) -> SimSpec {
+    SimSpec {
+        seed: 42,
+        trials,
+        quantiles: vec![0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95],
+        horizon: Horizon {
+            calendar: models.calendar,
+            start: models.origin,
+            periods: 12,
+            origin: models.origin,
+        },
+        adjustments: Vec::new(),
+        capacity: None,
+        actuals: Vec::new(),
+        keep_totals: true,
+    }
+}
+
+#[test]
+fn simulated_quantiles_of_the_annual_total_match_the_exact_ones() {
+    // One territory, 12 iid N(100, 20^2) months: the year is N(1200, 12 x 400).
+    let models = normal_models(1, 0.2, 0.0);
+    let trials = 20_000;
+    let sim = simulate(&models, &sim_spec(&models, trials));
+    let sd = (12.0f64).sqrt() * 20.0;
+    for (q, got) in sim.quantiles.iter().zip(&sim.territories[0].year.quantiles) {
+        let exact = 1200.0 + sd * norm_ppf(*q);
+        // Standard error of a sample quantile: sqrt(q(1-q)/n) / density.
+        let density =
+            (-0.5 * norm_ppf(*q).powi(2)).exp() / (sd * (2.0 * std::f64::consts::PI).sqrt());
+        let se = (q * (1.0 - q) / trials as f64).sqrt() / density;
+        assert!(
+            (got - exact).abs() < 4.0 * se,
+            "q={q}: {got} vs {exact} (se {se})"
+        );
+    }
+    let mean_se = sd / (trials as f64).sqrt();
+    assert!((sim.territories[0].year.mean - 1200.0).abs() < 4.0 * mean_se);
+}
+
+fn company_sd(company_share: f64) -> f64 {
+    let models = normal_models(10, 0.2, company_share);
+    let sim = simulate(&models, &sim_spec(&models, 20_000));
+    let m = sim.company_totals.iter().sum::<f64>() / sim.company_totals.len() as f64;
+    (sim.company_totals
+        .iter()
+        .map(|v| (v - m).powi(2))
+        .sum::<f64>()
+        / (sim.company_totals.len() - 1) as f64)
+        .sqrt()
+}
+
+#[test]
+fn common_shocks_widen_the_company_total_as_the_factor_model_implies() {
+    // Per month the company total is 1000 + 20 x sum of 10 scores with
+    // pairwise correlation rho: variance 400 (10 + 90 rho); 12 iid months.
+    for rho in [0.0f64, 0.3] {
+        let expected = (12.0 * 400.0 * (10.0 + 90.0 * rho)).sqrt();
+        let got = company_sd(rho);
+        // The sample sd of 20000 normal draws has relative se 1/sqrt(2 x 20000) = 0.5%.
+        assert_rel(got, expected, 0.025);
+    }
+}
+
+#[test]
+fn normal_helpers_are_consistent() {
+    assert!((norm_cdf(1.0) - 0.841344746).abs() < 1e-8);
+}
+
+fn totals(n: usize, trials: usize, seed: u64) -> Array2<f32> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let g = Gamma::new(5.0, 1.0).unwrap();
+    Array2::from_shape_fn((n, trials), |(i, _)| {
+        ((1.0 + i as f64) * 100.0 * g.sample(&mut rng)) as f32
+    })
+}
+
+fn quota_spec(plan: f64, method: QuotaMethod, max_change: Option<f64>) -> QuotaSpec {
+    QuotaSpec {
+        plan,
+        method,
+        blend: Vec::new(),
+        over_assignment: 0.05,
+        max_change,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn quotas_add_up_to_the_plan_and_share_one_probability(
+        n in 2usize..8, seed in 0u64..1000, scale in 0.6f64..1.4,
+    ) {
+        let trials = 400;
+        let t = totals(n, trials, seed);
+        let names: Vec<String> = (0..n).map(|i| format!("T{i}")).collect();
+        let mean_total: f64 = t.iter().map(|&v| v as f64).sum::<f64>() / trials as f64;
+        let last_year = vec![1000.0; n];
+        let last_quota = vec![None; n];
+        let potential = vec![1.0; n];
+        let inputs = QuotaInputs { names: &names, totals: &t, last_year: &last_year, last_quota: &last_quota, potential: &potential };
+        let plan = mean_total * scale;
+        let q = set_quotas(&inputs, &quota_spec(plan, QuotaMethod::EqualProbability, None)).unwrap();
+        let sum: f64 = q.rows.iter().map(|r| r.quota).sum();
+        prop_assert!((sum - plan * 1.05).abs() < 1e-6 * plan);
+        for r in &q.rows {
+            // Empirical quantiles: equal up to the granularity of the trials.
+            prop_assert!((r.attain_probability - q.attain_probability).abs() <= 2.0 / trials as f64 + 1e-9,
+                "{} vs {}", r.attain_probability, q.attain_probability);
+        }
+        // Raising the plan never lowers a quota.
+        let higher = set_quotas(&inputs, &quota_spec(plan * 1.1, QuotaMethod::EqualProbability, None)).unwrap();
+        for (a, b) in q.rows.iter().zip(&higher.rows) {
+            prop_assert!(b.quota >= a.quota - 1e-9 * a.quota);
+        }
+    }
+
+    #[test]
+    fn max_change_is_never_exceeded(n in 2usize..8, seed in 0u64..1000, mc in 0.05f64..0.5) {
+        let trials = 300;
+        let t = totals(n, trials, seed);
+        let names: Vec<String> = (0..n).map(|i| format!("T{i}")).collect();
+        let last_year: Vec<f64> = (0..n).map(|i| 500.0 * (1.0 + i as f64)).collect();
+        let last_quota = vec![None; n];
+        let potential = vec![1.0; n];
+        let inputs = QuotaInputs { names: &names, totals: &t, last_year: &last_year, last_quota: &last_quota, potential: &potential };
+        let plan = last_year.iter().sum::<f64>();
+        for method in [QuotaMethod::EqualProbability, QuotaMethod::HistoricalShare, QuotaMethod::PotentialShare] {
+            match set_quotas(&inputs, &quota_spec(plan, method, Some(mc))) {
+                Ok(q) => {
+                    let sum: f64 = q.rows.iter().map(|r| r.quota).sum();
+                    prop_assert!((sum - plan * 1.05).abs() < 1e-6 * plan);
+                    for (r, ly) in q.rows.iter().zip(&last_year) {
+                        prop_assert!(r.quota <= ly * (1.0 + mc) * (1.0 + 1e-9) && r.quota >= ly * (1.0 - mc) * (1.0 - 1e-9),
+                            "{method:?}: {} outside {}±{}", r.quota, ly, mc);
+                    }
+                }
+                Err(e) => prop_assert!(e.to_string().contains("cannot be reached")),
+            }
+        }
+    }
+}
