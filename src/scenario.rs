@@ -525,7 +525,7 @@ fn check_forecast(ctx: &Ctx, raw: Option<&RawForecast>, fiscal_month: u32) -> Re
     };
     let periods = match raw.and_then(|r| r.periods) {
         None => None,
-        Some(n) if n >= 1 && n <= 10_000 => Some(n as usize),
+        Some(n) if (1..=10_000).contains(&n) => Some(n as usize),
         Some(n) => {
             return Err(ctx.err(
                 "forecast.periods",
@@ -535,7 +535,7 @@ fn check_forecast(ctx: &Ctx, raw: Option<&RawForecast>, fiscal_month: u32) -> Re
     };
     let trials = match raw.and_then(|r| r.trials) {
         None => 10_000,
-        Some(n) if n >= 1 && n <= 100_000_000 => n as usize,
+        Some(n) if (1..=100_000_000).contains(&n) => n as usize,
         Some(n) => {
             return Err(ctx.err(
                 "forecast.trials",

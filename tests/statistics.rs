@@ -142,12 +142,15 @@ fn spec(criterion: Criterion) -> FitSpec {
     }
 }
 
+/// A ratio law to draw a synthetic history from.
+type Law = Box<dyn Fn(&mut Xoshiro256PlusPlus) -> f64>;
+
 #[test]
 fn with_many_periods_the_true_family_is_chosen_in_most_cases() {
     let gamma = Gamma::new(4.0, 0.25).unwrap();
     let lognormal = LogNormal::new(-0.08, 0.4).unwrap();
     let weibull = Weibull::new(1.0 / 0.9064, 3.0).unwrap(); // mean = scale * Gamma(1 + 1/shape) ~ 1
-    let cases: Vec<(&str, Box<dyn Fn(&mut Xoshiro256PlusPlus) -> f64>)> = vec![
+    let cases: Vec<(&str, Law)> = vec![
         ("gamma", Box::new(move |r| gamma.sample(r))),
         ("lognormal", Box::new(move |r| lognormal.sample(r))),
         ("weibull", Box::new(move |r| weibull.sample(r))),

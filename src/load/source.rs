@@ -17,6 +17,9 @@ use crate::scenario::Encoding;
 /// Name of the column holding the 0-based data row of each record.
 pub const ROW: &str = "__row";
 
+/// Reads the named file columns once the header has been checked.
+type FrameReader = Box<dyn FnOnce(&[String]) -> Result<DataFrame>>;
+
 /// A column to read: the model's name and the file's name for it.
 #[derive(Debug, Clone)]
 pub struct Wanted {
@@ -48,40 +51,39 @@ pub fn read_table(
         .extension()
         .map(|e| e.eq_ignore_ascii_case("parquet"))
         .unwrap_or(false);
-    let (header, frame_reader): (Vec<String>, Box<dyn FnOnce(&[String]) -> Result<DataFrame>>) =
-        if is_parquet {
-            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            let mut reader = ParquetReader::new(file);
-            let schema = reader
-                .schema()
-                .map_err(|e| Error::data(path, format!("not a readable Parquet file: {e}")))?;
-            let header: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
-            let p = path.to_path_buf();
-            (
-                header,
-                Box::new(move |cols: &[String]| {
-                    let file = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
-                    ParquetReader::new(file)
-                        .with_columns(Some(cols.to_vec()))
-                        .finish()
-                        .map_err(|e| Error::data(&p, format!("cannot read Parquet: {e}")))
-                }),
-            )
-        } else {
-            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-            let text = decode(path, bytes, encoding)?;
-            let header = csv_header(path, &text)?;
-            let p = path.to_path_buf();
-            (
-                header,
-                Box::new(move |cols: &[String]| read_csv_text(&p, text, cols)),
-            )
-        };
+    let (header, frame_reader): (Vec<String>, FrameReader) = if is_parquet {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = ParquetReader::new(file);
+        let schema = reader
+            .schema()
+            .map_err(|e| Error::data(path, format!("not a readable Parquet file: {e}")))?;
+        let header: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
+        let p = path.to_path_buf();
+        (
+            header,
+            Box::new(move |cols: &[String]| {
+                let file = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
+                ParquetReader::new(file)
+                    .with_columns(Some(cols.to_vec()))
+                    .finish()
+                    .map_err(|e| Error::data(&p, format!("cannot read Parquet: {e}")))
+            }),
+        )
+    } else {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let text = decode(path, bytes, encoding)?;
+        let header = csv_header(path, &text)?;
+        let p = path.to_path_buf();
+        (
+            header,
+            Box::new(move |cols: &[String]| read_csv_text(&p, text, cols)),
+        )
+    };
 
     let mut present = Vec::new();
     let mut file_cols: Vec<String> = Vec::new();
     for w in wanted {
-        if header.iter().any(|h| *h == w.file) {
+        if header.contains(&w.file) {
             if !file_cols.contains(&w.file) {
                 file_cols.push(w.file.clone());
             }

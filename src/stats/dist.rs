@@ -266,7 +266,7 @@ fn gamma_quantile(shape: f64, rate: f64, u: f64) -> f64 {
         }
         let ln_pdf = (shape - 1.0) * x.ln() - x - ln_gamma(shape);
         let mut next = x - f / ln_pdf.exp();
-        if !(next > lo && next < hi) || !next.is_finite() {
+        if next <= lo || next >= hi || !next.is_finite() {
             next = if hi.is_finite() {
                 0.5 * (lo + hi)
             } else {

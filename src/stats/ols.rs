@@ -1,6 +1,9 @@
 //! Ordinary least squares for the small regressions of the fitter (level,
 //! trend and seasonal dummies), by Cholesky on the normal equations.
 
+// Index loops mirror the matrix algebra they implement.
+#![allow(clippy::needless_range_loop)]
+
 /// A least-squares fit.
 #[derive(Debug, Clone)]
 pub struct Ols {
@@ -44,8 +47,9 @@ pub fn ols(rows: &[Vec<f64>], y: &[f64]) -> Option<Ols> {
         }
     }
     for i in 0..p {
-        for j in 0..i {
-            xtx[j][i] = xtx[i][j];
+        let row = xtx[i].clone();
+        for (j, v) in row.iter().enumerate().take(i) {
+            xtx[j][i] = *v;
         }
     }
     let inv = invert_spd(&xtx)?;
@@ -95,7 +99,8 @@ fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
         linv[i][i] = 1.0 / l[i][i];
         for j in 0..i {
             let s: f64 = (j..i).map(|k| l[i][k] * linv[k][j]).sum();
-            linv[i][j] = -s / l[i][i];
+            let v = -s / l[i][i];
+            linv[i][j] = v;
         }
     }
     let mut inv = vec![vec![0.0; p]; p];
