@@ -346,6 +346,7 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
         fit: Some(FitSection::of(&run.models)),
         forecast,
         quota,
+        backtest: None,
         warnings,
     };
     let dir = output_dir(&s, o);
@@ -353,6 +354,46 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
     export::write_all(&report, &out, &s.output.formats)?;
     let written = out.commit()?;
     Ok((report, written, run.seconds))
+}
+
+/// Backtest the scenario at `path`: fit on all but the last `holdout`
+/// periods (from `rolling` origins `step` periods apart), score, and write
+/// `backtest.csv` and `summary.json`.
+///
+/// # Errors
+/// Any load or scenario error, or a history too short for the holdout.
+pub fn run_backtest(
+    path: &Path,
+    o: &Overrides,
+    holdout: usize,
+    rolling: usize,
+    step: usize,
+) -> Result<(Report, PathBuf)> {
+    let s = load_scenario(path, o)?;
+    let meta = meta(&s)?;
+    let history = load::load(&s)?;
+    let spec = crate::backtest::BacktestSpec {
+        holdout,
+        rolling: rolling.max(1),
+        step: step.max(1),
+        trials: s.forecast.trials,
+        seed: s.seed,
+    };
+    let result = crate::backtest::backtest(&history, &s.fit, &spec).map_err(Error::Usage)?;
+    let report = Report {
+        meta,
+        data: Some(DataSummary::of(&history)),
+        fit: None,
+        forecast: None,
+        quota: None,
+        backtest: Some(result),
+        warnings: history.report.warnings.clone(),
+    };
+    let dir = output_dir(&s, o);
+    let out = OutputDir::create(&dir)?;
+    export::write_all(&report, &out, &s.output.formats)?;
+    let written = out.commit()?;
+    Ok((report, written))
 }
 
 /// Load and check the data of the scenario at `path`.

@@ -450,6 +450,13 @@ fn fit_territory(
         .map(|(t, v)| v - slope * t as f64)
         .collect();
     let raw_drift = variogram(&detrended).map_or(0.0, |v| v.ratio());
+    if !drift.enabled {
+        // First pass: only the drift is wanted.
+        let mut out = empty_fit(season, n);
+        out.empty = empty;
+        out.raw_drift = raw_drift;
+        return out;
+    }
     let q = drift.shrink(raw_drift, n);
     let slope_var = if trend {
         fit.sigma2() * fit.xtx_inv[1][1]
@@ -563,11 +570,8 @@ fn fit_territory(
     let runner_up = candidates
         .get(1)
         .map(|c| (c.part.name().to_string(), key(c)));
-    let gof = (!needs_pooling).then(|| {
-        let law = ResidualLaw::new(0.0, Vec::new(), positive_part.clone());
-        ks_statistic(&positive, |x| law.cdf(x))
-    });
-    let mut residual = ResidualLaw::new(p0, nonpositive, positive_part);
+    let gof = (!needs_pooling).then(|| ks_statistic(&positive, |x| positive_part.cdf(x)));
+    let residual = ResidualLaw::new(p0, nonpositive, positive_part);
     // Keep the forecast mean equal to the fitted mean: E[R] should be mean(ratios).
     let target = mean(&ratios);
     let law_mean = residual.mean();
@@ -598,12 +602,7 @@ fn fit_territory(
         pooled: false,
         outliers,
     };
-    // Fix the law so later pooling can rebuild it.
-    residual = ResidualLaw::new(
-        residual.p0,
-        residual.nonpositive.clone(),
-        residual.positive.clone(),
-    );
+
     TerritoryFit {
         level,
         season,

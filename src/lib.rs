@@ -6,6 +6,7 @@
 //! touches polars; `fit`, `sim` and `quota` do no I/O.
 
 pub mod app;
+pub mod backtest;
 pub mod calendar;
 pub mod capacity;
 pub mod error;

@@ -76,6 +76,21 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Fit on all but the last N periods, forecast them and score the forecast
+    Backtest {
+        scenario: PathBuf,
+        /// Periods held out (the forecast horizon scored)
+        #[arg(long)]
+        holdout: usize,
+        /// Number of forecast origins
+        #[arg(long, default_value_t = 1)]
+        rolling: usize,
+        /// Periods between origins
+        #[arg(long, default_value_t = 1)]
+        step: usize,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Write a realistic synthetic company: sales, accounts, reps, pipeline and a scenario
     Generate {
         #[arg(long)]
@@ -262,6 +277,41 @@ fn real_main() -> Result<(), Error> {
         Command::Quota { scenario, common } => {
             set_threads(common.threads)?;
             print_run(Stage::Quota, &scenario, &common)
+        }
+        Command::Backtest {
+            scenario,
+            holdout,
+            rolling,
+            step,
+            common,
+        } => {
+            set_threads(common.threads)?;
+            let (report, dir) =
+                app::run_backtest(&scenario, &overrides(&common)?, holdout, rolling, step)?;
+            if !common.quiet {
+                if let Some(b) = &report.backtest {
+                    println!(
+                        "backtest: holdout {} from {} origin(s)",
+                        b.holdout,
+                        b.origins.len()
+                    );
+                    println!("  level       points  cov50  cov80  cov90  scaled pinball (seasonal naive)  MASE   total error");
+                    for (level, s) in std::iter::once(("all".to_string(), b.overall.clone()))
+                        .chain(b.by_level.iter().cloned())
+                    {
+                        println!(
+                            "  {level:<10} {:>7}  {:.3}  {:.3}  {:.3}  {:.3} ({:.3})                   {:.3}  {:.3}",
+                            s.points, s.coverage_50, s.coverage_80, s.coverage_90, s.scaled_pinball, s.baseline_scaled_pinball, s.mase, s.total_error
+                        );
+                    }
+                    println!(
+                        "  a calibrated company total would cover 80% of its points within {:.2}-{:.2}",
+                        b.total_coverage_80_band.0, b.total_coverage_80_band.1
+                    );
+                }
+                println!("wrote {}", dir.display());
+            }
+            Ok(())
         }
         Command::Generate {
             out,

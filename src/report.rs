@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::backtest::BacktestResult;
 use crate::history::{LoadReport, SalesHistory};
 use crate::model::{FittedModels, ShockModel};
 use crate::quota::QuotaPlan;
@@ -214,5 +215,6 @@ pub struct Report {
     pub fit: Option<FitSection>,
     pub forecast: Option<ForecastSection>,
     pub quota: Option<QuotaPlan>,
+    pub backtest: Option<BacktestResult>,
     pub warnings: Vec<String>,
 }

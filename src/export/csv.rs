@@ -156,6 +156,36 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
         }
         out.write("forecast.csv", &c.into_bytes())?;
     }
+    if let Some(b) = &report.backtest {
+        let mut header = vec!["origin", "level", "name", "period", "actual", "mean"];
+        let names: Vec<String> = STANDARD_QUANTILES
+            .iter()
+            .map(|&q| quantile_column(q))
+            .collect();
+        header.extend(names.iter().map(String::as_str));
+        let baseline: Vec<String> = STANDARD_QUANTILES
+            .iter()
+            .map(|&q| format!("baseline_{}", quantile_column(q)))
+            .collect();
+        header.extend(baseline.iter().map(String::as_str));
+        header.push("scale");
+        let mut c = Csv::new(&header);
+        for r in &b.rows {
+            let mut f = vec![
+                r.origin.clone(),
+                r.level.clone(),
+                r.name.clone(),
+                r.period.clone(),
+                money(r.actual),
+                money(r.mean),
+            ];
+            f.extend(r.quantiles.iter().map(|&v| money(v)));
+            f.extend(r.baseline.iter().map(|&v| money(v)));
+            f.push(num(r.scale));
+            c.row(f);
+        }
+        out.write("backtest.csv", &c.into_bytes())?;
+    }
     if let Some(q) = &report.quota {
         let mut c = Csv::new(&[
             "territory",

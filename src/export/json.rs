@@ -118,6 +118,42 @@ pub fn summary(report: &Report) -> Value {
             }),
         );
     }
+    if let Some(b) = &report.backtest {
+        let scores = |s: &crate::backtest::Scores| {
+            json!({
+                "points": s.points,
+                "coverage_50": round6(s.coverage_50),
+                "coverage_80": round6(s.coverage_80),
+                "coverage_90": round6(s.coverage_90),
+                "scaled_pinball": round6(s.scaled_pinball),
+                "baseline_scaled_pinball": round6(s.baseline_scaled_pinball),
+                "baseline_coverage_80": round6(s.baseline_coverage_80),
+                "mase": round6(s.mase),
+                "total_error": round6(s.total_error),
+                "series_scored": s.series_scored,
+                "series_skipped": s.series_skipped,
+            })
+        };
+        let mut o = match scores(&b.overall) {
+            Value::Object(o) => o,
+            _ => Map::new(),
+        };
+        o.insert("holdout".into(), json!(b.holdout));
+        o.insert("origins".into(), json!(b.origins));
+        let mut levels = Map::new();
+        for (level, s) in &b.by_level {
+            levels.insert(level.clone(), scores(s));
+        }
+        o.insert("by_level".into(), Value::Object(levels));
+        o.insert(
+            "total_coverage_80_calibrated_band".into(),
+            json!([
+                round6(b.total_coverage_80_band.0),
+                round6(b.total_coverage_80_band.1)
+            ]),
+        );
+        out.insert("backtest".into(), Value::Object(o));
+    }
     out.insert("warnings".into(), json!(report.warnings));
     Value::Object(out)
 }

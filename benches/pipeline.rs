@@ -1,0 +1,210 @@
+//! Benchmarks of the pipeline's heavy stages, in units a user cares about:
+//!
+//! - `load`: rows loaded and aggregated per second, 10,000,000 sales rows
+//!   (1,000 territories, 100,000 accounts, 3 years) from CSV and Parquet into
+//!   monthly per-territory series;
+//! - `fit`: territories fitted per second, 1,000 territories x 36 months,
+//!   every candidate family, with parameter uncertainty;
+//! - `simulate`: draws per second, 1,000 territories x 12 months x 10,000
+//!   trials (120 million draws) with one common factor, against the raw
+//!   limit measured in the same run: the same number of lognormal draws
+//!   from the same generator on all cores, summed and nothing else.
+//!
+//! The 10M-row data set is generated once into `target/bench-data/`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rand_distr::{Distribution, Gamma, LogNormal};
+use rayon::prelude::*;
+
+use salesplan::calendar::{Calendar, PeriodKind};
+use salesplan::fit::fit;
+use salesplan::generate::{generate, GenerateSpec};
+use salesplan::history::{LoadReport, SalesHistory, Territory};
+use salesplan::horizon::Horizon;
+use salesplan::load::load_data;
+use salesplan::rng::{stream_id, stream_rng, BATCH};
+use salesplan::scenario::{
+    BadRows, Criterion as Ic, DataSpec, Encoding, FitSpec, TableSpec, TerritoryFrom, FAMILIES,
+};
+use salesplan::sim::{simulate, SimSpec};
+
+const ROWS: usize = 10_000_000;
+
+fn bench_data() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/10m");
+    if !dir.join("sales.csv").exists() {
+        generate(
+            &dir,
+            &GenerateSpec {
+                territories: 1000,
+                accounts: 100_000,
+                years: 3,
+                seed: 1,
+                last_year: 2026,
+                rows: Some(ROWS),
+            },
+        )
+        .expect("generate bench data");
+    }
+    let parquet = dir.join("sales.parquet");
+    if !parquet.exists() {
+        use polars::prelude::*;
+        let mut df = CsvReadOptions::default()
+            .with_has_header(true)
+            .try_into_reader_with_file_path(Some(dir.join("sales.csv")))
+            .and_then(|r| r.finish())
+            .expect("read bench csv");
+        let file = std::fs::File::create(&parquet).expect("create parquet");
+        ParquetWriter::new(file)
+            .finish(&mut df)
+            .expect("write parquet");
+    }
+    dir
+}
+
+fn data_spec(path: PathBuf) -> DataSpec {
+    let columns = ["date", "territory", "amount"]
+        .iter()
+        .map(|c| (c.to_string(), c.to_string()))
+        .collect();
+    DataSpec {
+        sales: TableSpec {
+            path,
+            columns,
+            filter: Default::default(),
+        },
+        accounts: None,
+        reps: None,
+        pipeline: None,
+        quotas: None,
+        date_format: None,
+        encoding: Encoding::Utf8,
+        on_bad_rows: BadRows::Error,
+        territory_from: TerritoryFrom::Column,
+    }
+}
+
+fn bench_load(c: &mut Criterion) {
+    let dir = bench_data();
+    let calendar = Calendar::new(PeriodKind::Month, 1);
+    let mut group = c.benchmark_group("load");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(40));
+    group.throughput(Throughput::Elements(ROWS as u64));
+    for file in ["sales.csv", "sales.parquet"] {
+        let spec = data_spec(dir.join(file));
+        group.bench_with_input(
+            BenchmarkId::new("10m_rows_monthly", file),
+            &spec,
+            |b, spec| b.iter(|| load_data(spec, calendar).expect("load")),
+        );
+    }
+    group.finish();
+}
+
+fn synthetic_history(territories: usize, periods: usize) -> SalesHistory {
+    let calendar = Calendar::new(PeriodKind::Month, 1);
+    let mut rng = stream_rng(3, stream_id("bench-history"), 0);
+    let g = Gamma::new(8.0, 1.0 / 8.0).unwrap();
+    let revenue = (0..territories)
+        .map(|t| {
+            let level = 1000.0 * (1.0 + (t % 17) as f64);
+            (0..periods)
+                .map(|p| level * (1.0 + 0.2 * ((p % 12) as f64 / 11.0)) * g.sample(&mut rng))
+                .collect()
+        })
+        .collect();
+    SalesHistory {
+        calendar,
+        first_period: 2024 * 12,
+        territories: (0..territories)
+            .map(|t| Territory {
+                name: format!("T-{t:04}"),
+                region: format!("R-{}", t % 8),
+            })
+            .collect(),
+        revenue,
+        deal_counts: None,
+        deal_sizes: None,
+        accounts: Vec::new(),
+        reps: Vec::new(),
+        pipeline: Vec::new(),
+        quotas: Default::default(),
+        report: LoadReport::default(),
+    }
+}
+
+fn fit_spec() -> FitSpec {
+    FitSpec {
+        criterion: Ic::Aic,
+        families: FAMILIES.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn bench_fit(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fit");
+    group.sample_size(10);
+    for territories in [100usize, 1000] {
+        let h = synthetic_history(territories, 36);
+        group.throughput(Throughput::Elements(territories as u64));
+        group.bench_with_input(BenchmarkId::new("36_months", territories), &h, |b, h| {
+            b.iter(|| fit(h, h.n_periods(), &fit_spec()))
+        });
+    }
+    group.finish();
+}
+
+/// The raw limit: `n` lognormal draws from Xoshiro256++ in fixed batches on
+/// all cores, summed per batch and nothing else.
+fn raw_lognormal(n: usize) -> f64 {
+    let law = LogNormal::new(0.0, 0.3).unwrap();
+    let batches = n.div_ceil(BATCH * 12);
+    (0..batches)
+        .into_par_iter()
+        .map(|b| {
+            let mut rng = stream_rng(1, 7, b as u64);
+            (0..BATCH * 12).map(|_| law.sample(&mut rng)).sum::<f64>()
+        })
+        .sum()
+}
+
+fn bench_simulate(c: &mut Criterion) {
+    let h = synthetic_history(1000, 36);
+    let models = fit(&h, h.n_periods(), &fit_spec());
+    let trials = 10_000;
+    let spec = SimSpec {
+        seed: 5,
+        trials,
+        quantiles: vec![0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95],
+        horizon: Horizon {
+            calendar: models.calendar,
+            start: models.origin,
+            periods: 12,
+            origin: models.origin,
+        },
+        adjustments: Vec::new(),
+        capacity: None,
+        actuals: Vec::new(),
+        keep_totals: false,
+    };
+    let draws = 1000 * 12 * trials;
+    let mut group = c.benchmark_group("simulate");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
+    group.throughput(Throughput::Elements(draws as u64));
+    group.bench_function("forecast_1000x12x10000", |b| {
+        b.iter(|| simulate(&models, &spec))
+    });
+    group.bench_function("raw_limit_lognormal_120m", |b| {
+        b.iter(|| raw_lognormal(draws))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_load, bench_fit, bench_simulate);
+criterion_main!(benches);

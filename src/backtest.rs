@@ -1,0 +1,359 @@
+//! Backtests: fit on all but the last periods, forecast them, and score the
+//! forecast against what happened, from one or several origins, beside a
+//! seasonal-naive baseline computed the same way.
+//!
+//! Scores follow `../shared/BASELINES.md`: interval coverage; pinball loss
+//! averaged over the seven standard quantiles and scaled by the series'
+//! in-sample seasonal-naive mean absolute error; MASE of the median; the
+//! error of the horizon total. Series whose scale is zero are left out of
+//! scaled averages and counted. Pure computation on a loaded history.
+
+use serde::Serialize;
+
+use crate::fit::fit;
+use crate::history::SalesHistory;
+use crate::horizon::Horizon;
+use crate::scenario::{FitSpec, STANDARD_QUANTILES};
+use crate::sim::{simulate, SeriesSummary, SimSpec};
+use crate::stats::quantile::sorted_quantile;
+
+/// How to backtest.
+#[derive(Debug, Clone)]
+pub struct BacktestSpec {
+    pub holdout: usize,
+    pub rolling: usize,
+    /// Periods between consecutive origins.
+    pub step: usize,
+    pub trials: usize,
+    pub seed: u64,
+}
+
+/// One scored forecast: a series, a period, from one origin.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestRow {
+    pub origin: String,
+    pub level: String,
+    pub name: String,
+    pub period: String,
+    pub actual: f64,
+    pub mean: f64,
+    /// The seven standard quantiles.
+    pub quantiles: Vec<f64>,
+    /// Seasonal-naive baseline quantiles.
+    pub baseline: Vec<f64>,
+    /// In-sample seasonal-naive MAE of the series (0: not scaled).
+    pub scale: f64,
+}
+
+/// Scores of one group of rows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Scores {
+    pub points: usize,
+    pub coverage_50: f64,
+    pub coverage_80: f64,
+    pub coverage_90: f64,
+    /// Share of actuals below each standard quantile.
+    pub below_quantile: Vec<f64>,
+    pub scaled_pinball: f64,
+    pub baseline_scaled_pinball: f64,
+    pub baseline_coverage_80: f64,
+    pub mase: f64,
+    pub total_error: f64,
+    pub series_scored: usize,
+    pub series_skipped: usize,
+}
+
+/// A backtest's rows and scores, overall and per level.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestResult {
+    pub holdout: usize,
+    pub origins: Vec<String>,
+    pub rows: Vec<BacktestRow>,
+    pub overall: Scores,
+    pub by_level: Vec<(String, Scores)>,
+    /// 90% band of the 80%-interval coverage a calibrated forecast would
+    /// show at the company level with this many points (binomial).
+    pub total_coverage_80_band: (f64, f64),
+}
+
+fn pinball(y: f64, q: f64, tau: f64) -> f64 {
+    if y >= q {
+        tau * (y - q)
+    } else {
+        (1.0 - tau) * (q - y)
+    }
+}
+
+/// Mean pinball loss over the standard quantiles.
+pub fn mean_pinball(y: f64, quantiles: &[f64]) -> f64 {
+    STANDARD_QUANTILES
+        .iter()
+        .zip(quantiles)
+        .map(|(&tau, &q)| pinball(y, q, tau))
+        .sum::<f64>()
+        / STANDARD_QUANTILES.len() as f64
+}
+
+/// In-sample seasonal-naive MAE: mean |y[t] - y[t - s]| (s = 1 when the
+/// series is shorter than two seasons).
+pub fn seasonal_naive_scale(y: &[f64], season: usize) -> f64 {
+    let s = if y.len() > season { season } else { 1 };
+    if y.len() <= s {
+        return 0.0;
+    }
+    let errs: Vec<f64> = (s..y.len()).map(|t| (y[t] - y[t - s]).abs()).collect();
+    errs.iter().sum::<f64>() / errs.len() as f64
+}
+
+/// Seasonal-naive forecast with empirical-residual quantiles: the value
+/// one season back, plus the quantiles of the in-sample seasonal-naive
+/// errors scaled by sqrt(seasons ahead).
+fn seasonal_naive(y: &[f64], season: usize, h: usize) -> Vec<f64> {
+    let s = if y.len() > season { season } else { 1 };
+    let n = y.len();
+    if n == 0 {
+        return vec![0.0; STANDARD_QUANTILES.len()];
+    }
+    let k = h / s + 1;
+    let base = y[n - s + (h % s)].max(f64::MIN);
+    let mut errs: Vec<f64> = (s..n).map(|t| y[t] - y[t - s]).collect();
+    errs.sort_by(f64::total_cmp);
+    STANDARD_QUANTILES
+        .iter()
+        .map(|&q| {
+            let e = if errs.is_empty() {
+                0.0
+            } else {
+                sorted_quantile(&errs, q)
+            };
+            base + e * (k as f64).sqrt()
+        })
+        .collect()
+}
+
+fn region_series(h: &SalesHistory) -> Vec<(String, Vec<f64>)> {
+    let regions = h.regions();
+    let idx = h.region_index();
+    regions
+        .iter()
+        .enumerate()
+        .map(|(r, name)| {
+            let mut s = vec![0.0; h.n_periods()];
+            for (t, series) in h.revenue.iter().enumerate() {
+                if idx[t] == r {
+                    for (a, v) in s.iter_mut().zip(series) {
+                        *a += v;
+                    }
+                }
+            }
+            (name.clone(), s)
+        })
+        .collect()
+}
+
+/// Run the backtest.
+///
+/// # Errors
+/// `Err(message)` when the history is too short for the holdout and origins.
+pub fn backtest(
+    history: &SalesHistory,
+    fit_spec: &FitSpec,
+    spec: &BacktestSpec,
+) -> Result<BacktestResult, String> {
+    let n = history.n_periods();
+    let season = history.calendar.kind.per_year();
+    let span = spec.holdout + spec.step * spec.rolling.saturating_sub(1);
+    if spec.holdout == 0 || n < span + 3 {
+        return Err(format!(
+            "the history has {n} complete {}s; a holdout of {} with {} origin(s) {} apart needs at least {}",
+            history.calendar.kind.name(),
+            spec.holdout,
+            spec.rolling,
+            spec.step,
+            span + 3
+        ));
+    }
+    let mut rows = Vec::new();
+    let mut origins = Vec::new();
+    let regions = region_series(history);
+    let total: Vec<f64> = (0..n)
+        .map(|p| history.revenue.iter().map(|s| s[p]).sum())
+        .collect();
+    for j in (0..spec.rolling).rev() {
+        let cut = n - spec.holdout - j * spec.step;
+        let train = history.truncated(cut);
+        let models = fit(&train, cut, fit_spec);
+        let horizon = Horizon {
+            calendar: history.calendar,
+            start: models.origin,
+            periods: spec.holdout,
+            origin: models.origin,
+        };
+        let sim = simulate(
+            &models,
+            &SimSpec {
+                seed: spec.seed,
+                trials: spec.trials,
+                quantiles: STANDARD_QUANTILES.to_vec(),
+                horizon,
+                adjustments: Vec::new(),
+                capacity: None,
+                actuals: Vec::new(),
+                keep_totals: false,
+            },
+        );
+        let origin = history.calendar.start_of(models.origin).to_string();
+        origins.push(origin.clone());
+        let mut score = |level: &str, summary: &SeriesSummary, actual: &[f64]| {
+            let train_part = &actual[..cut];
+            let scale = seasonal_naive_scale(train_part, season);
+            for p in 0..spec.holdout {
+                rows.push(BacktestRow {
+                    origin: origin.clone(),
+                    level: level.to_string(),
+                    name: summary.name.clone(),
+                    period: sim.period_starts[p].to_string(),
+                    actual: actual[cut + p],
+                    mean: summary.periods[p].mean,
+                    quantiles: summary.periods[p].quantiles.clone(),
+                    baseline: seasonal_naive(train_part, season, p),
+                    scale,
+                });
+            }
+        };
+        for (t, s) in sim.territories.iter().enumerate() {
+            score("territory", s, &history.revenue[t]);
+        }
+        for (r, s) in sim.regions.iter().enumerate() {
+            score("region", s, &regions[r].1);
+        }
+        score("total", &sim.total, &total);
+    }
+    let overall = scores(rows.iter().collect());
+    let by_level = ["territory", "region", "total"]
+        .iter()
+        .map(|l| {
+            (
+                l.to_string(),
+                scores(rows.iter().filter(|r| r.level == *l).collect()),
+            )
+        })
+        .collect();
+    let total_points = rows.iter().filter(|r| r.level == "total").count();
+    Ok(BacktestResult {
+        holdout: spec.holdout,
+        origins,
+        rows,
+        overall,
+        by_level,
+        total_coverage_80_band: binomial_band(total_points, 0.8),
+    })
+}
+
+/// The 5%-95% band of the share of successes in `n` trials with probability `p`.
+fn binomial_band(n: usize, p: f64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let sd = (p * (1.0 - p) / n as f64).sqrt();
+    ((p - 1.645 * sd).max(0.0), (p + 1.645 * sd).min(1.0))
+}
+
+fn scores(rows: Vec<&BacktestRow>) -> Scores {
+    let points = rows.len();
+    if points == 0 {
+        return Scores::default();
+    }
+    let share = |f: &dyn Fn(&BacktestRow) -> bool| {
+        rows.iter().filter(|r| f(r)).count() as f64 / points as f64
+    };
+    let inside = |r: &BacktestRow, lo: usize, hi: usize| {
+        r.actual >= r.quantiles[lo] && r.actual <= r.quantiles[hi]
+    };
+    let scaled: Vec<&&BacktestRow> = rows.iter().filter(|r| r.scale > 0.0).collect();
+    let mean_of = |f: &dyn Fn(&BacktestRow) -> f64| {
+        if scaled.is_empty() {
+            f64::NAN
+        } else {
+            scaled.iter().map(|r| f(r)).sum::<f64>() / scaled.len() as f64
+        }
+    };
+    // Series = (origin, level, name).
+    let mut series: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r.origin.clone(), r.level.clone(), r.name.clone()))
+        .collect();
+    series.sort();
+    series.dedup();
+    let skipped = series
+        .iter()
+        .filter(|k| {
+            rows.iter()
+                .any(|r| r.origin == k.0 && r.level == k.1 && r.name == k.2 && r.scale <= 0.0)
+        })
+        .count();
+    let total_errors: Vec<f64> = series
+        .iter()
+        .filter_map(|k| {
+            let (mut a, mut m) = (0.0, 0.0);
+            for r in rows
+                .iter()
+                .filter(|r| r.origin == k.0 && r.level == k.1 && r.name == k.2)
+            {
+                a += r.actual;
+                m += r.quantiles[3];
+            }
+            (a.abs() > 0.0).then(|| ((a - m) / a).abs())
+        })
+        .collect();
+    Scores {
+        points,
+        coverage_50: share(&|r| inside(r, 2, 4)),
+        coverage_80: share(&|r| inside(r, 1, 5)),
+        coverage_90: share(&|r| inside(r, 0, 6)),
+        below_quantile: (0..STANDARD_QUANTILES.len())
+            .map(|k| share(&|r| r.actual < r.quantiles[k]))
+            .collect(),
+        scaled_pinball: mean_of(&|r| mean_pinball(r.actual, &r.quantiles) / r.scale),
+        baseline_scaled_pinball: mean_of(&|r| mean_pinball(r.actual, &r.baseline) / r.scale),
+        baseline_coverage_80: share(&|r| r.actual >= r.baseline[1] && r.actual <= r.baseline[5]),
+        mase: mean_of(&|r| (r.actual - r.quantiles[3]).abs() / r.scale),
+        total_error: if total_errors.is_empty() {
+            f64::NAN
+        } else {
+            total_errors.iter().sum::<f64>() / total_errors.len() as f64
+        },
+        series_scored: series.len() - skipped,
+        series_skipped: skipped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinball_by_hand() {
+        // y = 10; quantile 0.9 at 8: 0.9 * 2 = 1.8; quantile 0.1 at 12: 0.9 * 2 = 1.8.
+        assert!((pinball(10.0, 8.0, 0.9) - 1.8).abs() < 1e-12);
+        assert!((pinball(10.0, 12.0, 0.1) - 1.8).abs() < 1e-12);
+        assert!((pinball(10.0, 12.0, 0.9) - 0.2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn seasonal_naive_scale_by_hand() {
+        // season 2: |3-1| + |4-2| + |9-3| = 10 over 3 differences.
+        let y = [1.0, 2.0, 3.0, 4.0, 9.0];
+        assert!((seasonal_naive_scale(&y, 2) - 10.0 / 3.0).abs() < 1e-12);
+        // Too short for a season: lag 1.
+        assert!((seasonal_naive_scale(&[1.0, 3.0], 12) - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn seasonal_naive_repeats_last_season() {
+        let y = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let f = seasonal_naive(&y, 3, 0);
+        // Base 4 (one season back), errors all +3.
+        assert!((f[3] - 7.0).abs() < 1e-12);
+    }
+}
