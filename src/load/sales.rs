@@ -80,8 +80,9 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
         want(spec, key, true),
         want(spec, "amount", true),
     ];
+    // Optional columns are read only when the scenario maps them.
     for optional in ["account", "region", "deal"] {
-        if optional != key {
+        if optional != key && spec.column(optional).is_some() {
             wanted.push(want(spec, optional, false));
         }
     }
