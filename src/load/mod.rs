@@ -311,6 +311,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         }
         None => BTreeMap::new(),
     };
+    diagnose(&names, &revenue, calendar.kind.per_year(), &mut report);
     let history = SalesHistory {
         calendar,
         first_period,
@@ -325,6 +326,59 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         report,
     };
     Ok(history)
+}
+
+/// Warnings about series that fit poorly: gaps inside a territory's active
+/// span, and territories with too little history for their own fit.
+fn diagnose(names: &[String], revenue: &[Vec<f64>], per_year: usize, report: &mut LoadReport) {
+    let mut gaps = Vec::new();
+    let mut short = Vec::new();
+    let mut sparse = Vec::new();
+    for (name, series) in names.iter().zip(revenue) {
+        let active: Vec<usize> = (0..series.len()).filter(|&p| series[p] != 0.0).collect();
+        let (Some(&first), Some(&last)) = (active.first(), active.last()) else {
+            continue;
+        };
+        let zeros = (first..=last).filter(|&p| series[p] == 0.0).count();
+        if zeros > 0 {
+            gaps.push(format!("{name} ({zeros})"));
+        }
+        if active.len() < 6 {
+            sparse.push(name.clone());
+        } else if last - first + 1 < per_year {
+            short.push(name.clone());
+        }
+    }
+    let list = |v: &[String]| {
+        let shown: Vec<&str> = v.iter().take(8).map(String::as_str).collect();
+        let more = if v.len() > 8 {
+            format!(" and {} more", v.len() - 8)
+        } else {
+            String::new()
+        };
+        format!("{}{more}", shown.join(", "))
+    };
+    if !gaps.is_empty() {
+        report.warnings.push(format!(
+            "{} territories have periods without sales inside their active span (kept as zeros): {}",
+            gaps.len(),
+            list(&gaps)
+        ));
+    }
+    if !short.is_empty() {
+        report.warnings.push(format!(
+            "{} territories have less than a year of activity; their seasonality is borrowed from their region: {}",
+            short.len(),
+            list(&short)
+        ));
+    }
+    if !sparse.is_empty() {
+        report.warnings.push(format!(
+            "{} territories have fewer than 6 periods with sales; their spread is pooled from the others: {}",
+            sparse.len(),
+            list(&sparse)
+        ));
+    }
 }
 
 /// The first and last complete periods, and the partial ones dropped at the edges.
@@ -547,6 +601,14 @@ fn build_pipeline(
     if unknown > 0 {
         report.warnings.push(format!(
             "{unknown} pipeline row(s) name a {key} with no territory and are skipped"
+        ));
+    }
+    let no_amount = out.iter().filter(|o| o.amount.is_none()).count();
+    let no_close = out.iter().filter(|o| o.close_date.is_none()).count();
+    if no_amount + no_close > 0 {
+        report.warnings.push(format!(
+            "{} open opportunities: {no_amount} without an amount, {no_close} without a close date (this version loads the pipeline but does not yet simulate it)",
+            out.len()
         ));
     }
     Ok(out)
