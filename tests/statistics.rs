@@ -433,3 +433,45 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn backtest_on_data_drawn_from_the_model_is_calibrated() {
+    use salesplan::backtest::{backtest, BacktestSpec};
+    // 30 territories of iid gamma months around a stable level: the model's
+    // own assumptions. 80% intervals should cover about 80% of 360 points;
+    // with binomial sd 0.021 and some dependence from estimated parameters,
+    // [0.72, 0.88] is a 3.5-sd band.
+    let gamma = Gamma::new(8.0, 1.0 / 8.0).unwrap();
+    let h = history_from(&move |r| gamma.sample(r), 30, 60, 21);
+    let spec = BacktestSpec {
+        holdout: 12,
+        rolling: 1,
+        step: 1,
+        trials: 2000,
+        seed: 3,
+    };
+    let result = backtest(&h, &spec_aic(), &spec).unwrap();
+    let territory = &result
+        .by_level
+        .iter()
+        .find(|(l, _)| l == "territory")
+        .unwrap()
+        .1;
+    assert_eq!(territory.points, 360);
+    assert!(
+        (0.72..=0.88).contains(&territory.coverage_80),
+        "coverage {}",
+        territory.coverage_80
+    );
+    assert!(
+        (0.40..=0.60).contains(&territory.coverage_50),
+        "coverage {}",
+        territory.coverage_50
+    );
+    // A forecast from the true model beats the seasonal-naive baseline.
+    assert!(territory.scaled_pinball < territory.baseline_scaled_pinball);
+}
+
+fn spec_aic() -> FitSpec {
+    spec(Criterion::Aic)
+}
