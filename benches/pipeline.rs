@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use salesplan::calendar::{Calendar, PeriodKind};
 use salesplan::fit::fit;
 use salesplan::generate::{generate, GenerateSpec};
-use salesplan::history::{LoadReport, SalesHistory, Territory};
+use salesplan::history::{SalesHistory, Territory};
 use salesplan::horizon::Horizon;
 use salesplan::load::load_data;
 use salesplan::rng::{stream_id, stream_rng, BATCH};
@@ -121,24 +121,13 @@ fn synthetic_history(territories: usize, periods: usize) -> SalesHistory {
                 .collect()
         })
         .collect();
-    SalesHistory {
-        calendar,
-        first_period: 2024 * 12,
-        territories: (0..territories)
-            .map(|t| Territory {
-                name: format!("T-{t:04}"),
-                region: format!("R-{}", t % 8),
-            })
-            .collect(),
-        revenue,
-        deal_counts: None,
-        deal_sizes: None,
-        accounts: Vec::new(),
-        reps: Vec::new(),
-        pipeline: Vec::new(),
-        quotas: Default::default(),
-        report: LoadReport::default(),
-    }
+    let names = (0..territories)
+        .map(|t| Territory {
+            name: format!("T-{t:04}"),
+            region: format!("R-{}", t % 8),
+        })
+        .collect();
+    SalesHistory::from_series(calendar, 2024 * 12, names, revenue)
 }
 
 fn fit_spec() -> FitSpec {

@@ -103,6 +103,29 @@ pub struct SalesHistory {
 }
 
 impl SalesHistory {
+    /// A history of revenue series only (no accounts, reps, pipeline or
+    /// quotas), for tests, benchmarks and callers that aggregate themselves.
+    pub fn from_series(
+        calendar: Calendar,
+        first_period: i64,
+        territories: Vec<Territory>,
+        revenue: Vec<Vec<f64>>,
+    ) -> Self {
+        Self {
+            calendar,
+            first_period,
+            territories,
+            revenue,
+            deal_counts: None,
+            deal_sizes: None,
+            accounts: Vec::new(),
+            reps: Vec::new(),
+            pipeline: Vec::new(),
+            quotas: BTreeMap::new(),
+            report: LoadReport::default(),
+        }
+    }
+
     /// Number of complete periods of history.
     pub fn n_periods(&self) -> usize {
         self.revenue.first().map_or(0, Vec::len)

@@ -10,7 +10,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use salesplan::calendar::{Calendar, PeriodKind};
 use salesplan::fit::fit;
-use salesplan::history::{LoadReport, SalesHistory, Territory};
+use salesplan::history::{SalesHistory, Territory};
 use salesplan::horizon::Horizon;
 use salesplan::model::{
     Diagnostics, FittedModels, LevelLaw, PositivePart, ResidualLaw, ShockModel, TerritoryModel,
@@ -115,24 +115,13 @@ fn history_from(
     let revenue = (0..n_terr)
         .map(|_| (0..periods).map(|_| 1000.0 * law(&mut rng)).collect())
         .collect();
-    SalesHistory {
-        calendar,
-        first_period: 2000 * 12,
-        territories: (0..n_terr)
-            .map(|i| Territory {
-                name: format!("T-{i}"),
-                region: "All".into(),
-            })
-            .collect(),
-        revenue,
-        deal_counts: None,
-        deal_sizes: None,
-        accounts: Vec::new(),
-        reps: Vec::new(),
-        pipeline: Vec::new(),
-        quotas: Default::default(),
-        report: LoadReport::default(),
-    }
+    let territories = (0..n_terr)
+        .map(|i| Territory {
+            name: format!("T-{i}"),
+            region: "All".into(),
+        })
+        .collect();
+    SalesHistory::from_series(calendar, 2000 * 12, territories, revenue)
 }
 
 fn spec(criterion: Criterion) -> FitSpec {
