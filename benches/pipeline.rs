@@ -24,7 +24,6 @@ use salesplan::calendar::{Calendar, PeriodKind};
 use salesplan::fit::fit;
 use salesplan::generate::{generate, GenerateSpec};
 use salesplan::history::{SalesHistory, Territory};
-use salesplan::horizon::Horizon;
 use salesplan::load::load_data;
 use salesplan::rng::{stream_id, stream_rng, BATCH};
 use salesplan::scenario::{
@@ -168,21 +167,7 @@ fn bench_simulate(c: &mut Criterion) {
     let h = synthetic_history(1000, 36);
     let models = fit(&h, h.n_periods(), &fit_spec());
     let trials = 10_000;
-    let spec = SimSpec {
-        seed: 5,
-        trials,
-        quantiles: vec![0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95],
-        horizon: Horizon {
-            calendar: models.calendar,
-            start: models.origin,
-            periods: 12,
-            origin: models.origin,
-        },
-        adjustments: Vec::new(),
-        capacity: None,
-        actuals: Vec::new(),
-        keep_totals: false,
-    };
+    let spec = SimSpec::from_origin(&models, 12, 5, trials);
     let draws = 1000 * 12 * trials;
     let mut group = c.benchmark_group("simulate");
     group

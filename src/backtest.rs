@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use crate::fit::fit;
 use crate::history::SalesHistory;
-use crate::horizon::Horizon;
 use crate::scenario::{FitSpec, STANDARD_QUANTILES};
 use crate::sim::{simulate, SeriesSummary, SimSpec};
 use crate::stats::quantile::sorted_quantile;
@@ -183,24 +182,9 @@ pub fn backtest(
         let cut = n - spec.holdout - j * spec.step;
         let train = history.truncated(cut);
         let models = fit(&train, cut, fit_spec);
-        let horizon = Horizon {
-            calendar: history.calendar,
-            start: models.origin,
-            periods: spec.holdout,
-            origin: models.origin,
-        };
         let sim = simulate(
             &models,
-            &SimSpec {
-                seed: spec.seed,
-                trials: spec.trials,
-                quantiles: STANDARD_QUANTILES.to_vec(),
-                horizon,
-                adjustments: Vec::new(),
-                capacity: None,
-                actuals: Vec::new(),
-                keep_totals: false,
-            },
+            &SimSpec::from_origin(&models, spec.holdout, spec.seed, spec.trials),
         );
         let origin = history.calendar.start_of(models.origin).to_string();
         origins.push(origin.clone());

@@ -6,7 +6,7 @@
 //! mapping date <-> period and the position of a period within its year
 //! (used for seasonality); it knows nothing about sales.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 
 /// The length of a planning period.
@@ -119,24 +119,6 @@ impl Calendar {
             }
         }
     }
-
-    /// The ordinal of the first period of the fiscal year containing period `ordinal`.
-    pub fn fiscal_year_first(&self, ordinal: i64) -> i64 {
-        let start = self.start_of(ordinal);
-        let fy_month = self.fiscal_start_month as i32;
-        let year = if (start.month() as i32) >= fy_month {
-            start.year()
-        } else {
-            start.year() - 1
-        };
-        let fy_start = NaiveDate::from_ymd_opt(year, fy_month as u32, 1).expect("valid month");
-        let first = self.period_of(fy_start);
-        if self.start_of(first) < fy_start {
-            first + 1
-        } else {
-            first
-        }
-    }
 }
 
 fn month_start(month_ordinal: i64) -> NaiveDate {
@@ -144,9 +126,6 @@ fn month_start(month_ordinal: i64) -> NaiveDate {
     let month = month_ordinal.rem_euclid(12) as u32 + 1;
     NaiveDate::from_ymd_opt(year, month, 1).expect("month ordinal within chrono's range")
 }
-
-/// The weekday a week period starts on.
-pub const WEEK_START: Weekday = Weekday::Mon;
 
 #[cfg(test)]
 mod tests {
@@ -182,14 +161,7 @@ mod tests {
         let cal = Calendar::new(PeriodKind::Week, 1);
         let p = cal.period_of(d("2027-01-07"));
         assert_eq!(cal.start_of(p), d("2027-01-04"));
-        assert_eq!(cal.start_of(p).weekday(), WEEK_START);
+        assert_eq!(cal.start_of(p).weekday(), chrono::Weekday::Mon);
         assert_eq!(cal.days_in(p), 7);
-    }
-
-    #[test]
-    fn fiscal_year_first_period() {
-        let cal = Calendar::new(PeriodKind::Month, 4);
-        let p = cal.period_of(d("2027-02-10"));
-        assert_eq!(cal.start_of(cal.fiscal_year_first(p)), d("2026-04-01"));
     }
 }

@@ -642,17 +642,8 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         diag: Diagnostics {
             model: "pooled".into(),
             params: json!({}),
-            loglik: None,
-            aic: None,
-            bic: None,
-            gof_name: None,
-            gof_stat: None,
-            runner_up: None,
-            runner_up_ic: None,
-            trend: false,
-            seasonal: false,
             pooled: true,
-            outliers: 0,
+            ..Diagnostics::default()
         },
         scores: vec![f64::NAN; n],
         empty: true,

@@ -82,11 +82,6 @@ impl Horizon {
             .collect()
     }
 
-    /// Start date of the horizon.
-    pub fn start_date(&self) -> NaiveDate {
-        self.calendar.start_of(self.start)
-    }
-
     /// Start dates of the simulated periods (from the origin).
     pub fn simulated_starts(&self) -> Vec<NaiveDate> {
         (0..self.simulated_periods() as i64)

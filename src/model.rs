@@ -219,7 +219,7 @@ impl Distribution<PathParams> for LevelLaw {
 }
 
 /// Fit diagnostics of one territory, as reported in `fit.csv`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Diagnostics {
     pub model: String,
     pub params: serde_json::Value,

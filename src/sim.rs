@@ -42,6 +42,28 @@ pub struct SimSpec {
     pub keep_totals: bool,
 }
 
+impl SimSpec {
+    /// A plain forecast of `periods` periods from the models' origin: the
+    /// standard quantiles, no adjustments, capacity or actuals, no totals kept.
+    pub fn from_origin(models: &FittedModels, periods: usize, seed: u64, trials: usize) -> Self {
+        Self {
+            seed,
+            trials,
+            quantiles: crate::scenario::STANDARD_QUANTILES.to_vec(),
+            horizon: Horizon {
+                calendar: models.calendar,
+                start: models.origin,
+                periods,
+                origin: models.origin,
+            },
+            adjustments: Vec::new(),
+            capacity: None,
+            actuals: Vec::new(),
+            keep_totals: false,
+        }
+    }
+}
+
 /// Mean and quantiles of one simulated quantity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {

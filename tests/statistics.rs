@@ -11,7 +11,6 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use salesplan::calendar::{Calendar, PeriodKind};
 use salesplan::fit::fit;
 use salesplan::history::{SalesHistory, Territory};
-use salesplan::horizon::Horizon;
 use salesplan::model::{
     Diagnostics, FittedModels, LevelLaw, PositivePart, ResidualLaw, ShockModel, TerritoryModel,
 };
@@ -256,18 +255,7 @@ fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
                 residual: law.clone(),
                 diagnostics: Diagnostics {
                     model: "normal".into(),
-                    params: serde_json::json!({}),
-                    loglik: None,
-                    aic: None,
-                    bic: None,
-                    gof_name: None,
-                    gof_stat: None,
-                    runner_up: None,
-                    runner_up_ic: None,
-                    trend: false,
-                    seasonal: false,
-                    pooled: false,
-                    outliers: 0,
+                    ..Diagnostics::default()
                 },
             })
             .collect(),
@@ -281,19 +269,8 @@ fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
 
 fn sim_spec(models: &FittedModels, trials: usize) -> SimSpec {
     SimSpec {
-        seed: 42,
-        trials,
-        quantiles: vec![0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95],
-        horizon: Horizon {
-            calendar: models.calendar,
-            start: models.origin,
-            periods: 12,
-            origin: models.origin,
-        },
-        adjustments: Vec::new(),
-        capacity: None,
-        actuals: Vec::new(),
         keep_totals: true,
+        ..SimSpec::from_origin(models, 12, 42, trials)
     }
 }
 
