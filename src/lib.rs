@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod backtest;
+pub mod cadence;
 pub mod calendar;
 pub mod capacity;
 pub mod error;

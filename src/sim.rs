@@ -245,6 +245,7 @@ pub fn simulate_with_progress(
     let offset = horizon.first_reported_offset();
     let n_actual = horizon.actual_periods();
     let seasons = models.seasons(n_sim);
+    let cadence = models.cadence_factors(n_sim);
     let sim_starts = horizon.simulated_starts();
     let adjustments = draw_adjustments(spec, &sim_starts);
     let common = common_shocks(models, spec.seed, trials, n_sim);
@@ -302,6 +303,7 @@ pub fn simulate_with_progress(
                                 &mut buf,
                             );
                             for (h, v) in buf.iter_mut().enumerate() {
+                                *v *= cadence[h];
                                 if let Some(c) = capacity {
                                     *v *= c[h];
                                 }

@@ -168,7 +168,12 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             .map(|&q| format!("baseline_{}", quantile_column(q)))
             .collect();
         header.extend(baseline.iter().map(String::as_str));
-        header.push("scale");
+        let drift: Vec<String> = STANDARD_QUANTILES
+            .iter()
+            .map(|&q| format!("drift_{}", quantile_column(q)))
+            .collect();
+        header.extend(drift.iter().map(String::as_str));
+        header.extend(["scale", "crps", "baseline_crps", "drift_crps"]);
         let mut c = Csv::new(&header);
         for r in &b.rows {
             let mut f = vec![
@@ -181,7 +186,13 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             ];
             f.extend(r.quantiles.iter().map(|&v| money(v)));
             f.extend(r.baseline.iter().map(|&v| money(v)));
-            f.push(num(r.scale));
+            f.extend(r.drift.iter().map(|&v| money(v)));
+            f.extend([
+                num(r.scale),
+                num(r.crps),
+                num(r.baseline_crps),
+                num(r.drift_crps),
+            ]);
             c.row(f);
         }
         out.write("backtest.csv", &c.into_bytes())?;

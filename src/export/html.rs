@@ -587,6 +587,10 @@ fn backtest_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         "scaled pinball",
         "baseline pinball",
         "baseline coverage 80%",
+        "scaled CRPS",
+        "baseline CRPS",
+        "drift pinball",
+        "drift CRPS",
         "MASE",
         "total error",
         "series scored",
@@ -610,6 +614,10 @@ fn backtest_section(s: &mut String, report: &Report, plots: &[Rendered]) {
                 fixed(sc.baseline_scaled_pinball, 3),
             ),
             Cell::num(sc.baseline_coverage_80, percent(sc.baseline_coverage_80)),
+            Cell::num(sc.scaled_crps, fixed(sc.scaled_crps, 3)),
+            Cell::num(sc.baseline_scaled_crps, fixed(sc.baseline_scaled_crps, 3)),
+            Cell::num(sc.drift_scaled_pinball, fixed(sc.drift_scaled_pinball, 3)),
+            Cell::num(sc.drift_scaled_crps, fixed(sc.drift_scaled_crps, 3)),
             Cell::num(sc.mase, fixed(sc.mase, 3)),
             Cell::num(sc.total_error, percent(sc.total_error)),
             Cell::num(sc.series_scored as f64, sc.series_scored.to_string()),
@@ -619,8 +627,9 @@ fn backtest_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     s.push_str(&t.html());
     s.push_str(
         "<p class=\"note\">Scaled pinball: quantile loss averaged over the standard quantiles, divided by the \
-         in-sample mean absolute error of the seasonal naive forecast (lower is better). Baseline: seasonal \
-         naive with empirical residual quantiles.</p></section>",
+         in-sample mean absolute error of the seasonal naive forecast (lower is better); CRPS estimated from the \
+         trials and scaled the same way. Baselines computed by salesplan in the same run: seasonal naive \
+         (\"baseline\") and naive with drift, both with empirical residual quantiles.</p></section>",
     );
 }
 

@@ -191,6 +191,9 @@ pub fn sheets(report: &Report) -> Vec<Sheet> {
                 "coverage 90%",
                 "scaled pinball",
                 "baseline scaled pinball",
+                "drift scaled pinball",
+                "scaled CRPS",
+                "baseline scaled CRPS",
                 "MASE",
             ],
         );
@@ -208,6 +211,9 @@ pub fn sheets(report: &Report) -> Vec<Sheet> {
                 XCell::Percent(sc.coverage_90),
                 XCell::Number(sc.scaled_pinball),
                 XCell::Number(sc.baseline_scaled_pinball),
+                XCell::Number(sc.drift_scaled_pinball),
+                XCell::Number(sc.scaled_crps),
+                XCell::Number(sc.baseline_scaled_crps),
                 XCell::Number(sc.mase),
             ]);
         }

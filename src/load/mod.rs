@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 
+use crate::cadence::Cadence;
 use crate::calendar::Calendar;
 use crate::error::{Error, Result};
 use crate::history::{Account, LoadReport, Opportunity, Rep, SalesHistory, Territory};
@@ -158,6 +159,10 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         ));
     }
     let n_periods = (last_period - first_period + 1) as usize;
+    let cadence = Cadence::detect(&dates, &calendar);
+    if let Some(c) = &cadence {
+        report.warnings.push(c.describe());
+    }
 
     // Territories: every name in sales, accounts and reps.
     let mut names: BTreeSet<String> = BTreeSet::new();
@@ -323,6 +328,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         reps,
         pipeline,
         quotas,
+        cadence,
         report,
     };
     Ok(history)
