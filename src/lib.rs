@@ -10,6 +10,7 @@ pub mod backtest;
 pub mod cadence;
 pub mod calendar;
 pub mod capacity;
+pub mod compare;
 pub mod error;
 pub mod export;
 pub mod fit;

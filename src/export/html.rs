@@ -103,7 +103,7 @@ pub struct Rendered<'a> {
     pub svg: &'a str,
 }
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 :root{--ink:#1d2330;--muted:#5b6475;--line:#d9dee7;--accent:#1f77b4;--bg:#f6f7f9}
 *{box-sizing:border-box}
 body{font-family:-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif;color:var(--ink);margin:0;background:var(--bg);line-height:1.45}
@@ -137,7 +137,7 @@ footer code{font-size:11px}
 @media print{body{background:#fff}section{break-inside:avoid-page;border:none}.scroll{max-height:none;overflow:visible}nav{display:none}}
 "#;
 
-const SCRIPT: &str = r#"
+pub(crate) const SCRIPT: &str = r#"
 document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventListener('click',function(){
 var t=th.closest('table'),b=t.tBodies[0],i=th.cellIndex,asc=th.dataset.dir!=='asc';
 t.querySelectorAll('th').forEach(function(h){delete h.dataset.dir});th.dataset.dir=asc?'asc':'desc';
@@ -147,7 +147,7 @@ var r=(vx!==undefined&&vy!==undefined)?(parseFloat(vx)-parseFloat(vy)):x.textCon
 return asc?r:-r});rows.forEach(function(r){b.appendChild(r)});});});
 "#;
 
-fn card(s: &mut String, key: &str, value: &str, detail: &str) {
+pub(crate) fn card(s: &mut String, key: &str, value: &str, detail: &str) {
     let _ = write!(
         s,
         "<div class=\"card\"><div class=\"k\">{}</div><div class=\"v\">{}</div><div class=\"d\">{}</div></div>",
@@ -157,7 +157,7 @@ fn card(s: &mut String, key: &str, value: &str, detail: &str) {
     );
 }
 
-fn figure_html(s: &mut String, plots: &[Rendered], name: &str) {
+pub(crate) fn figure_html(s: &mut String, plots: &[Rendered], name: &str) {
     if let Some(r) = plots.iter().find(|r| r.figure.name == name) {
         let _ = write!(
             s,

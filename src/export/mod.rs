@@ -2,6 +2,7 @@
 //! recomputes a number. `html` also writes the plots (`plots/*.svg`,
 //! `plots/*.png`) that the page shows inline.
 
+pub mod compare;
 pub mod csv;
 pub mod html;
 pub mod json;
