@@ -1,6 +1,7 @@
 //! Exporters: each writes one format from the finished [`Report`] and never
 //! recomputes a number.
 
+pub mod comp;
 pub mod csv;
 pub mod json;
 
@@ -16,6 +17,9 @@ use crate::scenario::Format;
 pub fn write_all(report: &Report, out: &OutputDir, formats: &[Format]) -> Result<()> {
     if formats.contains(&Format::Csv) {
         csv::write(report, out)?;
+        if let Some(c) = &report.comp {
+            comp::write(c, out)?;
+        }
     }
     // summary.json is the machine-readable record of every run.
     json::write(report, out)?;
