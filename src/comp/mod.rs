@@ -490,3 +490,6 @@ pub fn evaluate(inp: &CompInputs, write_payout_curve: bool) -> Result<CompSectio
         warnings,
     })
 }
+
+#[cfg(test)]
+mod tests;
