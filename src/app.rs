@@ -396,6 +396,13 @@ fn comp_stage(
 /// Any load, scenario, infeasibility or I/O error; nothing is written then.
 pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, PathBuf, f64)> {
     let s = load_scenario(path, o)?;
+    if stage == Stage::Comp && s.comp.is_none() {
+        return Err(Error::scenario(
+            &s.path,
+            "comp",
+            "the comp command needs a [comp] section with at least one [[comp.plan]]",
+        ));
+    }
     let mut warnings: Vec<String> = Vec::new();
     for section in &s.unimplemented_sections {
         warnings.push(format!(
@@ -457,13 +464,6 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
         }
         _ => None,
     };
-    if stage == Stage::Comp && comp.is_none() {
-        return Err(Error::scenario(
-            &s.path,
-            "comp",
-            "the comp command needs a [comp] section with at least one [[comp.plan]]",
-        ));
-    }
     if let Some(c) = &comp {
         warnings.extend(c.warnings.iter().cloned());
     }

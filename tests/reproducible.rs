@@ -28,7 +28,14 @@ fn one_thread_and_two_threads_give_identical_files() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     run("1", &a);
     run("2", &b);
-    for f in ["forecast.csv", "summary.json", "quotas.csv", "fit.csv"] {
+    for f in [
+        "forecast.csv",
+        "summary.json",
+        "quotas.csv",
+        "fit.csv",
+        "comp.csv",
+        "comp_accrual.csv",
+    ] {
         let x = std::fs::read(a.join(f)).unwrap();
         let y = std::fs::read(b.join(f)).unwrap();
         assert!(x == y, "{f} differs between 1 and 2 threads");
