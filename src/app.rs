@@ -315,6 +315,7 @@ fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec
         &run.horizon,
         &quotas,
         &seasons(&run.history, sim),
+        &BTreeMap::new(),
     );
     Ok(r.members
         .iter()
@@ -357,12 +358,18 @@ fn comp_stage(
         .as_ref()
         .ok_or_else(|| Error::Internal("territory quarter totals were not kept".into()))?;
     let seasons = seasons(history, sim);
+    let no_rep_quotas = BTreeMap::new();
+    let rep_quotas = match spec.quotas {
+        QuotaSource::Table => &history.rep_quotas,
+        QuotaSource::Quota => &no_rep_quotas,
+    };
     let roster = roster::build(
         &history.reps,
         &history.territories,
         &run.horizon,
         &territory_quotas,
         &seasons,
+        rep_quotas,
     );
     let names: Vec<String> = history.territories.iter().map(|t| t.name.clone()).collect();
     let per_year = history.calendar.kind.per_year();

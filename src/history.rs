@@ -99,6 +99,9 @@ pub struct SalesHistory {
     pub pipeline: Vec<Opportunity>,
     /// Last or assigned quota per territory, from a quotas table.
     pub quotas: BTreeMap<usize, f64>,
+    /// Quota per rep, when the quotas table is keyed by rep (its rows are
+    /// also added up into `quotas`).
+    pub rep_quotas: BTreeMap<String, f64>,
     pub report: LoadReport,
 }
 
@@ -122,6 +125,7 @@ impl SalesHistory {
             reps: Vec::new(),
             pipeline: Vec::new(),
             quotas: BTreeMap::new(),
+            rep_quotas: BTreeMap::new(),
             report: LoadReport::default(),
         }
     }

@@ -191,3 +191,63 @@ tiers = [ {{ from = 0.0, rate = 1.0 }} ]
     let cost_of_sales = comp.cost.mean / company;
     assert!(cost_of_sales > 0.0 && cost_of_sales < 0.1);
 }
+
+#[test]
+fn comp_on_quotas_assigned_in_a_table() {
+    // No [quota]: the quotas really assigned, per rep, from a quotas table.
+    let dir = tempfile::tempdir().unwrap();
+    let data = root().join("data");
+    let reps = std::fs::read_to_string(data.join("reps.csv")).unwrap();
+    let mut table = String::from("rep,quota\n");
+    for line in reps.lines().skip(1) {
+        let rep = line.split(',').next().unwrap();
+        let quota = if rep.ends_with('b') {
+            800_000
+        } else {
+            2_000_000
+        };
+        table.push_str(&format!("{rep},{quota}\n"));
+    }
+    std::fs::write(dir.path().join("quotas.csv"), table).unwrap();
+    let scenario = format!(
+        r#"[data]
+sales = "{}"
+reps = "{}"
+quotas = "quotas.csv"
+[data.columns]
+region = "region"
+deal = "deal"
+[data.quotas_columns]
+rep = "rep"
+[forecast]
+start = "2027-01-01"
+trials = 1000
+[comp]
+[[comp.plan]]
+name = "AE"
+target_incentive = 60000
+tiers = [ {{ from = 0.0, rate = 0.0 }}, {{ from = 0.5, rate = 2.0 }}, {{ from = 1.0, rate = 3.0 }} ]
+cap = 2.0
+"#,
+        data.join("sales.csv").display(),
+        data.join("reps.csv").display()
+    );
+    let path = dir.path().join("table.toml");
+    std::fs::write(&path, scenario).unwrap();
+    let o = Overrides {
+        out: Some(dir.path().join("out")),
+        quiet: true,
+        ..Overrides::default()
+    };
+    let (report, written, _) = execute(Stage::Comp, &path, &o).unwrap();
+    assert!(report.quota.is_none());
+    let comp = report.comp.as_ref().unwrap();
+    assert_eq!(comp.quota_source, salesplan::scenario::QuotaSource::Table);
+    let quota_of = |rep: &str| comp.reps.iter().find(|r| r.rep == rep).unwrap().quota;
+    close(quota_of("R-01"), 2_000_000.0, 1e-9);
+    close(quota_of("R-04b"), 800_000.0, 1e-9);
+    // The backfill carries its part of the territory's assigned quota.
+    assert!(quota_of("R-02 (backfill)") > 0.0);
+    assert!(written.join("comp.csv").exists());
+    assert!(!written.join("quotas.csv").exists());
+}

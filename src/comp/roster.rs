@@ -20,9 +20,13 @@
 //!   (its seasonality); the rep's annual quota is the sum over quarters, so
 //!   a territory's quota is split by fte x the ramped part of the year each
 //!   rep is present, and rep quotas add up to the territory quota.
+//! - Where the quotas table gives a rep's own quota (keyed by rep), that
+//!   quota replaces the split, spread over quarters in the same proportions.
 //! - A rep is credited s(r, q) of the territory's revenue in quarter q.
 //! - Target incentive is prorated by employment: per quarter, fte x the
 //!   share of the quarter employed, / 4.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -113,13 +117,15 @@ pub fn seasonal_shares(period_means: &[f64], per_year: usize) -> [f64; QUARTERS]
 /// The roster of the plan year.
 ///
 /// `quotas[t]` is territory t's annual quota, `seasons[t]` its seasonal
-/// shares ([`seasonal_shares`]).
+/// shares ([`seasonal_shares`]); `rep_quotas` the quotas assigned to reps
+/// by name, where known (they replace the split).
 pub fn build(
     reps: &[Rep],
     territories: &[Territory],
     horizon: &Horizon,
     quotas: &[f64],
     seasons: &[[f64; QUARTERS]],
+    rep_quotas: &BTreeMap<String, f64>,
 ) -> Roster {
     let per_year = horizon.calendar.kind.per_year();
     let dates: Vec<(usize, chrono::NaiveDate)> = (0..horizon.periods)
@@ -248,6 +254,24 @@ pub fn build(
             ));
         }
     }
+    for (m, _) in &mut people {
+        let own = (m.id == m.rep && !m.stand_in)
+            .then(|| rep_quotas.get(&m.rep))
+            .flatten();
+        if let Some(&q) = own {
+            let season = seasons
+                .get(m.territory)
+                .copied()
+                .unwrap_or([0.25; QUARTERS]);
+            let split: f64 = m.quarter_quota.iter().sum();
+            let shape: [f64; QUARTERS] = if split > 0.0 {
+                m.quarter_quota.map(|v| v / split)
+            } else {
+                season
+            };
+            m.quarter_quota = shape.map(|v| v * q);
+        }
+    }
     Roster {
         members: people.into_iter().map(|(m, _)| m).collect(),
         from_reps_table: !reps.is_empty(),
@@ -313,6 +337,7 @@ mod tests {
             &horizon(),
             &[100.0, 200.0],
             &[[0.25; 4]; 2],
+            &BTreeMap::new(),
         );
         assert_eq!(r.members.len(), 2);
         assert_eq!(r.members[1].id, "T-1");
@@ -338,7 +363,14 @@ mod tests {
             ),
         ];
         let seasons = [[0.1, 0.2, 0.3, 0.4]];
-        let r = build(&reps, &territories(1), &horizon(), &[1000.0], &seasons);
+        let r = build(
+            &reps,
+            &territories(1),
+            &horizon(),
+            &[1000.0],
+            &seasons,
+            &BTreeMap::new(),
+        );
         let ids: Vec<&str> = r.members.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, ["A", "B", "C", "C (backfill)"]);
         let total: f64 = r.members.iter().map(Member::quota).sum();
@@ -363,7 +395,14 @@ mod tests {
     fn vacancy_quarter_falls_back_to_yearly_shares() {
         // Only rep leaves at the end of March: Q2-Q4 have no capacity.
         let reps = vec![rep("A", 0, None, Some("2027-03-31"), None, 0.0, 1.0)];
-        let r = build(&reps, &territories(1), &horizon(), &[400.0], &[[0.25; 4]]);
+        let r = build(
+            &reps,
+            &territories(1),
+            &horizon(),
+            &[400.0],
+            &[[0.25; 4]],
+            &BTreeMap::new(),
+        );
         assert_eq!(r.members.len(), 1);
         assert!((r.members[0].quota() - 400.0).abs() < 1e-9);
         assert!((r.members[0].incentive_share() - 0.25).abs() < 1e-12);
@@ -372,9 +411,38 @@ mod tests {
     #[test]
     fn territory_whose_reps_all_left_is_warned_about() {
         let reps = vec![rep("A", 0, None, Some("2026-06-30"), None, 0.0, 1.0)];
-        let r = build(&reps, &territories(1), &horizon(), &[400.0], &[[0.25; 4]]);
+        let r = build(
+            &reps,
+            &territories(1),
+            &horizon(),
+            &[400.0],
+            &[[0.25; 4]],
+            &BTreeMap::new(),
+        );
         assert!(r.members.is_empty());
         assert_eq!(r.warnings.len(), 1);
+    }
+
+    #[test]
+    fn assigned_rep_quota_replaces_the_split() {
+        let reps = vec![
+            rep("A", 0, None, None, None, 0.0, 1.0),
+            rep("B", 0, None, None, None, 0.0, 1.0),
+        ];
+        let assigned = BTreeMap::from([("A".to_string(), 700.0)]);
+        let seasons = [[0.1, 0.2, 0.3, 0.4]];
+        let r = build(
+            &reps,
+            &territories(1),
+            &horizon(),
+            &[1000.0],
+            &seasons,
+            &assigned,
+        );
+        assert!((r.members[0].quota() - 700.0).abs() < 1e-9);
+        assert!((r.members[0].quarter_quota[3] - 280.0).abs() < 1e-9);
+        // B keeps its split: half the territory quota.
+        assert!((r.members[1].quota() - 500.0).abs() < 1e-9);
     }
 
     #[test]

@@ -60,7 +60,14 @@ impl Fixture {
                 }
             }
         }
-        let roster = build(reps, &terr, &horizon(), &quotas, &seasons);
+        let roster = build(
+            reps,
+            &terr,
+            &horizon(),
+            &quotas,
+            &seasons,
+            &Default::default(),
+        );
         Self {
             names: terr.iter().map(|t| t.name.clone()).collect(),
             regions: (0..n_regions).map(|r| format!("R-{r}")).collect(),
