@@ -344,7 +344,7 @@ fn comp_stage(
     let n = history.territories.len();
     let territory_quotas: Vec<f64> = match spec.quotas {
         QuotaSource::Quota => quota
-            .ok_or_else(|| Error::scenario(&s.path, "comp.quotas", "the quota stage did not run"))?
+            .ok_or_else(|| Error::Internal("comp: the quota stage did not run".into()))?
             .rows
             .iter()
             .map(|r| r.quota)
