@@ -173,6 +173,22 @@ pub fn last_year_actuals(history: &SalesHistory, horizon: &Horizon) -> Vec<f64> 
         .collect()
 }
 
+/// Company revenue in each of the horizon's length of periods just before
+/// its start (those the data covers), with the periods' start dates.
+pub fn recent_company_actuals(history: &SalesHistory, horizon: &Horizon) -> Vec<(String, f64)> {
+    (1..=horizon.periods as i64)
+        .rev()
+        .filter_map(|k| {
+            let ordinal = horizon.start - k;
+            let idx = usize::try_from(ordinal - history.first_period).ok()?;
+            (idx < history.n_periods()).then(|| {
+                let total = history.revenue.iter().map(|r| r[idx]).sum();
+                (history.calendar.start_of(ordinal).to_string(), total)
+            })
+        })
+        .collect()
+}
+
 /// The simulation settings of `s` for `history`.
 pub fn sim_spec(
     s: &Scenario,
@@ -421,7 +437,13 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
     warnings.extend(run.history.report.warnings.iter().cloned());
     warnings.extend(run.models.warnings.iter().cloned());
     let plan = s.quota.as_ref().map(|q| q.plan);
-    let forecast = run.sim.as_ref().map(|sim| ForecastSection::of(sim, plan));
+    let forecast = run.sim.as_ref().map(|sim| {
+        ForecastSection::of(
+            sim,
+            plan,
+            recent_company_actuals(&run.history, &run.horizon),
+        )
+    });
     let mut quota = match (&run.sim, &s.quota) {
         (Some(sim), Some(q)) if stage >= Stage::Quota => {
             let names: Vec<String> = run

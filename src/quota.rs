@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::scenario::{QuotaMethod, QuotaSpec};
+use crate::stats::histogram::Histogram;
 use crate::stats::quantile::sorted_quantile;
 
 /// What the quota stage needs to know about each territory.
@@ -67,6 +68,8 @@ pub struct QuotaPlan {
     pub expected_share_attaining: f64,
     pub share_attaining_p05: f64,
     pub share_attaining_p95: f64,
+    /// Distribution over trials of the share of territories attaining.
+    pub share_attaining_histogram: Histogram,
     /// Spread (max - min) of attainment probabilities across territories.
     pub attain_probability_spread: f64,
     /// Correlation of territory size (forecast P50) with attainment probability.
@@ -76,6 +79,17 @@ pub struct QuotaPlan {
     pub reps: Vec<RepQuotaRow>,
     /// Quotas under each other method, for comparison: (method, quotas).
     pub alternatives: Vec<(QuotaMethod, Vec<f64>)>,
+}
+
+/// Histogram of the per-trial share of `n` territories attaining: one bin
+/// centred on each possible share k/n when there are few territories.
+fn share_histogram(shares: &[f64], n: usize) -> Histogram {
+    if n <= 40 {
+        let half = 0.5 / n as f64;
+        Histogram::with_range(shares.iter().copied(), -half, 1.0 + half, n + 1)
+    } else {
+        Histogram::with_range(shares.iter().copied(), 0.0, 1.0 + 1e-9, 40)
+    }
 }
 
 /// Set quotas for `inputs` under `spec`.
@@ -191,6 +205,7 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
         expected_share_attaining: expected,
         share_attaining_p05: sorted_quantile(&shares, 0.05),
         share_attaining_p95: sorted_quantile(&shares, 0.95),
+        share_attaining_histogram: share_histogram(&shares, n),
         attain_probability_spread: spread,
         size_attainment_correlation: correlation(&p50, &attain),
         rows,
