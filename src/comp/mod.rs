@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::scenario::{CompPeriod, CompPlan, Gate, QuotaSource, Tier};
 use crate::sim::{matches_pattern, QUARTERS};
+use crate::stats::histogram::Histogram;
 use crate::stats::quantile::quantiles_in_place;
 
 use curve::{blended_multiple, payout_curve, payout_multiple};
@@ -171,6 +172,8 @@ pub struct CompSection {
     pub cost_grid: Vec<GridPoint>,
     pub cost_min: f64,
     pub cost_max: f64,
+    /// Distribution of company cost over the trials (for the cost plot).
+    pub cost_histogram: Histogram,
     /// Commission / revenue over trials with positive revenue.
     pub cost_of_sales: Band,
     /// Cost if every rep and team attains exactly 100%.
@@ -467,6 +470,7 @@ pub fn evaluate(inp: &CompInputs, write_payout_curve: bool) -> Result<CompSectio
             .zip(grid)
             .map(|(&quantile, cost)| GridPoint { quantile, cost })
             .collect(),
+        cost_histogram: Histogram::of(&cost, 40),
         cost_min: cost.iter().copied().fold(f64::INFINITY, f64::min),
         cost_max: cost.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         cost_of_sales: Band::of(&cost_of_sales),

@@ -168,7 +168,11 @@ where
     let every = n.div_ceil(12).max(1);
     let x_fmt = |x: &f64| {
         let i = x.round();
-        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n && (i as usize).is_multiple_of(every) {
+        if (x - i).abs() < 1e-6
+            && i >= 0.0
+            && (i as usize) < n
+            && (i as usize).is_multiple_of(every)
+        {
             periods[i as usize].clone()
         } else {
             String::new()
