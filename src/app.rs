@@ -333,8 +333,10 @@ fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec
         &seasons(&run.history, sim),
         &BTreeMap::new(),
     );
+    // Stand-ins (territories without reps) are the territory row itself.
     Ok(r.members
         .iter()
+        .filter(|m| !m.stand_in)
         .map(|m| RepQuotaRow {
             territory: run.history.territories[m.territory].name.clone(),
             rep: m.id.clone(),
