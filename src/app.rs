@@ -1,5 +1,5 @@
 //! Commands: wire the stages together for `run`, `validate`, `fit`,
-//! `forecast` and `quota`, build the report and write it atomically.
+//! `forecast`, `quota` and `comp`, build the report and write it atomically.
 //! The binary (`main.rs`) only parses arguments and calls these.
 
 use std::collections::BTreeMap;
@@ -10,6 +10,7 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::capacity;
+use crate::comp::{self, roster, CompInputs, CompSection};
 use crate::error::{Error, Result};
 use crate::export;
 use crate::fit::fit;
@@ -18,10 +19,10 @@ use crate::horizon::Horizon;
 use crate::load;
 use crate::model::FittedModels;
 use crate::output::OutputDir;
-use crate::quota::{set_quotas, QuotaInputs};
+use crate::quota::{set_quotas, QuotaInputs, QuotaPlan, RepQuotaRow};
 use crate::report::{DataSummary, FitSection, ForecastSection, Meta, Report};
-use crate::scenario::{Format, Scenario};
-use crate::sim::{simulate_with_progress, SimResults, SimSpec};
+use crate::scenario::{Format, QuotaSource, Scenario};
+use crate::sim::{quarter_of, simulate_with_progress, SimResults, SimSpec, QUARTERS};
 
 /// Which stages a command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -29,6 +30,7 @@ pub enum Stage {
     Fit,
     Forecast,
     Quota,
+    Comp,
     /// Every stage the scenario configures.
     Run,
 }
@@ -41,6 +43,8 @@ pub struct Overrides {
     pub trials: Option<usize>,
     pub formats: Option<Vec<Format>>,
     pub quiet: bool,
+    /// `comp --payout-curve`: also write `payout_curve.csv`.
+    pub payout_curve: bool,
 }
 
 /// Read a scenario and apply command-line overrides.
@@ -249,7 +253,8 @@ pub fn simulate_scenario(s: &Scenario, stage: Stage, quiet: bool) -> Result<Simu
     let models = fit(&history, history.n_periods(), &s.fit);
     let mut seconds = 0.0;
     let sim = if stage >= Stage::Forecast {
-        let keep = s.quota.is_some() && stage >= Stage::Quota;
+        let keep = (s.quota.is_some() && stage >= Stage::Quota)
+            || (s.comp.is_some() && stage >= Stage::Comp);
         let spec = sim_spec(s, &history, horizon, keep);
         let started = Instant::now();
         let bar = progress_bar(models.territories.len(), quiet);
@@ -297,6 +302,118 @@ fn potentials(history: &SalesHistory, sim: &SimResults) -> Vec<f64> {
         .collect()
 }
 
+/// Seasonal shares of each territory's simulated mean revenue by quarter.
+fn seasons(history: &SalesHistory, sim: &SimResults) -> Vec<[f64; QUARTERS]> {
+    let per_year = history.calendar.kind.per_year();
+    sim.territories
+        .iter()
+        .map(|t| {
+            let means: Vec<f64> = t.periods.iter().map(|p| p.mean).collect();
+            roster::seasonal_shares(&means, per_year)
+        })
+        .collect()
+}
+
+/// Rep rows of `quotas.csv`: the quota plan's territory quotas split over
+/// the reps table's reps.
+fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec<RepQuotaRow>> {
+    if run.history.reps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let totals = sim
+        .territory_quarter_totals
+        .as_ref()
+        .ok_or_else(|| Error::Internal("territory quarter totals were not kept".into()))?;
+    let quotas: Vec<f64> = plan.rows.iter().map(|r| r.quota).collect();
+    let r = roster::build(
+        &run.history.reps,
+        &run.history.territories,
+        &run.horizon,
+        &quotas,
+        &seasons(&run.history, sim),
+        &BTreeMap::new(),
+    );
+    // Stand-ins (territories without reps) are the territory row itself.
+    Ok(r.members
+        .iter()
+        .filter(|m| !m.stand_in)
+        .map(|m| RepQuotaRow {
+            territory: run.history.territories[m.territory].name.clone(),
+            rep: m.id.clone(),
+            quota: m.quota(),
+            attain_probability: roster::attain_probability(m, totals),
+        })
+        .collect())
+}
+
+/// The comp stage: the scenario's plans on the simulated trials, with
+/// quotas from the quota stage or the quotas table.
+fn comp_stage(
+    s: &Scenario,
+    run: &Simulated,
+    sim: &SimResults,
+    quota: Option<&QuotaPlan>,
+    payout_curve: bool,
+) -> Result<Option<CompSection>> {
+    let Some(spec) = &s.comp else {
+        return Ok(None);
+    };
+    let history = &run.history;
+    let n = history.territories.len();
+    let territory_quotas: Vec<f64> = match spec.quotas {
+        QuotaSource::Quota => quota
+            .ok_or_else(|| Error::Internal("comp: the quota stage did not run".into()))?
+            .rows
+            .iter()
+            .map(|r| r.quota)
+            .collect(),
+        QuotaSource::Table => (0..n)
+            .map(|t| history.quotas.get(&t).copied().unwrap_or(0.0))
+            .collect(),
+    };
+    let totals = sim
+        .territory_quarter_totals
+        .as_ref()
+        .ok_or_else(|| Error::Internal("territory quarter totals were not kept".into()))?;
+    let seasons = seasons(history, sim);
+    let no_rep_quotas = BTreeMap::new();
+    let rep_quotas = match spec.quotas {
+        QuotaSource::Table => &history.rep_quotas,
+        QuotaSource::Quota => &no_rep_quotas,
+    };
+    let roster = roster::build(
+        &history.reps,
+        &history.territories,
+        &run.horizon,
+        &territory_quotas,
+        &seasons,
+        rep_quotas,
+    );
+    let names: Vec<String> = history.territories.iter().map(|t| t.name.clone()).collect();
+    let per_year = history.calendar.kind.per_year();
+    let mut quarter_starts = vec![String::new(); QUARTERS];
+    for (p, d) in sim.period_starts.iter().enumerate().rev() {
+        quarter_starts[quarter_of(p, per_year)] = d.to_string();
+    }
+    comp::evaluate(
+        &CompInputs {
+            plans: &spec.plans,
+            quota_source: spec.quotas,
+            roster: &roster,
+            territory_names: &names,
+            region_names: &history.regions(),
+            region_of: &history.region_index(),
+            territory_quotas: &territory_quotas,
+            seasons: &seasons,
+            quarter_totals: totals,
+            company_revenue: &sim.company_totals,
+            quarter_starts: &quarter_starts,
+        },
+        payout_curve,
+    )
+    .map(Some)
+}
+
 /// Run `stage` for the scenario at `path`, write the outputs, and return
 /// the report and the directory written.
 ///
@@ -304,6 +421,13 @@ fn potentials(history: &SalesHistory, sim: &SimResults) -> Vec<f64> {
 /// Any load, scenario, infeasibility or I/O error; nothing is written then.
 pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, PathBuf, f64)> {
     let s = load_scenario(path, o)?;
+    if stage == Stage::Comp && s.comp.is_none() {
+        return Err(Error::scenario(
+            &s.path,
+            "comp",
+            "the comp command needs a [comp] section with at least one [[comp.plan]]",
+        ));
+    }
     let mut warnings: Vec<String> = Vec::new();
     for section in &s.unimplemented_sections {
         warnings.push(format!(
@@ -322,7 +446,7 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
             recent_company_actuals(&run.history, &run.horizon),
         )
     });
-    let quota = match (&run.sim, &s.quota) {
+    let mut quota = match (&run.sim, &s.quota) {
         (Some(sim), Some(q)) if stage >= Stage::Quota => {
             let names: Vec<String> = run
                 .history
@@ -362,12 +486,25 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
             None
         }
     };
+    if let (Some(sim), Some(q)) = (&run.sim, quota.as_mut()) {
+        q.reps = rep_quotas(&run, sim, q)?;
+    }
+    let comp = match &run.sim {
+        Some(sim) if stage >= Stage::Comp => {
+            comp_stage(&s, &run, sim, quota.as_ref(), o.payout_curve)?
+        }
+        _ => None,
+    };
+    if let Some(c) = &comp {
+        warnings.extend(c.warnings.iter().cloned());
+    }
     let report = Report {
         meta,
         data: Some(DataSummary::of(&run.history)),
         fit: Some(FitSection::of(&run.models)),
         forecast,
         quota,
+        comp,
         backtest: None,
         warnings,
     };
@@ -408,6 +545,7 @@ pub fn run_backtest(
         fit: None,
         forecast: None,
         quota: None,
+        comp: None,
         backtest: Some(result),
         warnings: history.report.warnings.clone(),
     };

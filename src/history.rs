@@ -103,6 +103,9 @@ pub struct SalesHistory {
     pub quotas: BTreeMap<usize, f64>,
     /// The sales dates' fixed reporting cadence, when they have one.
     pub cadence: Option<Cadence>,
+    /// Quota per rep, when the quotas table is keyed by rep (its rows are
+    /// also added up into `quotas`).
+    pub rep_quotas: BTreeMap<String, f64>,
     pub report: LoadReport,
 }
 
@@ -127,6 +130,7 @@ impl SalesHistory {
             pipeline: Vec::new(),
             quotas: BTreeMap::new(),
             cadence: None,
+            rep_quotas: BTreeMap::new(),
             report: LoadReport::default(),
         }
     }

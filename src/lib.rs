@@ -1,15 +1,16 @@
 //! `salesplan`: a planning engine for sales organisations.
 //!
 //! One pipeline, one direction:
-//! `load -> fit -> sim -> quota -> report`, each stage taking the previous
-//! stage's output type plus its own part of the scenario. Only `load`
-//! touches polars; `fit`, `sim` and `quota` do no I/O.
+//! `load -> fit -> sim -> quota -> comp -> report`, each stage taking the
+//! previous stage's output type plus its own part of the scenario. Only
+//! `load` touches polars; `fit`, `sim`, `quota` and `comp` do no I/O.
 
 pub mod app;
 pub mod backtest;
 pub mod cadence;
 pub mod calendar;
 pub mod capacity;
+pub mod comp;
 pub mod compare;
 pub mod error;
 pub mod export;

@@ -76,6 +76,15 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Commission cost: the comp plans evaluated on every simulated trial
+    Comp {
+        scenario: PathBuf,
+        /// Also write payout_curve.csv: each plan's payout at attainment 0 to 2.5
+        #[arg(long)]
+        payout_curve: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Fit on all but the last N periods, forecast them and score the forecast
     Backtest {
         scenario: PathBuf,
@@ -135,6 +144,7 @@ fn overrides(c: &Common) -> Result<Overrides, Error> {
         trials: c.trials,
         formats,
         quiet: c.quiet,
+        payout_curve: false,
     })
 }
 
@@ -153,8 +163,11 @@ fn set_threads(threads: Option<usize>) -> Result<(), Error> {
     Ok(())
 }
 
-fn print_run(stage: Stage, path: &Path, c: &Common) -> Result<(), Error> {
-    let o = overrides(c)?;
+fn print_run(stage: Stage, path: &Path, c: &Common, payout_curve: bool) -> Result<(), Error> {
+    let o = Overrides {
+        payout_curve,
+        ..overrides(c)?
+    };
     let (report, dir, seconds) = app::execute(stage, path, &o)?;
     if c.quiet {
         return Ok(());
@@ -203,6 +216,26 @@ fn print_run(stage: Stage, path: &Path, c: &Common) -> Result<(), Error> {
             100.0 * q.expected_share_attaining,
             100.0 * q.share_attaining_p05,
             100.0 * q.share_attaining_p95
+        );
+    }
+    if let Some(k) = &report.comp {
+        let cur = &report.meta.currency;
+        println!(
+            "comp:     {} reps on {} plan(s): cost P10 {:.0}  P50 {:.0}  P90 {:.0} {cur} (mean {:.0}; {:.0} if everyone attains exactly 100%)",
+            k.reps.len(),
+            k.plans.len(),
+            k.cost.p10,
+            k.cost.p50,
+            k.cost.p90,
+            k.cost.mean,
+            k.expected_cost_at_plan
+        );
+        println!(
+            "          cost of sales P50 {:.2}% (P10 {:.2}%, P90 {:.2}%); expected share of reps at or above 100%: {:.0}%",
+            100.0 * k.cost_of_sales.p50,
+            100.0 * k.cost_of_sales.p10,
+            100.0 * k.cost_of_sales.p90,
+            100.0 * k.share_reps_above_100
         );
     }
     println!("wrote {}", dir.display());
@@ -260,7 +293,7 @@ fn real_main() -> Result<(), Error> {
         Command::Run { scenario, common } => {
             set_threads(common.threads)?;
             let path = scenario.unwrap_or_else(|| PathBuf::from("scenarios/demo.toml"));
-            print_run(Stage::Run, &path, &common)
+            print_run(Stage::Run, &path, &common, false)
         }
         Command::Validate { scenario, common } => {
             set_threads(common.threads)?;
@@ -268,15 +301,23 @@ fn real_main() -> Result<(), Error> {
         }
         Command::Fit { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Fit, &scenario, &common)
+            print_run(Stage::Fit, &scenario, &common, false)
         }
         Command::Forecast { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Forecast, &scenario, &common)
+            print_run(Stage::Forecast, &scenario, &common, false)
         }
         Command::Quota { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Quota, &scenario, &common)
+            print_run(Stage::Quota, &scenario, &common, false)
+        }
+        Command::Comp {
+            scenario,
+            payout_curve,
+            common,
+        } => {
+            set_threads(common.threads)?;
+            print_run(Stage::Comp, &scenario, &common, payout_curve)
         }
         Command::Backtest {
             scenario,

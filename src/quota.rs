@@ -44,6 +44,17 @@ pub struct QuotaRow {
     pub binding: Option<String>,
 }
 
+/// One rep's part of a territory quota (split by the roster rule of
+/// [`crate::comp::roster`]: fte x the ramped part of the year present).
+#[derive(Debug, Clone, Serialize)]
+pub struct RepQuotaRow {
+    pub territory: String,
+    pub rep: String,
+    pub quota: f64,
+    /// Share of trials in which the revenue credited to the rep reaches its quota.
+    pub attain_probability: f64,
+}
+
 /// The quota plan and its fairness figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct QuotaPlan {
@@ -64,6 +75,8 @@ pub struct QuotaPlan {
     /// Correlation of territory size (forecast P50) with attainment probability.
     pub size_attainment_correlation: f64,
     pub rows: Vec<QuotaRow>,
+    /// Rep quotas (with a reps table), in roster order.
+    pub reps: Vec<RepQuotaRow>,
     /// Quotas under each other method, for comparison: (method, quotas).
     pub alternatives: Vec<(QuotaMethod, Vec<f64>)>,
 }
@@ -196,6 +209,7 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
         attain_probability_spread: spread,
         size_attainment_correlation: correlation(&p50, &attain),
         rows,
+        reps: Vec::new(),
         alternatives: results
             .into_iter()
             .filter(|(m, _)| *m != spec.method)

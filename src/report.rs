@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::backtest::BacktestResult;
+use crate::comp::CompSection;
 use crate::history::{LoadReport, SalesHistory};
 use crate::model::{FittedModels, ShockModel};
 use crate::quota::QuotaPlan;
@@ -223,6 +224,7 @@ pub struct Report {
     pub fit: Option<FitSection>,
     pub forecast: Option<ForecastSection>,
     pub quota: Option<QuotaPlan>,
+    pub comp: Option<CompSection>,
     pub backtest: Option<BacktestResult>,
     pub warnings: Vec<String>,
 }

@@ -37,6 +37,8 @@ fn one_thread_and_two_threads_give_identical_files() {
         "fit.csv",
         "report.html",
         "plan.xlsx",
+        "comp.csv",
+        "comp_accrual.csv",
     ] {
         assert!(files_a.iter().any(|x| x == f), "{f} was not written");
     }

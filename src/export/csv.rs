@@ -1,4 +1,5 @@
-//! CSV files: `fit.csv`, `forecast.csv`, `quotas.csv` (columns as in SPEC).
+//! CSV files: `fit.csv`, `forecast.csv`, `quotas.csv` (columns as in SPEC;
+//! rep rows follow their territory's row). Comp's files are in [`super::comp`].
 
 use crate::error::Result;
 use crate::output::OutputDir;
@@ -219,6 +220,18 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
                 r.binding.clone().unwrap_or_default(),
                 money(r.unconstrained),
             ]);
+            for rep in q.reps.iter().filter(|x| x.territory == r.territory) {
+                c.row([
+                    rep.territory.clone(),
+                    rep.rep.clone(),
+                    money(rep.quota),
+                    String::new(),
+                    String::new(),
+                    num(rep.attain_probability),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
         }
         out.write("quotas.csv", &c.into_bytes())?;
     }

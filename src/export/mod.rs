@@ -2,6 +2,7 @@
 //! recomputes a number. `html` also writes the plots (`plots/*.svg`,
 //! `plots/*.png`) that the page shows inline.
 
+pub mod comp;
 pub mod compare;
 pub mod csv;
 pub mod html;
@@ -23,6 +24,9 @@ use crate::scenario::Format;
 pub fn write_all(report: &Report, out: &OutputDir, formats: &[Format]) -> Result<()> {
     if formats.contains(&Format::Csv) {
         csv::write(report, out)?;
+        if let Some(c) = &report.comp {
+            comp::write(c, out)?;
+        }
     }
     // summary.json is the machine-readable record of every run.
     json::write(report, out)?;

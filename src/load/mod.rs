@@ -282,6 +282,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         }
         None => Vec::new(),
     };
+    let mut rep_quotas = BTreeMap::new();
     let quotas = match &data.quotas {
         Some(spec) => {
             let key = if spec.columns.contains_key("rep") && !spec.columns.contains_key("territory")
@@ -310,6 +311,9 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                     .number("quota", i)?
                     .ok_or_else(|| t.error("quota", i, "missing quota"))?;
                 *q.entry(ti).or_insert(0.0) += v;
+                if key == "rep" {
+                    *rep_quotas.entry(name.to_string()).or_insert(0.0) += v;
+                }
             }
             report.tables.push(t.report.clone());
             q
@@ -329,6 +333,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         pipeline,
         quotas,
         cadence,
+        rep_quotas,
         report,
     };
     Ok(history)
