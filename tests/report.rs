@@ -72,7 +72,7 @@ fn report_html_has_every_section_of_the_run_and_nothing_outside_itself() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.trim_end().ends_with("</html>"));
-    for id in ["summary", "data", "fit", "forecast", "quota"] {
+    for id in ["summary", "data", "fit", "forecast", "quota", "comp"] {
         assert!(
             html.contains(&format!("<section id=\"{id}\">")),
             "no {id} section"
@@ -87,6 +87,9 @@ fn report_html_has_every_section_of_the_run_and_nothing_outside_itself() {
         "total_distribution",
         "quota_vs_forecast",
         "attainment_distribution",
+        "comp_cost",
+        "payout_curve",
+        "rep_payouts",
     ] {
         assert!(
             html.contains(&format!("<figure id=\"plot-{plot}\"><svg")),
@@ -209,7 +212,15 @@ fn read_xlsx(path: &Path) -> BTreeMap<String, Vec<Vec<String>>> {
 fn plan_xlsx_holds_the_same_quotas_and_forecast_as_the_csv_files() {
     let (_dir, out) = demo_run();
     let book = read_xlsx(&out.join("plan.xlsx"));
-    for sheet in ["Summary", "Quotas", "Forecast", "Forecast P50", "Fit"] {
+    for sheet in [
+        "Summary",
+        "Quotas",
+        "Comp",
+        "Comp accrual",
+        "Forecast",
+        "Forecast P50",
+        "Fit",
+    ] {
         assert!(
             book.contains_key(sheet),
             "no sheet {sheet}: {:?}",

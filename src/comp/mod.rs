@@ -191,6 +191,9 @@ pub struct CompSection {
     /// Whether `payout_curve.csv` was asked for (`comp --payout-curve`).
     pub write_payout_curve: bool,
     pub warnings: Vec<String>,
+    /// Company cost per trial (for `compare`, trial by trial; not exported).
+    #[serde(skip)]
+    pub cost_trials: Vec<f64>,
 }
 
 /// The index of the first plan matching `member`, if any.
@@ -492,6 +495,7 @@ pub fn evaluate(inp: &CompInputs, write_payout_curve: bool) -> Result<CompSectio
         unassigned,
         write_payout_curve,
         warnings,
+        cost_trials: cost,
     })
 }
 

@@ -191,12 +191,13 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
         escape(&m.period),
         escape(&m.currency)
     );
-    let sections: [(&str, &str, bool); 6] = [
+    let sections: [(&str, &str, bool); 7] = [
         ("summary", "Summary", true),
         ("data", "Data", report.data.is_some()),
         ("fit", "Fit", report.fit.is_some()),
         ("forecast", "Forecast", report.forecast.is_some()),
         ("quota", "Quotas", report.quota.is_some()),
+        ("comp", "Commission", report.comp.is_some()),
         ("backtest", "Backtest", report.backtest.is_some()),
     ];
     for (id, title, present) in sections {
@@ -210,6 +211,7 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
     fit_section(&mut s, report);
     forecast_section(&mut s, report, plots);
     quota_section(&mut s, report, plots);
+    comp_section(&mut s, report, plots);
     backtest_section(&mut s, report, plots);
     s.push_str("</main>");
     footer(&mut s, report);
@@ -264,6 +266,19 @@ fn summary_section(s: &mut String, report: &Report) {
             } else {
                 format!("all {} territories", q.rows.len())
             },
+        );
+    }
+    if let Some(c) = &report.comp {
+        card(
+            s,
+            "Commission cost (P50)",
+            &format!("{cur} {}", compact(c.cost.p50)),
+            &format!(
+                "80% interval {} to {}; {} of revenue",
+                compact(c.cost.p10),
+                compact(c.cost.p90),
+                percent(c.cost_of_sales.p50)
+            ),
         );
     }
     if let Some(b) = &report.backtest {
@@ -563,6 +578,122 @@ fn quota_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         t.row(cells);
     }
     s.push_str(&t.html());
+    s.push_str("</section>");
+}
+
+fn comp_section(s: &mut String, report: &Report, plots: &[Rendered]) {
+    let Some(c) = &report.comp else { return };
+    let cur = &report.meta.currency;
+    s.push_str("<section id=\"comp\"><h2>Commission cost</h2>");
+    let _ = write!(
+        s,
+        "<p>{} rep(s) paid under {} plan(s), on the same {} simulated years as the forecast and \
+         quotas (quotas from the {}). Cost for the year: P50 {}, 80% interval {} to {}; {} if \
+         every rep and team attains exactly 100%. Reps at or above quota: {} on average (90% of \
+         years between {} and {}).</p>",
+        c.reps.iter().filter(|r| !r.plan.is_empty()).count(),
+        c.plans.len(),
+        thousands(c.trials as f64),
+        match c.quota_source {
+            crate::scenario::QuotaSource::Quota => "quota stage",
+            crate::scenario::QuotaSource::Table => "quotas table",
+        },
+        money(c.cost.p50, cur),
+        money(c.cost.p10, cur),
+        money(c.cost.p90, cur),
+        money(c.expected_cost_at_plan, cur),
+        percent(c.share_reps_above_100),
+        percent(c.share_reps_above_100_p05),
+        percent(c.share_reps_above_100_p95)
+    );
+    figure_html(s, plots, "comp_cost");
+    figure_html(s, plots, "payout_curve");
+    let mut plans = Table::new(&[
+        "plan",
+        "period",
+        "reps",
+        "target incentive",
+        "target incentives total",
+        "cost mean",
+        "cost at 100%",
+        "payout at cap",
+    ]);
+    for p in &c.plans {
+        let cap = p.payout_at_cap.unwrap_or(f64::NAN);
+        plans.row(vec![
+            Cell::text(&p.name),
+            Cell::text(format!(
+                "{}{}",
+                match p.period {
+                    crate::scenario::CompPeriod::Annual => "annual",
+                    crate::scenario::CompPeriod::Quarterly => "quarterly",
+                },
+                if p.catch_up { ", catch-up" } else { "" }
+            )),
+            Cell::num(p.reps as f64, p.reps.to_string()),
+            Cell::num(p.target_incentive, thousands(p.target_incentive)),
+            Cell::num(
+                p.target_incentive_total,
+                thousands(p.target_incentive_total),
+            ),
+            Cell::num(p.cost_mean, thousands(p.cost_mean)),
+            Cell::num(p.cost_at_plan, thousands(p.cost_at_plan)),
+            Cell::num(
+                cap,
+                if cap.is_finite() {
+                    thousands(cap)
+                } else {
+                    "no cap".into()
+                },
+            ),
+        ]);
+    }
+    s.push_str(&plans.html());
+    figure_html(s, plots, "rep_payouts");
+    let mut reps = Table::new(&[
+        "rep",
+        "territory",
+        "plan",
+        "target incentive",
+        "quota",
+        "payout mean",
+        "P10",
+        "P50",
+        "P90",
+        "chance of 100%",
+    ]);
+    for r in &c.reps {
+        reps.row(vec![
+            Cell::text(&r.rep),
+            Cell::text(&r.territory),
+            Cell::text(if r.plan.is_empty() {
+                "(no plan)"
+            } else {
+                &r.plan
+            }),
+            Cell::num(r.target_incentive, thousands(r.target_incentive)),
+            Cell::num(r.quota, thousands(r.quota)),
+            Cell::num(r.payout.mean, thousands(r.payout.mean)),
+            Cell::num(r.payout.p10, thousands(r.payout.p10)),
+            Cell::num(r.payout.p50, thousands(r.payout.p50)),
+            Cell::num(r.payout.p90, thousands(r.payout.p90)),
+            Cell::num(r.prob_attain_100, percent(r.prob_attain_100)),
+        ]);
+    }
+    s.push_str(&reps.html());
+    let mut accrual = Table::new(&["quarter", "from", "accrual mean", "P10", "P50", "P90"]);
+    for a in &c.accrual {
+        accrual.row(vec![
+            Cell::text(&a.quarter),
+            Cell::text(&a.start),
+            Cell::num(a.accrual.mean, thousands(a.accrual.mean)),
+            Cell::num(a.accrual.p10, thousands(a.accrual.p10)),
+            Cell::num(a.accrual.p50, thousands(a.accrual.p50)),
+            Cell::num(a.accrual.p90, thousands(a.accrual.p90)),
+        ]);
+    }
+    s.push_str("<h3>Commission accrual by quarter</h3>");
+    s.push_str(&accrual.html());
     s.push_str("</section>");
 }
 

@@ -149,6 +149,9 @@ pub fn sheets(report: &Report) -> Vec<Sheet> {
         }
         out.push(s);
     }
+    if let Some(c) = &report.comp {
+        out.extend(comp_sheets(c));
+    }
     if let Some(f) = &report.forecast {
         out.extend(forecast_sheets(f));
     }
@@ -317,6 +320,54 @@ fn forecast_sheets(f: &crate::report::ForecastSection) -> Vec<Sheet> {
         }
     }
     vec![wide, long]
+}
+
+/// Commission by rep and accrual by quarter.
+fn comp_sheets(c: &crate::comp::CompSection) -> Vec<Sheet> {
+    let mut reps = Sheet::new(
+        "Comp",
+        &[
+            "rep",
+            "territory",
+            "plan",
+            "target incentive",
+            "quota",
+            "payout mean",
+            "payout P10",
+            "payout P50",
+            "payout P90",
+            "chance of 100%",
+        ],
+    );
+    for r in &c.reps {
+        reps.rows.push(vec![
+            XCell::Text(r.rep.clone()),
+            XCell::Text(r.territory.clone()),
+            XCell::Text(r.plan.clone()),
+            XCell::Money(r.target_incentive),
+            XCell::Money(r.quota),
+            XCell::Money(r.payout.mean),
+            XCell::Money(r.payout.p10),
+            XCell::Money(r.payout.p50),
+            XCell::Money(r.payout.p90),
+            XCell::Percent(r.prob_attain_100),
+        ]);
+    }
+    let mut accrual = Sheet::new(
+        "Comp accrual",
+        &["quarter", "from", "accrual mean", "P10", "P50", "P90"],
+    );
+    for a in &c.accrual {
+        accrual.rows.push(vec![
+            XCell::Text(a.quarter.clone()),
+            XCell::Text(a.start.clone()),
+            XCell::Money(a.accrual.mean),
+            XCell::Money(a.accrual.p10),
+            XCell::Money(a.accrual.p50),
+            XCell::Money(a.accrual.p90),
+        ]);
+    }
+    vec![reps, accrual]
 }
 
 /// Write `plan.xlsx` for `report`.

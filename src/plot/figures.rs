@@ -23,6 +23,11 @@ pub fn of_report(report: &Report) -> Vec<Figure> {
             out.push(attainment_distribution(q));
         }
     }
+    if let Some(c) = &report.comp {
+        out.push(payout_curves(c, currency));
+        out.push(comp_cost(c, currency));
+        out.push(rep_payouts(c, currency));
+    }
     if let Some(b) = &report.backtest {
         out.push(backtest_coverage(b));
     }
@@ -277,6 +282,116 @@ fn backtest_coverage(b: &crate::backtest::BacktestResult) -> Figure {
             x_percent: true,
             y_percent: true,
             diagonal: true,
+        },
+    }
+}
+
+fn payout_curves(c: &crate::comp::CompSection, currency: &str) -> Figure {
+    let lines = c
+        .plans
+        .iter()
+        .map(|p| Line {
+            name: format!(
+                "{} (target incentive {})",
+                p.name,
+                compact(p.target_incentive)
+            ),
+            points: p.curve.iter().map(|x| (x.attainment, x.payout)).collect(),
+            dashed: false,
+        })
+        .collect();
+    Figure {
+        name: "payout_curve".into(),
+        title: "Payout curve of each comp plan (individual measure)".into(),
+        x_label: "attainment (revenue / quota)".into(),
+        y_label: format!("payout per rep ({currency})"),
+        caption: "Payout for the year at each attainment, for a rep with the plan's full target \
+                  incentive: thresholds, accelerators, gates and caps show as kinks, jumps and \
+                  flat stretches."
+            .into(),
+        shape: Shape::Lines {
+            lines,
+            x_percent: true,
+            y_percent: false,
+            diagonal: false,
+        },
+    }
+}
+
+fn comp_cost(c: &crate::comp::CompSection, currency: &str) -> Figure {
+    let markers = vec![
+        Marker {
+            at: c.expected_cost_at_plan,
+            label: format!("everyone at 100%: {}", compact(c.expected_cost_at_plan)),
+            color: 3,
+        },
+        Marker {
+            at: c.cost.p10,
+            label: format!("P10 {}", compact(c.cost.p10)),
+            color: 7,
+        },
+        Marker {
+            at: c.cost.p50,
+            label: format!("P50 {}", compact(c.cost.p50)),
+            color: 7,
+        },
+        Marker {
+            at: c.cost.p90,
+            label: format!("P90 {}", compact(c.cost.p90)),
+            color: 7,
+        },
+    ];
+    distribution_figure(
+        "comp_cost",
+        "Distribution of the year's commission cost".into(),
+        format!("company commission cost ({currency})"),
+        &c.cost_histogram,
+        markers,
+        Some(format!(
+            "cost of sales P50 {} (80% interval {} to {})",
+            percent(c.cost_of_sales.p50),
+            percent(c.cost_of_sales.p10),
+            percent(c.cost_of_sales.p90)
+        )),
+        "Every simulated year's revenue run through the comp plans with the quotas set: the \
+         spread is what finance should budget for, not a single number."
+            .into(),
+    )
+}
+
+fn rep_payouts(c: &crate::comp::CompSection, currency: &str) -> Figure {
+    let mut rows: Vec<RangeRow> = c
+        .reps
+        .iter()
+        .filter(|r| !r.plan.is_empty())
+        .map(|r| RangeRow {
+            name: r.rep.clone(),
+            lo: r.payout.p10,
+            mid: r.payout.p50,
+            hi: r.payout.p90,
+            marker: Some(r.target_incentive),
+        })
+        .collect();
+    rows.sort_by(|a, b| b.mid.total_cmp(&a.mid).then(a.name.cmp(&b.name)));
+    let total = rows.len();
+    rows.truncate(MAX_CATEGORIES);
+    Figure {
+        name: "rep_payouts".into(),
+        title: if total > MAX_CATEGORIES {
+            format!("Payout by rep, largest {MAX_CATEGORIES} of {total}")
+        } else {
+            "Payout by rep".into()
+        },
+        x_label: format!("payout for the year ({currency})"),
+        y_label: "rep (largest median payout first)".into(),
+        caption: "Bar: the rep's 80% payout interval; dot: median; red tick: target incentive \
+                  (prorated for part-year and part-time reps)."
+            .into(),
+        shape: Shape::Ranges {
+            rows,
+            range_label: "payout P10-P90".into(),
+            mid_label: "payout P50".into(),
+            marker_label: Some("target incentive".into()),
         },
     }
 }
