@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::capacity;
 use crate::comp::{self, roster, CompInputs, CompSection};
+use crate::compare::{Comparison, ScenarioRun};
 use crate::error::{Error, Result};
 use crate::export;
 use crate::fit::fit;
@@ -421,6 +422,26 @@ fn comp_stage(
 /// Any load, scenario, infeasibility or I/O error; nothing is written then.
 pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, PathBuf, f64)> {
     let s = load_scenario(path, o)?;
+    let outcome = build(stage, &s, o)?;
+    let dir = output_dir(&s, o);
+    let out = OutputDir::create(&dir)?;
+    export::write_all(&outcome.report, &out, &s.output.formats)?;
+    let written = out.commit()?;
+    Ok((outcome.report, written, outcome.run.seconds))
+}
+
+/// A finished run of one scenario, before anything is written.
+pub struct Outcome {
+    pub report: Report,
+    pub run: Simulated,
+}
+
+/// Run `stage` for the checked scenario `s` and build its report (no I/O
+/// beyond reading the inputs).
+///
+/// # Errors
+/// Any load, scenario or infeasibility error.
+pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
     if stage == Stage::Comp && s.comp.is_none() {
         return Err(Error::scenario(
             &s.path,
@@ -434,8 +455,8 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
             "[{section}] is read but this version does not run that stage yet; it is skipped"
         ));
     }
-    let meta = meta(&s)?;
-    let run = simulate_scenario(&s, stage, o.quiet)?;
+    let meta = meta(s)?;
+    let run = simulate_scenario(s, stage, o.quiet)?;
     warnings.extend(run.history.report.warnings.iter().cloned());
     warnings.extend(run.models.warnings.iter().cloned());
     let plan = s.quota.as_ref().map(|q| q.plan);
@@ -491,7 +512,7 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
     }
     let comp = match &run.sim {
         Some(sim) if stage >= Stage::Comp => {
-            comp_stage(&s, &run, sim, quota.as_ref(), o.payout_curve)?
+            comp_stage(s, &run, sim, quota.as_ref(), o.payout_curve)?
         }
         _ => None,
     };
@@ -508,11 +529,59 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
         backtest: None,
         warnings,
     };
-    let dir = output_dir(&s, o);
+    Ok(Outcome { report, run })
+}
+
+/// Run the scenarios at `paths` with common random numbers (the first
+/// scenario's seed and trial count for all) and write the comparison.
+///
+/// # Errors
+/// Any error of any scenario (naming its file); nothing is written then.
+pub fn compare(paths: &[PathBuf], o: &Overrides) -> Result<(Comparison, PathBuf)> {
+    let Some(first_path) = paths.first() else {
+        return Err(Error::Usage(
+            "compare: found no scenario, expected two or more scenario files".into(),
+        ));
+    };
+    let first = load_scenario(first_path, o)?;
+    let mut outcomes = Vec::with_capacity(paths.len());
+    for path in paths {
+        let mut s = load_scenario(path, o)?;
+        s.seed = first.seed;
+        s.forecast.trials = first.forecast.trials;
+        let quiet = Overrides {
+            quiet: true,
+            ..o.clone()
+        };
+        outcomes.push((s.name.clone(), path, build(Stage::Run, &s, &quiet)?));
+    }
+    let runs: Vec<ScenarioRun> = outcomes
+        .iter()
+        .map(|(name, path, out)| {
+            let company_totals = out
+                .run
+                .sim
+                .as_ref()
+                .map(|sim| sim.company_totals.as_slice())
+                .unwrap_or_default();
+            ScenarioRun {
+                name: name.clone(),
+                file: path.display().to_string(),
+                report: &out.report,
+                company_totals,
+                cost_totals: out.report.comp.as_ref().map(|c| c.cost_trials.as_slice()),
+            }
+        })
+        .collect();
+    let comparison = crate::compare::compare(&runs, first.seed, &first.forecast.quantiles);
+    let dir = o
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join("compare"));
     let out = OutputDir::create(&dir)?;
-    export::write_all(&report, &out, &s.output.formats)?;
+    export::compare::write(&comparison, &out, &first.output.formats)?;
     let written = out.commit()?;
-    Ok((report, written, run.seconds))
+    Ok((comparison, written))
 }
 
 /// Backtest the scenario at `path`: fit on all but the last `holdout`

@@ -85,6 +85,14 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Scenarios side by side, with common random numbers (the first scenario's seed and trials)
+    Compare {
+        /// Two or more scenario files; the first is the base
+        #[arg(required = true, num_args = 2..)]
+        scenarios: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Fit on all but the last N periods, forecast them and score the forecast
     Backtest {
         scenario: PathBuf,
@@ -318,6 +326,28 @@ fn real_main() -> Result<(), Error> {
         } => {
             set_threads(common.threads)?;
             print_run(Stage::Comp, &scenario, &common, payout_curve)
+        }
+        Command::Compare { scenarios, common } => {
+            set_threads(common.threads)?;
+            let (c, dir) = app::compare(&scenarios, &overrides(&common)?)?;
+            if !common.quiet {
+                let i50 = c.quantiles.iter().position(|q| (q - 0.5).abs() < 1e-9);
+                for s in &c.scenarios {
+                    let p50 = i50.map_or(f64::NAN, |i| s.total.quantiles[i]);
+                    let d_mean = s.difference.mean;
+                    let plan = s
+                        .prob_hit_plan
+                        .map(|p| format!("  P(hit plan) {:.1}%", p.probability * 100.0))
+                        .unwrap_or_default();
+                    println!(
+                        "{:<30} total P50 {p50:>14.0}  mean vs first {d_mean:>+13.0}  P(above first) {:>5.1}%{plan}",
+                        s.name,
+                        s.prob_above_first * 100.0
+                    );
+                }
+                println!("wrote {}", dir.display());
+            }
+            Ok(())
         }
         Command::Backtest {
             scenario,

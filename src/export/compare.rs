@@ -212,8 +212,8 @@ fn figures(c: &Comparison) -> Vec<Figure> {
                     color: 7,
                 },
                 Marker {
-                    at: p(0.5),
-                    label: format!("P50 {}", compact(p(0.5))),
+                    at: s.difference.mean,
+                    label: format!("mean {}", compact(s.difference.mean)),
                     color: 3,
                 },
             ],
@@ -262,10 +262,10 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
         let value = if k == 0 {
             format!("{} {}", c.currency, compact(p50(&sc.total)))
         } else {
-            let d = p50(&sc.difference);
+            let d = sc.difference.mean;
             let sign = if d >= 0.0 { "+" } else { "" };
             format!(
-                "{} {} ({sign}{})",
+                "{} {} (mean {sign}{})",
                 c.currency,
                 compact(p50(&sc.total)),
                 compact(d)
