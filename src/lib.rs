@@ -22,6 +22,7 @@ pub mod horizon;
 pub mod load;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod plot;
 pub mod quota;
 pub mod report;
