@@ -20,6 +20,7 @@ use crate::horizon::Horizon;
 use crate::load;
 use crate::model::FittedModels;
 use crate::output::OutputDir;
+use crate::pipeline::PipelinePlan;
 use crate::quota::{set_quotas, QuotaInputs, QuotaPlan, RepQuotaRow};
 use crate::report::{DataSummary, FitSection, ForecastSection, Meta, Report};
 use crate::scenario::{Format, QuotaSource, Scenario};
@@ -207,6 +208,18 @@ pub fn sim_spec(
             history.calendar.kind.per_year(),
         )
     });
+    let reported_simulated = horizon.periods - horizon.actual_periods().min(horizon.periods);
+    let pipeline = (!history.pipeline.is_empty() && s.pipeline.simulate).then(|| {
+        PipelinePlan::prepare(
+            &history.pipeline,
+            history.territories.len(),
+            &history.calendar,
+            horizon.origin + horizon.first_reported_offset() as i64,
+            reported_simulated,
+            history.deal_sizes.as_deref(),
+            &s.pipeline,
+        )
+    });
     SimSpec {
         seed: s.seed,
         trials: s.forecast.trials,
@@ -216,7 +229,23 @@ pub fn sim_spec(
         capacity,
         actuals: actuals(history, &horizon),
         keep_totals,
+        pipeline,
     }
+}
+
+/// What the simulation did with the open pipeline, for the report.
+pub fn pipeline_note(plan: &PipelinePlan, open: usize) -> String {
+    format!(
+        "pipeline: {} of {open} open deals simulated ({} amounts imputed, {} close dates imputed); \
+         left out: {} due after the horizon, {} without a win probability (give one per stage \
+         in [pipeline] win_probability), {} without an amount to impute from",
+        plan.len(),
+        plan.imputed_amount,
+        plan.imputed_close,
+        plan.after_horizon,
+        plan.no_probability,
+        plan.no_amount
+    )
 }
 
 /// Fit and simulate: the shared core of every forecasting command.
@@ -226,6 +255,8 @@ pub struct Simulated {
     pub models: FittedModels,
     pub sim: Option<SimResults>,
     pub seconds: f64,
+    /// What the simulation did with the open pipeline.
+    pub pipeline_note: Option<String>,
 }
 
 fn progress_bar(total: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
@@ -253,10 +284,15 @@ pub fn simulate_scenario(s: &Scenario, stage: Stage, quiet: bool) -> Result<Simu
     let horizon = Horizon::resolve(s, &history)?;
     let models = fit(&history, history.n_periods(), &s.fit);
     let mut seconds = 0.0;
+    let mut pipeline_note = None;
     let sim = if stage >= Stage::Forecast {
         let keep = (s.quota.is_some() && stage >= Stage::Quota)
             || (s.comp.is_some() && stage >= Stage::Comp);
         let spec = sim_spec(s, &history, horizon, keep);
+        pipeline_note = spec
+            .pipeline
+            .as_ref()
+            .map(|p| self::pipeline_note(p, history.pipeline.len()));
         let started = Instant::now();
         let bar = progress_bar(models.territories.len(), quiet);
         let result = simulate_with_progress(&models, &spec, &|done| {
@@ -278,6 +314,7 @@ pub fn simulate_scenario(s: &Scenario, stage: Stage, quiet: bool) -> Result<Simu
         models,
         sim,
         seconds,
+        pipeline_note,
     })
 }
 
@@ -459,6 +496,7 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
     let run = simulate_scenario(s, stage, o.quiet)?;
     warnings.extend(run.history.report.warnings.iter().cloned());
     warnings.extend(run.models.warnings.iter().cloned());
+    warnings.extend(run.pipeline_note.iter().cloned());
     let plan = s.quota.as_ref().map(|q| q.plan);
     let forecast = run.sim.as_ref().map(|sim| {
         ForecastSection::of(

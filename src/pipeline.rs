@@ -30,29 +30,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::calendar::Calendar;
 use crate::history::Opportunity;
+use crate::scenario::PipelineSpec;
 use crate::stats::quantile::sorted_quantile;
-
-/// How the pipeline is simulated (`[pipeline]`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PipelineSpec {
-    /// Whether open deals are simulated at all.
-    pub simulate: bool,
-    /// Probability of closing 0, 1, 2, ... periods after the expected close.
-    pub slip: Vec<f64>,
-    /// Win probability by stage (stage names compared case-insensitively),
-    /// for deals without a `win_probability`.
-    pub stage_win: BTreeMap<String, f64>,
-}
-
-impl Default for PipelineSpec {
-    fn default() -> Self {
-        Self {
-            simulate: true,
-            slip: vec![0.6, 0.25, 0.15],
-            stage_win: BTreeMap::new(),
-        }
-    }
-}
 
 /// One open deal, ready to simulate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -234,12 +213,16 @@ impl PipelinePlan {
 
     /// Apply the pipeline to a territory's simulated paths `paths`
     /// ([trial * stride + offset + h] for h in 0..n): scale the run-rate by
-    /// 1 - c per period and add each trial's wins drawn by `rng_for(batch)`.
+    /// 1 - c per period, c = expected pipeline / `run_rate_mean` (the
+    /// run-rate's expected revenue before scenario adjustments, so that
+    /// scenarios compared with common random numbers scale alike), and add
+    /// each trial's wins drawn by `rng_for(batch)`.
     pub fn apply(
         &self,
         t: usize,
         paths: &mut [f64],
         layout: PathLayout,
+        run_rate_mean: &[f64],
         rng_for: &dyn Fn(u64) -> Xoshiro256PlusPlus,
         batch: usize,
     ) {
@@ -253,23 +236,10 @@ impl PipelinePlan {
             return;
         }
         let expected = self.expected(t, n);
-        let mut mean = vec![0.0; n];
-        for trial in 0..trials {
-            for (h, m) in mean.iter_mut().enumerate() {
-                *m += paths[trial * stride + offset + h];
-            }
-        }
-        let keep: Vec<f64> = mean
+        let keep: Vec<f64> = run_rate_mean
             .iter()
             .zip(&expected)
-            .map(|(&m, &e)| {
-                let m = m / trials as f64;
-                if m > 0.0 {
-                    1.0 - (e / m).min(1.0)
-                } else {
-                    1.0
-                }
-            })
+            .map(|(&m, &e)| if m > 0.0 { 1.0 - (e / m).min(1.0) } else { 1.0 })
             .collect();
         let mut wins = vec![0.0; n];
         for b in 0..trials.div_ceil(batch) {
@@ -435,13 +405,8 @@ mod tests {
             offset: 0,
             n: 3,
         };
-        p.apply(
-            0,
-            &mut paths,
-            layout,
-            &|b| Xoshiro256PlusPlus::seed_from_u64(b),
-            1024,
-        );
+        let rng = |b| Xoshiro256PlusPlus::seed_from_u64(b);
+        p.apply(0, &mut paths, layout, &[1000.0; 3], &rng, 1024);
         let mean0: f64 = (0..trials).map(|i| paths[i * 3]).sum::<f64>() / trials as f64;
         // Monte Carlo s.e. of the mean: 400 x 0.5 / sqrt(20000) = 1.4.
         assert!((mean0 - 1000.0).abs() < 6.0, "{mean0}");
@@ -467,13 +432,8 @@ mod tests {
             offset: 0,
             n: 1,
         };
-        p.apply(
-            0,
-            &mut paths,
-            layout,
-            &|b| Xoshiro256PlusPlus::seed_from_u64(b),
-            1024,
-        );
+        let rng = |b| Xoshiro256PlusPlus::seed_from_u64(b);
+        p.apply(0, &mut paths, layout, &[1000.0], &rng, 1024);
         assert!(paths.iter().all(|&v| v == 5000.0));
     }
 }

@@ -30,6 +30,7 @@ struct RawScenario {
     quota: Option<RawQuota>,
     territories: Option<toml::Value>,
     comp: Option<toml::Value>,
+    pipeline: Option<RawPipeline>,
     output: Option<RawOutput>,
 }
 
@@ -144,12 +145,42 @@ struct RawGate {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawPipeline {
+    simulate: Option<bool>,
+    slip: Option<Vec<f64>>,
+    win_probability: Option<BTreeMap<String, f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawOutput {
     dir: Option<String>,
     formats: Option<Vec<String>>,
 }
 
 // ---------------------------------------------------------- checked types
+
+/// How the pipeline is simulated (`[pipeline]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineSpec {
+    /// Whether open deals are simulated at all.
+    pub simulate: bool,
+    /// Probability of closing 0, 1, 2, ... periods after the expected close.
+    pub slip: Vec<f64>,
+    /// Win probability by stage (stage names compared case-insensitively),
+    /// for deals without a `win_probability`.
+    pub stage_win: BTreeMap<String, f64>,
+}
+
+impl Default for PipelineSpec {
+    fn default() -> Self {
+        Self {
+            simulate: true,
+            slip: vec![0.6, 0.25, 0.15],
+            stage_win: BTreeMap::new(),
+        }
+    }
+}
 
 /// What to do with rows that cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -426,6 +457,7 @@ pub struct Scenario {
     pub adjustments: Vec<Adjustment>,
     pub quota: Option<QuotaSpec>,
     pub comp: Option<CompSpec>,
+    pub pipeline: PipelineSpec,
     /// Sections this version reads but does not act on yet.
     pub unimplemented_sections: Vec<String>,
     pub output: OutputSpec,
@@ -543,6 +575,7 @@ impl Scenario {
             .comp
             .map(|c| check_comp(&ctx, c, &forecast, quota.is_some(), data.quotas.is_some()))
             .transpose()?;
+        let pipeline = check_pipeline(&ctx, raw.pipeline.as_ref())?;
         let output = check_output(&ctx, &dir, raw.output.as_ref())?;
         let mut unimplemented_sections = Vec::new();
         if raw.territories.is_some() {
@@ -565,6 +598,7 @@ impl Scenario {
             adjustments,
             quota,
             comp,
+            pipeline,
             unimplemented_sections,
             output,
         })
@@ -1220,6 +1254,44 @@ fn check_plan(ctx: &Ctx, key: &str, i: usize, p: RawPlan) -> Result<CompPlan> {
         territories: p.territories.unwrap_or_default(),
         regions: p.regions.unwrap_or_default(),
     })
+}
+
+fn check_pipeline(ctx: &Ctx, raw: Option<&RawPipeline>) -> Result<PipelineSpec> {
+    let mut spec = PipelineSpec::default();
+    let Some(raw) = raw else { return Ok(spec) };
+    if let Some(s) = raw.simulate {
+        spec.simulate = s;
+    }
+    if let Some(slip) = &raw.slip {
+        for (i, p) in slip.iter().enumerate() {
+            if !(p.is_finite() && *p >= 0.0) {
+                return Err(ctx.err(
+                    &format!("pipeline.slip[{i}]"),
+                    format!("found {p}, expected a probability >= 0"),
+                ));
+            }
+        }
+        let total: f64 = slip.iter().sum();
+        if (total - 1.0).abs() > 1e-6 {
+            return Err(ctx.err(
+                "pipeline.slip",
+                format!("found probabilities adding up to {total}, expected them to add up to 1"),
+            ));
+        }
+        spec.slip = slip.clone();
+    }
+    if let Some(map) = &raw.win_probability {
+        for (stage, p) in map {
+            if !(0.0..=1.0).contains(p) {
+                return Err(ctx.err(
+                    &format!("pipeline.win_probability.{stage}"),
+                    format!("found {p}, expected a probability in [0, 1]"),
+                ));
+            }
+        }
+        spec.stage_win = map.clone();
+    }
+    Ok(spec)
 }
 
 fn check_output(ctx: &Ctx, dir: &Path, raw: Option<&RawOutput>) -> Result<OutputSpec> {

@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::horizon::Horizon;
 use crate::model::{FittedModels, PathParams};
+use crate::pipeline::{PathLayout, PipelinePlan};
 use crate::rng::{stream_id, stream_rng, BATCH};
 use crate::scenario::Adjustment;
 use crate::stats::quantile::quantiles_in_place;
@@ -43,6 +44,8 @@ pub struct SimSpec {
     /// Keep each territory's horizon total and quarter totals per trial
     /// (for quotas and comp).
     pub keep_totals: bool,
+    /// Open pipeline deals, from the first simulated reported period on.
+    pub pipeline: Option<PipelinePlan>,
 }
 
 impl SimSpec {
@@ -63,6 +66,7 @@ impl SimSpec {
             capacity: None,
             actuals: Vec::new(),
             keep_totals: false,
+            pipeline: None,
         }
     }
 }
@@ -302,6 +306,8 @@ pub fn simulate_with_progress(
                         path[trial * reported + p] = v;
                     }
                 }
+                // Expected run-rate per simulated period before adjustments.
+                let mut base_mean = Vec::new();
                 if n_sim > 0 {
                     let applicable: Vec<usize> = (0..spec.adjustments.len())
                         .filter(|&k| applies(&spec.adjustments[k], &m.name, &m.region))
@@ -310,6 +316,7 @@ pub fn simulate_with_progress(
                     let common_r = &common[m.region_index];
                     let stream = stream_id(&m.name);
                     let mut buf = vec![0.0f64; n_sim];
+                    base_mean = vec![0.0f64; n_sim];
                     for b in 0..trials.div_ceil(BATCH) {
                         let mut rng = stream_rng(spec.seed, stream, b as u64);
                         for trial in (b * BATCH)..((b + 1) * BATCH).min(trials) {
@@ -328,6 +335,7 @@ pub fn simulate_with_progress(
                                 if let Some(c) = capacity {
                                     *v *= c[h];
                                 }
+                                base_mean[h] += *v / trials as f64;
                                 for &k in &applicable {
                                     let (happens, mult) = adjustments.draws[k][trial];
                                     if happens && adjustments.active[k][h] {
@@ -341,6 +349,26 @@ pub fn simulate_with_progress(
                             }
                         }
                     }
+                }
+                if let Some(pipeline) = &spec.pipeline {
+                    let stream = stream_id(&format!("pipeline:{}", m.name));
+                    let layout = PathLayout {
+                        trials,
+                        stride: reported,
+                        offset: n_actual,
+                        n: reported - n_actual,
+                    };
+                    let reported_mean: Vec<f64> = (n_actual..reported)
+                        .map(|p| base_mean.get(offset + p - n_actual).copied().unwrap_or(0.0))
+                        .collect();
+                    pipeline.apply(
+                        t,
+                        &mut path,
+                        layout,
+                        &reported_mean,
+                        &|b| stream_rng(spec.seed, stream, b),
+                        BATCH,
+                    );
                 }
                 let summary = summarize(&m.name, &path, trials, reported, &spec.quantiles);
                 (path, summary)

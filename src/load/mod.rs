@@ -618,7 +618,7 @@ fn build_pipeline(
     let no_close = out.iter().filter(|o| o.close_date.is_none()).count();
     if no_amount + no_close > 0 {
         report.warnings.push(format!(
-            "{} open opportunities: {no_amount} without an amount, {no_close} without a close date (this version loads the pipeline but does not yet simulate it)",
+            "{} open opportunities: {no_amount} without an amount, {no_close} without a close date (imputed in the simulation, see the pipeline note)",
             out.len()
         ));
     }
