@@ -19,8 +19,9 @@ use crate::load;
 use crate::model::FittedModels;
 use crate::output::OutputDir;
 use crate::quota::{set_quotas, QuotaInputs};
+use crate::rebalance::{self, paths, Problem, Solution, TerritoriesSection};
 use crate::report::{DataSummary, FitSection, ForecastSection, Meta, Report};
-use crate::scenario::{Format, Scenario};
+use crate::scenario::{Format, Scenario, TerritoriesSpec};
 use crate::sim::{simulate_with_progress, SimResults, SimSpec};
 
 /// Which stages a command runs.
@@ -41,6 +42,8 @@ pub struct Overrides {
     pub trials: Option<usize>,
     pub formats: Option<Vec<Format>>,
     pub quiet: bool,
+    /// Also run the balance-vs-disruption frontier when rebalancing.
+    pub frontier: bool,
 }
 
 /// Read a scenario and apply command-line overrides.
@@ -96,6 +99,9 @@ pub fn meta(s: &Scenario) -> Result<Meta> {
     let mut inputs = BTreeMap::new();
     let scenario_dir = s.path.parent().unwrap_or(Path::new("."));
     let mut files = vec![&s.data.sales.path];
+    if let Some(f) = s.territories.as_ref().and_then(|t| t.fixed_moves.as_ref()) {
+        files.push(f);
+    }
     for t in [
         &s.data.accounts,
         &s.data.reps,
@@ -281,6 +287,108 @@ fn potentials(history: &SalesHistory, sim: &SimResults) -> Vec<f64> {
         .collect()
 }
 
+/// The quota stage's inputs, owned (re-aggregated after rebalancing).
+struct QuotaOwned {
+    names: Vec<String>,
+    totals: ndarray::Array2<f32>,
+    last_year: Vec<f64>,
+    last_quota: Vec<Option<f64>>,
+    potential: Vec<f64>,
+}
+
+impl QuotaOwned {
+    /// Carry the old territories' figures over to the new ones through the
+    /// potential-share matrix W (see `rebalance::paths`).
+    fn rebalanced(
+        problem: &Problem,
+        sol: &Solution,
+        totals: &ndarray::Array2<f32>,
+        last_year: &[f64],
+        last_quota: &[Option<f64>],
+        potential: &[f64],
+    ) -> Self {
+        let w = paths::transfer_matrix(problem, &sol.assign);
+        let last_quota = w
+            .rows()
+            .into_iter()
+            .map(|row| {
+                row.iter()
+                    .zip(last_quota)
+                    .filter(|(share, _)| **share > 0.0)
+                    .try_fold(0.0, |acc, (share, q)| q.map(|q| acc + share * q))
+            })
+            .collect();
+        QuotaOwned {
+            names: problem
+                .active()
+                .iter()
+                .map(|&t| problem.territories[t].name.clone())
+                .collect(),
+            totals: paths::reaggregate(&w, totals),
+            last_year: paths::reaggregate_values(&w, last_year),
+            last_quota,
+            potential: paths::reaggregate_values(&w, potential),
+        }
+    }
+}
+
+/// Rebalance the territories of `history` as `spec` says (reading its
+/// `fixed_moves` file, if any).
+///
+/// # Errors
+/// A load error in the fixed-moves file, a scenario error for names the
+/// data does not know, or an infeasible removal.
+pub fn rebalance_stage(
+    s: &Scenario,
+    spec: &TerritoriesSpec,
+    history: &SalesHistory,
+    frontier: bool,
+) -> Result<(Problem, Solution, TerritoriesSection)> {
+    let fixed = match &spec.fixed_moves {
+        Some(p) => load::load_fixed_moves(p, s.data.encoding)?,
+        None => Vec::new(),
+    };
+    let problem = Problem::from_history(history, spec, &fixed, s.seed)?;
+    let (sol, section) = rebalance::rebalance(&problem, frontier)?;
+    Ok((problem, sol, section))
+}
+
+/// `salesplan rebalance`: load the data, rebalance the territories and
+/// write `assignments.csv`, `territories.csv`, `moves.csv` (and
+/// `frontier.csv`) with `summary.json`. No forecast is run.
+///
+/// # Errors
+/// `Error::Scenario` without a `[territories]` section; as
+/// [`rebalance_stage`]; nothing is written on error.
+pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
+    let s = load_scenario(path, o)?;
+    let spec = s.territories.as_ref().ok_or_else(|| {
+        Error::scenario(
+            &s.path,
+            "territories",
+            "the rebalance command needs a [territories] section",
+        )
+    })?;
+    let meta = meta(&s)?;
+    let history = load::load(&s)?;
+    let (_, _, section) = rebalance_stage(&s, spec, &history, o.frontier)?;
+    let report = Report {
+        meta,
+        data: Some(DataSummary::of(&history)),
+        fit: None,
+        forecast: None,
+        quota: None,
+        territories: Some(section),
+        backtest: None,
+        warnings: history.report.warnings.clone(),
+    };
+    let dir = output_dir(&s, o);
+    let out = OutputDir::create(&dir)?;
+    export::write_all(&report, &out, &s.output.formats)?;
+    let written = out.commit()?;
+    Ok((report, written))
+}
+
 /// Run `stage` for the scenario at `path`, write the outputs, and return
 /// the report and the directory written.
 ///
@@ -300,30 +408,53 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
     warnings.extend(run.models.warnings.iter().cloned());
     let plan = s.quota.as_ref().map(|q| q.plan);
     let forecast = run.sim.as_ref().map(|sim| ForecastSection::of(sim, plan));
+    let rebalanced = match &s.territories {
+        Some(spec) if stage == Stage::Run => {
+            Some(rebalance_stage(&s, spec, &run.history, o.frontier)?)
+        }
+        _ => None,
+    };
     let quota = match (&run.sim, &s.quota) {
         (Some(sim), Some(q)) if stage >= Stage::Quota => {
-            let names: Vec<String> = run
-                .history
-                .territories
-                .iter()
-                .map(|t| t.name.clone())
-                .collect();
-            let last_year = last_year_actuals(&run.history, &run.horizon);
-            let last_quota: Vec<Option<f64>> = (0..names.len())
-                .map(|t| run.history.quotas.get(&t).copied())
-                .collect();
-            let potential = potentials(&run.history, sim);
             let totals = sim
                 .territory_totals
                 .as_ref()
                 .ok_or_else(|| Error::Internal("territory totals were not kept".into()))?;
+            let n_old = run.history.territories.len();
+            let last_year = last_year_actuals(&run.history, &run.horizon);
+            let last_quota: Vec<Option<f64>> = (0..n_old)
+                .map(|t| run.history.quotas.get(&t).copied())
+                .collect();
+            let potential = potentials(&run.history, sim);
+            let inputs = match &rebalanced {
+                None => QuotaOwned {
+                    names: run
+                        .history
+                        .territories
+                        .iter()
+                        .map(|t| t.name.clone())
+                        .collect(),
+                    totals: totals.clone(),
+                    last_year,
+                    last_quota,
+                    potential,
+                },
+                Some((problem, sol, _)) => QuotaOwned::rebalanced(
+                    problem,
+                    sol,
+                    totals,
+                    &last_year,
+                    &last_quota,
+                    &potential,
+                ),
+            };
             Some(set_quotas(
                 &QuotaInputs {
-                    names: &names,
-                    totals,
-                    last_year: &last_year,
-                    last_quota: &last_quota,
-                    potential: &potential,
+                    names: &inputs.names,
+                    totals: &inputs.totals,
+                    last_year: &inputs.last_year,
+                    last_quota: &inputs.last_quota,
+                    potential: &inputs.potential,
                 },
                 q,
             )?)
@@ -346,6 +477,7 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
         fit: Some(FitSection::of(&run.models)),
         forecast,
         quota,
+        territories: rebalanced.map(|(_, _, section)| section),
         backtest: None,
         warnings,
     };
@@ -386,6 +518,7 @@ pub fn run_backtest(
         fit: None,
         forecast: None,
         quota: None,
+        territories: None,
         backtest: Some(result),
         warnings: history.report.warnings.clone(),
     };

@@ -19,6 +19,7 @@ pub mod load;
 pub mod model;
 pub mod output;
 pub mod quota;
+pub mod rebalance;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -49,6 +49,9 @@ enum Command {
     /// Every stage the scenario configures (default: scenarios/demo.toml)
     Run {
         scenario: Option<PathBuf>,
+        /// With [territories]: also run the balance-vs-disruption frontier
+        #[arg(long)]
+        frontier: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -73,6 +76,15 @@ enum Command {
     /// Forecast and quotas
     Quota {
         scenario: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Rebalance territories: balanced potential and workload under a disruption budget
+    Rebalance {
+        scenario: PathBuf,
+        /// Also run budgets of 0, 2, 5, 10 and 20% of accounts (frontier.csv)
+        #[arg(long)]
+        frontier: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -135,6 +147,7 @@ fn overrides(c: &Common) -> Result<Overrides, Error> {
         trials: c.trials,
         formats,
         quiet: c.quiet,
+        frontier: false,
     })
 }
 
@@ -153,8 +166,37 @@ fn set_threads(threads: Option<usize>) -> Result<(), Error> {
     Ok(())
 }
 
-fn print_run(stage: Stage, path: &Path, c: &Common) -> Result<(), Error> {
-    let o = overrides(c)?;
+fn print_territories(report: &salesplan::report::Report) {
+    let Some(t) = &report.territories else { return };
+    let ratio = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.2}"));
+    println!(
+        "territories: potential CV {:.3} -> {:.3}, max/min {} -> {}; {} accounts moved (budget {}), {} forced moves",
+        t.cv_before,
+        t.cv_after,
+        ratio(t.max_min_before),
+        ratio(t.max_min_after),
+        t.moved,
+        t.budget_accounts,
+        t.forced_moves
+    );
+    if let Some(points) = &t.frontier {
+        println!("  budget  moved  objective  potential CV  workload CV");
+        for p in points {
+            println!(
+                "  {:>5.0}%  {:>5}  {:>9.5}  {:>12.3}  {:>11.3}",
+                100.0 * p.budget_share,
+                p.moved,
+                p.objective,
+                p.cv_potential,
+                p.cv_workload
+            );
+        }
+    }
+}
+
+fn print_run(stage: Stage, path: &Path, c: &Common, frontier: bool) -> Result<(), Error> {
+    let mut o = overrides(c)?;
+    o.frontier = frontier;
     let (report, dir, seconds) = app::execute(stage, path, &o)?;
     if c.quiet {
         return Ok(());
@@ -205,6 +247,7 @@ fn print_run(stage: Stage, path: &Path, c: &Common) -> Result<(), Error> {
             100.0 * q.share_attaining_p95
         );
     }
+    print_territories(&report);
     println!("wrote {}", dir.display());
     Ok(())
 }
@@ -257,10 +300,32 @@ fn validate(path: &Path, c: &Common) -> Result<(), Error> {
 fn real_main() -> Result<(), Error> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { scenario, common } => {
+        Command::Run {
+            scenario,
+            frontier,
+            common,
+        } => {
             set_threads(common.threads)?;
             let path = scenario.unwrap_or_else(|| PathBuf::from("scenarios/demo.toml"));
-            print_run(Stage::Run, &path, &common)
+            print_run(Stage::Run, &path, &common, frontier)
+        }
+        Command::Rebalance {
+            scenario,
+            frontier,
+            common,
+        } => {
+            set_threads(common.threads)?;
+            let mut o = overrides(&common)?;
+            o.frontier = frontier;
+            let (report, dir) = app::run_rebalance(&scenario, &o)?;
+            if !common.quiet {
+                for w in &report.warnings {
+                    eprintln!("warning: {w}");
+                }
+                print_territories(&report);
+                println!("wrote {}", dir.display());
+            }
+            Ok(())
         }
         Command::Validate { scenario, common } => {
             set_threads(common.threads)?;
@@ -268,15 +333,15 @@ fn real_main() -> Result<(), Error> {
         }
         Command::Fit { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Fit, &scenario, &common)
+            print_run(Stage::Fit, &scenario, &common, false)
         }
         Command::Forecast { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Forecast, &scenario, &common)
+            print_run(Stage::Forecast, &scenario, &common, false)
         }
         Command::Quota { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Quota, &scenario, &common)
+            print_run(Stage::Quota, &scenario, &common, false)
         }
         Command::Backtest {
             scenario,

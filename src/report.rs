@@ -10,6 +10,7 @@ use crate::backtest::BacktestResult;
 use crate::history::{LoadReport, SalesHistory};
 use crate::model::{FittedModels, ShockModel};
 use crate::quota::QuotaPlan;
+use crate::rebalance::TerritoriesSection;
 use crate::sim::{SimResults, Summary};
 
 /// Identification of the run: enough to regenerate any output.
@@ -215,6 +216,8 @@ pub struct Report {
     pub fit: Option<FitSection>,
     pub forecast: Option<ForecastSection>,
     pub quota: Option<QuotaPlan>,
+    /// Territory rebalancing: before/after, moves with reasons, frontier.
+    pub territories: Option<TerritoriesSection>,
     pub backtest: Option<BacktestResult>,
     pub warnings: Vec<String>,
 }
