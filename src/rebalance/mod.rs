@@ -36,3 +36,6 @@ pub fn rebalance(p: &Problem, with_frontier: bool) -> Result<(Solution, Territor
     let section = section(p, &sol, points);
     Ok((sol, section))
 }
+
+#[cfg(test)]
+mod tests;
