@@ -47,6 +47,10 @@ pub struct State {
     pub totals: Vec<f64>,
     /// Targets, territory-major; 0 for inactive territories.
     targets: Vec<f64>,
+    /// `scale_j / target` (0 where the term does not count), territory-major.
+    inv: Vec<f64>,
+    /// `total / target - 1`, territory-major (0 where it does not count).
+    rel: Vec<f64>,
     pub counts: Vec<usize>,
     /// Compactness: squared distance of each account to each territory's
     /// centre is computed on demand from these.
@@ -92,6 +96,8 @@ impl State {
             values,
             scale,
             totals: vec![0.0; n_t * m],
+            inv: vec![0.0; n_t * m],
+            rel: vec![0.0; n_t * m],
             targets,
             counts: vec![0; n_t],
             centres,
@@ -104,6 +110,9 @@ impl State {
             for j in 0..m {
                 state.totals[t * m + j] += state.values[a * m + j];
             }
+        }
+        for t in 0..n_t {
+            state.refresh(t);
         }
         if problem.settings.compactness > 0.0 {
             let d0: f64 = problem
@@ -119,7 +128,25 @@ impl State {
         state
     }
 
+    /// Recompute the cached ratios of territory `t`.
+    fn refresh(&mut self, t: usize) {
+        for j in 0..self.m {
+            let i = t * self.m + j;
+            let target = self.targets[i];
+            if target > 0.0 && self.scale[j] > 0.0 {
+                self.inv[i] = 1.0 / target;
+                self.rel[i] = self.totals[i] / target - 1.0;
+            } else {
+                self.inv[i] = 0.0;
+                self.rel[i] = 0.0;
+            }
+        }
+    }
+
     fn account_dist2(&self, a: usize, t: usize) -> f64 {
+        if self.compact_scale == 0.0 {
+            return 0.0;
+        }
         match (self.coords[a], self.centres[t]) {
             (Some(p), Some(c)) => dist2(p, c),
             _ => 0.0,
@@ -197,9 +224,13 @@ impl State {
     /// elsewhere) into territory `t`.
     #[inline]
     pub fn add_delta(&self, a: usize, t: usize) -> f64 {
+        // (r + u)^2 - r^2 = u (2r + u) with u = v / target: no division in
+        // the innermost loop of the search.
         let mut d = self.account_dist2(a, t) * self.compact_scale;
+        let base = t * self.m;
         for j in 0..self.m {
-            d += self.term_change(t, j, self.values[a * self.m + j]);
+            let u = self.values[a * self.m + j] * self.inv[base + j];
+            d += self.scale[j] * u * (2.0 * self.rel[base + j] + u);
         }
         d
     }
@@ -241,6 +272,8 @@ impl State {
         self.counts[s] -= 1;
         self.counts[t] += 1;
         self.assign[a] = t;
+        self.refresh(s);
+        self.refresh(t);
     }
 }
 

@@ -132,6 +132,50 @@ impl Problem {
         p
     }
 
+    /// A seeded synthetic problem for tests and benchmarks: `n` accounts
+    /// over `k` territories in `regions` regions, skewed so that low-index
+    /// territories hold more accounts, lognormal-like potentials, workloads
+    /// from 1 to 5, coordinates in a 5 x 5 degree box, 10% of accounts locked.
+    pub fn synthetic(n: usize, k: usize, regions: usize, seed: u64) -> Problem {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let territories = (0..k)
+            .map(|t| TerritoryIn {
+                name: format!("T-{t}"),
+                region: format!("R-{}", t % regions.max(1)),
+                capacity: 1.0,
+                rep: Some(format!("rep-{t}")),
+                added: false,
+                removed: false,
+            })
+            .collect();
+        let accounts = (0..n)
+            .map(|a| {
+                let t = (rng.random::<f64>().powi(2) * k as f64) as usize % k.max(1);
+                let potential = (rng.random::<f64>() * 3.0).exp() * 1000.0;
+                AccountIn {
+                    id: format!("A-{a}"),
+                    territory: t,
+                    potential,
+                    workload: 1.0 + rng.random::<f64>() * 4.0,
+                    coords: Some((
+                        40.0 + rng.random::<f64>() * 5.0,
+                        -100.0 + rng.random::<f64>() * 5.0,
+                    )),
+                    locked: rng.random::<f64>() < 0.1,
+                }
+            })
+            .collect();
+        Problem {
+            accounts,
+            territories,
+            settings: Settings {
+                seed,
+                ..Settings::default()
+            },
+        }
+    }
+
     /// Build the problem from a loaded history and the checked section.
     /// `fixed_moves` are (account id, territory name) pairs with the file
     /// line of each, already read by the loader.

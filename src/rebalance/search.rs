@@ -23,9 +23,12 @@
 //!
 //! Every accepted step lowers the objective, so without added or removed
 //! territories and fixed moves the result is never worse than the start.
-//! Pure computation, single-threaded (the frontier runs budgets in parallel).
+//! Pure computation. The scans that find each account's best move run in
+//! parallel as a pure map against a fixed state; moves are then applied in
+//! account order, so the result never depends on the thread count.
 
 use rand::RngExt;
+use rayon::prelude::*;
 
 use super::objective::State;
 use super::problem::Problem;
@@ -152,21 +155,42 @@ impl Search<'_> {
     }
 
     fn greedy(&mut self, stop: f64) {
-        let n = self.p.accounts.len();
-        let mut tau = (0..n)
-            .filter_map(|a| self.best_move(a))
-            .map(|(_, d)| -d)
-            .fold(0.0, f64::max);
+        let mut candidates: Vec<usize> = (0..self.p.accounts.len()).collect();
+        let mut tau = self.scan(&candidates).into_iter().fold(0.0, f64::max);
         while tau > stop {
-            for a in 0..n {
+            // Accounts whose best move (against the state at the start of
+            // the pass) reaches tau; each is re-evaluated before it moves.
+            let gains = self.scan(&candidates);
+            let pass: Vec<usize> = candidates
+                .iter()
+                .zip(&gains)
+                .filter(|(_, &g)| g >= tau)
+                .map(|(&a, _)| a)
+                .collect();
+            for a in pass {
                 if let Some((t, d)) = self.best_move(a) {
                     if -d >= tau {
                         self.apply(a, t);
                     }
                 }
             }
+            // Once the budget is spent only moved accounts can move again.
+            if self.away >= self.p.settings.max_moves {
+                candidates.retain(|&a| !self.at_home(a));
+            }
             tau *= 0.5;
         }
+    }
+
+    /// Improvement of each account's best move against the current state,
+    /// computed in parallel (a pure map: the result does not depend on the
+    /// thread count).
+    fn scan(&self, accounts: &[usize]) -> Vec<f64> {
+        accounts
+            .par_iter()
+            .with_min_len(1024)
+            .map(|&a| self.best_move(a).map_or(f64::NEG_INFINITY, |(_, d)| -d))
+            .collect()
     }
 
     fn exchange(&mut self, stop: f64) {

@@ -3,8 +3,6 @@
 //! closeness to the exhaustive optimum on small instances.
 
 use proptest::prelude::*;
-use rand::{RngExt, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::objective::State;
 use super::paths::{reaggregate, transfer_matrix};
@@ -12,41 +10,7 @@ use super::*;
 
 /// A random problem: `n` accounts over `k` territories in `regions` regions.
 fn problem(seed: u64, n: usize, k: usize, regions: usize, budget: usize) -> Problem {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let territories = (0..k)
-        .map(|t| TerritoryIn {
-            name: format!("T-{t}"),
-            region: format!("R-{}", t % regions.max(1)),
-            capacity: 1.0,
-            rep: Some(format!("rep-{t}")),
-            added: false,
-            removed: false,
-        })
-        .collect();
-    let accounts = (0..n)
-        .map(|a| {
-            // Skewed territories: low indices get more accounts.
-            let t = ((rng.random::<f64>().powi(2)) * k as f64) as usize % k;
-            let potential = (rng.random::<f64>() * 3.0).exp() * 1000.0;
-            AccountIn {
-                id: format!("A-{a}"),
-                territory: t,
-                potential,
-                workload: 1.0 + rng.random::<f64>() * 4.0,
-                coords: Some((40.0 + rng.random::<f64>() * 5.0, -100.0 + rng.random::<f64>() * 5.0)),
-                locked: rng.random::<f64>() < 0.1,
-            }
-        })
-        .collect();
-    Problem {
-        accounts,
-        territories,
-        settings: Settings {
-            max_moves: budget,
-            seed,
-            ..Settings::default()
-        },
-    }
+    Problem::synthetic(n, k, regions, seed).with_budget(budget)
 }
 
 fn home(p: &Problem) -> Vec<usize> {
