@@ -180,8 +180,9 @@ impl Problem {
     /// `fixed_moves` are (account id, territory name) pairs with the file
     /// line of each, already read by the loader.
     ///
-    /// Potential: the accounts' potential column, else their revenue over
-    /// the last year, else over the whole history. Workload: the column,
+    /// Potential: the accounts' potential column, else their average annual
+    /// revenue over the history (not last year's alone: customers who buy a
+    /// few times a year would get a potential of 0 after a quiet year). Workload: the column,
     /// else `0.5 + 0.5 x potential / mean potential` (half a fixed effort per
     /// account, half proportional to its size), so that balancing workload
     /// balances both the number and the size of accounts.
@@ -264,18 +265,11 @@ impl Problem {
                 "every territory would be removed; keep or add at least one".into(),
             ));
         }
+        let years = (history.n_periods() as f64 / history.calendar.kind.per_year() as f64).max(1.0);
         let potential: Vec<f64> = history
             .accounts
             .iter()
-            .map(|a| {
-                a.potential
-                    .unwrap_or(if a.revenue_last_year > 0.0 {
-                        a.revenue_last_year
-                    } else {
-                        a.revenue_total
-                    })
-                    .max(0.0)
-            })
+            .map(|a| a.potential.unwrap_or(a.revenue_total / years).max(0.0))
             .collect();
         let mean_potential = potential.iter().sum::<f64>() / potential.len() as f64;
         let accounts: Vec<AccountIn> = history
