@@ -173,28 +173,43 @@ fn optional_reason(p: &Problem, st: &State, a: usize, start_objective: f64) -> (
     } else {
         String::new()
     };
+    let describe = |j: usize| {
+        let (measure, _) = p.settings.balance[j];
+        let v = p.value(a, measure);
+        let (xs, ts) = (st.total(home, j), st.target(home, j));
+        let (xt, tt) = (st.total(to, j), st.target(to, j));
+        format!(
+            "{} {} -> {}, {} {} -> {} of target",
+            p.territories[home].name,
+            pct(xs + v, ts),
+            pct(xs, ts),
+            p.territories[to].name,
+            pct(xt - v, tt),
+            pct(xt, tt)
+        )
+    };
+    let others = |skip: Option<usize>| -> String {
+        (0..st.measures())
+            .filter(|&j| Some(j) != skip)
+            .map(|j| format!("; {}: {}", p.settings.balance[j].0.name(), describe(j)))
+            .collect()
+    };
     let text = match best {
-        Some((j, gain)) if gain >= compact_gain => {
-            let (measure, _) = p.settings.balance[j];
-            let v = p.value(a, measure);
-            let (xs, ts) = (st.total(home, j), st.target(home, j));
-            let (xt, tt) = (st.total(to, j), st.target(to, j));
-            format!(
-                "reduces {} imbalance: {} {} -> {} of target, {} {} -> {} of target; objective -{:.6}{}",
-                measure.name(),
-                p.territories[home].name,
-                pct(xs + v, ts),
-                pct(xs, ts),
-                p.territories[to].name,
-                pct(xt - v, tt),
-                pct(xt, tt),
-                undo,
-                share
-            )
-        }
+        Some((j, gain)) if gain >= compact_gain => format!(
+            "reduces {} imbalance: {}{}; objective -{:.6}{}",
+            p.settings.balance[j].0.name(),
+            describe(j),
+            others(Some(j)),
+            undo,
+            share
+        ),
         _ => format!(
-            "makes territories more compact: closer to the centre of {} than of {}; objective -{:.6}{}",
-            p.territories[to].name, p.territories[home].name, undo, share
+            "makes territories more compact: closer to the centre of {} than of {}{}; objective -{:.6}{}",
+            p.territories[to].name,
+            p.territories[home].name,
+            others(None),
+            undo,
+            share
         ),
     };
     (-undo, text)

@@ -299,7 +299,7 @@ pub fn optimise(p: &Problem) -> Result<Solution> {
     let mut movable: Vec<bool> = p
         .accounts
         .iter()
-        .map(|a| !(s.keep_locked && a.locked) && !p.territories[a.territory].removed)
+        .map(|a| !(p.territories[a.territory].removed || s.keep_locked && a.locked))
         .collect();
     if s.pin_largest > 0 {
         let mut by_size: Vec<usize> = (0..n).collect();

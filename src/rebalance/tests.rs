@@ -123,8 +123,8 @@ fn max_accounts_and_pins_hold() {
         c
     };
     let sol = optimise(&p).unwrap();
-    for t in 0..5 {
-        assert!(sol.state.counts[t] <= 100.max(before[t]));
+    for (t, &b) in before.iter().enumerate() {
+        assert!(sol.state.counts[t] <= 100.max(b));
     }
     let mut by_size: Vec<usize> = (0..400).collect();
     by_size.sort_by(|&x, &y| p.accounts[y].potential.total_cmp(&p.accounts[x].potential));
