@@ -1,5 +1,6 @@
 //! Commands: wire the stages together for `run`, `validate`, `fit`,
-//! `forecast` and `quota`, build the report and write it atomically.
+//! `forecast`, `quota` and `rebalance`, build the report and write it
+//! atomically.
 //! The binary (`main.rs`) only parses arguments and calls these.
 
 use std::collections::BTreeMap;

@@ -1,9 +1,9 @@
 //! `salesplan`: a planning engine for sales organisations.
 //!
 //! One pipeline, one direction:
-//! `load -> fit -> sim -> quota -> report`, each stage taking the previous
-//! stage's output type plus its own part of the scenario. Only `load`
-//! touches polars; `fit`, `sim` and `quota` do no I/O.
+//! `load -> fit -> sim -> rebalance -> quota -> report`, each stage taking
+//! the previous stage's output type plus its own part of the scenario. Only
+//! `load` touches polars; `fit`, `sim`, `rebalance` and `quota` do no I/O.
 
 pub mod app;
 pub mod backtest;

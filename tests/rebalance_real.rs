@@ -112,3 +112,35 @@ fn crm_accounts_across_regional_offices_with_a_removed_office() {
     assert_eq!(removed.forced_moves, row.accounts_before);
     assert!(removed.moved <= 8);
 }
+
+#[test]
+fn rebalance_output_is_identical_on_one_and_two_threads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |threads: &str| {
+        let out = dir.path().join(format!("t{threads}"));
+        assert_cmd::Command::cargo_bin("salesplan")
+            .unwrap()
+            .current_dir(root)
+            .args([
+                "rebalance",
+                "scenarios/demo.toml",
+                "--frontier",
+                "--quiet",
+                "--threads",
+                threads,
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        [
+            "assignments.csv",
+            "territories.csv",
+            "moves.csv",
+            "frontier.csv",
+        ]
+        .map(|f| std::fs::read(out.join(f)).unwrap())
+    };
+    assert_eq!(run("1"), run("2"));
+}

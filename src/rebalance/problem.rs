@@ -280,13 +280,16 @@ impl Problem {
                 id: a.id.clone(),
                 territory: a.territory,
                 potential: p,
-                workload: a.workload.unwrap_or_else(|| {
-                    if mean_potential > 0.0 {
-                        0.5 + 0.5 * p / mean_potential
-                    } else {
-                        1.0
-                    }
-                }),
+                workload: a
+                    .workload
+                    .unwrap_or_else(|| {
+                        if mean_potential > 0.0 {
+                            0.5 + 0.5 * p / mean_potential
+                        } else {
+                            1.0
+                        }
+                    })
+                    .max(0.0),
                 coords: a.lat.zip(a.lon),
                 locked: a.locked,
             })
