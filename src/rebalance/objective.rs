@@ -119,7 +119,7 @@ impl State {
                 .accounts
                 .iter()
                 .enumerate()
-                .map(|(a, acc)| state.account_dist2(a, acc.territory))
+                .map(|(a, acc)| state.raw_dist2(a, acc.territory))
                 .sum();
             if d0 > 0.0 {
                 state.compact_scale = problem.settings.compactness / d0;
@@ -143,10 +143,16 @@ impl State {
         }
     }
 
+    /// Squared distance of account `a` to territory `t`'s centre, or 0 when
+    /// compactness is off (so the search pays nothing for it then).
     fn account_dist2(&self, a: usize, t: usize) -> f64 {
         if self.compact_scale == 0.0 {
             return 0.0;
         }
+        self.raw_dist2(a, t)
+    }
+
+    fn raw_dist2(&self, a: usize, t: usize) -> f64 {
         match (self.coords[a], self.centres[t]) {
             (Some(p), Some(c)) => dist2(p, c),
             _ => 0.0,

@@ -330,15 +330,18 @@ pub fn optimise(p: &Problem) -> Result<Solution> {
     });
     for a in orphans {
         let room = |t: usize, st: &State| s.max_accounts.is_none_or(|m| st.counts[t] < m);
-        let best = dests[dest_of[a]]
-            .iter()
-            .chain(dests[all].iter())
-            .filter(|&&t| room(t, &state))
-            .map(|&t| (t, state.add_delta(a, t)))
-            .fold(None::<(usize, f64)>, |b, (t, d)| match b {
-                Some((_, bd)) if bd <= d => b,
-                _ => Some((t, d)),
-            });
+        let cheapest = |list: &[usize], st: &State| {
+            list.iter()
+                .filter(|&&t| room(t, st))
+                .map(|&t| (t, st.add_delta(a, t)))
+                .fold(None::<(usize, f64)>, |b, (t, d)| match b {
+                    Some((_, bd)) if bd <= d => b,
+                    _ => Some((t, d)),
+                })
+        };
+        // In the account's own region first (with stay_in_region), anywhere
+        // only if every territory there is full.
+        let best = cheapest(&dests[dest_of[a]], &state).or_else(|| cheapest(&dests[all], &state));
         let (t, _) = best.ok_or_else(|| {
             Error::Infeasible(format!(
                 "account '{}' of removed territory '{}' cannot be placed: every territory it may move to holds max_accounts = {} accounts",

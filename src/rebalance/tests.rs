@@ -189,6 +189,70 @@ fn every_optional_move_has_a_reason_that_names_its_gain() {
     assert_eq!(frontier[0].moved, 0);
 }
 
+#[test]
+fn removed_territory_accounts_stay_in_their_region() {
+    let mut p = problem(12, 400, 8, 2, 0);
+    p.settings.stay_in_region = true;
+    p.territories[0].removed = true;
+    let sol = optimise(&p).unwrap();
+    for (a, acc) in p.accounts.iter().enumerate() {
+        assert_eq!(
+            p.territories[acc.territory].region,
+            p.territories[sol.assign[a]].region
+        );
+    }
+}
+
+#[test]
+fn compactness_moves_strays_to_the_territory_they_sit_in() {
+    // Two territories, one on each side of a map; a few of T-0's accounts
+    // sit among T-1's. With balance weighed lightly, compactness moves them.
+    let mut p = problem(13, 200, 2, 1, 20);
+    for (a, acc) in p.accounts.iter_mut().enumerate() {
+        acc.locked = false;
+        acc.potential = 1000.0;
+        acc.workload = 1.0;
+        acc.territory = a % 2;
+        let lon = if a % 2 == 0 { -100.0 } else { -90.0 };
+        acc.coords = Some((40.0, lon + (a % 7) as f64 * 0.01));
+    }
+    // Strays: even accounts (T-0) placed among T-1, balanced by odd ones placed among T-0.
+    for a in [0usize, 2, 4] {
+        p.accounts[a].coords = Some((40.0, -90.0));
+    }
+    for a in [1usize, 3, 5] {
+        p.accounts[a].coords = Some((40.0, -100.0));
+    }
+    p.settings.balance = vec![(Measure::Potential, 1e-6)];
+    p.settings.compactness = 1.0;
+    let sol = optimise(&p).unwrap();
+    for a in [0usize, 2, 4] {
+        assert_eq!(sol.assign[a], 1, "stray {a} stays in T-0");
+    }
+    for a in [1usize, 3, 5] {
+        assert_eq!(sol.assign[a], 0, "stray {a} stays in T-1");
+    }
+    let (_, section) = rebalance(&p, false).unwrap();
+    assert!(section
+        .moves
+        .iter()
+        .all(|m| m.reason.starts_with("makes territories more compact")));
+}
+
+#[test]
+fn capacity_sets_proportional_targets() {
+    let mut p = problem(14, 600, 3, 1, 600);
+    for a in &mut p.accounts {
+        a.locked = false;
+    }
+    p.territories[0].capacity = 2.0;
+    p.settings.balance = vec![(Measure::Potential, 1.0)];
+    let sol = optimise(&p).unwrap();
+    let t = |i: usize| sol.state.total(i, 0);
+    let ratio = t(0) / (0.5 * (t(1) + t(2)));
+    assert!((ratio - 2.0).abs() < 0.05, "ratio {ratio}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
