@@ -294,9 +294,14 @@ impl Problem {
                 locked: a.locked,
             })
             .collect();
+        let index: std::collections::HashMap<&str, usize> = accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.as_str(), i))
+            .collect();
         let mut fixed = Vec::new();
         for (id, territory, line) in fixed_moves {
-            let a = accounts.iter().position(|x| &x.id == id).ok_or_else(|| {
+            let a = *index.get(id.as_str()).ok_or_else(|| {
                 scenario_err(
                     "territories.fixed_moves",
                     format!("line {line}: account '{id}' is not in the data"),
