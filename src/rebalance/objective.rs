@@ -24,11 +24,12 @@ fn dev2(x: f64, target: f64) -> f64 {
     r * r
 }
 
-/// Squared distance in km between two (lat, lon) points (equirectangular).
-fn dist2(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let mean_lat = ((a.0 + b.0) * 0.5).to_radians();
-    let dy = (a.0 - b.0) * 110.57;
-    let dx = (a.1 - b.1) * 111.32 * mean_lat.cos();
+/// Squared distance in km from point `a` (lat, lon) to a centre given as
+/// (lat, lon, cos lat): equirectangular at the centre's latitude, so the
+/// search's inner loop needs no trigonometry.
+fn dist2(a: (f64, f64), c: (f64, f64, f64)) -> f64 {
+    let dy = (a.0 - c.0) * 110.57;
+    let dx = (a.1 - c.1) * 111.32 * c.2;
     dx * dx + dy * dy
 }
 
@@ -54,7 +55,7 @@ pub struct State {
     pub counts: Vec<usize>,
     /// Compactness: squared distance of each account to each territory's
     /// centre is computed on demand from these.
-    centres: Vec<Option<(f64, f64)>>,
+    centres: Vec<Option<(f64, f64, f64)>>,
     coords: Vec<Option<(f64, f64)>>,
     /// c / D0, or 0 when compactness is off.
     compact_scale: f64,
@@ -284,7 +285,7 @@ impl State {
 }
 
 /// Fixed territory centres (see the module header).
-fn centres(problem: &Problem) -> Vec<Option<(f64, f64)>> {
+fn centres(problem: &Problem) -> Vec<Option<(f64, f64, f64)>> {
     let n_t = problem.territories.len();
     let mut sum = vec![(0.0, 0.0, 0.0); n_t];
     let mut regions: Vec<(String, (f64, f64, f64))> = Vec::new();
@@ -306,7 +307,12 @@ fn centres(problem: &Problem) -> Vec<Option<(f64, f64)>> {
             }
         }
     }
-    let centre = |s: (f64, f64, f64)| (s.2 > 0.0).then(|| (s.0 / s.2, s.1 / s.2));
+    let centre = |s: (f64, f64, f64)| {
+        (s.2 > 0.0).then(|| {
+            let lat = s.0 / s.2;
+            (lat, s.1 / s.2, lat.to_radians().cos())
+        })
+    };
     (0..n_t)
         .map(|t| {
             if problem.territories[t].added {
