@@ -144,3 +144,40 @@ fn rebalance_output_is_identical_on_one_and_two_threads() {
     };
     assert_eq!(run("1"), run("2"));
 }
+
+#[test]
+fn run_sets_quotas_on_the_rebalanced_territories() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let demo = std::fs::read_to_string(root.join("scenarios/demo.toml")).unwrap();
+    let data = root.join("data");
+    let text = demo
+        .replace("../data/", &format!("{}/", data.display()))
+        .replace(
+            "stay_in_region = true",
+            "stay_in_region = true\nremove = [\"T-03\"]\nadd = [ { name = \"T-new\", region = \"West\" } ]",
+        );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let out = dir.path().join("out");
+    assert_cmd::Command::cargo_bin("salesplan")
+        .unwrap()
+        .args([
+            "run", "--quiet", "--trials", "2000", "--format", "csv,json", "--out",
+        ])
+        .arg(&out)
+        .arg(dir.path().join("s.toml"))
+        .assert()
+        .success();
+    let quotas = std::fs::read_to_string(out.join("quotas.csv")).unwrap();
+    assert!(quotas.contains("\nT-new,"), "{quotas}");
+    assert!(!quotas.contains("\nT-03,"), "{quotas}");
+    let total: f64 = quotas
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse::<f64>().unwrap())
+        .sum();
+    // The demo's plan x (1 + over_assignment).
+    assert!((total - 28_600_000.0 * 1.05).abs() < 1.0, "{total}");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("\"territories\""));
+}

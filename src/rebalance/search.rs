@@ -155,7 +155,8 @@ impl Search<'_> {
     }
 
     fn greedy(&mut self, stop: f64) {
-        let mut candidates: Vec<usize> = (0..self.p.accounts.len()).collect();
+        let n = self.p.accounts.len();
+        let mut candidates: Vec<usize> = (0..n).collect();
         let mut tau = self.scan(&candidates).into_iter().fold(0.0, f64::max);
         while tau > stop {
             // Accounts whose best move (against the state at the start of
@@ -174,10 +175,12 @@ impl Search<'_> {
                     }
                 }
             }
-            // Once the budget is spent only moved accounts can move again.
-            if self.away >= self.p.settings.max_moves {
-                candidates.retain(|&a| !self.at_home(a));
-            }
+            // While the budget is spent only moved accounts can move.
+            candidates = if self.away >= self.p.settings.max_moves {
+                (0..n).filter(|&a| !self.at_home(a)).collect()
+            } else {
+                (0..n).collect()
+            };
             tau *= 0.5;
         }
     }
