@@ -1,6 +1,6 @@
 //! Commands: wire the stages together for `run`, `validate`, `fit`,
-//! `forecast`, `quota` and `rebalance`, build the report and write it
-//! atomically.
+//! `forecast`, `quota`, `rebalance` and `comp`, build the report and write
+//! it atomically.
 //! The binary (`main.rs`) only parses arguments and calls these.
 
 use std::collections::BTreeMap;
@@ -11,6 +11,8 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::capacity;
+use crate::comp::{self, roster, CompInputs, CompSection};
+use crate::compare::{Comparison, ScenarioRun};
 use crate::error::{Error, Result};
 use crate::export;
 use crate::fit::fit;
@@ -19,11 +21,11 @@ use crate::horizon::Horizon;
 use crate::load;
 use crate::model::FittedModels;
 use crate::output::OutputDir;
-use crate::quota::{set_quotas, QuotaInputs};
+use crate::quota::{set_quotas, QuotaInputs, QuotaPlan, RepQuotaRow};
 use crate::rebalance::{self, paths, Problem, Solution, TerritoriesSection};
 use crate::report::{DataSummary, FitSection, ForecastSection, Meta, Report};
-use crate::scenario::{Format, Scenario, TerritoriesSpec};
-use crate::sim::{simulate_with_progress, SimResults, SimSpec};
+use crate::scenario::{Format, QuotaSource, Scenario, TerritoriesSpec};
+use crate::sim::{quarter_of, simulate_with_progress, SimResults, SimSpec, QUARTERS};
 
 /// Which stages a command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,6 +33,7 @@ pub enum Stage {
     Fit,
     Forecast,
     Quota,
+    Comp,
     /// Every stage the scenario configures.
     Run,
 }
@@ -43,6 +46,8 @@ pub struct Overrides {
     pub trials: Option<usize>,
     pub formats: Option<Vec<Format>>,
     pub quiet: bool,
+    /// `comp --payout-curve`: also write `payout_curve.csv`.
+    pub payout_curve: bool,
     /// Also run the balance-vs-disruption frontier when rebalancing.
     pub frontier: bool,
 }
@@ -176,6 +181,22 @@ pub fn last_year_actuals(history: &SalesHistory, horizon: &Horizon) -> Vec<f64> 
         .collect()
 }
 
+/// Company revenue in each of the horizon's length of periods just before
+/// its start (those the data covers), with the periods' start dates.
+pub fn recent_company_actuals(history: &SalesHistory, horizon: &Horizon) -> Vec<(String, f64)> {
+    (1..=horizon.periods as i64)
+        .rev()
+        .filter_map(|k| {
+            let ordinal = horizon.start - k;
+            let idx = usize::try_from(ordinal - history.first_period).ok()?;
+            (idx < history.n_periods()).then(|| {
+                let total = history.revenue.iter().map(|r| r[idx]).sum();
+                (history.calendar.start_of(ordinal).to_string(), total)
+            })
+        })
+        .collect()
+}
+
 /// The simulation settings of `s` for `history`.
 pub fn sim_spec(
     s: &Scenario,
@@ -240,7 +261,8 @@ pub fn simulate_scenario(s: &Scenario, stage: Stage, quiet: bool) -> Result<Simu
     let models = fit(&history, history.n_periods(), &s.fit);
     let mut seconds = 0.0;
     let sim = if stage >= Stage::Forecast {
-        let keep = s.quota.is_some() && stage >= Stage::Quota;
+        let keep = (s.quota.is_some() && stage >= Stage::Quota)
+            || (s.comp.is_some() && stage >= Stage::Comp);
         let spec = sim_spec(s, &history, horizon, keep);
         let started = Instant::now();
         let bar = progress_bar(models.territories.len(), quiet);
@@ -286,6 +308,140 @@ fn potentials(history: &SalesHistory, sim: &SimResults) -> Vec<f64> {
             }
         })
         .collect()
+}
+
+/// Seasonal shares of each territory's simulated mean revenue by quarter.
+fn seasons(history: &SalesHistory, sim: &SimResults) -> Vec<[f64; QUARTERS]> {
+    let per_year = history.calendar.kind.per_year();
+    sim.territories
+        .iter()
+        .map(|t| {
+            let means: Vec<f64> = t.periods.iter().map(|p| p.mean).collect();
+            roster::seasonal_shares(&means, per_year)
+        })
+        .collect()
+}
+
+/// Rep rows of `quotas.csv`: the quota plan's territory quotas split over
+/// the reps table's reps.
+fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec<RepQuotaRow>> {
+    if run.history.reps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let totals = sim
+        .territory_quarter_totals
+        .as_ref()
+        .ok_or_else(|| Error::Internal("territory quarter totals were not kept".into()))?;
+    let quotas: Vec<f64> = plan.rows.iter().map(|r| r.quota).collect();
+    let r = roster::build(
+        &run.history.reps,
+        &run.history.territories,
+        &run.horizon,
+        &quotas,
+        &seasons(&run.history, sim),
+        &BTreeMap::new(),
+    );
+    // Stand-ins (territories without reps) are the territory row itself.
+    Ok(r.members
+        .iter()
+        .filter(|m| !m.stand_in)
+        .map(|m| RepQuotaRow {
+            territory: run.history.territories[m.territory].name.clone(),
+            rep: m.id.clone(),
+            quota: m.quota(),
+            attain_probability: roster::attain_probability(m, totals),
+        })
+        .collect())
+}
+
+/// The comp stage: the scenario's plans on the simulated trials, with
+/// quotas from the quota stage or the quotas table.
+fn comp_stage(
+    s: &Scenario,
+    run: &Simulated,
+    sim: &SimResults,
+    quota: Option<&QuotaPlan>,
+    payout_curve: bool,
+) -> Result<Option<CompSection>> {
+    let Some(spec) = &s.comp else {
+        return Ok(None);
+    };
+    let history = &run.history;
+    let n = history.territories.len();
+    let territory_quotas: Vec<f64> = match spec.quotas {
+        QuotaSource::Quota => quota
+            .ok_or_else(|| Error::Internal("comp: the quota stage did not run".into()))?
+            .rows
+            .iter()
+            .map(|r| r.quota)
+            .collect(),
+        QuotaSource::Table => (0..n)
+            .map(|t| history.quotas.get(&t).copied().unwrap_or(0.0))
+            .collect(),
+    };
+    let totals = sim
+        .territory_quarter_totals
+        .as_ref()
+        .ok_or_else(|| Error::Internal("territory quarter totals were not kept".into()))?;
+    let seasons = seasons(history, sim);
+    let no_rep_quotas = BTreeMap::new();
+    let rep_quotas = match spec.quotas {
+        QuotaSource::Table => &history.rep_quotas,
+        QuotaSource::Quota => &no_rep_quotas,
+    };
+    let roster = roster::build(
+        &history.reps,
+        &history.territories,
+        &run.horizon,
+        &territory_quotas,
+        &seasons,
+        rep_quotas,
+    );
+    let names: Vec<String> = history.territories.iter().map(|t| t.name.clone()).collect();
+    let per_year = history.calendar.kind.per_year();
+    let mut quarter_starts = vec![String::new(); QUARTERS];
+    for (p, d) in sim.period_starts.iter().enumerate().rev() {
+        quarter_starts[quarter_of(p, per_year)] = d.to_string();
+    }
+    comp::evaluate(
+        &CompInputs {
+            plans: &spec.plans,
+            quota_source: spec.quotas,
+            roster: &roster,
+            territory_names: &names,
+            region_names: &history.regions(),
+            region_of: &history.region_index(),
+            territory_quotas: &territory_quotas,
+            seasons: &seasons,
+            quarter_totals: totals,
+            company_revenue: &sim.company_totals,
+            quarter_starts: &quarter_starts,
+        },
+        payout_curve,
+    )
+    .map(Some)
+}
+
+/// `sim` with each territory's horizon and quarter totals carried over to
+/// the rebalanced territories (`W x old`, per quarter); only for a
+/// rebalancing that keeps the territory set, so indices still match.
+fn rebalanced_paths(problem: &Problem, sol: &Solution, sim: &SimResults) -> SimResults {
+    let w = paths::transfer_matrix(problem, &sol.assign);
+    let mut out = sim.clone();
+    out.territory_totals = sim
+        .territory_totals
+        .as_ref()
+        .map(|t| paths::reaggregate(&w, t));
+    out.territory_quarter_totals = sim.territory_quarter_totals.as_ref().map(|q| {
+        let mut new = q.clone();
+        for k in 0..q.shape()[1] {
+            let old = q.index_axis(ndarray::Axis(1), k).to_owned();
+            new.index_axis_mut(ndarray::Axis(1), k)
+                .assign(&paths::reaggregate(&w, &old));
+        }
+        new
+    });
+    out
 }
 
 /// The quota stage's inputs, owned (re-aggregated after rebalancing).
@@ -380,6 +536,7 @@ pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
         forecast: None,
         quota: None,
         territories: Some(section),
+        comp: None,
         backtest: None,
         warnings: history.report.warnings.clone(),
     };
@@ -397,25 +554,73 @@ pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
 /// Any load, scenario, infeasibility or I/O error; nothing is written then.
 pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, PathBuf, f64)> {
     let s = load_scenario(path, o)?;
+    let outcome = build(stage, &s, o)?;
+    let dir = output_dir(&s, o);
+    let out = OutputDir::create(&dir)?;
+    export::write_all(&outcome.report, &out, &s.output.formats)?;
+    let written = out.commit()?;
+    Ok((outcome.report, written, outcome.run.seconds))
+}
+
+/// A finished run of one scenario, before anything is written.
+pub struct Outcome {
+    pub report: Report,
+    pub run: Simulated,
+}
+
+/// Run `stage` for the checked scenario `s` and build its report (no I/O
+/// beyond reading the inputs).
+///
+/// # Errors
+/// Any load, scenario or infeasibility error.
+pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
+    if stage == Stage::Comp && s.comp.is_none() {
+        return Err(Error::scenario(
+            &s.path,
+            "comp",
+            "the comp command needs a [comp] section with at least one [[comp.plan]]",
+        ));
+    }
     let mut warnings: Vec<String> = Vec::new();
     for section in &s.unimplemented_sections {
         warnings.push(format!(
             "[{section}] is read but this version does not run that stage yet; it is skipped"
         ));
     }
-    let meta = meta(&s)?;
-    let run = simulate_scenario(&s, stage, o.quiet)?;
+    let meta = meta(s)?;
+    let run = simulate_scenario(s, stage, o.quiet)?;
     warnings.extend(run.history.report.warnings.iter().cloned());
     warnings.extend(run.models.warnings.iter().cloned());
     let plan = s.quota.as_ref().map(|q| q.plan);
-    let forecast = run.sim.as_ref().map(|sim| ForecastSection::of(sim, plan));
+    let forecast = run.sim.as_ref().map(|sim| {
+        ForecastSection::of(
+            sim,
+            plan,
+            recent_company_actuals(&run.history, &run.horizon),
+        )
+    });
     let rebalanced = match &s.territories {
         Some(spec) if stage == Stage::Run => {
-            Some(rebalance_stage(&s, spec, &run.history, o.frontier)?)
+            Some(rebalance_stage(s, spec, &run.history, o.frontier)?)
         }
         _ => None,
     };
-    let quota = match (&run.sim, &s.quota) {
+    // After rebalancing, the stages that follow see the new territories'
+    // paths: W x old paths (same territory set), see `rebalance::paths`.
+    let same_territories = rebalanced
+        .as_ref()
+        .is_none_or(|(p, _, _)| p.territories.iter().all(|t| !t.added && !t.removed));
+    let rebalanced_sim = match (&run.sim, &rebalanced) {
+        (Some(sim), Some((p, sol, _))) if same_territories => Some(rebalanced_paths(p, sol, sim)),
+        _ => None,
+    };
+    let sim_view = rebalanced_sim.as_ref().or(run.sim.as_ref());
+    if !same_territories && (s.comp.is_some() || !run.history.reps.is_empty()) {
+        warnings.push(
+            "[territories] adds or removes territories: rep quota rows and commission cost are skipped in this version (they follow the reps table's territories)".into(),
+        );
+    }
+    let mut quota = match (&run.sim, &s.quota) {
         (Some(sim), Some(q)) if stage >= Stage::Quota => {
             let totals = sim
                 .territory_totals
@@ -472,6 +677,18 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
             None
         }
     };
+    if let (Some(sim), Some(q), true) = (sim_view, quota.as_mut(), same_territories) {
+        q.reps = rep_quotas(&run, sim, q)?;
+    }
+    let comp = match sim_view {
+        Some(sim) if stage >= Stage::Comp && same_territories => {
+            comp_stage(s, &run, sim, quota.as_ref(), o.payout_curve)?
+        }
+        _ => None,
+    };
+    if let Some(c) = &comp {
+        warnings.extend(c.warnings.iter().cloned());
+    }
     let report = Report {
         meta,
         data: Some(DataSummary::of(&run.history)),
@@ -479,14 +696,63 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
         forecast,
         quota,
         territories: rebalanced.map(|(_, _, section)| section),
+        comp,
         backtest: None,
         warnings,
     };
-    let dir = output_dir(&s, o);
+    Ok(Outcome { report, run })
+}
+
+/// Run the scenarios at `paths` with common random numbers (the first
+/// scenario's seed and trial count for all) and write the comparison.
+///
+/// # Errors
+/// Any error of any scenario (naming its file); nothing is written then.
+pub fn compare(paths: &[PathBuf], o: &Overrides) -> Result<(Comparison, PathBuf)> {
+    let Some(first_path) = paths.first() else {
+        return Err(Error::Usage(
+            "compare: found no scenario, expected two or more scenario files".into(),
+        ));
+    };
+    let first = load_scenario(first_path, o)?;
+    let mut outcomes = Vec::with_capacity(paths.len());
+    for path in paths {
+        let mut s = load_scenario(path, o)?;
+        s.seed = first.seed;
+        s.forecast.trials = first.forecast.trials;
+        let quiet = Overrides {
+            quiet: true,
+            ..o.clone()
+        };
+        outcomes.push((s.name.clone(), path, build(Stage::Run, &s, &quiet)?));
+    }
+    let runs: Vec<ScenarioRun> = outcomes
+        .iter()
+        .map(|(name, path, out)| {
+            let company_totals = out
+                .run
+                .sim
+                .as_ref()
+                .map(|sim| sim.company_totals.as_slice())
+                .unwrap_or_default();
+            ScenarioRun {
+                name: name.clone(),
+                file: path.display().to_string(),
+                report: &out.report,
+                company_totals,
+                cost_totals: out.report.comp.as_ref().map(|c| c.cost_trials.as_slice()),
+            }
+        })
+        .collect();
+    let comparison = crate::compare::compare(&runs, first.seed, &first.forecast.quantiles);
+    let dir = o
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join("compare"));
     let out = OutputDir::create(&dir)?;
-    export::write_all(&report, &out, &s.output.formats)?;
+    export::compare::write(&comparison, &out, &first.output.formats)?;
     let written = out.commit()?;
-    Ok((report, written, run.seconds))
+    Ok((comparison, written))
 }
 
 /// Backtest the scenario at `path`: fit on all but the last `holdout`
@@ -520,6 +786,7 @@ pub fn run_backtest(
         forecast: None,
         quota: None,
         territories: None,
+        comp: None,
         backtest: Some(result),
         warnings: history.report.warnings.clone(),
     };

@@ -5,8 +5,13 @@
 //! Scores follow `../shared/BASELINES.md`: interval coverage; pinball loss
 //! averaged over the seven standard quantiles and scaled by the series'
 //! in-sample seasonal-naive mean absolute error; MASE of the median; the
-//! error of the horizon total. Series whose scale is zero are left out of
-//! scaled averages and counted. Pure computation on a loaded history.
+//! error of the horizon total; the continuous ranked probability score
+//! (CRPS), estimated from the trials as twice the mean pinball loss over
+//! the 1%..99% quantile grid. Series whose scale is zero are left out of
+//! scaled averages and counted. Two baselines are scored the same way:
+//! seasonal naive and naive with drift (random walk with drift), both with
+//! empirical-residual quantiles widened by the square root of the steps
+//! ahead. Pure computation on a loaded history.
 
 use serde::Serialize;
 
@@ -40,6 +45,12 @@ pub struct BacktestRow {
     pub quantiles: Vec<f64>,
     /// Seasonal-naive baseline quantiles.
     pub baseline: Vec<f64>,
+    /// Naive-with-drift baseline quantiles.
+    pub drift: Vec<f64>,
+    /// CRPS of the forecast, the seasonal-naive and the drift baseline.
+    pub crps: f64,
+    pub baseline_crps: f64,
+    pub drift_crps: f64,
     /// In-sample seasonal-naive MAE of the series (0: not scaled).
     pub scale: f64,
 }
@@ -56,6 +67,12 @@ pub struct Scores {
     pub scaled_pinball: f64,
     pub baseline_scaled_pinball: f64,
     pub baseline_coverage_80: f64,
+    /// CRPS scaled like the pinball loss, for the forecast and baselines.
+    pub scaled_crps: f64,
+    pub baseline_scaled_crps: f64,
+    pub drift_scaled_pinball: f64,
+    pub drift_scaled_crps: f64,
+    pub drift_coverage_80: f64,
     pub mase: f64,
     pub total_error: f64,
     pub series_scored: usize,
@@ -83,6 +100,24 @@ fn pinball(y: f64, q: f64, tau: f64) -> f64 {
     }
 }
 
+/// The quantile levels CRPS is estimated on: 1%, 2%, ..., 99%.
+pub fn crps_grid() -> Vec<f64> {
+    (1..100).map(|i| f64::from(i) / 100.0).collect()
+}
+
+/// CRPS from quantiles at the levels of [`crps_grid`]: twice the mean
+/// pinball loss over the grid (CRPS = 2 x the integral of the pinball loss
+/// over all levels).
+pub fn crps_from_grid(y: f64, grid_quantiles: &[f64]) -> f64 {
+    let grid = crps_grid();
+    2.0 * grid
+        .iter()
+        .zip(grid_quantiles)
+        .map(|(&tau, &q)| pinball(y, q, tau))
+        .sum::<f64>()
+        / grid.len() as f64
+}
+
 /// Mean pinball loss over the standard quantiles.
 pub fn mean_pinball(y: f64, quantiles: &[f64]) -> f64 {
     STANDARD_QUANTILES
@@ -104,20 +139,12 @@ pub fn seasonal_naive_scale(y: &[f64], season: usize) -> f64 {
     errs.iter().sum::<f64>() / errs.len() as f64
 }
 
-/// Seasonal-naive forecast with empirical-residual quantiles: the value
-/// one season back, plus the quantiles of the in-sample seasonal-naive
-/// errors scaled by sqrt(seasons ahead).
-fn seasonal_naive(y: &[f64], season: usize, h: usize) -> Vec<f64> {
-    let s = if y.len() > season { season } else { 1 };
-    let n = y.len();
-    if n == 0 {
-        return vec![0.0; STANDARD_QUANTILES.len()];
-    }
-    let k = h / s + 1;
-    let base = y[n - s + (h % s)].max(f64::MIN);
-    let mut errs: Vec<f64> = (s..n).map(|t| y[t] - y[t - s]).collect();
+/// `base + e_q x sqrt(steps)` for each level q, with e_q the empirical
+/// quantile of the in-sample errors `errs`.
+fn widened_quantiles(base: f64, mut errs: Vec<f64>, steps: usize, levels: &[f64]) -> Vec<f64> {
     errs.sort_by(f64::total_cmp);
-    STANDARD_QUANTILES
+    let widen = (steps as f64).sqrt();
+    levels
         .iter()
         .map(|&q| {
             let e = if errs.is_empty() {
@@ -125,9 +152,37 @@ fn seasonal_naive(y: &[f64], season: usize, h: usize) -> Vec<f64> {
             } else {
                 sorted_quantile(&errs, q)
             };
-            base + e * (k as f64).sqrt()
+            base + e * widen
         })
         .collect()
+}
+
+/// Seasonal-naive forecast `h` periods past the end of `y`, at `levels`:
+/// the value one season back, plus the quantiles of the in-sample
+/// seasonal-naive errors scaled by sqrt(seasons ahead).
+fn seasonal_naive(y: &[f64], season: usize, h: usize, levels: &[f64]) -> Vec<f64> {
+    let s = if y.len() > season { season } else { 1 };
+    let n = y.len();
+    if n <= s {
+        return vec![y.last().copied().unwrap_or(0.0); levels.len()];
+    }
+    let errs: Vec<f64> = (s..n).map(|t| y[t] - y[t - s]).collect();
+    widened_quantiles(y[n - s + (h % s)], errs, h / s + 1, levels)
+}
+
+/// Naive-with-drift forecast `h` periods past the end of `y` (h = 0 is the
+/// next period), at `levels`: the last value plus (h + 1) times the mean
+/// change, plus the quantiles of the in-sample one-step errors around the
+/// drift scaled by sqrt(h + 1).
+fn naive_drift(y: &[f64], h: usize, levels: &[f64]) -> Vec<f64> {
+    let n = y.len();
+    if n < 2 {
+        return vec![y.last().copied().unwrap_or(0.0); levels.len()];
+    }
+    let drift = (y[n - 1] - y[0]) / (n - 1) as f64;
+    let steps = h + 1;
+    let errs: Vec<f64> = (1..n).map(|t| y[t] - y[t - 1] - drift).collect();
+    widened_quantiles(y[n - 1] + drift * steps as f64, errs, steps, levels)
 }
 
 fn region_series(h: &SalesHistory) -> Vec<(String, Vec<f64>)> {
@@ -174,6 +229,7 @@ pub fn backtest(
     }
     let mut rows = Vec::new();
     let mut origins = Vec::new();
+    let grid = crps_grid();
     let regions = region_series(history);
     let total: Vec<f64> = (0..n)
         .map(|p| history.revenue.iter().map(|s| s[p]).sum())
@@ -182,25 +238,33 @@ pub fn backtest(
         let cut = n - spec.holdout - j * spec.step;
         let train = history.truncated(cut);
         let models = fit(&train, cut, fit_spec);
-        let sim = simulate(
-            &models,
-            &SimSpec::from_origin(&models, spec.holdout, spec.seed, spec.trials),
-        );
+        let mut sim_spec = SimSpec::from_origin(&models, spec.holdout, spec.seed, spec.trials);
+        sim_spec.quantiles.extend(crps_grid());
+        let sim = simulate(&models, &sim_spec);
         let origin = history.calendar.start_of(models.origin).to_string();
         origins.push(origin.clone());
         let mut score = |level: &str, summary: &SeriesSummary, actual: &[f64]| {
             let train_part = &actual[..cut];
             let scale = seasonal_naive_scale(train_part, season);
+            let n_std = STANDARD_QUANTILES.len();
             for p in 0..spec.holdout {
+                let y = actual[cut + p];
+                let q = &summary.periods[p].quantiles;
+                let naive_grid = seasonal_naive(train_part, season, p, &grid);
+                let drift_grid = naive_drift(train_part, p, &grid);
                 rows.push(BacktestRow {
                     origin: origin.clone(),
                     level: level.to_string(),
                     name: summary.name.clone(),
                     period: sim.period_starts[p].to_string(),
-                    actual: actual[cut + p],
+                    actual: y,
                     mean: summary.periods[p].mean,
-                    quantiles: summary.periods[p].quantiles.clone(),
-                    baseline: seasonal_naive(train_part, season, p),
+                    quantiles: q[..n_std].to_vec(),
+                    baseline: seasonal_naive(train_part, season, p, &STANDARD_QUANTILES),
+                    drift: naive_drift(train_part, p, &STANDARD_QUANTILES),
+                    crps: crps_from_grid(y, &q[n_std..]),
+                    baseline_crps: crps_from_grid(y, &naive_grid),
+                    drift_crps: crps_from_grid(y, &drift_grid),
                     scale,
                 });
             }
@@ -301,6 +365,11 @@ fn scores(rows: Vec<&BacktestRow>) -> Scores {
         scaled_pinball: mean_of(&|r| mean_pinball(r.actual, &r.quantiles) / r.scale),
         baseline_scaled_pinball: mean_of(&|r| mean_pinball(r.actual, &r.baseline) / r.scale),
         baseline_coverage_80: share(&|r| r.actual >= r.baseline[1] && r.actual <= r.baseline[5]),
+        scaled_crps: mean_of(&|r| r.crps / r.scale),
+        baseline_scaled_crps: mean_of(&|r| r.baseline_crps / r.scale),
+        drift_scaled_pinball: mean_of(&|r| mean_pinball(r.actual, &r.drift) / r.scale),
+        drift_scaled_crps: mean_of(&|r| r.drift_crps / r.scale),
+        drift_coverage_80: share(&|r| r.actual >= r.drift[1] && r.actual <= r.drift[5]),
         mase: mean_of(&|r| (r.actual - r.quantiles[3]).abs() / r.scale),
         total_error: if total_errors.is_empty() {
             f64::NAN
@@ -336,8 +405,41 @@ mod tests {
     #[test]
     fn seasonal_naive_repeats_last_season() {
         let y = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let f = seasonal_naive(&y, 3, 0);
+        let f = seasonal_naive(&y, 3, 0, &STANDARD_QUANTILES);
         // Base 4 (one season back), errors all +3.
         assert!((f[3] - 7.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn naive_drift_extends_the_mean_change() {
+        // y rises by 2 each period: drift 2, errors all zero.
+        let y = [1.0, 3.0, 5.0, 7.0];
+        let f = naive_drift(&y, 2, &STANDARD_QUANTILES);
+        assert!(f.iter().all(|&v| (v - 13.0).abs() < 1e-12), "{f:?}");
+    }
+
+    #[test]
+    fn crps_of_a_point_forecast_is_the_absolute_error() {
+        // All quantiles at 4, actual 10: CRPS = |10 - 4| = 6 (up to the
+        // grid's truncation of the tails: 2 x mean over 1..99% of tau x 6).
+        let grid = vec![4.0; 99];
+        let expected = 2.0 * 6.0 * crps_grid().iter().sum::<f64>() / 99.0;
+        assert!((crps_from_grid(10.0, &grid) - expected).abs() < 1e-12);
+        assert!((expected - 6.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn crps_of_a_normal_forecast_matches_the_closed_form() {
+        // N(0, 1) forecast, actual 0: CRPS = 2 phi(0) - 1/sqrt(pi) = 0.2337.
+        let normal = statrs::distribution::Normal::new(0.0, 1.0).unwrap();
+        use statrs::distribution::ContinuousCDF;
+        let grid: Vec<f64> = crps_grid().iter().map(|&p| normal.inverse_cdf(p)).collect();
+        let exact = 2.0 * (-0.0f64).exp() / (2.0 * std::f64::consts::PI).sqrt()
+            - 1.0 / std::f64::consts::PI.sqrt();
+        assert!(
+            (crps_from_grid(0.0, &grid) - exact).abs() < 0.01,
+            "{}",
+            crps_from_grid(0.0, &grid)
+        );
     }
 }

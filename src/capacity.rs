@@ -43,7 +43,8 @@ pub fn productivity(rep: &Rep, date: NaiveDate) -> f64 {
     }
 }
 
-fn midpoint(calendar: &Calendar, ordinal: i64) -> NaiveDate {
+/// The middle day of period `ordinal`, where productivity is evaluated.
+pub fn midpoint(calendar: &Calendar, ordinal: i64) -> NaiveDate {
     calendar.start_of(ordinal) + chrono::Duration::days(calendar.days_in(ordinal) / 2)
 }
 

@@ -57,7 +57,27 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
         .collect();
     let regions = history.regions();
     let region_index = history.region_index();
-    let series: Vec<&[f64]> = history.revenue.iter().map(|r| &r[..n_fit]).collect();
+    // Revenue per reporting date when the data has a fixed cadence.
+    let per_date: Option<Vec<Vec<f64>>> = history.cadence.map(|c| {
+        let factors: Vec<f64> = (0..n_fit as i64)
+            .map(|t| c.factor(&calendar, history.first_period + t).max(1e-9))
+            .collect();
+        history
+            .revenue
+            .iter()
+            .map(|r| {
+                r[..n_fit]
+                    .iter()
+                    .zip(&factors)
+                    .map(|(v, f)| v / f)
+                    .collect()
+            })
+            .collect()
+    });
+    let series: Vec<&[f64]> = match &per_date {
+        Some(p) => p.iter().map(Vec::as_slice).collect(),
+        None => history.revenue.iter().map(|r| &r[..n_fit]).collect(),
+    };
 
     let company_total = sum_series(series.iter().copied(), n_fit);
     let company_profile = group_profile(&company_total, &positions, s);
@@ -221,6 +241,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
         regions,
         territories,
         shocks,
+        cadence: history.cadence,
         warnings,
     }
 }

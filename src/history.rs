@@ -5,6 +5,8 @@
 //! complete periods of the history.
 
 use chrono::NaiveDate;
+
+use crate::cadence::Cadence;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -99,6 +101,11 @@ pub struct SalesHistory {
     pub pipeline: Vec<Opportunity>,
     /// Last or assigned quota per territory, from a quotas table.
     pub quotas: BTreeMap<usize, f64>,
+    /// The sales dates' fixed reporting cadence, when they have one.
+    pub cadence: Option<Cadence>,
+    /// Quota per rep, when the quotas table is keyed by rep (its rows are
+    /// also added up into `quotas`).
+    pub rep_quotas: BTreeMap<String, f64>,
     pub report: LoadReport,
 }
 
@@ -122,6 +129,8 @@ impl SalesHistory {
             reps: Vec::new(),
             pipeline: Vec::new(),
             quotas: BTreeMap::new(),
+            cadence: None,
+            rep_quotas: BTreeMap::new(),
             report: LoadReport::default(),
         }
     }

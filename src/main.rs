@@ -79,6 +79,23 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Commission cost: the comp plans evaluated on every simulated trial
+    Comp {
+        scenario: PathBuf,
+        /// Also write payout_curve.csv: each plan's payout at attainment 0 to 2.5
+        #[arg(long)]
+        payout_curve: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Scenarios side by side, with common random numbers (the first scenario's seed and trials)
+    Compare {
+        /// Two or more scenario files; the first is the base
+        #[arg(required = true, num_args = 2..)]
+        scenarios: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Rebalance territories: balanced potential and workload under a disruption budget
     Rebalance {
         scenario: PathBuf,
@@ -147,6 +164,7 @@ fn overrides(c: &Common) -> Result<Overrides, Error> {
         trials: c.trials,
         formats,
         quiet: c.quiet,
+        payout_curve: false,
         frontier: false,
     })
 }
@@ -194,9 +212,18 @@ fn print_territories(report: &salesplan::report::Report) {
     }
 }
 
-fn print_run(stage: Stage, path: &Path, c: &Common, frontier: bool) -> Result<(), Error> {
-    let mut o = overrides(c)?;
-    o.frontier = frontier;
+fn print_run(
+    stage: Stage,
+    path: &Path,
+    c: &Common,
+    payout_curve: bool,
+    frontier: bool,
+) -> Result<(), Error> {
+    let o = Overrides {
+        payout_curve,
+        frontier,
+        ..overrides(c)?
+    };
     let (report, dir, seconds) = app::execute(stage, path, &o)?;
     if c.quiet {
         return Ok(());
@@ -245,6 +272,26 @@ fn print_run(stage: Stage, path: &Path, c: &Common, frontier: bool) -> Result<()
             100.0 * q.expected_share_attaining,
             100.0 * q.share_attaining_p05,
             100.0 * q.share_attaining_p95
+        );
+    }
+    if let Some(k) = &report.comp {
+        let cur = &report.meta.currency;
+        println!(
+            "comp:     {} reps on {} plan(s): cost P10 {:.0}  P50 {:.0}  P90 {:.0} {cur} (mean {:.0}; {:.0} if everyone attains exactly 100%)",
+            k.reps.len(),
+            k.plans.len(),
+            k.cost.p10,
+            k.cost.p50,
+            k.cost.p90,
+            k.cost.mean,
+            k.expected_cost_at_plan
+        );
+        println!(
+            "          cost of sales P50 {:.2}% (P10 {:.2}%, P90 {:.2}%); expected share of reps at or above 100%: {:.0}%",
+            100.0 * k.cost_of_sales.p50,
+            100.0 * k.cost_of_sales.p10,
+            100.0 * k.cost_of_sales.p90,
+            100.0 * k.share_reps_above_100
         );
     }
     print_territories(&report);
@@ -307,7 +354,7 @@ fn real_main() -> Result<(), Error> {
         } => {
             set_threads(common.threads)?;
             let path = scenario.unwrap_or_else(|| PathBuf::from("scenarios/demo.toml"));
-            print_run(Stage::Run, &path, &common, frontier)
+            print_run(Stage::Run, &path, &common, false, frontier)
         }
         Command::Rebalance {
             scenario,
@@ -315,8 +362,10 @@ fn real_main() -> Result<(), Error> {
             common,
         } => {
             set_threads(common.threads)?;
-            let mut o = overrides(&common)?;
-            o.frontier = frontier;
+            let o = Overrides {
+                frontier,
+                ..overrides(&common)?
+            };
             let (report, dir) = app::run_rebalance(&scenario, &o)?;
             if !common.quiet {
                 for w in &report.warnings {
@@ -333,15 +382,45 @@ fn real_main() -> Result<(), Error> {
         }
         Command::Fit { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Fit, &scenario, &common, false)
+            print_run(Stage::Fit, &scenario, &common, false, false)
         }
         Command::Forecast { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Forecast, &scenario, &common, false)
+            print_run(Stage::Forecast, &scenario, &common, false, false)
         }
         Command::Quota { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Quota, &scenario, &common, false)
+            print_run(Stage::Quota, &scenario, &common, false, false)
+        }
+        Command::Comp {
+            scenario,
+            payout_curve,
+            common,
+        } => {
+            set_threads(common.threads)?;
+            print_run(Stage::Comp, &scenario, &common, payout_curve, false)
+        }
+        Command::Compare { scenarios, common } => {
+            set_threads(common.threads)?;
+            let (c, dir) = app::compare(&scenarios, &overrides(&common)?)?;
+            if !common.quiet {
+                let i50 = c.quantiles.iter().position(|q| (q - 0.5).abs() < 1e-9);
+                for s in &c.scenarios {
+                    let p50 = i50.map_or(f64::NAN, |i| s.total.quantiles[i]);
+                    let d_mean = s.difference.mean;
+                    let plan = s
+                        .prob_hit_plan
+                        .map(|p| format!("  P(hit plan) {:.1}%", p.probability * 100.0))
+                        .unwrap_or_default();
+                    println!(
+                        "{:<30} total P50 {p50:>14.0}  mean vs first {d_mean:>+13.0}  P(above first) {:>5.1}%{plan}",
+                        s.name,
+                        s.prob_above_first * 100.0
+                    );
+                }
+                println!("wrote {}", dir.display());
+            }
+            Ok(())
         }
         Command::Backtest {
             scenario,

@@ -367,10 +367,25 @@ pub struct FittedModels {
     pub regions: Vec<String>,
     pub territories: Vec<TerritoryModel>,
     pub shocks: ShockModel,
+    /// The data's reporting cadence: the models are per reporting date, and
+    /// each simulated period is multiplied by its cadence factor.
+    #[serde(skip)]
+    pub cadence: Option<crate::cadence::Cadence>,
     pub warnings: Vec<String>,
 }
 
 impl FittedModels {
+    /// Cadence factor of each of `n` horizon periods from the origin (all 1
+    /// without a cadence).
+    pub fn cadence_factors(&self, n: usize) -> Vec<f64> {
+        (0..n as i64)
+            .map(|h| {
+                self.cadence
+                    .map_or(1.0, |c| c.factor(&self.calendar, self.origin + h))
+            })
+            .collect()
+    }
+
     /// Season position of each of `n` horizon periods from the origin.
     pub fn seasons(&self, n: usize) -> Vec<usize> {
         (0..n as i64)

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::scenario::{QuotaMethod, QuotaSpec};
+use crate::stats::histogram::Histogram;
 use crate::stats::quantile::sorted_quantile;
 
 /// What the quota stage needs to know about each territory.
@@ -43,6 +44,17 @@ pub struct QuotaRow {
     pub binding: Option<String>,
 }
 
+/// One rep's part of a territory quota (split by the roster rule of
+/// [`crate::comp::roster`]: fte x the ramped part of the year present).
+#[derive(Debug, Clone, Serialize)]
+pub struct RepQuotaRow {
+    pub territory: String,
+    pub rep: String,
+    pub quota: f64,
+    /// Share of trials in which the revenue credited to the rep reaches its quota.
+    pub attain_probability: f64,
+}
+
 /// The quota plan and its fairness figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct QuotaPlan {
@@ -56,13 +68,28 @@ pub struct QuotaPlan {
     pub expected_share_attaining: f64,
     pub share_attaining_p05: f64,
     pub share_attaining_p95: f64,
+    /// Distribution over trials of the share of territories attaining.
+    pub share_attaining_histogram: Histogram,
     /// Spread (max - min) of attainment probabilities across territories.
     pub attain_probability_spread: f64,
     /// Correlation of territory size (forecast P50) with attainment probability.
     pub size_attainment_correlation: f64,
     pub rows: Vec<QuotaRow>,
+    /// Rep quotas (with a reps table), in roster order.
+    pub reps: Vec<RepQuotaRow>,
     /// Quotas under each other method, for comparison: (method, quotas).
     pub alternatives: Vec<(QuotaMethod, Vec<f64>)>,
+}
+
+/// Histogram of the per-trial share of `n` territories attaining: one bin
+/// centred on each possible share k/n when there are few territories.
+fn share_histogram(shares: &[f64], n: usize) -> Histogram {
+    if n <= 40 {
+        let half = 0.5 / n as f64;
+        Histogram::with_range(shares.iter().copied(), -half, 1.0 + half, n + 1)
+    } else {
+        Histogram::with_range(shares.iter().copied(), 0.0, 1.0 + 1e-9, 40)
+    }
 }
 
 /// Set quotas for `inputs` under `spec`.
@@ -178,9 +205,11 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
         expected_share_attaining: expected,
         share_attaining_p05: sorted_quantile(&shares, 0.05),
         share_attaining_p95: sorted_quantile(&shares, 0.95),
+        share_attaining_histogram: share_histogram(&shares, n),
         attain_probability_spread: spread,
         size_attainment_correlation: correlation(&p50, &attain),
         rows,
+        reps: Vec::new(),
         alternatives: results
             .into_iter()
             .filter(|(m, _)| *m != spec.method)

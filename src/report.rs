@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::backtest::BacktestResult;
+use crate::comp::CompSection;
 use crate::history::{LoadReport, SalesHistory};
 use crate::model::{FittedModels, ShockModel};
 use crate::quota::QuotaPlan;
 use crate::rebalance::TerritoriesSection;
 use crate::sim::{SimResults, Summary};
+use crate::stats::histogram::Histogram;
 
 /// Identification of the run: enough to regenerate any output.
 #[derive(Debug, Clone, Serialize)]
@@ -159,11 +161,16 @@ pub struct ForecastSection {
     pub prob_hit_plan: Option<PlanProbability>,
     pub actual_periods: usize,
     pub draws: u64,
+    /// Company revenue in the periods just before the horizon (for the fan chart).
+    pub recent_actuals: Vec<(String, f64)>,
+    /// Distribution of the company's horizon total over the trials.
+    pub total_histogram: Histogram,
 }
 
 impl ForecastSection {
-    /// Build from simulation results; `plan` when the scenario has one.
-    pub fn of(sim: &SimResults, plan: Option<f64>) -> Self {
+    /// Build from simulation results; `plan` when the scenario has one,
+    /// `recent_actuals` the company's revenue by period before the horizon.
+    pub fn of(sim: &SimResults, plan: Option<f64>, recent_actuals: Vec<(String, f64)>) -> Self {
         let mut rows = Vec::new();
         let levels = [
             ("territory", &sim.territories),
@@ -204,6 +211,8 @@ impl ForecastSection {
             prob_hit_plan,
             actual_periods: sim.actual_periods,
             draws: sim.draws,
+            recent_actuals,
+            total_histogram: Histogram::of(&sim.company_totals, 40),
         }
     }
 }
@@ -218,6 +227,7 @@ pub struct Report {
     pub quota: Option<QuotaPlan>,
     /// Territory rebalancing: before/after, moves with reasons, frontier.
     pub territories: Option<TerritoriesSection>,
+    pub comp: Option<CompSection>,
     pub backtest: Option<BacktestResult>,
     pub warnings: Vec<String>,
 }

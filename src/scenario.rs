@@ -101,6 +101,47 @@ struct RawQuota {
     max_change: Option<f64>,
 }
 
+/// `[comp]`: read as a table, then each `[[comp.plan]]` on its own so that
+/// errors name the plan (`comp.plan[1]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComp {
+    quotas: Option<String>,
+    #[serde(default)]
+    plan: Vec<toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    name: Option<String>,
+    target_incentive: f64,
+    individual_weight: Option<f64>,
+    tiers: Vec<RawTier>,
+    cap: Option<f64>,
+    #[serde(default)]
+    gates: Vec<RawGate>,
+    period: Option<String>,
+    catch_up: Option<bool>,
+    reps: Option<Vec<String>>,
+    territories: Option<Vec<String>>,
+    regions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTier {
+    from: f64,
+    rate: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGate {
+    at: f64,
+    bonus: f64,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTerritories {
@@ -367,6 +408,69 @@ pub struct TerritoriesSpec {
     pub fixed_moves: Option<PathBuf>,
 }
 
+/// Where comp takes its quotas from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaSource {
+    /// The quota stage's quotas (`[quota]`).
+    Quota,
+    /// The quotas table (`data.quotas`): the quotas really assigned.
+    Table,
+}
+
+/// How often a comp plan measures attainment and pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CompPeriod {
+    Annual,
+    Quarterly,
+}
+
+/// One tier of a payout curve: from attainment `from` on, each 1.0 of
+/// attainment pays `rate` x target incentive.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Tier {
+    pub from: f64,
+    pub rate: f64,
+}
+
+/// A flat bonus of `bonus` x target incentive once attainment reaches `at`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Gate {
+    pub at: f64,
+    pub bonus: f64,
+}
+
+/// One `[[comp.plan]]`, checked: tiers strictly ascending by `from` (>= 0),
+/// rates, bonuses and the cap >= 0, `individual_weight` in [0, 1].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CompPlan {
+    pub name: String,
+    /// Yearly target incentive of one full-time rep, in currency.
+    pub target_incentive: f64,
+    /// Weight of the rep's own quota; the rest is on the team (region) quota.
+    pub individual_weight: f64,
+    pub tiers: Vec<Tier>,
+    /// Attainment past which payout stops growing.
+    pub cap: Option<f64>,
+    pub gates: Vec<Gate>,
+    pub period: CompPeriod,
+    /// Quarterly plans: pay on year-to-date attainment, catching up earlier shortfalls.
+    pub catch_up: bool,
+    /// Rep, territory and region name patterns (`*`); empty matches all.
+    pub reps: Vec<String>,
+    pub territories: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+/// The `[comp]` section, checked.
+#[derive(Debug, Clone)]
+pub struct CompSpec {
+    pub quotas: QuotaSource,
+    /// A rep takes the first plan whose patterns match it.
+    pub plans: Vec<CompPlan>,
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -411,6 +515,7 @@ pub struct Scenario {
     pub adjustments: Vec<Adjustment>,
     pub quota: Option<QuotaSpec>,
     pub territories: Option<TerritoriesSpec>,
+    pub comp: Option<CompSpec>,
     /// Sections this version reads but does not act on yet.
     pub unimplemented_sections: Vec<String>,
     pub output: OutputSpec,
@@ -524,16 +629,17 @@ impl Scenario {
             .as_ref()
             .map(|q| check_quota(&ctx, q, &forecast))
             .transpose()?;
+        let comp = raw
+            .comp
+            .map(|c| check_comp(&ctx, c, &forecast, quota.is_some(), data.quotas.is_some()))
+            .transpose()?;
         let output = check_output(&ctx, &dir, raw.output.as_ref())?;
         let territories = raw
             .territories
             .as_ref()
             .map(|t| check_territories(&ctx, &dir, t))
             .transpose()?;
-        let mut unimplemented_sections = Vec::new();
-        if raw.comp.is_some() {
-            unimplemented_sections.push("comp".to_string());
-        }
+        let unimplemented_sections = Vec::new();
         let name = raw.name.unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -551,6 +657,7 @@ impl Scenario {
             adjustments,
             quota,
             territories,
+            comp,
             unimplemented_sections,
             output,
         })
@@ -961,18 +1068,7 @@ fn check_quota(ctx: &Ctx, raw: &RawQuota, forecast: &ForecastSpec) -> Result<Quo
             format!("found {}, expected a revenue plan greater than 0", raw.plan),
         ));
     }
-    let per_year = forecast.period.per_year();
-    if let Some(p) = forecast.periods {
-        if p != per_year {
-            return Err(ctx.err(
-                "forecast.periods",
-                format!(
-                    "found {p}, but [quota] needs a horizon of one year: expected {per_year} {}s",
-                    forecast.period.name()
-                ),
-            ));
-        }
-    }
+    check_one_year(ctx, forecast, "quota")?;
     let method = match raw.method.as_deref() {
         None => QuotaMethod::EqualProbability,
         Some(m) => QuotaMethod::parse(m).ok_or_else(|| {
@@ -1035,6 +1131,187 @@ fn check_quota(ctx: &Ctx, raw: &RawQuota, forecast: &ForecastSpec) -> Result<Quo
         blend,
         over_assignment,
         max_change: raw.max_change,
+    })
+}
+
+/// A one-year horizon, which quotas and comp plans need.
+fn check_one_year(ctx: &Ctx, forecast: &ForecastSpec, section: &str) -> Result<()> {
+    let per_year = forecast.period.per_year();
+    match forecast.periods {
+        Some(p) if p != per_year => Err(ctx.err(
+            "forecast.periods",
+            format!(
+                "found {p}, but [{section}] needs a horizon of one year: expected {per_year} {}s",
+                forecast.period.name()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_comp(
+    ctx: &Ctx,
+    value: toml::Value,
+    forecast: &ForecastSpec,
+    has_quota: bool,
+    has_quota_table: bool,
+) -> Result<CompSpec> {
+    let raw: RawComp = value
+        .try_into()
+        .map_err(|e: toml::de::Error| ctx.err("comp", e.message().to_string()))?;
+    check_one_year(ctx, forecast, "comp")?;
+    let quotas = match raw.quotas.as_deref() {
+        None if has_quota => QuotaSource::Quota,
+        None if has_quota_table => QuotaSource::Table,
+        None => {
+            return Err(ctx.err(
+                "comp",
+                "comp plans need quotas: add a [quota] section or a quotas table (data.quotas)",
+            ))
+        }
+        Some("quota") if has_quota => QuotaSource::Quota,
+        Some("quota") => {
+            return Err(ctx.err(
+                "comp.quotas",
+                "found \"quota\", but the scenario has no [quota] section",
+            ))
+        }
+        Some("table") if has_quota_table => QuotaSource::Table,
+        Some("table") => {
+            return Err(ctx.err(
+                "comp.quotas",
+                "found \"table\", but the scenario has no quotas table: set data.quotas",
+            ))
+        }
+        Some(x) => {
+            return Err(ctx.err(
+                "comp.quotas",
+                format!("found '{x}', expected \"quota\" or \"table\""),
+            ))
+        }
+    };
+    if raw.plan.is_empty() {
+        return Err(ctx.err(
+            "comp.plan",
+            "found no plan, expected at least one [[comp.plan]]",
+        ));
+    }
+    let mut plans: Vec<CompPlan> = Vec::with_capacity(raw.plan.len());
+    for (i, v) in raw.plan.into_iter().enumerate() {
+        let key = format!("comp.plan[{i}]");
+        let p: RawPlan = v
+            .try_into()
+            .map_err(|e: toml::de::Error| ctx.err(&key, e.message().to_string()))?;
+        let plan = check_plan(ctx, &key, i, p)?;
+        if plans.iter().any(|q| q.name == plan.name) {
+            return Err(ctx.err(
+                &format!("{key}.name"),
+                format!("found '{}' twice, expected distinct plan names", plan.name),
+            ));
+        }
+        plans.push(plan);
+    }
+    Ok(CompSpec { quotas, plans })
+}
+
+fn check_plan(ctx: &Ctx, key: &str, i: usize, p: RawPlan) -> Result<CompPlan> {
+    let k = |field: &str| format!("{key}.{field}");
+    let non_negative = |field: String, v: f64, what: &str| -> Result<()> {
+        if v.is_finite() && v >= 0.0 {
+            Ok(())
+        } else {
+            Err(ctx.err(&field, format!("found {v}, expected {what} >= 0")))
+        }
+    };
+    if !(p.target_incentive.is_finite() && p.target_incentive > 0.0) {
+        return Err(ctx.err(
+            &k("target_incentive"),
+            format!(
+                "found {}, expected a target incentive greater than 0",
+                p.target_incentive
+            ),
+        ));
+    }
+    let individual_weight = p.individual_weight.unwrap_or(1.0);
+    if !(0.0..=1.0).contains(&individual_weight) {
+        return Err(ctx.err(
+            &k("individual_weight"),
+            format!("found {individual_weight}, expected a weight in [0, 1]"),
+        ));
+    }
+    if p.tiers.is_empty() {
+        return Err(ctx.err(
+            &k("tiers"),
+            "found no tier, expected at least one { from, rate }",
+        ));
+    }
+    let mut tiers = Vec::with_capacity(p.tiers.len());
+    for (j, t) in p.tiers.iter().enumerate() {
+        non_negative(k(&format!("tiers[{j}].from")), t.from, "an attainment")?;
+        non_negative(k(&format!("tiers[{j}].rate")), t.rate, "a rate")?;
+        if let Some(prev) = tiers.last().map(|x: &Tier| x.from) {
+            if t.from <= prev {
+                return Err(ctx.err(
+                    &k(&format!("tiers[{j}].from")),
+                    format!(
+                        "found {}, expected tiers in ascending order: more than the previous tier's from = {prev}",
+                        t.from
+                    ),
+                ));
+            }
+        }
+        tiers.push(Tier {
+            from: t.from,
+            rate: t.rate,
+        });
+    }
+    if let Some(c) = p.cap {
+        if !(c.is_finite() && c > 0.0) {
+            return Err(ctx.err(
+                &k("cap"),
+                format!("found {c}, expected an attainment greater than 0 such as 2.0"),
+            ));
+        }
+    }
+    let mut gates = Vec::with_capacity(p.gates.len());
+    for (j, g) in p.gates.iter().enumerate() {
+        non_negative(k(&format!("gates[{j}].at")), g.at, "an attainment")?;
+        non_negative(k(&format!("gates[{j}].bonus")), g.bonus, "a bonus")?;
+        gates.push(Gate {
+            at: g.at,
+            bonus: g.bonus,
+        });
+    }
+    gates.sort_by(|a, b| a.at.total_cmp(&b.at));
+    let period = match p.period.as_deref() {
+        None | Some("annual") => CompPeriod::Annual,
+        Some("quarterly") => CompPeriod::Quarterly,
+        Some(x) => {
+            return Err(ctx.err(
+                &k("period"),
+                format!("found '{x}', expected \"annual\" or \"quarterly\""),
+            ))
+        }
+    };
+    let catch_up = p.catch_up.unwrap_or(false);
+    if catch_up && period == CompPeriod::Annual {
+        return Err(ctx.err(
+            &k("catch_up"),
+            "catch_up = true needs period = \"quarterly\" (an annual plan has nothing to catch up)",
+        ));
+    }
+    Ok(CompPlan {
+        name: p.name.unwrap_or_else(|| format!("plan {}", i + 1)),
+        target_incentive: p.target_incentive,
+        individual_weight,
+        tiers,
+        cap: p.cap,
+        gates,
+        period,
+        catch_up,
+        reps: p.reps.unwrap_or_default(),
+        territories: p.territories.unwrap_or_default(),
+        regions: p.regions.unwrap_or_default(),
     })
 }
 

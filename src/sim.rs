@@ -8,10 +8,12 @@
 //! own streams, and their paths are added into region and company totals
 //! serially in territory order. Memory is bounded: territories are
 //! processed in chunks, and only per-territory horizon totals per trial are
-//! kept (as f32) when a later stage needs them.
+//! kept (as f32) when a later stage needs them, together with the same
+//! totals per quarter of the horizon (for quarterly comp plans and rep
+//! quotas).
 
 use chrono::NaiveDate;
-use ndarray::Array2;
+use ndarray::{Array2, Array3};
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -38,7 +40,8 @@ pub struct SimSpec {
     pub capacity: Option<Vec<Vec<f64>>>,
     /// Actual revenue per territory for reported periods before the origin.
     pub actuals: Vec<Vec<f64>>,
-    /// Keep each territory's horizon total per trial (for quotas and comp).
+    /// Keep each territory's horizon total and quarter totals per trial
+    /// (for quotas and comp).
     pub keep_totals: bool,
 }
 
@@ -92,6 +95,9 @@ pub struct SimResults {
     pub total: SeriesSummary,
     /// Horizon total of each territory in each trial: [territory, trial].
     pub territory_totals: Option<Array2<f32>>,
+    /// Total of each territory in each quarter of the horizon in each trial:
+    /// [territory, quarter, trial]; see [`quarter_of`].
+    pub territory_quarter_totals: Option<Array3<f32>>,
     /// Horizon total of each region in each trial.
     pub region_totals: Vec<Vec<f64>>,
     /// Company horizon total in each trial.
@@ -122,6 +128,16 @@ pub fn matches_pattern(pattern: &str, name: &str) -> bool {
         }
     }
     true
+}
+
+/// Quarters in a year: the granularity of quarterly comp plans.
+pub const QUARTERS: usize = 4;
+
+/// The quarter (0-3) of reported period `p` of a horizon with `per_year`
+/// periods a year, counted from the horizon's start; periods past the first
+/// year fall in the last quarter.
+pub fn quarter_of(p: usize, per_year: usize) -> usize {
+    (p * QUARTERS / per_year.max(1)).min(QUARTERS - 1)
 }
 
 /// Per trial and simulated period, the multiplier and addition of every
@@ -245,6 +261,7 @@ pub fn simulate_with_progress(
     let offset = horizon.first_reported_offset();
     let n_actual = horizon.actual_periods();
     let seasons = models.seasons(n_sim);
+    let cadence = models.cadence_factors(n_sim);
     let sim_starts = horizon.simulated_starts();
     let adjustments = draw_adjustments(spec, &sim_starts);
     let common = common_shocks(models, spec.seed, trials, n_sim);
@@ -259,6 +276,11 @@ pub fn simulate_with_progress(
     let mut territory_totals = spec
         .keep_totals
         .then(|| Array2::<f32>::zeros((n_terr, trials)));
+    let mut quarter_totals = spec
+        .keep_totals
+        .then(|| Array3::<f32>::zeros((n_terr, QUARTERS, trials)));
+    let per_year = horizon.calendar.kind.per_year();
+    let quarters: Vec<usize> = (0..reported).map(|p| quarter_of(p, per_year)).collect();
     let mut territory_summaries = Vec::with_capacity(n_terr);
 
     for chunk_start in (0..n_terr).step_by(CHUNK) {
@@ -302,6 +324,7 @@ pub fn simulate_with_progress(
                                 &mut buf,
                             );
                             for (h, v) in buf.iter_mut().enumerate() {
+                                *v *= cadence[h];
                                 if let Some(c) = capacity {
                                     *v *= c[h];
                                 }
@@ -339,6 +362,20 @@ pub fn simulate_with_progress(
                     tt[[t, trial]] = s as f32;
                 }
             }
+            if let Some(qt) = quarter_totals.as_mut() {
+                for trial in 0..trials {
+                    let mut sums = [0.0f64; QUARTERS];
+                    for (p, v) in path[trial * reported..(trial + 1) * reported]
+                        .iter()
+                        .enumerate()
+                    {
+                        sums[quarters[p]] += v;
+                    }
+                    for (q, s) in sums.iter().enumerate() {
+                        qt[[t, q, trial]] = *s as f32;
+                    }
+                }
+            }
             territory_summaries.push(summary);
         }
         progress(chunk_end);
@@ -367,6 +404,7 @@ pub fn simulate_with_progress(
         regions,
         total,
         territory_totals,
+        territory_quarter_totals: quarter_totals,
         region_totals,
         company_totals,
         draws: (n_terr * trials * n_sim) as u64,
@@ -422,5 +460,15 @@ mod tests {
         assert!(matches_pattern("*-West", "T1-West"));
         assert!(matches_pattern("T-17", "T-17"));
         assert!(!matches_pattern("T-17", "T-170"));
+    }
+
+    #[test]
+    fn quarters_of_a_year() {
+        let q: Vec<usize> = (0..12).map(|p| quarter_of(p, 12)).collect();
+        assert_eq!(q, [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]);
+        assert_eq!(quarter_of(12, 52), 0);
+        assert_eq!(quarter_of(13, 52), 1);
+        assert_eq!(quarter_of(51, 52), 3);
+        assert_eq!(quarter_of(3, 4), 3);
     }
 }

@@ -375,6 +375,196 @@ fn exists(p: &Path) -> bool {
     p.exists()
 }
 
+// ------------------------------------------------------------------ [comp]
+
+const PLAN: &str = "[[comp.plan]]\nname = \"AE\"\ntarget_incentive = 1000\ntiers = [ { from = 0.0, rate = 1.0 } ]\n";
+
+/// A scenario with `[quota]` (when `quota`), `[comp]` and one plan with `plan_extra` lines.
+fn comp_case(quota: bool, comp: &str, plan_extra: &str) -> Case {
+    let quota = if quota { "[quota]\nplan = 1000\n" } else { "" };
+    Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario("", &format!("{quota}[comp]\n{comp}\n{PLAN}{plan_extra}")),
+    )
+}
+
+#[test]
+fn comp_without_quota_or_quotas_table() {
+    let c = comp_case(false, "", "");
+    c.fails("validate", &["s.toml", ": comp:", "[quota]", "data.quotas"]);
+}
+
+#[test]
+fn comp_quotas_from_a_missing_table() {
+    let c = comp_case(true, "quotas = \"table\"", "");
+    c.fails("validate", &["s.toml", "comp.quotas", "data.quotas"]);
+}
+
+#[test]
+fn comp_quotas_unknown_source() {
+    let c = comp_case(true, "quotas = \"crm\"", "");
+    c.fails("validate", &["s.toml", "comp.quotas", "found 'crm'"]);
+}
+
+#[test]
+fn comp_without_plans() {
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario("", "[quota]\nplan = 1000\n[comp]\nquotas = \"quota\"\n"),
+    );
+    c.fails("validate", &["s.toml", "comp.plan", "at least one"]);
+}
+
+#[test]
+fn comp_unknown_plan_key() {
+    let c = comp_case(true, "", "tierz = 1\n");
+    c.fails(
+        "validate",
+        &["s.toml", "comp.plan[0]", "unknown field `tierz`"],
+    );
+}
+
+#[test]
+fn comp_target_incentive_zero_or_negative() {
+    for ti in ["0", "-5"] {
+        let c = Case::new(
+            GOOD_SALES.as_bytes(),
+            &scenario(
+                "",
+                &format!("[quota]\nplan = 1000\n[comp]\n{}", PLAN.replace("1000", ti)),
+            ),
+        );
+        c.fails(
+            "validate",
+            &[
+                "s.toml",
+                "comp.plan[0].target_incentive",
+                &format!("found {ti}"),
+            ],
+        );
+    }
+}
+
+#[test]
+fn comp_individual_weight_outside_unit_interval() {
+    let c = comp_case(true, "", "individual_weight = 1.5\n");
+    c.fails(
+        "validate",
+        &[
+            "s.toml",
+            "comp.plan[0].individual_weight",
+            "found 1.5",
+            "[0, 1]",
+        ],
+    );
+}
+
+#[test]
+fn comp_tiers_not_ascending() {
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario(
+            "",
+            "[quota]\nplan = 1000\n[comp]\n[[comp.plan]]\ntarget_incentive = 1000\ntiers = [ { from = 0.0, rate = 1.0 }, { from = 1.0, rate = 2.0 }, { from = 0.5, rate = 3.0 } ]\n",
+        ),
+    );
+    c.fails(
+        "validate",
+        &[
+            "s.toml",
+            "comp.plan[0].tiers[2].from",
+            "found 0.5",
+            "ascending",
+        ],
+    );
+}
+
+#[test]
+fn comp_negative_rate() {
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario(
+            "",
+            "[quota]\nplan = 1000\n[comp]\n[[comp.plan]]\ntarget_incentive = 1000\ntiers = [ { from = 0.0, rate = -1.0 } ]\n",
+        ),
+    );
+    c.fails(
+        "validate",
+        &["s.toml", "comp.plan[0].tiers[0].rate", "found -1"],
+    );
+}
+
+#[test]
+fn comp_cap_zero_or_negative() {
+    let c = comp_case(true, "", "cap = 0\n");
+    c.fails("validate", &["s.toml", "comp.plan[0].cap", "found 0"]);
+}
+
+#[test]
+fn comp_negative_gate_bonus() {
+    let c = comp_case(true, "", "gates = [ { at = 1.0, bonus = -0.1 } ]\n");
+    c.fails(
+        "validate",
+        &["s.toml", "comp.plan[0].gates[0].bonus", "found -0.1"],
+    );
+}
+
+#[test]
+fn comp_unknown_period() {
+    let c = comp_case(true, "", "period = \"monthly\"\n");
+    c.fails(
+        "validate",
+        &[
+            "s.toml",
+            "comp.plan[0].period",
+            "found 'monthly'",
+            "quarterly",
+        ],
+    );
+}
+
+#[test]
+fn comp_catch_up_on_an_annual_plan() {
+    let c = comp_case(true, "", "catch_up = true\n");
+    c.fails(
+        "validate",
+        &["s.toml", "comp.plan[0].catch_up", "quarterly"],
+    );
+}
+
+#[test]
+fn comp_duplicate_plan_names() {
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario("", &format!("[quota]\nplan = 1000\n[comp]\n{PLAN}{PLAN}")),
+    );
+    c.fails(
+        "validate",
+        &["s.toml", "comp.plan[1].name", "found 'AE' twice"],
+    );
+}
+
+#[test]
+fn comp_horizon_not_one_year() {
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario(
+            "quotas = \"quotas.csv\"",
+            &format!("periods = 6\n[comp]\n{PLAN}"),
+        ),
+    );
+    c.fails(
+        "validate",
+        &["s.toml", "forecast.periods", "[comp]", "one year"],
+    );
+}
+
+#[test]
+fn comp_command_without_comp_section() {
+    let c = ok_case();
+    c.fails("comp", &["s.toml", ": comp:", "[comp] section"]);
+}
+
 // ------------------------------------------------------------ [territories]
 
 const ACCOUNTS: &str = "account,territory\nA-1,T-1\nA-2,T-1\nA-3,T-2\n";

@@ -28,11 +28,45 @@ fn one_thread_and_two_threads_give_identical_files() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     run("1", &a);
     run("2", &b);
-    for f in ["forecast.csv", "summary.json", "quotas.csv", "fit.csv"] {
+    let (files_a, files_b) = (files(&a), files(&b));
+    assert_eq!(files_a, files_b, "the two runs wrote different files");
+    for f in [
+        "forecast.csv",
+        "summary.json",
+        "quotas.csv",
+        "fit.csv",
+        "report.html",
+        "plan.xlsx",
+        "comp.csv",
+        "comp_accrual.csv",
+    ] {
+        assert!(files_a.iter().any(|x| x == f), "{f} was not written");
+    }
+    // Every file, plots and spreadsheet included, byte for byte.
+    for f in &files_a {
         let x = std::fs::read(a.join(f)).unwrap();
         let y = std::fs::read(b.join(f)).unwrap();
         assert!(x == y, "{f} differs between 1 and 2 threads");
     }
+}
+
+/// Relative paths of every file under `root`, sorted.
+fn files(root: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(root).unwrap();
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]

@@ -244,6 +244,7 @@ fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
         calendar,
         origin: 2027 * 12,
         regions: vec!["All".into()],
+        cadence: None,
         territories: (0..n_terr)
             .map(|i| TerritoryModel {
                 name: format!("T-{i}"),

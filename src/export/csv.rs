@@ -1,4 +1,5 @@
-//! CSV files: `fit.csv`, `forecast.csv`, `quotas.csv` (columns as in SPEC).
+//! CSV files: `fit.csv`, `forecast.csv`, `quotas.csv` (columns as in SPEC;
+//! rep rows follow their territory's row). Comp's files are in [`super::comp`].
 
 use crate::error::Result;
 use crate::output::OutputDir;
@@ -169,7 +170,12 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             .map(|&q| format!("baseline_{}", quantile_column(q)))
             .collect();
         header.extend(baseline.iter().map(String::as_str));
-        header.push("scale");
+        let drift: Vec<String> = STANDARD_QUANTILES
+            .iter()
+            .map(|&q| format!("drift_{}", quantile_column(q)))
+            .collect();
+        header.extend(drift.iter().map(String::as_str));
+        header.extend(["scale", "crps", "baseline_crps", "drift_crps"]);
         let mut c = Csv::new(&header);
         for r in &b.rows {
             let mut f = vec![
@@ -182,7 +188,13 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             ];
             f.extend(r.quantiles.iter().map(|&v| money(v)));
             f.extend(r.baseline.iter().map(|&v| money(v)));
-            f.push(num(r.scale));
+            f.extend(r.drift.iter().map(|&v| money(v)));
+            f.extend([
+                num(r.scale),
+                num(r.crps),
+                num(r.baseline_crps),
+                num(r.drift_crps),
+            ]);
             c.row(f);
         }
         out.write("backtest.csv", &c.into_bytes())?;
@@ -209,6 +221,18 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
                 r.binding.clone().unwrap_or_default(),
                 money(r.unconstrained),
             ]);
+            for rep in q.reps.iter().filter(|x| x.territory == r.territory) {
+                c.row([
+                    rep.territory.clone(),
+                    rep.rep.clone(),
+                    money(rep.quota),
+                    String::new(),
+                    String::new(),
+                    num(rep.attain_probability),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
         }
         out.write("quotas.csv", &c.into_bytes())?;
     }

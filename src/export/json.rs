@@ -115,6 +115,45 @@ pub fn summary(report: &Report) -> Value {
                 "attain_probability_spread": round6(q.attain_probability_spread),
                 "size_attainment_correlation": round6(q.size_attainment_correlation),
                 "binding": q.rows.iter().filter(|r| r.binding.is_some()).count(),
+                "rep_quotas": q.reps.len(),
+            }),
+        );
+    }
+    if let Some(c) = &report.comp {
+        out.insert(
+            "comp".into(),
+            json!({
+                "cost_mean": round2(c.cost.mean),
+                "cost_p10": round2(c.cost.p10),
+                "cost_p50": round2(c.cost.p50),
+                "cost_p90": round2(c.cost.p90),
+                "cost_of_sales_p50": round6(c.cost_of_sales.p50),
+                "cost_of_sales_p10": round6(c.cost_of_sales.p10),
+                "cost_of_sales_p90": round6(c.cost_of_sales.p90),
+                "cost_of_sales_mean": round6(c.cost_of_sales.mean),
+                "expected_cost_at_plan": round2(c.expected_cost_at_plan),
+                "target_incentive_total": round2(c.target_incentive_total),
+                "share_reps_above_100": round6(c.share_reps_above_100),
+                "share_reps_above_100_band": [round6(c.share_reps_above_100_p05), round6(c.share_reps_above_100_p95)],
+                "quotas": c.quota_source,
+                "reps": c.reps.len(),
+                "unassigned_reps": c.unassigned.len(),
+                "plans": c.plans.iter().map(|p| json!({
+                    "name": p.name,
+                    "period": p.period,
+                    "catch_up": p.catch_up,
+                    "reps": p.reps,
+                    "cost_mean": round2(p.cost_mean),
+                    "cost_at_plan": round2(p.cost_at_plan),
+                })).collect::<Vec<_>>(),
+                "accrual": c.accrual.iter().map(|a| json!({
+                    "quarter": a.quarter,
+                    "start": a.start,
+                    "mean": round2(a.accrual.mean),
+                    "p10": round2(a.accrual.p10),
+                    "p50": round2(a.accrual.p50),
+                    "p90": round2(a.accrual.p90),
+                })).collect::<Vec<_>>(),
             }),
         );
     }
@@ -162,6 +201,11 @@ pub fn summary(report: &Report) -> Value {
                 "scaled_pinball": round6(s.scaled_pinball),
                 "baseline_scaled_pinball": round6(s.baseline_scaled_pinball),
                 "baseline_coverage_80": round6(s.baseline_coverage_80),
+                "scaled_crps": round6(s.scaled_crps),
+                "baseline_scaled_crps": round6(s.baseline_scaled_crps),
+                "drift_scaled_pinball": round6(s.drift_scaled_pinball),
+                "drift_scaled_crps": round6(s.drift_scaled_crps),
+                "drift_coverage_80": round6(s.drift_coverage_80),
                 "mase": round6(s.mase),
                 "total_error": round6(s.total_error),
                 "series_scored": s.series_scored,

@@ -1,11 +1,19 @@
 //! Exporters: each writes one format from the finished [`Report`] and never
-//! recomputes a number.
+//! recomputes a number. `html` also writes the plots (`plots/*.svg`,
+//! `plots/*.png`) that the page shows inline.
 
+pub mod comp;
+pub mod compare;
 pub mod csv;
+pub mod html;
 pub mod json;
+pub mod xlsx;
+
+use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::output::OutputDir;
+use crate::plot::figures;
 use crate::report::Report;
 use crate::scenario::Format;
 
@@ -16,8 +24,32 @@ use crate::scenario::Format;
 pub fn write_all(report: &Report, out: &OutputDir, formats: &[Format]) -> Result<()> {
     if formats.contains(&Format::Csv) {
         csv::write(report, out)?;
+        if let Some(c) = &report.comp {
+            comp::write(c, out)?;
+        }
     }
     // summary.json is the machine-readable record of every run.
     json::write(report, out)?;
+    if formats.contains(&Format::Xlsx) {
+        xlsx::write(report, out)?;
+    }
+    if formats.contains(&Format::Html) {
+        let figures = figures::of_report(report);
+        let svgs: Vec<String> = figures
+            .par_iter()
+            .map(|f| {
+                let svg = f.svg()?;
+                out.write(&format!("plots/{}.svg", f.name), svg.as_bytes())?;
+                f.png(&out.path(&format!("plots/{}.png", f.name)))?;
+                Ok(svg)
+            })
+            .collect::<Result<_>>()?;
+        let rendered: Vec<html::Rendered> = figures
+            .iter()
+            .zip(&svgs)
+            .map(|(figure, svg)| html::Rendered { figure, svg })
+            .collect();
+        out.write("report.html", html::page(report, &rendered).as_bytes())?;
+    }
     Ok(())
 }

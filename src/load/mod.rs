@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 
+use crate::cadence::Cadence;
 use crate::calendar::Calendar;
 use crate::error::{Error, Result};
 use crate::history::{Account, LoadReport, Opportunity, Rep, SalesHistory, Territory};
@@ -194,6 +195,10 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         ));
     }
     let n_periods = (last_period - first_period + 1) as usize;
+    let cadence = Cadence::detect(&dates, &calendar);
+    if let Some(c) = &cadence {
+        report.warnings.push(c.describe());
+    }
 
     // Territories: every name in sales, accounts and reps.
     let mut names: BTreeSet<String> = BTreeSet::new();
@@ -313,6 +318,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         }
         None => Vec::new(),
     };
+    let mut rep_quotas = BTreeMap::new();
     let quotas = match &data.quotas {
         Some(spec) => {
             let key = if spec.columns.contains_key("rep") && !spec.columns.contains_key("territory")
@@ -341,6 +347,9 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                     .number("quota", i)?
                     .ok_or_else(|| t.error("quota", i, "missing quota"))?;
                 *q.entry(ti).or_insert(0.0) += v;
+                if key == "rep" {
+                    *rep_quotas.entry(name.to_string()).or_insert(0.0) += v;
+                }
             }
             report.tables.push(t.report.clone());
             q
@@ -359,6 +368,8 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         reps,
         pipeline,
         quotas,
+        cadence,
+        rep_quotas,
         report,
     };
     Ok(history)

@@ -66,6 +66,22 @@ pub fn key_column(data: &DataSpec) -> &'static str {
     }
 }
 
+/// Amounts are summed exactly, in integer units of 1/`AMOUNT_SCALE`
+/// (hash aggregation adds in an order that depends on threads; integer
+/// sums do not), so the same data gives the same totals on any machine.
+const AMOUNT_SCALE: f64 = 1e4;
+
+/// The exact sum of the `__amt` column within a group, as a float.
+fn exact_amount_sum() -> Expr {
+    let scaled = col("__amt") * lit(AMOUNT_SCALE);
+    // Round half away from zero (the cast truncates toward zero).
+    let rounded = when(scaled.clone().gt_eq(lit(0.0)))
+        .then(scaled.clone() + lit(0.5))
+        .otherwise(scaled - lit(0.5));
+    (rounded.cast(DataType::Int64).sum().cast(DataType::Float64) / lit(AMOUNT_SCALE))
+        .alias("amount")
+}
+
 /// Read and aggregate the sales table.
 ///
 /// # Errors
@@ -195,9 +211,10 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
         .clone()
         .group_by([col(key), date_text.clone()])
         .agg([
-            col("__amt").sum().alias("amount"),
+            exact_amount_sum(),
             len().cast(DataType::Int64).alias("lines"),
         ])
+        .sort([key, "date"], Default::default())
         .collect()
         .map_err(pe(path))?;
 
@@ -288,7 +305,8 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
                 col(key).cast(DataType::String),
                 date_text.clone(),
             ])
-            .agg([col("__amt").sum().alias("amount")])
+            .agg([exact_amount_sum()])
+            .sort(["account", key, "date"], Default::default())
             .collect()
             .map_err(pe(path))?;
         let acc = g
@@ -333,10 +351,8 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
                 col(key).cast(DataType::String),
                 col("deal").cast(DataType::String),
             ])
-            .agg([
-                col("__amt").sum().alias("amount"),
-                date_text.clone().min().alias("date"),
-            ])
+            .agg([exact_amount_sum(), date_text.clone().min().alias("date")])
+            .sort([key, "deal"], Default::default())
             .collect()
             .map_err(pe(path))?;
         let k = g.column(key).map_err(pe(path))?.str().map_err(pe(path))?;

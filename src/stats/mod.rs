@@ -4,6 +4,7 @@
 
 pub mod dist;
 pub mod gof;
+pub mod histogram;
 pub mod ols;
 pub mod quantile;
 pub mod special;

@@ -1,0 +1,182 @@
+//! Scenarios side by side. The scenarios are simulated with common random
+//! numbers (the first scenario's seed and trial count for all, and the same
+//! trial streams), so the difference of each scenario's company total
+//! against the first is computed trial by trial and has its own quantiles:
+//! far tighter than the difference of two independent forecasts. Pure
+//! computation on finished runs.
+
+use serde::Serialize;
+
+use crate::report::{PlanProbability, Report};
+use crate::sim::{summary_of, Summary};
+use crate::stats::histogram::Histogram;
+
+/// What the comparison needs from one finished scenario run.
+pub struct ScenarioRun<'a> {
+    pub name: String,
+    pub file: String,
+    pub report: &'a Report,
+    /// Company horizon total per trial.
+    pub company_totals: &'a [f64],
+    /// Commission cost per trial, when the scenario ran comp.
+    pub cost_totals: Option<&'a [f64]>,
+}
+
+/// One scenario's column of the comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioColumn {
+    pub name: String,
+    pub file: String,
+    pub total: Summary,
+    pub prob_hit_plan: Option<PlanProbability>,
+    pub quota_total: Option<f64>,
+    pub comp_cost: Option<Summary>,
+    /// This scenario's company total minus the first's, trial by trial.
+    pub difference: Summary,
+    /// Share of trials in which this scenario's total exceeds the first's.
+    pub prob_above_first: f64,
+    pub difference_histogram: Histogram,
+    /// Per period of the horizon: (period start, P10, P50, P90) of the
+    /// company total.
+    pub by_period: Vec<(String, f64, f64, f64)>,
+}
+
+/// One territory across scenarios.
+#[derive(Debug, Clone, Serialize)]
+pub struct TerritoryRow {
+    pub territory: String,
+    /// Per scenario: forecast mean of the horizon total, P50 and quota.
+    pub mean: Vec<Option<f64>>,
+    pub p50: Vec<Option<f64>>,
+    pub quota: Vec<Option<f64>>,
+}
+
+/// The comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub seed: u64,
+    pub trials: usize,
+    pub currency: String,
+    pub period: String,
+    pub quantiles: Vec<f64>,
+    pub scenarios: Vec<ScenarioColumn>,
+    pub territories: Vec<TerritoryRow>,
+}
+
+fn quantile_at(qs: &[f64], values: &[f64], q: f64) -> f64 {
+    qs.iter()
+        .position(|x| (x - q).abs() < 1e-9)
+        .map_or(f64::NAN, |i| values[i])
+}
+
+/// Compare `runs` (the first is the base).
+///
+/// # Panics
+/// Never: an empty `runs` gives an empty comparison.
+pub fn compare(runs: &[ScenarioRun], seed: u64, quantiles: &[f64]) -> Comparison {
+    let Some(base) = runs.first() else {
+        return Comparison {
+            seed,
+            trials: 0,
+            currency: String::new(),
+            period: String::new(),
+            quantiles: quantiles.to_vec(),
+            scenarios: Vec::new(),
+            territories: Vec::new(),
+        };
+    };
+    let scenarios = runs
+        .iter()
+        .map(|r| {
+            let mut diff: Vec<f64> = r
+                .company_totals
+                .iter()
+                .zip(base.company_totals)
+                .map(|(a, b)| a - b)
+                .collect();
+            let above = diff.iter().filter(|&&d| d > 0.0).count() as f64 / diff.len().max(1) as f64;
+            let difference_histogram = Histogram::of(&diff, 40);
+            let mut totals = r.company_totals.to_vec();
+            let forecast = r.report.forecast.as_ref();
+            let by_period = forecast
+                .map(|f| {
+                    f.rows
+                        .iter()
+                        .filter(|row| row.level == "total" && row.period != "year")
+                        .map(|row| {
+                            let q = |p| quantile_at(&f.quantiles, &row.summary.quantiles, p);
+                            (row.period.clone(), q(0.1), q(0.5), q(0.9))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            ScenarioColumn {
+                name: r.name.clone(),
+                file: r.file.clone(),
+                total: summary_of(&mut totals, quantiles),
+                prob_hit_plan: forecast.and_then(|f| f.prob_hit_plan),
+                quota_total: r.report.quota.as_ref().map(|q| q.quota_total),
+                comp_cost: r
+                    .cost_totals
+                    .map(|c| summary_of(&mut c.to_vec(), quantiles)),
+                difference: summary_of(&mut diff, quantiles),
+                prob_above_first: above,
+                difference_histogram,
+                by_period,
+            }
+        })
+        .collect();
+    Comparison {
+        seed,
+        trials: base.company_totals.len(),
+        currency: base.report.meta.currency.clone(),
+        period: base.report.meta.period.clone(),
+        quantiles: quantiles.to_vec(),
+        scenarios,
+        territories: territory_rows(runs),
+    }
+}
+
+/// Territories in the order first seen across the runs.
+fn territory_rows(runs: &[ScenarioRun]) -> Vec<TerritoryRow> {
+    let mut names: Vec<String> = Vec::new();
+    for r in runs {
+        if let Some(f) = &r.report.forecast {
+            for row in f.rows.iter().filter(|x| x.level == "territory") {
+                if !names.contains(&row.name) {
+                    names.push(row.name.clone());
+                }
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let year = |r: &ScenarioRun| {
+                r.report.forecast.as_ref().and_then(|f| {
+                    f.rows
+                        .iter()
+                        .find(|x| x.level == "territory" && x.period == "year" && x.name == name)
+                        .map(|x| {
+                            (
+                                x.summary.mean,
+                                quantile_at(&f.quantiles, &x.summary.quantiles, 0.5),
+                            )
+                        })
+                })
+            };
+            let quota = |r: &ScenarioRun| {
+                r.report
+                    .quota
+                    .as_ref()
+                    .and_then(|q| q.rows.iter().find(|x| x.territory == name).map(|x| x.quota))
+            };
+            TerritoryRow {
+                mean: runs.iter().map(|r| year(r).map(|y| y.0)).collect(),
+                p50: runs.iter().map(|r| year(r).map(|y| y.1)).collect(),
+                quota: runs.iter().map(quota).collect(),
+                territory: name,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,807 @@
+//! `report.html`: one self-contained page (inline CSS, inline SVG plots, a
+//! few lines of inline script to sort tables; nothing fetched from a
+//! network), with a section for every stage that ran and a footer that
+//! identifies the run (scenario, seed, version, input hashes).
+
+use std::fmt::Write as _;
+
+use crate::format::{compact, fixed, money, percent, thousands};
+use crate::plot::figures::quantile_index;
+use crate::plot::Figure;
+use crate::report::Report;
+
+/// Escape text for HTML.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// One table cell: the text shown and, for numbers, the value sorted on.
+pub struct Cell {
+    text: String,
+    sort: Option<f64>,
+}
+
+impl Cell {
+    /// A text cell.
+    pub fn text(s: impl Into<String>) -> Self {
+        Self {
+            text: s.into(),
+            sort: None,
+        }
+    }
+
+    /// A number cell shown as `shown`.
+    pub fn num(x: f64, shown: String) -> Self {
+        Self {
+            text: shown,
+            sort: x.is_finite().then_some(x),
+        }
+    }
+}
+
+/// A sortable table.
+pub struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    /// A table with `headers`.
+    pub fn new(headers: &[&str]) -> Self {
+        Self {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Append a row.
+    pub fn row(&mut self, cells: Vec<Cell>) {
+        self.rows.push(cells);
+    }
+
+    /// The table's HTML.
+    pub fn html(&self) -> String {
+        let mut s = String::from("<div class=\"scroll\"><table class=\"sortable\"><thead><tr>");
+        for h in &self.headers {
+            let _ = write!(s, "<th title=\"click to sort\">{}</th>", escape(h));
+        }
+        s.push_str("</tr></thead><tbody>");
+        for r in &self.rows {
+            s.push_str("<tr>");
+            for c in r {
+                match c.sort {
+                    Some(v) => {
+                        let _ =
+                            write!(s, "<td class=\"n\" data-v=\"{v}\">{}</td>", escape(&c.text));
+                    }
+                    None => {
+                        let _ = write!(s, "<td>{}</td>", escape(&c.text));
+                    }
+                }
+            }
+            s.push_str("</tr>");
+        }
+        s.push_str("</tbody></table></div>");
+        s
+    }
+}
+
+/// A figure with its rendered SVG, as written to `plots/`.
+pub struct Rendered<'a> {
+    pub figure: &'a Figure,
+    pub svg: &'a str,
+}
+
+pub(crate) const STYLE: &str = r#"
+:root{--ink:#1d2330;--muted:#5b6475;--line:#d9dee7;--accent:#1f77b4;--bg:#f6f7f9}
+*{box-sizing:border-box}
+body{font-family:-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif;color:var(--ink);margin:0;background:var(--bg);line-height:1.45}
+header,main,footer{max-width:1180px;margin:0 auto;padding:0 24px}
+header{padding-top:28px}
+h1{font-size:28px;margin:0 0 4px}
+h2{font-size:21px;margin:0 0 12px;padding-top:8px;border-top:3px solid var(--accent)}
+h3{font-size:16px;margin:18px 0 8px}
+.sub{color:var(--muted);margin:0 0 14px}
+nav a{margin-right:14px;color:var(--accent);text-decoration:none;font-weight:600}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:18px 22px;margin:18px 0}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}
+.card{flex:1 1 200px;border:1px solid var(--line);border-radius:8px;padding:10px 14px;background:#fbfcfe}
+.card .k{color:var(--muted);font-size:13px}
+.card .v{font-size:22px;font-weight:700}
+.card .d{color:var(--muted);font-size:12px}
+.scroll{max-height:560px;overflow:auto;border:1px solid var(--line);border-radius:6px;margin:8px 0}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th{position:sticky;top:0;background:#eef1f6;text-align:left;padding:6px 8px;cursor:pointer;white-space:nowrap;border-bottom:1px solid var(--line)}
+th[data-dir=asc]::after{content:" ▲"}th[data-dir=desc]::after{content:" ▼"}
+td{padding:4px 8px;border-bottom:1px solid #eef0f4;white-space:nowrap}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+tbody tr:hover{background:#f3f7fc}
+figure{margin:14px 0}
+figure svg{max-width:100%;height:auto;display:block}
+figcaption{color:var(--muted);font-size:13px;margin-top:4px}
+ul.warn li{margin:2px 0}
+.note{color:var(--muted);font-size:13px}
+footer{color:var(--muted);font-size:12px;padding-bottom:30px}
+footer code{font-size:11px}
+@media print{body{background:#fff}section{break-inside:avoid-page;border:none}.scroll{max-height:none;overflow:visible}nav{display:none}}
+"#;
+
+pub(crate) const SCRIPT: &str = r#"
+document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventListener('click',function(){
+var t=th.closest('table'),b=t.tBodies[0],i=th.cellIndex,asc=th.dataset.dir!=='asc';
+t.querySelectorAll('th').forEach(function(h){delete h.dataset.dir});th.dataset.dir=asc?'asc':'desc';
+var rows=Array.prototype.slice.call(b.rows);
+rows.sort(function(a,c){var x=a.cells[i],y=c.cells[i];var vx=x.dataset.v,vy=y.dataset.v;
+var r=(vx!==undefined&&vy!==undefined)?(parseFloat(vx)-parseFloat(vy)):x.textContent.localeCompare(y.textContent);
+return asc?r:-r});rows.forEach(function(r){b.appendChild(r)});});});
+"#;
+
+pub(crate) fn card(s: &mut String, key: &str, value: &str, detail: &str) {
+    let _ = write!(
+        s,
+        "<div class=\"card\"><div class=\"k\">{}</div><div class=\"v\">{}</div><div class=\"d\">{}</div></div>",
+        escape(key),
+        escape(value),
+        escape(detail)
+    );
+}
+
+pub(crate) fn figure_html(s: &mut String, plots: &[Rendered], name: &str) {
+    if let Some(r) = plots.iter().find(|r| r.figure.name == name) {
+        let _ = write!(
+            s,
+            "<figure id=\"plot-{}\">{}<figcaption>{} <span class=\"note\">(plots/{}.svg, .png)</span></figcaption></figure>",
+            escape(name),
+            r.svg,
+            escape(&r.figure.caption),
+            escape(name)
+        );
+    }
+}
+
+/// The whole page.
+pub fn page(report: &Report, plots: &[Rendered]) -> String {
+    let m = &report.meta;
+    let mut s = String::with_capacity(64 * 1024);
+    let _ = write!(
+        s,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} · salesplan</title><style>{STYLE}</style></head><body>",
+        escape(&m.scenario)
+    );
+    let _ = write!(
+        s,
+        "<header><h1>{}</h1><p class=\"sub\">salesplan {} · seed {} · {} trials · by {} · amounts in {}</p><nav>",
+        escape(&m.scenario),
+        escape(&m.version),
+        m.seed,
+        thousands(m.trials as f64),
+        escape(&m.period),
+        escape(&m.currency)
+    );
+    let sections: [(&str, &str, bool); 7] = [
+        ("summary", "Summary", true),
+        ("data", "Data", report.data.is_some()),
+        ("fit", "Fit", report.fit.is_some()),
+        ("forecast", "Forecast", report.forecast.is_some()),
+        ("quota", "Quotas", report.quota.is_some()),
+        ("comp", "Commission", report.comp.is_some()),
+        ("backtest", "Backtest", report.backtest.is_some()),
+    ];
+    for (id, title, present) in sections {
+        if present {
+            let _ = write!(s, "<a href=\"#{id}\">{title}</a>");
+        }
+    }
+    s.push_str("</nav></header><main>");
+    summary_section(&mut s, report);
+    data_section(&mut s, report);
+    fit_section(&mut s, report);
+    forecast_section(&mut s, report, plots);
+    quota_section(&mut s, report, plots);
+    comp_section(&mut s, report, plots);
+    backtest_section(&mut s, report, plots);
+    s.push_str("</main>");
+    footer(&mut s, report);
+    let _ = writeln!(s, "<script>{SCRIPT}</script></body></html>");
+    s
+}
+
+fn summary_section(s: &mut String, report: &Report) {
+    let cur = &report.meta.currency;
+    s.push_str("<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">");
+    if let Some(f) = &report.forecast {
+        let q = |p: f64| quantile_index(&f.quantiles, p).map(|i| f.total.quantiles[i]);
+        if let (Some(p10), Some(p50), Some(p90)) = (q(0.1), q(0.5), q(0.9)) {
+            card(
+                s,
+                "Company revenue, plan year (P50)",
+                &format!("{cur} {}", compact(p50)),
+                &format!("80% interval {} to {}", compact(p10), compact(p90)),
+            );
+        }
+        if let Some(p) = &f.prob_hit_plan {
+            card(
+                s,
+                "Probability of reaching the plan",
+                &percent(p.probability),
+                &format!(
+                    "plan {}, Monte Carlo s.e. {}",
+                    money(p.plan, cur),
+                    percent(p.standard_error)
+                ),
+            );
+        }
+    }
+    if let Some(q) = &report.quota {
+        card(
+            s,
+            "Quotas set",
+            &format!("{cur} {}", compact(q.quota_total)),
+            &format!("{} method, plan {}", q.method.name(), compact(q.plan)),
+        );
+        let clamped = q.rows.iter().filter(|r| r.binding.is_some()).count();
+        card(
+            s,
+            "Chance of attaining quota",
+            &percent(q.attain_probability),
+            &if clamped > 0 {
+                format!(
+                    "{} of {} territories; {clamped} set by a constraint",
+                    q.rows.len() - clamped,
+                    q.rows.len()
+                )
+            } else {
+                format!("all {} territories", q.rows.len())
+            },
+        );
+    }
+    if let Some(c) = &report.comp {
+        card(
+            s,
+            "Commission cost (P50)",
+            &format!("{cur} {}", compact(c.cost.p50)),
+            &format!(
+                "80% interval {} to {}; {} of revenue",
+                compact(c.cost.p10),
+                compact(c.cost.p90),
+                percent(c.cost_of_sales.p50)
+            ),
+        );
+    }
+    if let Some(b) = &report.backtest {
+        card(
+            s,
+            "Backtest: 80% interval coverage",
+            &percent(b.overall.coverage_80),
+            &format!(
+                "scaled pinball {} vs baseline {}",
+                fixed(b.overall.scaled_pinball, 3),
+                fixed(b.overall.baseline_scaled_pinball, 3)
+            ),
+        );
+    }
+    if let Some(d) = &report.data {
+        card(
+            s,
+            "History",
+            &format!("{} periods", d.periods),
+            &format!(
+                "{} to {}, {} territories",
+                d.first_period.as_deref().unwrap_or("?"),
+                d.last_period.as_deref().unwrap_or("?"),
+                d.territories
+            ),
+        );
+    }
+    s.push_str("</div>");
+    if !report.warnings.is_empty() {
+        let _ = write!(
+            s,
+            "<p class=\"note\">{} warning(s): see <a href=\"#warnings\">Data</a>.</p>",
+            report.warnings.len()
+        );
+    }
+    s.push_str("</section>");
+}
+
+fn data_section(s: &mut String, report: &Report) {
+    let Some(d) = &report.data else { return };
+    let cur = &report.meta.currency;
+    s.push_str("<section id=\"data\"><h2>Data</h2>");
+    let _ = write!(
+        s,
+        "<p>{} complete {}s from {} to {}; {} territories in {} region(s); {} accounts, {} reps, {} open opportunities.</p>",
+        d.periods,
+        escape(&report.meta.period),
+        escape(d.first_period.as_deref().unwrap_or("?")),
+        escape(d.last_period.as_deref().unwrap_or("?")),
+        d.territories,
+        d.regions.len(),
+        thousands(d.accounts as f64),
+        thousands(d.reps as f64),
+        thousands(d.pipeline as f64)
+    );
+    let mut t = Table::new(&[
+        "table",
+        "file",
+        "rows read",
+        "filtered out",
+        "used",
+        "rejected",
+    ]);
+    for tr in &d.load.tables {
+        let rejected: usize = tr.rejected.values().sum();
+        let reasons: Vec<String> = tr
+            .rejected
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        t.row(vec![
+            Cell::text(&tr.table),
+            Cell::text(&tr.path),
+            Cell::num(tr.rows_read as f64, thousands(tr.rows_read as f64)),
+            Cell::num(
+                tr.rows_filtered_out as f64,
+                thousands(tr.rows_filtered_out as f64),
+            ),
+            Cell::num(tr.rows_used as f64, thousands(tr.rows_used as f64)),
+            Cell::num(
+                rejected as f64,
+                if reasons.is_empty() {
+                    "0".into()
+                } else {
+                    reasons.join("; ")
+                },
+            ),
+        ]);
+    }
+    s.push_str(&t.html());
+    let mut years = Table::new(&["year", "revenue (complete periods)"]);
+    for (y, v) in &d.revenue_by_year {
+        years.row(vec![
+            Cell::num(f64::from(*y), y.to_string()),
+            Cell::num(*v, money(*v, cur)),
+        ]);
+    }
+    s.push_str("<h3>Revenue by year</h3>");
+    s.push_str(&years.html());
+    s.push_str("<h3 id=\"warnings\">Warnings</h3>");
+    if report.warnings.is_empty() {
+        s.push_str("<p class=\"note\">None.</p>");
+    } else {
+        let open = if report.warnings.len() <= 12 {
+            " open"
+        } else {
+            ""
+        };
+        let _ = write!(
+            s,
+            "<details{open}><summary>{} warning(s)</summary><ul class=\"warn\">",
+            report.warnings.len()
+        );
+        for w in &report.warnings {
+            let _ = write!(s, "<li>{}</li>", escape(w));
+        }
+        s.push_str("</ul></details>");
+    }
+    s.push_str("</section>");
+}
+
+fn fit_section(s: &mut String, report: &Report) {
+    let Some(fit) = &report.fit else { return };
+    s.push_str("<section id=\"fit\"><h2>Fit</h2>");
+    let mut by_model: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in &fit.rows {
+        *by_model.entry(r.model.as_str()).or_default() += 1;
+    }
+    let models: Vec<String> = by_model.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let trend = fit.rows.iter().filter(|r| r.trend).count();
+    let seasonal = fit.rows.iter().filter(|r| r.seasonal).count();
+    let _ = write!(
+        s,
+        "<p>Residual laws chosen: {}. {} of {} territories have a trend, {} a seasonal profile. \
+         Common shocks: company factor {} and region factor {} of each territory's noise \
+         variance (AR {}); average pairwise correlation {}.</p>",
+        escape(&models.join(", ")),
+        trend,
+        fit.rows.len(),
+        seasonal,
+        percent(fit.shocks.company_share),
+        percent(fit.shocks.region_share),
+        fixed(fit.shocks.factor_ar, 2),
+        fixed(fit.shocks.mean_correlation, 2)
+    );
+    let mut t = Table::new(&[
+        "territory",
+        "region",
+        "model",
+        "runner-up",
+        "periods",
+        "level",
+        "trend",
+        "seasonal",
+        "pooled",
+        "drift sd",
+        "KS",
+    ]);
+    for r in &fit.rows {
+        t.row(vec![
+            Cell::text(&r.territory),
+            Cell::text(&r.region),
+            Cell::text(&r.model),
+            Cell::text(r.runner_up.clone().unwrap_or_default()),
+            Cell::num(r.n_periods as f64, r.n_periods.to_string()),
+            Cell::num(r.level, thousands(r.level)),
+            Cell::text(if r.trend { "yes" } else { "" }),
+            Cell::text(if r.seasonal { "yes" } else { "" }),
+            Cell::text(if r.pooled { "yes" } else { "" }),
+            Cell::num(r.drift_sd, thousands(r.drift_sd)),
+            Cell::num(
+                r.gof_stat.unwrap_or(f64::NAN),
+                r.gof_stat.map(|v| fixed(v, 3)).unwrap_or_default(),
+            ),
+        ]);
+    }
+    s.push_str(&t.html());
+    s.push_str("</section>");
+}
+
+fn forecast_section(s: &mut String, report: &Report, plots: &[Rendered]) {
+    let Some(f) = &report.forecast else { return };
+    let cur = &report.meta.currency;
+    s.push_str("<section id=\"forecast\"><h2>Forecast</h2>");
+    if f.actual_periods > 0 {
+        let _ = write!(
+            s,
+            "<p class=\"note\">In-year reforecast: the first {} period(s) of the plan year are actuals; only the rest is simulated.</p>",
+            f.actual_periods
+        );
+    }
+    figure_html(s, plots, "forecast_fan");
+    figure_html(s, plots, "total_distribution");
+    let idx = |p: f64| quantile_index(&f.quantiles, p).unwrap_or(0);
+    let (i10, i50, i90) = (idx(0.1), idx(0.5), idx(0.9));
+    for (level, title) in [
+        ("total", "Company"),
+        ("region", "By region"),
+        ("territory", "By territory"),
+    ] {
+        let mut t = Table::new(&[
+            "name",
+            &format!("mean ({cur})"),
+            "P10",
+            "P50",
+            "P90",
+            "P90/P10",
+        ]);
+        for r in f
+            .rows
+            .iter()
+            .filter(|r| r.level == level && r.period == "year")
+        {
+            let q = &r.summary.quantiles;
+            let ratio = if q[i10] > 0.0 {
+                q[i90] / q[i10]
+            } else {
+                f64::NAN
+            };
+            t.row(vec![
+                Cell::text(&r.name),
+                Cell::num(r.summary.mean, thousands(r.summary.mean)),
+                Cell::num(q[i10], thousands(q[i10])),
+                Cell::num(q[i50], thousands(q[i50])),
+                Cell::num(q[i90], thousands(q[i90])),
+                Cell::num(ratio, fixed(ratio, 2)),
+            ]);
+        }
+        let _ = write!(s, "<h3>{title}: plan-year revenue</h3>");
+        s.push_str(&t.html());
+    }
+    s.push_str(
+        "<p class=\"note\">Monthly figures for every territory and region are in forecast.csv and plan.xlsx.</p></section>",
+    );
+}
+
+fn quota_section(s: &mut String, report: &Report, plots: &[Rendered]) {
+    let Some(q) = &report.quota else { return };
+    let cur = &report.meta.currency;
+    s.push_str("<section id=\"quota\"><h2>Quotas</h2>");
+    let _ = write!(
+        s,
+        "<p>Method <b>{}</b>: quotas add up to {} (plan {} plus over-assignment). \
+         Every territory's chance of attaining: {} on average, spread {} between the most and \
+         least favoured; expected share of territories attaining {} (90% band {} to {}); \
+         correlation of territory size with its chance {}.</p>",
+        q.method.name(),
+        money(q.quota_total, cur),
+        money(q.plan, cur),
+        percent(q.attain_probability),
+        percent(q.attain_probability_spread),
+        percent(q.expected_share_attaining),
+        percent(q.share_attaining_p05),
+        percent(q.share_attaining_p95),
+        fixed(q.size_attainment_correlation, 2)
+    );
+    figure_html(s, plots, "quota_vs_forecast");
+    figure_html(s, plots, "attainment_distribution");
+    let mut headers: Vec<String> = [
+        "territory",
+        "last year",
+        "forecast P50",
+        "quota",
+        "change",
+        "chance of attaining",
+        "binding",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    headers.extend(
+        q.alternatives
+            .iter()
+            .map(|(m, _)| format!("{} quota", m.name())),
+    );
+    let refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let mut t = Table::new(&refs);
+    for (i, r) in q.rows.iter().enumerate() {
+        let change = if r.last_year_actual > 0.0 {
+            r.quota / r.last_year_actual - 1.0
+        } else {
+            f64::NAN
+        };
+        let mut cells = vec![
+            Cell::text(&r.territory),
+            Cell::num(r.last_year_actual, thousands(r.last_year_actual)),
+            Cell::num(r.forecast_p50, thousands(r.forecast_p50)),
+            Cell::num(r.quota, thousands(r.quota)),
+            Cell::num(change, percent(change)),
+            Cell::num(r.attain_probability, percent(r.attain_probability)),
+            Cell::text(r.binding.clone().unwrap_or_default()),
+        ];
+        for (_, alt) in &q.alternatives {
+            let v = alt.get(i).copied().unwrap_or(f64::NAN);
+            cells.push(Cell::num(v, thousands(v)));
+        }
+        t.row(cells);
+    }
+    s.push_str(&t.html());
+    s.push_str("</section>");
+}
+
+fn comp_section(s: &mut String, report: &Report, plots: &[Rendered]) {
+    let Some(c) = &report.comp else { return };
+    let cur = &report.meta.currency;
+    s.push_str("<section id=\"comp\"><h2>Commission cost</h2>");
+    let _ = write!(
+        s,
+        "<p>{} rep(s) paid under {} plan(s), on the same {} simulated years as the forecast and \
+         quotas (quotas from the {}). Cost for the year: P50 {}, 80% interval {} to {}; {} if \
+         every rep and team attains exactly 100%. Reps at or above quota: {} on average (90% of \
+         years between {} and {}).</p>",
+        c.reps.iter().filter(|r| !r.plan.is_empty()).count(),
+        c.plans.len(),
+        thousands(c.trials as f64),
+        match c.quota_source {
+            crate::scenario::QuotaSource::Quota => "quota stage",
+            crate::scenario::QuotaSource::Table => "quotas table",
+        },
+        money(c.cost.p50, cur),
+        money(c.cost.p10, cur),
+        money(c.cost.p90, cur),
+        money(c.expected_cost_at_plan, cur),
+        percent(c.share_reps_above_100),
+        percent(c.share_reps_above_100_p05),
+        percent(c.share_reps_above_100_p95)
+    );
+    figure_html(s, plots, "comp_cost");
+    figure_html(s, plots, "payout_curve");
+    let mut plans = Table::new(&[
+        "plan",
+        "period",
+        "reps",
+        "target incentive",
+        "target incentives total",
+        "cost mean",
+        "cost at 100%",
+        "payout at cap",
+    ]);
+    for p in &c.plans {
+        let cap = p.payout_at_cap.unwrap_or(f64::NAN);
+        plans.row(vec![
+            Cell::text(&p.name),
+            Cell::text(format!(
+                "{}{}",
+                match p.period {
+                    crate::scenario::CompPeriod::Annual => "annual",
+                    crate::scenario::CompPeriod::Quarterly => "quarterly",
+                },
+                if p.catch_up { ", catch-up" } else { "" }
+            )),
+            Cell::num(p.reps as f64, p.reps.to_string()),
+            Cell::num(p.target_incentive, thousands(p.target_incentive)),
+            Cell::num(
+                p.target_incentive_total,
+                thousands(p.target_incentive_total),
+            ),
+            Cell::num(p.cost_mean, thousands(p.cost_mean)),
+            Cell::num(p.cost_at_plan, thousands(p.cost_at_plan)),
+            Cell::num(
+                cap,
+                if cap.is_finite() {
+                    thousands(cap)
+                } else {
+                    "no cap".into()
+                },
+            ),
+        ]);
+    }
+    s.push_str(&plans.html());
+    figure_html(s, plots, "rep_payouts");
+    let mut reps = Table::new(&[
+        "rep",
+        "territory",
+        "plan",
+        "target incentive",
+        "quota",
+        "payout mean",
+        "P10",
+        "P50",
+        "P90",
+        "chance of 100%",
+    ]);
+    for r in &c.reps {
+        reps.row(vec![
+            Cell::text(&r.rep),
+            Cell::text(&r.territory),
+            Cell::text(if r.plan.is_empty() {
+                "(no plan)"
+            } else {
+                &r.plan
+            }),
+            Cell::num(r.target_incentive, thousands(r.target_incentive)),
+            Cell::num(r.quota, thousands(r.quota)),
+            Cell::num(r.payout.mean, thousands(r.payout.mean)),
+            Cell::num(r.payout.p10, thousands(r.payout.p10)),
+            Cell::num(r.payout.p50, thousands(r.payout.p50)),
+            Cell::num(r.payout.p90, thousands(r.payout.p90)),
+            Cell::num(r.prob_attain_100, percent(r.prob_attain_100)),
+        ]);
+    }
+    s.push_str(&reps.html());
+    let mut accrual = Table::new(&["quarter", "from", "accrual mean", "P10", "P50", "P90"]);
+    for a in &c.accrual {
+        accrual.row(vec![
+            Cell::text(&a.quarter),
+            Cell::text(&a.start),
+            Cell::num(a.accrual.mean, thousands(a.accrual.mean)),
+            Cell::num(a.accrual.p10, thousands(a.accrual.p10)),
+            Cell::num(a.accrual.p50, thousands(a.accrual.p50)),
+            Cell::num(a.accrual.p90, thousands(a.accrual.p90)),
+        ]);
+    }
+    s.push_str("<h3>Commission accrual by quarter</h3>");
+    s.push_str(&accrual.html());
+    s.push_str("</section>");
+}
+
+fn backtest_section(s: &mut String, report: &Report, plots: &[Rendered]) {
+    let Some(b) = &report.backtest else { return };
+    s.push_str("<section id=\"backtest\"><h2>Backtest</h2>");
+    let _ = write!(
+        s,
+        "<p>Fitted on all but the last {} period(s), from {} origin(s) ({}); every held-out actual \
+         scored against the forecast made before it.</p>",
+        b.holdout,
+        b.origins.len(),
+        escape(&b.origins.join(", "))
+    );
+    figure_html(s, plots, "backtest_coverage");
+    let mut t = Table::new(&[
+        "level",
+        "points",
+        "coverage 50%",
+        "coverage 80%",
+        "coverage 90%",
+        "scaled pinball",
+        "baseline pinball",
+        "baseline coverage 80%",
+        "scaled CRPS",
+        "baseline CRPS",
+        "drift pinball",
+        "drift CRPS",
+        "MASE",
+        "total error",
+        "series scored",
+        "series skipped",
+    ]);
+    for (level, sc) in b
+        .by_level
+        .iter()
+        .map(|(l, s)| (l.as_str(), s))
+        .chain(std::iter::once(("all levels", &b.overall)))
+    {
+        t.row(vec![
+            Cell::text(level),
+            Cell::num(sc.points as f64, thousands(sc.points as f64)),
+            Cell::num(sc.coverage_50, percent(sc.coverage_50)),
+            Cell::num(sc.coverage_80, percent(sc.coverage_80)),
+            Cell::num(sc.coverage_90, percent(sc.coverage_90)),
+            Cell::num(sc.scaled_pinball, fixed(sc.scaled_pinball, 3)),
+            Cell::num(
+                sc.baseline_scaled_pinball,
+                fixed(sc.baseline_scaled_pinball, 3),
+            ),
+            Cell::num(sc.baseline_coverage_80, percent(sc.baseline_coverage_80)),
+            Cell::num(sc.scaled_crps, fixed(sc.scaled_crps, 3)),
+            Cell::num(sc.baseline_scaled_crps, fixed(sc.baseline_scaled_crps, 3)),
+            Cell::num(sc.drift_scaled_pinball, fixed(sc.drift_scaled_pinball, 3)),
+            Cell::num(sc.drift_scaled_crps, fixed(sc.drift_scaled_crps, 3)),
+            Cell::num(sc.mase, fixed(sc.mase, 3)),
+            Cell::num(sc.total_error, percent(sc.total_error)),
+            Cell::num(sc.series_scored as f64, sc.series_scored.to_string()),
+            Cell::num(sc.series_skipped as f64, sc.series_skipped.to_string()),
+        ]);
+    }
+    s.push_str(&t.html());
+    s.push_str(
+        "<p class=\"note\">Scaled pinball: quantile loss averaged over the standard quantiles, divided by the \
+         in-sample mean absolute error of the seasonal naive forecast (lower is better); CRPS estimated from the \
+         trials and scaled the same way. Baselines computed by salesplan in the same run: seasonal naive \
+         (\"baseline\") and naive with drift, both with empirical residual quantiles.</p></section>",
+    );
+}
+
+fn footer(s: &mut String, report: &Report) {
+    let m = &report.meta;
+    let _ = write!(
+        s,
+        "<footer><p>Scenario <b>{}</b>, seed {}, {} trials, salesplan {}. The same scenario, data and seed \
+         reproduce this page byte for byte.</p><p>Inputs (sha256):</p><ul>",
+        escape(&m.scenario),
+        m.seed,
+        m.trials,
+        escape(&m.version)
+    );
+    for (file, hash) in &m.inputs {
+        let _ = write!(s, "<li>{} <code>{}</code></li>", escape(file), escape(hash));
+    }
+    s.push_str("</ul></footer>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn table_cells_carry_sort_values() {
+        let mut t = Table::new(&["name", "value"]);
+        t.row(vec![
+            Cell::text("T<1>"),
+            Cell::num(1234.5, thousands(1234.5)),
+        ]);
+        let h = t.html();
+        assert!(h.contains("<td>T&lt;1&gt;</td>"));
+        assert!(h.contains("data-v=\"1234.5\">1,235</td>"));
+    }
+}

@@ -1,0 +1,558 @@
+//! Drawing a [`Figure`] on any plotters backend (SVG or bitmap): one
+//! function per [`Shape`], sharing the frame (title, axes, legend) code.
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{palette, Fan, Figure, Line, Marker, RangeRow, Shape};
+use crate::format::{compact, percent};
+
+type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+const FONT: &str = "sans-serif";
+
+/// Draw `f` on `root`.
+pub fn figure<DB: DrawingBackend>(f: &Figure, root: &DrawingArea<DB, Shift>) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    match &f.shape {
+        Shape::Fans {
+            periods,
+            actual,
+            fans,
+        } => fan_chart(f, root, periods, actual, fans),
+        Shape::Distribution {
+            lo,
+            hi,
+            counts,
+            markers,
+            note,
+            x_percent,
+        } => distribution(
+            f,
+            root,
+            (*lo, *hi),
+            counts,
+            markers,
+            note.as_deref(),
+            *x_percent,
+        ),
+        Shape::Ranges {
+            rows,
+            range_label,
+            mid_label,
+            marker_label,
+        } => ranges(
+            f,
+            root,
+            rows,
+            range_label,
+            mid_label,
+            marker_label.as_deref(),
+        ),
+        Shape::Bars {
+            categories,
+            series,
+            reference,
+        } => bars(f, root, categories, series, reference.as_ref()),
+        Shape::Lines {
+            lines,
+            x_percent,
+            y_percent,
+            diagonal,
+        } => line_chart(f, root, lines, *x_percent, *y_percent, *diagonal),
+    }
+}
+
+/// Pixels a label column needs for the longest of `names`.
+fn label_width(names: impl Iterator<Item = usize>) -> u32 {
+    let longest = names.max().unwrap_or(4).min(34) as u32;
+    (longest * 7 + 20).clamp(60, 260)
+}
+
+/// A name shortened to fit the label column.
+fn short(name: &str) -> String {
+    if name.chars().count() <= 34 {
+        name.to_string()
+    } else {
+        let cut: String = name.chars().take(32).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Padded range of `values` that includes zero when the values are positive.
+fn span(values: impl Iterator<Item = f64>, include_zero: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if include_zero {
+        lo = lo.min(0.0);
+        hi = hi.max(0.0);
+    }
+    let pad = ((hi - lo) * 0.06).max(hi.abs().max(1.0) * 1e-9);
+    if lo < 0.0 || !include_zero {
+        lo -= pad;
+    }
+    hi += pad;
+    (lo, hi)
+}
+
+fn axis_value(x: f64, as_percent: bool) -> String {
+    if as_percent {
+        percent(x)
+    } else {
+        compact(x)
+    }
+}
+
+/// Label of category `i` (drawn at y = n - 1 - i, so the first is on top).
+fn category_label(names: &[String], y: f64) -> String {
+    let n = names.len() as f64;
+    let i = n - 1.0 - y;
+    if (i - i.round()).abs() < 1e-6 && i >= -0.5 && i < n - 0.5 {
+        short(&names[i.round() as usize])
+    } else {
+        String::new()
+    }
+}
+
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    position: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font((FONT, 14))
+        .draw()?;
+    Ok(())
+}
+
+fn fan_chart<DB: DrawingBackend>(
+    f: &Figure,
+    root: &DrawingArea<DB, Shift>,
+    periods: &[String],
+    actual: &[Option<f64>],
+    fans: &[Fan],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = periods.len();
+    let values = fans
+        .iter()
+        .flat_map(|fan| fan.outer.iter().flat_map(|&(a, b)| [a, b]))
+        .chain(actual.iter().flatten().copied());
+    let (y_lo, y_hi) = span(values, true);
+    let mut chart = ChartBuilder::on(root)
+        .caption(&f.title, (FONT, 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(78)
+        .build_cartesian_2d(-0.5..(n as f64 - 0.5), y_lo..y_hi)?;
+    let every = n.div_ceil(12).max(1);
+    let x_fmt = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6
+            && i >= 0.0
+            && (i as usize) < n
+            && (i as usize).is_multiple_of(every)
+        {
+            periods[i as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    let y_fmt = |y: &f64| compact(*y);
+    chart
+        .configure_mesh()
+        .x_labels(n)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .x_desc(&f.x_label)
+        .y_desc(&f.y_label)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.08))
+        .draw()?;
+    for (k, fan) in fans.iter().enumerate() {
+        let color = palette(k);
+        let offset = n - fan.median.len();
+        let band = |b: &[(f64, f64)]| -> Vec<(f64, f64)> {
+            let upper = b
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ((offset + i) as f64, v.1));
+            let lower = b
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, v)| ((offset + i) as f64, v.0));
+            upper.chain(lower).collect()
+        };
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                band(&fan.outer),
+                color.mix(0.18).filled(),
+            )))?
+            .label(format!("{} {}", fan.name, fan.outer_label))
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.mix(0.3).filled())
+            });
+        if let Some(inner) = &fan.inner {
+            chart.draw_series(std::iter::once(Polygon::new(
+                band(inner),
+                color.mix(0.3).filled(),
+            )))?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                fan.median
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| ((offset + i) as f64, v)),
+                color.stroke_width(2),
+            ))?
+            .label(format!("{} median (P50)", fan.name))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
+    }
+    let points: Vec<(f64, f64)> = actual
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i as f64, v)))
+        .collect();
+    if !points.is_empty() {
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                BLACK.stroke_width(2),
+            ))?
+            .label("actual")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK.stroke_width(2)));
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, BLACK.filled())))?;
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
+}
+
+fn distribution<DB: DrawingBackend>(
+    f: &Figure,
+    root: &DrawingArea<DB, Shift>,
+    (lo, hi): (f64, f64),
+    counts: &[u64],
+    markers: &[Marker],
+    note: Option<&str>,
+    x_percent: bool,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let total = counts.iter().sum::<u64>().max(1) as f64;
+    let shares: Vec<f64> = counts.iter().map(|&c| c as f64 / total).collect();
+    let top = shares.iter().cloned().fold(0.0, f64::max).max(1e-9) * 1.1;
+    let label_room = 0.09 * markers.len() as f64;
+    let y_hi = top * (1.06 + label_room + if note.is_some() { 0.12 } else { 0.0 });
+    let (x_lo, x_hi) = span(
+        [lo, hi].into_iter().chain(markers.iter().map(|m| m.at)),
+        false,
+    );
+    let mut chart = ChartBuilder::on(root)
+        .caption(&f.title, (FONT, 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x_lo..x_hi, 0.0..y_hi)?;
+    let x_fmt = |x: &f64| axis_value(*x, x_percent);
+    let y_fmt = |y: &f64| percent(*y);
+    chart
+        .configure_mesh()
+        .x_labels(8)
+        .y_labels(6)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .x_desc(&f.x_label)
+        .y_desc(&f.y_label)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.08))
+        .draw()?;
+    let width = (hi - lo) / counts.len().max(1) as f64;
+    let bar = palette(0);
+    chart
+        .draw_series(shares.iter().enumerate().map(|(i, &s)| {
+            let x0 = lo + i as f64 * width;
+            Rectangle::new([(x0, 0.0), (x0 + width, s)], bar.mix(0.55).filled())
+        }))?
+        .label("share of trials")
+        .legend(move |(x, y)| {
+            Rectangle::new([(x, y - 5), (x + 16, y + 5)], bar.mix(0.55).filled())
+        });
+    for (k, m) in markers.iter().enumerate() {
+        let color = palette(m.color);
+        let label_y = top * (1.0 + label_room - 0.09 * k as f64);
+        chart.draw_series(std::iter::once(PathElement::new(
+            [(m.at, 0.0), (m.at, label_y)],
+            color.stroke_width(2),
+        )))?;
+        let right = m.at < x_lo + (x_hi - x_lo) * 0.7;
+        let text = format!(" {} ", m.label);
+        let style = TextStyle::from((FONT, 14).into_font()).color(&color);
+        let style = if right {
+            style.pos(Pos::new(HPos::Left, VPos::Center))
+        } else {
+            style.pos(Pos::new(HPos::Right, VPos::Center))
+        };
+        chart.draw_series(std::iter::once(Text::new(text, (m.at, label_y), style)))?;
+    }
+    if let Some(note) = note {
+        let style = TextStyle::from((FONT, 16).into_font())
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        chart.draw_series(std::iter::once(Text::new(
+            note.to_string(),
+            (x_lo + (x_hi - x_lo) * 0.01, y_hi * 0.95),
+            style,
+        )))?;
+    }
+    Ok(())
+}
+
+fn ranges<DB: DrawingBackend>(
+    f: &Figure,
+    root: &DrawingArea<DB, Shift>,
+    rows: &[RangeRow],
+    range_label: &str,
+    mid_label: &str,
+    marker_label: Option<&str>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = rows.len();
+    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    let values = rows
+        .iter()
+        .flat_map(|r| [r.lo, r.hi, r.mid].into_iter().chain(r.marker));
+    let (x_lo, x_hi) = span(values, true);
+    let mut chart = ChartBuilder::on(root)
+        .caption(&f.title, (FONT, 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(label_width(names.iter().map(|s| s.chars().count())))
+        .build_cartesian_2d(x_lo..x_hi, -0.5..(n as f64 - 0.5))?;
+    let x_fmt = |x: &f64| compact(*x);
+    let y_fmt = |y: &f64| category_label(&names, *y);
+    chart
+        .configure_mesh()
+        .x_labels(8)
+        .y_labels(n.max(1))
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .x_desc(&f.x_label)
+        .y_desc(&f.y_label)
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.06))
+        .draw()?;
+    let band = palette(0);
+    let y = |i: usize| (n - 1 - i) as f64;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, r)| {
+            Rectangle::new(
+                [(r.lo, y(i) - 0.22), (r.hi, y(i) + 0.22)],
+                band.mix(0.3).filled(),
+            )
+        }))?
+        .label(range_label)
+        .legend(move |(x, y)| {
+            Rectangle::new([(x, y - 5), (x + 16, y + 5)], band.mix(0.3).filled())
+        });
+    chart
+        .draw_series(
+            rows.iter()
+                .enumerate()
+                .map(|(i, r)| Circle::new((r.mid, y(i)), 4, band.filled())),
+        )?
+        .label(mid_label)
+        .legend(move |(x, y)| Circle::new((x + 8, y), 4, band.filled()));
+    if let Some(label) = marker_label {
+        let mark = palette(3);
+        chart
+            .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+                r.marker.map(|m| {
+                    PathElement::new([(m, y(i) - 0.4), (m, y(i) + 0.4)], mark.stroke_width(3))
+                })
+            }))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new([(x + 8, y - 6), (x + 8, y + 6)], mark.stroke_width(3))
+            });
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
+}
+
+fn bars<DB: DrawingBackend>(
+    f: &Figure,
+    root: &DrawingArea<DB, Shift>,
+    categories: &[String],
+    series: &[(String, Vec<f64>)],
+    reference: Option<&(String, f64)>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = categories.len();
+    let values = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .chain(reference.map(|r| r.1));
+    let (x_lo, x_hi) = span(values, true);
+    let mut chart = ChartBuilder::on(root)
+        .caption(&f.title, (FONT, 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(label_width(categories.iter().map(|s| s.chars().count())))
+        .build_cartesian_2d(x_lo..x_hi, -0.5..(n as f64 - 0.5))?;
+    let x_fmt = |x: &f64| compact(*x);
+    let y_fmt = |y: &f64| category_label(categories, *y);
+    chart
+        .configure_mesh()
+        .x_labels(8)
+        .y_labels(n.max(1))
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .x_desc(&f.x_label)
+        .y_desc(&f.y_label)
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.06))
+        .draw()?;
+    let k = series.len().max(1) as f64;
+    let height = 0.8 / k;
+    for (j, (name, values)) in series.iter().enumerate() {
+        let color = palette(j);
+        chart
+            .draw_series(values.iter().enumerate().map(|(i, &v)| {
+                let top = (n - 1 - i) as f64 + 0.4 - j as f64 * height;
+                Rectangle::new(
+                    [(0.0, top - height * 0.9), (v, top)],
+                    color.mix(0.75).filled(),
+                )
+            }))?
+            .label(name.as_str())
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.mix(0.75).filled())
+            });
+    }
+    if let Some((label, at)) = reference {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(*at, -0.5), (*at, n as f64 - 0.5)],
+                6,
+                4,
+                BLACK.stroke_width(1),
+            ))?
+            .label(label.as_str())
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK.stroke_width(1)));
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
+}
+
+fn line_chart<DB: DrawingBackend>(
+    f: &Figure,
+    root: &DrawingArea<DB, Shift>,
+    lines: &[Line],
+    x_percent: bool,
+    y_percent: bool,
+    diagonal: bool,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let xs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+    let ys = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let (mut x_lo, mut x_hi) = span(xs, true);
+    let (mut y_lo, mut y_hi) = span(ys, true);
+    if diagonal {
+        x_lo = x_lo.min(y_lo);
+        y_lo = x_lo;
+        x_hi = x_hi.max(y_hi);
+        y_hi = x_hi;
+    }
+    let mut chart = ChartBuilder::on(root)
+        .caption(&f.title, (FONT, 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(78)
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
+    let x_fmt = |x: &f64| axis_value(*x, x_percent);
+    let y_fmt = |y: &f64| axis_value(*y, y_percent);
+    chart
+        .configure_mesh()
+        .x_labels(10)
+        .y_labels(8)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .x_desc(&f.x_label)
+        .y_desc(&f.y_label)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.08))
+        .draw()?;
+    if diagonal {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x_lo, x_lo), (x_hi, x_hi)],
+                6,
+                4,
+                BLACK.mix(0.5).stroke_width(1),
+            ))?
+            .label("perfect calibration")
+            .legend(|(x, y)| {
+                PathElement::new([(x, y), (x + 16, y)], BLACK.mix(0.5).stroke_width(1))
+            });
+    }
+    for (k, line) in lines.iter().enumerate() {
+        let color = palette(k);
+        let style = color.stroke_width(2);
+        if line.dashed {
+            chart.draw_series(DashedLineSeries::new(
+                line.points.iter().copied(),
+                8,
+                5,
+                style,
+            ))?
+        } else {
+            chart.draw_series(LineSeries::new(line.points.iter().copied(), style))?
+        }
+        .label(line.name.as_str())
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
+        if line.points.len() <= 30 {
+            chart.draw_series(
+                line.points
+                    .iter()
+                    .map(|&p| Circle::new(p, 3, color.filled())),
+            )?;
+        }
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
+}

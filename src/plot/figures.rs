@@ -1,0 +1,397 @@
+//! The report's figures, built from a finished [`Report`] (read only):
+//! which plot shows what, with which title, axis names and caption.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::{Fan, Figure, Line, Marker, RangeRow, Shape};
+use crate::format::{compact, percent};
+use crate::report::{ForecastSection, Report};
+use crate::stats::histogram::Histogram;
+
+/// At most this many categories in one range or bar plot (the largest).
+pub const MAX_CATEGORIES: usize = 60;
+
+/// Every figure the report's sections call for, in reading order.
+pub fn of_report(report: &Report) -> Vec<Figure> {
+    let mut out = Vec::new();
+    let currency = &report.meta.currency;
+    if let Some(f) = &report.forecast {
+        out.push(forecast_fan(f, &report.meta.period, currency));
+        out.push(total_distribution(f, currency));
+        if let Some(q) = &report.quota {
+            out.push(quota_vs_forecast(f, q, currency));
+            out.push(attainment_distribution(q));
+        }
+    }
+    if let Some(c) = &report.comp {
+        out.push(payout_curves(c, currency));
+        out.push(comp_cost(c, currency));
+        out.push(rep_payouts(c, currency));
+    }
+    if let Some(b) = &report.backtest {
+        out.push(backtest_coverage(b));
+    }
+    out
+}
+
+/// A period start as people name it: "Jan 2027", "2027 Q1", "W05 2027".
+pub fn period_label(date: &str, period: &str) -> String {
+    let Ok(d) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
+        return date.to_string();
+    };
+    match period {
+        "month" => d.format("%b %Y").to_string(),
+        "quarter" => format!("{} Q{}", d.year(), (d.month() - 1) / 3 + 1),
+        "week" => format!("W{:02} {}", d.iso_week().week(), d.iso_week().year()),
+        _ => date.to_string(),
+    }
+}
+
+/// Index of quantile `q` in `qs`.
+pub fn quantile_index(qs: &[f64], q: f64) -> Option<usize> {
+    qs.iter().position(|x| (x - q).abs() < 1e-9)
+}
+
+fn forecast_fan(f: &ForecastSection, period: &str, currency: &str) -> Figure {
+    let total: Vec<_> = f
+        .rows
+        .iter()
+        .filter(|r| r.level == "total" && r.period != "year")
+        .collect();
+    let q = |p: f64| quantile_index(&f.quantiles, p).unwrap_or(0);
+    let (i10, i25, i50, i75, i90) = (q(0.1), q(0.25), q(0.5), q(0.75), q(0.9));
+    let mut periods: Vec<String> = f
+        .recent_actuals
+        .iter()
+        .map(|(d, _)| period_label(d, period))
+        .collect();
+    let mut actual: Vec<Option<f64>> = f.recent_actuals.iter().map(|(_, v)| Some(*v)).collect();
+    for (k, r) in total.iter().enumerate() {
+        periods.push(period_label(&r.period, period));
+        actual.push((k < f.actual_periods).then_some(r.summary.quantiles[i50]));
+    }
+    let fan = Fan {
+        name: "forecast".into(),
+        outer: total
+            .iter()
+            .map(|r| (r.summary.quantiles[i10], r.summary.quantiles[i90]))
+            .collect(),
+        inner: Some(
+            total
+                .iter()
+                .map(|r| (r.summary.quantiles[i25], r.summary.quantiles[i75]))
+                .collect(),
+        ),
+        median: total.iter().map(|r| r.summary.quantiles[i50]).collect(),
+        outer_label: "P10-P90 (inner band P25-P75)".into(),
+    };
+    Figure {
+        name: "forecast_fan".into(),
+        title: format!("Company revenue by {period}: forecast band and actuals"),
+        x_label: period.to_string(),
+        y_label: format!("revenue ({currency})"),
+        caption: format!(
+            "Black: actual revenue of the {} {period}s before the plan year{}. Shaded: 80% and 50% \
+             forecast intervals from the simulated paths; line: median.",
+            f.recent_actuals.len(),
+            if f.actual_periods > 0 {
+                " and the plan year's periods already closed"
+            } else {
+                ""
+            }
+        ),
+        shape: Shape::Fans {
+            periods,
+            actual,
+            fans: vec![fan],
+        },
+    }
+}
+
+fn total_distribution(f: &ForecastSection, currency: &str) -> Figure {
+    let mut markers = Vec::new();
+    let mut note = None;
+    if let Some(p) = &f.prob_hit_plan {
+        markers.push(Marker {
+            at: p.plan,
+            label: format!("plan {}", compact(p.plan)),
+            color: 3,
+        });
+        note = Some(format!(
+            "P(total ≥ plan) = {} (± {} Monte Carlo s.e.)",
+            percent(p.probability),
+            percent(p.standard_error)
+        ));
+    }
+    for (q, label) in [(0.1, "P10"), (0.5, "P50"), (0.9, "P90")] {
+        if let Some(i) = quantile_index(&f.quantiles, q) {
+            let v = f.total.quantiles[i];
+            markers.push(Marker {
+                at: v,
+                label: format!("{label} {}", compact(v)),
+                color: 7,
+            });
+        }
+    }
+    distribution_figure(
+        "total_distribution",
+        "Distribution of the plan year's company revenue".into(),
+        format!("company revenue over the horizon ({currency})"),
+        &f.total_histogram,
+        markers,
+        note,
+        "Each bar: the share of simulated years whose company total falls in that range. \
+         Totals come from summed paths, never from summed quantiles."
+            .into(),
+    )
+}
+
+/// A histogram figure.
+pub fn distribution_figure(
+    name: &str,
+    title: String,
+    x_label: String,
+    h: &Histogram,
+    markers: Vec<Marker>,
+    note: Option<String>,
+    caption: String,
+) -> Figure {
+    Figure {
+        name: name.into(),
+        title,
+        x_label,
+        y_label: "share of trials".into(),
+        caption,
+        shape: Shape::Distribution {
+            lo: h.lo,
+            hi: h.hi,
+            counts: h.counts.clone(),
+            markers,
+            note,
+            x_percent: false,
+        },
+    }
+}
+
+fn quota_vs_forecast(f: &ForecastSection, q: &crate::quota::QuotaPlan, currency: &str) -> Figure {
+    let idx = |p: f64| quantile_index(&f.quantiles, p).unwrap_or(0);
+    let (i10, i90) = (idx(0.1), idx(0.9));
+    let mut rows: Vec<RangeRow> = q
+        .rows
+        .iter()
+        .filter_map(|row| {
+            let year = f.rows.iter().find(|r| {
+                r.level == "territory" && r.period == "year" && r.name == row.territory
+            })?;
+            Some(RangeRow {
+                name: row.territory.clone(),
+                lo: year.summary.quantiles[i10],
+                mid: row.forecast_p50,
+                hi: year.summary.quantiles[i90],
+                marker: Some(row.quota),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| b.mid.total_cmp(&a.mid).then(a.name.cmp(&b.name)));
+    let total = rows.len();
+    rows.truncate(MAX_CATEGORIES);
+    let title = if total > MAX_CATEGORIES {
+        format!("Quota vs forecast, largest {MAX_CATEGORIES} of {total} territories")
+    } else {
+        "Quota vs forecast by territory".to_string()
+    };
+    Figure {
+        name: "quota_vs_forecast".into(),
+        title,
+        x_label: format!("revenue over the plan year ({currency})"),
+        y_label: "territory (largest forecast first)".into(),
+        caption: format!(
+            "Bar: the territory's 80% forecast interval (P10-P90); dot: median; red tick: quota. \
+             Every quota sits at the same place in its own territory's distribution ({} chance \
+             of attainment) when the method is equal-probability.",
+            percent(q.attain_probability)
+        ),
+        shape: Shape::Ranges {
+            rows,
+            range_label: "forecast P10-P90".into(),
+            mid_label: "forecast P50".into(),
+            marker_label: Some("quota".into()),
+        },
+    }
+}
+
+fn attainment_distribution(q: &crate::quota::QuotaPlan) -> Figure {
+    let h = &q.share_attaining_histogram;
+    Figure {
+        name: "attainment_distribution".into(),
+        title: "Share of territories reaching quota, over simulated years".into(),
+        x_label: "share of territories at or above quota".into(),
+        y_label: "share of trials".into(),
+        caption: format!(
+            "Expected share attaining {} (90% of simulated years between {} and {}). \
+             Common shocks move all territories together, which widens this spread.",
+            percent(q.expected_share_attaining),
+            percent(q.share_attaining_p05),
+            percent(q.share_attaining_p95)
+        ),
+        shape: Shape::Distribution {
+            lo: h.lo,
+            hi: h.hi,
+            counts: h.counts.clone(),
+            markers: vec![Marker {
+                at: q.expected_share_attaining,
+                label: format!("expected {}", percent(q.expected_share_attaining)),
+                color: 3,
+            }],
+            note: None,
+            x_percent: true,
+        },
+    }
+}
+
+fn backtest_coverage(b: &crate::backtest::BacktestResult) -> Figure {
+    let qs = crate::scenario::STANDARD_QUANTILES;
+    let curve = |name: &str, s: &crate::backtest::Scores| Line {
+        name: format!("{name} ({} points)", s.points),
+        points: qs
+            .iter()
+            .zip(&s.below_quantile)
+            .map(|(&q, &v)| (q, v))
+            .collect(),
+        dashed: false,
+    };
+    let mut lines: Vec<Line> = b
+        .by_level
+        .iter()
+        .map(|(level, s)| curve(level, s))
+        .collect();
+    lines.push(curve("all levels", &b.overall));
+    Figure {
+        name: "backtest_coverage".into(),
+        title: "Backtest calibration: share of actuals below each forecast quantile".into(),
+        x_label: "forecast quantile level".into(),
+        y_label: "share of held-out actuals below it".into(),
+        caption: format!(
+            "A calibrated forecast lies on the dashed diagonal. 80% interval coverage: {} \
+             (seasonal-naive baseline {}).",
+            percent(b.overall.coverage_80),
+            percent(b.overall.baseline_coverage_80)
+        ),
+        shape: Shape::Lines {
+            lines,
+            x_percent: true,
+            y_percent: true,
+            diagonal: true,
+        },
+    }
+}
+
+fn payout_curves(c: &crate::comp::CompSection, currency: &str) -> Figure {
+    let lines = c
+        .plans
+        .iter()
+        .map(|p| Line {
+            name: format!(
+                "{} (target incentive {})",
+                p.name,
+                compact(p.target_incentive)
+            ),
+            points: p.curve.iter().map(|x| (x.attainment, x.payout)).collect(),
+            dashed: false,
+        })
+        .collect();
+    Figure {
+        name: "payout_curve".into(),
+        title: "Payout curve of each comp plan (individual measure)".into(),
+        x_label: "attainment (revenue / quota)".into(),
+        y_label: format!("payout per rep ({currency})"),
+        caption: "Payout for the year at each attainment, for a rep with the plan's full target \
+                  incentive: thresholds, accelerators, gates and caps show as kinks, jumps and \
+                  flat stretches."
+            .into(),
+        shape: Shape::Lines {
+            lines,
+            x_percent: true,
+            y_percent: false,
+            diagonal: false,
+        },
+    }
+}
+
+fn comp_cost(c: &crate::comp::CompSection, currency: &str) -> Figure {
+    let markers = vec![
+        Marker {
+            at: c.expected_cost_at_plan,
+            label: format!("everyone at 100%: {}", compact(c.expected_cost_at_plan)),
+            color: 3,
+        },
+        Marker {
+            at: c.cost.p10,
+            label: format!("P10 {}", compact(c.cost.p10)),
+            color: 7,
+        },
+        Marker {
+            at: c.cost.p50,
+            label: format!("P50 {}", compact(c.cost.p50)),
+            color: 7,
+        },
+        Marker {
+            at: c.cost.p90,
+            label: format!("P90 {}", compact(c.cost.p90)),
+            color: 7,
+        },
+    ];
+    distribution_figure(
+        "comp_cost",
+        "Distribution of the year's commission cost".into(),
+        format!("company commission cost ({currency})"),
+        &c.cost_histogram,
+        markers,
+        Some(format!(
+            "cost of sales P50 {} (80% interval {} to {})",
+            percent(c.cost_of_sales.p50),
+            percent(c.cost_of_sales.p10),
+            percent(c.cost_of_sales.p90)
+        )),
+        "Every simulated year's revenue run through the comp plans with the quotas set: the \
+         spread is what finance should budget for, not a single number."
+            .into(),
+    )
+}
+
+fn rep_payouts(c: &crate::comp::CompSection, currency: &str) -> Figure {
+    let mut rows: Vec<RangeRow> = c
+        .reps
+        .iter()
+        .filter(|r| !r.plan.is_empty())
+        .map(|r| RangeRow {
+            name: r.rep.clone(),
+            lo: r.payout.p10,
+            mid: r.payout.p50,
+            hi: r.payout.p90,
+            marker: Some(r.target_incentive),
+        })
+        .collect();
+    rows.sort_by(|a, b| b.mid.total_cmp(&a.mid).then(a.name.cmp(&b.name)));
+    let total = rows.len();
+    rows.truncate(MAX_CATEGORIES);
+    Figure {
+        name: "rep_payouts".into(),
+        title: if total > MAX_CATEGORIES {
+            format!("Payout by rep, largest {MAX_CATEGORIES} of {total}")
+        } else {
+            "Payout by rep".into()
+        },
+        x_label: format!("payout for the year ({currency})"),
+        y_label: "rep (largest median payout first)".into(),
+        caption: "Bar: the rep's 80% payout interval; dot: median; red tick: target incentive \
+                  (prorated for part-year and part-time reps)."
+            .into(),
+        shape: Shape::Ranges {
+            rows,
+            range_label: "payout P10-P90".into(),
+            mid_label: "payout P50".into(),
+            marker_label: Some("target incentive".into()),
+        },
+    }
+}

@@ -1,0 +1,269 @@
+//! The files people open: `report.html` (every section of the stages run,
+//! nothing referenced outside itself), `plots/*.svg|png`, and `plan.xlsx`
+//! (read back and compared with the CSV files of the same run), plus
+//! snapshots of the machine-readable files with a fixed seed.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn salesplan(args: &[&str], out: &Path) {
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .args(["--quiet", "--trials", "2000", "--out"])
+        .arg(out)
+        .assert()
+        .success();
+}
+
+fn demo_run() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    salesplan(&["run", "scenarios/demo.toml"], &out);
+    (dir, out)
+}
+
+/// Every `attr="..."` value in `html`.
+fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
+    let needle = format!("{attr}=\"");
+    html.match_indices(&needle)
+        .filter_map(|(i, _)| {
+            let rest = &html[i + needle.len()..];
+            rest.find('"').map(|end| &rest[..end])
+        })
+        .collect()
+}
+
+fn assert_self_contained(html: &str) {
+    for href in attribute_values(html, "href") {
+        assert!(
+            href.starts_with('#'),
+            "report.html links outside itself: {href}"
+        );
+    }
+    assert!(
+        attribute_values(html, "src").is_empty(),
+        "report.html loads a file"
+    );
+    for forbidden in ["<link", "@import", "url(", "<iframe", "<img"] {
+        assert!(
+            !html.contains(forbidden),
+            "report.html contains {forbidden}"
+        );
+    }
+    // The only URLs allowed are XML namespace names inside inline SVG.
+    for (i, _) in html.match_indices("http") {
+        let rest = &html[i..];
+        assert!(
+            rest.starts_with("http://www.w3.org/"),
+            "report.html references {}",
+            &rest[..rest.len().min(60)]
+        );
+    }
+}
+
+#[test]
+fn report_html_has_every_section_of_the_run_and_nothing_outside_itself() {
+    let (_dir, out) = demo_run();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    for id in ["summary", "data", "fit", "forecast", "quota", "comp"] {
+        assert!(
+            html.contains(&format!("<section id=\"{id}\">")),
+            "no {id} section"
+        );
+    }
+    assert!(
+        !html.contains("<section id=\"backtest\">"),
+        "backtest did not run"
+    );
+    for plot in [
+        "forecast_fan",
+        "total_distribution",
+        "quota_vs_forecast",
+        "attainment_distribution",
+        "comp_cost",
+        "payout_curve",
+        "rep_payouts",
+    ] {
+        assert!(
+            html.contains(&format!("<figure id=\"plot-{plot}\"><svg")),
+            "{plot} not inline"
+        );
+    }
+    // Footer identifies the run: seed and the hash of every input.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for (file, hash) in summary["inputs"].as_object().unwrap() {
+        assert!(html.contains(file.as_str()) && html.contains(hash.as_str().unwrap()));
+    }
+    assert!(html.contains("seed 7"));
+    assert_self_contained(&html);
+}
+
+#[test]
+fn backtest_report_shows_scores_and_coverage_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bt");
+    salesplan(&["backtest", "scenarios/demo.toml", "--holdout", "6"], &out);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<section id=\"backtest\">"));
+    assert!(html.contains("<figure id=\"plot-backtest_coverage\"><svg"));
+    assert!(out.join("plots/backtest_coverage.png").exists());
+    assert_self_contained(&html);
+}
+
+/// Width and height of a PNG file.
+fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+#[test]
+fn every_plot_is_written_as_svg_and_png() {
+    let (_dir, out) = demo_run();
+    let plots = out.join("plots");
+    let mut names: Vec<String> = std::fs::read_dir(&plots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in names.iter().filter(|n| n.ends_with(".svg")) {
+        let svg = std::fs::read_to_string(plots.join(name)).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "{name}");
+        assert!(svg.contains("<text"), "{name} has no text (title, axes)");
+        let png = plots.join(name.replace(".svg", ".png"));
+        let (w, h) = png_size(&png);
+        assert!(w >= 800 && h >= 300, "{name}: {w}x{h}");
+    }
+}
+
+/// The cells of every sheet of an xlsx file: sheet name -> rows of text.
+fn read_xlsx(path: &Path) -> BTreeMap<String, Vec<Vec<String>>> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let shared: Vec<String> = read("xl/sharedStrings.xml")
+        .split("<si>")
+        .skip(1)
+        .map(|si| {
+            let t = si.split_once('>').map(|x| x.1).unwrap_or("");
+            let t = t.split("</t>").next().unwrap_or("");
+            t.replace("&amp;", "&")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+        })
+        .collect();
+    let workbook = read("xl/workbook.xml");
+    let names: Vec<String> = attribute_values(&workbook, "name")
+        .into_iter()
+        .filter(|n| !n.starts_with('_'))
+        .map(String::from)
+        .collect();
+    let mut out = BTreeMap::new();
+    for (i, name) in names.iter().enumerate() {
+        let xml = read(&format!("xl/worksheets/sheet{}.xml", i + 1));
+        let mut rows = Vec::new();
+        for row in xml.split("<row ").skip(1) {
+            let row = row.split("</row>").next().unwrap();
+            let mut cells = Vec::new();
+            for cell in row.split("<c ").skip(1) {
+                let is_shared = cell.split('>').next().unwrap().contains("t=\"s\"");
+                let value = cell
+                    .split_once("<v>")
+                    .map(|(_, v)| v.split("</v>").next().unwrap().to_string())
+                    .unwrap_or_default();
+                let column = attribute_values(cell, "r")[0]
+                    .trim_end_matches(|c: char| c.is_ascii_digit())
+                    .bytes()
+                    .fold(0usize, |acc, b| acc * 26 + (b - b'A' + 1) as usize)
+                    - 1;
+                cells.resize(column, String::new());
+                cells.push(if is_shared {
+                    shared[value.parse::<usize>().unwrap()].clone()
+                } else {
+                    value
+                });
+            }
+            rows.push(cells);
+        }
+        out.insert(name.clone(), rows);
+    }
+    out
+}
+
+#[test]
+fn plan_xlsx_holds_the_same_quotas_and_forecast_as_the_csv_files() {
+    let (_dir, out) = demo_run();
+    let book = read_xlsx(&out.join("plan.xlsx"));
+    for sheet in [
+        "Summary",
+        "Quotas",
+        "Comp",
+        "Comp accrual",
+        "Forecast",
+        "Forecast P50",
+        "Fit",
+    ] {
+        assert!(
+            book.contains_key(sheet),
+            "no sheet {sheet}: {:?}",
+            book.keys()
+        );
+    }
+    let csv = std::fs::read_to_string(out.join("quotas.csv")).unwrap();
+    let csv_rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let sheet = &book["Quotas"];
+    assert_eq!(sheet[0][0], "territory");
+    let territory_rows: Vec<&Vec<&str>> = csv_rows.iter().filter(|r| r[1].is_empty()).collect();
+    assert_eq!(sheet.len() - 1, territory_rows.len());
+    for (row, csv_row) in sheet[1..].iter().zip(territory_rows) {
+        assert_eq!(row[0], csv_row[0]);
+        let (a, b): (f64, f64) = (row[1].parse().unwrap(), csv_row[2].parse().unwrap());
+        assert!((a - b).abs() < 0.01, "{}: xlsx {a} vs csv {b}", row[0]);
+    }
+    let forecast = std::fs::read_to_string(out.join("forecast.csv")).unwrap();
+    let long = &book["Forecast"];
+    assert_eq!(long.len(), forecast.lines().count());
+    for (row, line) in long[1..].iter().zip(forecast.lines().skip(1)) {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(&row[..3], &fields[..3]);
+        let (a, b): (f64, f64) = (row[3].parse().unwrap(), fields[3].parse().unwrap());
+        assert!((a - b).abs() < 0.01, "{line}");
+    }
+}
+
+#[test]
+fn machine_readable_files_match_their_snapshots() {
+    let (_dir, out) = demo_run();
+    let quotas = std::fs::read_to_string(out.join("quotas.csv")).unwrap();
+    insta::assert_snapshot!("demo_quotas_csv", quotas);
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    // The version moves with every release; everything else is fixed by the seed.
+    summary["version"] = serde_json::Value::Null;
+    insta::assert_snapshot!(
+        "demo_summary_json",
+        serde_json::to_string_pretty(&summary).unwrap()
+    );
+}
