@@ -324,8 +324,13 @@ fn seasons(history: &SalesHistory, sim: &SimResults) -> Vec<[f64; QUARTERS]> {
 
 /// Rep rows of `quotas.csv`: the quota plan's territory quotas split over
 /// the reps table's reps.
-fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec<RepQuotaRow>> {
-    if run.history.reps.is_empty() {
+fn rep_quotas(
+    history: &SalesHistory,
+    horizon: &Horizon,
+    sim: &SimResults,
+    plan: &QuotaPlan,
+) -> Result<Vec<RepQuotaRow>> {
+    if history.reps.is_empty() {
         return Ok(Vec::new());
     }
     let totals = sim
@@ -334,11 +339,11 @@ fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec
         .ok_or_else(|| Error::Internal("territory quarter totals were not kept".into()))?;
     let quotas: Vec<f64> = plan.rows.iter().map(|r| r.quota).collect();
     let r = roster::build(
-        &run.history.reps,
-        &run.history.territories,
-        &run.horizon,
+        &history.reps,
+        &history.territories,
+        horizon,
         &quotas,
-        &seasons(&run.history, sim),
+        &seasons(history, sim),
         &BTreeMap::new(),
     );
     // Stand-ins (territories without reps) are the territory row itself.
@@ -346,7 +351,7 @@ fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec
         .iter()
         .filter(|m| !m.stand_in)
         .map(|m| RepQuotaRow {
-            territory: run.history.territories[m.territory].name.clone(),
+            territory: history.territories[m.territory].name.clone(),
             rep: m.id.clone(),
             quota: m.quota(),
             attain_probability: roster::attain_probability(m, totals),
@@ -358,7 +363,8 @@ fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec
 /// quotas from the quota stage or the quotas table.
 fn comp_stage(
     s: &Scenario,
-    run: &Simulated,
+    history: &SalesHistory,
+    horizon: &Horizon,
     sim: &SimResults,
     quota: Option<&QuotaPlan>,
     payout_curve: bool,
@@ -366,7 +372,6 @@ fn comp_stage(
     let Some(spec) = &s.comp else {
         return Ok(None);
     };
-    let history = &run.history;
     let n = history.territories.len();
     let territory_quotas: Vec<f64> = match spec.quotas {
         QuotaSource::Quota => quota
@@ -392,7 +397,7 @@ fn comp_stage(
     let roster = roster::build(
         &history.reps,
         &history.territories,
-        &run.horizon,
+        horizon,
         &territory_quotas,
         &seasons,
         rep_quotas,
@@ -422,71 +427,125 @@ fn comp_stage(
     .map(Some)
 }
 
-/// `sim` with each territory's horizon and quarter totals carried over to
-/// the rebalanced territories (`W x old`, per quarter); only for a
-/// rebalancing that keeps the territory set, so indices still match.
-fn rebalanced_paths(problem: &Problem, sol: &Solution, sim: &SimResults) -> SimResults {
+/// The history and simulation as the stages after rebalancing see them:
+/// the active territories (kept ones in order, then added ones), accounts
+/// in their new territories, reps of removed territories gone (the rep
+/// left and is not backfilled), and every per-territory series carried
+/// over through `W` (see `rebalance::paths`): revenue history, horizon and
+/// quarter totals per trial, and the mean paths (exact, as means are
+/// linear; the per-period quantiles of a carried-over territory are the
+/// W-weighted quantiles, an approximation no later stage reads). The last
+/// quota of a new territory is the W-weighted sum where every contributing
+/// territory has one.
+fn rebalanced_view(
+    problem: &Problem,
+    sol: &Solution,
+    history: &SalesHistory,
+    sim: &SimResults,
+) -> (SalesHistory, SimResults) {
+    use crate::history::Territory;
+    use ndarray::Axis;
     let w = paths::transfer_matrix(problem, &sol.assign);
+    let active = problem.active();
+    let new_index = |old: usize| active.iter().position(|&t| t == old);
+    // Where an old territory's other rows (pipeline) go: its largest share.
+    let heir: Vec<usize> = (0..w.ncols())
+        .map(|o| {
+            let col = w.column(o);
+            (0..col.len()).fold(0, |best, r| if col[r] > col[best] { r } else { best })
+        })
+        .collect();
+    let mut h = history.clone();
+    h.territories = active
+        .iter()
+        .map(|&t| Territory {
+            name: problem.territories[t].name.clone(),
+            region: problem.territories[t].region.clone(),
+        })
+        .collect();
+    let n_periods = history.n_periods();
+    h.revenue = (0..active.len())
+        .map(|r| {
+            (0..n_periods)
+                .map(|p| {
+                    (0..w.ncols())
+                        .map(|o| w[[r, o]] * history.revenue[o][p])
+                        .sum()
+                })
+                .collect()
+        })
+        .collect();
+    h.deal_counts = None;
+    h.deal_sizes = None;
+    for (acc, &t) in h.accounts.iter_mut().zip(&sol.assign) {
+        acc.territory = new_index(t).unwrap_or(0);
+    }
+    h.reps = history
+        .reps
+        .iter()
+        .filter_map(|r| {
+            new_index(r.territory).map(|t| crate::history::Rep {
+                territory: t,
+                ..r.clone()
+            })
+        })
+        .collect();
+    for o in &mut h.pipeline {
+        o.territory = heir[o.territory];
+    }
+    h.quotas = (0..active.len())
+        .filter_map(|r| {
+            (0..w.ncols())
+                .filter(|&o| w[[r, o]] > 0.0)
+                .try_fold(0.0, |acc, o| {
+                    history.quotas.get(&o).map(|q| acc + w[[r, o]] * q)
+                })
+                .map(|q| (r, q))
+        })
+        .collect();
     let mut out = sim.clone();
     out.territory_totals = sim
         .territory_totals
         .as_ref()
         .map(|t| paths::reaggregate(&w, t));
     out.territory_quarter_totals = sim.territory_quarter_totals.as_ref().map(|q| {
-        let mut new = q.clone();
+        let mut new = ndarray::Array3::<f32>::zeros((active.len(), q.shape()[1], q.shape()[2]));
         for k in 0..q.shape()[1] {
-            let old = q.index_axis(ndarray::Axis(1), k).to_owned();
-            new.index_axis_mut(ndarray::Axis(1), k)
+            let old = q.index_axis(Axis(1), k).to_owned();
+            new.index_axis_mut(Axis(1), k)
                 .assign(&paths::reaggregate(&w, &old));
         }
         new
     });
-    out
-}
-
-/// The quota stage's inputs, owned (re-aggregated after rebalancing).
-struct QuotaOwned {
-    names: Vec<String>,
-    totals: ndarray::Array2<f32>,
-    last_year: Vec<f64>,
-    last_quota: Vec<Option<f64>>,
-    potential: Vec<f64>,
-}
-
-impl QuotaOwned {
-    /// Carry the old territories' figures over to the new ones through the
-    /// potential-share matrix W (see `rebalance::paths`).
-    fn rebalanced(
-        problem: &Problem,
-        sol: &Solution,
-        totals: &ndarray::Array2<f32>,
-        last_year: &[f64],
-        last_quota: &[Option<f64>],
-        potential: &[f64],
-    ) -> Self {
-        let w = paths::transfer_matrix(problem, &sol.assign);
-        let last_quota = w
-            .rows()
-            .into_iter()
-            .map(|row| {
-                row.iter()
-                    .zip(last_quota)
-                    .filter(|(share, _)| **share > 0.0)
-                    .try_fold(0.0, |acc, (share, q)| q.map(|q| acc + share * q))
-            })
-            .collect();
-        QuotaOwned {
-            names: problem
-                .active()
-                .iter()
-                .map(|&t| problem.territories[t].name.clone())
-                .collect(),
-            totals: paths::reaggregate(&w, totals),
-            last_year: paths::reaggregate_values(&w, last_year),
-            last_quota,
-            potential: paths::reaggregate_values(&w, potential),
-        }
-    }
+    let mix = |parts: &[(f64, &crate::sim::Summary)]| crate::sim::Summary {
+        mean: parts.iter().map(|(w, s)| w * s.mean).sum(),
+        quantiles: (0..parts.first().map_or(0, |(_, s)| s.quantiles.len()))
+            .map(|i| parts.iter().map(|(w, s)| w * s.quantiles[i]).sum())
+            .collect(),
+    };
+    out.territories = (0..active.len())
+        .map(|r| {
+            let parts: Vec<(f64, &crate::sim::SeriesSummary)> = (0..w.ncols())
+                .filter(|&o| w[[r, o]] > 0.0)
+                .map(|o| (w[[r, o]], &sim.territories[o]))
+                .collect();
+            let periods = (0..sim.territories.first().map_or(0, |t| t.periods.len()))
+                .map(|p| {
+                    let v: Vec<(f64, &crate::sim::Summary)> =
+                        parts.iter().map(|(w, s)| (*w, &s.periods[p])).collect();
+                    mix(&v)
+                })
+                .collect();
+            let year: Vec<(f64, &crate::sim::Summary)> =
+                parts.iter().map(|(w, s)| (*w, &s.year)).collect();
+            crate::sim::SeriesSummary {
+                name: h.territories[r].name.clone(),
+                periods,
+                year: mix(&year),
+            }
+        })
+        .collect();
+    (h, out)
 }
 
 /// Rebalance the territories of `history` as `spec` says (reading its
@@ -605,62 +664,34 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         }
         _ => None,
     };
-    // After rebalancing, the stages that follow see the new territories'
-    // paths: W x old paths (same territory set), see `rebalance::paths`.
-    let same_territories = rebalanced
-        .as_ref()
-        .is_none_or(|(p, _, _)| p.territories.iter().all(|t| !t.added && !t.removed));
-    let rebalanced_sim = match (&run.sim, &rebalanced) {
-        (Some(sim), Some((p, sol, _))) if same_territories => Some(rebalanced_paths(p, sol, sim)),
+    // After rebalancing, the stages that follow see the new territories.
+    let view = match (&run.sim, &rebalanced) {
+        (Some(sim), Some((p, sol, _))) => Some(rebalanced_view(p, sol, &run.history, sim)),
         _ => None,
     };
-    let sim_view = rebalanced_sim.as_ref().or(run.sim.as_ref());
-    if !same_territories && (s.comp.is_some() || !run.history.reps.is_empty()) {
-        warnings.push(
-            "[territories] adds or removes territories: rep quota rows and commission cost are skipped in this version (they follow the reps table's territories)".into(),
-        );
-    }
-    let mut quota = match (&run.sim, &s.quota) {
+    let (history, sim_view) = match &view {
+        Some((h, sim)) => (h, Some(sim)),
+        None => (&run.history, run.sim.as_ref()),
+    };
+    let mut quota = match (sim_view, &s.quota) {
         (Some(sim), Some(q)) if stage >= Stage::Quota => {
+            let names: Vec<String> = history.territories.iter().map(|t| t.name.clone()).collect();
+            let last_year = last_year_actuals(history, &run.horizon);
+            let last_quota: Vec<Option<f64>> = (0..names.len())
+                .map(|t| history.quotas.get(&t).copied())
+                .collect();
+            let potential = potentials(history, sim);
             let totals = sim
                 .territory_totals
                 .as_ref()
                 .ok_or_else(|| Error::Internal("territory totals were not kept".into()))?;
-            let n_old = run.history.territories.len();
-            let last_year = last_year_actuals(&run.history, &run.horizon);
-            let last_quota: Vec<Option<f64>> = (0..n_old)
-                .map(|t| run.history.quotas.get(&t).copied())
-                .collect();
-            let potential = potentials(&run.history, sim);
-            let inputs = match &rebalanced {
-                None => QuotaOwned {
-                    names: run
-                        .history
-                        .territories
-                        .iter()
-                        .map(|t| t.name.clone())
-                        .collect(),
-                    totals: totals.clone(),
-                    last_year,
-                    last_quota,
-                    potential,
-                },
-                Some((problem, sol, _)) => QuotaOwned::rebalanced(
-                    problem,
-                    sol,
-                    totals,
-                    &last_year,
-                    &last_quota,
-                    &potential,
-                ),
-            };
             Some(set_quotas(
                 &QuotaInputs {
-                    names: &inputs.names,
-                    totals: &inputs.totals,
-                    last_year: &inputs.last_year,
-                    last_quota: &inputs.last_quota,
-                    potential: &inputs.potential,
+                    names: &names,
+                    totals,
+                    last_year: &last_year,
+                    last_quota: &last_quota,
+                    potential: &potential,
                 },
                 q,
             )?)
@@ -677,13 +708,18 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
             None
         }
     };
-    if let (Some(sim), Some(q), true) = (sim_view, quota.as_mut(), same_territories) {
-        q.reps = rep_quotas(&run, sim, q)?;
+    if let (Some(sim), Some(q)) = (sim_view, quota.as_mut()) {
+        q.reps = rep_quotas(history, &run.horizon, sim, q)?;
     }
     let comp = match sim_view {
-        Some(sim) if stage >= Stage::Comp && same_territories => {
-            comp_stage(s, &run, sim, quota.as_ref(), o.payout_curve)?
-        }
+        Some(sim) if stage >= Stage::Comp => comp_stage(
+            s,
+            history,
+            &run.horizon,
+            sim,
+            quota.as_ref(),
+            o.payout_curve,
+        )?,
         _ => None,
     };
     if let Some(c) = &comp {

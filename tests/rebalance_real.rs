@@ -174,10 +174,17 @@ fn run_sets_quotas_on_the_rebalanced_territories() {
     let total: f64 = quotas
         .lines()
         .skip(1)
-        .map(|l| l.split(',').nth(2).unwrap().parse::<f64>().unwrap())
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[1].is_empty()) // territory rows, not rep rows
+        .map(|f| f[2].parse::<f64>().unwrap())
         .sum();
     // The demo's plan x (1 + over_assignment).
     assert!((total - 28_600_000.0 * 1.05).abs() < 1.0, "{total}");
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(summary.contains("\"territories\""));
+    // Commission runs on the new territories: T-03's rep left with it and
+    // the new territory has a stand-in.
+    let comp = std::fs::read_to_string(out.join("comp.csv")).unwrap();
+    assert!(!comp.contains(",T-03,"), "{comp}");
+    assert!(comp.contains("T-new"), "{comp}");
 }
