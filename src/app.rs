@@ -427,127 +427,6 @@ fn comp_stage(
     .map(Some)
 }
 
-/// The history and simulation as the stages after rebalancing see them:
-/// the active territories (kept ones in order, then added ones), accounts
-/// in their new territories, reps of removed territories gone (the rep
-/// left and is not backfilled), and every per-territory series carried
-/// over through `W` (see `rebalance::paths`): revenue history, horizon and
-/// quarter totals per trial, and the mean paths (exact, as means are
-/// linear; the per-period quantiles of a carried-over territory are the
-/// W-weighted quantiles, an approximation no later stage reads). The last
-/// quota of a new territory is the W-weighted sum where every contributing
-/// territory has one.
-fn rebalanced_view(
-    problem: &Problem,
-    sol: &Solution,
-    history: &SalesHistory,
-    sim: &SimResults,
-) -> (SalesHistory, SimResults) {
-    use crate::history::Territory;
-    use ndarray::Axis;
-    let w = paths::transfer_matrix(problem, &sol.assign);
-    let active = problem.active();
-    let new_index = |old: usize| active.iter().position(|&t| t == old);
-    // Where an old territory's other rows (pipeline) go: its largest share.
-    let heir: Vec<usize> = (0..w.ncols())
-        .map(|o| {
-            let col = w.column(o);
-            (0..col.len()).fold(0, |best, r| if col[r] > col[best] { r } else { best })
-        })
-        .collect();
-    let mut h = history.clone();
-    h.territories = active
-        .iter()
-        .map(|&t| Territory {
-            name: problem.territories[t].name.clone(),
-            region: problem.territories[t].region.clone(),
-        })
-        .collect();
-    let n_periods = history.n_periods();
-    h.revenue = (0..active.len())
-        .map(|r| {
-            (0..n_periods)
-                .map(|p| {
-                    (0..w.ncols())
-                        .map(|o| w[[r, o]] * history.revenue[o][p])
-                        .sum()
-                })
-                .collect()
-        })
-        .collect();
-    h.deal_counts = None;
-    h.deal_sizes = None;
-    for (acc, &t) in h.accounts.iter_mut().zip(&sol.assign) {
-        acc.territory = new_index(t).unwrap_or(0);
-    }
-    h.reps = history
-        .reps
-        .iter()
-        .filter_map(|r| {
-            new_index(r.territory).map(|t| crate::history::Rep {
-                territory: t,
-                ..r.clone()
-            })
-        })
-        .collect();
-    for o in &mut h.pipeline {
-        o.territory = heir[o.territory];
-    }
-    h.quotas = (0..active.len())
-        .filter_map(|r| {
-            (0..w.ncols())
-                .filter(|&o| w[[r, o]] > 0.0)
-                .try_fold(0.0, |acc, o| {
-                    history.quotas.get(&o).map(|q| acc + w[[r, o]] * q)
-                })
-                .map(|q| (r, q))
-        })
-        .collect();
-    let mut out = sim.clone();
-    out.territory_totals = sim
-        .territory_totals
-        .as_ref()
-        .map(|t| paths::reaggregate(&w, t));
-    out.territory_quarter_totals = sim.territory_quarter_totals.as_ref().map(|q| {
-        let mut new = ndarray::Array3::<f32>::zeros((active.len(), q.shape()[1], q.shape()[2]));
-        for k in 0..q.shape()[1] {
-            let old = q.index_axis(Axis(1), k).to_owned();
-            new.index_axis_mut(Axis(1), k)
-                .assign(&paths::reaggregate(&w, &old));
-        }
-        new
-    });
-    let mix = |parts: &[(f64, &crate::sim::Summary)]| crate::sim::Summary {
-        mean: parts.iter().map(|(w, s)| w * s.mean).sum(),
-        quantiles: (0..parts.first().map_or(0, |(_, s)| s.quantiles.len()))
-            .map(|i| parts.iter().map(|(w, s)| w * s.quantiles[i]).sum())
-            .collect(),
-    };
-    out.territories = (0..active.len())
-        .map(|r| {
-            let parts: Vec<(f64, &crate::sim::SeriesSummary)> = (0..w.ncols())
-                .filter(|&o| w[[r, o]] > 0.0)
-                .map(|o| (w[[r, o]], &sim.territories[o]))
-                .collect();
-            let periods = (0..sim.territories.first().map_or(0, |t| t.periods.len()))
-                .map(|p| {
-                    let v: Vec<(f64, &crate::sim::Summary)> =
-                        parts.iter().map(|(w, s)| (*w, &s.periods[p])).collect();
-                    mix(&v)
-                })
-                .collect();
-            let year: Vec<(f64, &crate::sim::Summary)> =
-                parts.iter().map(|(w, s)| (*w, &s.year)).collect();
-            crate::sim::SeriesSummary {
-                name: h.territories[r].name.clone(),
-                periods,
-                year: mix(&year),
-            }
-        })
-        .collect();
-    (h, out)
-}
-
 /// Rebalance the territories of `history` as `spec` says (reading its
 /// `fixed_moves` file, if any).
 ///
@@ -666,7 +545,9 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
     };
     // After rebalancing, the stages that follow see the new territories.
     let view = match (&run.sim, &rebalanced) {
-        (Some(sim), Some((p, sol, _))) => Some(rebalanced_view(p, sol, &run.history, sim)),
+        (Some(sim), Some((p, sol, _))) => {
+            Some(paths::rebalanced_view(p, &sol.assign, &run.history, sim))
+        }
         _ => None,
     };
     let (history, sim_view) = match &view {
