@@ -11,6 +11,10 @@
 //!   limit measured in the same run: the same number of lognormal draws
 //!   from the same generator on all cores, summed and nothing else.
 //!
+//! - `rebalance`: accounts rebalanced per second, 100,000 accounts x 500
+//!   territories in 8 regions with a 10% budget (10,000 optional moves),
+//!   balancing potential and workload; the limit is 30 s.
+//!
 //! The data set is generated once into `target/bench-data/10m/`.
 
 use std::path::{Path, PathBuf};
@@ -25,6 +29,7 @@ use salesplan::fit::fit;
 use salesplan::generate::{generate, GenerateSpec};
 use salesplan::history::{SalesHistory, Territory};
 use salesplan::load::load_data;
+use salesplan::rebalance::{optimise, Problem};
 use salesplan::rng::{stream_id, stream_rng, BATCH};
 use salesplan::scenario::{
     BadRows, Criterion as Ic, DataSpec, Encoding, FitSpec, TableSpec, TerritoryFrom, FAMILIES,
@@ -183,5 +188,26 @@ fn bench_simulate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_load, bench_fit, bench_simulate);
+fn bench_rebalance(c: &mut Criterion) {
+    let mut group = c.benchmark_group("rebalance");
+    group.sample_size(10);
+    for (accounts, territories) in [(10_000usize, 50usize), (100_000, 500)] {
+        let p = Problem::synthetic(accounts, territories, 8, 42).with_budget(accounts / 10);
+        group.throughput(Throughput::Elements(accounts as u64));
+        group.bench_with_input(
+            BenchmarkId::new("budget_10pct", format!("{accounts}x{territories}")),
+            &p,
+            |b, p| b.iter(|| optimise(p).map(|s| s.objective_after)),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_load,
+    bench_fit,
+    bench_simulate,
+    bench_rebalance
+);
 criterion_main!(benches);

@@ -1,5 +1,6 @@
 //! Commands: wire the stages together for `run`, `validate`, `fit`,
-//! `forecast`, `quota` and `comp`, build the report and write it atomically.
+//! `forecast`, `quota`, `rebalance` and `comp`, build the report and write
+//! it atomically.
 //! The binary (`main.rs`) only parses arguments and calls these.
 
 use std::collections::BTreeMap;
@@ -22,8 +23,9 @@ use crate::model::FittedModels;
 use crate::output::OutputDir;
 use crate::pipeline::PipelinePlan;
 use crate::quota::{set_quotas, QuotaInputs, QuotaPlan, RepQuotaRow};
+use crate::rebalance::{self, paths, Problem, Solution, TerritoriesSection};
 use crate::report::{DataSummary, FitSection, ForecastSection, Meta, Report};
-use crate::scenario::{Format, QuotaSource, Scenario};
+use crate::scenario::{Format, QuotaSource, Scenario, TerritoriesSpec};
 use crate::sim::{quarter_of, simulate_with_progress, SimResults, SimSpec, QUARTERS};
 
 /// Which stages a command runs.
@@ -47,6 +49,8 @@ pub struct Overrides {
     pub quiet: bool,
     /// `comp --payout-curve`: also write `payout_curve.csv`.
     pub payout_curve: bool,
+    /// Also run the balance-vs-disruption frontier when rebalancing.
+    pub frontier: bool,
 }
 
 /// Read a scenario and apply command-line overrides.
@@ -102,6 +106,9 @@ pub fn meta(s: &Scenario) -> Result<Meta> {
     let mut inputs = BTreeMap::new();
     let scenario_dir = s.path.parent().unwrap_or(Path::new("."));
     let mut files = vec![&s.data.sales.path];
+    if let Some(f) = s.territories.as_ref().and_then(|t| t.fixed_moves.as_ref()) {
+        files.push(f);
+    }
     for t in [
         &s.data.accounts,
         &s.data.reps,
@@ -354,8 +361,13 @@ fn seasons(history: &SalesHistory, sim: &SimResults) -> Vec<[f64; QUARTERS]> {
 
 /// Rep rows of `quotas.csv`: the quota plan's territory quotas split over
 /// the reps table's reps.
-fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec<RepQuotaRow>> {
-    if run.history.reps.is_empty() {
+fn rep_quotas(
+    history: &SalesHistory,
+    horizon: &Horizon,
+    sim: &SimResults,
+    plan: &QuotaPlan,
+) -> Result<Vec<RepQuotaRow>> {
+    if history.reps.is_empty() {
         return Ok(Vec::new());
     }
     let totals = sim
@@ -364,11 +376,11 @@ fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec
         .ok_or_else(|| Error::Internal("territory quarter totals were not kept".into()))?;
     let quotas: Vec<f64> = plan.rows.iter().map(|r| r.quota).collect();
     let r = roster::build(
-        &run.history.reps,
-        &run.history.territories,
-        &run.horizon,
+        &history.reps,
+        &history.territories,
+        horizon,
         &quotas,
-        &seasons(&run.history, sim),
+        &seasons(history, sim),
         &BTreeMap::new(),
     );
     // Stand-ins (territories without reps) are the territory row itself.
@@ -376,7 +388,7 @@ fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec
         .iter()
         .filter(|m| !m.stand_in)
         .map(|m| RepQuotaRow {
-            territory: run.history.territories[m.territory].name.clone(),
+            territory: history.territories[m.territory].name.clone(),
             rep: m.id.clone(),
             quota: m.quota(),
             attain_probability: roster::attain_probability(m, totals),
@@ -388,7 +400,8 @@ fn rep_quotas(run: &Simulated, sim: &SimResults, plan: &QuotaPlan) -> Result<Vec
 /// quotas from the quota stage or the quotas table.
 fn comp_stage(
     s: &Scenario,
-    run: &Simulated,
+    history: &SalesHistory,
+    horizon: &Horizon,
     sim: &SimResults,
     quota: Option<&QuotaPlan>,
     payout_curve: bool,
@@ -396,7 +409,6 @@ fn comp_stage(
     let Some(spec) = &s.comp else {
         return Ok(None);
     };
-    let history = &run.history;
     let n = history.territories.len();
     let territory_quotas: Vec<f64> = match spec.quotas {
         QuotaSource::Quota => quota
@@ -422,7 +434,7 @@ fn comp_stage(
     let roster = roster::build(
         &history.reps,
         &history.territories,
-        &run.horizon,
+        horizon,
         &territory_quotas,
         &seasons,
         rep_quotas,
@@ -450,6 +462,64 @@ fn comp_stage(
         payout_curve,
     )
     .map(Some)
+}
+
+/// Rebalance the territories of `history` as `spec` says (reading its
+/// `fixed_moves` file, if any).
+///
+/// # Errors
+/// A load error in the fixed-moves file, a scenario error for names the
+/// data does not know, or an infeasible removal.
+pub fn rebalance_stage(
+    s: &Scenario,
+    spec: &TerritoriesSpec,
+    history: &SalesHistory,
+    frontier: bool,
+) -> Result<(Problem, Solution, TerritoriesSection)> {
+    let fixed = match &spec.fixed_moves {
+        Some(p) => load::load_fixed_moves(p, s.data.encoding)?,
+        None => Vec::new(),
+    };
+    let problem = Problem::from_history(history, spec, &fixed, s.seed)?;
+    let (sol, section) = rebalance::rebalance(&problem, frontier)?;
+    Ok((problem, sol, section))
+}
+
+/// `salesplan rebalance`: load the data, rebalance the territories and
+/// write `assignments.csv`, `territories.csv`, `moves.csv` (and
+/// `frontier.csv`) with `summary.json`. No forecast is run.
+///
+/// # Errors
+/// `Error::Scenario` without a `[territories]` section; as
+/// [`rebalance_stage`]; nothing is written on error.
+pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
+    let s = load_scenario(path, o)?;
+    let spec = s.territories.as_ref().ok_or_else(|| {
+        Error::scenario(
+            &s.path,
+            "territories",
+            "the rebalance command needs a [territories] section",
+        )
+    })?;
+    let meta = meta(&s)?;
+    let history = load::load(&s)?;
+    let (_, _, section) = rebalance_stage(&s, spec, &history, o.frontier)?;
+    let report = Report {
+        meta,
+        data: Some(DataSummary::of(&history)),
+        fit: None,
+        forecast: None,
+        quota: None,
+        territories: Some(section),
+        comp: None,
+        backtest: None,
+        warnings: history.report.warnings.clone(),
+    };
+    let dir = output_dir(&s, o);
+    let out = OutputDir::create(&dir)?;
+    export::write_all(&report, &out, &s.output.formats)?;
+    let written = out.commit()?;
+    Ok((report, written))
 }
 
 /// Run `stage` for the scenario at `path`, write the outputs, and return
@@ -505,19 +575,31 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
             recent_company_actuals(&run.history, &run.horizon),
         )
     });
-    let mut quota = match (&run.sim, &s.quota) {
+    let rebalanced = match &s.territories {
+        Some(spec) if stage == Stage::Run => {
+            Some(rebalance_stage(s, spec, &run.history, o.frontier)?)
+        }
+        _ => None,
+    };
+    // After rebalancing, the stages that follow see the new territories.
+    let view = match (&run.sim, &rebalanced) {
+        (Some(sim), Some((p, sol, _))) => {
+            Some(paths::rebalanced_view(p, &sol.assign, &run.history, sim))
+        }
+        _ => None,
+    };
+    let (history, sim_view) = match &view {
+        Some((h, sim)) => (h, Some(sim)),
+        None => (&run.history, run.sim.as_ref()),
+    };
+    let mut quota = match (sim_view, &s.quota) {
         (Some(sim), Some(q)) if stage >= Stage::Quota => {
-            let names: Vec<String> = run
-                .history
-                .territories
-                .iter()
-                .map(|t| t.name.clone())
-                .collect();
-            let last_year = last_year_actuals(&run.history, &run.horizon);
+            let names: Vec<String> = history.territories.iter().map(|t| t.name.clone()).collect();
+            let last_year = last_year_actuals(history, &run.horizon);
             let last_quota: Vec<Option<f64>> = (0..names.len())
-                .map(|t| run.history.quotas.get(&t).copied())
+                .map(|t| history.quotas.get(&t).copied())
                 .collect();
-            let potential = potentials(&run.history, sim);
+            let potential = potentials(history, sim);
             let totals = sim
                 .territory_totals
                 .as_ref()
@@ -545,13 +627,18 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
             None
         }
     };
-    if let (Some(sim), Some(q)) = (&run.sim, quota.as_mut()) {
-        q.reps = rep_quotas(&run, sim, q)?;
+    if let (Some(sim), Some(q)) = (sim_view, quota.as_mut()) {
+        q.reps = rep_quotas(history, &run.horizon, sim, q)?;
     }
-    let comp = match &run.sim {
-        Some(sim) if stage >= Stage::Comp => {
-            comp_stage(s, &run, sim, quota.as_ref(), o.payout_curve)?
-        }
+    let comp = match sim_view {
+        Some(sim) if stage >= Stage::Comp => comp_stage(
+            s,
+            history,
+            &run.horizon,
+            sim,
+            quota.as_ref(),
+            o.payout_curve,
+        )?,
         _ => None,
     };
     if let Some(c) = &comp {
@@ -563,6 +650,7 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         fit: Some(FitSection::of(&run.models)),
         forecast,
         quota,
+        territories: rebalanced.map(|(_, _, section)| section),
         comp,
         backtest: None,
         warnings,
@@ -652,6 +740,7 @@ pub fn run_backtest(
         fit: None,
         forecast: None,
         quota: None,
+        territories: None,
         comp: None,
         backtest: Some(result),
         warnings: history.report.warnings.clone(),

@@ -1,9 +1,10 @@
 //! `salesplan`: a planning engine for sales organisations.
 //!
 //! One pipeline, one direction:
-//! `load -> fit -> sim -> quota -> comp -> report`, each stage taking the
-//! previous stage's output type plus its own part of the scenario. Only
-//! `load` touches polars; `fit`, `sim`, `quota` and `comp` do no I/O.
+//! `load -> fit -> sim -> rebalance -> quota -> comp -> report`, each stage
+//! taking the previous stage's output type plus its own part of the
+//! scenario. Only `load` touches polars; `fit`, `sim`, `rebalance`, `quota`
+//! and `comp` do no I/O.
 
 pub mod app;
 pub mod backtest;
@@ -25,6 +26,7 @@ pub mod output;
 pub mod pipeline;
 pub mod plot;
 pub mod quota;
+pub mod rebalance;
 pub mod report;
 pub mod rng;
 pub mod scenario;

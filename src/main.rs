@@ -49,6 +49,9 @@ enum Command {
     /// Every stage the scenario configures (default: scenarios/demo.toml)
     Run {
         scenario: Option<PathBuf>,
+        /// With [territories]: also run the balance-vs-disruption frontier
+        #[arg(long)]
+        frontier: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -90,6 +93,15 @@ enum Command {
         /// Two or more scenario files; the first is the base
         #[arg(required = true, num_args = 2..)]
         scenarios: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Rebalance territories: balanced potential and workload under a disruption budget
+    Rebalance {
+        scenario: PathBuf,
+        /// Also run budgets of 0, 2, 5, 10 and 20% of accounts (frontier.csv)
+        #[arg(long)]
+        frontier: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -153,6 +165,7 @@ fn overrides(c: &Common) -> Result<Overrides, Error> {
         formats,
         quiet: c.quiet,
         payout_curve: false,
+        frontier: false,
     })
 }
 
@@ -171,9 +184,44 @@ fn set_threads(threads: Option<usize>) -> Result<(), Error> {
     Ok(())
 }
 
-fn print_run(stage: Stage, path: &Path, c: &Common, payout_curve: bool) -> Result<(), Error> {
+fn print_territories(report: &salesplan::report::Report) {
+    let Some(t) = &report.territories else { return };
+    let ratio = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.2}"));
+    println!(
+        "territories: potential CV {:.3} -> {:.3}, max/min {} -> {}; {} accounts moved (budget {}), {} forced moves",
+        t.cv_before,
+        t.cv_after,
+        ratio(t.max_min_before),
+        ratio(t.max_min_after),
+        t.moved,
+        t.budget_accounts,
+        t.forced_moves
+    );
+    if let Some(points) = &t.frontier {
+        println!("  budget  moved  objective  potential CV  workload CV");
+        for p in points {
+            println!(
+                "  {:>5.0}%  {:>5}  {:>9.5}  {:>12.3}  {:>11.3}",
+                100.0 * p.budget_share,
+                p.moved,
+                p.objective,
+                p.cv_potential,
+                p.cv_workload
+            );
+        }
+    }
+}
+
+fn print_run(
+    stage: Stage,
+    path: &Path,
+    c: &Common,
+    payout_curve: bool,
+    frontier: bool,
+) -> Result<(), Error> {
     let o = Overrides {
         payout_curve,
+        frontier,
         ..overrides(c)?
     };
     let (report, dir, seconds) = app::execute(stage, path, &o)?;
@@ -246,6 +294,7 @@ fn print_run(stage: Stage, path: &Path, c: &Common, payout_curve: bool) -> Resul
             100.0 * k.share_reps_above_100
         );
     }
+    print_territories(&report);
     println!("wrote {}", dir.display());
     Ok(())
 }
@@ -298,10 +347,34 @@ fn validate(path: &Path, c: &Common) -> Result<(), Error> {
 fn real_main() -> Result<(), Error> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { scenario, common } => {
+        Command::Run {
+            scenario,
+            frontier,
+            common,
+        } => {
             set_threads(common.threads)?;
             let path = scenario.unwrap_or_else(|| PathBuf::from("scenarios/demo.toml"));
-            print_run(Stage::Run, &path, &common, false)
+            print_run(Stage::Run, &path, &common, false, frontier)
+        }
+        Command::Rebalance {
+            scenario,
+            frontier,
+            common,
+        } => {
+            set_threads(common.threads)?;
+            let o = Overrides {
+                frontier,
+                ..overrides(&common)?
+            };
+            let (report, dir) = app::run_rebalance(&scenario, &o)?;
+            if !common.quiet {
+                for w in &report.warnings {
+                    eprintln!("warning: {w}");
+                }
+                print_territories(&report);
+                println!("wrote {}", dir.display());
+            }
+            Ok(())
         }
         Command::Validate { scenario, common } => {
             set_threads(common.threads)?;
@@ -309,15 +382,15 @@ fn real_main() -> Result<(), Error> {
         }
         Command::Fit { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Fit, &scenario, &common, false)
+            print_run(Stage::Fit, &scenario, &common, false, false)
         }
         Command::Forecast { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Forecast, &scenario, &common, false)
+            print_run(Stage::Forecast, &scenario, &common, false, false)
         }
         Command::Quota { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Quota, &scenario, &common, false)
+            print_run(Stage::Quota, &scenario, &common, false, false)
         }
         Command::Comp {
             scenario,
@@ -325,7 +398,7 @@ fn real_main() -> Result<(), Error> {
             common,
         } => {
             set_threads(common.threads)?;
-            print_run(Stage::Comp, &scenario, &common, payout_curve)
+            print_run(Stage::Comp, &scenario, &common, payout_curve, false)
         }
         Command::Compare { scenarios, common } => {
             set_threads(common.threads)?;

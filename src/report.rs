@@ -11,6 +11,7 @@ use crate::comp::CompSection;
 use crate::history::{LoadReport, SalesHistory};
 use crate::model::{FittedModels, ShockModel};
 use crate::quota::QuotaPlan;
+use crate::rebalance::TerritoriesSection;
 use crate::sim::{SimResults, Summary};
 use crate::stats::histogram::Histogram;
 
@@ -224,6 +225,8 @@ pub struct Report {
     pub fit: Option<FitSection>,
     pub forecast: Option<ForecastSection>,
     pub quota: Option<QuotaPlan>,
+    /// Territory rebalancing: before/after, moves with reasons, frontier.
+    pub territories: Option<TerritoriesSection>,
     pub comp: Option<CompSection>,
     pub backtest: Option<BacktestResult>,
     pub warnings: Vec<String>,

@@ -28,7 +28,7 @@ struct RawScenario {
     #[serde(default)]
     adjustment: Vec<RawAdjustment>,
     quota: Option<RawQuota>,
-    territories: Option<toml::Value>,
+    territories: Option<RawTerritories>,
     comp: Option<toml::Value>,
     pipeline: Option<RawPipeline>,
     output: Option<RawOutput>,
@@ -149,6 +149,32 @@ struct RawPipeline {
     simulate: Option<bool>,
     slip: Option<Vec<f64>>,
     win_probability: Option<BTreeMap<String, f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTerritories {
+    balance: Option<Vec<String>>,
+    weights: Option<Vec<f64>>,
+    max_moved_accounts: Option<f64>,
+    max_moved_potential: Option<f64>,
+    keep_locked: Option<bool>,
+    pin_largest: Option<i64>,
+    compactness: Option<f64>,
+    stay_in_region: Option<bool>,
+    max_accounts: Option<i64>,
+    capacity: Option<String>,
+    remove: Option<Vec<String>>,
+    add: Option<Vec<RawAddTerritory>>,
+    fixed_moves: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAddTerritory {
+    name: String,
+    region: Option<String>,
+    capacity: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -350,6 +376,69 @@ pub struct QuotaSpec {
     pub max_change: Option<f64>,
 }
 
+/// What a territory's balance target is proportional to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    /// Every territory gets the same share.
+    Equal,
+    /// Proportional to the FTE of the territory's reps (1 without reps).
+    Reps,
+}
+
+/// The disruption budget: a share of accounts or a count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxMoved {
+    Share(f64),
+    Count(usize),
+}
+
+impl MaxMoved {
+    /// The budget as a number of accounts out of `n`.
+    pub fn resolve(self, n: usize) -> usize {
+        match self {
+            Self::Share(s) => (s * n as f64).floor() as usize,
+            Self::Count(c) => c.min(n),
+        }
+    }
+}
+
+/// A territory opened by the scenario (a new hire).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddTerritory {
+    pub name: String,
+    /// Default: the first territory's region.
+    pub region: Option<String>,
+    pub capacity: f64,
+}
+
+/// The `[territories]` section, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerritoriesSpec {
+    /// The scenario file (for errors about names found in the data).
+    pub scenario_path: PathBuf,
+    /// Balanced measures with their weights (default: potential 1, workload 0.5).
+    pub balance: Vec<(crate::rebalance::Measure, f64)>,
+    /// Default: 10% of accounts.
+    pub max_moved: MaxMoved,
+    /// Share of total potential that optional moves may move (default: no limit).
+    pub max_moved_potential: Option<f64>,
+    /// Default: true.
+    pub keep_locked: bool,
+    /// The largest accounts by potential that never move by choice (default 0).
+    pub pin_largest: usize,
+    /// Weight of the compactness penalty (default 0: off).
+    pub compactness: f64,
+    /// Default: false.
+    pub stay_in_region: bool,
+    pub max_accounts: Option<usize>,
+    /// Default: equal.
+    pub capacity: Capacity,
+    pub remove: Vec<String>,
+    pub add: Vec<AddTerritory>,
+    /// A CSV/Parquet file of manual moves (account, territory).
+    pub fixed_moves: Option<PathBuf>,
+}
+
 /// Where comp takes its quotas from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -456,6 +545,7 @@ pub struct Scenario {
     pub fit: FitSpec,
     pub adjustments: Vec<Adjustment>,
     pub quota: Option<QuotaSpec>,
+    pub territories: Option<TerritoriesSpec>,
     pub comp: Option<CompSpec>,
     pub pipeline: PipelineSpec,
     /// Sections this version reads but does not act on yet.
@@ -577,10 +667,12 @@ impl Scenario {
             .transpose()?;
         let pipeline = check_pipeline(&ctx, raw.pipeline.as_ref())?;
         let output = check_output(&ctx, &dir, raw.output.as_ref())?;
-        let mut unimplemented_sections = Vec::new();
-        if raw.territories.is_some() {
-            unimplemented_sections.push("territories".to_string());
-        }
+        let territories = raw
+            .territories
+            .as_ref()
+            .map(|t| check_territories(&ctx, &dir, t))
+            .transpose()?;
+        let unimplemented_sections = Vec::new();
         let name = raw.name.unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -597,6 +689,7 @@ impl Scenario {
             fit,
             adjustments,
             quota,
+            territories,
             comp,
             pipeline,
             unimplemented_sections,
@@ -1314,5 +1407,192 @@ fn check_output(ctx: &Ctx, dir: &Path, raw: Option<&RawOutput>) -> Result<Output
     Ok(OutputSpec {
         dir: out_dir,
         formats,
+    })
+}
+
+fn check_territories(ctx: &Ctx, dir: &Path, raw: &RawTerritories) -> Result<TerritoriesSpec> {
+    use crate::rebalance::Measure;
+    let names: Vec<String> = raw
+        .balance
+        .clone()
+        .unwrap_or_else(|| vec!["potential".into(), "workload".into()]);
+    if names.is_empty() {
+        return Err(ctx.err(
+            "territories.balance",
+            "found an empty list, expected \"potential\", \"workload\" or both",
+        ));
+    }
+    let mut measures = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let m = match n.as_str() {
+            "potential" => Measure::Potential,
+            "workload" => Measure::Workload,
+            _ => {
+                return Err(ctx.err(
+                    &format!("territories.balance[{i}]"),
+                    format!("found '{n}', expected \"potential\" or \"workload\""),
+                ))
+            }
+        };
+        if measures.contains(&m) {
+            return Err(ctx.err(
+                &format!("territories.balance[{i}]"),
+                format!("found '{n}' twice, expected each measure at most once"),
+            ));
+        }
+        measures.push(m);
+    }
+    let weights = match &raw.weights {
+        None => measures
+            .iter()
+            .map(|m| if *m == Measure::Potential { 1.0 } else { 0.5 })
+            .collect(),
+        Some(w) => {
+            if w.len() != measures.len() {
+                return Err(ctx.err(
+                    "territories.weights",
+                    format!(
+                        "found {} weights, expected one per balanced measure ({})",
+                        w.len(),
+                        measures.len()
+                    ),
+                ));
+            }
+            for (i, &x) in w.iter().enumerate() {
+                if !(x.is_finite() && x >= 0.0) {
+                    return Err(ctx.err(
+                        &format!("territories.weights[{i}]"),
+                        format!("found {x}, expected a weight >= 0"),
+                    ));
+                }
+            }
+            if w.iter().sum::<f64>() <= 0.0 {
+                return Err(ctx.err(
+                    "territories.weights",
+                    "the weights add up to 0, expected at least one weight above 0",
+                ));
+            }
+            w.clone()
+        }
+    };
+    let max_moved = match raw.max_moved_accounts {
+        None => MaxMoved::Share(0.10),
+        Some(x) if x.is_finite() && (0.0..1.0).contains(&x) => MaxMoved::Share(x),
+        Some(x) if x.is_finite() && x >= 1.0 && x.fract() == 0.0 && x <= 1e15 => {
+            MaxMoved::Count(x as usize)
+        }
+        Some(x) => {
+            return Err(ctx.err(
+                "territories.max_moved_accounts",
+                format!("found {x}, expected a share of accounts in [0, 1) such as 0.10 or a whole number of accounts >= 1"),
+            ))
+        }
+    };
+    if let Some(x) = raw.max_moved_potential {
+        if !(0.0..=1.0).contains(&x) {
+            return Err(ctx.err(
+                "territories.max_moved_potential",
+                format!("found {x}, expected a share of total potential in [0, 1]"),
+            ));
+        }
+    }
+    let pin_largest = match raw.pin_largest {
+        None => 0,
+        Some(n) if n >= 0 => n as usize,
+        Some(n) => {
+            return Err(ctx.err(
+                "territories.pin_largest",
+                format!("found {n}, expected a number of accounts >= 0"),
+            ))
+        }
+    };
+    let compactness = raw.compactness.unwrap_or(0.0);
+    if !(compactness.is_finite() && compactness >= 0.0) {
+        return Err(ctx.err(
+            "territories.compactness",
+            format!("found {compactness}, expected a weight >= 0"),
+        ));
+    }
+    let max_accounts = match raw.max_accounts {
+        None => None,
+        Some(n) if n >= 1 => Some(n as usize),
+        Some(n) => {
+            return Err(ctx.err(
+                "territories.max_accounts",
+                format!("found {n}, expected a number of accounts >= 1"),
+            ))
+        }
+    };
+    let capacity = match raw.capacity.as_deref() {
+        None | Some("equal") => Capacity::Equal,
+        Some("reps") => Capacity::Reps,
+        Some(x) => {
+            return Err(ctx.err(
+                "territories.capacity",
+                format!("found '{x}', expected \"equal\" or \"reps\""),
+            ))
+        }
+    };
+    let remove = raw.remove.clone().unwrap_or_default();
+    for (i, r) in remove.iter().enumerate() {
+        if r.trim().is_empty() || remove[..i].contains(r) {
+            return Err(ctx.err(
+                &format!("territories.remove[{i}]"),
+                format!("found '{r}', expected a distinct, non-empty territory name"),
+            ));
+        }
+    }
+    let mut add = Vec::new();
+    for (i, a) in raw.add.iter().flatten().enumerate() {
+        if a.name.trim().is_empty() || add.iter().any(|x: &AddTerritory| x.name == a.name) {
+            return Err(ctx.err(
+                &format!("territories.add[{i}].name"),
+                format!(
+                    "found '{}', expected a distinct, non-empty territory name",
+                    a.name
+                ),
+            ));
+        }
+        if remove.contains(&a.name) {
+            return Err(ctx.err(
+                &format!("territories.add[{i}].name"),
+                format!("found '{}', which territories.remove also names", a.name),
+            ));
+        }
+        let capacity = a.capacity.unwrap_or(1.0);
+        if !(capacity.is_finite() && capacity > 0.0) {
+            return Err(ctx.err(
+                &format!("territories.add[{i}].capacity"),
+                format!("found {capacity}, expected a capacity > 0 such as 1.0"),
+            ));
+        }
+        add.push(AddTerritory {
+            name: a.name.clone(),
+            region: a.region.clone(),
+            capacity,
+        });
+    }
+    let fixed_moves = match raw.fixed_moves.as_deref() {
+        None => None,
+        Some(p) if p.trim().is_empty() => return Err(ctx.err(
+            "territories.fixed_moves",
+            "found an empty path, expected a CSV or Parquet file with columns account, territory",
+        )),
+        Some(p) => Some(dir.join(p)),
+    };
+    Ok(TerritoriesSpec {
+        scenario_path: ctx.file.to_path_buf(),
+        balance: measures.into_iter().zip(weights).collect(),
+        max_moved,
+        max_moved_potential: raw.max_moved_potential,
+        keep_locked: raw.keep_locked.unwrap_or(true),
+        pin_largest,
+        compactness,
+        stay_in_region: raw.stay_in_region.unwrap_or(false),
+        max_accounts,
+        capacity,
+        remove,
+        add,
+        fixed_moves,
     })
 }

@@ -564,3 +564,155 @@ fn comp_command_without_comp_section() {
     let c = ok_case();
     c.fails("comp", &["s.toml", ": comp:", "[comp] section"]);
 }
+
+// ------------------------------------------------------------ [territories]
+
+const ACCOUNTS: &str = "account,territory\nA-1,T-1\nA-2,T-1\nA-3,T-2\n";
+
+/// A case with an accounts table and `territories` as the section body.
+fn territories_case(territories: &str) -> Case {
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario(
+            "accounts = \"accounts.csv\"",
+            &format!("[territories]\n{territories}\n"),
+        ),
+    );
+    c.write("accounts.csv", ACCOUNTS);
+    c
+}
+
+#[test]
+fn territories_unknown_key() {
+    let c = territories_case("max_moved = 0.1");
+    c.fails("rebalance", &["s.toml", "unknown field `max_moved`"]);
+}
+
+#[test]
+fn territories_balance_unknown_measure() {
+    let c = territories_case("balance = [\"revenue\"]");
+    c.fails(
+        "rebalance",
+        &["s.toml", "territories.balance[0]", "found 'revenue'"],
+    );
+}
+
+#[test]
+fn territories_weights_one_per_measure() {
+    let c = territories_case("balance = [\"potential\", \"workload\"]\nweights = [1.0]");
+    c.fails(
+        "rebalance",
+        &["s.toml", "territories.weights", "found 1 weights"],
+    );
+}
+
+#[test]
+fn territories_max_moved_accounts_share_or_count() {
+    for x in ["-0.1", "2.5"] {
+        let c = territories_case(&format!("max_moved_accounts = {x}"));
+        c.fails(
+            "rebalance",
+            &[
+                "s.toml",
+                "territories.max_moved_accounts",
+                &format!("found {x}"),
+            ],
+        );
+    }
+}
+
+#[test]
+fn territories_max_moved_potential_is_a_share() {
+    let c = territories_case("max_moved_potential = 1.5");
+    c.fails(
+        "rebalance",
+        &["s.toml", "territories.max_moved_potential", "found 1.5"],
+    );
+}
+
+#[test]
+fn territories_max_accounts_positive() {
+    let c = territories_case("max_accounts = 0");
+    c.fails(
+        "rebalance",
+        &["s.toml", "territories.max_accounts", "found 0"],
+    );
+}
+
+#[test]
+fn territories_capacity_equal_or_reps() {
+    let c = territories_case("capacity = \"fte\"");
+    c.fails(
+        "rebalance",
+        &["s.toml", "territories.capacity", "found 'fte'"],
+    );
+}
+
+#[test]
+fn territories_add_and_remove_the_same_name() {
+    let c = territories_case("remove = [\"T-9\"]\nadd = [{ name = \"T-9\", region = \"East\" }]");
+    c.fails("rebalance", &["s.toml", "territories.add[0].name", "T-9"]);
+}
+
+#[test]
+fn territories_remove_unknown_territory() {
+    let c = territories_case("remove = [\"T-9\"]");
+    c.fails(
+        "rebalance",
+        &["s.toml", "territories.remove[0]", "found 'T-9'"],
+    );
+}
+
+#[test]
+fn territories_fixed_moves_unknown_account() {
+    let c = territories_case("fixed_moves = \"fixed.csv\"");
+    c.write("fixed.csv", "account,territory\nA-1,T-2\nA-7,T-1\n");
+    c.fails(
+        "rebalance",
+        &["s.toml", "territories.fixed_moves", "line 3", "A-7"],
+    );
+}
+
+#[test]
+fn territories_fixed_moves_missing_column() {
+    let c = territories_case("fixed_moves = \"fixed.csv\"");
+    c.write("fixed.csv", "account,office\nA-1,T-2\n");
+    c.fails("rebalance", &["fixed.csv", "territory"]);
+}
+
+#[test]
+fn rebalance_needs_a_territories_section() {
+    let c = ok_case();
+    c.fails(
+        "rebalance",
+        &["s.toml", "territories", "needs a [territories] section"],
+    );
+}
+
+#[test]
+fn rebalance_writes_the_spec_files() {
+    let c = territories_case("max_moved_accounts = 1\nfixed_moves = \"fixed.csv\"");
+    c.write("fixed.csv", "account,territory\nA-3,T-1\n");
+    let out = c.path("out");
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args(["rebalance", "s.toml", "--frontier", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    for f in [
+        "assignments.csv",
+        "territories.csv",
+        "moves.csv",
+        "frontier.csv",
+        "summary.json",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let moves = std::fs::read_to_string(out.join("moves.csv")).unwrap();
+    assert!(moves.starts_with("account,from_territory,to_territory,potential,reason"));
+    assert!(moves.contains("A-3,T-2,T-1"), "{moves}");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("\"forced_moves\": 1"), "{summary}");
+}

@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::output::OutputDir;
+use crate::rebalance::TerritoriesSection;
 use crate::report::Report;
 use crate::scenario::STANDARD_QUANTILES;
 
@@ -234,6 +235,101 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             }
         }
         out.write("quotas.csv", &c.into_bytes())?;
+    }
+    if let Some(t) = &report.territories {
+        write_territories(t, out)?;
+    }
+    Ok(())
+}
+
+/// `assignments.csv`, `territories.csv`, `moves.csv` and (with a frontier)
+/// `frontier.csv`.
+fn write_territories(t: &TerritoriesSection, out: &OutputDir) -> Result<()> {
+    let mut c = Csv::new(&["account", "territory", "rep"]);
+    for a in &t.assignments {
+        c.row([
+            a.account.clone(),
+            a.territory.clone(),
+            a.rep.clone().unwrap_or_default(),
+        ]);
+    }
+    out.write("assignments.csv", &c.into_bytes())?;
+    let mut c = Csv::new(&[
+        "territory",
+        "accounts_before",
+        "accounts_after",
+        "potential_before",
+        "potential_after",
+        "workload_before",
+        "workload_after",
+        "region",
+        "status",
+        "capacity",
+    ]);
+    for r in &t.rows {
+        c.row([
+            r.territory.clone(),
+            r.accounts_before.to_string(),
+            r.accounts_after.to_string(),
+            money(r.potential_before),
+            money(r.potential_after),
+            num(r.workload_before),
+            num(r.workload_after),
+            r.region.clone(),
+            r.status.clone(),
+            num(r.capacity),
+        ]);
+    }
+    out.write("territories.csv", &c.into_bytes())?;
+    let mut c = Csv::new(&[
+        "account",
+        "from_territory",
+        "to_territory",
+        "potential",
+        "reason",
+        "kind",
+        "workload",
+        "objective_change",
+    ]);
+    for m in &t.moves {
+        c.row([
+            m.account.clone(),
+            m.from_territory.clone(),
+            m.to_territory.clone(),
+            money(m.potential),
+            m.reason.clone(),
+            m.kind.name().to_string(),
+            num(m.workload),
+            m.objective_change
+                .map(|x| format!("{x:.9}"))
+                .unwrap_or_default(),
+        ]);
+    }
+    out.write("moves.csv", &c.into_bytes())?;
+    if let Some(points) = &t.frontier {
+        let mut c = Csv::new(&[
+            "budget_share",
+            "budget_accounts",
+            "moved",
+            "forced_moves",
+            "objective",
+            "cv_potential",
+            "cv_workload",
+            "max_min_potential",
+        ]);
+        for p in points {
+            c.row([
+                num(p.budget_share),
+                p.budget_accounts.to_string(),
+                p.moved.to_string(),
+                p.forced_moves.to_string(),
+                format!("{:.9}", p.objective),
+                num(p.cv_potential),
+                num(p.cv_workload),
+                opt(p.max_min_potential),
+            ]);
+        }
+        out.write("frontier.csv", &c.into_bytes())?;
     }
     Ok(())
 }

@@ -157,6 +157,40 @@ pub fn summary(report: &Report) -> Value {
             }),
         );
     }
+    if let Some(t) = &report.territories {
+        let ratio = |x: Option<f64>| x.map(round6);
+        let measures: Map<String, Value> = t
+            .measures
+            .iter()
+            .map(|m| {
+                (
+                    m.measure.name().to_string(),
+                    json!({
+                        "cv_before": round6(m.cv_before),
+                        "cv_after": round6(m.cv_after),
+                        "max_min_before": ratio(m.max_min_before),
+                        "max_min_after": ratio(m.max_min_after),
+                    }),
+                )
+            })
+            .collect();
+        out.insert(
+            "territories".into(),
+            json!({
+                "cv_before": round6(t.cv_before),
+                "cv_after": round6(t.cv_after),
+                "max_min_before": ratio(t.max_min_before),
+                "max_min_after": ratio(t.max_min_after),
+                "moved": t.moved,
+                "forced_moves": t.forced_moves,
+                "budget_accounts": t.budget_accounts,
+                "potential_moved": round2(t.potential_moved),
+                "objective_before": round6(t.objective_before),
+                "objective_after": round6(t.objective_after),
+                "measures": Value::Object(measures),
+            }),
+        );
+    }
     if let Some(b) = &report.backtest {
         let scores = |s: &crate::backtest::Scores| {
             json!({

@@ -36,6 +36,42 @@ pub fn load(scenario: &Scenario) -> Result<SalesHistory> {
     load_data(&scenario.data, scenario.calendar)
 }
 
+/// Read a `fixed_moves` file (columns `account`, `territory`): one
+/// (account, territory, file line) per row, in file order.
+///
+/// # Errors
+/// `Error::Data` naming the file, line and column of a missing value or
+/// missing column; `Error::Io` if the file cannot be read.
+pub fn load_fixed_moves(
+    path: &std::path::Path,
+    encoding: crate::scenario::Encoding,
+) -> Result<Vec<(String, String, usize)>> {
+    let spec = crate::scenario::TableSpec {
+        path: path.to_path_buf(),
+        columns: [("account", "account"), ("territory", "territory")]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        filter: Default::default(),
+    };
+    let table = tables::TextTable::read(
+        "fixed_moves",
+        &spec,
+        encoding,
+        &["account", "territory"],
+        &[],
+    )?;
+    (0..table.len())
+        .map(|i| {
+            Ok((
+                table.required("account", i)?.to_string(),
+                table.required("territory", i)?.to_string(),
+                table.lines[i],
+            ))
+        })
+        .collect()
+}
+
 /// Load the tables of `data`, aggregating sales to `calendar`'s periods.
 ///
 /// # Errors
