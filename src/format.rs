@@ -48,12 +48,15 @@ pub fn compact(x: f64) -> String {
     } else {
         (x, "")
     };
-    let digits = if value.abs() >= 100.0 || suffix.is_empty() {
+    let v = value.abs();
+    let digits = if v >= 100.0 || (suffix.is_empty() && v == v.round() && v >= 1.0) {
         0
-    } else if value.abs() >= 10.0 {
+    } else if v >= 10.0 {
         1
-    } else {
+    } else if v >= 1.0 || !suffix.is_empty() {
         2
+    } else {
+        3
     };
     let s = format!("{value:.digits$}");
     let s = if s.contains('.') {
@@ -105,6 +108,10 @@ mod tests {
         assert_eq!(compact(250_000_000.0), "250M");
         assert_eq!(compact(-1_500_000.0), "-1.5M");
         assert_eq!(compact(2e9), "2B");
+        assert_eq!(compact(0.25), "0.25");
+        assert_eq!(compact(0.1234), "0.123");
+        assert_eq!(compact(12.5), "12.5");
+        assert_eq!(compact(0.0), "0");
     }
 
     #[test]

@@ -72,7 +72,15 @@ fn report_html_has_every_section_of_the_run_and_nothing_outside_itself() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.trim_end().ends_with("</html>"));
-    for id in ["summary", "data", "fit", "forecast", "quota", "comp"] {
+    for id in [
+        "summary",
+        "data",
+        "fit",
+        "forecast",
+        "territories",
+        "quota",
+        "comp",
+    ] {
         assert!(
             html.contains(&format!("<section id=\"{id}\">")),
             "no {id} section"
@@ -90,6 +98,7 @@ fn report_html_has_every_section_of_the_run_and_nothing_outside_itself() {
         "comp_cost",
         "payout_curve",
         "rep_payouts",
+        "territory_balance",
     ] {
         assert!(
             html.contains(&format!("<figure id=\"plot-{plot}\"><svg")),
@@ -217,6 +226,9 @@ fn plan_xlsx_holds_the_same_quotas_and_forecast_as_the_csv_files() {
         "Quotas",
         "Comp",
         "Comp accrual",
+        "Territories",
+        "Moves",
+        "Assignments",
         "Forecast",
         "Forecast P50",
         "Fit",

@@ -85,6 +85,9 @@ impl Table {
                         let _ =
                             write!(s, "<td class=\"n\" data-v=\"{v}\">{}</td>", escape(&c.text));
                     }
+                    None if c.text.chars().count() > 60 => {
+                        let _ = write!(s, "<td class=\"w\">{}</td>", escape(&c.text));
+                    }
                     None => {
                         let _ = write!(s, "<td>{}</td>", escape(&c.text));
                     }
@@ -126,6 +129,7 @@ th{position:sticky;top:0;background:#eef1f6;text-align:left;padding:6px 8px;curs
 th[data-dir=asc]::after{content:" ▲"}th[data-dir=desc]::after{content:" ▼"}
 td{padding:4px 8px;border-bottom:1px solid #eef0f4;white-space:nowrap}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.w{white-space:normal;min-width:420px}
 tbody tr:hover{background:#f3f7fc}
 figure{margin:14px 0}
 figure svg{max-width:100%;height:auto;display:block}
@@ -191,11 +195,12 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
         escape(&m.period),
         escape(&m.currency)
     );
-    let sections: [(&str, &str, bool); 7] = [
+    let sections: [(&str, &str, bool); 8] = [
         ("summary", "Summary", true),
         ("data", "Data", report.data.is_some()),
         ("fit", "Fit", report.fit.is_some()),
         ("forecast", "Forecast", report.forecast.is_some()),
+        ("territories", "Territories", report.territories.is_some()),
         ("quota", "Quotas", report.quota.is_some()),
         ("comp", "Commission", report.comp.is_some()),
         ("backtest", "Backtest", report.backtest.is_some()),
@@ -210,6 +215,7 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
     data_section(&mut s, report);
     fit_section(&mut s, report);
     forecast_section(&mut s, report, plots);
+    territories_section(&mut s, report, plots);
     quota_section(&mut s, report, plots);
     comp_section(&mut s, report, plots);
     backtest_section(&mut s, report, plots);
@@ -244,6 +250,14 @@ fn summary_section(s: &mut String, report: &Report) {
                 ),
             );
         }
+    }
+    if let Some(t) = &report.territories {
+        card(
+            s,
+            "Territory balance (CV of potential)",
+            &format!("{} → {}", fixed(t.cv_before, 3), fixed(t.cv_after, 3)),
+            &format!("{} accounts moved, {} forced", t.moved, t.forced_moves),
+        );
     }
     if let Some(q) = &report.quota {
         card(
@@ -579,6 +593,98 @@ fn quota_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     }
     s.push_str(&t.html());
     s.push_str("</section>");
+}
+
+fn territories_section(s: &mut String, report: &Report, plots: &[Rendered]) {
+    let Some(t) = &report.territories else { return };
+    let cur = &report.meta.currency;
+    s.push_str("<section id=\"territories\"><h2>Territories</h2>");
+    let balance: Vec<String> = t
+        .measures
+        .iter()
+        .map(|m| {
+            format!(
+                "{}: CV {} → {}, max/min {} → {}",
+                m.measure.name(),
+                fixed(m.cv_before, 3),
+                fixed(m.cv_after, 3),
+                m.max_min_before.map_or("–".into(), |v| fixed(v, 2)),
+                m.max_min_after.map_or("–".into(), |v| fixed(v, 2))
+            )
+        })
+        .collect();
+    let _ = write!(
+        s,
+        "<p>{} Budget: {} optional moves; {} accounts moved ({} forced by closed territories or \
+         fixed moves), {} of potential. Weighted objective {} → {}. {}.</p>",
+        escape(&t.method),
+        t.budget_accounts,
+        t.moved,
+        t.forced_moves,
+        money(t.potential_moved, cur),
+        fixed(t.objective_before, 4),
+        fixed(t.objective_after, 4),
+        escape(&balance.join("; "))
+    );
+    figure_html(s, plots, "territory_balance");
+    figure_html(s, plots, "rebalance_frontier");
+    let mut table = Table::new(&[
+        "territory",
+        "region",
+        "status",
+        "accounts before",
+        "after",
+        "potential before",
+        "after",
+        "workload before",
+        "after",
+    ]);
+    for r in &t.rows {
+        table.row(vec![
+            Cell::text(&r.territory),
+            Cell::text(&r.region),
+            Cell::text(&r.status),
+            Cell::num(
+                r.accounts_before as f64,
+                thousands(r.accounts_before as f64),
+            ),
+            Cell::num(r.accounts_after as f64, thousands(r.accounts_after as f64)),
+            Cell::num(r.potential_before, thousands(r.potential_before)),
+            Cell::num(r.potential_after, thousands(r.potential_after)),
+            Cell::num(r.workload_before, fixed(r.workload_before, 1)),
+            Cell::num(r.workload_after, fixed(r.workload_after, 1)),
+        ]);
+    }
+    s.push_str(&table.html());
+    if let Some(f) = &t.frontier {
+        let mut ft = Table::new(&["budget", "moved", "forced", "CV potential", "CV workload"]);
+        for p in f {
+            ft.row(vec![
+                Cell::num(p.budget_share, percent(p.budget_share)),
+                Cell::num(p.moved as f64, p.moved.to_string()),
+                Cell::num(p.forced_moves as f64, p.forced_moves.to_string()),
+                Cell::num(p.cv_potential, fixed(p.cv_potential, 3)),
+                Cell::num(p.cv_workload, fixed(p.cv_workload, 3)),
+            ]);
+        }
+        s.push_str("<h3>Frontier</h3>");
+        s.push_str(&ft.html());
+    }
+    let _ = write!(s, "<h3>Moves ({})</h3>", t.moves.len());
+    let mut moves = Table::new(&["account", "from", "to", "potential", "reason"]);
+    for m in &t.moves {
+        moves.row(vec![
+            Cell::text(&m.account),
+            Cell::text(&m.from_territory),
+            Cell::text(&m.to_territory),
+            Cell::num(m.potential, thousands(m.potential)),
+            Cell::text(&m.reason),
+        ]);
+    }
+    s.push_str(&moves.html());
+    s.push_str(
+        "<p class=\"note\">The full new assignment, ready for a CRM import, is in assignments.csv and plan.xlsx.</p></section>",
+    );
 }
 
 fn comp_section(s: &mut String, report: &Report, plots: &[Rendered]) {

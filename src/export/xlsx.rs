@@ -149,6 +149,9 @@ pub fn sheets(report: &Report) -> Vec<Sheet> {
         }
         out.push(s);
     }
+    if let Some(t) = &report.territories {
+        out.extend(territory_sheets(t));
+    }
     if let Some(c) = &report.comp {
         out.extend(comp_sheets(c));
     }
@@ -320,6 +323,65 @@ fn forecast_sheets(f: &crate::report::ForecastSection) -> Vec<Sheet> {
         }
     }
     vec![wide, long]
+}
+
+/// Territories before/after, moves with reasons, and the new assignment.
+fn territory_sheets(t: &crate::rebalance::TerritoriesSection) -> Vec<Sheet> {
+    let mut territories = Sheet::new(
+        "Territories",
+        &[
+            "territory",
+            "region",
+            "status",
+            "accounts before",
+            "accounts after",
+            "potential before",
+            "potential after",
+            "workload before",
+            "workload after",
+        ],
+    );
+    for r in &t.rows {
+        territories.rows.push(vec![
+            XCell::Text(r.territory.clone()),
+            XCell::Text(r.region.clone()),
+            XCell::Text(r.status.clone()),
+            XCell::Count(r.accounts_before as f64),
+            XCell::Count(r.accounts_after as f64),
+            XCell::Money(r.potential_before),
+            XCell::Money(r.potential_after),
+            XCell::Number(r.workload_before),
+            XCell::Number(r.workload_after),
+        ]);
+    }
+    let mut moves = Sheet::new(
+        "Moves",
+        &[
+            "account",
+            "from territory",
+            "to territory",
+            "potential",
+            "reason",
+        ],
+    );
+    for m in &t.moves {
+        moves.rows.push(vec![
+            XCell::Text(m.account.clone()),
+            XCell::Text(m.from_territory.clone()),
+            XCell::Text(m.to_territory.clone()),
+            XCell::Money(m.potential),
+            XCell::Text(m.reason.clone()),
+        ]);
+    }
+    let mut assignments = Sheet::new("Assignments", &["account", "territory", "rep"]);
+    for a in &t.assignments {
+        assignments.rows.push(vec![
+            XCell::Text(a.account.clone()),
+            XCell::Text(a.territory.clone()),
+            XCell::Text(a.rep.clone().unwrap_or_default()),
+        ]);
+    }
+    vec![territories, moves, assignments]
 }
 
 /// Commission by rep and accrual by quarter.

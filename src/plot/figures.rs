@@ -23,6 +23,12 @@ pub fn of_report(report: &Report) -> Vec<Figure> {
             out.push(attainment_distribution(q));
         }
     }
+    if let Some(t) = &report.territories {
+        out.push(territory_balance(t, currency));
+        if let Some(f) = &t.frontier {
+            out.push(rebalance_frontier(f));
+        }
+    }
     if let Some(c) = &report.comp {
         out.push(payout_curves(c, currency));
         out.push(comp_cost(c, currency));
@@ -392,6 +398,84 @@ fn rep_payouts(c: &crate::comp::CompSection, currency: &str) -> Figure {
             range_label: "payout P10-P90".into(),
             mid_label: "payout P50".into(),
             marker_label: Some("target incentive".into()),
+        },
+    }
+}
+
+fn territory_balance(t: &crate::rebalance::TerritoriesSection, currency: &str) -> Figure {
+    let mut rows: Vec<&crate::rebalance::explain::TerritoryRow> = t.rows.iter().collect();
+    rows.sort_by(|a, b| {
+        b.potential_before
+            .total_cmp(&a.potential_before)
+            .then(a.territory.cmp(&b.territory))
+    });
+    let total = rows.len();
+    rows.truncate(MAX_CATEGORIES);
+    let after: Vec<f64> = t.rows.iter().map(|r| r.potential_after).collect();
+    let live = after.iter().filter(|v| **v > 0.0).count().max(1);
+    let mean_after = after.iter().sum::<f64>() / live as f64;
+    Figure {
+        name: "territory_balance".into(),
+        title: if total > MAX_CATEGORIES {
+            format!("Territory potential before and after, largest {MAX_CATEGORIES} of {total}")
+        } else {
+            "Territory potential before and after rebalancing".into()
+        },
+        x_label: format!("account potential ({currency} per year)"),
+        y_label: "territory (largest before first)".into(),
+        caption: format!(
+            "Coefficient of variation of potential {} before, {} after; {} accounts moved \
+             ({} forced by closed territories or fixed moves).",
+            crate::format::fixed(t.cv_before, 3),
+            crate::format::fixed(t.cv_after, 3),
+            t.moved,
+            t.forced_moves
+        ),
+        shape: Shape::Bars {
+            categories: rows.iter().map(|r| r.territory.clone()).collect(),
+            series: vec![
+                (
+                    "before".into(),
+                    rows.iter().map(|r| r.potential_before).collect(),
+                ),
+                (
+                    "after".into(),
+                    rows.iter().map(|r| r.potential_after).collect(),
+                ),
+            ],
+            reference: Some(("mean after".into(), mean_after)),
+        },
+    }
+}
+
+fn rebalance_frontier(points: &[crate::rebalance::FrontierPoint]) -> Figure {
+    let line = |name: &str, f: &dyn Fn(&crate::rebalance::FrontierPoint) -> f64| Line {
+        name: name.into(),
+        points: points.iter().map(|p| (p.moved as f64, f(p))).collect(),
+        dashed: false,
+    };
+    Figure {
+        name: "rebalance_frontier".into(),
+        title: "Balance against disruption: accounts moved vs imbalance".into(),
+        x_label: "accounts moved".into(),
+        y_label: "coefficient of variation across territories".into(),
+        caption: format!(
+            "Each point is a disruption budget ({}); pick the point where more moves stop \
+             buying much balance.",
+            points
+                .iter()
+                .map(|p| percent(p.budget_share))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        shape: Shape::Lines {
+            lines: vec![
+                line("potential", &|p| p.cv_potential),
+                line("workload", &|p| p.cv_workload),
+            ],
+            x_percent: false,
+            y_percent: false,
+            diagonal: false,
         },
     }
 }
