@@ -25,7 +25,7 @@ use crate::pipeline::PipelinePlan;
 use crate::quota::{set_quotas, QuotaInputs, QuotaPlan, RepQuotaRow};
 use crate::rebalance::{self, paths, Problem, Solution, TerritoriesSection};
 use crate::report::{DataSummary, FitSection, ForecastSection, Meta, Report};
-use crate::scenario::{Format, QuotaSource, Scenario, TerritoriesSpec};
+use crate::scenario::{Format, QuotaMethod, QuotaSource, QuotaSpec, Scenario, TerritoriesSpec};
 use crate::sim::{quarter_of, simulate_with_progress, SimResults, SimSpec, QUARTERS};
 
 /// Which stages a command runs.
@@ -513,6 +513,7 @@ pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
         territories: Some(section),
         comp: None,
         backtest: None,
+        quota_backtest: None,
         warnings: history.report.warnings.clone(),
     };
     let dir = output_dir(&s, o);
@@ -653,6 +654,7 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         territories: rebalanced.map(|(_, _, section)| section),
         comp,
         backtest: None,
+        quota_backtest: None,
         warnings,
     };
     Ok(Outcome { report, run })
@@ -710,19 +712,29 @@ pub fn compare(paths: &[PathBuf], o: &Overrides) -> Result<(Comparison, PathBuf)
     Ok((comparison, written))
 }
 
+/// How to backtest: `holdout` periods from `rolling` origins `step` apart,
+/// and with `quotas` also the quota backtest of the last full year.
+#[derive(Debug, Clone, Copy)]
+pub struct BacktestArgs {
+    pub holdout: usize,
+    pub rolling: usize,
+    pub step: usize,
+    pub quotas: bool,
+}
+
 /// Backtest the scenario at `path`: fit on all but the last `holdout`
 /// periods (from `rolling` origins `step` periods apart), score, and write
-/// `backtest.csv` and `summary.json`.
+/// `backtest.csv` and `summary.json` (and the quota backtest when asked).
 ///
 /// # Errors
 /// Any load or scenario error, or a history too short for the holdout.
-pub fn run_backtest(
-    path: &Path,
-    o: &Overrides,
-    holdout: usize,
-    rolling: usize,
-    step: usize,
-) -> Result<(Report, PathBuf)> {
+pub fn run_backtest(path: &Path, o: &Overrides, args: BacktestArgs) -> Result<(Report, PathBuf)> {
+    let BacktestArgs {
+        holdout,
+        rolling,
+        step,
+        quotas,
+    } = args;
     let s = load_scenario(path, o)?;
     let meta = meta(&s)?;
     let history = load::load(&s)?;
@@ -734,6 +746,24 @@ pub fn run_backtest(
         seed: s.seed,
     };
     let result = crate::backtest::backtest(&history, &s.fit, &spec).map_err(Error::Usage)?;
+    let quota_backtest = if quotas {
+        let quota = s.quota.clone().unwrap_or(QuotaSpec {
+            plan: 0.0,
+            method: QuotaMethod::EqualProbability,
+            blend: Vec::new(),
+            over_assignment: 0.0,
+            max_change: None,
+        });
+        Some(crate::quota_backtest::quota_backtest(
+            &history,
+            &s.fit,
+            &quota,
+            s.forecast.trials,
+            s.seed,
+        )?)
+    } else {
+        None
+    };
     let report = Report {
         meta,
         data: Some(DataSummary::of(&history)),
@@ -743,6 +773,7 @@ pub fn run_backtest(
         territories: None,
         comp: None,
         backtest: Some(result),
+        quota_backtest,
         warnings: history.report.warnings.clone(),
     };
     let dir = output_dir(&s, o);

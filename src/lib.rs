@@ -26,6 +26,7 @@ pub mod output;
 pub mod pipeline;
 pub mod plot;
 pub mod quota;
+pub mod quota_backtest;
 pub mod rebalance;
 pub mod report;
 pub mod rng;

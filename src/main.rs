@@ -117,6 +117,10 @@ enum Command {
         /// Periods between origins
         #[arg(long, default_value_t = 1)]
         step: usize,
+        /// Also set quotas for the last full year from the years before and
+        /// compare them with what each territory sold
+        #[arg(long)]
+        quotas: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -427,11 +431,20 @@ fn real_main() -> Result<(), Error> {
             holdout,
             rolling,
             step,
+            quotas,
             common,
         } => {
             set_threads(common.threads)?;
-            let (report, dir) =
-                app::run_backtest(&scenario, &overrides(&common)?, holdout, rolling, step)?;
+            let (report, dir) = app::run_backtest(
+                &scenario,
+                &overrides(&common)?,
+                app::BacktestArgs {
+                    holdout,
+                    rolling,
+                    step,
+                    quotas,
+                },
+            )?;
             if !common.quiet {
                 if let Some(b) = &report.backtest {
                     println!(
@@ -452,6 +465,26 @@ fn real_main() -> Result<(), Error> {
                         "  a calibrated company total would cover 80% of its points within {:.2}-{:.2}",
                         b.total_coverage_80_band.0, b.total_coverage_80_band.1
                     );
+                }
+                if let Some(qb) = &report.quota_backtest {
+                    println!(
+                        "quota backtest: {} territories, quotas for the year from {}",
+                        qb.territories, qb.year_start
+                    );
+                    for m in &qb.methods {
+                        println!(
+                            "  {:<18} predicted share attaining {:.0}% (90% band {:.0}%-{:.0}%), realised {:.0}% ({}); actual/quota P10 {:.2} P50 {:.2} P90 {:.2}",
+                            m.method.name(),
+                            m.predicted_share * 100.0,
+                            m.predicted_band.0 * 100.0,
+                            m.predicted_band.1 * 100.0,
+                            m.realised_share * 100.0,
+                            if m.inside_band { "inside" } else { "outside" },
+                            m.ratio.0,
+                            m.ratio.1,
+                            m.ratio.2
+                        );
+                    }
                 }
                 println!("wrote {}", dir.display());
             }

@@ -229,5 +229,7 @@ pub struct Report {
     pub territories: Option<TerritoriesSection>,
     pub comp: Option<CompSection>,
     pub backtest: Option<BacktestResult>,
+    /// Quotas set for the last full year from the years before, against what happened.
+    pub quota_backtest: Option<crate::quota_backtest::QuotaBacktest>,
     pub warnings: Vec<String>,
 }

@@ -151,3 +151,38 @@ fn superstore_states_backtest_beats_seasonal_naive() {
     // Daily order dates have no reporting cadence.
     assert_eq!(load_scenario("superstore_state.toml").cadence, None);
 }
+
+#[test]
+fn equal_probability_quotas_on_real_data_attain_inside_their_predicted_band() {
+    // Quotas for the last full year from the years before it: the share of
+    // territories that really attained must fall inside the 90% band the
+    // simulation predicted (Superstore's 49 states, Walmart's 45 stores).
+    for name in ["superstore_state.toml", "walmart_monthly.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/scenarios")
+            .join(name);
+        let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let h = load::load(&s).unwrap_or_else(|e| panic!("{e}"));
+        let quota = salesplan::scenario::QuotaSpec {
+            plan: 0.0,
+            method: salesplan::scenario::QuotaMethod::EqualProbability,
+            blend: Vec::new(),
+            over_assignment: 0.0,
+            max_change: None,
+        };
+        let qb = salesplan::quota_backtest::quota_backtest(&h, &s.fit, &quota, 2000, 5).unwrap();
+        let ep = &qb.methods[0];
+        assert_eq!(
+            ep.method,
+            salesplan::scenario::QuotaMethod::EqualProbability
+        );
+        assert!(
+            ep.inside_band,
+            "{name}: realised {} outside {:?}",
+            ep.realised_share, ep.predicted_band
+        );
+        // Quotas add up to the plan.
+        let total: f64 = ep.rows.iter().map(|r| r.quota).sum();
+        assert!((total - ep.plan).abs() < 1e-6 * ep.plan);
+    }
+}

@@ -158,6 +158,29 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
         }
         out.write("forecast.csv", &c.into_bytes())?;
     }
+    if let Some(qb) = &report.quota_backtest {
+        let mut c = Csv::new(&[
+            "method",
+            "territory",
+            "quota",
+            "actual",
+            "attained",
+            "attain_probability",
+        ]);
+        for m in &qb.methods {
+            for r in &m.rows {
+                c.row([
+                    m.method.name().to_string(),
+                    r.territory.clone(),
+                    money(r.quota),
+                    money(r.actual),
+                    (r.actual >= r.quota).to_string(),
+                    num(r.attain_probability),
+                ]);
+            }
+        }
+        out.write("quota_backtest.csv", &c.into_bytes())?;
+    }
     if let Some(b) = &report.backtest {
         let mut header = vec!["origin", "level", "name", "period", "actual", "mean"];
         let names: Vec<String> = STANDARD_QUANTILES

@@ -815,6 +815,44 @@ fn backtest_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         escape(&b.origins.join(", "))
     );
     figure_html(s, plots, "backtest_coverage");
+    if let Some(qb) = &report.quota_backtest {
+        let _ = write!(
+            s,
+            "<h3>Quota backtest</h3><p>Quotas for the year from {} set from the years before it \
+             (plan: the simulated company median), against what each of the {} territories sold. \
+             An honest method's realised share of territories attaining falls inside the band it \
+             predicted.</p>",
+            escape(&qb.year_start),
+            qb.territories
+        );
+        let mut t = Table::new(&[
+            "method",
+            "predicted share attaining",
+            "90% band",
+            "realised share",
+            "inside band",
+            "actual/quota P10",
+            "P50",
+            "P90",
+        ]);
+        for m in &qb.methods {
+            t.row(vec![
+                Cell::text(m.method.name()),
+                Cell::num(m.predicted_share, percent(m.predicted_share)),
+                Cell::text(format!(
+                    "{} to {}",
+                    percent(m.predicted_band.0),
+                    percent(m.predicted_band.1)
+                )),
+                Cell::num(m.realised_share, percent(m.realised_share)),
+                Cell::text(if m.inside_band { "yes" } else { "no" }),
+                Cell::num(m.ratio.0, fixed(m.ratio.0, 2)),
+                Cell::num(m.ratio.1, fixed(m.ratio.1, 2)),
+                Cell::num(m.ratio.2, fixed(m.ratio.2, 2)),
+            ]);
+        }
+        s.push_str(&t.html());
+    }
     let mut t = Table::new(&[
         "level",
         "points",

@@ -232,6 +232,37 @@ pub fn summary(report: &Report) -> Value {
         );
         out.insert("backtest".into(), Value::Object(o));
     }
+    if let Some(qb) = &report.quota_backtest {
+        let methods: Map<String, Value> = qb
+            .methods
+            .iter()
+            .map(|m| {
+                (
+                    m.method.name().to_string(),
+                    json!({
+                        "plan": round2(m.plan),
+                        "predicted_share": round6(m.predicted_share),
+                        "predicted_band": [round6(m.predicted_band.0), round6(m.predicted_band.1)],
+                        "realised_share": round6(m.realised_share),
+                        "inside_band": m.inside_band,
+                        "actual_over_quota_p10": round6(m.ratio.0),
+                        "actual_over_quota_p50": round6(m.ratio.1),
+                        "actual_over_quota_p90": round6(m.ratio.2),
+                        "attain_probability_spread": round6(m.probability_spread),
+                    }),
+                )
+            })
+            .collect();
+        out.insert(
+            "quota_backtest".into(),
+            json!({
+                "year_start": qb.year_start,
+                "territories": qb.territories,
+                "actual_total": round2(qb.actual_total),
+                "methods": methods,
+            }),
+        );
+    }
     out.insert("warnings".into(), json!(report.warnings));
     Value::Object(out)
 }
