@@ -392,6 +392,7 @@ fn rep_quotas(
             rep: m.id.clone(),
             quota: m.quota(),
             attain_probability: roster::attain_probability(m, totals),
+            quarters: m.quarter_quota,
         })
         .collect())
 }
@@ -629,6 +630,9 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         }
     };
     if let (Some(sim), Some(q)) = (sim_view, quota.as_mut()) {
+        for (row, shares) in q.rows.iter_mut().zip(seasons(history, sim)) {
+            row.quarters = shares.map(|share| row.quota * share);
+        }
         q.reps = rep_quotas(history, &run.horizon, sim, q)?;
     }
     let comp = match sim_view {

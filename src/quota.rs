@@ -42,6 +42,9 @@ pub struct QuotaRow {
     pub attain_probability: f64,
     /// The constraint that set the quota ("max_change"), if any.
     pub binding: Option<String>,
+    /// The quota phased over the horizon's quarters (by the territory's
+    /// simulated seasonality once the forecast is known; evenly until then).
+    pub quarters: [f64; 4],
 }
 
 /// One rep's part of a territory quota (split by the roster rule of
@@ -53,6 +56,8 @@ pub struct RepQuotaRow {
     pub quota: f64,
     /// Share of trials in which the revenue credited to the rep reaches its quota.
     pub attain_probability: f64,
+    /// The rep's quota per quarter (ramp, presence and seasonality).
+    pub quarters: [f64; 4],
 }
 
 /// The quota plan and its fairness figures.
@@ -191,6 +196,7 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
             forecast_p50: p50[i],
             attain_probability: attain[i],
             binding: chosen.binding[i].clone(),
+            quarters: [chosen.quotas[i] / 4.0; 4],
         })
         .collect();
     let spread = attain.iter().cloned().fold(f64::MIN, f64::max)

@@ -279,3 +279,24 @@ fn machine_readable_files_match_their_snapshots() {
         serde_json::to_string_pretty(&summary).unwrap()
     );
 }
+
+#[test]
+fn quarterly_phasing_adds_up_to_every_quota() {
+    let (_dir, out) = demo_run();
+    let csv = std::fs::read_to_string(out.join("quotas.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (quota, q1) = (col("quota"), col("quota_q1"));
+    let mut rows = 0;
+    for line in lines {
+        let f: Vec<f64> = line
+            .split(',')
+            .map(|x| x.parse().unwrap_or(f64::NAN))
+            .collect();
+        let phased: f64 = f[q1..q1 + 4].iter().sum();
+        assert!((phased - f[quota]).abs() < 0.05, "{line}");
+        rows += 1;
+    }
+    assert!(rows > 12);
+}

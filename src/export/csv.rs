@@ -232,6 +232,10 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             "attain_probability",
             "binding",
             "unconstrained_quota",
+            "quota_q1",
+            "quota_q2",
+            "quota_q3",
+            "quota_q4",
         ]);
         for r in &q.rows {
             c.row([
@@ -243,6 +247,10 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
                 num(r.attain_probability),
                 r.binding.clone().unwrap_or_default(),
                 money(r.unconstrained),
+                money(r.quarters[0]),
+                money(r.quarters[1]),
+                money(r.quarters[2]),
+                money(r.quarters[3]),
             ]);
             for rep in q.reps.iter().filter(|x| x.territory == r.territory) {
                 c.row([
@@ -254,6 +262,10 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
                     num(rep.attain_probability),
                     String::new(),
                     String::new(),
+                    money(rep.quarters[0]),
+                    money(rep.quarters[1]),
+                    money(rep.quarters[2]),
+                    money(rep.quarters[3]),
                 ]);
             }
         }

@@ -134,6 +134,10 @@ pub fn sheets(report: &Report) -> Vec<Sheet> {
                 "chance of attaining",
                 "binding",
                 "unconstrained quota",
+                "Q1",
+                "Q2",
+                "Q3",
+                "Q4",
             ],
         );
         for r in &q.rows {
@@ -145,6 +149,10 @@ pub fn sheets(report: &Report) -> Vec<Sheet> {
                 XCell::Percent(r.attain_probability),
                 XCell::Text(r.binding.clone().unwrap_or_default()),
                 XCell::Money(r.unconstrained),
+                XCell::Money(r.quarters[0]),
+                XCell::Money(r.quarters[1]),
+                XCell::Money(r.quarters[2]),
+                XCell::Money(r.quarters[3]),
             ]);
         }
         out.push(s);
