@@ -517,10 +517,7 @@ pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
         quota_backtest: None,
         warnings: history.report.warnings.clone(),
     };
-    let dir = output_dir(&s, o);
-    let out = OutputDir::create(&dir)?;
-    export::write_all(&report, &out, &s.output.formats)?;
-    let written = out.commit()?;
+    let written = write_report(&report, &s, o)?;
     Ok((report, written))
 }
 
@@ -532,11 +529,16 @@ pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
 pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, PathBuf, f64)> {
     let s = load_scenario(path, o)?;
     let outcome = build(stage, &s, o)?;
-    let dir = output_dir(&s, o);
-    let out = OutputDir::create(&dir)?;
-    export::write_all(&outcome.report, &out, &s.output.formats)?;
-    let written = out.commit()?;
+    let written = write_report(&outcome.report, &s, o)?;
     Ok((outcome.report, written, outcome.run.seconds))
+}
+
+/// Write `report` in the scenario's formats into its output directory,
+/// atomically; returns the directory written.
+fn write_report(report: &Report, s: &Scenario, o: &Overrides) -> Result<PathBuf> {
+    let out = OutputDir::create(&output_dir(s, o))?;
+    export::write_all(report, &out, &s.output.formats)?;
+    out.commit()
 }
 
 /// A finished run of one scenario, before anything is written.
@@ -780,10 +782,7 @@ pub fn run_backtest(path: &Path, o: &Overrides, args: BacktestArgs) -> Result<(R
         quota_backtest,
         warnings: history.report.warnings.clone(),
     };
-    let dir = output_dir(&s, o);
-    let out = OutputDir::create(&dir)?;
-    export::write_all(&report, &out, &s.output.formats)?;
-    let written = out.commit()?;
+    let written = write_report(&report, &s, o)?;
     Ok((report, written))
 }
 

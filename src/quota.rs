@@ -39,6 +39,9 @@ pub struct QuotaRow {
     pub unconstrained: f64,
     pub last_year_actual: f64,
     pub forecast_p50: f64,
+    /// The 80% interval of the territory's simulated year (for the plot).
+    pub forecast_p10: f64,
+    pub forecast_p90: f64,
     pub attain_probability: f64,
     /// The constraint that set the quota ("max_change"), if any.
     pub binding: Option<String>,
@@ -194,6 +197,8 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
             unconstrained: chosen.unconstrained[i],
             last_year_actual: inputs.last_year[i],
             forecast_p50: p50[i],
+            forecast_p10: sorted_quantile(&sorted[i], 0.1),
+            forecast_p90: sorted_quantile(&sorted[i], 0.9),
             attain_probability: attain[i],
             binding: chosen.binding[i].clone(),
             quarters: [chosen.quotas[i] / 4.0; 4],

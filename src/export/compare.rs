@@ -5,7 +5,6 @@
 
 use std::fmt::Write as _;
 
-use rayon::prelude::*;
 use serde_json::json;
 
 use super::csv::{money, num, quantile_column, quantile_order, Csv};
@@ -32,21 +31,11 @@ pub fn write(c: &Comparison, out: &OutputDir, formats: &[Format]) -> Result<()> 
     out.write("summary.json", format!("{text}\n").as_bytes())?;
     if formats.contains(&Format::Html) {
         let figures = figures(c);
-        let svgs: Vec<String> = figures
-            .par_iter()
-            .map(|f| {
-                let svg = f.svg()?;
-                out.write(&format!("plots/{}.svg", f.name), svg.as_bytes())?;
-                f.png(&out.path(&format!("plots/{}.png", f.name)))?;
-                Ok(svg)
-            })
-            .collect::<Result<_>>()?;
-        let rendered: Vec<Rendered> = figures
-            .iter()
-            .zip(&svgs)
-            .map(|(figure, svg)| Rendered { figure, svg })
-            .collect();
-        out.write("compare.html", page(c, &rendered).as_bytes())?;
+        let svgs = super::write_plots(&figures, out)?;
+        out.write(
+            "compare.html",
+            page(c, &Rendered::pair(&figures, &svgs)).as_bytes(),
+        )?;
     }
     Ok(())
 }

@@ -106,6 +106,17 @@ pub struct Rendered<'a> {
     pub svg: &'a str,
 }
 
+impl<'a> Rendered<'a> {
+    /// Pair `figures` with their SVG texts.
+    pub fn pair(figures: &'a [Figure], svgs: &'a [String]) -> Vec<Self> {
+        figures
+            .iter()
+            .zip(svgs)
+            .map(|(figure, svg)| Self { figure, svg })
+            .collect()
+    }
+}
+
 pub(crate) const STYLE: &str = r#"
 :root{--ink:#1d2330;--muted:#5b6475;--line:#d9dee7;--accent:#1f77b4;--bg:#f6f7f9}
 *{box-sizing:border-box}
@@ -482,6 +493,13 @@ fn forecast_section(s: &mut String, report: &Report, plots: &[Rendered]) {
             s,
             "<p class=\"note\">In-year reforecast: the first {} period(s) of the plan year are actuals; only the rest is simulated.</p>",
             f.actual_periods
+        );
+    }
+    if report.territories.is_some() {
+        s.push_str(
+            "<p class=\"note\">Territory and region rows are for the current territories, before \
+             rebalancing; the company total is the same either way. Quotas below are set on the \
+             rebalanced territories, from the same trials.</p>",
         );
     }
     figure_html(s, plots, "forecast_fan");

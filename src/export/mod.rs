@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::output::OutputDir;
-use crate::plot::figures;
+use crate::plot::{figures, Figure};
 use crate::report::Report;
 use crate::scenario::Format;
 
@@ -35,21 +35,26 @@ pub fn write_all(report: &Report, out: &OutputDir, formats: &[Format]) -> Result
     }
     if formats.contains(&Format::Html) {
         let figures = figures::of_report(report);
-        let svgs: Vec<String> = figures
-            .par_iter()
-            .map(|f| {
-                let svg = f.svg()?;
-                out.write(&format!("plots/{}.svg", f.name), svg.as_bytes())?;
-                f.png(&out.path(&format!("plots/{}.png", f.name)))?;
-                Ok(svg)
-            })
-            .collect::<Result<_>>()?;
-        let rendered: Vec<html::Rendered> = figures
-            .iter()
-            .zip(&svgs)
-            .map(|(figure, svg)| html::Rendered { figure, svg })
-            .collect();
+        let svgs = write_plots(&figures, out)?;
+        let rendered = html::Rendered::pair(&figures, &svgs);
         out.write("report.html", html::page(report, &rendered).as_bytes())?;
     }
     Ok(())
+}
+
+/// Draw `figures` into `plots/<name>.svg` and `.png` (in parallel; each
+/// file depends only on its figure) and return the SVG texts in order.
+///
+/// # Errors
+/// `Error::Io`/`Error::Internal` if a plot cannot be drawn or written.
+pub fn write_plots(figures: &[Figure], out: &OutputDir) -> Result<Vec<String>> {
+    figures
+        .par_iter()
+        .map(|f| {
+            let svg = f.svg()?;
+            out.write(&format!("plots/{}.svg", f.name), svg.as_bytes())?;
+            f.png(&out.path(&format!("plots/{}.png", f.name)))?;
+            Ok(svg)
+        })
+        .collect()
 }

@@ -69,6 +69,51 @@ where
     }
 }
 
+/// What differs between the plots' frames.
+struct Frame<'f> {
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    /// Width of the y label area in pixels.
+    y_area: u32,
+    x_labels: usize,
+    y_labels: usize,
+    x_fmt: &'f dyn Fn(&f64) -> String,
+    y_fmt: &'f dyn Fn(&f64) -> String,
+    label_size: u32,
+}
+
+/// The frame every plot shares: title, margins, label areas, a light grid,
+/// tick labels and axis names.
+fn frame<'a, DB: DrawingBackend + 'a>(
+    f: &Figure,
+    root: &'a DrawingArea<DB, Shift>,
+    fr: Frame,
+) -> Result<Chart<'a, DB>, Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(root)
+        .caption(&f.title, (FONT, 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(fr.y_area)
+        .build_cartesian_2d(fr.x, fr.y)?;
+    chart
+        .configure_mesh()
+        .x_labels(fr.x_labels)
+        .y_labels(fr.y_labels)
+        .x_label_formatter(fr.x_fmt)
+        .y_label_formatter(fr.y_fmt)
+        .x_desc(&f.x_label)
+        .y_desc(&f.y_label)
+        .label_style((FONT, fr.label_size))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.08))
+        .draw()?;
+    Ok(chart)
+}
+
 /// Pixels a label column needs for the longest of `names`.
 fn label_width(names: impl Iterator<Item = usize>) -> u32 {
     let longest = names.max().unwrap_or(4).min(34) as u32;
@@ -159,12 +204,6 @@ where
         .flat_map(|fan| fan.outer.iter().flat_map(|&(a, b)| [a, b]))
         .chain(actual.iter().flatten().copied());
     let (y_lo, y_hi) = span(values, true);
-    let mut chart = ChartBuilder::on(root)
-        .caption(&f.title, (FONT, 22))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(78)
-        .build_cartesian_2d(-0.5..(n as f64 - 0.5), y_lo..y_hi)?;
     let every = n.div_ceil(12).max(1);
     let x_fmt = |x: &f64| {
         let i = x.round();
@@ -179,18 +218,20 @@ where
         }
     };
     let y_fmt = |y: &f64| compact(*y);
-    chart
-        .configure_mesh()
-        .x_labels(n)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .x_desc(&f.x_label)
-        .y_desc(&f.y_label)
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 15))
-        .light_line_style(WHITE)
-        .bold_line_style(BLACK.mix(0.08))
-        .draw()?;
+    let mut chart = frame(
+        f,
+        root,
+        Frame {
+            x: -0.5..(n as f64 - 0.5),
+            y: y_lo..y_hi,
+            y_area: 78,
+            x_labels: n,
+            y_labels: 10,
+            x_fmt: &x_fmt,
+            y_fmt: &y_fmt,
+            label_size: 13,
+        },
+    )?;
     for (k, fan) in fans.iter().enumerate() {
         let color = palette(k);
         let offset = n - fan.median.len();
@@ -271,27 +312,22 @@ where
         [lo, hi].into_iter().chain(markers.iter().map(|m| m.at)),
         false,
     );
-    let mut chart = ChartBuilder::on(root)
-        .caption(&f.title, (FONT, 22))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x_lo..x_hi, 0.0..y_hi)?;
     let x_fmt = |x: &f64| axis_value(*x, x_percent);
     let y_fmt = |y: &f64| percent(*y);
-    chart
-        .configure_mesh()
-        .x_labels(8)
-        .y_labels(6)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .x_desc(&f.x_label)
-        .y_desc(&f.y_label)
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 15))
-        .light_line_style(WHITE)
-        .bold_line_style(BLACK.mix(0.08))
-        .draw()?;
+    let mut chart = frame(
+        f,
+        root,
+        Frame {
+            x: x_lo..x_hi,
+            y: 0.0..y_hi,
+            y_area: 70,
+            x_labels: 8,
+            y_labels: 6,
+            x_fmt: &x_fmt,
+            y_fmt: &y_fmt,
+            label_size: 13,
+        },
+    )?;
     let width = (hi - lo) / counts.len().max(1) as f64;
     let bar = palette(0);
     chart
@@ -350,27 +386,22 @@ where
         .iter()
         .flat_map(|r| [r.lo, r.hi, r.mid].into_iter().chain(r.marker));
     let (x_lo, x_hi) = span(values, true);
-    let mut chart = ChartBuilder::on(root)
-        .caption(&f.title, (FONT, 22))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(label_width(names.iter().map(|s| s.chars().count())))
-        .build_cartesian_2d(x_lo..x_hi, -0.5..(n as f64 - 0.5))?;
     let x_fmt = |x: &f64| compact(*x);
     let y_fmt = |y: &f64| category_label(&names, *y);
-    chart
-        .configure_mesh()
-        .x_labels(8)
-        .y_labels(n.max(1))
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .x_desc(&f.x_label)
-        .y_desc(&f.y_label)
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 15))
-        .light_line_style(WHITE)
-        .bold_line_style(BLACK.mix(0.06))
-        .draw()?;
+    let mut chart = frame(
+        f,
+        root,
+        Frame {
+            x: x_lo..x_hi,
+            y: -0.5..(n as f64 - 0.5),
+            y_area: label_width(names.iter().map(|s| s.chars().count())),
+            x_labels: 8,
+            y_labels: n.max(1),
+            x_fmt: &x_fmt,
+            y_fmt: &y_fmt,
+            label_size: 12,
+        },
+    )?;
     let band = palette(0);
     let y = |i: usize| (n - 1 - i) as f64;
     chart
@@ -424,27 +455,22 @@ where
         .flat_map(|(_, v)| v.iter().copied())
         .chain(reference.map(|r| r.1));
     let (x_lo, x_hi) = span(values, true);
-    let mut chart = ChartBuilder::on(root)
-        .caption(&f.title, (FONT, 22))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(label_width(categories.iter().map(|s| s.chars().count())))
-        .build_cartesian_2d(x_lo..x_hi, -0.5..(n as f64 - 0.5))?;
     let x_fmt = |x: &f64| compact(*x);
     let y_fmt = |y: &f64| category_label(categories, *y);
-    chart
-        .configure_mesh()
-        .x_labels(8)
-        .y_labels(n.max(1))
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .x_desc(&f.x_label)
-        .y_desc(&f.y_label)
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 15))
-        .light_line_style(WHITE)
-        .bold_line_style(BLACK.mix(0.06))
-        .draw()?;
+    let mut chart = frame(
+        f,
+        root,
+        Frame {
+            x: x_lo..x_hi,
+            y: -0.5..(n as f64 - 0.5),
+            y_area: label_width(categories.iter().map(|s| s.chars().count())),
+            x_labels: 8,
+            y_labels: n.max(1),
+            x_fmt: &x_fmt,
+            y_fmt: &y_fmt,
+            label_size: 12,
+        },
+    )?;
     let k = series.len().max(1) as f64;
     let height = 0.8 / k;
     for (j, (name, values)) in series.iter().enumerate() {
@@ -497,27 +523,22 @@ where
         x_hi = x_hi.max(y_hi);
         y_hi = x_hi;
     }
-    let mut chart = ChartBuilder::on(root)
-        .caption(&f.title, (FONT, 22))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(78)
-        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
     let x_fmt = |x: &f64| axis_value(*x, x_percent);
     let y_fmt = |y: &f64| axis_value(*y, y_percent);
-    chart
-        .configure_mesh()
-        .x_labels(10)
-        .y_labels(8)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .x_desc(&f.x_label)
-        .y_desc(&f.y_label)
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 15))
-        .light_line_style(WHITE)
-        .bold_line_style(BLACK.mix(0.08))
-        .draw()?;
+    let mut chart = frame(
+        f,
+        root,
+        Frame {
+            x: x_lo..x_hi,
+            y: y_lo..y_hi,
+            y_area: 78,
+            x_labels: 10,
+            y_labels: 8,
+            x_fmt: &x_fmt,
+            y_fmt: &y_fmt,
+            label_size: 13,
+        },
+    )?;
     if diagonal {
         chart
             .draw_series(DashedLineSeries::new(

@@ -19,7 +19,7 @@ pub fn of_report(report: &Report) -> Vec<Figure> {
         out.push(forecast_fan(f, &report.meta.period, currency));
         out.push(total_distribution(f, currency));
         if let Some(q) = &report.quota {
-            out.push(quota_vs_forecast(f, q, currency));
+            out.push(quota_vs_forecast(q, currency));
             out.push(attainment_distribution(q));
         }
     }
@@ -179,23 +179,16 @@ pub fn distribution_figure(
     }
 }
 
-fn quota_vs_forecast(f: &ForecastSection, q: &crate::quota::QuotaPlan, currency: &str) -> Figure {
-    let idx = |p: f64| quantile_index(&f.quantiles, p).unwrap_or(0);
-    let (i10, i90) = (idx(0.1), idx(0.9));
+fn quota_vs_forecast(q: &crate::quota::QuotaPlan, currency: &str) -> Figure {
     let mut rows: Vec<RangeRow> = q
         .rows
         .iter()
-        .filter_map(|row| {
-            let year = f.rows.iter().find(|r| {
-                r.level == "territory" && r.period == "year" && r.name == row.territory
-            })?;
-            Some(RangeRow {
-                name: row.territory.clone(),
-                lo: year.summary.quantiles[i10],
-                mid: row.forecast_p50,
-                hi: year.summary.quantiles[i90],
-                marker: Some(row.quota),
-            })
+        .map(|row| RangeRow {
+            name: row.territory.clone(),
+            lo: row.forecast_p10,
+            mid: row.forecast_p50,
+            hi: row.forecast_p90,
+            marker: Some(row.quota),
         })
         .collect();
     rows.sort_by(|a, b| b.mid.total_cmp(&a.mid).then(a.name.cmp(&b.name)));
