@@ -87,6 +87,68 @@ pub struct QuotaPlan {
     pub reps: Vec<RepQuotaRow>,
     /// Quotas under each other method, for comparison: (method, quotas).
     pub alternatives: Vec<(QuotaMethod, Vec<f64>)>,
+    /// Fairness figures of the chosen method (first) and of each other one.
+    pub comparison: Vec<MethodFairness>,
+}
+
+/// How fair one method's quotas are, from the joint simulated paths.
+#[derive(Debug, Clone, Serialize)]
+pub struct MethodFairness {
+    pub method: QuotaMethod,
+    pub mean_attain_probability: f64,
+    /// Max - min of the territories' attainment probabilities.
+    pub attain_probability_spread: f64,
+    pub expected_share_attaining: f64,
+    pub share_attaining_p05: f64,
+    pub share_attaining_p95: f64,
+    /// Correlation of territory size (forecast P50) with attainment
+    /// probability: near zero for a fair plan.
+    pub size_attainment_correlation: f64,
+}
+
+/// Attainment probability per territory, the sorted per-trial shares of
+/// territories attaining, and the fairness figures of `quotas`.
+fn fairness(
+    inputs: &QuotaInputs,
+    method: QuotaMethod,
+    quotas: &[f64],
+    p50: &[f64],
+) -> (Vec<f64>, Vec<f64>, MethodFairness) {
+    let n = quotas.len();
+    let trials = inputs.totals.ncols();
+    let attain: Vec<f64> = (0..n)
+        .map(|i| {
+            inputs
+                .totals
+                .row(i)
+                .iter()
+                .filter(|&&x| x as f64 >= quotas[i])
+                .count() as f64
+                / trials as f64
+        })
+        .collect();
+    let mut shares: Vec<f64> = (0..trials)
+        .map(|t| {
+            (0..n)
+                .filter(|&i| inputs.totals[[i, t]] as f64 >= quotas[i])
+                .count() as f64
+                / n as f64
+        })
+        .collect();
+    let expected = shares.iter().sum::<f64>() / trials.max(1) as f64;
+    shares.sort_by(f64::total_cmp);
+    let spread = attain.iter().cloned().fold(f64::MIN, f64::max)
+        - attain.iter().cloned().fold(f64::MAX, f64::min);
+    let fair = MethodFairness {
+        method,
+        mean_attain_probability: attain.iter().sum::<f64>() / n.max(1) as f64,
+        attain_probability_spread: spread,
+        expected_share_attaining: expected,
+        share_attaining_p05: sorted_quantile(&shares, 0.05),
+        share_attaining_p95: sorted_quantile(&shares, 0.95),
+        size_attainment_correlation: correlation(p50, &attain),
+    };
+    (attain, shares, fair)
 }
 
 /// Histogram of the per-trial share of `n` territories attaining: one bin
@@ -166,30 +228,13 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
             .clone(),
     };
 
-    let trials = inputs.totals.ncols();
-    let attain: Vec<f64> = (0..n)
-        .map(|i| {
-            let q = chosen.quotas[i];
-            inputs
-                .totals
-                .row(i)
-                .iter()
-                .filter(|&&x| x as f64 >= q)
-                .count() as f64
-                / trials as f64
-        })
-        .collect();
-    let mut shares: Vec<f64> = (0..trials)
-        .map(|t| {
-            (0..n)
-                .filter(|&i| inputs.totals[[i, t]] as f64 >= chosen.quotas[i])
-                .count() as f64
-                / n as f64
-        })
-        .collect();
-    let expected = shares.iter().sum::<f64>() / trials as f64;
-    shares.sort_by(f64::total_cmp);
     let p50: Vec<f64> = sorted.iter().map(|s| sorted_quantile(s, 0.5)).collect();
+    let (attain, shares, fair) = fairness(inputs, spec.method, &chosen.quotas, &p50);
+    let comparison: Vec<MethodFairness> = results
+        .iter()
+        .filter(|(m, _)| *m != spec.method)
+        .map(|(m, s)| fairness(inputs, *m, &s.quotas, &p50).2)
+        .collect();
     let rows = (0..n)
         .map(|i| QuotaRow {
             territory: inputs.names[i].clone(),
@@ -204,21 +249,18 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
             quarters: [chosen.quotas[i] / 4.0; 4],
         })
         .collect();
-    let spread = attain.iter().cloned().fold(f64::MIN, f64::max)
-        - attain.iter().cloned().fold(f64::MAX, f64::min);
     Ok(QuotaPlan {
         method: spec.method,
         plan: spec.plan,
         quota_total: chosen.quotas.iter().sum(),
-        attain_probability: chosen
-            .probability
-            .unwrap_or_else(|| attain.iter().sum::<f64>() / n as f64),
-        expected_share_attaining: expected,
-        share_attaining_p05: sorted_quantile(&shares, 0.05),
-        share_attaining_p95: sorted_quantile(&shares, 0.95),
+        attain_probability: chosen.probability.unwrap_or(fair.mean_attain_probability),
+        expected_share_attaining: fair.expected_share_attaining,
+        share_attaining_p05: fair.share_attaining_p05,
+        share_attaining_p95: fair.share_attaining_p95,
         share_attaining_histogram: share_histogram(&shares, n),
-        attain_probability_spread: spread,
-        size_attainment_correlation: correlation(&p50, &attain),
+        attain_probability_spread: fair.attain_probability_spread,
+        size_attainment_correlation: fair.size_attainment_correlation,
+        comparison: std::iter::once(fair).chain(comparison).collect(),
         rows,
         reps: Vec::new(),
         alternatives: results

@@ -569,6 +569,50 @@ fn quota_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     );
     figure_html(s, plots, "quota_vs_forecast");
     figure_html(s, plots, "attainment_distribution");
+    let mut methods = Table::new(&[
+        "method",
+        "mean chance of attaining",
+        "spread across territories",
+        "expected share attaining",
+        "90% band",
+        "size vs chance correlation",
+    ]);
+    for m in &q.comparison {
+        methods.row(vec![
+            Cell::text(if m.method == q.method {
+                format!("{} (chosen)", m.method.name())
+            } else {
+                m.method.name().to_string()
+            }),
+            Cell::num(
+                m.mean_attain_probability,
+                percent(m.mean_attain_probability),
+            ),
+            Cell::num(
+                m.attain_probability_spread,
+                percent(m.attain_probability_spread),
+            ),
+            Cell::num(
+                m.expected_share_attaining,
+                percent(m.expected_share_attaining),
+            ),
+            Cell::text(format!(
+                "{} to {}",
+                percent(m.share_attaining_p05),
+                percent(m.share_attaining_p95)
+            )),
+            Cell::num(
+                m.size_attainment_correlation,
+                fixed(m.size_attainment_correlation, 2),
+            ),
+        ]);
+    }
+    s.push_str("<h3>Methods compared on the same trials</h3>");
+    s.push_str(&methods.html());
+    s.push_str(
+        "<p class=\"note\">A fair plan gives every territory the same chance (small spread) and no \
+         advantage to large or small territories (correlation near zero).</p>",
+    );
     let mut headers: Vec<String> = [
         "territory",
         "last year",

@@ -116,6 +116,14 @@ pub fn summary(report: &Report) -> Value {
                 "size_attainment_correlation": round6(q.size_attainment_correlation),
                 "binding": q.rows.iter().filter(|r| r.binding.is_some()).count(),
                 "rep_quotas": q.reps.len(),
+                "methods": q.comparison.iter().map(|m| json!({
+                    "method": m.method,
+                    "mean_attain_probability": round6(m.mean_attain_probability),
+                    "attain_probability_spread": round6(m.attain_probability_spread),
+                    "expected_share_attaining": round6(m.expected_share_attaining),
+                    "expected_share_attaining_band": [round6(m.share_attaining_p05), round6(m.share_attaining_p95)],
+                    "size_attainment_correlation": round6(m.size_attainment_correlation),
+                })).collect::<Vec<_>>(),
             }),
         );
     }
