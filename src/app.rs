@@ -16,7 +16,7 @@ use crate::compare::{Comparison, ScenarioRun};
 use crate::error::{Error, Result};
 use crate::export;
 use crate::fit::fit;
-use crate::history::SalesHistory;
+use crate::history::{QuotaLimit, SalesHistory};
 use crate::horizon::Horizon;
 use crate::load;
 use crate::model::FittedModels;
@@ -604,6 +604,9 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
                 .map(|t| history.quotas.get(&t).copied())
                 .collect();
             let potential = potentials(history, sim);
+            let limits: Vec<QuotaLimit> = (0..names.len())
+                .map(|t| history.quota_limits.get(&t).copied().unwrap_or_default())
+                .collect();
             let totals = sim
                 .territory_totals
                 .as_ref()
@@ -615,6 +618,7 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
                     last_year: &last_year,
                     last_quota: &last_quota,
                     potential: &potential,
+                    limits: &limits,
                 },
                 q,
             )?)

@@ -60,6 +60,16 @@ pub struct Opportunity {
     pub account: Option<String>,
 }
 
+/// Limits on a territory's quota from the quotas table's optional
+/// `floor`, `cap` and `locked` columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct QuotaLimit {
+    pub floor: Option<f64>,
+    pub cap: Option<f64>,
+    /// The quota is fixed at this value.
+    pub locked: Option<f64>,
+}
+
 /// What the loader read from one table.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TableReport {
@@ -101,6 +111,8 @@ pub struct SalesHistory {
     pub pipeline: Vec<Opportunity>,
     /// Last or assigned quota per territory, from a quotas table.
     pub quotas: BTreeMap<usize, f64>,
+    /// Quota floors, caps and locks per territory, from the quotas table.
+    pub quota_limits: BTreeMap<usize, QuotaLimit>,
     /// The sales dates' fixed reporting cadence, when they have one.
     pub cadence: Option<Cadence>,
     /// Quota per rep, when the quotas table is keyed by rep (its rows are
@@ -129,6 +141,7 @@ impl SalesHistory {
             reps: Vec::new(),
             pipeline: Vec::new(),
             quotas: BTreeMap::new(),
+            quota_limits: BTreeMap::new(),
             cadence: None,
             rep_quotas: BTreeMap::new(),
             report: LoadReport::default(),

@@ -13,6 +13,7 @@ use ndarray::Array2;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::history::QuotaLimit;
 use crate::scenario::{QuotaMethod, QuotaSpec};
 use crate::stats::histogram::Histogram;
 use crate::stats::quantile::sorted_quantile;
@@ -29,6 +30,8 @@ pub struct QuotaInputs<'a> {
     pub last_quota: &'a [Option<f64>],
     /// Revenue potential (accounts' potential, or the forecast mean).
     pub potential: &'a [f64],
+    /// Floors, caps and locks from the quotas table (empty: none).
+    pub limits: &'a [QuotaLimit],
 }
 
 /// One territory's quota.
@@ -180,7 +183,7 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
         })
         .collect();
     let target = spec.plan * (1.0 + spec.over_assignment);
-    let bounds = bounds(inputs, spec);
+    let bounds = bounds(inputs, spec)?;
     check_reachable(&bounds, target)?;
 
     let methods = [
@@ -280,28 +283,69 @@ struct Solved {
 }
 
 /// Lower and upper bound of each territory's quota from `max_change`.
-fn bounds(inputs: &QuotaInputs, spec: &QuotaSpec) -> Vec<(f64, f64)> {
+/// The range a territory's quota may take, and which constraint sets each end.
+#[derive(Debug, Clone)]
+struct Bound {
+    lo: f64,
+    hi: f64,
+    lo_by: &'static str,
+    hi_by: &'static str,
+}
+
+/// Each territory's bound: `max_change`, then the quotas table's floor and
+/// cap, and a locked quota fixing both ends.
+///
+/// # Errors
+/// `Error::Infeasible` naming a territory whose floor lies above its upper
+/// bound (or cap below its lower bound).
+fn bounds(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<Vec<Bound>> {
     (0..inputs.names.len())
-        .map(|i| match spec.max_change {
-            Some(mc) => {
+        .map(|i| {
+            let mut b = Bound {
+                lo: 0.0,
+                hi: f64::INFINITY,
+                lo_by: "max_change",
+                hi_by: "max_change",
+            };
+            if let Some(mc) = spec.max_change {
                 let base = inputs.last_quota[i].unwrap_or(inputs.last_year[i]);
                 if base > 0.0 {
-                    (base * (1.0 - mc).max(0.0), base * (1.0 + mc))
-                } else {
-                    (0.0, f64::INFINITY)
+                    b.lo = base * (1.0 - mc).max(0.0);
+                    b.hi = base * (1.0 + mc);
                 }
             }
-            None => (0.0, f64::INFINITY),
+            let limit = inputs.limits.get(i).copied().unwrap_or_default();
+            if let Some(f) = limit.floor.filter(|&f| f > b.lo) {
+                (b.lo, b.lo_by) = (f, "floor");
+            }
+            if let Some(c) = limit.cap.filter(|&c| c < b.hi) {
+                (b.hi, b.hi_by) = (c, "cap");
+            }
+            if let Some(l) = limit.locked {
+                b = Bound {
+                    lo: l,
+                    hi: l,
+                    lo_by: "locked",
+                    hi_by: "locked",
+                };
+            }
+            if b.lo > b.hi {
+                return Err(Error::Infeasible(format!(
+                    "territory {}: its quota must be at least {:.0} ({}) and at most {:.0} ({}); loosen one of them",
+                    inputs.names[i], b.lo, b.lo_by, b.hi, b.hi_by
+                )));
+            }
+            Ok(b)
         })
         .collect()
 }
 
-fn check_reachable(bounds: &[(f64, f64)], target: f64) -> Result<()> {
-    let lo: f64 = bounds.iter().map(|b| b.0).sum();
-    let hi: f64 = bounds.iter().map(|b| b.1).sum();
+fn check_reachable(bounds: &[Bound], target: f64) -> Result<()> {
+    let lo: f64 = bounds.iter().map(|b| b.lo).sum();
+    let hi: f64 = bounds.iter().map(|b| b.hi).sum();
     if target < lo - 1e-6 * lo.abs() || target > hi + 1e-6 * hi.abs() {
         return Err(Error::Infeasible(format!(
-            "quota.plan x (1 + over_assignment) = {target:.0} cannot be reached within quota.max_change: the quotas can add up to between {lo:.0} and {hi:.0}; change the plan or loosen max_change"
+            "quota.plan x (1 + over_assignment) = {target:.0} cannot be reached within quota.max_change and the quotas table's floors, caps and locks: the quotas can add up to between {lo:.0} and {hi:.0}; change the plan or loosen the constraints"
         )));
     }
     Ok(())
@@ -311,7 +355,7 @@ fn solve(
     method: QuotaMethod,
     inputs: &QuotaInputs,
     sorted: &[Vec<f64>],
-    bounds: &[(f64, f64)],
+    bounds: &[Bound],
     target: f64,
 ) -> Result<Solved> {
     let n = sorted.len();
@@ -344,7 +388,7 @@ fn solve(
         raw(x)
             .into_iter()
             .zip(bounds)
-            .map(|(q, &(lo, hi))| q.clamp(lo, hi))
+            .map(|(q, b)| q.clamp(b.lo, b.hi))
             .collect()
     };
     let sum = |x: f64| -> f64 { clamped(x).iter().sum() };
@@ -372,7 +416,17 @@ fn solve(
     let binding: Vec<Option<String>> = quotas
         .iter()
         .zip(&unconstrained)
-        .map(|(q, u)| ((q - u).abs() > 1e-9 * u.abs().max(1.0)).then(|| "max_change".to_string()))
+        .zip(bounds)
+        .map(|((q, u), b)| {
+            ((q - u).abs() > 1e-9 * u.abs().max(1.0)).then(|| {
+                let by = if (q - b.lo).abs() <= (q - b.hi).abs() {
+                    b.lo_by
+                } else {
+                    b.hi_by
+                };
+                by.to_string()
+            })
+        })
         .collect();
     // Remove the bisection's rounding residue (or, when the target lies
     // beyond the simulated range, scale) on the quotas no bound holds.
@@ -385,7 +439,7 @@ fn solve(
         let k = (target - (total - free_total)) / free_total;
         for i in 0..n {
             if binding[i].is_none() {
-                quotas[i] = (quotas[i] * k).clamp(bounds[i].0, bounds[i].1);
+                quotas[i] = (quotas[i] * k).clamp(bounds[i].lo, bounds[i].hi);
             }
         }
     }

@@ -111,6 +111,7 @@ pub fn quota_backtest(
         last_year: &last_year,
         last_quota: &last_quota,
         potential: &potential,
+        limits: &[],
     };
     let methods = [QuotaMethod::EqualProbability, QuotaMethod::HistoricalShare]
         .into_iter()

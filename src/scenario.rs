@@ -593,7 +593,7 @@ const PIPELINE_COLUMNS: [&str; 8] = [
     "account",
     "rep",
 ];
-const QUOTA_COLUMNS: [&str; 3] = ["territory", "rep", "quota"];
+const QUOTA_COLUMNS: [&str; 6] = ["territory", "rep", "quota", "floor", "cap", "locked"];
 
 struct Ctx<'a> {
     file: &'a Path,

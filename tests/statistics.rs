@@ -358,7 +358,7 @@ proptest! {
         let last_year = vec![1000.0; n];
         let last_quota = vec![None; n];
         let potential = vec![1.0; n];
-        let inputs = QuotaInputs { names: &names, totals: &t, last_year: &last_year, last_quota: &last_quota, potential: &potential };
+        let inputs = QuotaInputs { names: &names, totals: &t, last_year: &last_year, last_quota: &last_quota, potential: &potential, limits: &[] };
         let plan = mean_total * scale;
         let q = set_quotas(&inputs, &quota_spec(plan, QuotaMethod::EqualProbability, None)).unwrap();
         let sum: f64 = q.rows.iter().map(|r| r.quota).sum();
@@ -383,7 +383,7 @@ proptest! {
         let last_year: Vec<f64> = (0..n).map(|i| 500.0 * (1.0 + i as f64)).collect();
         let last_quota = vec![None; n];
         let potential = vec![1.0; n];
-        let inputs = QuotaInputs { names: &names, totals: &t, last_year: &last_year, last_quota: &last_quota, potential: &potential };
+        let inputs = QuotaInputs { names: &names, totals: &t, last_year: &last_year, last_quota: &last_quota, potential: &potential, limits: &[] };
         let plan = last_year.iter().sum::<f64>();
         for method in [QuotaMethod::EqualProbability, QuotaMethod::HistoricalShare, QuotaMethod::PotentialShare] {
             match set_quotas(&inputs, &quota_spec(plan, method, Some(mc))) {

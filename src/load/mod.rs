@@ -21,7 +21,7 @@ use chrono::NaiveDate;
 use crate::cadence::Cadence;
 use crate::calendar::Calendar;
 use crate::error::{Error, Result};
-use crate::history::{Account, LoadReport, Opportunity, Rep, SalesHistory, Territory};
+use crate::history::{Account, LoadReport, Opportunity, QuotaLimit, Rep, SalesHistory, Territory};
 use crate::scenario::{BadRows, DataSpec, Scenario, TerritoryFrom};
 use tables::TextTable;
 
@@ -319,6 +319,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         None => Vec::new(),
     };
     let mut rep_quotas = BTreeMap::new();
+    let mut quota_limits = BTreeMap::new();
     let quotas = match &data.quotas {
         Some(spec) => {
             let key = if spec.columns.contains_key("rep") && !spec.columns.contains_key("territory")
@@ -327,7 +328,13 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
             } else {
                 "territory"
             };
-            let t = TextTable::read("quotas", spec, data.encoding, &[key, "quota"], &[])?;
+            let t = TextTable::read(
+                "quotas",
+                spec,
+                data.encoding,
+                &[key, "quota"],
+                &["floor", "cap", "locked"],
+            )?;
             let mut q = BTreeMap::new();
             for i in 0..t.len() {
                 let name = t.required(key, i)?;
@@ -350,6 +357,30 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                 if key == "rep" {
                     *rep_quotas.entry(name.to_string()).or_insert(0.0) += v;
                 }
+                let limit = QuotaLimit {
+                    floor: t.number("floor", i)?,
+                    cap: t.number("cap", i)?,
+                    locked: t.flag("locked", i)?.then_some(v),
+                };
+                if limit != QuotaLimit::default() {
+                    if key == "rep" {
+                        return Err(t.error(
+                            "floor",
+                            i,
+                            "floor, cap and locked apply to territory quotas; this quotas table is keyed by rep",
+                        ));
+                    }
+                    if let (Some(f), Some(c)) = (limit.floor, limit.cap) {
+                        if f > c {
+                            return Err(t.error(
+                                "floor",
+                                i,
+                                format!("found floor {f} above cap {c}, expected floor <= cap"),
+                            ));
+                        }
+                    }
+                    quota_limits.insert(ti, limit);
+                }
             }
             report.tables.push(t.report.clone());
             q
@@ -370,6 +401,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         quotas,
         cadence,
         rep_quotas,
+        quota_limits,
         report,
     };
     Ok(history)

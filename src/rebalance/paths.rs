@@ -151,6 +151,22 @@ pub fn rebalanced_view(
                 .map(|q| (r, q))
         })
         .collect();
+    // Floors, caps and locks stay with a territory whose accounts did not
+    // change (it is the same territory); a changed territory's old limits
+    // no longer describe it and are dropped.
+    h.quota_limits = (0..active.len())
+        .filter_map(|r| {
+            let sources: Vec<usize> = (0..w.ncols()).filter(|&o| w[[r, o]] > 0.0).collect();
+            match sources.as_slice() {
+                [o] if (w[[r, *o]] - 1.0).abs() < 1e-12
+                    && (0..w.nrows()).all(|k| k == r || w[[k, *o]] == 0.0) =>
+                {
+                    history.quota_limits.get(o).map(|l| (r, *l))
+                }
+                _ => None,
+            }
+        })
+        .collect();
     let mut out = sim.clone();
     out.territory_totals = sim.territory_totals.as_ref().map(|t| reaggregate(&w, t));
     out.territory_quarter_totals = sim.territory_quarter_totals.as_ref().map(|q| {

@@ -1,0 +1,109 @@
+//! Quota floors, caps and locks from the quotas table: every method keeps
+//! them, the rest of the plan is re-balanced to the total, and `binding`
+//! says which constraint set each quota.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn scenario(dir: &Path, quotas_csv: &str) -> std::path::PathBuf {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    std::fs::write(dir.join("quotas.csv"), quotas_csv).unwrap();
+    let text = format!(
+        r#"name = "quota limits"
+seed = 7
+[data]
+sales = "{sales}"
+quotas = "quotas.csv"
+[data.columns]
+date = "date"
+territory = "territory"
+amount = "amount"
+region = "region"
+[forecast]
+start = "2027-01-01"
+periods = 12
+trials = 3000
+[quota]
+plan = 28600000
+over_assignment = 0.05
+[output]
+formats = ["csv"]
+"#,
+        sales = data.join("sales.csv").display()
+    );
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn floors_caps_and_locks_hold_and_the_plan_still_adds_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(
+        dir.path(),
+        "territory,quota,floor,cap,locked\n\
+         T-01,2500000,,,yes\n\
+         T-03,2600000,,2000000,\n\
+         T-05,2000000,2600000,,\n",
+    );
+    let out = dir.path().join("out");
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .arg("quota")
+        .arg(&s)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(out.join("quotas.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let row = |t: &str| rows.iter().find(|r| r[0] == t && r[1].is_empty()).unwrap();
+    let quota = |t: &str| row(t)[2].parse::<f64>().unwrap();
+    assert_eq!(quota("T-01"), 2_500_000.0);
+    assert_eq!(row("T-01")[6], "locked");
+    assert!(quota("T-03") <= 2_000_000.0 + 0.01);
+    assert_eq!(row("T-03")[6], "cap");
+    assert!(quota("T-05") >= 2_600_000.0 - 0.01);
+    assert_eq!(row("T-05")[6], "floor");
+    let total: f64 = rows
+        .iter()
+        .filter(|r| r[1].is_empty())
+        .map(|r| r[2].parse::<f64>().unwrap())
+        .sum();
+    assert!((total - 28_600_000.0 * 1.05).abs() < 1.0, "{total}");
+    // The unconstrained territories share one probability.
+    let free: Vec<f64> = rows
+        .iter()
+        .filter(|r| r[1].is_empty() && r[6].is_empty())
+        .map(|r| r[5].parse().unwrap())
+        .collect();
+    assert!(free.len() >= 8);
+    let (lo, hi) = free
+        .iter()
+        .fold((1.0f64, 0.0f64), |(a, b), &p| (a.min(p), b.max(p)));
+    // Monte Carlo: 3000 trials, one quantile level; ties in the sample allow
+    // a difference of a few trials.
+    assert!(hi - lo < 0.01, "{free:?}");
+}
+
+#[test]
+fn a_floor_above_the_cap_is_an_error_naming_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(
+        dir.path(),
+        "territory,quota,floor,cap,locked\nT-01,2500000,3000000,2000000,\n",
+    );
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .arg("quota")
+        .arg(&s)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("quotas.csv"))
+        .stderr(predicates::str::contains("floor"));
+}
