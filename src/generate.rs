@@ -176,13 +176,37 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
     let annual = 2_000_000.0 * spec.territories as f64;
     let months = spec.years * 12;
     let rows_target = spec.rows.unwrap_or(spec.accounts * months / 2) as f64;
-    let deals_per_account_month = rows_target / (spec.accounts * months) as f64;
+    let mut deals_per_account_month = rows_target / (spec.accounts * months) as f64;
     for p in &mut plans {
         let total: f64 = p.accounts.iter().map(|a| a.potential).sum();
         for a in &mut p.accounts {
             // Potential in currency per year, scaled to the territory's size.
             a.potential = a.potential / total * p.size * annual;
             a.workload = (a.potential / annual * spec.accounts as f64).sqrt() * 10.0;
+        }
+    }
+    // Deal rate of an account in month m relative to deals_per_account_month.
+    let relative_rate = |a: &AccountPlan, growth: f64, m: usize| -> f64 {
+        let trend = (1.0 + growth).powf(m as f64 / 12.0);
+        SEASON[m % 12] * trend * (a.potential / (annual / spec.accounts as f64)).powf(0.3)
+    };
+    if spec.rows.is_some() {
+        // An explicit row count is met on average: scale the rate by the
+        // expected rows (late starts remove about 5% of account-months,
+        // credits add 2% of deals; shocks average out).
+        let expected: f64 = plans
+            .iter()
+            .flat_map(|p| {
+                p.accounts
+                    .iter()
+                    .flat_map(move |a| (0..months).map(move |m| relative_rate(a, p.growth, m)))
+            })
+            .sum::<f64>()
+            * deals_per_account_month
+            * 0.95
+            * 1.02;
+        if expected > 0.0 {
+            deals_per_account_month *= rows_target / expected;
         }
     }
     let first_year = spec.last_year - spec.years as i32 + 1;
@@ -223,7 +247,7 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
                     let trend = (1.0 + p.growth).powf(m as f64 / 12.0);
                     let level = (company_shock[m] + region_shock[p.region][m]).exp();
                     let expected = a.potential / 12.0 * SEASON[m % 12] * trend * level;
-                    let rate = deals_per_account_month * expected / (a.potential / 12.0).max(1e-9) * (a.potential / (annual / spec.accounts as f64)).powf(0.3);
+                    let rate = deals_per_account_month * relative_rate(a, p.growth, m) * level;
                     let n = if rate > 0.0 {
                         Poisson::new(rate).map(|d| d.sample(&mut rng) as usize).unwrap_or(0)
                     } else {
