@@ -247,6 +247,7 @@ fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
         cadence: None,
         territories: (0..n_terr)
             .map(|i| TerritoryModel {
+                compound: None,
                 name: format!("T-{i}"),
                 region: "All".into(),
                 region_index: 0,
