@@ -646,7 +646,7 @@ fn fit_territory(
     let mut compound_law = None;
     if let (Some(deals), Some(ll), true) = (deals, ll, target > 0.0 && law_mean > 0.0) {
         let expected: Vec<f64> = denominators.iter().map(|d| d * target).collect();
-        if let Some(cf) = compound::fit_compound(y, &expected, deals, law_mean) {
+        if let Some(cf) = compound::fit_compound(y, &expected, deals, law_mean, allow_empirical) {
             let n0 = n - n_pos;
             let mut resid_ll = ll
                 - y.iter()

@@ -3,11 +3,16 @@
 //!
 //! Given the territory's expected revenue per period e_t (its fitted level,
 //! trend and season, shared with the residual model):
-//! - **sizes**: lognormal and gamma by maximum likelihood on the positive
-//!   deals of the fitted periods, the better by likelihood (both have two
-//!   parameters); with fewer than [`MIN_OWN_DEALS`] deals a lognormal whose
-//!   meanlog and sdlog^2 are shrunk toward the region's (else the company's)
-//!   with the weight of [`PRIOR_DEALS`] deals;
+//! - **sizes**: candidates are lognormal and gamma by maximum likelihood on
+//!   the positive deals of the fitted periods, and the observed deals
+//!   themselves (empirical, when `empirical` is among the families); with
+//!   fewer than [`MIN_OWN_DEALS`] deals, a lognormal whose meanlog and
+//!   sdlog^2 are shrunk toward the region's (else the company's) and the
+//!   empirical mixture of own and region deals, both with the region
+//!   weighing as [`PRIOR_DEALS`] deals. The candidate with the best log
+//!   score on the period totals is the compound law's size law (deal-level
+//!   likelihoods cannot rank an empirical law, and the totals are what the
+//!   forecast must get right);
 //! - **credits**: net revenue per unit of positive deal value (credit
 //!   factor); outside [0.5, 1.5] credits or lines without a deal id are too
 //!   large to fold into one factor and the compound law is not offered;
@@ -27,6 +32,7 @@
 
 use crate::history::SalesHistory;
 use crate::model::compound::ln_count_probability;
+use crate::model::compound::{EmpiricalSizes, SizeLaw};
 use crate::model::CompoundLaw;
 use crate::stats::dist::{self, Family, Fitted};
 use crate::stats::gof::ks_statistic;
@@ -50,6 +56,8 @@ pub(super) struct Deals {
     pub sizes: Vec<f64>,
     /// Lognormal size law of the territory's region (or the company).
     pub prior: Option<Fitted>,
+    /// The region's deal sizes (or the company's), shared.
+    pub pool: std::sync::Arc<Vec<f64>>,
 }
 
 /// A fitted compound law and its score on the period totals.
@@ -91,17 +99,22 @@ pub(super) fn deals_by_territory(
             .then(|| dist::fit(Family::LogNormal, &x))
             .flatten()
     };
-    let company = lognormal(own.iter().flatten().copied().collect());
-    let regions: Vec<Option<Fitted>> = (0..n_regions)
+    let all: Vec<f64> = own.iter().flatten().copied().collect();
+    let company = lognormal(all.clone());
+    let company_pool = std::sync::Arc::new(all);
+    let regions: Vec<(Option<Fitted>, std::sync::Arc<Vec<f64>>)> = (0..n_regions)
         .map(|r| {
-            lognormal(
-                own.iter()
-                    .zip(region_index)
-                    .filter(|(_, &ri)| ri == r)
-                    .flat_map(|(s, _)| s.iter().copied())
-                    .collect(),
-            )
-            .or(company)
+            let x: Vec<f64> = own
+                .iter()
+                .zip(region_index)
+                .filter(|(_, &ri)| ri == r)
+                .flat_map(|(s, _)| s.iter().copied())
+                .collect();
+            if x.len() >= MIN_OWN_DEALS {
+                (lognormal(x.clone()).or(company), std::sync::Arc::new(x))
+            } else {
+                (company, company_pool.clone())
+            }
         })
         .collect();
     Some(
@@ -113,61 +126,94 @@ pub(super) fn deals_by_territory(
                     .map(|c| c.iter().take(n_fit).copied().collect())
                     .unwrap_or_default(),
                 sizes,
-                prior: regions.get(region_index[i]).copied().flatten(),
+                prior: regions.get(region_index[i]).and_then(|r| r.0),
+                pool: regions
+                    .get(region_index[i])
+                    .map_or_else(|| company_pool.clone(), |r| r.1.clone()),
             })
             .collect(),
     )
 }
 
-/// The deal-size law: the territory's own MLE (lognormal or gamma), or a
-/// lognormal shrunk toward the prior; with the deals behind it.
-fn size_law(deals: &Deals) -> Option<(Fitted, f64, bool)> {
+/// Candidate deal-size laws, each with the deals behind its shape and
+/// whether it borrows from the region.
+fn size_laws(deals: &Deals, empirical: bool) -> Vec<(SizeLaw, f64, bool)> {
     let n = deals.sizes.len();
+    let mut out = Vec::new();
     if n >= MIN_OWN_DEALS {
-        let best = [Family::LogNormal, Family::Gamma]
-            .into_iter()
-            .filter_map(|f| dist::fit(f, &deals.sizes))
-            .map(|f| (f.loglik(&deals.sizes), f))
-            .filter(|(ll, _)| ll.is_finite())
-            .max_by(|a, b| a.0.total_cmp(&b.0))?;
-        return Some((best.1, n as f64, false));
+        for f in [Family::LogNormal, Family::Gamma] {
+            if let Some(fitted) = dist::fit(f, &deals.sizes) {
+                if fitted.loglik(&deals.sizes).is_finite() {
+                    out.push((SizeLaw::Parametric(fitted), n as f64, false));
+                }
+            }
+        }
+        if empirical {
+            if let Some(e) = EmpiricalSizes::new(deals.sizes.clone(), Vec::new(), 1.0) {
+                out.push((SizeLaw::Empirical(e), n as f64, false));
+            }
+        }
+        return out;
     }
-    let prior = deals.prior?;
-    let [pm, ps] = prior.params;
-    let (m, s2) = if n >= 2 {
-        let logs: Vec<f64> = deals.sizes.iter().map(|v| v.ln()).collect();
-        let lm = mean(&logs);
-        let lv = logs.iter().map(|l| (l - lm).powi(2)).sum::<f64>() / n as f64;
-        let w = n as f64 / (n as f64 + PRIOR_DEALS);
-        (w * lm + (1.0 - w) * pm, w * lv + (1.0 - w) * ps * ps)
-    } else {
-        (pm, ps * ps)
-    };
-    Some((
-        Fitted {
+    let w = n as f64 / (n as f64 + PRIOR_DEALS);
+    if let Some(prior) = deals.prior {
+        let [pm, ps] = prior.params;
+        let (m, s2) = if n >= 2 {
+            let logs: Vec<f64> = deals.sizes.iter().map(|v| v.ln()).collect();
+            let lm = mean(&logs);
+            let lv = logs.iter().map(|l| (l - lm).powi(2)).sum::<f64>() / n as f64;
+            (w * lm + (1.0 - w) * pm, w * lv + (1.0 - w) * ps * ps)
+        } else {
+            (pm, ps * ps)
+        };
+        let f = Fitted {
             family: Family::LogNormal,
             params: [m, s2.sqrt().max(1e-3)],
-        },
-        n as f64 + PRIOR_DEALS,
-        true,
-    ))
+        };
+        out.push((SizeLaw::Parametric(f), n as f64 + PRIOR_DEALS, true));
+    }
+    if empirical && !deals.pool.is_empty() {
+        if let Some(e) = EmpiricalSizes::new(deals.sizes.clone(), deals.pool.to_vec(), w) {
+            out.push((SizeLaw::Empirical(e), n as f64 + PRIOR_DEALS, true));
+        }
+    }
+    out
 }
 
 /// Fit the compound law of a territory with revenue `y` and expected
 /// revenue `expected` per period; `mean_scale` is the residual law's mean
-/// (expected revenue per unit of the simulated base). `None` when the
-/// territory has no usable deals or its credits are too large to fold in.
+/// (expected revenue per unit of the simulated base); `empirical` offers
+/// the observed sizes. The best size law by the log score of the period
+/// totals; `None` when the territory has no usable deals or its credits are
+/// too large to fold in.
 pub(super) fn fit_compound(
     y: &[f64],
     expected: &[f64],
     deals: &Deals,
     mean_scale: f64,
+    empirical: bool,
 ) -> Option<CompoundFit> {
     let n = y.len();
     if deals.counts.len() != n || n < 4 || mean_scale <= 0.0 {
         return None;
     }
-    let (size, size_n, size_pooled) = size_law(deals)?;
+    size_laws(deals, empirical)
+        .into_iter()
+        .filter_map(|(size, size_n, pooled)| {
+            fit_with_size(y, expected, deals, mean_scale, size, size_n, pooled)
+        })
+        .max_by(|a, b| a.loglik.total_cmp(&b.loglik))
+}
+
+fn fit_with_size(
+    y: &[f64],
+    expected: &[f64],
+    deals: &Deals,
+    mean_scale: f64,
+    size: SizeLaw,
+    size_n: f64,
+    size_pooled: bool,
+) -> Option<CompoundFit> {
     let size_mean = size.mean();
     let deal_total: f64 = deals.sizes.iter().sum();
     let revenue: f64 = y.iter().sum();
@@ -214,8 +260,10 @@ pub(super) fn fit_compound(
     if !loglik.is_finite() {
         return None;
     }
-    let ks_sizes =
-        (!deals.sizes.is_empty()).then(|| ks_statistic(&deals.sizes, |x| law.size.cdf(x)));
+    let ks_sizes = match law.size.parametric() {
+        Some(f) if !deals.sizes.is_empty() => Some(ks_statistic(&deals.sizes, |x| f.cdf(x))),
+        _ => None,
+    };
     Some(CompoundFit {
         law,
         loglik,
@@ -263,7 +311,21 @@ fn curvature_se(f: &dyn Fn(f64) -> f64, x: f64) -> f64 {
 /// `fit.csv` parameters of a compound law; `mean_count` is the mean number
 /// of deals per fitted period.
 pub(super) fn params_json(law: &CompoundLaw, mean_count: f64, n_deals: usize) -> serde_json::Value {
-    let names = law.size.family.param_names();
+    let mut size = serde_json::Map::new();
+    size.insert("family".into(), law.size.name().into());
+    match &law.size {
+        SizeLaw::Parametric(f) => {
+            let names = f.family.param_names();
+            size.insert(names[0].into(), super::round6(f.params[0]).into());
+            size.insert(names[1].into(), super::round6(f.params[1]).into());
+        }
+        SizeLaw::Empirical(e) => {
+            size.insert("own_weight".into(), super::round6(e.own_weight).into());
+        }
+    }
+    size.insert("mean".into(), super::round6(law.size_mean()).into());
+    size.insert("deals".into(), n_deals.into());
+    size.insert("pooled".into(), law.size_pooled.into());
     serde_json::json!({
         "count": {
             "law": if law.mix_sd > 0.0 { "poisson-lognormal" } else { "poisson" },
@@ -271,14 +333,7 @@ pub(super) fn params_json(law: &CompoundLaw, mean_count: f64, n_deals: usize) ->
             "mix_sd": super::round6(law.mix_sd),
             "mix_sd_se": super::round6(law.mix_sd_se),
         },
-        "size": {
-            "family": law.size.family.name(),
-            names[0]: super::round6(law.size.params[0]),
-            names[1]: super::round6(law.size.params[1]),
-            "mean": super::round6(law.size_mean()),
-            "deals": n_deals,
-            "pooled": law.size_pooled,
-        },
+        "size": size,
         "credit_factor": super::round6(law.credit_factor),
     })
 }

@@ -9,7 +9,9 @@
 //! normal-score transform). The count is thus a Poisson-lognormal mixture:
 //! s is the spread of the latent deal rate, and the common shocks move every
 //! territory's rate together. Each deal's size is drawn from a lognormal or
-//! gamma law, and the period's revenue is `credit_factor` times the sum of
+//! gamma law, or resampled from the observed deals (empirical; a territory
+//! with few deals draws from its region's deals with the complementary
+//! weight), and the period's revenue is `credit_factor` times the sum of
 //! the sizes: credits, negative deals and lines without a deal id are folded
 //! into that one mean-preserving factor (net revenue per unit of positive
 //! deals in the history).
@@ -18,11 +20,12 @@
 //! (the count rate is derived from it); per trial this law draws the shape
 //! of the deal-size law (sdlog or gamma shape) and the spread s of the rate
 //! from their asymptotic normal laws, keeping the mean deal size, so the
-//! mean is not counted twice.
+//! mean is not counted twice. Empirical sizes carry no shape draw (they are
+//! offered only with many deals, or pooled with the region's).
 //!
 //! Fitting lives in `fit::compound`; this module does no estimation.
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Gamma, LogNormal, Poisson, StandardNormal};
 use serde::Serialize;
 
@@ -39,11 +42,126 @@ const QUAD_STEP: f64 = 0.25;
 /// Most count values summed when scoring one period.
 const MAX_COUNT_TERMS: u64 = 20_000;
 
+/// Observed deal sizes to resample: the territory's own with probability
+/// `own_weight`, else the pool (its region's deals).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmpiricalSizes {
+    #[serde(skip)]
+    pub own: Vec<f64>,
+    #[serde(skip)]
+    pub pool: Vec<f64>,
+    pub own_weight: f64,
+    pub mean: f64,
+    pub variance: f64,
+}
+
+impl EmpiricalSizes {
+    /// The mixture of `own` (weight `own_weight`) and `pool`; `None` when a
+    /// part with positive weight is empty.
+    pub fn new(own: Vec<f64>, pool: Vec<f64>, own_weight: f64) -> Option<Self> {
+        let w = own_weight.clamp(0.0, 1.0);
+        let moments = |x: &[f64]| -> (f64, f64) {
+            let n = x.len().max(1) as f64;
+            let m = x.iter().sum::<f64>() / n;
+            (m, x.iter().map(|v| v * v).sum::<f64>() / n)
+        };
+        if (w > 0.0 && own.is_empty()) || (w < 1.0 && pool.is_empty()) {
+            return None;
+        }
+        let (m1, s1) = moments(&own);
+        let (m2, s2) = moments(&pool);
+        let mean = w * m1 + (1.0 - w) * m2;
+        let second = w * s1 + (1.0 - w) * s2;
+        Some(Self {
+            own,
+            pool,
+            own_weight: w,
+            mean,
+            variance: (second - mean * mean).max(0.0),
+        })
+    }
+
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        let from = if self.pool.is_empty() || rng.random::<f64>() < self.own_weight {
+            &self.own
+        } else {
+            &self.pool
+        };
+        from[rng.random_range(0..from.len())]
+    }
+
+    /// Deals behind the law.
+    pub fn len(&self) -> usize {
+        self.own.len() + self.pool.len()
+    }
+
+    /// Whether the law has no deals (never, for a law built by `new`).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The law of one positive deal's size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SizeLaw {
+    /// Lognormal or gamma.
+    Parametric(Fitted),
+    /// Observed sizes, resampled.
+    Empirical(EmpiricalSizes),
+}
+
+impl SizeLaw {
+    /// Name in `fit.csv`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SizeLaw::Parametric(f) => f.family.name(),
+            SizeLaw::Empirical(_) => "empirical",
+        }
+    }
+
+    /// Mean deal size.
+    pub fn mean(&self) -> f64 {
+        match self {
+            SizeLaw::Parametric(f) => f.mean(),
+            SizeLaw::Empirical(e) => e.mean,
+        }
+    }
+
+    /// Variance of a deal's size.
+    pub fn variance(&self) -> f64 {
+        match self {
+            SizeLaw::Parametric(f) => {
+                let [a, b] = f.params;
+                match f.family {
+                    Family::Gamma => a / (b * b),
+                    Family::LogNormal => ((b * b).exp() - 1.0) * (2.0 * a + b * b).exp(),
+                    Family::Normal => b * b,
+                    Family::Weibull => {
+                        let g1 = ln_gamma(1.0 + 1.0 / a).exp();
+                        let g2 = ln_gamma(1.0 + 2.0 / a).exp();
+                        b * b * (g2 - g1 * g1)
+                    }
+                }
+            }
+            SizeLaw::Empirical(e) => e.variance,
+        }
+    }
+
+    /// CDF of a parametric law (`None` for the empirical one).
+    pub fn parametric(&self) -> Option<&Fitted> {
+        match self {
+            SizeLaw::Parametric(f) => Some(f),
+            SizeLaw::Empirical(_) => None,
+        }
+    }
+}
+
 /// A territory's compound law (see the module documentation).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompoundLaw {
-    /// Deal-size law (lognormal or gamma) of positive deals.
-    pub size: Fitted,
+    /// Deal-size law of positive deals.
+    pub size: SizeLaw,
     /// Deals behind the size law's shape (own deals plus the pooled prior's weight).
     pub size_n: f64,
     /// Whether the size law was shrunk toward the region's.
@@ -72,16 +190,8 @@ enum SizeSampler {
     LogNormal(LogNormal<f64>),
     Gamma(Gamma<f64>),
     Fixed(f64),
-}
-
-impl SizeSampler {
-    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
-        match self {
-            SizeSampler::LogNormal(d) => d.sample(rng),
-            SizeSampler::Gamma(d) => d.sample(rng),
-            SizeSampler::Fixed(v) => *v,
-        }
-    }
+    /// Resample the law's observed sizes.
+    Empirical,
 }
 
 impl CompoundLaw {
@@ -92,12 +202,22 @@ impl CompoundLaw {
         } else {
             "poisson"
         };
-        format!("compound({count} x {})", self.size.family.name())
+        format!("compound({count} x {})", self.size.name())
     }
 
     /// Mean deal size of the fitted law.
     pub fn size_mean(&self) -> f64 {
         self.size.mean()
+    }
+
+    fn draw_size<R: Rng + ?Sized>(&self, rng: &mut R, sampler: &SizeSampler) -> f64 {
+        match (sampler, &self.size) {
+            (SizeSampler::LogNormal(d), _) => d.sample(rng),
+            (SizeSampler::Gamma(d), _) => d.sample(rng),
+            (SizeSampler::Fixed(v), _) => *v,
+            (SizeSampler::Empirical, SizeLaw::Empirical(e)) => e.sample(rng),
+            (SizeSampler::Empirical, SizeLaw::Parametric(f)) => f.sample(rng),
+        }
     }
 
     /// Expected number of positive deals in a period with base `base`.
@@ -109,7 +229,8 @@ impl CompoundLaw {
     /// deal for revenue <= 0) of period revenue `y` when the base is `base`,
     /// at the fitted parameters. Sums of n lognormal sizes are approximated
     /// by the lognormal with their mean and variance (Fenton-Wilkinson;
-    /// exact for n = 1); sums of gamma sizes are exact.
+    /// exact for n = 1), and so are sums of empirical sizes; sums of gamma
+    /// sizes are exact.
     pub fn ln_density(&self, y: f64, base: f64) -> f64 {
         let m = self.expected_count(base);
         let nodes = quadrature(self.mix_sd);
@@ -125,7 +246,7 @@ impl CompoundLaw {
         let hi = rate(m, self.mix_sd, QUAD_HALF_WIDTH);
         let n_lo = ((lo - 8.0 * lo.sqrt() - 2.0).floor().max(1.0)) as u64;
         let n_hi = ((hi + 8.0 * hi.sqrt() + 10.0).ceil() as u64).min(n_lo + MAX_COUNT_TERMS);
-        let (mean1, var1) = (self.size_mean(), self.size_variance());
+        let (mean1, var1) = (self.size_mean(), self.size.variance());
         let mut terms = Vec::with_capacity((n_hi - n_lo + 1) as usize);
         for n in n_lo..=n_hi {
             let nf = n as f64;
@@ -134,10 +255,10 @@ impl CompoundLaw {
                 let l = rate(m, self.mix_sd, z);
                 w.ln() + nf * l.ln() - l - ln_fact
             }));
-            let ln_fn = match self.size.family {
-                Family::Gamma => Fitted {
+            let ln_fn = match self.size.parametric() {
+                Some(f) if f.family == Family::Gamma => Fitted {
                     family: Family::Gamma,
-                    params: [nf * self.size.params[0], self.size.params[1]],
+                    params: [nf * f.params[0], f.params[1]],
                 }
                 .ln_pdf(v),
                 _ => {
@@ -152,14 +273,6 @@ impl CompoundLaw {
             terms.push(ln_pn + ln_fn);
         }
         log_sum_exp(terms.into_iter()) - self.credit_factor.ln()
-    }
-
-    fn size_variance(&self) -> f64 {
-        let [a, b] = self.size.params;
-        match self.size.family {
-            Family::Gamma => a / (b * b),
-            _ => ((b * b).exp() - 1.0) * (2.0 * a + b * b).exp(),
-        }
     }
 
     /// One period's revenue in a trial: `base` is the territory's base
@@ -183,7 +296,7 @@ impl CompoundLaw {
         let total = if n == 0 {
             0.0
         } else if n <= DIRECT_SUM_MAX {
-            (0..n).map(|_| trial.size.sample(rng)).sum()
+            (0..n).map(|_| self.draw_size(rng, &trial.size)).sum()
         } else {
             let nf = n as f64;
             let (mean, var) = (nf * trial.size_mean, nf * trial.size_var);
@@ -205,16 +318,17 @@ impl Distribution<CompoundTrial> for CompoundLaw {
         let n = self.size_n.max(2.0);
         let mean = self.size_mean();
         let mix_sd = (self.mix_sd + self.mix_sd_se * z2).abs();
-        let [a, b] = self.size.params;
-        let (size, var) = match self.size.family {
-            Family::Gamma => {
+        let (size, var) = match &self.size {
+            SizeLaw::Empirical(e) => (Some(SizeSampler::Empirical), e.variance),
+            SizeLaw::Parametric(f) if f.family == Family::Gamma => {
+                let a = f.params[0];
                 // var(log shape) ~ 1 / (n (shape trigamma(shape) - 1)) ~ 2 / n for large shapes.
                 let shape = a * (z1 * (2.0 / n).sqrt()).exp();
                 let sampler = Gamma::new(shape, mean / shape).ok().map(SizeSampler::Gamma);
                 (sampler, mean * mean / shape)
             }
-            _ => {
-                let sd = b * (z1 / (2.0 * n).sqrt()).exp();
+            SizeLaw::Parametric(f) => {
+                let sd = f.params[1] * (z1 / (2.0 * n).sqrt()).exp();
                 let sampler = LogNormal::new(mean.ln() - 0.5 * sd * sd, sd)
                     .ok()
                     .map(SizeSampler::LogNormal);
@@ -286,7 +400,7 @@ mod tests {
 
     fn law(family: Family, params: [f64; 2], s: f64) -> CompoundLaw {
         CompoundLaw {
-            size: Fitted { family, params },
+            size: SizeLaw::Parametric(Fitted { family, params }),
             size_n: 1e9,
             size_pooled: false,
             mix_sd: s,
