@@ -660,14 +660,14 @@ fn fit_territory(
             if n0 > 0 && p0 > 0.0 {
                 resid_ll += n0 as f64 * p0.ln();
             }
-            let ic = |ll: f64, k: usize| match criterion {
-                Criterion::Aic => 2.0 * k as f64 - 2.0 * ll,
-                Criterion::Bic => k as f64 * nf.ln() - 2.0 * ll,
+            let ic = |ll: f64, k: f64| match criterion {
+                Criterion::Aic => 2.0 * k - 2.0 * ll,
+                Criterion::Bic => k * nf.ln() - 2.0 * ll,
             };
-            let resid_ic = ic(resid_ll, chosen_k);
-            let compound_ic = ic(cf.loglik, compound::COMPOUND_PARAMS);
+            let resid_ic = ic(resid_ll, chosen_k as f64);
+            let compound_ic = ic(cf.loglik, cf.params);
             if compound_ic < resid_ic {
-                let k = compound::COMPOUND_PARAMS as f64;
+                let k = cf.params;
                 diag.model = cf.law.name();
                 diag.params =
                     compound::params_json(&cf.law, mean(&deals.counts), deals.sizes.len());

@@ -24,11 +24,14 @@
 //! The comparison with the residual law is a log score of the period
 //! totals under each model's implied distribution, both given the same
 //! expected path, on the same measure (density for positive periods,
-//! probability for non-positive ones), penalised by AIC or BIC with 3
-//! parameters for the compound law (s and the two size parameters) and the
-//! residual candidate's own count. The compound parameters are fitted to
-//! counts and sizes, not to the totals, so the comparison can only favour
-//! the residual law. No I/O.
+//! probability for non-positive ones), penalised by AIC or BIC. The penalty
+//! stands for the optimism of an in-sample score, which comes from
+//! parameters fitted to the period-level data: the residual law's own
+//! count (2, or 1 for the empirical law), and for the compound law the rate
+//! spread s (1) plus its two size parameters weighted by the share of
+//! information one period adds to them (periods / deals, at most 1 each),
+//! since they are estimated from the deals, many per period. With one deal
+//! per period this is 3 parameters; with 20 deals a period about 1.1. No I/O.
 
 use crate::history::SalesHistory;
 use crate::model::compound::ln_count_probability;
@@ -44,8 +47,6 @@ pub(super) const MIN_OWN_DEALS: usize = 30;
 pub(super) const PRIOR_DEALS: f64 = 30.0;
 /// Largest spread of the latent log deal rate searched.
 const MAX_MIX_SD: f64 = 2.5;
-/// Parameters of the compound law counted by the information criterion.
-pub(super) const COMPOUND_PARAMS: usize = 3;
 
 /// One territory's deals in the fitted periods.
 #[derive(Debug, Clone)]
@@ -65,6 +66,8 @@ pub(super) struct Deals {
 pub(super) struct CompoundFit {
     pub law: CompoundLaw,
     pub loglik: f64,
+    /// Effective number of parameters counted by the information criterion.
+    pub params: f64,
     /// Kolmogorov-Smirnov statistic of the own deal sizes against the size law.
     pub ks_sizes: Option<f64>,
 }
@@ -264,9 +267,11 @@ fn fit_with_size(
         Some(f) if !deals.sizes.is_empty() => Some(ks_statistic(&deals.sizes, |x| f.cdf(x))),
         _ => None,
     };
+    let size_params = 2.0 * (y.len() as f64 / deals.sizes.len().max(1) as f64).min(1.0);
     Some(CompoundFit {
         law,
         loglik,
+        params: 1.0 + size_params,
         ks_sizes,
     })
 }
