@@ -667,17 +667,21 @@ fn fit_territory(
             let resid_ic = ic(resid_ll, chosen_k as f64);
             let compound_ic = ic(cf.loglik, cf.params);
             if compound_ic < resid_ic {
+                // Reported on the residual laws' scale (the likelihood of
+                // actual / expected): the same Jacobian and non-positive
+                // terms are taken off, so aic columns stay comparable.
                 let k = cf.params;
+                let ll_on_scale = cf.loglik - (resid_ll - ll);
                 diag.model = cf.law.name();
                 diag.params =
                     compound::params_json(&cf.law, mean(&deals.counts), deals.sizes.len());
-                diag.loglik = Some(cf.loglik);
-                diag.aic = Some(2.0 * k - 2.0 * cf.loglik);
-                diag.bic = Some(k * nf.ln() - 2.0 * cf.loglik);
+                diag.loglik = Some(ll_on_scale);
+                diag.aic = Some(2.0 * k - 2.0 * ll_on_scale);
+                diag.bic = Some(k * nf.ln() - 2.0 * ll_on_scale);
                 diag.gof_name = cf.ks_sizes.map(|_| "ks_deal_sizes".to_string());
                 diag.gof_stat = cf.ks_sizes;
                 diag.runner_up = Some(residual.positive.name().to_string());
-                diag.runner_up_ic = Some(resid_ic);
+                diag.runner_up_ic = Some(key_chosen);
                 compound_law = Some(cf.law);
             } else {
                 // Report the compound law as runner-up on the chosen law's scale.

@@ -45,6 +45,10 @@ use crate::stats::quantile::mean;
 pub(super) const MIN_OWN_DEALS: usize = 30;
 /// Weight (in deals) of the region's size law for a territory with few deals.
 pub(super) const PRIOR_DEALS: f64 = 30.0;
+/// Above this mean number of deals per period the totals are close to
+/// normal, the compound law adds nothing and scoring it would be slow: it
+/// is not offered.
+const MAX_MEAN_COUNT: f64 = 2000.0;
 /// Largest spread of the latent log deal rate searched.
 const MAX_MIX_SD: f64 = 2.5;
 
@@ -197,7 +201,8 @@ pub(super) fn fit_compound(
     empirical: bool,
 ) -> Option<CompoundFit> {
     let n = y.len();
-    if deals.counts.len() != n || n < 4 || mean_scale <= 0.0 {
+    if deals.counts.len() != n || n < 4 || mean_scale <= 0.0 || mean(&deals.counts) > MAX_MEAN_COUNT
+    {
         return None;
     }
     size_laws(deals, empirical)
