@@ -347,3 +347,70 @@ pub(super) fn params_json(law: &CompoundLaw, mean_count: f64, n_deals: usize) ->
         "credit_factor": super::round6(law.credit_factor),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deals(sizes: Vec<f64>, pool: Vec<f64>) -> Deals {
+        let prior = dist::fit(Family::LogNormal, &pool);
+        Deals {
+            counts: vec![1.0; 12],
+            sizes,
+            prior,
+            pool: std::sync::Arc::new(pool),
+        }
+    }
+
+    #[test]
+    fn few_deals_borrow_the_regions_size_law() {
+        let pool: Vec<f64> = (1..=200).map(|i| f64::from(i) * 10.0).collect();
+        let d = deals(vec![100.0, 200.0, 400.0, 800.0, 1600.0], pool.clone());
+        let laws = size_laws(&d, true);
+        assert_eq!(laws.len(), 2);
+        assert!(laws.iter().all(|l| l.2 && (l.1 - 35.0).abs() < 1e-12));
+        let prior = dist::fit(Family::LogNormal, &pool).unwrap();
+        let own_meanlog = [100.0f64, 200.0, 400.0, 800.0, 1600.0]
+            .iter()
+            .map(|v| v.ln())
+            .sum::<f64>()
+            / 5.0;
+        match &laws[0].0 {
+            SizeLaw::Parametric(f) => {
+                let w = 5.0 / 35.0;
+                let expect = w * own_meanlog + (1.0 - w) * prior.params[0];
+                assert!((f.params[0] - expect).abs() < 1e-12);
+            }
+            other => panic!("{other:?}"),
+        }
+        match &laws[1].0 {
+            SizeLaw::Empirical(e) => assert!((e.own_weight - 5.0 / 35.0).abs() < 1e-12),
+            other => panic!("{other:?}"),
+        }
+        // With enough deals, only the territory's own laws.
+        let own: Vec<f64> = (1..=40).map(|i| f64::from(i) * 7.0).collect();
+        let laws = size_laws(&deals(own, pool), false);
+        assert_eq!(laws.len(), 2);
+        assert!(laws.iter().all(|l| !l.2));
+    }
+
+    #[test]
+    fn large_credits_are_not_folded_into_the_size_law() {
+        let sizes: Vec<f64> = (0..48).map(|i| 100.0 + f64::from(i % 7) * 20.0).collect();
+        let d = Deals {
+            counts: vec![4.0; 12],
+            sizes: sizes.clone(),
+            prior: None,
+            pool: std::sync::Arc::new(Vec::new()),
+        };
+        let gross: f64 = sizes.iter().sum::<f64>() / 12.0;
+        let expected = vec![gross; 12];
+        // Net revenue at 90% of the deals: folded in as a credit factor.
+        let net = vec![0.9 * gross; 12];
+        let fit = fit_compound(&net, &expected, &d, 1.0, true).unwrap();
+        assert!((fit.law.credit_factor - 0.9).abs() < 1e-12);
+        // Net revenue at 40%: not offered.
+        let net = vec![0.4 * gross; 12];
+        assert!(fit_compound(&net, &expected, &d, 1.0, true).is_none());
+    }
+}
