@@ -16,7 +16,10 @@
 //!    net credits) as an explicit mass with their observed values; the
 //!    positive part chosen among normal, lognormal, gamma, Weibull (maximum
 //!    likelihood) and empirical by AIC or BIC, with the KS statistic.
-//! 4. **Common shocks**: from the residual normal scores, the shares of
+//! 4. **Compound law** (`compound`): when the sales table names deals, the
+//!    number of deals x deal size law of period revenue, kept when its log
+//!    score on the period totals beats the residual law's by the criterion.
+//! 5. **Common shocks**: from the residual normal scores, the shares of
 //!    variance explained by a company factor and by region factors, and the
 //!    AR(1) persistence of factors and own noise.
 //!
@@ -34,6 +37,8 @@ use crate::stats::dist::{self, Family, Fitted};
 use crate::stats::gof::ks_statistic;
 use crate::stats::ols::{ols, Ols};
 use crate::stats::quantile::mean;
+
+mod compound;
 
 /// Fewest positive residuals for a territory's own family fit.
 const MIN_OWN_FIT: usize = 6;
@@ -125,6 +130,11 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
         .filter_map(|f| Family::parse(f))
         .collect();
     let allow_empirical = spec.families.iter().any(|f| f == "empirical");
+    // Deals per reporting date are not modelled: with a cadence the
+    // compound law is not offered.
+    let deals = (spec.families.iter().any(|f| f == "compound") && history.cadence.is_none())
+        .then(|| compound::deals_by_territory(history, n_fit, &region_index, regions.len()))
+        .flatten();
     let settings = Settings {
         positions: &positions,
         tau2,
@@ -139,6 +149,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
             .map(|(i, y)| {
                 fit_territory(
                     y,
+                    deals.as_ref().and_then(|d| d.get(i)),
                     &region_profiles[region_index[i]],
                     &deviations[i],
                     &settings,
@@ -232,6 +243,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
             level: f.level,
             season: f.season,
             residual: f.residual,
+            compound: f.compound,
             diagnostics: f.diag,
         })
         .collect();
@@ -251,6 +263,7 @@ struct TerritoryFit {
     level: LevelLaw,
     season: Vec<f64>,
     residual: ResidualLaw,
+    compound: Option<crate::model::CompoundLaw>,
     diag: Diagnostics,
     /// Normal scores of the residuals, one per history period.
     scores: Vec<f64>,
@@ -406,6 +419,7 @@ fn seasonal_deviations(y: &[f64], positions: &[usize], profile: &[f64]) -> Vec<(
 
 fn fit_territory(
     y: &[f64],
+    deals: Option<&compound::Deals>,
     region_profile: &[f64],
     deviations: &[(f64, f64)],
     settings: &Settings,
@@ -527,12 +541,12 @@ fn fit_territory(
     }
 
     // Residual ratios actual / expected.
-    let ratios: Vec<f64> = y
+    let denominators: Vec<f64> = positions
         .iter()
-        .zip(positions)
         .zip(&fitted)
-        .map(|((v, &m), f)| v / (f.max(level.level * 0.05) * season[m]))
+        .map(|(&m, f)| f.max(level.level * 0.05) * season[m])
         .collect();
+    let ratios: Vec<f64> = y.iter().zip(&denominators).map(|(v, d)| v / d).collect();
     let nonpositive: Vec<f64> = ratios.iter().copied().filter(|&r| r <= 0.0).collect();
     let positive: Vec<f64> = ratios.iter().copied().filter(|&r| r > 0.0).collect();
     let p0 = nonpositive.len() as f64 / nf;
@@ -578,6 +592,8 @@ fn fit_territory(
     };
     candidates.sort_by(|a, b| key(a).total_cmp(&key(b)));
     let needs_pooling = candidates.is_empty();
+    let chosen_k = candidates.first().map_or(2, |c| c.k);
+    let key_chosen = candidates.first().map_or(0.0, key);
     let (positive_part, ll, aic, bic_v) = match candidates.first() {
         Some(c) => (c.part.clone(), Some(c.loglik), Some(c.aic), Some(c.bic)),
         None => {
@@ -608,7 +624,7 @@ fn fit_territory(
         }
     }
     let scores: Vec<f64> = ratios.iter().map(|&r| residual.normal_score(r)).collect();
-    let diag = Diagnostics {
+    let mut diag = Diagnostics {
         model: residual.positive.name().to_string(),
         params: params_json(&residual),
         loglik: ll,
@@ -624,10 +640,66 @@ fn fit_territory(
         outliers,
     };
 
+    // The compound law competes on the period totals, given the same
+    // expected path (see `compound`); only where the residual law has its
+    // own likelihood.
+    let mut compound_law = None;
+    if let (Some(deals), Some(ll), true) = (deals, ll, target > 0.0 && law_mean > 0.0) {
+        let expected: Vec<f64> = denominators.iter().map(|d| d * target).collect();
+        if let Some(cf) = compound::fit_compound(y, &expected, deals, law_mean, allow_empirical) {
+            let n0 = n - n_pos;
+            let mut resid_ll = ll
+                - y.iter()
+                    .zip(&denominators)
+                    .filter(|(&v, _)| v > 0.0)
+                    .map(|(_, d)| d.ln())
+                    .sum::<f64>();
+            if n_pos > 0 && p0 < 1.0 {
+                resid_ll += n_pos as f64 * (1.0 - p0).ln();
+            }
+            if n0 > 0 && p0 > 0.0 {
+                resid_ll += n0 as f64 * p0.ln();
+            }
+            let ic = |ll: f64, k: f64| match criterion {
+                Criterion::Aic => 2.0 * k - 2.0 * ll,
+                Criterion::Bic => k * nf.ln() - 2.0 * ll,
+            };
+            let resid_ic = ic(resid_ll, chosen_k as f64);
+            let compound_ic = ic(cf.loglik, cf.params);
+            if compound_ic < resid_ic {
+                // Reported on the residual laws' scale (the likelihood of
+                // actual / expected): the same Jacobian and non-positive
+                // terms are taken off, so aic columns stay comparable.
+                let k = cf.params;
+                let ll_on_scale = cf.loglik - (resid_ll - ll);
+                diag.model = cf.law.name();
+                diag.params =
+                    compound::params_json(&cf.law, mean(&deals.counts), deals.sizes.len());
+                diag.loglik = Some(ll_on_scale);
+                diag.aic = Some(2.0 * k - 2.0 * ll_on_scale);
+                diag.bic = Some(k * nf.ln() - 2.0 * ll_on_scale);
+                diag.gof_name = cf.ks_sizes.map(|_| "ks_deal_sizes".to_string());
+                diag.gof_stat = cf.ks_sizes;
+                diag.runner_up = Some(residual.positive.name().to_string());
+                diag.runner_up_ic = Some(key_chosen);
+                compound_law = Some(cf.law);
+            } else {
+                // Report the compound law as runner-up on the chosen law's scale.
+                let shift = resid_ic - key_chosen;
+                let on_scale = compound_ic - shift;
+                if diag.runner_up_ic.is_none_or(|r| on_scale < r) {
+                    diag.runner_up = Some(cf.law.name());
+                    diag.runner_up_ic = Some(on_scale);
+                }
+            }
+        }
+    }
+
     TerritoryFit {
         level,
         season,
         residual,
+        compound: compound_law,
         diag,
         scores,
         empty: false,
@@ -639,6 +711,8 @@ fn fit_territory(
 
 struct Candidate {
     part: PositivePart,
+    /// Parameters counted by the criterion.
+    k: usize,
     loglik: f64,
     aic: f64,
     bic: f64,
@@ -648,6 +722,7 @@ impl Candidate {
     fn new(part: PositivePart, loglik: f64, k: usize, n: usize) -> Self {
         Self {
             part,
+            k,
             loglik,
             aic: 2.0 * k as f64 - 2.0 * loglik,
             bic: k as f64 * (n as f64).ln() - 2.0 * loglik,
@@ -660,6 +735,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         level: LevelLaw::fixed(0.0),
         season,
         residual: pooled_law(0.5),
+        compound: None,
         diag: Diagnostics {
             model: "pooled".into(),
             params: json!({}),

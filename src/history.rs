@@ -106,6 +106,9 @@ pub struct SalesHistory {
     pub deal_counts: Option<Vec<Vec<f64>>>,
     /// Sizes of the positive deals per territory, when the sales table names deals.
     pub deal_sizes: Option<Vec<Vec<f64>>>,
+    /// Period index of each entry of `deal_sizes` (so a truncated history
+    /// keeps only the deals of its periods).
+    pub deal_periods: Option<Vec<Vec<usize>>>,
     pub accounts: Vec<Account>,
     pub reps: Vec<Rep>,
     pub pipeline: Vec<Opportunity>,
@@ -137,6 +140,7 @@ impl SalesHistory {
             revenue,
             deal_counts: None,
             deal_sizes: None,
+            deal_periods: None,
             accounts: Vec::new(),
             reps: Vec::new(),
             pipeline: Vec::new(),
@@ -194,6 +198,18 @@ impl SalesHistory {
         if let Some(c) = &mut out.deal_counts {
             for s in c {
                 s.truncate(n);
+            }
+        }
+        if let (Some(sizes), Some(periods)) = (&mut out.deal_sizes, &mut out.deal_periods) {
+            for (s, p) in sizes.iter_mut().zip(periods.iter_mut()) {
+                let keep: Vec<(f64, usize)> = s
+                    .iter()
+                    .zip(p.iter())
+                    .filter(|(_, &q)| q < n)
+                    .map(|(&v, &q)| (v, q))
+                    .collect();
+                *s = keep.iter().map(|k| k.0).collect();
+                *p = keep.iter().map(|k| k.1).collect();
             }
         }
         out

@@ -10,7 +10,13 @@
 //! history says they do (a Gaussian copula with a one-factor-per-level
 //! structure) while each keeps its own fitted marginal law.
 //!
+//! A territory fitted with the compound (deals x size) law (see
+//! [`compound`]) keeps the same level, season and mixed normal score, and
+//! draws the period's deals instead of a residual ratio.
+//!
 //! The fitter (`fit`) builds these values; the simulator (`sim`) only reads them.
+
+pub mod compound;
 
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -20,6 +26,7 @@ use crate::calendar::Calendar;
 use crate::stats::dist::Fitted;
 use crate::stats::quantile::sorted_quantile;
 use crate::stats::special::{norm_cdf, norm_ppf};
+pub use compound::CompoundLaw;
 
 /// Grid of the normal-score table: x from -X_MAX to X_MAX.
 const X_MAX: f64 = 6.0;
@@ -250,6 +257,8 @@ pub struct TerritoryModel {
     /// Seasonal index by position in the year (mean 1).
     pub season: Vec<f64>,
     pub residual: ResidualLaw,
+    /// The compound (deals x size) law, when it was chosen over the residual law.
+    pub compound: Option<CompoundLaw>,
     pub diagnostics: Diagnostics,
 }
 
@@ -297,6 +306,7 @@ impl TerritoryModel {
         let common_weight = drift * loadings.drift_common;
         let mut level = params.level;
         let mut own: f64 = StandardNormal.sample(rng);
+        let compound = self.compound.as_ref().map(|c| (c, c.sample(rng)));
         for h in 0..out.len() {
             if h > 0 {
                 let e: f64 = StandardNormal.sample(rng);
@@ -308,7 +318,10 @@ impl TerritoryModel {
             }
             let x = common[h] + loadings.own * own;
             let base = (level + params.slope * h as f64).max(0.0) * self.season[seasons[h]];
-            out[h] = base * self.residual.transform(x);
+            out[h] = match &compound {
+                Some((law, trial)) => law.sample_period(rng, trial, base, x),
+                None => base * self.residual.transform(x),
+            };
         }
     }
 }

@@ -186,3 +186,50 @@ fn equal_probability_quotas_on_real_data_attain_inside_their_predicted_band() {
         assert!((total - ep.plan).abs() < 1e-6 * ep.plan);
     }
 }
+
+#[test]
+fn orders_are_counted_as_deals_and_offered_the_compound_law() {
+    // python: 5009 distinct Order IDs, all with positive sales.
+    let h = load_scenario("superstore_region.toml");
+    let sizes = h.deal_sizes.as_ref().unwrap();
+    let periods = h.deal_periods.as_ref().unwrap();
+    assert_eq!(sizes.iter().map(Vec::len).sum::<usize>(), 5009);
+    let counts: f64 = h.deal_counts.as_ref().unwrap().iter().flatten().sum();
+    assert_eq!(counts, 5009.0);
+    // A truncated history keeps only the deals of its periods.
+    let t = h.truncated(36);
+    let kept: usize = t.deal_sizes.as_ref().unwrap().iter().map(Vec::len).sum();
+    let before: usize = periods.iter().flatten().filter(|&&p| p < 36).count();
+    assert_eq!(kept, before);
+    assert!(kept < 5009);
+    // Every region is scored with the compound law, as the model or the runner-up.
+    let s = Scenario::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/superstore_region.toml"),
+    )
+    .unwrap();
+    let models = salesplan::fit::fit(&h, h.n_periods(), &s.fit);
+    for m in &models.territories {
+        let d = &m.diagnostics;
+        let compound = |s: &str| s.starts_with("compound(");
+        assert!(
+            compound(&d.model) || d.runner_up.as_deref().is_some_and(compound),
+            "{}: {} / {:?}",
+            m.name,
+            d.model,
+            d.runner_up
+        );
+        assert_eq!(m.compound.is_some(), compound(&d.model));
+    }
+}
+
+#[test]
+fn walmart_store_totals_have_no_deals_and_no_compound_law() {
+    let h = load_scenario("walmart_monthly.toml");
+    assert!(h.deal_counts.is_none());
+    let s = Scenario::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/walmart_monthly.toml"),
+    )
+    .unwrap();
+    let models = salesplan::fit::fit(&h, h.n_periods(), &s.fit);
+    assert!(models.territories.iter().all(|m| m.compound.is_none()));
+}

@@ -5,14 +5,16 @@
 use ndarray::Array2;
 use proptest::prelude::*;
 use rand::SeedableRng;
-use rand_distr::{Distribution, Gamma, LogNormal, Normal, Weibull};
+use rand_distr::{Distribution, Gamma, LogNormal, Normal, Poisson, Weibull};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use salesplan::calendar::{Calendar, PeriodKind};
 use salesplan::fit::fit;
 use salesplan::history::{SalesHistory, Territory};
+use salesplan::model::compound::SizeLaw;
 use salesplan::model::{
-    Diagnostics, FittedModels, LevelLaw, PositivePart, ResidualLaw, ShockModel, TerritoryModel,
+    CompoundLaw, Diagnostics, FittedModels, LevelLaw, PositivePart, ResidualLaw, ShockModel,
+    TerritoryModel,
 };
 use salesplan::quota::{set_quotas, QuotaInputs};
 use salesplan::scenario::{Criterion, FitSpec, QuotaMethod, QuotaSpec, FAMILIES};
@@ -247,6 +249,7 @@ fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
         cadence: None,
         territories: (0..n_terr)
             .map(|i| TerritoryModel {
+                compound: None,
                 name: format!("T-{i}"),
                 region: "All".into(),
                 region_index: 0,
@@ -441,4 +444,184 @@ fn backtest_on_data_drawn_from_the_model_is_calibrated() {
 
 fn spec_aic() -> FitSpec {
     spec(Criterion::Aic)
+}
+
+/// A one-region history of `n_terr` territories of `periods` months whose
+/// revenue is a sum of deals: `count(rng)` deals a month, each of size
+/// `size(rng)`; the deals are recorded as the loader records them.
+fn deal_history(
+    count: &dyn Fn(&mut Xoshiro256PlusPlus) -> u64,
+    size: &dyn Fn(&mut Xoshiro256PlusPlus) -> f64,
+    n_terr: usize,
+    periods: usize,
+    seed: u64,
+) -> SalesHistory {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let (mut revenue, mut counts, mut sizes, mut at) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..n_terr {
+        let (mut r, mut c, mut s, mut p) = (vec![], vec![], vec![], vec![]);
+        for t in 0..periods {
+            let n = count(&mut rng);
+            let deals: Vec<f64> = (0..n).map(|_| size(&mut rng)).collect();
+            r.push(deals.iter().sum());
+            c.push(n as f64);
+            p.extend(std::iter::repeat_n(t, deals.len()));
+            s.extend(deals);
+        }
+        revenue.push(r);
+        counts.push(c);
+        sizes.push(s);
+        at.push(p);
+    }
+    let territories = (0..n_terr)
+        .map(|i| Territory {
+            name: format!("T-{i}"),
+            region: "All".into(),
+        })
+        .collect();
+    let mut h = SalesHistory::from_series(
+        Calendar::new(PeriodKind::Month, 1),
+        2000 * 12,
+        territories,
+        revenue,
+    );
+    h.deal_counts = Some(counts);
+    h.deal_sizes = Some(sizes);
+    h.deal_periods = Some(at);
+    h
+}
+
+/// Poisson-lognormal deal counts with mean `m` and latent log-rate spread `s`.
+fn poisson_lognormal(m: f64, s: f64) -> impl Fn(&mut Xoshiro256PlusPlus) -> u64 {
+    move |rng| {
+        let z: f64 = rand_distr::StandardNormal.sample(rng);
+        let rate = m * (s * z - 0.5 * s * s).exp();
+        Poisson::new(rate).unwrap().sample(rng) as u64
+    }
+}
+
+#[test]
+fn compound_parameters_are_recovered_and_the_compound_law_is_chosen() {
+    // 40 territories x 36 months, 20 deals a month on average with a
+    // latent rate spread of 0.3, lognormal(6, 0.8) deal sizes.
+    let (m, s, meanlog, sdlog) = (20.0, 0.3, 6.0, 0.8);
+    let sizes = LogNormal::new(meanlog, sdlog).unwrap();
+    let h = deal_history(
+        &poisson_lognormal(m, s),
+        &move |r| sizes.sample(r),
+        40,
+        36,
+        5,
+    );
+    let models = fit(&h, 36, &spec_aic());
+    let laws: Vec<&CompoundLaw> = models
+        .territories
+        .iter()
+        .filter_map(|t| t.compound.as_ref())
+        .collect();
+    // Chosen over the residual families in a clear majority: 36 totals of
+    // 20 deals are close to what a two-parameter law fitted to the totals
+    // gives, so the choice cannot be unanimous (28 of 40 with this seed).
+    assert!(laws.len() >= 24, "compound chosen in {} of 40", laws.len());
+    let true_mean = (meanlog + 0.5 * sdlog * sdlog).exp();
+    let true_sd = true_mean * ((sdlog * sdlog).exp() - 1.0).sqrt();
+    let mut within = 0;
+    for t in &models.territories {
+        let Some(law) = &t.compound else { continue };
+        // Mean deal size within 4 standard errors (whichever size law won).
+        let z = (law.size_mean() - true_mean) / (true_sd / law.size_n.sqrt());
+        assert!(z.abs() < 4.0, "{}: mean size z = {z:.2}", t.name);
+        // A lognormal size law recovers its own parameters.
+        if let Some([ml, sl]) = law_params(law) {
+            let n = law.size_n;
+            assert!(
+                ((ml - meanlog) / (sdlog / n.sqrt())).abs() < 4.0,
+                "{}: meanlog {ml}",
+                t.name
+            );
+            assert!(
+                ((sl - sdlog) / (sdlog / (2.0 * n).sqrt())).abs() < 4.0,
+                "{}: sdlog {sl}",
+                t.name
+            );
+        }
+        if ((law.mix_sd - s) / law.mix_sd_se.max(1e-9)).abs() < 3.0 {
+            within += 1;
+        }
+    }
+    // The rate spread within 3 of its standard errors in most territories,
+    // and right on average.
+    assert!(
+        within as f64 >= 0.85 * laws.len() as f64,
+        "{within} of {}",
+        laws.len()
+    );
+    let avg = laws.iter().map(|l| l.mix_sd).sum::<f64>() / laws.len() as f64;
+    assert!((avg - s).abs() < 0.05, "mean rate spread {avg}");
+}
+
+/// (meanlog, sdlog) of a lognormal deal-size law.
+fn law_params(law: &CompoundLaw) -> Option<[f64; 2]> {
+    match &law.size {
+        SizeLaw::Parametric(f) if f.family == Family::LogNormal => Some(f.params),
+        _ => None,
+    }
+}
+
+#[test]
+fn without_deals_no_compound_law_is_fitted() {
+    let gamma = Gamma::new(8.0, 1.0 / 8.0).unwrap();
+    let h = history_from(&move |r| gamma.sample(r), 10, 36, 4);
+    let models = fit(&h, 36, &spec_aic());
+    assert!(models.territories.iter().all(|t| t.compound.is_none()));
+}
+
+#[test]
+fn backtest_on_compound_data_is_calibrated() {
+    use salesplan::backtest::{backtest, BacktestSpec};
+    // 30 territories x 60 months of negative binomial deal counts (mean 20,
+    // gamma mixing shape 10) and lognormal(6, 1) deal sizes: not the
+    // fitted Poisson-lognormal count law, but close. 80% intervals should
+    // cover about 80% of 360 points; [0.72, 0.88] as for the residual model.
+    let mixing = Gamma::new(10.0, 0.1).unwrap();
+    let count = move |r: &mut Xoshiro256PlusPlus| {
+        let rate = 20.0 * mixing.sample(r);
+        Poisson::new(rate).unwrap().sample(r) as u64
+    };
+    let sizes = LogNormal::new(6.0, 1.0).unwrap();
+    let h = deal_history(&count, &move |r| sizes.sample(r), 30, 60, 8);
+    let models = fit(&h, 48, &spec_aic());
+    let chosen = models
+        .territories
+        .iter()
+        .filter(|t| t.compound.is_some())
+        .count();
+    // 18 of 30 with this seed (see the recovery test on why not all).
+    assert!(chosen >= 15, "compound chosen in {chosen} of 30");
+    let spec = BacktestSpec {
+        holdout: 12,
+        rolling: 1,
+        step: 1,
+        trials: 2000,
+        seed: 3,
+    };
+    let result = backtest(&h, &spec_aic(), &spec).unwrap();
+    let territory = &result
+        .by_level
+        .iter()
+        .find(|(l, _)| l == "territory")
+        .unwrap()
+        .1;
+    assert_eq!(territory.points, 360);
+    assert!(
+        (0.72..=0.88).contains(&territory.coverage_80),
+        "coverage {}",
+        territory.coverage_80
+    );
+    assert!(
+        (0.40..=0.60).contains(&territory.coverage_50),
+        "coverage {}",
+        territory.coverage_50
+    );
+    assert!(territory.scaled_pinball < territory.baseline_scaled_pinball);
 }

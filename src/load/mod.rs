@@ -249,22 +249,24 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
             revenue[index[&t]][s] += r.amount;
         }
     }
-    let (deal_counts, deal_sizes) = match &sales.deals {
+    let (deal_counts, deal_sizes, deal_periods) = match &sales.deals {
         Some(deals) => {
             let mut counts = vec![vec![0.0; n_periods]; names.len()];
             let mut sizes = vec![Vec::new(); names.len()];
+            let mut periods = vec![Vec::new(); names.len()];
             for d in deals {
                 if let (Some(t), Some(s)) = (territory_of_key(&d.key), slot(d.date)) {
                     let i = index[&t];
                     if d.amount > 0.0 {
                         counts[i][s] += 1.0;
                         sizes[i].push(d.amount);
+                        periods[i].push(s);
                     }
                 }
             }
-            (Some(counts), Some(sizes))
+            (Some(counts), Some(sizes), Some(periods))
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     let last_year_from = (last_period - calendar.kind.per_year() as i64 + 1).max(first_period);
     let accounts = build_accounts(
@@ -395,6 +397,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         revenue,
         deal_counts,
         deal_sizes,
+        deal_periods,
         accounts,
         reps,
         pipeline,

@@ -125,6 +125,7 @@ pub fn rebalanced_view(
         .collect();
     h.deal_counts = None;
     h.deal_sizes = None;
+    h.deal_periods = None;
     for (acc, &t) in h.accounts.iter_mut().zip(assign) {
         acc.territory = new_index(t).unwrap_or(0);
     }
