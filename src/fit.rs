@@ -638,6 +638,8 @@ fn fit_territory(
         seasonal: seasonal || own_season,
         pooled: false,
         outliers,
+        actual: y.to_vec(),
+        fitted: denominators.iter().map(|d| d * target).collect(),
     };
 
     // The compound law competes on the period totals, given the same

@@ -242,6 +242,13 @@ pub struct Diagnostics {
     pub pooled: bool,
     /// Periods capped as outliers when estimating level and trend.
     pub outliers: usize,
+    /// The series the fit saw (revenue per period, or per reporting date)
+    /// and the fitted mean of each of its periods (level path x season x
+    /// mean ratio), for the fitted-vs-actual plot.
+    #[serde(skip)]
+    pub actual: Vec<f64>,
+    #[serde(skip)]
+    pub fitted: Vec<f64>,
 }
 
 /// The fitted model of one territory.

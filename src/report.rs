@@ -92,10 +92,25 @@ pub struct FitRow {
     pub drift_sd: f64,
 }
 
+/// A territory's history beside the model's fitted mean.
+#[derive(Debug, Clone, Serialize)]
+pub struct FittedSeries {
+    pub territory: String,
+    pub model: String,
+    pub periods: Vec<String>,
+    pub actual: Vec<f64>,
+    pub fitted: Vec<f64>,
+}
+
+/// Territories shown in the fitted-vs-actual plots (the largest).
+pub const FITTED_SHOWN: usize = 4;
+
 /// The fit stage's part of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct FitSection {
     pub rows: Vec<FitRow>,
+    /// The largest territories' history and fitted means.
+    pub fitted: Vec<FittedSeries>,
     pub shocks: ShockModel,
     pub warnings: Vec<String>,
 }
@@ -126,8 +141,34 @@ impl FitSection {
                 drift_sd: t.level.drift_sd,
             })
             .collect();
+        let mut by_size: Vec<&crate::model::TerritoryModel> = models
+            .territories
+            .iter()
+            .filter(|t| !t.diagnostics.fitted.is_empty())
+            .collect();
+        by_size.sort_by(|a, b| {
+            let total = |t: &crate::model::TerritoryModel| t.diagnostics.actual.iter().sum::<f64>();
+            total(b).total_cmp(&total(a)).then(a.name.cmp(&b.name))
+        });
+        let fitted = by_size
+            .into_iter()
+            .take(FITTED_SHOWN)
+            .map(|t| {
+                let n = t.diagnostics.actual.len() as i64;
+                FittedSeries {
+                    territory: t.name.clone(),
+                    model: t.diagnostics.model.clone(),
+                    periods: (0..n)
+                        .map(|k| models.calendar.start_of(models.origin - n + k).to_string())
+                        .collect(),
+                    actual: t.diagnostics.actual.clone(),
+                    fitted: t.diagnostics.fitted.clone(),
+                }
+            })
+            .collect();
         Self {
             rows,
+            fitted,
             shocks: models.shocks,
             warnings: models.warnings.clone(),
         }

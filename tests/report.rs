@@ -99,6 +99,7 @@ fn report_html_has_every_section_of_the_run_and_nothing_outside_itself() {
         "payout_curve",
         "rep_payouts",
         "territory_balance",
+        "fit_1",
     ] {
         assert!(
             html.contains(&format!("<figure id=\"plot-{plot}\"><svg")),

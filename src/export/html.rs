@@ -224,7 +224,7 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
     s.push_str("</nav></header><main>");
     summary_section(&mut s, report);
     data_section(&mut s, report);
-    fit_section(&mut s, report);
+    fit_section(&mut s, report, plots);
     forecast_section(&mut s, report, plots);
     territories_section(&mut s, report, plots);
     quota_section(&mut s, report, plots);
@@ -425,7 +425,7 @@ fn data_section(s: &mut String, report: &Report) {
     s.push_str("</section>");
 }
 
-fn fit_section(s: &mut String, report: &Report) {
+fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     let Some(fit) = &report.fit else { return };
     s.push_str("<section id=\"fit\"><h2>Fit</h2>");
     let mut by_model: std::collections::BTreeMap<&str, usize> = Default::default();
@@ -481,6 +481,9 @@ fn fit_section(s: &mut String, report: &Report) {
         ]);
     }
     s.push_str(&t.html());
+    for k in 0..fit.fitted.len() {
+        figure_html(s, plots, &format!("fit_{}", k + 1));
+    }
     s.push_str("</section>");
 }
 

@@ -247,15 +247,18 @@ where
                 .map(|(i, v)| ((offset + i) as f64, v.0));
             upper.chain(lower).collect()
         };
-        chart
-            .draw_series(std::iter::once(Polygon::new(
-                band(&fan.outer),
-                color.mix(0.18).filled(),
-            )))?
-            .label(format!("{} {}", fan.name, fan.outer_label))
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.mix(0.3).filled())
-            });
+        let degenerate = fan.outer.iter().all(|(a, b)| a == b);
+        if !degenerate {
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    band(&fan.outer),
+                    color.mix(0.18).filled(),
+                )))?
+                .label(format!("{} {}", fan.name, fan.outer_label))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.mix(0.3).filled())
+                });
+        }
         if let Some(inner) = &fan.inner {
             chart.draw_series(std::iter::once(Polygon::new(
                 band(inner),
@@ -270,7 +273,11 @@ where
                     .map(|(i, &v)| ((offset + i) as f64, v)),
                 color.stroke_width(2),
             ))?
-            .label(format!("{} median (P50)", fan.name))
+            .label(if degenerate {
+                fan.name.clone()
+            } else {
+                format!("{} median (P50)", fan.name)
+            })
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
     }
     let points: Vec<(f64, f64)> = actual

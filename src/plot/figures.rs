@@ -15,6 +15,14 @@ pub const MAX_CATEGORIES: usize = 60;
 pub fn of_report(report: &Report) -> Vec<Figure> {
     let mut out = Vec::new();
     let currency = &report.meta.currency;
+    if let Some(fit) = &report.fit {
+        out.extend(
+            fit.fitted
+                .iter()
+                .enumerate()
+                .map(|(k, series)| fitted_vs_actual(k, series, &report.meta.period, currency)),
+        );
+    }
     if let Some(f) = &report.forecast {
         out.push(forecast_fan(f, &report.meta.period, currency));
         out.push(total_distribution(f, currency));
@@ -469,6 +477,43 @@ fn rebalance_frontier(points: &[crate::rebalance::FrontierPoint]) -> Figure {
             x_percent: false,
             y_percent: false,
             diagonal: false,
+        },
+    }
+}
+
+fn fitted_vs_actual(
+    k: usize,
+    series: &crate::report::FittedSeries,
+    period: &str,
+    currency: &str,
+) -> Figure {
+    Figure {
+        name: format!("fit_{}", k + 1),
+        title: format!(
+            "{}: history and fitted mean ({})",
+            series.territory, series.model
+        ),
+        x_label: period.to_string(),
+        y_label: format!("revenue ({currency})"),
+        caption: format!(
+            "Black: the revenue the fit saw; line: the model's fitted mean (level path x seasonal \
+             index x the residual law's mean). The {} largest territories are shown.",
+            crate::report::FITTED_SHOWN
+        ),
+        shape: Shape::Fans {
+            periods: series
+                .periods
+                .iter()
+                .map(|d| period_label(d, period))
+                .collect(),
+            actual: series.actual.iter().map(|&v| Some(v)).collect(),
+            fans: vec![Fan {
+                name: "fitted mean".into(),
+                outer: series.fitted.iter().map(|&v| (v, v)).collect(),
+                inner: None,
+                median: series.fitted.clone(),
+                outer_label: "mean".into(),
+            }],
         },
     }
 }
