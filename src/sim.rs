@@ -24,7 +24,7 @@ use crate::model::{FittedModels, PathParams};
 use crate::pipeline::{PathLayout, PipelinePlan};
 use crate::rng::{stream_id, stream_rng, BATCH};
 use crate::scenario::Adjustment;
-use crate::stats::quantile::quantiles_in_place;
+use crate::stats::quantile::quantiles;
 
 /// Territories simulated together before their paths are added up.
 const CHUNK: usize = 64;
@@ -285,11 +285,12 @@ pub fn simulate_with_progress(
         .then(|| Array3::<f32>::zeros((n_terr, QUARTERS, trials)));
     let per_year = horizon.calendar.kind.per_year();
     let quarters: Vec<usize> = (0..reported).map(|p| quarter_of(p, per_year)).collect();
+    let keep = spec.keep_totals;
     let mut territory_summaries = Vec::with_capacity(n_terr);
 
     for chunk_start in (0..n_terr).step_by(CHUNK) {
         let chunk_end = (chunk_start + CHUNK).min(n_terr);
-        let paths: Vec<(Vec<f64>, SeriesSummary)> = (chunk_start..chunk_end)
+        let sims: Vec<Simulated> = (chunk_start..chunk_end)
             .into_par_iter()
             .map(|t| {
                 let m = &models.territories[t];
@@ -370,59 +371,56 @@ pub fn simulate_with_progress(
                         BATCH,
                     );
                 }
-                let summary = summarize(&m.name, &path, trials, reported, &spec.quantiles);
-                (path, summary)
+                let (summary, year) = summarize(&m.name, &path, trials, reported, &spec.quantiles);
+                let quarters = keep.then(|| quarter_sums(&path, reported, &quarters));
+                Simulated {
+                    path,
+                    summary,
+                    year,
+                    quarters,
+                }
             })
             .collect();
-        // Serial, in territory order: deterministic sums.
-        for (k, (path, summary)) in paths.into_iter().enumerate() {
+        // Paths are added in territory order within each block of trials,
+        // so the sums do not depend on how blocks are spread over threads.
+        let all: Vec<&[f64]> = sims.iter().map(|s| s.path.as_slice()).collect();
+        add_in_order(&mut company_paths, &all);
+        for (r, acc) in region_paths.iter_mut().enumerate() {
+            let of_region: Vec<&[f64]> = (chunk_start..chunk_end)
+                .zip(&all)
+                .filter(|(t, _)| models.territories[*t].region_index == r)
+                .map(|(_, p)| *p)
+                .collect();
+            add_in_order(acc, &of_region);
+        }
+        for (k, sim) in sims.into_iter().enumerate() {
             let t = chunk_start + k;
-            let r = models.territories[t].region_index;
-            for (acc, v) in region_paths[r].iter_mut().zip(&path) {
-                *acc += v;
-            }
-            for (acc, v) in company_paths.iter_mut().zip(&path) {
-                *acc += v;
-            }
             if let Some(tt) = territory_totals.as_mut() {
-                for trial in 0..trials {
-                    let s: f64 = path[trial * reported..(trial + 1) * reported].iter().sum();
-                    tt[[t, trial]] = s as f32;
+                for (o, v) in tt.row_mut(t).iter_mut().zip(&sim.year) {
+                    *o = *v as f32;
                 }
             }
-            if let Some(qt) = quarter_totals.as_mut() {
-                for trial in 0..trials {
-                    let mut sums = [0.0f64; QUARTERS];
-                    for (p, v) in path[trial * reported..(trial + 1) * reported]
-                        .iter()
-                        .enumerate()
-                    {
-                        sums[quarters[p]] += v;
-                    }
-                    for (q, s) in sums.iter().enumerate() {
-                        qt[[t, q, trial]] = *s as f32;
+            if let (Some(qt), Some(sums)) = (quarter_totals.as_mut(), &sim.quarters) {
+                for (trial, s) in sums.chunks_exact(QUARTERS).enumerate() {
+                    for (q, v) in s.iter().enumerate() {
+                        qt[[t, q, trial]] = *v as f32;
                     }
                 }
             }
-            territory_summaries.push(summary);
+            territory_summaries.push(sim.summary);
         }
         progress(chunk_end);
     }
 
-    let year_totals = |paths: &[f64]| -> Vec<f64> {
-        (0..trials)
-            .map(|trial| paths[trial * reported..(trial + 1) * reported].iter().sum())
-            .collect()
-    };
-    let region_totals: Vec<Vec<f64>> = region_paths.iter().map(|p| year_totals(p)).collect();
-    let company_totals = year_totals(&company_paths);
-    let regions: Vec<SeriesSummary> = models
+    let regions: Vec<(SeriesSummary, Vec<f64>)> = models
         .regions
         .par_iter()
         .zip(region_paths.par_iter())
         .map(|(name, p)| summarize(name, p, trials, reported, &spec.quantiles))
         .collect();
-    let total = summarize("company", &company_paths, trials, reported, &spec.quantiles);
+    let (regions, region_totals): (Vec<SeriesSummary>, Vec<Vec<f64>>) = regions.into_iter().unzip();
+    let (total, company_totals) =
+        summarize("company", &company_paths, trials, reported, &spec.quantiles);
     SimResults {
         trials,
         quantiles: spec.quantiles.clone(),
@@ -439,40 +437,93 @@ pub fn simulate_with_progress(
     }
 }
 
+/// One territory's simulated paths and what is kept of them.
+struct Simulated {
+    /// [trial * reported + p]
+    path: Vec<f64>,
+    summary: SeriesSummary,
+    /// Horizon total per trial.
+    year: Vec<f64>,
+    /// Quarter totals per trial, [trial * QUARTERS + q], when totals are kept.
+    quarters: Option<Vec<f64>>,
+}
+
+/// Trials added up per task in [`add_in_order`].
+const ADD_BLOCK: usize = 16 * 1024;
+
+/// `acc += paths[0] + paths[1] + ...`, element by element in that order,
+/// in parallel over blocks of elements.
+fn add_in_order(acc: &mut [f64], paths: &[&[f64]]) {
+    if paths.is_empty() {
+        return;
+    }
+    acc.par_chunks_mut(ADD_BLOCK)
+        .enumerate()
+        .for_each(|(i, block)| {
+            for path in paths {
+                for (a, v) in block.iter_mut().zip(&path[i * ADD_BLOCK..]) {
+                    *a += v;
+                }
+            }
+        });
+}
+
+/// Totals of each quarter of the horizon per trial ([trial * QUARTERS + q])
+/// of `path` ([trial * reported + p]), summed in period order.
+fn quarter_sums(path: &[f64], reported: usize, quarters: &[usize]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(path.len() / reported.max(1) * QUARTERS);
+    for row in path.chunks_exact(reported.max(1)) {
+        let mut sums = [0.0f64; QUARTERS];
+        for (p, v) in row.iter().enumerate() {
+            sums[quarters[p]] += v;
+        }
+        out.extend_from_slice(&sums);
+    }
+    out
+}
+
 /// Mean and quantiles of each period and of the horizon total of `paths`
-/// ([trial * periods + p]).
+/// ([trial * periods + p]), and the horizon total of each trial.
 fn summarize(
     name: &str,
     paths: &[f64],
     trials: usize,
     periods: usize,
     qs: &[f64],
-) -> SeriesSummary {
-    let mut column = vec![0.0f64; trials];
-    let mut per = Vec::with_capacity(periods);
-    for p in 0..periods {
-        for (trial, v) in column.iter_mut().enumerate() {
-            *v = paths[trial * periods + p];
+) -> (SeriesSummary, Vec<f64>) {
+    // One pass over the rows into contiguous columns (the rows are strided
+    // for the columns), and the horizon totals summed in period order.
+    let mut columns = vec![0.0f64; trials * periods];
+    let mut year = vec![0.0f64; trials];
+    for (trial, (row, total)) in paths
+        .chunks_exact(periods.max(1))
+        .zip(&mut year)
+        .enumerate()
+    {
+        for (p, v) in row.iter().enumerate() {
+            columns[p * trials + trial] = *v;
         }
-        per.push(summary_of(&mut column, qs));
+        *total = row.iter().sum();
     }
-    for (trial, v) in column.iter_mut().enumerate() {
-        *v = paths[trial * periods..(trial + 1) * periods].iter().sum();
-    }
-    let year = summary_of(&mut column, qs);
-    SeriesSummary {
+    let per = columns
+        .chunks_exact(trials.max(1))
+        .take(periods)
+        .map(|c| summary_of(c, qs))
+        .collect();
+    let summary = SeriesSummary {
         name: name.to_string(),
         periods: per,
-        year,
-    }
+        year: summary_of(&year, qs),
+    };
+    (summary, year)
 }
 
-/// Mean and quantiles of `values` (reordered in place).
-pub fn summary_of(values: &mut [f64], qs: &[f64]) -> Summary {
+/// Mean and quantiles of `values`.
+pub fn summary_of(values: &[f64], qs: &[f64]) -> Summary {
     let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
     Summary {
         mean,
-        quantiles: quantiles_in_place(values, qs),
+        quantiles: quantiles(values, qs),
     }
 }
 
