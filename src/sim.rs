@@ -317,7 +317,12 @@ pub fn simulate_with_progress(
                     let common_r = &common[m.region_index];
                     let stream = stream_id(&m.name);
                     let mut buf = vec![0.0f64; n_sim];
-                    base_mean = vec![0.0f64; n_sim];
+                    // Only the pipeline needs the run-rate's mean (a division
+                    // per draw otherwise wasted).
+                    let with_mean = spec.pipeline.is_some();
+                    if with_mean {
+                        base_mean = vec![0.0f64; n_sim];
+                    }
                     for b in 0..trials.div_ceil(BATCH) {
                         let mut rng = stream_rng(spec.seed, stream, b as u64);
                         for trial in (b * BATCH)..((b + 1) * BATCH).min(trials) {
@@ -336,7 +341,9 @@ pub fn simulate_with_progress(
                                 if let Some(c) = capacity {
                                     *v *= c[h];
                                 }
-                                base_mean[h] += *v / trials as f64;
+                                if with_mean {
+                                    base_mean[h] += *v / trials as f64;
+                                }
                                 for &k in &applicable {
                                     let (happens, mult) = adjustments.draws[k][trial];
                                     if happens && adjustments.active[k][h] {
@@ -381,18 +388,10 @@ pub fn simulate_with_progress(
                 }
             })
             .collect();
-        // Paths are added in territory order within each block of trials,
-        // so the sums do not depend on how blocks are spread over threads.
-        let all: Vec<&[f64]> = sims.iter().map(|s| s.path.as_slice()).collect();
-        add_in_order(&mut company_paths, &all);
-        for (r, acc) in region_paths.iter_mut().enumerate() {
-            let of_region: Vec<&[f64]> = (chunk_start..chunk_end)
-                .zip(&all)
-                .filter(|(t, _)| models.territories[*t].region_index == r)
-                .map(|(_, p)| *p)
-                .collect();
-            add_in_order(acc, &of_region);
-        }
+        let regions_of: Vec<usize> = (chunk_start..chunk_end)
+            .map(|t| models.territories[t].region_index)
+            .collect();
+        add_in_order(&mut company_paths, &mut region_paths, &sims, &regions_of);
         for (k, sim) in sims.into_iter().enumerate() {
             let t = chunk_start + k;
             if let Some(tt) = territory_totals.as_mut() {
@@ -451,18 +450,33 @@ struct Simulated {
 /// Trials added up per task in [`add_in_order`].
 const ADD_BLOCK: usize = 16 * 1024;
 
-/// `acc += paths[0] + paths[1] + ...`, element by element in that order,
-/// in parallel over blocks of elements.
-fn add_in_order(acc: &mut [f64], paths: &[&[f64]]) {
-    if paths.is_empty() {
-        return;
+/// Add each territory's path to the company's and its region's, element
+/// by element in territory order, in parallel over blocks of elements (one
+/// read of each path): the sums do not depend on the threads.
+fn add_in_order(
+    company: &mut [f64],
+    regions: &mut [Vec<f64>],
+    sims: &[Simulated],
+    regions_of: &[usize],
+) {
+    let blocks = company.len().div_ceil(ADD_BLOCK);
+    let mut region_blocks: Vec<Vec<&mut [f64]>> = (0..blocks).map(|_| Vec::new()).collect();
+    for acc in regions.iter_mut() {
+        for (i, block) in acc.chunks_mut(ADD_BLOCK).enumerate() {
+            region_blocks[i].push(block);
+        }
     }
-    acc.par_chunks_mut(ADD_BLOCK)
+    company
+        .par_chunks_mut(ADD_BLOCK)
+        .zip(region_blocks.into_par_iter())
         .enumerate()
-        .for_each(|(i, block)| {
-            for path in paths {
-                for (a, v) in block.iter_mut().zip(&path[i * ADD_BLOCK..]) {
+        .for_each(|(i, (c, mut rs))| {
+            for (sim, &r) in sims.iter().zip(regions_of) {
+                let src = &sim.path[i * ADD_BLOCK..];
+                let region = &mut rs[r];
+                for ((a, b), v) in c.iter_mut().zip(region.iter_mut()).zip(src) {
                     *a += v;
+                    *b += v;
                 }
             }
         });
