@@ -323,10 +323,26 @@ pub fn simulate_with_progress(
                     if with_mean {
                         base_mean = vec![0.0f64; n_sim];
                     }
+                    let unit_cadence = cadence.iter().all(|&c| c == 1.0);
+                    // A path with nothing to apply and nothing around the
+                    // reported periods is drawn straight into its row (the
+                    // same numbers: x * 1.0 == x).
+                    let plain = unit_cadence
+                        && capacity.is_none()
+                        && !with_mean
+                        && applicable.is_empty()
+                        && n_actual == 0
+                        && offset == 0
+                        && n_sim == reported;
                     for b in 0..trials.div_ceil(BATCH) {
                         let mut rng = stream_rng(spec.seed, stream, b as u64);
                         for trial in (b * BATCH)..((b + 1) * BATCH).min(trials) {
                             let params: PathParams = m.level.sample(&mut rng);
+                            let out = if plain {
+                                &mut path[trial * reported..(trial + 1) * reported]
+                            } else {
+                                &mut buf[..]
+                            };
                             m.sample_path(
                                 &mut rng,
                                 &params,
@@ -334,10 +350,15 @@ pub fn simulate_with_progress(
                                 &common_drift[trial * n_sim..(trial + 1) * n_sim],
                                 &seasons,
                                 &loadings,
-                                &mut buf,
+                                out,
                             );
+                            if plain {
+                                continue;
+                            }
                             for (h, v) in buf.iter_mut().enumerate() {
-                                *v *= cadence[h];
+                                if !unit_cadence {
+                                    *v *= cadence[h];
+                                }
                                 if let Some(c) = capacity {
                                     *v *= c[h];
                                 }
