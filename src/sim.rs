@@ -288,13 +288,21 @@ pub fn simulate_with_progress(
     let keep = spec.keep_totals;
     let mut territory_summaries = Vec::with_capacity(n_terr);
 
+    let mut pool: Vec<Vec<f64>> = Vec::new();
     for chunk_start in (0..n_terr).step_by(CHUNK) {
         let chunk_end = (chunk_start + CHUNK).min(n_terr);
-        let sims: Vec<Simulated> = (chunk_start..chunk_end)
+        // Path buffers are reused from chunk to chunk: fresh allocations of
+        // this size cost page faults on every territory.
+        let buffers: Vec<Vec<f64>> = (chunk_start..chunk_end)
+            .map(|_| pool.pop().unwrap_or_default())
+            .collect();
+        let sims: Vec<Simulated> = buffers
             .into_par_iter()
-            .map(|t| {
+            .zip(chunk_start..chunk_end)
+            .map(|(mut path, t)| {
                 let m = &models.territories[t];
-                let mut path = vec![0.0f64; trials * reported];
+                path.clear();
+                path.resize(trials * reported, 0.0);
                 // Actual periods are the same in every trial.
                 for p in 0..n_actual {
                     let v = spec
@@ -428,6 +436,7 @@ pub fn simulate_with_progress(
                 }
             }
             territory_summaries.push(sim.summary);
+            pool.push(sim.path);
         }
         progress(chunk_end);
     }
