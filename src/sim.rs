@@ -299,7 +299,7 @@ pub fn simulate_with_progress(
         let sims: Vec<Simulated> = buffers
             .into_par_iter()
             .zip(chunk_start..chunk_end)
-            .map(|(mut path, t)| {
+            .map_init(Vec::new, |columns, (mut path, t)| {
                 let m = &models.territories[t];
                 path.clear();
                 path.resize(trials * reported, 0.0);
@@ -407,7 +407,8 @@ pub fn simulate_with_progress(
                         BATCH,
                     );
                 }
-                let (summary, year) = summarize(&m.name, &path, trials, reported, &spec.quantiles);
+                let (summary, year) =
+                    summarize(&m.name, &path, trials, reported, &spec.quantiles, columns);
                 let quarters = keep.then(|| quarter_sums(&path, reported, &quarters));
                 Simulated {
                     path,
@@ -445,11 +446,17 @@ pub fn simulate_with_progress(
         .regions
         .par_iter()
         .zip(region_paths.par_iter())
-        .map(|(name, p)| summarize(name, p, trials, reported, &spec.quantiles))
+        .map(|(name, p)| summarize(name, p, trials, reported, &spec.quantiles, &mut Vec::new()))
         .collect();
     let (regions, region_totals): (Vec<SeriesSummary>, Vec<Vec<f64>>) = regions.into_iter().unzip();
-    let (total, company_totals) =
-        summarize("company", &company_paths, trials, reported, &spec.quantiles);
+    let (total, company_totals) = summarize(
+        "company",
+        &company_paths,
+        trials,
+        reported,
+        &spec.quantiles,
+        &mut Vec::new(),
+    );
     SimResults {
         trials,
         quantiles: spec.quantiles.clone(),
@@ -527,17 +534,20 @@ fn quarter_sums(path: &[f64], reported: usize, quarters: &[usize]) -> Vec<f64> {
 }
 
 /// Mean and quantiles of each period and of the horizon total of `paths`
-/// ([trial * periods + p]), and the horizon total of each trial.
+/// ([trial * periods + p]), and the horizon total of each trial; `columns`
+/// is scratch space, reused between calls.
 fn summarize(
     name: &str,
     paths: &[f64],
     trials: usize,
     periods: usize,
     qs: &[f64],
+    columns: &mut Vec<f64>,
 ) -> (SeriesSummary, Vec<f64>) {
     // One pass over the rows into contiguous columns (the rows are strided
     // for the columns), and the horizon totals summed in period order.
-    let mut columns = vec![0.0f64; trials * periods];
+    columns.clear();
+    columns.resize(trials * periods, 0.0);
     let mut year = vec![0.0f64; trials];
     for (trial, (row, total)) in paths
         .chunks_exact(periods.max(1))
