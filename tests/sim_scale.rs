@@ -74,7 +74,7 @@ fn run(territories: usize, trials: usize) {
 }
 
 #[test]
-#[ignore = "slow: about half a minute on 2 cores; run explicitly"]
+#[ignore = "slow: about 25 s on 2 cores; run explicitly"]
 fn ten_thousand_territories_in_bounded_memory() {
     run(10_000, 10_000);
 }
