@@ -24,7 +24,7 @@ use crate::model::{FittedModels, PathParams};
 use crate::pipeline::{PathLayout, PipelinePlan};
 use crate::rng::{stream_id, stream_rng, BATCH};
 use crate::scenario::Adjustment;
-use crate::stats::quantile::quantiles;
+use crate::stats::quantile::{quantiles, quantiles_of_keys, sort_key};
 
 /// Territories simulated together before their paths are added up.
 const CHUNK: usize = 64;
@@ -299,7 +299,7 @@ pub fn simulate_with_progress(
         let sims: Vec<Simulated> = buffers
             .into_par_iter()
             .zip(chunk_start..chunk_end)
-            .map_init(Vec::new, |columns, (mut path, t)| {
+            .map_init(Vec::new, |keys, (mut path, t)| {
                 let m = &models.territories[t];
                 path.clear();
                 path.resize(trials * reported, 0.0);
@@ -408,7 +408,7 @@ pub fn simulate_with_progress(
                     );
                 }
                 let (summary, year) =
-                    summarize(&m.name, &path, trials, reported, &spec.quantiles, columns);
+                    summarize(&m.name, &path, trials, reported, &spec.quantiles, keys);
                 let quarters = keep.then(|| quarter_sums(&path, reported, &quarters));
                 Simulated {
                     path,
@@ -534,7 +534,7 @@ fn quarter_sums(path: &[f64], reported: usize, quarters: &[usize]) -> Vec<f64> {
 }
 
 /// Mean and quantiles of each period and of the horizon total of `paths`
-/// ([trial * periods + p]), and the horizon total of each trial; `columns`
+/// ([trial * periods + p]), and the horizon total of each trial; `keys`
 /// is scratch space, reused between calls.
 fn summarize(
     name: &str,
@@ -542,12 +542,15 @@ fn summarize(
     trials: usize,
     periods: usize,
     qs: &[f64],
-    columns: &mut Vec<f64>,
+    keys: &mut Vec<u64>,
 ) -> (SeriesSummary, Vec<f64>) {
-    // One pass over the rows into contiguous columns (the rows are strided
-    // for the columns), and the horizon totals summed in period order.
-    columns.clear();
-    columns.resize(trials * periods, 0.0);
+    // One pass over the rows: the sort keys of each period's column made
+    // contiguous (the rows are strided for the columns), the column sums in
+    // trial order (from -0.0, as `Iterator::sum`), and the horizon totals
+    // summed in period order.
+    keys.clear();
+    keys.resize(trials * periods, 0);
+    let mut sums = vec![-0.0f64; periods];
     let mut year = vec![0.0f64; trials];
     for (trial, (row, total)) in paths
         .chunks_exact(periods.max(1))
@@ -555,14 +558,19 @@ fn summarize(
         .enumerate()
     {
         for (p, v) in row.iter().enumerate() {
-            columns[p * trials + trial] = *v;
+            keys[p * trials + trial] = sort_key(*v);
+            sums[p] += *v;
         }
         *total = row.iter().sum();
     }
-    let per = columns
-        .chunks_exact(trials.max(1))
+    let per = keys
+        .chunks_exact_mut(trials.max(1))
         .take(periods)
-        .map(|c| summary_of(c, qs))
+        .zip(&sums)
+        .map(|(column, sum)| Summary {
+            mean: sum / trials.max(1) as f64,
+            quantiles: quantiles_of_keys(column, qs),
+        })
         .collect();
     let summary = SeriesSummary {
         name: name.to_string(),

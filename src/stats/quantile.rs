@@ -42,12 +42,12 @@ pub fn sorted_quantile(sorted: &[f64], q: f64) -> f64 {
 /// Key whose unsigned order is `f64::total_cmp`'s order (the same bit
 /// transform `total_cmp` uses, shifted to unsigned).
 #[inline]
-fn key(x: f64) -> u64 {
+pub fn sort_key(x: f64) -> u64 {
     let b = x.to_bits() as i64;
     ((b ^ ((((b >> 63) as u64) >> 1) as i64)) as u64) ^ (1 << 63)
 }
 
-/// Inverse of [`key`].
+/// Inverse of [`sort_key`].
 #[inline]
 fn value(k: u64) -> f64 {
     let b = (k ^ (1 << 63)) as i64;
@@ -123,7 +123,14 @@ fn select_keys(keys: &mut [u64], ranks: &[usize], out: &mut [u64]) {
 /// Quantiles `qs` (any order) of `values` (type 7), exactly as sorting
 /// `values` by `f64::total_cmp` and calling [`sorted_quantile`] would give.
 pub fn quantiles(values: &[f64], qs: &[f64]) -> Vec<f64> {
-    let n = values.len();
+    let mut keys: Vec<u64> = values.iter().map(|&x| sort_key(x)).collect();
+    quantiles_of_keys(&mut keys, qs)
+}
+
+/// As [`quantiles`], for the values whose [`sort_key`]s are `keys` (which
+/// are reordered).
+pub fn quantiles_of_keys(keys: &mut [u64], qs: &[f64]) -> Vec<f64> {
+    let n = keys.len();
     if n == 0 {
         return vec![f64::NAN; qs.len()];
     }
@@ -131,9 +138,8 @@ pub fn quantiles(values: &[f64], qs: &[f64]) -> Vec<f64> {
     let mut ranks: Vec<usize> = positions.iter().flat_map(|p| [p.0, p.1]).collect();
     ranks.sort_unstable();
     ranks.dedup();
-    let mut keys: Vec<u64> = values.iter().map(|&x| key(x)).collect();
     let mut found = vec![0u64; ranks.len()];
-    select_keys(&mut keys, &ranks, &mut found);
+    select_keys(keys, &ranks, &mut found);
     let at = |r: usize| value(found[ranks.partition_point(|&x| x < r)]);
     positions
         .iter()
@@ -181,10 +187,10 @@ mod tests {
             f64::INFINITY,
         ];
         for w in xs.windows(2) {
-            assert!(key(w[0]) < key(w[1]), "{} !< {}", w[0], w[1]);
+            assert!(sort_key(w[0]) < sort_key(w[1]), "{} !< {}", w[0], w[1]);
         }
         for &x in &xs {
-            assert_eq!(value(key(x)).to_bits(), x.to_bits());
+            assert_eq!(value(sort_key(x)).to_bits(), x.to_bits());
         }
     }
 
