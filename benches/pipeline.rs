@@ -21,16 +21,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rand_distr::{Distribution, Gamma, LogNormal};
-use rayon::prelude::*;
 
 use salesplan::calendar::{Calendar, PeriodKind};
 use salesplan::fit::fit;
-use salesplan::generate::{generate, GenerateSpec};
-use salesplan::history::{SalesHistory, Territory};
+use salesplan::generate::{generate, synthetic_history, GenerateSpec};
 use salesplan::load::load_data;
 use salesplan::rebalance::{optimise, Problem};
-use salesplan::rng::{stream_id, stream_rng, BATCH};
+use salesplan::rng::raw_lognormal_sum;
 use salesplan::scenario::{
     BadRows, Criterion as Ic, DataSpec, Encoding, FitSpec, TableSpec, TerritoryFrom, FAMILIES,
 };
@@ -113,27 +110,6 @@ fn bench_load(c: &mut Criterion) {
     group.finish();
 }
 
-fn synthetic_history(territories: usize, periods: usize) -> SalesHistory {
-    let calendar = Calendar::new(PeriodKind::Month, 1);
-    let mut rng = stream_rng(3, stream_id("bench-history"), 0);
-    let g = Gamma::new(8.0, 1.0 / 8.0).unwrap();
-    let revenue = (0..territories)
-        .map(|t| {
-            let level = 1000.0 * (1.0 + (t % 17) as f64);
-            (0..periods)
-                .map(|p| level * (1.0 + 0.2 * ((p % 12) as f64 / 11.0)) * g.sample(&mut rng))
-                .collect()
-        })
-        .collect();
-    let names = (0..territories)
-        .map(|t| Territory {
-            name: format!("T-{t:04}"),
-            region: format!("R-{}", t % 8),
-        })
-        .collect();
-    SalesHistory::from_series(calendar, 2024 * 12, names, revenue)
-}
-
 fn fit_spec() -> FitSpec {
     FitSpec {
         criterion: Ic::Aic,
@@ -154,20 +130,6 @@ fn bench_fit(c: &mut Criterion) {
     group.finish();
 }
 
-/// The raw limit: `n` lognormal draws from Xoshiro256++ in fixed batches on
-/// all cores, summed per batch and nothing else.
-fn raw_lognormal(n: usize) -> f64 {
-    let law = LogNormal::new(0.0, 0.3).unwrap();
-    let batches = n.div_ceil(BATCH * 12);
-    (0..batches)
-        .into_par_iter()
-        .map(|b| {
-            let mut rng = stream_rng(1, 7, b as u64);
-            (0..BATCH * 12).map(|_| law.sample(&mut rng)).sum::<f64>()
-        })
-        .sum()
-}
-
 fn bench_simulate(c: &mut Criterion) {
     let h = synthetic_history(1000, 36);
     let models = fit(&h, h.n_periods(), &fit_spec());
@@ -183,7 +145,7 @@ fn bench_simulate(c: &mut Criterion) {
         b.iter(|| simulate(&models, &spec))
     });
     group.bench_function("raw_limit_lognormal_120m", |b| {
-        b.iter(|| raw_lognormal(draws))
+        b.iter(|| raw_lognormal_sum(draws))
     });
     group.finish();
 }

@@ -51,6 +51,8 @@ pub struct Overrides {
     pub payout_curve: bool,
     /// Also run the balance-vs-disruption frontier when rebalancing.
     pub frontier: bool,
+    /// `--export-trials FILE.parquet`: write the horizon totals per trial.
+    pub export_trials: Option<PathBuf>,
 }
 
 /// Read a scenario and apply command-line overrides.
@@ -283,17 +285,25 @@ fn progress_bar(total: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
 }
 
 /// Load, fit and (for `stage >= Forecast`) simulate.
+/// `keep_trials` keeps the territories' horizon totals per trial even when
+/// no later stage needs them (for `--export-trials`).
 ///
 /// # Errors
 /// Any load or scenario error.
-pub fn simulate_scenario(s: &Scenario, stage: Stage, quiet: bool) -> Result<Simulated> {
+pub fn simulate_scenario(
+    s: &Scenario,
+    stage: Stage,
+    quiet: bool,
+    keep_trials: bool,
+) -> Result<Simulated> {
     let history = load::load(s)?;
     let horizon = Horizon::resolve(s, &history)?;
     let models = fit(&history, history.n_periods(), &s.fit);
     let mut seconds = 0.0;
     let mut pipeline_note = None;
     let sim = if stage >= Stage::Forecast {
-        let keep = (s.quota.is_some() && stage >= Stage::Quota)
+        let keep = keep_trials
+            || (s.quota.is_some() && stage >= Stage::Quota)
             || (s.comp.is_some() && stage >= Stage::Comp);
         let spec = sim_spec(s, &history, horizon, keep);
         pipeline_note = spec
@@ -527,9 +537,19 @@ pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
 /// # Errors
 /// Any load, scenario, infeasibility or I/O error; nothing is written then.
 pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, PathBuf, f64)> {
+    if let Some(p) = &o.export_trials {
+        load::trials::check_path(p)?;
+    }
     let s = load_scenario(path, o)?;
     let outcome = build(stage, &s, o)?;
+    let trials = match &o.export_trials {
+        Some(path) => Some(stage_trials(path, &outcome.run)?),
+        None => None,
+    };
     let written = write_report(&outcome.report, &s, o)?;
+    if let Some(t) = trials {
+        t.commit()?;
+    }
     Ok((outcome.report, written, outcome.run.seconds))
 }
 
@@ -539,6 +559,29 @@ fn write_report(report: &Report, s: &Scenario, o: &Overrides) -> Result<PathBuf>
     let out = OutputDir::create(&output_dir(s, o))?;
     export::write_all(report, &out, &s.output.formats)?;
     out.commit()
+}
+
+/// Write `run`'s horizon totals per trial to a staged `path`
+/// (`--export-trials`).
+///
+/// # Errors
+/// `Error::Usage` when the stage ran no simulation or `path` is not a
+/// Parquet file name; `Error::Io` when it cannot be written.
+fn stage_trials(path: &Path, run: &Simulated) -> Result<load::trials::StagedFile> {
+    let sim = run.sim.as_ref().ok_or_else(|| {
+        Error::Usage("--export-trials needs a command that simulates (forecast, quota, run)".into())
+    })?;
+    let totals = sim
+        .territory_totals
+        .as_ref()
+        .ok_or_else(|| Error::Internal("territory totals were not kept".into()))?;
+    let names: Vec<String> = run
+        .models
+        .territories
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    load::trials::write_trials(path, &names, totals, &sim.company_totals)
 }
 
 /// A finished run of one scenario, before anything is written.
@@ -567,7 +610,7 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         ));
     }
     let meta = meta(s)?;
-    let run = simulate_scenario(s, stage, o.quiet)?;
+    let run = simulate_scenario(s, stage, o.quiet, o.export_trials.is_some())?;
     warnings.extend(run.history.report.warnings.iter().cloned());
     warnings.extend(run.models.warnings.iter().cloned());
     warnings.extend(run.pipeline_note.iter().cloned());

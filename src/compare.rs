@@ -88,7 +88,7 @@ pub fn compare(runs: &[ScenarioRun], seed: u64, quantiles: &[f64]) -> Comparison
     let scenarios = runs
         .iter()
         .map(|r| {
-            let mut diff: Vec<f64> = r
+            let diff: Vec<f64> = r
                 .company_totals
                 .iter()
                 .zip(base.company_totals)
@@ -96,7 +96,7 @@ pub fn compare(runs: &[ScenarioRun], seed: u64, quantiles: &[f64]) -> Comparison
                 .collect();
             let above = diff.iter().filter(|&&d| d > 0.0).count() as f64 / diff.len().max(1) as f64;
             let difference_histogram = Histogram::of(&diff, 40);
-            let mut totals = r.company_totals.to_vec();
+            let totals = r.company_totals.to_vec();
             let forecast = r.report.forecast.as_ref();
             let by_period = forecast
                 .map(|f| {
@@ -113,13 +113,11 @@ pub fn compare(runs: &[ScenarioRun], seed: u64, quantiles: &[f64]) -> Comparison
             ScenarioColumn {
                 name: r.name.clone(),
                 file: r.file.clone(),
-                total: summary_of(&mut totals, quantiles),
+                total: summary_of(&totals, quantiles),
                 prob_hit_plan: forecast.and_then(|f| f.prob_hit_plan),
                 quota_total: r.report.quota.as_ref().map(|q| q.quota_total),
-                comp_cost: r
-                    .cost_totals
-                    .map(|c| summary_of(&mut c.to_vec(), quantiles)),
-                difference: summary_of(&mut diff, quantiles),
+                comp_cost: r.cost_totals.map(|c| summary_of(c, quantiles)),
+                difference: summary_of(&diff, quantiles),
                 prob_above_first: above,
                 difference_histogram,
                 by_period,

@@ -13,10 +13,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
 use rand::RngExt;
-use rand_distr::{Distribution, LogNormal, Poisson, StandardNormal};
+use rand_distr::{Distribution, Gamma, LogNormal, Poisson, StandardNormal};
 use rayon::prelude::*;
 
+use crate::calendar::{Calendar, PeriodKind};
 use crate::error::{Error, Result};
+use crate::history::{SalesHistory, Territory};
 use crate::rng::{stream_id, stream_rng, SimRng};
 
 /// What to generate.
@@ -474,4 +476,29 @@ fn days_in_month(year: i32, month: u32) -> u32 {
     };
     next.map(|d| d.pred_opt().map(|p| p.day()).unwrap_or(28))
         .unwrap_or(28)
+}
+
+/// A monthly history in memory, for benches and scale tests: `territories`
+/// territories (`T-0000`, ...) in 8 regions over `periods` months from
+/// January 2024, levels 1,000 to 17,000 with a seasonal ramp of up to 20%
+/// and Gamma(8, 1/8) noise; the same for the same arguments.
+pub fn synthetic_history(territories: usize, periods: usize) -> SalesHistory {
+    let calendar = Calendar::new(PeriodKind::Month, 1);
+    let mut rng = stream_rng(3, stream_id("bench-history"), 0);
+    let noise = Gamma::new(8.0, 1.0 / 8.0).unwrap_or_else(|_| unreachable!("valid constants"));
+    let revenue = (0..territories)
+        .map(|t| {
+            let level = 1000.0 * (1.0 + (t % 17) as f64);
+            (0..periods)
+                .map(|p| level * (1.0 + 0.2 * ((p % 12) as f64 / 11.0)) * noise.sample(&mut rng))
+                .collect()
+        })
+        .collect();
+    let names = (0..territories)
+        .map(|t| Territory {
+            name: format!("T-{t:04}"),
+            region: format!("R-{}", t % 8),
+        })
+        .collect();
+    SalesHistory::from_series(calendar, 2024 * 12, names, revenue)
 }

@@ -44,6 +44,14 @@ struct Common {
     format: Option<Vec<String>>,
 }
 
+#[derive(Args, Clone, Default)]
+struct ExportTrials {
+    /// Write each trial's horizon totals (trial, company, one column per
+    /// territory) to this Parquet file
+    #[arg(long, value_name = "FILE.parquet")]
+    export_trials: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Every stage the scenario configures (default: scenarios/demo.toml)
@@ -52,6 +60,8 @@ enum Command {
         /// With [territories]: also run the balance-vs-disruption frontier
         #[arg(long)]
         frontier: bool,
+        #[command(flatten)]
+        trials: ExportTrials,
         #[command(flatten)]
         common: Common,
     },
@@ -71,11 +81,15 @@ enum Command {
     Forecast {
         scenario: PathBuf,
         #[command(flatten)]
+        trials: ExportTrials,
+        #[command(flatten)]
         common: Common,
     },
     /// Forecast and quotas
     Quota {
         scenario: PathBuf,
+        #[command(flatten)]
+        trials: ExportTrials,
         #[command(flatten)]
         common: Common,
     },
@@ -170,6 +184,7 @@ fn overrides(c: &Common) -> Result<Overrides, Error> {
         quiet: c.quiet,
         payout_curve: false,
         frontier: false,
+        export_trials: None,
     })
 }
 
@@ -222,10 +237,12 @@ fn print_run(
     c: &Common,
     payout_curve: bool,
     frontier: bool,
+    trials: ExportTrials,
 ) -> Result<(), Error> {
     let o = Overrides {
         payout_curve,
         frontier,
+        export_trials: trials.export_trials,
         ..overrides(c)?
     };
     let (report, dir, seconds) = app::execute(stage, path, &o)?;
@@ -354,11 +371,12 @@ fn real_main() -> Result<(), Error> {
         Command::Run {
             scenario,
             frontier,
+            trials,
             common,
         } => {
             set_threads(common.threads)?;
             let path = scenario.unwrap_or_else(|| PathBuf::from("scenarios/demo.toml"));
-            print_run(Stage::Run, &path, &common, false, frontier)
+            print_run(Stage::Run, &path, &common, false, frontier, trials)
         }
         Command::Rebalance {
             scenario,
@@ -386,15 +404,30 @@ fn real_main() -> Result<(), Error> {
         }
         Command::Fit { scenario, common } => {
             set_threads(common.threads)?;
-            print_run(Stage::Fit, &scenario, &common, false, false)
+            print_run(
+                Stage::Fit,
+                &scenario,
+                &common,
+                false,
+                false,
+                ExportTrials::default(),
+            )
         }
-        Command::Forecast { scenario, common } => {
+        Command::Forecast {
+            scenario,
+            trials,
+            common,
+        } => {
             set_threads(common.threads)?;
-            print_run(Stage::Forecast, &scenario, &common, false, false)
+            print_run(Stage::Forecast, &scenario, &common, false, false, trials)
         }
-        Command::Quota { scenario, common } => {
+        Command::Quota {
+            scenario,
+            trials,
+            common,
+        } => {
             set_threads(common.threads)?;
-            print_run(Stage::Quota, &scenario, &common, false, false)
+            print_run(Stage::Quota, &scenario, &common, false, false, trials)
         }
         Command::Comp {
             scenario,
@@ -402,7 +435,8 @@ fn real_main() -> Result<(), Error> {
             common,
         } => {
             set_threads(common.threads)?;
-            print_run(Stage::Comp, &scenario, &common, payout_curve, false)
+            let none = ExportTrials::default();
+            print_run(Stage::Comp, &scenario, &common, payout_curve, false, none)
         }
         Command::Compare { scenarios, common } => {
             set_threads(common.threads)?;

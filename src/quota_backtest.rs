@@ -17,7 +17,7 @@ use crate::history::SalesHistory;
 use crate::quota::{set_quotas, QuotaInputs};
 use crate::scenario::{FitSpec, QuotaMethod, QuotaSpec};
 use crate::sim::{simulate, SimSpec};
-use crate::stats::quantile::{quantiles_in_place, sorted_quantile};
+use crate::stats::quantile::{quantiles, sorted_quantile};
 
 /// One territory's quota and outcome under one method.
 #[derive(Debug, Clone, Serialize)]
@@ -137,12 +137,12 @@ pub fn quota_backtest(
                 .collect();
             let realised =
                 rows.iter().filter(|r| r.actual >= r.quota).count() as f64 / rows.len() as f64;
-            let mut ratios: Vec<f64> = rows
+            let ratios: Vec<f64> = rows
                 .iter()
                 .filter(|r| r.quota > 0.0)
                 .map(|r| r.actual / r.quota)
                 .collect();
-            let r = quantiles_in_place(&mut ratios, &[0.1, 0.5, 0.9]);
+            let r = quantiles(&ratios, &[0.1, 0.5, 0.9]);
             let band = (q.share_attaining_p05, q.share_attaining_p95);
             Ok(MethodResult {
                 method,

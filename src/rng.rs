@@ -39,6 +39,24 @@ pub fn stream_rng(seed: u64, stream: u64, batch: u64) -> SimRng {
     SimRng::seed_from_u64(s)
 }
 
+/// The raw limit the simulation is measured against: `n` lognormal draws
+/// (rounded up to whole batches of `BATCH * 12`) from [`SimRng`] on all
+/// cores in fixed batches, summed per batch and nothing else. Used by the
+/// bench and the scale test; no result depends on it.
+pub fn raw_lognormal_sum(n: usize) -> f64 {
+    use rand_distr::{Distribution, LogNormal};
+    use rayon::prelude::*;
+    let law = LogNormal::new(0.0, 0.3).unwrap_or_else(|_| unreachable!("valid constants"));
+    let per_batch = BATCH * 12;
+    (0..n.div_ceil(per_batch))
+        .into_par_iter()
+        .map(|b| {
+            let mut rng = stream_rng(1, 7, b as u64);
+            (0..per_batch).map(|_| law.sample(&mut rng)).sum::<f64>()
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ use crate::model::{FittedModels, PathParams};
 use crate::pipeline::{PathLayout, PipelinePlan};
 use crate::rng::{stream_id, stream_rng, BATCH};
 use crate::scenario::Adjustment;
-use crate::stats::quantile::quantiles_in_place;
+use crate::stats::quantile::{quantiles, quantiles_of_keys, sort_key};
 
 /// Territories simulated together before their paths are added up.
 const CHUNK: usize = 64;
@@ -285,15 +285,24 @@ pub fn simulate_with_progress(
         .then(|| Array3::<f32>::zeros((n_terr, QUARTERS, trials)));
     let per_year = horizon.calendar.kind.per_year();
     let quarters: Vec<usize> = (0..reported).map(|p| quarter_of(p, per_year)).collect();
+    let keep = spec.keep_totals;
     let mut territory_summaries = Vec::with_capacity(n_terr);
 
+    let mut pool: Vec<Vec<f64>> = Vec::new();
     for chunk_start in (0..n_terr).step_by(CHUNK) {
         let chunk_end = (chunk_start + CHUNK).min(n_terr);
-        let paths: Vec<(Vec<f64>, SeriesSummary)> = (chunk_start..chunk_end)
+        // Path buffers are reused from chunk to chunk: fresh allocations of
+        // this size cost page faults on every territory.
+        let buffers: Vec<Vec<f64>> = (chunk_start..chunk_end)
+            .map(|_| pool.pop().unwrap_or_default())
+            .collect();
+        let sims: Vec<Simulated> = buffers
             .into_par_iter()
-            .map(|t| {
+            .zip(chunk_start..chunk_end)
+            .map_init(Vec::new, |keys, (mut path, t)| {
                 let m = &models.territories[t];
-                let mut path = vec![0.0f64; trials * reported];
+                path.clear();
+                path.resize(trials * reported, 0.0);
                 // Actual periods are the same in every trial.
                 for p in 0..n_actual {
                     let v = spec
@@ -316,11 +325,32 @@ pub fn simulate_with_progress(
                     let common_r = &common[m.region_index];
                     let stream = stream_id(&m.name);
                     let mut buf = vec![0.0f64; n_sim];
-                    base_mean = vec![0.0f64; n_sim];
+                    // Only the pipeline needs the run-rate's mean (a division
+                    // per draw otherwise wasted).
+                    let with_mean = spec.pipeline.is_some();
+                    if with_mean {
+                        base_mean = vec![0.0f64; n_sim];
+                    }
+                    let unit_cadence = cadence.iter().all(|&c| c == 1.0);
+                    // A path with nothing to apply and nothing around the
+                    // reported periods is drawn straight into its row (the
+                    // same numbers: x * 1.0 == x).
+                    let plain = unit_cadence
+                        && capacity.is_none()
+                        && !with_mean
+                        && applicable.is_empty()
+                        && n_actual == 0
+                        && offset == 0
+                        && n_sim == reported;
                     for b in 0..trials.div_ceil(BATCH) {
                         let mut rng = stream_rng(spec.seed, stream, b as u64);
                         for trial in (b * BATCH)..((b + 1) * BATCH).min(trials) {
                             let params: PathParams = m.level.sample(&mut rng);
+                            let out = if plain {
+                                &mut path[trial * reported..(trial + 1) * reported]
+                            } else {
+                                &mut buf[..]
+                            };
                             m.sample_path(
                                 &mut rng,
                                 &params,
@@ -328,14 +358,21 @@ pub fn simulate_with_progress(
                                 &common_drift[trial * n_sim..(trial + 1) * n_sim],
                                 &seasons,
                                 &loadings,
-                                &mut buf,
+                                out,
                             );
+                            if plain {
+                                continue;
+                            }
                             for (h, v) in buf.iter_mut().enumerate() {
-                                *v *= cadence[h];
+                                if !unit_cadence {
+                                    *v *= cadence[h];
+                                }
                                 if let Some(c) = capacity {
                                     *v *= c[h];
                                 }
-                                base_mean[h] += *v / trials as f64;
+                                if with_mean {
+                                    base_mean[h] += *v / trials as f64;
+                                }
                                 for &k in &applicable {
                                     let (happens, mult) = adjustments.draws[k][trial];
                                     if happens && adjustments.active[k][h] {
@@ -370,59 +407,56 @@ pub fn simulate_with_progress(
                         BATCH,
                     );
                 }
-                let summary = summarize(&m.name, &path, trials, reported, &spec.quantiles);
-                (path, summary)
+                let (summary, year) =
+                    summarize(&m.name, &path, trials, reported, &spec.quantiles, keys);
+                let quarters = keep.then(|| quarter_sums(&path, reported, &quarters));
+                Simulated {
+                    path,
+                    summary,
+                    year,
+                    quarters,
+                }
             })
             .collect();
-        // Serial, in territory order: deterministic sums.
-        for (k, (path, summary)) in paths.into_iter().enumerate() {
+        let regions_of: Vec<usize> = (chunk_start..chunk_end)
+            .map(|t| models.territories[t].region_index)
+            .collect();
+        add_in_order(&mut company_paths, &mut region_paths, &sims, &regions_of);
+        for (k, sim) in sims.into_iter().enumerate() {
             let t = chunk_start + k;
-            let r = models.territories[t].region_index;
-            for (acc, v) in region_paths[r].iter_mut().zip(&path) {
-                *acc += v;
-            }
-            for (acc, v) in company_paths.iter_mut().zip(&path) {
-                *acc += v;
-            }
             if let Some(tt) = territory_totals.as_mut() {
-                for trial in 0..trials {
-                    let s: f64 = path[trial * reported..(trial + 1) * reported].iter().sum();
-                    tt[[t, trial]] = s as f32;
+                for (o, v) in tt.row_mut(t).iter_mut().zip(&sim.year) {
+                    *o = *v as f32;
                 }
             }
-            if let Some(qt) = quarter_totals.as_mut() {
-                for trial in 0..trials {
-                    let mut sums = [0.0f64; QUARTERS];
-                    for (p, v) in path[trial * reported..(trial + 1) * reported]
-                        .iter()
-                        .enumerate()
-                    {
-                        sums[quarters[p]] += v;
-                    }
-                    for (q, s) in sums.iter().enumerate() {
-                        qt[[t, q, trial]] = *s as f32;
+            if let (Some(qt), Some(sums)) = (quarter_totals.as_mut(), &sim.quarters) {
+                for (trial, s) in sums.chunks_exact(QUARTERS).enumerate() {
+                    for (q, v) in s.iter().enumerate() {
+                        qt[[t, q, trial]] = *v as f32;
                     }
                 }
             }
-            territory_summaries.push(summary);
+            territory_summaries.push(sim.summary);
+            pool.push(sim.path);
         }
         progress(chunk_end);
     }
 
-    let year_totals = |paths: &[f64]| -> Vec<f64> {
-        (0..trials)
-            .map(|trial| paths[trial * reported..(trial + 1) * reported].iter().sum())
-            .collect()
-    };
-    let region_totals: Vec<Vec<f64>> = region_paths.iter().map(|p| year_totals(p)).collect();
-    let company_totals = year_totals(&company_paths);
-    let regions: Vec<SeriesSummary> = models
+    let regions: Vec<(SeriesSummary, Vec<f64>)> = models
         .regions
         .par_iter()
         .zip(region_paths.par_iter())
-        .map(|(name, p)| summarize(name, p, trials, reported, &spec.quantiles))
+        .map(|(name, p)| summarize(name, p, trials, reported, &spec.quantiles, &mut Vec::new()))
         .collect();
-    let total = summarize("company", &company_paths, trials, reported, &spec.quantiles);
+    let (regions, region_totals): (Vec<SeriesSummary>, Vec<Vec<f64>>) = regions.into_iter().unzip();
+    let (total, company_totals) = summarize(
+        "company",
+        &company_paths,
+        trials,
+        reported,
+        &spec.quantiles,
+        &mut Vec::new(),
+    );
     SimResults {
         trials,
         quantiles: spec.quantiles.clone(),
@@ -439,40 +473,119 @@ pub fn simulate_with_progress(
     }
 }
 
+/// One territory's simulated paths and what is kept of them.
+struct Simulated {
+    /// [trial * reported + p]
+    path: Vec<f64>,
+    summary: SeriesSummary,
+    /// Horizon total per trial.
+    year: Vec<f64>,
+    /// Quarter totals per trial, [trial * QUARTERS + q], when totals are kept.
+    quarters: Option<Vec<f64>>,
+}
+
+/// Trials added up per task in [`add_in_order`].
+const ADD_BLOCK: usize = 16 * 1024;
+
+/// Add each territory's path to the company's and its region's, element
+/// by element in territory order, in parallel over blocks of elements (one
+/// read of each path): the sums do not depend on the threads.
+fn add_in_order(
+    company: &mut [f64],
+    regions: &mut [Vec<f64>],
+    sims: &[Simulated],
+    regions_of: &[usize],
+) {
+    let blocks = company.len().div_ceil(ADD_BLOCK);
+    let mut region_blocks: Vec<Vec<&mut [f64]>> = (0..blocks).map(|_| Vec::new()).collect();
+    for acc in regions.iter_mut() {
+        for (i, block) in acc.chunks_mut(ADD_BLOCK).enumerate() {
+            region_blocks[i].push(block);
+        }
+    }
+    company
+        .par_chunks_mut(ADD_BLOCK)
+        .zip(region_blocks.into_par_iter())
+        .enumerate()
+        .for_each(|(i, (c, mut rs))| {
+            for (sim, &r) in sims.iter().zip(regions_of) {
+                let src = &sim.path[i * ADD_BLOCK..];
+                let region = &mut rs[r];
+                for ((a, b), v) in c.iter_mut().zip(region.iter_mut()).zip(src) {
+                    *a += v;
+                    *b += v;
+                }
+            }
+        });
+}
+
+/// Totals of each quarter of the horizon per trial ([trial * QUARTERS + q])
+/// of `path` ([trial * reported + p]), summed in period order.
+fn quarter_sums(path: &[f64], reported: usize, quarters: &[usize]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(path.len() / reported.max(1) * QUARTERS);
+    for row in path.chunks_exact(reported.max(1)) {
+        let mut sums = [0.0f64; QUARTERS];
+        for (p, v) in row.iter().enumerate() {
+            sums[quarters[p]] += v;
+        }
+        out.extend_from_slice(&sums);
+    }
+    out
+}
+
 /// Mean and quantiles of each period and of the horizon total of `paths`
-/// ([trial * periods + p]).
+/// ([trial * periods + p]), and the horizon total of each trial; `keys`
+/// is scratch space, reused between calls.
 fn summarize(
     name: &str,
     paths: &[f64],
     trials: usize,
     periods: usize,
     qs: &[f64],
-) -> SeriesSummary {
-    let mut column = vec![0.0f64; trials];
-    let mut per = Vec::with_capacity(periods);
-    for p in 0..periods {
-        for (trial, v) in column.iter_mut().enumerate() {
-            *v = paths[trial * periods + p];
+    keys: &mut Vec<u64>,
+) -> (SeriesSummary, Vec<f64>) {
+    // One pass over the rows: the sort keys of each period's column made
+    // contiguous (the rows are strided for the columns), the column sums in
+    // trial order (from -0.0, as `Iterator::sum`), and the horizon totals
+    // summed in period order.
+    keys.clear();
+    keys.resize(trials * periods, 0);
+    let mut sums = vec![-0.0f64; periods];
+    let mut year = vec![0.0f64; trials];
+    for (trial, (row, total)) in paths
+        .chunks_exact(periods.max(1))
+        .zip(&mut year)
+        .enumerate()
+    {
+        for (p, v) in row.iter().enumerate() {
+            keys[p * trials + trial] = sort_key(*v);
+            sums[p] += *v;
         }
-        per.push(summary_of(&mut column, qs));
+        *total = row.iter().sum();
     }
-    for (trial, v) in column.iter_mut().enumerate() {
-        *v = paths[trial * periods..(trial + 1) * periods].iter().sum();
-    }
-    let year = summary_of(&mut column, qs);
-    SeriesSummary {
+    let per = keys
+        .chunks_exact_mut(trials.max(1))
+        .take(periods)
+        .zip(&sums)
+        .map(|(column, sum)| Summary {
+            mean: sum / trials.max(1) as f64,
+            quantiles: quantiles_of_keys(column, qs),
+        })
+        .collect();
+    let summary = SeriesSummary {
         name: name.to_string(),
         periods: per,
-        year,
-    }
+        year: summary_of(&year, qs),
+    };
+    (summary, year)
 }
 
-/// Mean and quantiles of `values` (reordered in place).
-pub fn summary_of(values: &mut [f64], qs: &[f64]) -> Summary {
+/// Mean and quantiles of `values`.
+pub fn summary_of(values: &[f64], qs: &[f64]) -> Summary {
     let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
     Summary {
         mean,
-        quantiles: quantiles_in_place(values, qs),
+        quantiles: quantiles(values, qs),
     }
 }
 

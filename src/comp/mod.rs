@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::scenario::{CompPeriod, CompPlan, Gate, QuotaSource, Tier};
 use crate::sim::{matches_pattern, QUARTERS};
 use crate::stats::histogram::Histogram;
-use crate::stats::quantile::quantiles_in_place;
+use crate::stats::quantile::quantiles;
 
 use curve::{blended_multiple, payout_curve, payout_multiple};
 use eval::{member_trials, region_totals, MemberTrials, Trials};
@@ -66,9 +66,8 @@ pub struct Band {
 impl Band {
     /// Mean and quantiles of `values` (NaN where there are none).
     pub fn of(values: &[f64]) -> Self {
-        let mut v = values.to_vec();
-        let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let q = quantiles_in_place(&mut v, &[0.1, 0.5, 0.9]);
+        let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+        let q = quantiles(values, &[0.1, 0.5, 0.9]);
         Self {
             mean: if values.is_empty() { f64::NAN } else { mean },
             p10: q[0],
@@ -420,15 +419,14 @@ pub fn evaluate(inp: &CompInputs, write_payout_curve: bool) -> Result<CompSectio
         .filter(|(_, r)| **r > 0.0)
         .map(|(c, r)| c / r)
         .collect();
-    let mut shares: Vec<f64> = above
+    let shares: Vec<f64> = above
         .iter()
         .map(|&c| c as f64 / counted.max(1) as f64)
         .collect();
     let share_mean = shares.iter().sum::<f64>() / n.max(1) as f64;
-    let share_band = quantiles_in_place(&mut shares, &[0.05, 0.95]);
+    let share_band = quantiles(&shares, &[0.05, 0.95]);
     let grid_q: Vec<f64> = (1..100).map(|k| k as f64 / 100.0).collect();
-    let mut sorted = cost.clone();
-    let grid = quantiles_in_place(&mut sorted, &grid_q);
+    let grid = quantiles(&cost, &grid_q);
     let plans = inp
         .plans
         .iter()

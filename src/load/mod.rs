@@ -11,6 +11,7 @@ mod dates;
 mod sales;
 mod source;
 mod tables;
+pub mod trials;
 
 pub use dates::DateParser;
 

@@ -1,5 +1,33 @@
 //! Quantiles of samples (type 7, linear interpolation, as R and numpy
 //! default) and of sorted samples.
+//!
+//! [`quantiles`] finds the needed order statistics exactly without sorting:
+//! each value is mapped to a 64-bit key whose unsigned order is
+//! `f64::total_cmp`'s, keys are counted into 2,048 buckets by their leading
+//! bits (a radix histogram, roughly logarithmic in the value because of the
+//! float layout), and only the few buckets holding a wanted rank are kept and
+//! searched again, recursively, until they are small enough to sort. The
+//! results are the same order statistics a full sort gives, so the quantiles
+//! are bit for bit those of [`sorted_quantile`] on the sorted sample.
+
+/// Bits of the key consumed per histogram pass (2,048 buckets).
+const RADIX_BITS: u32 = 11;
+/// Below this many keys, sorting is cheaper than another histogram pass.
+const SMALL: usize = 256;
+
+/// The type-7 position of quantile `q` in a sample of `n` (n > 0): the
+/// lower rank, the upper rank and the interpolation weight of the upper.
+fn position(n: usize, q: f64) -> (usize, usize, f64) {
+    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    (lo, (lo + 1).min(n - 1), h - lo as f64)
+}
+
+/// The type-7 interpolation between the order statistics `a <= b`.
+#[inline]
+fn interpolate(a: f64, b: f64, frac: f64) -> f64 {
+    a + frac * (b - a)
+}
 
 /// Quantile `q` of an ascending `sorted` sample (type 7).
 pub fn sorted_quantile(sorted: &[f64], q: f64) -> f64 {
@@ -7,41 +35,116 @@ pub fn sorted_quantile(sorted: &[f64], q: f64) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
-    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+    let (lo, hi, frac) = position(n, q);
+    interpolate(sorted[lo], sorted[hi], frac)
 }
 
-/// Quantiles `qs` (ascending) of `values`, which are reordered in place.
-/// Uses selection rather than a full sort.
-pub fn quantiles_in_place(values: &mut [f64], qs: &[f64]) -> Vec<f64> {
-    let n = values.len();
+/// Key whose unsigned order is `f64::total_cmp`'s order (the same bit
+/// transform `total_cmp` uses, shifted to unsigned).
+#[inline]
+pub fn sort_key(x: f64) -> u64 {
+    let b = x.to_bits() as i64;
+    ((b ^ ((((b >> 63) as u64) >> 1) as i64)) as u64) ^ (1 << 63)
+}
+
+/// Inverse of [`sort_key`].
+#[inline]
+fn value(k: u64) -> f64 {
+    let b = (k ^ (1 << 63)) as i64;
+    f64::from_bits((b ^ ((((b >> 63) as u64) >> 1) as i64)) as u64)
+}
+
+/// Write to `out[i]` the key of rank `ranks[i]` (ascending, distinct,
+/// each < `keys.len()`) among `keys`, which may be reordered.
+fn select_keys(keys: &mut [u64], ranks: &[usize], out: &mut [u64]) {
+    if ranks.is_empty() {
+        return;
+    }
+    if keys.len() <= SMALL {
+        keys.sort_unstable();
+        for (o, &r) in out.iter_mut().zip(ranks) {
+            *o = keys[r];
+        }
+        return;
+    }
+    let (mut lo, mut hi) = (u64::MAX, 0u64);
+    for &k in keys.iter() {
+        lo = lo.min(k);
+        hi = hi.max(k);
+    }
+    let span = hi - lo;
+    if span == 0 {
+        out.fill(lo);
+        return;
+    }
+    // The top RADIX_BITS bits of the span: min and max always fall in
+    // different buckets, so every bucket is smaller than `keys`.
+    let shift = (64 - span.leading_zeros()).saturating_sub(RADIX_BITS);
+    let buckets = (span >> shift) as usize + 1;
+    let mut counts = vec![0u32; buckets];
+    for &k in keys.iter() {
+        counts[((k - lo) >> shift) as usize] += 1;
+    }
+    // The buckets holding a wanted rank, with the rank of their first key;
+    // `slot[b]` is where bucket b's keys go in `kept` (u32::MAX: not kept).
+    let mut slot = vec![u32::MAX; buckets];
+    let mut wanted: Vec<(usize, usize, usize)> = Vec::new(); // (bucket, first rank, start in kept)
+    let (mut b, mut first, mut kept_len) = (0usize, 0usize, 0usize);
+    for &r in ranks {
+        while first + counts[b] as usize <= r {
+            first += counts[b] as usize;
+            b += 1;
+        }
+        if wanted.last().is_none_or(|w| w.0 != b) {
+            slot[b] = kept_len as u32;
+            wanted.push((b, first, kept_len));
+            kept_len += counts[b] as usize;
+        }
+    }
+    let mut kept = vec![0u64; kept_len];
+    for &k in keys.iter() {
+        let b = ((k - lo) >> shift) as usize;
+        let s = slot[b];
+        if s != u32::MAX {
+            kept[s as usize] = k;
+            slot[b] = s + 1;
+        }
+    }
+    let mut i = 0;
+    for &(b, first, start) in &wanted {
+        let len = counts[b] as usize;
+        let j = i + ranks[i..].iter().take_while(|&&r| r < first + len).count();
+        let local: Vec<usize> = ranks[i..j].iter().map(|r| r - first).collect();
+        select_keys(&mut kept[start..start + len], &local, &mut out[i..j]);
+        i = j;
+    }
+}
+
+/// Quantiles `qs` (any order) of `values` (type 7), exactly as sorting
+/// `values` by `f64::total_cmp` and calling [`sorted_quantile`] would give.
+pub fn quantiles(values: &[f64], qs: &[f64]) -> Vec<f64> {
+    let mut keys: Vec<u64> = values.iter().map(|&x| sort_key(x)).collect();
+    quantiles_of_keys(&mut keys, qs)
+}
+
+/// As [`quantiles`], for the values whose [`sort_key`]s are `keys` (which
+/// are reordered).
+pub fn quantiles_of_keys(keys: &mut [u64], qs: &[f64]) -> Vec<f64> {
+    let n = keys.len();
     if n == 0 {
         return vec![f64::NAN; qs.len()];
     }
-    let mut out = Vec::with_capacity(qs.len());
-    let mut floor = 0usize;
-    for &q in qs {
-        let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
-        let lo = h.floor() as usize;
-        let hi = (lo + 1).min(n - 1);
-        if lo >= floor {
-            values[floor..].select_nth_unstable_by(lo - floor, f64::total_cmp);
-        }
-        let v_lo = values[lo];
-        let v_hi = if hi > lo {
-            values[lo + 1..]
-                .iter()
-                .cloned()
-                .fold(f64::INFINITY, f64::min)
-        } else {
-            v_lo
-        };
-        out.push(v_lo + (h - lo as f64) * (v_hi - v_lo));
-        floor = lo;
-    }
-    out
+    let positions: Vec<(usize, usize, f64)> = qs.iter().map(|&q| position(n, q)).collect();
+    let mut ranks: Vec<usize> = positions.iter().flat_map(|p| [p.0, p.1]).collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    let mut found = vec![0u64; ranks.len()];
+    select_keys(keys, &ranks, &mut found);
+    let at = |r: usize| value(found[ranks.partition_point(|&x| x < r)]);
+    positions
+        .iter()
+        .map(|&(lo, hi, frac)| interpolate(at(lo), at(hi), frac))
+        .collect()
 }
 
 /// Mean of a sample.
@@ -56,16 +159,76 @@ pub fn mean(x: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::RngExt;
+    use rand::SeedableRng;
+
+    fn by_sorting(v: &[f64], qs: &[f64]) -> Vec<f64> {
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        qs.iter().map(|&q| sorted_quantile(&s, q)).collect()
+    }
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    #[test]
+    fn keys_follow_total_cmp() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.5,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            2.5,
+            1e300,
+            f64::INFINITY,
+        ];
+        for w in xs.windows(2) {
+            assert!(sort_key(w[0]) < sort_key(w[1]), "{} !< {}", w[0], w[1]);
+        }
+        for &x in &xs {
+            assert_eq!(value(sort_key(x)).to_bits(), x.to_bits());
+        }
+    }
 
     #[test]
     fn selection_matches_sorting() {
-        let mut v: Vec<f64> = (0..1001).map(|i| ((i * 7919) % 1001) as f64).collect();
-        let mut s = v.clone();
-        s.sort_by(f64::total_cmp);
+        let v: Vec<f64> = (0..1001).map(|i| ((i * 7919) % 1001) as f64).collect();
         let qs = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95];
-        let got = quantiles_in_place(&mut v, &qs);
-        for (g, q) in got.iter().zip(qs) {
-            assert_eq!(*g, sorted_quantile(&s, q));
+        assert_eq!(bits(&quantiles(&v, &qs)), bits(&by_sorting(&v, &qs)));
+    }
+
+    #[test]
+    fn selection_matches_sorting_on_awkward_samples() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+        let qs: Vec<f64> = [0.0, 1.0, 0.5, 0.001, 0.999, 0.05, 0.95, 0.3333]
+            .into_iter()
+            .chain((1..100).map(|k| k as f64 / 100.0))
+            .collect();
+        for n in [1usize, 2, 3, 255, 256, 257, 1000, 10_000, 40_001] {
+            // Lognormal-like, with zeros of both signs, credits, ties and
+            // one huge outlier: buckets of very unequal size.
+            let v: Vec<f64> = (0..n)
+                .map(|i| match i % 11 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => -rng.random::<f64>() * 50.0,
+                    3 => 1234.5,
+                    _ => (rng.random::<f64>() * 3.0).exp() * 1000.0,
+                })
+                .chain(std::iter::once(1e250))
+                .collect();
+            assert_eq!(
+                bits(&quantiles(&v, &qs)),
+                bits(&by_sorting(&v, &qs)),
+                "n={n}"
+            );
+            let same = vec![3.25; n];
+            assert_eq!(bits(&quantiles(&same, &qs)), bits(&by_sorting(&same, &qs)));
         }
+        assert!(quantiles(&[], &[0.5])[0].is_nan());
     }
 }
