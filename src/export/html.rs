@@ -437,7 +437,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     let seasonal = fit.rows.iter().filter(|r| r.seasonal).count();
     let _ = write!(
         s,
-        "<p>Residual laws chosen: {}. {} of {} territories have a trend, {} a seasonal profile. \
+        "<p>Laws chosen: {}. {} of {} territories have a trend, {} a seasonal profile. \
          Common shocks: company factor {} and region factor {} of each territory's noise \
          variance (AR {}); average pairwise correlation {}.</p>",
         escape(&models.join(", ")),
