@@ -369,6 +369,24 @@ fn seasons(history: &SalesHistory, sim: &SimResults) -> Vec<[f64; QUARTERS]> {
         .collect()
 }
 
+/// `quota` split over periods in proportion to the (non-negative) forecast
+/// means; evenly when they add up to nothing.
+fn phase(quota: f64, means: impl Iterator<Item = f64>) -> Vec<f64> {
+    let means: Vec<f64> = means.map(|m| m.max(0.0)).collect();
+    let total: f64 = means.iter().sum();
+    let n = means.len().max(1) as f64;
+    means
+        .iter()
+        .map(|m| {
+            if total > 0.0 {
+                quota * m / total
+            } else {
+                quota / n
+            }
+        })
+        .collect()
+}
+
 /// Rep rows of `quotas.csv`: the quota plan's territory quotas split over
 /// the reps table's reps.
 fn rep_quotas(
@@ -681,6 +699,10 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
     if let (Some(sim), Some(q)) = (sim_view, quota.as_mut()) {
         for (row, shares) in q.rows.iter_mut().zip(seasons(history, sim)) {
             row.quarters = shares.map(|share| row.quota * share);
+        }
+        q.period_starts = sim.period_starts.iter().map(|d| d.to_string()).collect();
+        for (row, t) in q.rows.iter_mut().zip(&sim.territories) {
+            row.by_period = phase(row.quota, t.periods.iter().map(|p| p.mean));
         }
         q.reps = rep_quotas(history, &run.horizon, sim, q)?;
     }

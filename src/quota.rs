@@ -51,6 +51,9 @@ pub struct QuotaRow {
     /// The quota phased over the horizon's quarters (by the territory's
     /// simulated seasonality once the forecast is known; evenly until then).
     pub quarters: [f64; 4],
+    /// The quota phased over each reported period (same rule; empty until
+    /// the forecast is known).
+    pub by_period: Vec<f64>,
 }
 
 /// One rep's part of a territory quota (split by the roster rule of
@@ -92,6 +95,8 @@ pub struct QuotaPlan {
     pub alternatives: Vec<(QuotaMethod, Vec<f64>)>,
     /// Fairness figures of the chosen method (first) and of each other one.
     pub comparison: Vec<MethodFairness>,
+    /// Start date of each reported period (for `by_period`).
+    pub period_starts: Vec<String>,
 }
 
 /// How fair one method's quotas are, from the joint simulated paths.
@@ -250,6 +255,7 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
             attain_probability: attain[i],
             binding: chosen.binding[i].clone(),
             quarters: [chosen.quotas[i] / 4.0; 4],
+            by_period: Vec::new(),
         })
         .collect();
     Ok(QuotaPlan {
@@ -264,6 +270,7 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
         attain_probability_spread: fair.attain_probability_spread,
         size_attainment_correlation: fair.size_attainment_correlation,
         comparison: std::iter::once(fair).chain(comparison).collect(),
+        period_starts: Vec::new(),
         rows,
         reps: Vec::new(),
         alternatives: results

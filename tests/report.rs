@@ -301,3 +301,29 @@ fn quarterly_phasing_adds_up_to_every_quota() {
     }
     assert!(rows > 12);
 }
+
+#[test]
+fn monthly_phasing_adds_up_to_every_territory_quota() {
+    let (_dir, out) = demo_run();
+    let quotas = std::fs::read_to_string(out.join("quotas.csv")).unwrap();
+    let phasing = std::fs::read_to_string(out.join("quota_phasing.csv")).unwrap();
+    let mut checked = 0;
+    for line in quotas.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if !f[1].is_empty() {
+            continue;
+        }
+        let months: Vec<f64> = phasing
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|p| p[0] == f[0])
+            .map(|p| p[2].parse().unwrap())
+            .collect();
+        assert_eq!(months.len(), 12, "{}", f[0]);
+        let quota: f64 = f[2].parse().unwrap();
+        assert!((months.iter().sum::<f64>() - quota).abs() < 0.1, "{line}");
+        checked += 1;
+    }
+    assert_eq!(checked, 12);
+}

@@ -270,6 +270,15 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             }
         }
         out.write("quotas.csv", &c.into_bytes())?;
+        if !q.period_starts.is_empty() {
+            let mut c = Csv::new(&["territory", "period", "quota"]);
+            for r in &q.rows {
+                for (d, v) in q.period_starts.iter().zip(&r.by_period) {
+                    c.row([r.territory.clone(), d.clone(), money(*v)]);
+                }
+            }
+            out.write("quota_phasing.csv", &c.into_bytes())?;
+        }
     }
     if let Some(t) = &report.territories {
         write_territories(t, out)?;
