@@ -285,11 +285,23 @@ fn print_run(
         }
     }
     if let Some(q) = &report.quota {
+        let bound = q.rows.iter().filter(|r| r.binding.is_some()).count();
+        let who = if bound > 0 {
+            format!(
+                "the {} unconstrained ones each attain with probability {:.1}% ({bound} set by a constraint)",
+                q.rows.len() - bound,
+                100.0 * q.attain_probability
+            )
+        } else {
+            format!(
+                "each attained with probability {:.1}%",
+                100.0 * q.attain_probability
+            )
+        };
         println!(
-            "quotas:   {} territories, total {:.0}, each attained with probability {:.1}%; expected share attaining {:.0}% (90% band {:.0}%-{:.0}%)",
+            "quotas:   {} territories, total {:.0}; {who}; expected share attaining {:.0}% (90% band {:.0}%-{:.0}%)",
             q.rows.len(),
             q.quota_total,
-            100.0 * q.attain_probability,
             100.0 * q.expected_share_attaining,
             100.0 * q.share_attaining_p05,
             100.0 * q.share_attaining_p95
@@ -443,17 +455,31 @@ fn real_main() -> Result<(), Error> {
             let (c, dir) = app::compare(&scenarios, &overrides(&common)?)?;
             if !common.quiet {
                 let i50 = c.quantiles.iter().position(|q| (q - 0.5).abs() < 1e-9);
-                for s in &c.scenarios {
+                let width = c
+                    .scenarios
+                    .iter()
+                    .map(|s| s.name.chars().count())
+                    .max()
+                    .unwrap_or(8);
+                for (k, s) in c.scenarios.iter().enumerate() {
                     let p50 = i50.map_or(f64::NAN, |i| s.total.quantiles[i]);
-                    let d_mean = s.difference.mean;
                     let plan = s
                         .prob_hit_plan
                         .map(|p| format!("  P(hit plan) {:.1}%", p.probability * 100.0))
                         .unwrap_or_default();
+                    let versus = if k == 0 {
+                        "(the base)".to_string()
+                    } else {
+                        format!(
+                            "mean difference {}  P(above the base) {:.1}%",
+                            salesplan::format::thousands(s.difference.mean),
+                            s.prob_above_first * 100.0
+                        )
+                    };
                     println!(
-                        "{:<30} total P50 {p50:>14.0}  mean vs first {d_mean:>+13.0}  P(above first) {:>5.1}%{plan}",
+                        "{:<width$}  total P50 {:>13}  {versus}{plan}",
                         s.name,
-                        s.prob_above_first * 100.0
+                        salesplan::format::thousands(p50),
                     );
                 }
                 println!("wrote {}", dir.display());
@@ -486,17 +512,17 @@ fn real_main() -> Result<(), Error> {
                         b.holdout,
                         b.origins.len()
                     );
-                    println!("  level       points  cov50  cov80  cov90  scaled pinball (seasonal naive)  MASE   total error");
+                    println!("  level       points  cov50  cov80  cov90  scaled pinball: salesplan  seasonal naive  naive drift   scaled CRPS (seasonal naive)  MASE   total error");
                     for (level, s) in std::iter::once(("all".to_string(), b.overall.clone()))
                         .chain(b.by_level.iter().cloned())
                     {
                         println!(
-                            "  {level:<10} {:>7}  {:.3}  {:.3}  {:.3}  {:.3} ({:.3})                   {:.3}  {:.3}",
-                            s.points, s.coverage_50, s.coverage_80, s.coverage_90, s.scaled_pinball, s.baseline_scaled_pinball, s.mase, s.total_error
+                            "  {level:<10} {:>7}  {:.3}  {:.3}  {:.3}                  {:.3}           {:.3}        {:.3}   {:.3} ({:.3})                 {:.3}  {:.3}",
+                            s.points, s.coverage_50, s.coverage_80, s.coverage_90, s.scaled_pinball, s.baseline_scaled_pinball, s.drift_scaled_pinball, s.scaled_crps, s.baseline_scaled_crps, s.mase, s.total_error
                         );
                     }
                     println!(
-                        "  a calibrated company total would cover 80% of its points within {:.2}-{:.2}",
+                        "  with this many company-level points, a calibrated forecast's 80% interval would cover between {:.2} and {:.2} of them (90% band)",
                         b.total_coverage_80_band.0, b.total_coverage_80_band.1
                     );
                 }

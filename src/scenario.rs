@@ -623,7 +623,7 @@ impl Scenario {
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
         let raw: RawScenario = toml::from_str(text).map_err(|e| Error::Scenario {
             file: path.to_path_buf(),
-            key: toml_error_key(&e),
+            key: toml_error_key(&e, text),
             message: e.message().to_string(),
         })?;
         let ctx = Ctx { file: path };
@@ -706,12 +706,38 @@ impl Scenario {
     }
 }
 
-fn toml_error_key(e: &toml::de::Error) -> String {
-    // toml reports a span; the message already names the field for unknown
-    // keys and types. Report the position so the user can find it.
-    match e.span() {
-        Some(span) => format!("at byte {}", span.start),
-        None => "(file)".into(),
+/// Where a TOML error is: the dotted key (from the table header above the
+/// line and the key on it) with its line and column.
+fn toml_error_key(e: &toml::de::Error, text: &str) -> String {
+    let Some(span) = e.span() else {
+        return "(file)".into();
+    };
+    let start = span.start.min(text.len());
+    let before = &text[..start];
+    let line_no = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..start].chars().count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let section = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !line.trim_start().starts_with('['));
+    let path = match (section, key) {
+        (Some(s), Some(k)) => format!("{s}.{k}"),
+        (None, Some(k)) => k,
+        (Some(s), None) => s,
+        (None, None) => String::new(),
+    };
+    if path.is_empty() {
+        format!("line {line_no}, column {column}")
+    } else {
+        format!("{path} (line {line_no}, column {column})")
     }
 }
 

@@ -260,7 +260,12 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
                 compact(d)
             )
         };
-        card(&mut s, &format!("{} (P50)", sc.name), &value, &detail);
+        let key = if k == 0 {
+            format!("{} (P50)", sc.name)
+        } else {
+            format!("{} (P50; mean difference to the base)", sc.name)
+        };
+        card(&mut s, &key, &value, &detail);
     }
     s.push_str("</div></section><section id=\"totals\"><h2>Company totals</h2>");
     figure_html(&mut s, plots, "compare_fan");

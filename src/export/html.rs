@@ -73,8 +73,13 @@ impl Table {
     /// The table's HTML.
     pub fn html(&self) -> String {
         let mut s = String::from("<div class=\"scroll\"><table class=\"sortable\"><thead><tr>");
-        for h in &self.headers {
-            let _ = write!(s, "<th title=\"click to sort\">{}</th>", escape(h));
+        for (c, h) in self.headers.iter().enumerate() {
+            let numeric = self
+                .rows
+                .iter()
+                .any(|r| r.get(c).is_some_and(|cell| cell.sort.is_some()));
+            let class = if numeric { " class=\"n\"" } else { "" };
+            let _ = write!(s, "<th{class} title=\"click to sort\">{}</th>", escape(h));
         }
         s.push_str("</tr></thead><tbody>");
         for r in &self.rows {
@@ -137,6 +142,7 @@ section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1
 .scroll{max-height:560px;overflow:auto;border:1px solid var(--line);border-radius:6px;margin:8px 0}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th{position:sticky;top:0;background:#eef1f6;text-align:left;padding:6px 8px;cursor:pointer;white-space:nowrap;border-bottom:1px solid var(--line)}
+th.n{text-align:right}
 th[data-dir=asc]::after{content:" ▲"}th[data-dir=desc]::after{content:" ▼"}
 td{padding:4px 8px;border-bottom:1px solid #eef0f4;white-space:nowrap}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
@@ -557,13 +563,26 @@ fn quota_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     let _ = write!(
         s,
         "<p>Method <b>{}</b>: quotas add up to {} (plan {} plus over-assignment). \
-         Every territory's chance of attaining: {} on average, spread {} between the most and \
+         Chance of attaining: {}; spread {} between the most and \
          least favoured; expected share of territories attaining {} (90% band {} to {}); \
          correlation of territory size with its chance {}.</p>",
         q.method.name(),
         money(q.quota_total, cur),
         money(q.plan, cur),
-        percent(q.attain_probability),
+        {
+            let bound = q.rows.iter().filter(|r| r.binding.is_some()).count();
+            if bound > 0 && q.method == crate::scenario::QuotaMethod::EqualProbability {
+                format!(
+                    "{} for each of the {} territories no constraint holds ({} set by a constraint, \
+                     see the binding column)",
+                    percent(q.attain_probability),
+                    q.rows.len() - bound,
+                    bound
+                )
+            } else {
+                format!("{} on average", percent(q.attain_probability))
+            }
+        },
         percent(q.attain_probability_spread),
         percent(q.expected_share_attaining),
         percent(q.share_attaining_p05),

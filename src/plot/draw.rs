@@ -204,6 +204,8 @@ where
         .flat_map(|fan| fan.outer.iter().flat_map(|&(a, b)| [a, b]))
         .chain(actual.iter().flatten().copied());
     let (y_lo, y_hi) = span(values, true);
+    // Headroom for the legend in the upper left, above the data.
+    let y_hi = y_hi + (y_hi - y_lo) * 0.22;
     let every = n.div_ceil(12).max(1);
     let x_fmt = |x: &f64| {
         let i = x.round();

@@ -214,8 +214,9 @@ fn quota_vs_forecast(q: &crate::quota::QuotaPlan, currency: &str) -> Figure {
         y_label: "territory (largest forecast first)".into(),
         caption: format!(
             "Bar: the territory's 80% forecast interval (P10-P90); dot: median; red tick: quota. \
-             Every quota sits at the same place in its own territory's distribution ({} chance \
-             of attainment) when the method is equal-probability.",
+             With equal-probability every quota no constraint holds sits at the same place in its \
+             own territory's distribution ({} chance of attainment); quotas set by max_change, a \
+             floor, cap or lock sit elsewhere (see the binding column).",
             percent(q.attain_probability)
         ),
         shape: Shape::Ranges {
