@@ -244,7 +244,10 @@ fn wrong_type() {
         GOOD_SALES.as_bytes(),
         &scenario("", "").replace("trials = 100", "trials = \"many\""),
     );
-    c.fails("validate", &["s.toml", "forecast.trials (line", "invalid type"]);
+    c.fails(
+        "validate",
+        &["s.toml", "forecast.trials (line", "invalid type"],
+    );
 }
 
 #[test]

@@ -584,5 +584,14 @@ where
             )?;
         }
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    // Put the legend in the upper corner the lines leave empty.
+    let falling = lines.iter().all(|l| {
+        l.points.len() < 2 || l.points.first().map(|p| p.1) >= l.points.last().map(|p| p.1)
+    });
+    let position = if falling && !diagonal {
+        SeriesLabelPosition::UpperRight
+    } else {
+        SeriesLabelPosition::UpperLeft
+    };
+    legend(&mut chart, position)
 }
