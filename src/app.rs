@@ -534,16 +534,8 @@ pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
     let history = load::load(&s)?;
     let (_, _, section) = rebalance_stage(&s, spec, &history, o.frontier)?;
     let report = Report {
-        meta,
-        data: Some(DataSummary::of(&history)),
-        fit: None,
-        forecast: None,
-        quota: None,
         territories: Some(section),
-        comp: None,
-        backtest: None,
-        quota_backtest: None,
-        warnings: history.report.warnings.clone(),
+        ..Report::of_data(meta, &history)
     };
     let written = write_report(&report, &s, o)?;
     Ok((report, written))
@@ -840,16 +832,9 @@ pub fn run_backtest(path: &Path, o: &Overrides, args: BacktestArgs) -> Result<(R
         None
     };
     let report = Report {
-        meta,
-        data: Some(DataSummary::of(&history)),
-        fit: None,
-        forecast: None,
-        quota: None,
-        territories: None,
-        comp: None,
         backtest: Some(result),
         quota_backtest,
-        warnings: history.report.warnings.clone(),
+        ..Report::of_data(meta, &history)
     };
     let written = write_report(&report, &s, o)?;
     Ok((report, written))

@@ -63,12 +63,6 @@ pub struct Comparison {
     pub territories: Vec<TerritoryRow>,
 }
 
-fn quantile_at(qs: &[f64], values: &[f64], q: f64) -> f64 {
-    qs.iter()
-        .position(|x| (x - q).abs() < 1e-9)
-        .map_or(f64::NAN, |i| values[i])
-}
-
 /// Compare `runs` (the first is the base).
 ///
 /// # Panics
@@ -104,7 +98,7 @@ pub fn compare(runs: &[ScenarioRun], seed: u64, quantiles: &[f64]) -> Comparison
                         .iter()
                         .filter(|row| row.level == "total" && row.period != "year")
                         .map(|row| {
-                            let q = |p| quantile_at(&f.quantiles, &row.summary.quantiles, p);
+                            let q = |p| row.summary.at(&f.quantiles, p);
                             (row.period.clone(), q(0.1), q(0.5), q(0.9))
                         })
                         .collect()
@@ -155,12 +149,7 @@ fn territory_rows(runs: &[ScenarioRun]) -> Vec<TerritoryRow> {
                     f.rows
                         .iter()
                         .find(|x| x.level == "territory" && x.period == "year" && x.name == name)
-                        .map(|x| {
-                            (
-                                x.summary.mean,
-                                quantile_at(&f.quantiles, &x.summary.quantiles, 0.5),
-                            )
-                        })
+                        .map(|x| (x.summary.mean, x.summary.at(&f.quantiles, 0.5)))
                 })
             };
             let quota = |r: &ScenarioRun| {

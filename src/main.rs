@@ -253,13 +253,7 @@ fn print_run(
         eprintln!("warning: {w}");
     }
     if let Some(f) = &report.forecast {
-        let q = &f.quantiles;
-        let at = |p: f64| {
-            q.iter()
-                .position(|x| (x - p).abs() < 1e-12)
-                .map(|i| f.total.quantiles[i])
-                .unwrap_or(f64::NAN)
-        };
+        let at = |p: f64| f.total.at(&f.quantiles, p);
         println!(
             "forecast: company total P10 {:.0}  P50 {:.0}  P90 {:.0} {}",
             at(0.1),
@@ -454,7 +448,6 @@ fn real_main() -> Result<(), Error> {
             set_threads(common.threads)?;
             let (c, dir) = app::compare(&scenarios, &overrides(&common)?)?;
             if !common.quiet {
-                let i50 = c.quantiles.iter().position(|q| (q - 0.5).abs() < 1e-9);
                 let width = c
                     .scenarios
                     .iter()
@@ -462,7 +455,7 @@ fn real_main() -> Result<(), Error> {
                     .max()
                     .unwrap_or(8);
                 for (k, s) in c.scenarios.iter().enumerate() {
-                    let p50 = i50.map_or(f64::NAN, |i| s.total.quantiles[i]);
+                    let p50 = s.total.at(&c.quantiles, 0.5);
                     let plan = s
                         .prob_hit_plan
                         .map(|p| format!("  P(hit plan) {:.1}%", p.probability * 100.0))

@@ -274,3 +274,22 @@ pub struct Report {
     pub quota_backtest: Option<crate::quota_backtest::QuotaBacktest>,
     pub warnings: Vec<String>,
 }
+
+impl Report {
+    /// A report of the data summary and load warnings only; commands that
+    /// run a stage without the full pipeline fill in their section.
+    pub fn of_data(meta: Meta, history: &SalesHistory) -> Self {
+        Self {
+            meta,
+            data: Some(DataSummary::of(history)),
+            fit: None,
+            forecast: None,
+            quota: None,
+            territories: None,
+            comp: None,
+            backtest: None,
+            quota_backtest: None,
+            warnings: history.report.warnings.clone(),
+        }
+    }
+}

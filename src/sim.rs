@@ -78,6 +78,19 @@ pub struct Summary {
     pub quantiles: Vec<f64>,
 }
 
+impl Summary {
+    /// The quantile at level `q`, given the levels `qs` the summary was
+    /// made with (NaN when `q` is not one of them).
+    pub fn at(&self, qs: &[f64], q: f64) -> f64 {
+        quantile_index(qs, q).map_or(f64::NAN, |i| self.quantiles[i])
+    }
+}
+
+/// Index of quantile level `q` in `qs`.
+pub fn quantile_index(qs: &[f64], q: f64) -> Option<usize> {
+    qs.iter().position(|x| (x - q).abs() < 1e-9)
+}
+
 /// Summaries of one series (a territory, a region or the company).
 #[derive(Debug, Clone, Serialize)]
 pub struct SeriesSummary {

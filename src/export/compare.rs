@@ -72,14 +72,7 @@ fn scenarios_csv(c: &Comparison) -> Vec<u8> {
         row.push(opt(s.quota_total, money));
         row.push(opt(s.comp_cost.as_ref().map(|x| x.mean), money));
         row.push(opt(
-            s.comp_cost.as_ref().map(|x| {
-                let i = c
-                    .quantiles
-                    .iter()
-                    .position(|q| (q - 0.5).abs() < 1e-9)
-                    .unwrap_or(0);
-                x.quantiles[i]
-            }),
+            s.comp_cost.as_ref().map(|x| x.at(&c.quantiles, 0.5)),
             money,
         ));
         row.push(money(s.difference.mean));
@@ -119,15 +112,7 @@ fn territories_csv(c: &Comparison) -> Vec<u8> {
 }
 
 fn summary(c: &Comparison) -> serde_json::Value {
-    let names: Vec<String> = c.quantiles.iter().map(|&q| quantile_column(q)).collect();
-    let quantiles = |s: &crate::sim::Summary| {
-        let mut m = serde_json::Map::new();
-        m.insert("mean".into(), json!((s.mean * 100.0).round() / 100.0));
-        for (n, v) in names.iter().zip(&s.quantiles) {
-            m.insert(n.clone(), json!((v * 100.0).round() / 100.0));
-        }
-        serde_json::Value::Object(m)
-    };
+    let quantiles = |s: &crate::sim::Summary| super::json::summary_json(s, &c.quantiles);
     json!({
         "seed": c.seed,
         "trials": c.trials,
@@ -183,12 +168,7 @@ fn figures(c: &Comparison) -> Vec<Figure> {
     }
     for (k, s) in c.scenarios.iter().enumerate().skip(1) {
         let base = &c.scenarios[0].name;
-        let p = |q: f64| {
-            c.quantiles
-                .iter()
-                .position(|x| (x - q).abs() < 1e-9)
-                .map_or(f64::NAN, |i| s.difference.quantiles[i])
-        };
+        let p = |q: f64| s.difference.at(&c.quantiles, q);
         out.push(distribution_figure(
             &format!("compare_difference_{k}"),
             format!("{} minus {}: company revenue, trial by trial", s.name, base),
@@ -237,12 +217,7 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
         escape(&c.currency)
     );
     s.push_str("<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">");
-    let p50 = |x: &crate::sim::Summary| {
-        c.quantiles
-            .iter()
-            .position(|q| (q - 0.5).abs() < 1e-9)
-            .map_or(f64::NAN, |i| x.quantiles[i])
-    };
+    let p50 = |x: &crate::sim::Summary| x.at(&c.quantiles, 0.5);
     for (k, sc) in c.scenarios.iter().enumerate() {
         let detail = sc
             .prob_hit_plan
@@ -282,12 +257,7 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
         "difference P10 to P90",
         "P(above first)",
     ]);
-    let q = |x: &crate::sim::Summary, p: f64| {
-        c.quantiles
-            .iter()
-            .position(|v| (v - p).abs() < 1e-9)
-            .map_or(f64::NAN, |i| x.quantiles[i])
-    };
+    let q = |x: &crate::sim::Summary, p: f64| x.at(&c.quantiles, p);
     for sc in &c.scenarios {
         let prob = sc.prob_hit_plan.map_or(f64::NAN, |p| p.probability);
         let quota = sc.quota_total.unwrap_or(f64::NAN);

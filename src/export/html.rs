@@ -6,9 +6,9 @@
 use std::fmt::Write as _;
 
 use crate::format::{compact, fixed, money, percent, thousands};
-use crate::plot::figures::quantile_index;
 use crate::plot::Figure;
 use crate::report::Report;
+use crate::sim::quantile_index;
 
 /// Escape text for HTML.
 pub fn escape(s: &str) -> String {

@@ -10,7 +10,8 @@ use crate::output::OutputDir;
 use crate::report::Report;
 use crate::sim::Summary;
 
-fn summary_json(s: &Summary, qs: &[f64]) -> Value {
+/// Mean and quantiles of `s` (at levels `qs`) as a JSON object, to cents.
+pub fn summary_json(s: &Summary, qs: &[f64]) -> Value {
     let mut m = Map::new();
     m.insert("mean".into(), json!(round2(s.mean)));
     for (q, v) in qs.iter().zip(&s.quantiles) {

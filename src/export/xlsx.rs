@@ -7,8 +7,8 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError}
 
 use crate::error::{Error, Result};
 use crate::output::OutputDir;
-use crate::plot::figures::quantile_index;
 use crate::report::Report;
+use crate::sim::quantile_index;
 
 /// One spreadsheet cell.
 pub enum XCell {

@@ -114,6 +114,36 @@ where
     Ok(chart)
 }
 
+/// The frame of a horizontal chart: amounts across, one row per category
+/// (the first on top), every category labelled.
+fn category_frame<'a, DB: DrawingBackend + 'a>(
+    f: &Figure,
+    root: &'a DrawingArea<DB, Shift>,
+    (x_lo, x_hi): (f64, f64),
+    names: &[String],
+) -> Result<Chart<'a, DB>, Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let n = names.len();
+    let x_fmt = |x: &f64| compact(*x);
+    let y_fmt = |y: &f64| category_label(names, *y);
+    frame(
+        f,
+        root,
+        Frame {
+            x: x_lo..x_hi,
+            y: -0.5..(n as f64 - 0.5),
+            y_area: label_width(names.iter().map(|s| s.chars().count())),
+            x_labels: 8,
+            y_labels: n.max(1),
+            x_fmt: &x_fmt,
+            y_fmt: &y_fmt,
+            label_size: 12,
+        },
+    )
+}
+
 /// Pixels a label column needs for the longest of `names`.
 fn label_width(names: impl Iterator<Item = usize>) -> u32 {
     let longest = names.max().unwrap_or(4).min(34) as u32;
@@ -394,23 +424,7 @@ where
     let values = rows
         .iter()
         .flat_map(|r| [r.lo, r.hi, r.mid].into_iter().chain(r.marker));
-    let (x_lo, x_hi) = span(values, true);
-    let x_fmt = |x: &f64| compact(*x);
-    let y_fmt = |y: &f64| category_label(&names, *y);
-    let mut chart = frame(
-        f,
-        root,
-        Frame {
-            x: x_lo..x_hi,
-            y: -0.5..(n as f64 - 0.5),
-            y_area: label_width(names.iter().map(|s| s.chars().count())),
-            x_labels: 8,
-            y_labels: n.max(1),
-            x_fmt: &x_fmt,
-            y_fmt: &y_fmt,
-            label_size: 12,
-        },
-    )?;
+    let mut chart = category_frame(f, root, span(values, true), &names)?;
     let band = palette(0);
     let y = |i: usize| (n - 1 - i) as f64;
     chart
@@ -463,23 +477,7 @@ where
         .iter()
         .flat_map(|(_, v)| v.iter().copied())
         .chain(reference.map(|r| r.1));
-    let (x_lo, x_hi) = span(values, true);
-    let x_fmt = |x: &f64| compact(*x);
-    let y_fmt = |y: &f64| category_label(categories, *y);
-    let mut chart = frame(
-        f,
-        root,
-        Frame {
-            x: x_lo..x_hi,
-            y: -0.5..(n as f64 - 0.5),
-            y_area: label_width(categories.iter().map(|s| s.chars().count())),
-            x_labels: 8,
-            y_labels: n.max(1),
-            x_fmt: &x_fmt,
-            y_fmt: &y_fmt,
-            label_size: 12,
-        },
-    )?;
+    let mut chart = category_frame(f, root, span(values, true), categories)?;
     let k = series.len().max(1) as f64;
     let height = 0.8 / k;
     for (j, (name, values)) in series.iter().enumerate() {

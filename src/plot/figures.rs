@@ -6,6 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use super::{Fan, Figure, Line, Marker, RangeRow, Shape};
 use crate::format::{compact, percent};
 use crate::report::{ForecastSection, Report};
+use crate::sim::quantile_index;
 use crate::stats::histogram::Histogram;
 
 /// At most this many categories in one range or bar plot (the largest).
@@ -59,11 +60,6 @@ pub fn period_label(date: &str, period: &str) -> String {
         "week" => format!("W{:02} {}", d.iso_week().week(), d.iso_week().year()),
         _ => date.to_string(),
     }
-}
-
-/// Index of quantile `q` in `qs`.
-pub fn quantile_index(qs: &[f64], q: f64) -> Option<usize> {
-    qs.iter().position(|x| (x - q).abs() < 1e-9)
 }
 
 fn forecast_fan(f: &ForecastSection, period: &str, currency: &str) -> Figure {
