@@ -6,37 +6,21 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
-/// A copy of the demo scenario with `pipeline_csv` as its pipeline and
+mod common;
+
+/// A scenario on the demo sales with `pipeline_csv` as its pipeline and
 /// `extra` appended, written into `dir`.
 fn scenario(dir: &Path, pipeline_csv: &str, extra: &str) -> std::path::PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = root.join("data");
     std::fs::write(dir.join("pipeline.csv"), pipeline_csv).unwrap();
-    let text = format!(
-        r#"name = "pipeline test"
-seed = 7
-[data]
-sales = "{sales}"
-pipeline = "pipeline.csv"
-[data.columns]
-date = "date"
-territory = "territory"
-amount = "amount"
-region = "region"
-[forecast]
-period = "month"
-start = "2027-01-01"
-periods = 12
-trials = 4000
-[output]
-formats = ["csv", "json"]
-{extra}
-"#,
-        sales = data.join("sales.csv").display()
-    );
-    let path = dir.join("scenario.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    common::demo_sales_scenario(
+        dir,
+        "pipeline test",
+        "pipeline = \"pipeline.csv\"",
+        &format!(
+            "[forecast]\nperiod = \"month\"\nstart = \"2027-01-01\"\nperiods = 12\ntrials = 4000\n\
+             [output]\nformats = [\"csv\", \"json\"]\n{extra}"
+        ),
+    )
 }
 
 /// The forecast mean of (name, period) from forecast.csv.

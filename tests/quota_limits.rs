@@ -6,35 +6,17 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
+mod common;
+
 fn scenario(dir: &Path, quotas_csv: &str) -> std::path::PathBuf {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     std::fs::write(dir.join("quotas.csv"), quotas_csv).unwrap();
-    let text = format!(
-        r#"name = "quota limits"
-seed = 7
-[data]
-sales = "{sales}"
-quotas = "quotas.csv"
-[data.columns]
-date = "date"
-territory = "territory"
-amount = "amount"
-region = "region"
-[forecast]
-start = "2027-01-01"
-periods = 12
-trials = 3000
-[quota]
-plan = 28600000
-over_assignment = 0.05
-[output]
-formats = ["csv"]
-"#,
-        sales = data.join("sales.csv").display()
-    );
-    let path = dir.join("scenario.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    common::demo_sales_scenario(
+        dir,
+        "quota limits",
+        "quotas = \"quotas.csv\"",
+        "[forecast]\nstart = \"2027-01-01\"\nperiods = 12\ntrials = 3000\n\
+         [quota]\nplan = 28600000\nover_assignment = 0.05\n[output]\nformats = [\"csv\"]",
+    )
 }
 
 #[test]
