@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::calendar::Calendar;
 use crate::stats::dist::Fitted;
+use crate::stats::normal;
 use crate::stats::quantile::sorted_quantile;
 use crate::stats::special::{norm_cdf, norm_ppf};
 pub use compound::CompoundLaw;
@@ -97,6 +98,9 @@ pub struct ResidualLaw {
     pub positive: PositivePart,
     #[serde(skip)]
     table: Vec<f64>,
+    /// The table's segments: `[table[i], table[i + 1] - table[i]]`.
+    #[serde(skip)]
+    segments: Box<[[f64; 2]; GRID - 1]>,
 }
 
 impl ResidualLaw {
@@ -108,10 +112,14 @@ impl ResidualLaw {
             nonpositive,
             positive,
             table: Vec::new(),
+            segments: Box::new([[0.0; 2]; GRID - 1]),
         };
         law.table = (0..GRID)
             .map(|i| law.quantile(norm_cdf(i as f64 / PER_UNIT - X_MAX)))
             .collect();
+        for (s, w) in law.segments.iter_mut().zip(law.table.windows(2)) {
+            *s = [w[0], w[1] - w[0]];
+        }
         law
     }
 
@@ -153,10 +161,17 @@ impl ResidualLaw {
     #[inline]
     pub fn transform(&self, x: f64) -> f64 {
         let pos = ((x + X_MAX) * PER_UNIT).clamp(0.0, (GRID - 1) as f64 - 1e-9);
-        let i = pos as usize;
-        let frac = pos - i as f64;
-        let a = self.table[i];
-        a + frac * (self.table[i + 1] - a)
+        // The segment floor(pos) without a float-to-int conversion (which
+        // must saturate, many instructions on x86-64): adding 1.5 * 2^52
+        // rounds `pos - 0.5` to an integer held in the low mantissa bits.
+        // At an exact grid point this may pick the segment below with
+        // `frac = 1`: the same value up to rounding.
+        const ROUND: f64 = 6_755_399_441_055_744.0;
+        let t = (pos - 0.5) + ROUND;
+        let floor = t - ROUND;
+        let i = (t.to_bits() as u32 as usize).min(GRID - 2);
+        let [a, d] = self.segments[i];
+        a + (pos - floor) * d
     }
 
     /// Mean of the law, from the table (used to check E[R] close to 1).
@@ -211,13 +226,22 @@ impl LevelLaw {
     }
 }
 
+impl LevelLaw {
+    /// Cholesky factor `[l11, l21, l22]` of the covariance (a non-positive
+    /// variance counts as zero).
+    pub fn cholesky(&self) -> [f64; 3] {
+        let l11 = self.cov[0][0].max(0.0).sqrt();
+        let l21 = if l11 > 0.0 { self.cov[1][0] / l11 } else { 0.0 };
+        let l22 = (self.cov[1][1] - l21 * l21).max(0.0).sqrt();
+        [l11, l21, l22]
+    }
+}
+
 impl Distribution<PathParams> for LevelLaw {
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> PathParams {
         let z1: f64 = StandardNormal.sample(rng);
         let z2: f64 = StandardNormal.sample(rng);
-        let l11 = self.cov[0][0].max(0.0).sqrt();
-        let l21 = if l11 > 0.0 { self.cov[1][0] / l11 } else { 0.0 };
-        let l22 = (self.cov[1][1] - l21 * l21).max(0.0).sqrt();
+        let [l11, l21, l22] = self.cholesky();
         PathParams {
             level: self.level + l11 * z1,
             slope: self.slope + l21 * z1 + l22 * z2,
@@ -292,43 +316,120 @@ impl TerritoryModel {
         (p.level + p.slope * h as f64).max(0.0) * self.season[season_pos]
     }
 
-    /// Write one trial's path into `out` (one value per horizon period).
-    /// `common[h]` is the trial's combined common shock (company and region
-    /// factors, already weighted); `common_drift[h]` the company's standard
-    /// normal level-drift innovation; `seasons[h]` the position in the year.
-    #[allow(clippy::too_many_arguments)]
-    pub fn sample_path<R: Rng + ?Sized>(
+    /// The per-run constants for drawing this territory's paths over the
+    /// horizon periods whose season positions are `seasons`.
+    pub fn sampler(&self, seasons: &[usize], loadings: &Loadings) -> PathSampler<'_> {
+        let drift = self.level.drift_sd;
+        PathSampler {
+            model: self,
+            chol: self.level.cholesky(),
+            own: loadings.own,
+            own_ar: loadings.own_ar,
+            innovation: (1.0 - loadings.own_ar * loadings.own_ar).sqrt(),
+            drifts: drift > 0.0,
+            own_drift: drift * (1.0 - loadings.drift_common * loadings.drift_common).sqrt(),
+            common_drift: drift * loadings.drift_common,
+            season: seasons.iter().map(|&s| self.season[s]).collect(),
+        }
+    }
+}
+
+/// One territory's constants for drawing paths in batches of trials: the
+/// Cholesky factor of its level law, its noise weights and its season
+/// index per horizon period, computed once per run instead of per draw.
+///
+/// A trial's path: level and slope drawn from their joint normal law (two
+/// normals), then per period h the territory's own AR(1) noise (one
+/// normal), the level's random-walk drift where it has one (one normal,
+/// mixed with the company's drift innovation), the mixed normal score
+/// `x = common[h] + own_weight * own`, and the value
+/// `max(level + slope * h, 0) * season[h] * T(x)` (or the compound law's
+/// deals at that base and score).
+#[derive(Debug, Clone)]
+pub struct PathSampler<'a> {
+    model: &'a TerritoryModel,
+    /// Cholesky factor of the level law's covariance: l11, l21, l22.
+    chol: [f64; 3],
+    own: f64,
+    own_ar: f64,
+    innovation: f64,
+    drifts: bool,
+    own_drift: f64,
+    common_drift: f64,
+    /// Seasonal index of each horizon period.
+    season: Vec<f64>,
+}
+
+impl PathSampler<'_> {
+    /// Standard normals one trial uses: two for its parameters, one per
+    /// period for its own noise and, where the level drifts, one per period
+    /// for the drift.
+    pub fn normals_per_trial(&self) -> usize {
+        let n = self.season.len();
+        2 + n + if self.drifts { n } else { 0 }
+    }
+
+    /// Draw the paths of consecutive trials into `out` ([trial * n + h],
+    /// n horizon periods): all the trials' normals first, in one call of
+    /// [`normal::fill`] into the scratch buffer `z`, then each trial's
+    /// mixed normal scores (into `out`) and bases, then all the values.
+    /// `common` and `common_drift` (laid out as `out`) are the trials'
+    /// combined common shocks and the company's level-drift innovations.
+    pub fn sample_batch<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
-        params: &PathParams,
         common: &[f64],
         common_drift: &[f64],
-        seasons: &[usize],
-        loadings: &Loadings,
         out: &mut [f64],
+        z: &mut Vec<f64>,
     ) {
-        let innovation = (1.0 - loadings.own_ar * loadings.own_ar).sqrt();
-        let drift = self.level.drift_sd;
-        let own_drift = drift * (1.0 - loadings.drift_common * loadings.drift_common).sqrt();
-        let common_weight = drift * loadings.drift_common;
-        let mut level = params.level;
-        let mut own: f64 = StandardNormal.sample(rng);
-        let compound = self.compound.as_ref().map(|c| (c, c.sample(rng)));
-        for h in 0..out.len() {
-            if h > 0 {
-                let e: f64 = StandardNormal.sample(rng);
-                own = loadings.own_ar * own + innovation * e;
+        let n = self.season.len();
+        if n == 0 {
+            return;
+        }
+        let per = self.normals_per_trial();
+        let cells = out.len();
+        z.resize(cells / n * per + cells, 0.0);
+        let (z, base) = z.split_at_mut(cells / n * per);
+        normal::fill(rng, z);
+        let law = &self.model.level;
+        let [l11, l21, l22] = self.chol;
+        let rows = out
+            .chunks_exact_mut(n)
+            .zip(base.chunks_exact_mut(n))
+            .zip(z.chunks_exact(per))
+            .zip(common.chunks_exact(n).zip(common_drift.chunks_exact(n)));
+        for (((x, base), zt), (common, common_drift)) in rows {
+            let mut level = law.level + l11 * zt[0];
+            let slope = law.slope + l21 * zt[0] + l22 * zt[1];
+            let (own_z, drift_z) = zt[2..].split_at(n);
+            let mut own = own_z[0];
+            for h in 0..n {
+                if h > 0 {
+                    own = self.own_ar * own + self.innovation * own_z[h];
+                }
+                if self.drifts {
+                    level += self.common_drift * common_drift[h] + self.own_drift * drift_z[h];
+                }
+                x[h] = common[h] + self.own * own;
+                base[h] = (level + slope * h as f64).max(0.0) * self.season[h];
             }
-            if drift > 0.0 {
-                let e: f64 = StandardNormal.sample(rng);
-                level += common_weight * common_drift[h] + own_drift * e;
+        }
+        match &self.model.compound {
+            None => {
+                let law = &self.model.residual;
+                for (v, b) in out.iter_mut().zip(base.iter()) {
+                    *v = b * law.transform(*v);
+                }
             }
-            let x = common[h] + loadings.own * own;
-            let base = (level + params.slope * h as f64).max(0.0) * self.season[seasons[h]];
-            out[h] = match &compound {
-                Some((law, trial)) => law.sample_period(rng, trial, base, x),
-                None => base * self.residual.transform(x),
-            };
+            Some(c) => {
+                for (x, base) in out.chunks_exact_mut(n).zip(base.chunks_exact(n)) {
+                    let trial = c.sample(rng);
+                    for (v, b) in x.iter_mut().zip(base) {
+                        *v = c.sample_period(rng, &trial, *b, *v);
+                    }
+                }
+            }
         }
     }
 }

@@ -15,15 +15,15 @@
 use chrono::NaiveDate;
 use ndarray::{Array2, Array3};
 use rand::RngExt;
-use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::horizon::Horizon;
-use crate::model::{FittedModels, PathParams};
+use crate::model::FittedModels;
 use crate::pipeline::{PathLayout, PipelinePlan};
 use crate::rng::{stream_id, stream_rng, BATCH};
 use crate::scenario::Adjustment;
+use crate::stats::normal;
 use crate::stats::quantile::{quantiles, quantiles_of_keys, sort_key};
 
 /// Territories simulated together before their paths are added up.
@@ -210,19 +210,10 @@ fn common_shocks(models: &FittedModels, seed: u64, trials: usize, n: usize) -> V
     let phi = models.shocks.factor_ar;
     let innovation = (1.0 - phi * phi).sqrt();
     let ar_path = |stream: u64| -> Vec<f64> {
-        let mut out = vec![0.0; trials * n];
-        for b in 0..trials.div_ceil(BATCH) {
-            let mut rng = stream_rng(seed, stream, b as u64);
-            for trial in (b * BATCH)..((b + 1) * BATCH).min(trials) {
-                let row = &mut out[trial * n..(trial + 1) * n];
-                let mut z: f64 = StandardNormal.sample(&mut rng);
-                for (h, v) in row.iter_mut().enumerate() {
-                    if h > 0 {
-                        let e: f64 = StandardNormal.sample(&mut rng);
-                        z = phi * z + innovation * e;
-                    }
-                    *v = z;
-                }
+        let mut out = standard_normals(seed, stream, trials, n);
+        for row in out.chunks_exact_mut(n.max(1)) {
+            for h in 1..row.len() {
+                row[h] = phi * row[h - 1] + innovation * row[h];
             }
         }
         out
@@ -253,9 +244,10 @@ fn standard_normals(seed: u64, stream: u64, trials: usize, n: usize) -> Vec<f64>
     let mut out = vec![0.0; trials * n];
     for b in 0..trials.div_ceil(BATCH) {
         let mut rng = stream_rng(seed, stream, b as u64);
-        for v in &mut out[b * BATCH * n..((b + 1) * BATCH).min(trials) * n] {
-            *v = StandardNormal.sample(&mut rng);
-        }
+        normal::fill(
+            &mut rng,
+            &mut out[b * BATCH * n..((b + 1) * BATCH).min(trials) * n],
+        );
     }
     out
 }
@@ -312,9 +304,14 @@ pub fn simulate_with_progress(
         let sims: Vec<Simulated> = buffers
             .into_par_iter()
             .zip(chunk_start..chunk_end)
-            .map_init(Vec::new, |keys, (mut path, t)| {
+            .map_init(Scratch::default, |scratch, (mut path, t)| {
+                let Scratch { keys, normals, buf } = scratch;
                 let m = &models.territories[t];
-                path.clear();
+                // Every value is written below when anything is simulated
+                // (a buffer of the right length is not zeroed again).
+                if n_sim == 0 {
+                    path.clear();
+                }
                 path.resize(trials * reported, 0.0);
                 // Actual periods are the same in every trial.
                 for p in 0..n_actual {
@@ -337,7 +334,6 @@ pub fn simulate_with_progress(
                     let capacity = spec.capacity.as_ref().map(|c| &c[t]);
                     let common_r = &common[m.region_index];
                     let stream = stream_id(&m.name);
-                    let mut buf = vec![0.0f64; n_sim];
                     // Only the pipeline needs the run-rate's mean (a division
                     // per draw otherwise wasted).
                     let with_mean = spec.pipeline.is_some();
@@ -355,27 +351,29 @@ pub fn simulate_with_progress(
                         && n_actual == 0
                         && offset == 0
                         && n_sim == reported;
+                    let sampler = m.sampler(&seasons, &loadings);
                     for b in 0..trials.div_ceil(BATCH) {
                         let mut rng = stream_rng(spec.seed, stream, b as u64);
-                        for trial in (b * BATCH)..((b + 1) * BATCH).min(trials) {
-                            let params: PathParams = m.level.sample(&mut rng);
-                            let out = if plain {
-                                &mut path[trial * reported..(trial + 1) * reported]
-                            } else {
-                                &mut buf[..]
-                            };
-                            m.sample_path(
-                                &mut rng,
-                                &params,
-                                &common_r[trial * n_sim..(trial + 1) * n_sim],
-                                &common_drift[trial * n_sim..(trial + 1) * n_sim],
-                                &seasons,
-                                &loadings,
-                                out,
-                            );
-                            if plain {
-                                continue;
-                            }
+                        let trials_b = (b * BATCH)..((b + 1) * BATCH).min(trials);
+                        let cells = trials_b.start * n_sim..trials_b.end * n_sim;
+                        // A plain path is drawn straight into its rows.
+                        let out = if plain {
+                            &mut path[cells.clone()]
+                        } else {
+                            buf.resize(cells.len(), 0.0);
+                            &mut buf[..]
+                        };
+                        sampler.sample_batch(
+                            &mut rng,
+                            &common_r[cells.clone()],
+                            &common_drift[cells.clone()],
+                            out,
+                            normals,
+                        );
+                        if plain {
+                            continue;
+                        }
+                        for (trial, buf) in trials_b.zip(buf.chunks_exact_mut(n_sim)) {
                             for (h, v) in buf.iter_mut().enumerate() {
                                 if !unit_cadence {
                                     *v *= cadence[h];
@@ -486,6 +484,17 @@ pub fn simulate_with_progress(
     }
 }
 
+/// Buffers one worker reuses from territory to territory.
+#[derive(Default)]
+struct Scratch {
+    /// Sort keys of the quantile selection.
+    keys: Vec<u64>,
+    /// One batch's standard normals.
+    normals: Vec<f64>,
+    /// One batch's paths before capacity, adjustments and actuals.
+    buf: Vec<f64>,
+}
+
 /// One territory's simulated paths and what is kept of them.
 struct Simulated {
     /// [trial * reported + p]
@@ -561,7 +570,7 @@ fn summarize(
     // contiguous (the rows are strided for the columns), the column sums in
     // trial order (from -0.0, as `Iterator::sum`), and the horizon totals
     // summed in period order.
-    keys.clear();
+    // Every key is written below: no need to zero them first.
     keys.resize(trials * periods, 0);
     let mut sums = vec![-0.0f64; periods];
     let mut year = vec![0.0f64; trials];

@@ -1,10 +1,12 @@
 //! Shared statistics: special functions, maximum-likelihood fits of the
-//! residual families, goodness of fit, least squares and quantiles. Pure
-//! functions of their inputs; no I/O, no randomness.
+//! residual families, goodness of fit, least squares, quantiles and the
+//! simulation's standard-normal sampler. Pure functions of their inputs
+//! (the sampler's input is the generator it is given); no I/O.
 
 pub mod dist;
 pub mod gof;
 pub mod histogram;
+pub mod normal;
 pub mod ols;
 pub mod quantile;
 pub mod special;
