@@ -375,7 +375,7 @@ impl PathSampler<'_> {
     /// mixed normal scores (into `out`) and bases, then all the values.
     /// `common` and `common_drift` (laid out as `out`) are the trials'
     /// combined common shocks and the company's level-drift innovations.
-    pub fn sample_batch<R: Rng + ?Sized>(
+    pub fn sample_batch<R: Rng + Clone>(
         &self,
         rng: &mut R,
         common: &[f64],

@@ -24,7 +24,7 @@ use crate::pipeline::{PathLayout, PipelinePlan};
 use crate::rng::{stream_id, stream_rng, BATCH};
 use crate::scenario::Adjustment;
 use crate::stats::normal;
-use crate::stats::quantile::{quantiles, quantiles_of_keys, sort_key};
+use crate::stats::quantile::{quantiles, quantiles_of_keys_in, sort_key};
 
 /// Territories simulated together before their paths are added up.
 const CHUNK: usize = 64;
@@ -573,25 +573,28 @@ fn summarize(
     // Every key is written below: no need to zero them first.
     keys.resize(trials * periods, 0);
     let mut sums = vec![-0.0f64; periods];
+    let mut ranges = vec![(u64::MAX, 0u64); periods];
     let mut year = vec![0.0f64; trials];
     for (trial, (row, total)) in paths
         .chunks_exact(periods.max(1))
         .zip(&mut year)
         .enumerate()
     {
-        for (p, v) in row.iter().enumerate() {
-            keys[p * trials + trial] = sort_key(*v);
-            sums[p] += *v;
+        for (p, ((v, sum), range)) in row.iter().zip(&mut sums).zip(&mut ranges).enumerate() {
+            let k = sort_key(*v);
+            keys[p * trials + trial] = k;
+            *sum += *v;
+            *range = (range.0.min(k), range.1.max(k));
         }
         *total = row.iter().sum();
     }
     let per = keys
         .chunks_exact_mut(trials.max(1))
         .take(periods)
-        .zip(&sums)
-        .map(|(column, sum)| Summary {
+        .zip(sums.iter().zip(&ranges))
+        .map(|(column, (sum, &range))| Summary {
             mean: sum / trials.max(1) as f64,
-            quantiles: quantiles_of_keys(column, qs),
+            quantiles: quantiles_of_keys_in(column, Some(range), qs),
         })
         .collect();
     let summary = SeriesSummary {

@@ -121,8 +121,11 @@ fn slow<R: Rng + ?Sized>(t: &Tables, mut i: usize, mut x: f64, rng: &mut R) -> f
 /// 64-bit output on the fast path (low half first). Candidates outside
 /// the fast path are finished after the whole pass, in order, with further
 /// outputs of `rng` (so the fast loop keeps the generator in registers).
-pub fn fill<R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
+pub fn fill<R: Rng + Clone>(rng_out: &mut R, out: &mut [f64]) {
     let t = tables();
+    // A local copy of the generator stays in registers through the loop.
+    let mut local = rng_out.clone();
+    let rng = &mut local;
     // (position, layer) of the candidates left for the slow path.
     let mut redo: Vec<(usize, usize)> = Vec::new();
     let mut pairs = out.chunks_exact_mut(2);
@@ -152,10 +155,11 @@ pub fn fill<R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
     for (k, i) in redo {
         out[k] = slow(t, i, out[k], rng);
     }
+    *rng_out = local;
 }
 
 /// One standard normal (uses a whole 64-bit output; prefer [`fill`]).
-pub fn sample<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+pub fn sample<R: Rng + Clone>(rng: &mut R) -> f64 {
     let mut z = [0.0];
     fill(rng, &mut z);
     z[0]

@@ -54,6 +54,15 @@ fn value(k: u64) -> f64 {
     f64::from_bits((b ^ ((((b >> 63) as u64) >> 1) as i64)) as u64)
 }
 
+/// Buckets of one histogram pass.
+const BUCKETS: usize = 1 << RADIX_BITS;
+
+/// Smallest and largest of `keys` (`(u64::MAX, 0)` when empty).
+fn key_range(keys: &[u64]) -> (u64, u64) {
+    keys.iter()
+        .fold((u64::MAX, 0u64), |(lo, hi), &k| (lo.min(k), hi.max(k)))
+}
+
 /// Write to `out[i]` the key of rank `ranks[i]` (ascending, distinct,
 /// each < `keys.len()`) among `keys`, which may be reordered.
 fn select_keys(keys: &mut [u64], ranks: &[usize], out: &mut [u64]) {
@@ -67,27 +76,42 @@ fn select_keys(keys: &mut [u64], ranks: &[usize], out: &mut [u64]) {
         }
         return;
     }
-    let (mut lo, mut hi) = (u64::MAX, 0u64);
-    for &k in keys.iter() {
-        lo = lo.min(k);
-        hi = hi.max(k);
-    }
+    let (lo, hi) = key_range(keys);
+    select_keys_in(keys, lo, hi, ranks, out);
+}
+
+/// As [`select_keys`], for keys whose smallest and largest are `lo` and
+/// `hi` (more than [`SMALL`] keys).
+fn select_keys_in(keys: &mut [u64], lo: u64, hi: u64, ranks: &[usize], out: &mut [u64]) {
     let span = hi - lo;
     if span == 0 {
         out.fill(lo);
         return;
     }
     // The top RADIX_BITS bits of the span: min and max always fall in
-    // different buckets, so every bucket is smaller than `keys`.
+    // different buckets, so every bucket is smaller than `keys`, and a
+    // bucket index is below BUCKETS (hence the masks, which change nothing
+    // but spare the bounds checks).
     let shift = (64 - span.leading_zeros()).saturating_sub(RADIX_BITS);
-    let buckets = (span >> shift) as usize + 1;
-    let mut counts = vec![0u32; buckets];
-    for &k in keys.iter() {
-        counts[((k - lo) >> shift) as usize] += 1;
+    let bucket = |k: u64| ((k - lo) >> shift) as usize & (BUCKETS - 1);
+    // Two interleaved histograms: runs of one bucket do not wait on each
+    // other's increments.
+    let mut counts = [[0u32; BUCKETS]; 2];
+    let mut pairs = keys.chunks_exact(2);
+    for p in &mut pairs {
+        counts[0][bucket(p[0])] += 1;
+        counts[1][bucket(p[1])] += 1;
+    }
+    for &k in pairs.remainder() {
+        counts[0][bucket(k)] += 1;
+    }
+    let [mut counts, odd] = counts;
+    for (c, o) in counts.iter_mut().zip(odd) {
+        *c += o;
     }
     // The buckets holding a wanted rank, with the rank of their first key;
     // `slot[b]` is where bucket b's keys go in `kept` (u32::MAX: not kept).
-    let mut slot = vec![u32::MAX; buckets];
+    let mut slot = [u32::MAX; BUCKETS];
     let mut wanted: Vec<(usize, usize, usize)> = Vec::new(); // (bucket, first rank, start in kept)
     let (mut b, mut first, mut kept_len) = (0usize, 0usize, 0usize);
     for &r in ranks {
@@ -103,7 +127,7 @@ fn select_keys(keys: &mut [u64], ranks: &[usize], out: &mut [u64]) {
     }
     let mut kept = vec![0u64; kept_len];
     for &k in keys.iter() {
-        let b = ((k - lo) >> shift) as usize;
+        let b = bucket(k);
         let s = slot[b];
         if s != u32::MAX {
             kept[s as usize] = k;
@@ -130,6 +154,12 @@ pub fn quantiles(values: &[f64], qs: &[f64]) -> Vec<f64> {
 /// As [`quantiles`], for the values whose [`sort_key`]s are `keys` (which
 /// are reordered).
 pub fn quantiles_of_keys(keys: &mut [u64], qs: &[f64]) -> Vec<f64> {
+    quantiles_of_keys_in(keys, None, qs)
+}
+
+/// As [`quantiles_of_keys`], given the smallest and largest key when the
+/// caller already knows them (saving a pass over the keys).
+pub fn quantiles_of_keys_in(keys: &mut [u64], range: Option<(u64, u64)>, qs: &[f64]) -> Vec<f64> {
     let n = keys.len();
     if n == 0 {
         return vec![f64::NAN; qs.len()];
@@ -139,7 +169,13 @@ pub fn quantiles_of_keys(keys: &mut [u64], qs: &[f64]) -> Vec<f64> {
     ranks.sort_unstable();
     ranks.dedup();
     let mut found = vec![0u64; ranks.len()];
-    select_keys(keys, &ranks, &mut found);
+    match range {
+        Some((lo, hi)) if n > SMALL && !ranks.is_empty() => {
+            debug_assert_eq!(key_range(keys), (lo, hi));
+            select_keys_in(keys, lo, hi, &ranks, &mut found)
+        }
+        _ => select_keys(keys, &ranks, &mut found),
+    }
     let at = |r: usize| value(found[ranks.partition_point(|&x| x < r)]);
     positions
         .iter()
@@ -230,5 +266,13 @@ mod tests {
             assert_eq!(bits(&quantiles(&same, &qs)), bits(&by_sorting(&same, &qs)));
         }
         assert!(quantiles(&[], &[0.5])[0].is_nan());
+        // With the range given, the same order statistics.
+        let v: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 4999) as f64 - 300.0).collect();
+        let mut keys: Vec<u64> = v.iter().map(|&x| sort_key(x)).collect();
+        let range = key_range(&keys);
+        assert_eq!(
+            bits(&quantiles_of_keys_in(&mut keys, Some(range), &qs)),
+            bits(&by_sorting(&v, &qs))
+        );
     }
 }
