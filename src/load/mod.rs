@@ -15,7 +15,7 @@ pub mod trials;
 
 pub use dates::DateParser;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 
@@ -172,7 +172,13 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
     }
 
     // Periods covered by the data.
-    let dates: BTreeSet<NaiveDate> = sales.by_key_day.iter().map(|r| r.date).collect();
+    let dates: BTreeSet<NaiveDate> = sales
+        .by_key_day
+        .iter()
+        .map(|r| r.date)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let (Some(&first_date), Some(&last_date)) = (dates.first(), dates.last()) else {
         return Err(Error::data(&data.sales.path, "no usable sales rows"));
     };
@@ -203,9 +209,14 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
 
     // Territories: every name in sales, accounts and reps.
     let mut names: BTreeSet<String> = BTreeSet::new();
+    // The rows come grouped by key: look each key up once.
+    let mut last_key: Option<&str> = None;
     for r in &sales.by_key_day {
-        if let Some(t) = territory_of_key(&r.key) {
-            names.insert(t);
+        if last_key != Some(r.key.as_str()) {
+            last_key = Some(r.key.as_str());
+            if let Some(t) = territory_of_key(&r.key) {
+                names.insert(t);
+            }
         }
     }
     let with_history = names.clone();
@@ -245,9 +256,16 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         (p >= first_period && p <= last_period).then(|| (p - first_period) as usize)
     };
     let mut revenue = vec![vec![0.0; n_periods]; names.len()];
+    let mut current: (Option<&str>, Option<usize>) = (None, None);
     for r in &sales.by_key_day {
-        if let (Some(t), Some(s)) = (territory_of_key(&r.key), slot(r.date)) {
-            revenue[index[&t]][s] += r.amount;
+        if current.0 != Some(r.key.as_str()) {
+            current = (
+                Some(r.key.as_str()),
+                territory_of_key(&r.key).map(|t| index[&t]),
+            );
+        }
+        if let (Some(i), Some(s)) = (current.1, slot(r.date)) {
+            revenue[i][s] += r.amount;
         }
     }
     let (deal_counts, deal_sizes, deal_periods) = match &sales.deals {

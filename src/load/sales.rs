@@ -71,15 +71,23 @@ pub fn key_column(data: &DataSpec) -> &'static str {
 /// sums do not), so the same data gives the same totals on any machine.
 const AMOUNT_SCALE: f64 = 1e4;
 
-/// The exact sum of the `__amt` column within a group, as a float.
-fn exact_amount_sum() -> Expr {
+/// Each row's amount in integer units of 1/`AMOUNT_SCALE` (null where the
+/// amount is not finite): computed once per row, before any grouping.
+fn amount_units() -> Expr {
     let scaled = col("__amt") * lit(AMOUNT_SCALE);
     // Round half away from zero (the cast truncates toward zero).
-    let rounded = when(scaled.clone().gt_eq(lit(0.0)))
+    when(scaled.clone().gt_eq(lit(0.0)))
         .then(scaled.clone() + lit(0.5))
-        .otherwise(scaled - lit(0.5));
-    (rounded.cast(DataType::Int64).sum().cast(DataType::Float64) / lit(AMOUNT_SCALE))
-        .alias("amount")
+        .otherwise(scaled - lit(0.5))
+        .cast(DataType::Int64)
+        .alias("__units")
+}
+
+/// The exact sum of the amounts within a group, as a float: a plain
+/// integer sum of the `__units` column (polars' fast aggregation path;
+/// the rounding expression inside the aggregation was evaluated per group).
+fn exact_amount_sum() -> Expr {
+    (col("__units").sum().cast(DataType::Float64) / lit(AMOUNT_SCALE)).alias("amount")
 }
 
 /// Read and aggregate the sales table.
@@ -138,6 +146,7 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
                 .is_null()
                 .or(col("__amt").is_finite().not())
                 .alias("__bad_amount"),
+            amount_units(),
         ])
         .collect()
         .map_err(pe(path))?;
@@ -214,7 +223,6 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
             exact_amount_sum(),
             len().cast(DataType::Int64).alias("lines"),
         ])
-        .sort([key, "date"], Default::default())
         .collect()
         .map_err(pe(path))?;
 
@@ -284,13 +292,32 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
         .map_err(pe(path))?
         .f64()
         .map_err(pe(path))?;
-    let mut by_key_day = Vec::with_capacity(by_day.height());
-    for ((k, d), a) in keys.iter().zip(date_col.iter()).zip(amounts.iter()) {
-        if let (Some(k), Some(Some(date)), Some(a)) = (k, d.map(|d| dates[d]), a) {
+    // The groups come in no particular order: put them in (key, date
+    // string) order, as sorting the frame by both would (each key's
+    // amounts are later added in this order). Sorting integer ranks of
+    // the few distinct keys and dates is far cheaper than sorting a
+    // million rows by two string columns.
+    let (key_names, key_rank) = ranks(keys.iter().flatten());
+    let (date_names, date_rank) = ranks(date_col.iter().flatten());
+    let date_of_rank: Vec<Option<NaiveDate>> = date_names.iter().map(|d| dates[*d]).collect();
+    let mut order: Vec<(u64, f64)> = keys
+        .iter()
+        .zip(date_col.iter())
+        .zip(amounts.iter())
+        .filter_map(|((k, d), a)| {
+            let rank = (u64::from(key_rank[k?]) << 32) | u64::from(date_rank[d?]);
+            Some((rank, a?))
+        })
+        .collect();
+    // Every (key, date) is one group: the ranks are distinct.
+    order.sort_unstable_by_key(|o| o.0);
+    let mut by_key_day = Vec::with_capacity(order.len());
+    for &(rank, amount) in &order {
+        if let Some(date) = date_of_rank[(rank & 0xFFFF_FFFF) as usize] {
             by_key_day.push(KeyDay {
-                key: k.to_string(),
+                key: key_names[(rank >> 32) as usize].to_string(),
                 date,
-                amount: a,
+                amount,
             });
         }
     }
@@ -427,6 +454,47 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
             rejected,
         },
     })
+}
+
+/// FNV-1a, for maps keyed by short strings (territory names, date
+/// strings) looked up once per aggregated row: several times faster than
+/// the default SipHash there, and no input is adversarial.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        self.0 = h;
+    }
+}
+
+type RankMap<'a> = HashMap<&'a str, u32, std::hash::BuildHasherDefault<Fnv>>;
+
+/// The distinct strings of `values` in byte order, and the rank of each.
+fn ranks<'a>(values: impl Iterator<Item = &'a str>) -> (Vec<&'a str>, RankMap<'a>) {
+    let mut rank = RankMap::default();
+    for v in values {
+        rank.entry(v).or_insert(0);
+    }
+    let mut distinct: Vec<&str> = rank.keys().copied().collect();
+    distinct.sort_unstable();
+    for (i, v) in distinct.iter().enumerate() {
+        rank.insert(v, i as u32);
+    }
+    (distinct, rank)
 }
 
 fn count_rows_with(by_day: &DataFrame, dates: &HashMap<String, Option<NaiveDate>>) -> usize {
