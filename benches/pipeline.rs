@@ -9,7 +9,10 @@
 //! - `simulate`: draws per second, 1,000 territories x 12 months x 10,000
 //!   trials (120 million draws) with one common factor, against the raw
 //!   limit measured in the same run: the same number of lognormal draws
-//!   from the same generator on all cores, summed and nothing else.
+//!   from the same generator on all cores, summed and nothing else, once
+//!   with rand_distr's normals (`raw_limit_lognormal_120m`) and once with
+//!   the simulation's own batched normal sampler
+//!   (`raw_limit_lognormal_120m_fast_normals`, `stats::normal`).
 //!
 //! - `rebalance`: accounts rebalanced per second, 100,000 accounts x 500
 //!   territories in 8 regions with a 10% budget (10,000 optional moves),
@@ -27,7 +30,7 @@ use salesplan::fit::fit;
 use salesplan::generate::{generate, synthetic_history, GenerateSpec};
 use salesplan::load::load_data;
 use salesplan::rebalance::{optimise, Problem};
-use salesplan::rng::raw_lognormal_sum;
+use salesplan::rng::{raw_lognormal_sum, raw_lognormal_sum_fast};
 use salesplan::scenario::{
     BadRows, Criterion as Ic, DataSpec, Encoding, FitSpec, TableSpec, TerritoryFrom, FAMILIES,
 };
@@ -146,6 +149,9 @@ fn bench_simulate(c: &mut Criterion) {
     });
     group.bench_function("raw_limit_lognormal_120m", |b| {
         b.iter(|| raw_lognormal_sum(draws))
+    });
+    group.bench_function("raw_limit_lognormal_120m_fast_normals", |b| {
+        b.iter(|| raw_lognormal_sum_fast(draws))
     });
     group.finish();
 }
