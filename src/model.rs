@@ -96,11 +96,13 @@ pub struct ResidualLaw {
     pub p0: f64,
     pub nonpositive: Vec<f64>,
     pub positive: PositivePart,
-    #[serde(skip)]
-    table: Vec<f64>,
-    /// The table's segments: `[table[i], table[i + 1] - table[i]]`.
+    /// `F^-1(Phi(x))` on the grid as segments `[value, next value - value]`
+    /// (one load per lookup, fixed size: no bounds checks), and the last
+    /// grid value.
     #[serde(skip)]
     segments: Box<[[f64; 2]; GRID - 1]>,
+    #[serde(skip)]
+    last: f64,
 }
 
 impl ResidualLaw {
@@ -111,15 +113,16 @@ impl ResidualLaw {
             p0,
             nonpositive,
             positive,
-            table: Vec::new(),
             segments: Box::new([[0.0; 2]; GRID - 1]),
+            last: 0.0,
         };
-        law.table = (0..GRID)
+        let table: Vec<f64> = (0..GRID)
             .map(|i| law.quantile(norm_cdf(i as f64 / PER_UNIT - X_MAX)))
             .collect();
-        for (s, w) in law.segments.iter_mut().zip(law.table.windows(2)) {
+        for (s, w) in law.segments.iter_mut().zip(table.windows(2)) {
             *s = [w[0], w[1] - w[0]];
         }
+        law.last = table[GRID - 1];
         law
     }
 
@@ -182,8 +185,8 @@ impl ResidualLaw {
             let x = i as f64 / PER_UNIT - X_MAX;
             (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
         };
-        let inner: f64 = (1..GRID - 1).map(|i| self.table[i] * weight(i)).sum();
-        let ends = 0.5 * (self.table[0] * weight(0) + self.table[GRID - 1] * weight(GRID - 1));
+        let inner: f64 = (1..GRID - 1).map(|i| self.segments[i][0] * weight(i)).sum();
+        let ends = 0.5 * (self.segments[0][0] * weight(0) + self.last * weight(GRID - 1));
         (inner + ends) * dx
     }
 }

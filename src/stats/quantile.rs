@@ -267,7 +267,9 @@ mod tests {
         }
         assert!(quantiles(&[], &[0.5])[0].is_nan());
         // With the range given, the same order statistics.
-        let v: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 4999) as f64 - 300.0).collect();
+        let v: Vec<f64> = (0..5000)
+            .map(|i| ((i * 7919) % 4999) as f64 - 300.0)
+            .collect();
         let mut keys: Vec<u64> = v.iter().map(|&x| sort_key(x)).collect();
         let range = key_range(&keys);
         assert_eq!(
