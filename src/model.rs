@@ -377,11 +377,13 @@ impl PathSampler<'_> {
     /// [`normal::fill`] into the scratch buffer `z`, then each trial's
     /// mixed normal scores (into `out`) and bases, then all the values.
     /// `common` and `common_drift` (laid out as `out`) are the trials'
-    /// combined common shocks and the company's level-drift innovations.
+    /// combined common shocks (`None`: all zero, as without company and
+    /// region factors, and then not read) and the company's level-drift
+    /// innovations.
     pub fn sample_batch<R: Rng + Clone>(
         &self,
         rng: &mut R,
-        common: &[f64],
+        common: Option<&[f64]>,
         common_drift: &[f64],
         out: &mut [f64],
         z: &mut Vec<f64>,
@@ -395,28 +397,9 @@ impl PathSampler<'_> {
         z.resize(cells / n * per + cells, 0.0);
         let (z, base) = z.split_at_mut(cells / n * per);
         normal::fill(rng, z);
-        let law = &self.model.level;
-        let [l11, l21, l22] = self.chol;
-        let rows = out
-            .chunks_exact_mut(n)
-            .zip(base.chunks_exact_mut(n))
-            .zip(z.chunks_exact(per))
-            .zip(common.chunks_exact(n).zip(common_drift.chunks_exact(n)));
-        for (((x, base), zt), (common, common_drift)) in rows {
-            let mut level = law.level + l11 * zt[0];
-            let slope = law.slope + l21 * zt[0] + l22 * zt[1];
-            let (own_z, drift_z) = zt[2..].split_at(n);
-            let mut own = own_z[0];
-            for h in 0..n {
-                if h > 0 {
-                    own = self.own_ar * own + self.innovation * own_z[h];
-                }
-                if self.drifts {
-                    level += self.common_drift * common_drift[h] + self.own_drift * drift_z[h];
-                }
-                x[h] = common[h] + self.own * own;
-                base[h] = (level + slope * h as f64).max(0.0) * self.season[h];
-            }
+        match common {
+            Some(common) => self.scores::<true>(z, common, common_drift, out, base),
+            None => self.scores::<false>(z, &[], common_drift, out, base),
         }
         match &self.model.compound {
             None => {
@@ -432,6 +415,53 @@ impl PathSampler<'_> {
                         *v = c.sample_period(rng, &trial, *b, *v);
                     }
                 }
+            }
+        }
+    }
+
+    /// The mixed normal scores (into `out`) and bases (into `base`) of
+    /// [`Self::sample_batch`] from the trials' normals `z`; without `COMMON`
+    /// the common shocks are zero and `common` is not read (the same
+    /// values: only the sign of a zero score can differ, which the
+    /// normal-score table and the deal rate map alike).
+    fn scores<const COMMON: bool>(
+        &self,
+        z: &[f64],
+        common: &[f64],
+        common_drift: &[f64],
+        out: &mut [f64],
+        base: &mut [f64],
+    ) {
+        let n = self.season.len();
+        let per = self.normals_per_trial();
+        let law = &self.model.level;
+        let [l11, l21, l22] = self.chol;
+        let rows = out
+            .chunks_exact_mut(n)
+            .zip(base.chunks_exact_mut(n))
+            .zip(z.chunks_exact(per))
+            .enumerate();
+        for (trial, ((x, base), zt)) in rows {
+            let cells = trial * n..(trial + 1) * n;
+            let common = if COMMON { &common[cells.clone()] } else { &[] };
+            let common_drift = &common_drift[cells];
+            let mut level = law.level + l11 * zt[0];
+            let slope = law.slope + l21 * zt[0] + l22 * zt[1];
+            let (own_z, drift_z) = zt[2..].split_at(n);
+            let mut own = own_z[0];
+            for h in 0..n {
+                if h > 0 {
+                    own = self.own_ar * own + self.innovation * own_z[h];
+                }
+                if self.drifts {
+                    level += self.common_drift * common_drift[h] + self.own_drift * drift_z[h];
+                }
+                x[h] = if COMMON {
+                    common[h] + self.own * own
+                } else {
+                    self.own * own
+                };
+                base[h] = (level + slope * h as f64).max(0.0) * self.season[h];
             }
         }
     }

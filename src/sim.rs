@@ -276,6 +276,9 @@ pub fn simulate_with_progress(
     let common = common_shocks(models, spec.seed, trials, n_sim);
     let common_drift = standard_normals(spec.seed, stream_id("company-drift"), trials, n_sim);
     let loadings = models.shocks.loadings();
+    // Without company and region factors the common shocks are all zero:
+    // the territories need not read them.
+    let with_common = loadings.company > 0.0 || loadings.region > 0.0;
     let n_regions = models.regions.len();
     let n_terr = models.territories.len();
 
@@ -365,7 +368,7 @@ pub fn simulate_with_progress(
                         };
                         sampler.sample_batch(
                             &mut rng,
-                            &common_r[cells.clone()],
+                            with_common.then(|| &common_r[cells.clone()]),
                             &common_drift[cells.clone()],
                             out,
                             normals,
