@@ -159,6 +159,21 @@ impl ResidualLaw {
         a + frac * (self.table[i + 1] - a)
     }
 
+    /// The law with its spread around its mean multiplied by `factor`
+    /// (`R' = mean + factor (R - mean)`): how the fitter undoes the
+    /// shrinking of in-sample residuals by the parameters fitted to them.
+    /// The table alone changes; the fitted parts, reported in `fit.csv`,
+    /// stay as estimated.
+    pub fn widened(mut self, factor: f64) -> Self {
+        if (factor - 1.0).abs() > 1e-12 {
+            let m = self.mean();
+            for v in &mut self.table {
+                *v = m + factor * (*v - m);
+            }
+        }
+        self
+    }
+
     /// Mean of the law, from the table (used to check E[R] close to 1).
     pub fn mean(&self) -> f64 {
         // E[T(Z)] for standard normal Z, by the trapezoid rule on the table's grid.
@@ -211,17 +226,37 @@ impl LevelLaw {
     }
 }
 
-impl Distribution<PathParams> for LevelLaw {
-    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> PathParams {
-        let z1: f64 = StandardNormal.sample(rng);
-        let z2: f64 = StandardNormal.sample(rng);
+impl LevelLaw {
+    /// The trial's level and slope from two standard normal scores (the
+    /// caller mixes common and own parts, so that territories' parameter
+    /// errors are correlated the way their noise is).
+    pub fn at_scores(&self, z: [f64; 2]) -> PathParams {
         let l11 = self.cov[0][0].max(0.0).sqrt();
         let l21 = if l11 > 0.0 { self.cov[1][0] / l11 } else { 0.0 };
         let l22 = (self.cov[1][1] - l21 * l21).max(0.0).sqrt();
         PathParams {
-            level: self.level + l11 * z1,
-            slope: self.slope + l21 * z1 + l22 * z2,
+            level: self.level + l11 * z[0],
+            slope: self.slope + l21 * z[0] + l22 * z[1],
         }
+    }
+
+    /// The same law with its parameter covariance scaled by `factor`.
+    pub fn with_cov_scaled(mut self, factor: f64) -> Self {
+        for row in &mut self.cov {
+            for v in row {
+                *v *= factor;
+            }
+        }
+        self
+    }
+}
+
+impl Distribution<PathParams> for LevelLaw {
+    /// Independent parameter draw (no common part).
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> PathParams {
+        let z1: f64 = StandardNormal.sample(rng);
+        let z2: f64 = StandardNormal.sample(rng);
+        self.at_scores([z1, z2])
     }
 }
 
@@ -242,6 +277,10 @@ pub struct Diagnostics {
     pub pooled: bool,
     /// Periods capped as outliers when estimating level and trend.
     pub outliers: usize,
+    /// Factor by which the residual spread and the parameter standard
+    /// deviations were widened for the degrees of freedom the fit used
+    /// (1: none).
+    pub spread: f64,
     /// The series the fit saw (revenue per period, or per reporting date)
     /// and the fitted mean of each of its periods (level path x season x
     /// mean ratio), for the fitted-vs-actual plot.
@@ -333,6 +372,46 @@ impl TerritoryModel {
     }
 }
 
+/// Estimation error of a group's seasonal profile: the Cholesky factor of
+/// the covariance of its log seasonal coefficients (positions 1..s against
+/// position 0). A trial draws the coefficients' errors once and every
+/// territory of the group multiplies its indices by the same factors: a
+/// profile estimated from two years is uncertain in the same way for all.
+#[derive(Debug, Clone)]
+pub struct SeasonError {
+    /// The stream the errors are drawn from: groups sharing a profile share it.
+    pub source: String,
+    /// The estimated indices (mean 1).
+    pub index: Vec<f64>,
+    pub chol: Vec<Vec<f64>>,
+}
+
+impl SeasonError {
+    /// Standard normal scores needed per trial.
+    pub fn dim(&self) -> usize {
+        self.chol.len()
+    }
+
+    /// Multipliers of the indices, by position, for the scores `z` (`dim()`
+    /// of them): the indices with the errors added to their logs,
+    /// renormalised to mean 1, over the estimated indices.
+    pub fn multipliers(&self, z: &[f64], out: &mut [f64]) {
+        out[0] = 1.0;
+        for (i, row) in self.chol.iter().enumerate() {
+            let e: f64 = row[..=i].iter().zip(z).map(|(l, z)| l * z).sum();
+            out[i + 1] = e.exp();
+        }
+        let norm = self
+            .index
+            .iter()
+            .zip(out.iter())
+            .map(|(a, m)| a * m)
+            .sum::<f64>()
+            / self.index.len() as f64;
+        out.iter_mut().for_each(|m| *m /= norm);
+    }
+}
+
 /// How strongly territories move together.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ShockModel {
@@ -387,6 +466,11 @@ pub struct FittedModels {
     pub regions: Vec<String>,
     pub territories: Vec<TerritoryModel>,
     pub shocks: ShockModel,
+    /// Estimation error of each region's seasonal profile (`None`: no
+    /// seasonality, or a profile known exactly), drawn once per trial and
+    /// shared by the region's territories.
+    #[serde(skip)]
+    pub season_errors: Vec<Option<SeasonError>>,
     /// The data's reporting cadence: the models are per reporting date, and
     /// each simulated period is multiplied by its cadence factor.
     #[serde(skip)]
