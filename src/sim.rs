@@ -119,6 +119,8 @@ pub struct SimResults {
     pub region_totals: Vec<Vec<f64>>,
     /// Company horizon total in each trial.
     pub company_totals: Vec<f64>,
+    /// The company's path in each trial: [trial * periods + p].
+    pub company_paths: Vec<f64>,
     /// Number of territory-period values drawn.
     pub draws: u64,
 }
@@ -558,6 +560,7 @@ pub fn simulate_with_progress(
         territory_quarter_totals: quarter_totals,
         region_totals,
         company_totals,
+        company_paths,
         draws: (n_terr * trials * n_sim) as u64,
     }
 }
