@@ -1245,7 +1245,7 @@ mod tests {
         // Deviations 0.2 and -0.2 with sampling variance 0.01: tau^2 = 0.03.
         let full = vec![(0.2, 0.01), (-0.2, 0.01)];
         let with_gap = vec![(0.2, 0.01), (0.0, f64::INFINITY), (-0.2, 0.01)];
-        assert!((seasonal_spread(&[full.clone()]) - 0.03).abs() < 1e-12);
+        assert!((seasonal_spread(std::slice::from_ref(&full)) - 0.03).abs() < 1e-12);
         assert!((seasonal_spread(&[full, with_gap]) - 0.03).abs() < 1e-12);
     }
 
