@@ -47,6 +47,9 @@ const MIN_OWN_FIT: usize = 6;
 const MIN_EMPIRICAL: usize = 12;
 /// Largest factor by which residual autocorrelation inflates parameter variance.
 const MAX_INFLATION: f64 = 10.0;
+/// Fewest repeated-position degrees of freedom for the within-position
+/// noise variance of seasonal deviations.
+const MIN_WITHIN_DF: usize = 6;
 /// Largest variance inflation for fitted parameters (spread x 2).
 const MAX_DOF_INFLATION: f64 = 4.0;
 /// Largest drift-to-noise variance ratio of the level (smoothing weight about 0.62).
@@ -298,6 +301,9 @@ struct TerritoryFit {
     /// Seasonal parameters estimated from the territory's own deviations
     /// (sum of shrinkage weights).
     season_dof: f64,
+    /// Mean posterior variance of the territory's own log seasonal
+    /// deviations: their estimation error.
+    season_var: f64,
 }
 
 /// Settings shared by every territory's fit.
@@ -469,8 +475,29 @@ fn seasonal_deviations(y: &[f64], positions: &[usize], profile: &[f64]) -> Vec<(
     if level <= 0.0 {
         return Vec::new();
     }
-    let cv2 =
-        a.iter().map(|v| (v / level - 1.0).powi(2)).sum::<f64>() / (a.len().max(2) - 1) as f64;
+    // Noise variance (relative to the level) for the deviations' sampling
+    // variance: within season positions where a position was seen more
+    // than once (the spread around all periods' mean would count the
+    // territory's own seasonal deviations, the signal, as noise).
+    let (mut within, mut df) = (0.0, 0usize);
+    for m in 0..s {
+        let vals: Vec<f64> = a
+            .iter()
+            .zip(positions)
+            .filter(|(_, &p)| p == m)
+            .map(|(v, _)| *v / level)
+            .collect();
+        if vals.len() >= 2 {
+            let mu = mean(&vals);
+            within += vals.iter().map(|v| (v - mu).powi(2)).sum::<f64>();
+            df += vals.len() - 1;
+        }
+    }
+    let cv2 = if df >= MIN_WITHIN_DF {
+        within / df as f64
+    } else {
+        a.iter().map(|v| (v / level - 1.0).powi(2)).sum::<f64>() / (a.len().max(2) - 1) as f64
+    };
     let mut out = Vec::with_capacity(s);
     for m in 0..s {
         let vals: Vec<f64> = a
@@ -516,12 +543,15 @@ fn fit_territory(
     // Seasonal parameters the territory's own data paid for: the sum of
     // its shrinkage weights.
     let mut season_dof = 0.0;
+    // Mean posterior variance of the shrunk log deviations (w x v).
+    let mut season_var = 0.0;
     if !deviations.is_empty() {
         for (m, &(d, v)) in deviations.iter().enumerate() {
             if v.is_finite() && tau2 > 0.0 {
                 let w = tau2 / (tau2 + v);
                 season[m] *= (w * d).exp();
                 season_dof += w;
+                season_var += w * v / deviations.len() as f64;
                 own_season = true;
             }
         }
@@ -792,6 +822,7 @@ fn fit_territory(
         n_positive: n_pos,
         raw_drift,
         season_dof,
+        season_var,
     }
 }
 
@@ -835,6 +866,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         n_positive: 0,
         raw_drift: 0.0,
         season_dof: 0.0,
+        season_var: 0.0,
     }
 }
 
@@ -1075,7 +1107,16 @@ fn correct_for_fitted_parameters(
     for &i in &fitted {
         let f = &mut fits[i];
         let variance = (c + r) * common_k + own_share * own_k[i];
-        let spread = variance.sqrt();
+        // The territory's own seasonal deviations are estimates too: a
+        // horizon of up to a year meets each position once, so their error
+        // adds to each period's noise like an independent term.
+        let law_var = f.residual.variance();
+        let season = if law_var > 0.0 {
+            f.season_var / law_var
+        } else {
+            0.0
+        };
+        let spread = (variance + season).sqrt();
         f.level = f.level.with_cov_scaled(variance);
         if f.compound.is_none() {
             f.residual = f.residual.clone().widened(spread);

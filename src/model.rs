@@ -176,14 +176,26 @@ impl ResidualLaw {
 
     /// Mean of the law, from the table (used to check E[R] close to 1).
     pub fn mean(&self) -> f64 {
-        // E[T(Z)] for standard normal Z, by the trapezoid rule on the table's grid.
+        self.expectation(|r| r)
+    }
+
+    /// Variance of the law, from the table.
+    pub fn variance(&self) -> f64 {
+        let m = self.mean();
+        self.expectation(|r| (r - m) * (r - m))
+    }
+
+    /// E[f(T(Z))] for standard normal Z, by the trapezoid rule on the
+    /// table's grid.
+    fn expectation(&self, f: impl Fn(f64) -> f64) -> f64 {
         let dx = 1.0 / PER_UNIT;
         let weight = |i: usize| {
             let x = i as f64 / PER_UNIT - X_MAX;
             (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
         };
-        let inner: f64 = (1..GRID - 1).map(|i| self.table[i] * weight(i)).sum();
-        let ends = 0.5 * (self.table[0] * weight(0) + self.table[GRID - 1] * weight(GRID - 1));
+        let inner: f64 = (1..GRID - 1).map(|i| f(self.table[i]) * weight(i)).sum();
+        let ends =
+            0.5 * (f(self.table[0]) * weight(0) + f(self.table[GRID - 1]) * weight(GRID - 1));
         (inner + ends) * dx
     }
 }
