@@ -116,7 +116,12 @@ fn history_from(
     let revenue = (0..n_terr)
         .map(|_| (0..periods).map(|_| 1000.0 * law(&mut rng)).collect())
         .collect();
-    let territories = (0..n_terr)
+    one_region_history(calendar, revenue)
+}
+
+/// Territories T-0, T-1, ... in one region "All", from their revenue series.
+fn one_region_history(calendar: Calendar, revenue: Vec<Vec<f64>>) -> SalesHistory {
+    let territories = (0..revenue.len())
         .map(|i| Territory {
             name: format!("T-{i}"),
             region: "All".into(),
@@ -660,14 +665,7 @@ fn short_seasonal_coverage(n_terr: usize, common: f64, datasets: u64) -> (f64, f
                     .collect()
             })
             .collect();
-        let territories = (0..n_terr)
-            .map(|i| Territory {
-                name: format!("T-{i}"),
-                region: "All".into(),
-            })
-            .collect();
-        let calendar = Calendar::new(PeriodKind::Month, 1);
-        let h = SalesHistory::from_series(calendar, 2000 * 12, territories, revenue);
+        let h = one_region_history(Calendar::new(PeriodKind::Month, 1), revenue);
         let spec = BacktestSpec {
             holdout: 12,
             rolling: 1,
