@@ -18,7 +18,10 @@ use serde::Serialize;
 use crate::fit::fit;
 use crate::history::SalesHistory;
 use crate::scenario::{FitSpec, STANDARD_QUANTILES};
-use crate::sim::{simulate, SeriesSummary, SimSpec};
+use rand::RngExt;
+
+use crate::rng::{stream_id, stream_rng};
+use crate::sim::{quantile_index, simulate, SeriesSummary, SimResults, SimSpec};
 use crate::stats::quantile::sorted_quantile;
 
 /// How to backtest.
@@ -234,6 +237,10 @@ pub fn backtest(
     let total: Vec<f64> = (0..n)
         .map(|p| history.revenue.iter().map(|s| s[p]).sum())
         .collect();
+    // Per origin, how many of the company's holdout periods each trial's own
+    // path has inside the 80% interval: a calibrated forecast's coverage
+    // is distributed like a trial's.
+    let mut company_inside: Vec<Vec<usize>> = Vec::new();
     for j in (0..spec.rolling).rev() {
         let cut = n - spec.holdout - j * spec.step;
         let train = history.truncated(cut);
@@ -276,6 +283,7 @@ pub fn backtest(
             score("region", s, &regions[r].1);
         }
         score("total", &sim.total, &total);
+        company_inside.push(trial_coverage(&sim, 0.1, 0.9));
     }
     let overall = scores(rows.iter().collect());
     let by_level = ["territory", "region", "total"]
@@ -294,17 +302,54 @@ pub fn backtest(
         rows,
         overall,
         by_level,
-        total_coverage_80_band: binomial_band(total_points, 0.8),
+        total_coverage_80_band: calibrated_band(&company_inside, total_points, spec.seed),
     })
 }
 
-/// The 5%-95% band of the share of successes in `n` trials with probability `p`.
-fn binomial_band(n: usize, p: f64) -> (f64, f64) {
-    if n == 0 {
+/// For each trial, the number of periods in which its company path lies
+/// inside the simulation's own `lo`-`hi` quantile interval.
+fn trial_coverage(sim: &SimResults, lo: f64, hi: f64) -> Vec<usize> {
+    let (Some(i_lo), Some(i_hi)) = (
+        quantile_index(&sim.quantiles, lo),
+        quantile_index(&sim.quantiles, hi),
+    ) else {
+        return Vec::new();
+    };
+    let n = sim.total.periods.len();
+    sim.company_paths
+        .chunks_exact(n.max(1))
+        .map(|path| {
+            path.iter()
+                .zip(&sim.total.periods)
+                .filter(|(v, p)| **v >= p.quantiles[i_lo] && **v <= p.quantiles[i_hi])
+                .count()
+        })
+        .collect()
+}
+
+/// The 5%-95% band of the company's 80%-interval coverage if the actuals
+/// had been drawn from the forecast itself: one trial's path per origin,
+/// origins independent. Periods of one origin share the trial's level,
+/// trend and season errors and its common shocks, so the band is much
+/// wider than a binomial one over the same number of points (origins that
+/// overlap in time make it, if anything, too narrow).
+fn calibrated_band(inside: &[Vec<usize>], points: usize, seed: u64) -> (f64, f64) {
+    if points == 0 || inside.iter().any(Vec::is_empty) {
         return (0.0, 1.0);
     }
-    let sd = (p * (1.0 - p) / n as f64).sqrt();
-    ((p - 1.645 * sd).max(0.0), (p + 1.645 * sd).min(1.0))
+    const DRAWS: usize = 4000;
+    let mut rng = stream_rng(seed, stream_id("backtest-band"), 0);
+    let mut shares: Vec<f64> = (0..DRAWS)
+        .map(|_| {
+            let hits: usize = inside.iter().map(|c| c[rng.random_range(0..c.len())]).sum();
+            hits as f64 / points as f64
+        })
+        .collect();
+    shares.sort_by(f64::total_cmp);
+    (
+        sorted_quantile(&shares, 0.05),
+        sorted_quantile(&shares, 0.95),
+    )
 }
 
 fn scores(rows: Vec<&BacktestRow>) -> Scores {

@@ -515,7 +515,7 @@ fn real_main() -> Result<(), Error> {
                         );
                     }
                     println!(
-                        "  with this many company-level points, a calibrated forecast's 80% interval would cover between {:.2} and {:.2} of them (90% band)",
+                        "  if the actuals were drawn from the forecast itself (paths, not independent points), the company's 80% interval would cover between {:.2} and {:.2} of them (90% band)",
                         b.total_coverage_80_band.0, b.total_coverage_80_band.1
                     );
                 }

@@ -119,11 +119,25 @@ impl ResidualLaw {
         let table: Vec<f64> = (0..GRID)
             .map(|i| law.quantile(norm_cdf(i as f64 / PER_UNIT - X_MAX)))
             .collect();
-        for (s, w) in law.segments.iter_mut().zip(table.windows(2)) {
+        law.set_table(&table);
+        law
+    }
+
+    /// Store the grid values `table` (GRID of them) as segments.
+    fn set_table(&mut self, table: &[f64]) {
+        for (s, w) in self.segments.iter_mut().zip(table.windows(2)) {
             *s = [w[0], w[1] - w[0]];
         }
-        law.last = table[GRID - 1];
-        law
+        self.last = table[GRID - 1];
+    }
+
+    /// Grid value `i` of the table.
+    fn value(&self, i: usize) -> f64 {
+        if i < GRID - 1 {
+            self.segments[i][0]
+        } else {
+            self.last
+        }
     }
 
     /// Quantile function of the whole law.
@@ -177,16 +191,44 @@ impl ResidualLaw {
         a + (pos - floor) * d
     }
 
+    /// The law with its spread around its mean multiplied by `factor`
+    /// (`R' = mean + factor (R - mean)`): how the fitter undoes the
+    /// shrinking of in-sample residuals by the parameters fitted to them.
+    /// The table alone changes; the fitted parts, reported in `fit.csv`,
+    /// stay as estimated.
+    pub fn widened(mut self, factor: f64) -> Self {
+        if (factor - 1.0).abs() > 1e-12 {
+            let m = self.mean();
+            let table: Vec<f64> = (0..GRID)
+                .map(|i| m + factor * (self.value(i) - m))
+                .collect();
+            self.set_table(&table);
+        }
+        self
+    }
+
     /// Mean of the law, from the table (used to check E[R] close to 1).
     pub fn mean(&self) -> f64 {
-        // E[T(Z)] for standard normal Z, by the trapezoid rule on the table's grid.
+        self.expectation(|r| r)
+    }
+
+    /// Variance of the law, from the table.
+    pub fn variance(&self) -> f64 {
+        let m = self.mean();
+        self.expectation(|r| (r - m) * (r - m))
+    }
+
+    /// E[f(T(Z))] for standard normal Z, by the trapezoid rule on the
+    /// table's grid.
+    fn expectation(&self, f: impl Fn(f64) -> f64) -> f64 {
         let dx = 1.0 / PER_UNIT;
         let weight = |i: usize| {
             let x = i as f64 / PER_UNIT - X_MAX;
             (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
         };
-        let inner: f64 = (1..GRID - 1).map(|i| self.segments[i][0] * weight(i)).sum();
-        let ends = 0.5 * (self.segments[0][0] * weight(0) + self.last * weight(GRID - 1));
+        let inner: f64 = (1..GRID - 1).map(|i| f(self.value(i)) * weight(i)).sum();
+        let ends =
+            0.5 * (f(self.value(0)) * weight(0) + f(self.value(GRID - 1)) * weight(GRID - 1));
         (inner + ends) * dx
     }
 }
@@ -238,17 +280,35 @@ impl LevelLaw {
         let l22 = (self.cov[1][1] - l21 * l21).max(0.0).sqrt();
         [l11, l21, l22]
     }
+
+    /// The trial's level and slope from two standard normal scores (the
+    /// caller mixes common and own parts, so that territories' parameter
+    /// errors are correlated the way their noise is).
+    pub fn at_scores(&self, z: [f64; 2]) -> PathParams {
+        let [l11, l21, l22] = self.cholesky();
+        PathParams {
+            level: self.level + l11 * z[0],
+            slope: self.slope + l21 * z[0] + l22 * z[1],
+        }
+    }
+
+    /// The same law with its parameter covariance scaled by `factor`.
+    pub fn with_cov_scaled(mut self, factor: f64) -> Self {
+        for row in &mut self.cov {
+            for v in row {
+                *v *= factor;
+            }
+        }
+        self
+    }
 }
 
 impl Distribution<PathParams> for LevelLaw {
+    /// Independent parameter draw (no common part).
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> PathParams {
         let z1: f64 = StandardNormal.sample(rng);
         let z2: f64 = StandardNormal.sample(rng);
-        let [l11, l21, l22] = self.cholesky();
-        PathParams {
-            level: self.level + l11 * z1,
-            slope: self.slope + l21 * z1 + l22 * z2,
-        }
+        self.at_scores([z1, z2])
     }
 }
 
@@ -269,6 +329,10 @@ pub struct Diagnostics {
     pub pooled: bool,
     /// Periods capped as outliers when estimating level and trend.
     pub outliers: usize,
+    /// Factor by which the residual spread and the parameter standard
+    /// deviations were widened for the degrees of freedom the fit used
+    /// (1: none).
+    pub spread: f64,
     /// The series the fit saw (revenue per period, or per reporting date)
     /// and the fitted mean of each of its periods (level path x season x
     /// mean ratio), for the fitted-vs-actual plot.
@@ -376,13 +440,15 @@ impl PathSampler<'_> {
     /// n horizon periods): all the trials' normals first, in one call of
     /// [`normal::fill`] into the scratch buffer `z`, then each trial's
     /// mixed normal scores (into `out`) and bases, then all the values.
-    /// `common` and `common_drift` (laid out as `out`) are the trials'
-    /// combined common shocks (`None`: all zero, as without company and
-    /// region factors, and then not read) and the company's level-drift
-    /// innovations.
+    /// `level_common` holds the common parts of each trial's level and
+    /// slope scores (two per trial); `common` and `common_drift` (laid out
+    /// as `out`) are the trials' combined common shocks (`None`: all zero,
+    /// as without company and region factors, and then not read) and the
+    /// company's level-drift innovations.
     pub fn sample_batch<R: Rng + Clone>(
         &self,
         rng: &mut R,
+        level_common: &[f64],
         common: Option<&[f64]>,
         common_drift: &[f64],
         out: &mut [f64],
@@ -398,8 +464,8 @@ impl PathSampler<'_> {
         let (z, base) = z.split_at_mut(cells / n * per);
         normal::fill(rng, z);
         match common {
-            Some(common) => self.scores::<true>(z, common, common_drift, out, base),
-            None => self.scores::<false>(z, &[], common_drift, out, base),
+            Some(common) => self.scores::<true>(z, level_common, common, common_drift, out, base),
+            None => self.scores::<false>(z, level_common, &[], common_drift, out, base),
         }
         match &self.model.compound {
             None => {
@@ -427,6 +493,7 @@ impl PathSampler<'_> {
     fn scores<const COMMON: bool>(
         &self,
         z: &[f64],
+        level_common: &[f64],
         common: &[f64],
         common_drift: &[f64],
         out: &mut [f64],
@@ -445,8 +512,12 @@ impl PathSampler<'_> {
             let cells = trial * n..(trial + 1) * n;
             let common = if COMMON { &common[cells.clone()] } else { &[] };
             let common_drift = &common_drift[cells];
-            let mut level = law.level + l11 * zt[0];
-            let slope = law.slope + l21 * zt[0] + l22 * zt[1];
+            // The level and slope scores: common part plus own part, as
+            // `LevelLaw::at_scores` takes them.
+            let c = &level_common[2 * trial..2 * trial + 2];
+            let (z0, z1) = (c[0] + self.own * zt[0], c[1] + self.own * zt[1]);
+            let mut level = law.level + l11 * z0;
+            let slope = law.slope + l21 * z0 + l22 * z1;
             let (own_z, drift_z) = zt[2..].split_at(n);
             let mut own = own_z[0];
             for h in 0..n {
@@ -464,6 +535,46 @@ impl PathSampler<'_> {
                 base[h] = (level + slope * h as f64).max(0.0) * self.season[h];
             }
         }
+    }
+}
+
+/// Estimation error of a group's seasonal profile: the Cholesky factor of
+/// the covariance of its log seasonal coefficients (positions 1..s against
+/// position 0). A trial draws the coefficients' errors once and every
+/// territory of the group multiplies its indices by the same factors: a
+/// profile estimated from two years is uncertain in the same way for all.
+#[derive(Debug, Clone)]
+pub struct SeasonError {
+    /// The stream the errors are drawn from: groups sharing a profile share it.
+    pub source: String,
+    /// The estimated indices (mean 1).
+    pub index: Vec<f64>,
+    pub chol: Vec<Vec<f64>>,
+}
+
+impl SeasonError {
+    /// Standard normal scores needed per trial.
+    pub fn dim(&self) -> usize {
+        self.chol.len()
+    }
+
+    /// Multipliers of the indices, by position, for the scores `z` (`dim()`
+    /// of them): the indices with the errors added to their logs,
+    /// renormalised to mean 1, over the estimated indices.
+    pub fn multipliers(&self, z: &[f64], out: &mut [f64]) {
+        out[0] = 1.0;
+        for (i, row) in self.chol.iter().enumerate() {
+            let e: f64 = row[..=i].iter().zip(z).map(|(l, z)| l * z).sum();
+            out[i + 1] = e.exp();
+        }
+        let norm = self
+            .index
+            .iter()
+            .zip(out.iter())
+            .map(|(a, m)| a * m)
+            .sum::<f64>()
+            / self.index.len() as f64;
+        out.iter_mut().for_each(|m| *m /= norm);
     }
 }
 
@@ -521,6 +632,11 @@ pub struct FittedModels {
     pub regions: Vec<String>,
     pub territories: Vec<TerritoryModel>,
     pub shocks: ShockModel,
+    /// Estimation error of each region's seasonal profile (`None`: no
+    /// seasonality, or a profile known exactly), drawn once per trial and
+    /// shared by the region's territories.
+    #[serde(skip)]
+    pub season_errors: Vec<Option<SeasonError>>,
     /// The data's reporting cadence: the models are per reporting date, and
     /// each simulated period is multiplied by its cadence factor.
     #[serde(skip)]

@@ -90,6 +90,8 @@ pub struct FitRow {
     pub level: f64,
     pub slope: f64,
     pub drift_sd: f64,
+    /// Widening of the residual spread for the parameters fitted (1: none).
+    pub spread_factor: f64,
 }
 
 /// A territory's history beside the model's fitted mean.
@@ -139,6 +141,7 @@ impl FitSection {
                 level: t.level.level,
                 slope: t.level.slope,
                 drift_sd: t.level.drift_sd,
+                spread_factor: t.diagnostics.spread,
             })
             .collect();
         let mut by_size: Vec<&crate::model::TerritoryModel> = models

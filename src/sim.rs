@@ -119,6 +119,8 @@ pub struct SimResults {
     pub region_totals: Vec<Vec<f64>>,
     /// Company horizon total in each trial.
     pub company_totals: Vec<f64>,
+    /// The company's path in each trial: [trial * periods + p].
+    pub company_paths: Vec<f64>,
     /// Number of territory-period values drawn.
     pub draws: u64,
 }
@@ -239,6 +241,68 @@ fn common_shocks(models: &FittedModels, seed: u64, trials: usize, n: usize) -> V
         .collect()
 }
 
+/// The common part of each trial's level and slope scores per region:
+/// [region][2 * trial + k], the company's and the region's standard normals
+/// weighted by their loadings. Parameter errors are averages of the noise
+/// they were estimated from, so territories whose noise moves together
+/// have level and slope errors that move together in the same proportion;
+/// drawn independently, they would cancel out in the company total.
+fn common_level_scores(models: &FittedModels, seed: u64, trials: usize) -> Vec<Vec<f64>> {
+    let loadings = models.shocks.loadings();
+    let company = standard_normals(seed, stream_id("company-level"), trials, 2);
+    models
+        .regions
+        .iter()
+        .map(|r| {
+            let mut c: Vec<f64> = company.iter().map(|v| v * loadings.company).collect();
+            if loadings.region > 0.0 {
+                let own =
+                    standard_normals(seed, stream_id(&format!("region-level:{r}")), trials, 2);
+                for (a, b) in c.iter_mut().zip(own) {
+                    *a += loadings.region * b;
+                }
+            }
+            c
+        })
+        .collect()
+}
+
+/// Each region's seasonal-profile error as multipliers of the horizon's
+/// periods: [region] -> [trial * n + h] (`None` where the profile has no
+/// error to draw). Regions sharing a profile draw from the same stream, so
+/// they share its error.
+fn season_multipliers(
+    models: &FittedModels,
+    seed: u64,
+    trials: usize,
+    seasons: &[usize],
+) -> Vec<Option<Vec<f64>>> {
+    let n = seasons.len();
+    models
+        .season_errors
+        .par_iter()
+        .map(|e| {
+            let e = e.as_ref()?;
+            let dim = e.dim();
+            let z = standard_normals(
+                seed,
+                stream_id(&format!("season:{}", e.source)),
+                trials,
+                dim,
+            );
+            let mut by_position = vec![0.0; e.index.len()];
+            let mut out = vec![0.0; trials * n];
+            for trial in 0..trials {
+                e.multipliers(&z[trial * dim..(trial + 1) * dim], &mut by_position);
+                for (h, &pos) in seasons.iter().enumerate() {
+                    out[trial * n + h] = by_position[pos];
+                }
+            }
+            Some(out)
+        })
+        .collect()
+}
+
 /// Independent standard normals [trial * n + h] from one stream.
 fn standard_normals(seed: u64, stream: u64, trials: usize, n: usize) -> Vec<f64> {
     let mut out = vec![0.0; trials * n];
@@ -275,6 +339,8 @@ pub fn simulate_with_progress(
     let adjustments = draw_adjustments(spec, &sim_starts);
     let common = common_shocks(models, spec.seed, trials, n_sim);
     let common_drift = standard_normals(spec.seed, stream_id("company-drift"), trials, n_sim);
+    let level_common = common_level_scores(models, spec.seed, trials);
+    let season_mult = season_multipliers(models, spec.seed, trials, &seasons);
     let loadings = models.shocks.loadings();
     // Without company and region factors the common shocks are all zero:
     // the territories need not read them.
@@ -336,6 +402,7 @@ pub fn simulate_with_progress(
                         .collect();
                     let capacity = spec.capacity.as_ref().map(|c| &c[t]);
                     let common_r = &common[m.region_index];
+                    let season_r = season_mult[m.region_index].as_deref();
                     let stream = stream_id(&m.name);
                     // Only the pipeline needs the run-rate's mean (a division
                     // per draw otherwise wasted).
@@ -368,11 +435,17 @@ pub fn simulate_with_progress(
                         };
                         sampler.sample_batch(
                             &mut rng,
+                            &level_common[m.region_index][2 * trials_b.start..2 * trials_b.end],
                             with_common.then(|| &common_r[cells.clone()]),
                             &common_drift[cells.clone()],
                             out,
                             normals,
                         );
+                        if let Some(sm) = season_r {
+                            for (v, m) in out.iter_mut().zip(&sm[cells.clone()]) {
+                                *v *= m;
+                            }
+                        }
                         if plain {
                             continue;
                         }
@@ -483,6 +556,7 @@ pub fn simulate_with_progress(
         territory_quarter_totals: quarter_totals,
         region_totals,
         company_totals,
+        company_paths,
         draws: (n_terr * trials * n_sim) as u64,
     }
 }

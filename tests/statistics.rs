@@ -116,7 +116,12 @@ fn history_from(
     let revenue = (0..n_terr)
         .map(|_| (0..periods).map(|_| 1000.0 * law(&mut rng)).collect())
         .collect();
-    let territories = (0..n_terr)
+    one_region_history(calendar, revenue)
+}
+
+/// Territories T-0, T-1, ... in one region "All", from their revenue series.
+fn one_region_history(calendar: Calendar, revenue: Vec<Vec<f64>>) -> SalesHistory {
+    let territories = (0..revenue.len())
         .map(|i| Territory {
             name: format!("T-{i}"),
             region: "All".into(),
@@ -267,6 +272,7 @@ fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
             company_share,
             ..ShockModel::independent()
         },
+        season_errors: vec![None],
         warnings: Vec::new(),
     }
 }
@@ -624,4 +630,85 @@ fn backtest_on_compound_data_is_calibrated() {
         territory.coverage_50
     );
     assert!(territory.scaled_pinball < territory.baseline_scaled_pinball);
+}
+
+/// `datasets` independent companies of `n_terr` territories with 24 + 12
+/// months of a strong seasonal profile (+-30%) and lognormal noise (sd
+/// 0.12 in logs) of which `common` of the variance is a company factor;
+/// each backtested on its last 12 months. Returns the coverage of the 80%
+/// interval by level (territory, total), pooled over the datasets.
+fn short_seasonal_coverage(n_terr: usize, common: f64, datasets: u64) -> (f64, f64) {
+    use salesplan::backtest::{backtest, BacktestSpec};
+    let profile: Vec<f64> = (0..12)
+        .map(|m| 1.0 + 0.3 * (2.0 * std::f64::consts::PI * m as f64 / 12.0).sin())
+        .collect();
+    let (mut hits, mut points) = ([0.0; 2], [0usize; 2]);
+    for d in 0..datasets {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(100 + d);
+        let sd = 0.12;
+        let factor: Vec<f64> = (0..36)
+            .map(|_| {
+                Normal::new(0.0, sd * common.sqrt())
+                    .unwrap()
+                    .sample(&mut rng)
+            })
+            .collect();
+        let own = Normal::new(0.0, sd * (1.0 - common).sqrt()).unwrap();
+        let revenue: Vec<Vec<f64>> = (0..n_terr)
+            .map(|i| {
+                let level = 1000.0 * (1.0 + i as f64 / n_terr as f64);
+                (0..36)
+                    .map(|t| {
+                        let e = factor[t] + own.sample(&mut rng) - 0.5 * sd * sd;
+                        level * profile[t % 12] * e.exp()
+                    })
+                    .collect()
+            })
+            .collect();
+        let h = one_region_history(Calendar::new(PeriodKind::Month, 1), revenue);
+        let spec = BacktestSpec {
+            holdout: 12,
+            rolling: 1,
+            step: 1,
+            trials: 2000,
+            seed: 5 + d,
+        };
+        let result = backtest(&h, &spec_aic(), &spec).unwrap();
+        for (k, level) in ["territory", "total"].iter().enumerate() {
+            let score = &result.by_level.iter().find(|(l, _)| l == level).unwrap().1;
+            hits[k] += score.coverage_80 * score.points as f64;
+            points[k] += score.points;
+        }
+    }
+    (hits[0] / points[0] as f64, hits[1] / points[1] as f64)
+}
+
+#[test]
+fn two_years_of_seasonal_history_give_calibrated_intervals() {
+    // With 24 months the 11 seasonal indices, the level and the trend test
+    // take half the degrees of freedom: in-sample residuals are much
+    // smaller than forecast errors, and the indices themselves are
+    // uncertain. A single territory, 40 datasets: 480 points, 12 per
+    // dataset sharing its parameter errors; the binomial sd of 0.018 grows
+    // to about 0.04 with that dependence, so [0.70, 0.90] is a 2.5-sd band
+    // (0.79 with this seed; 0.57 before the fitted-parameter corrections).
+    let (single, _) = short_seasonal_coverage(1, 0.0, 40);
+    assert!(
+        (0.70..=0.90).contains(&single),
+        "single territory coverage {single}"
+    );
+    // 20 territories with half their noise common, 12 datasets: the
+    // company total (144 points, strongly dependent within a dataset) is
+    // where correlated parameter and profile errors show; territories
+    // (2,880 points) stay calibrated. With this seed 0.78 and 0.77; before
+    // the corrections 0.68 and 0.50.
+    let (territory, company) = short_seasonal_coverage(20, 0.5, 12);
+    assert!(
+        (0.72..=0.88).contains(&territory),
+        "territory coverage {territory}"
+    );
+    assert!(
+        (0.62..=0.95).contains(&company),
+        "company coverage {company}"
+    );
 }

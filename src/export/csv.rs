@@ -112,6 +112,7 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             "pooled",
             "level",
             "slope",
+            "spread_factor",
         ]);
         for r in &fit.rows {
             c.row([
@@ -131,6 +132,7 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
                 r.pooled.to_string(),
                 money(r.level),
                 money(r.slope),
+                format!("{:.4}", r.spread_factor),
             ]);
         }
         out.write("fit.csv", &c.into_bytes())?;

@@ -72,8 +72,9 @@ pub fn ols(rows: &[Vec<f64>], y: &[f64]) -> Option<Ols> {
     })
 }
 
-/// Inverse of a symmetric positive definite matrix by Cholesky.
-fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+/// Lower-triangular Cholesky factor L (a = L L') of a symmetric positive
+/// definite matrix; `None` if it is singular to working precision.
+pub fn cholesky(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let p = a.len();
     let mut l = vec![vec![0.0; p]; p];
     let scale = (0..p)
@@ -93,6 +94,13 @@ fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
             }
         }
     }
+    Some(l)
+}
+
+/// Inverse of a symmetric positive definite matrix by Cholesky.
+fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let p = a.len();
+    let l = cholesky(a)?;
     // inv = L^-T L^-1
     let mut linv = vec![vec![0.0; p]; p];
     for i in 0..p {
