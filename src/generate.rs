@@ -481,16 +481,32 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 /// A monthly history in memory, for benches and scale tests: `territories`
 /// territories (`T-0000`, ...) in 8 regions over `periods` months from
 /// January 2024, levels 1,000 to 17,000 with a seasonal ramp of up to 20%
-/// and Gamma(8, 1/8) noise; the same for the same arguments.
+/// and Gamma(8, 1/8) noise times a company factor shared by all territories;
+/// the same for the same arguments.
 pub fn synthetic_history(territories: usize, periods: usize) -> SalesHistory {
+    const COMPANY_SD: f64 = 0.2;
     let calendar = Calendar::new(PeriodKind::Month, 1);
     let mut rng = stream_rng(3, stream_id("bench-history"), 0);
     let noise = Gamma::new(8.0, 1.0 / 8.0).unwrap_or_else(|_| unreachable!("valid constants"));
+    // One company factor per period (log sd 0.2, mean-one multiplier):
+    // about a quarter of each territory's variance, as in the issue's
+    // reference workload ("one common factor").
+    let company: Vec<f64> = (0..periods)
+        .map(|_| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            (COMPANY_SD * z - 0.5 * COMPANY_SD * COMPANY_SD).exp()
+        })
+        .collect();
     let revenue = (0..territories)
         .map(|t| {
             let level = 1000.0 * (1.0 + (t % 17) as f64);
             (0..periods)
-                .map(|p| level * (1.0 + 0.2 * ((p % 12) as f64 / 11.0)) * noise.sample(&mut rng))
+                .map(|p| {
+                    level
+                        * (1.0 + 0.2 * ((p % 12) as f64 / 11.0))
+                        * company[p]
+                        * noise.sample(&mut rng)
+                })
                 .collect()
         })
         .collect();

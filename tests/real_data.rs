@@ -97,8 +97,14 @@ fn demo_data_loads() {
     assert!(h.deal_sizes.is_some());
 }
 
-/// Backtest `scenario` with one origin and `holdout` periods, 2000 trials.
-fn backtest_scores(name: &str, holdout: usize) -> salesplan::backtest::BacktestResult {
+/// Backtest `scenario` with `rolling` origins `step` periods apart and
+/// `holdout` periods, 2000 trials.
+fn backtest_scores(
+    name: &str,
+    holdout: usize,
+    rolling: usize,
+    step: usize,
+) -> salesplan::backtest::BacktestResult {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/scenarios")
         .join(name);
@@ -106,8 +112,8 @@ fn backtest_scores(name: &str, holdout: usize) -> salesplan::backtest::BacktestR
     let h = load::load(&s).unwrap_or_else(|e| panic!("{e}"));
     let spec = salesplan::backtest::BacktestSpec {
         holdout,
-        rolling: 1,
-        step: 1,
+        rolling,
+        step,
         trials: 2000,
         seed: 11,
     };
@@ -121,13 +127,15 @@ fn walmart_monthly_is_calibrated_once_reporting_weeks_are_counted() {
     // models revenue per reporting week.
     let h = load_scenario("walmart_monthly.toml");
     assert_eq!(h.cadence.map(|c| c.step_days), Some(7));
-    let r = backtest_scores("walmart_monthly.toml", 12);
+    // Three origins a month apart, as the targets are pooled over
+    // origins: 45 stores x 12 months x 3 = 1,620 points; the 80% interval
+    // must cover 72-88% of them (statsforecast's AutoARIMA reaches 0.807
+    // on one origin, BASELINES.md).
+    let r = backtest_scores("walmart_monthly.toml", 12, 3, 1);
     let t = &r.by_level[0].1;
     assert_eq!(r.by_level[0].0, "territory");
-    // 45 stores x 12 months = 540 points; the 80% interval must cover
-    // 70-90% of them (statsforecast's AutoARIMA reaches 0.807, BASELINES.md).
     assert!(
-        (0.70..=0.90).contains(&t.coverage_80),
+        (0.72..=0.88).contains(&t.coverage_80),
         "coverage {}",
         t.coverage_80
     );
@@ -138,8 +146,26 @@ fn walmart_monthly_is_calibrated_once_reporting_weeks_are_counted() {
 }
 
 #[test]
+fn walmart_weekly_backtest_is_calibrated_and_beats_seasonal_naive() {
+    // 45 stores x 52 weeks x 3 origins 4 weeks apart = 7,020 points. With
+    // 87-91 weeks of history the weekly profile rests on one or two
+    // observations per week of the year; seasonal naive is the strongest
+    // statsforecast baseline here (0.319, BASELINES.md).
+    let r = backtest_scores("walmart_weekly.toml", 52, 3, 4);
+    let t = &r.by_level[0].1;
+    assert_eq!(r.by_level[0].0, "territory");
+    assert!(
+        (0.72..=0.88).contains(&t.coverage_80),
+        "coverage {}",
+        t.coverage_80
+    );
+    assert!(t.scaled_pinball < t.baseline_scaled_pinball);
+    assert!(t.scaled_crps < t.baseline_scaled_crps);
+}
+
+#[test]
 fn superstore_states_backtest_beats_seasonal_naive() {
-    let r = backtest_scores("superstore_state.toml", 12);
+    let r = backtest_scores("superstore_state.toml", 12, 1, 1);
     let t = &r.by_level[0].1;
     assert!(
         (0.70..=0.90).contains(&t.coverage_80),
