@@ -97,6 +97,43 @@ fn demo_data_loads() {
     assert!(h.deal_sizes.is_some());
 }
 
+#[test]
+fn sales_optional_columns_are_read_by_their_names_without_a_mapping() {
+    // SPEC's optional sales columns (account, region, deal) are used when
+    // the file has them, mapped or not: the demo sales without any
+    // [data.columns] table load exactly as with the demo's mapping.
+    let dir = tempfile::tempdir().unwrap();
+    let sales = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sales.csv");
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name = \"unmapped\"\n[data]\nsales = {:?}\n[forecast]\nperiod = \"month\"\n",
+            sales.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let unmapped = load::load(&Scenario::load(&scenario).unwrap()).unwrap();
+    let demo =
+        Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/demo.toml")).unwrap();
+    let mapped = load::load(&demo).unwrap();
+    assert_eq!(unmapped.regions(), mapped.regions());
+    assert_eq!(unmapped.regions().len(), 3);
+    assert!(unmapped.deal_sizes.is_some());
+    // The demo also has an accounts table (600); the sales name 597 of them.
+    let text = std::fs::read_to_string(&sales).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|c| *c == "account").unwrap();
+    let distinct: std::collections::BTreeSet<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(col).unwrap())
+        .filter(|a| !a.is_empty())
+        .collect();
+    assert_eq!(unmapped.accounts.len(), distinct.len());
+    assert_eq!(unmapped.revenue, mapped.revenue);
+}
+
 /// Backtest `scenario` with `rolling` origins `step` periods apart and
 /// `holdout` periods, 2000 trials.
 fn backtest_scores(
