@@ -208,11 +208,10 @@ fn applies(a: &Adjustment, territory: &str, region: &str) -> bool {
 /// Common shocks per region: [region][trial * n + h], already weighted by
 /// the company and region loadings.
 fn common_shocks(models: &FittedModels, seed: u64, trials: usize, n: usize) -> Vec<Vec<f64>> {
-    let loadings = models.shocks.loadings();
     let phi = models.shocks.factor_ar;
     let innovation = (1.0 - phi * phi).sqrt();
-    let ar_path = |stream: u64| -> Vec<f64> {
-        let mut out = standard_normals(seed, stream, trials, n);
+    let ar_path = |stream: &str| -> Vec<f64> {
+        let mut out = standard_normals(seed, stream_id(stream), trials, n);
         for row in out.chunks_exact_mut(n.max(1)) {
             for h in 1..row.len() {
                 row[h] = phi * row[h - 1] + innovation * row[h];
@@ -220,25 +219,7 @@ fn common_shocks(models: &FittedModels, seed: u64, trials: usize, n: usize) -> V
         }
         out
     };
-    let company = if loadings.company > 0.0 {
-        ar_path(stream_id("company"))
-    } else {
-        vec![0.0; trials * n]
-    };
-    models
-        .regions
-        .par_iter()
-        .map(|r| {
-            let mut c: Vec<f64> = company.iter().map(|v| v * loadings.company).collect();
-            if loadings.region > 0.0 {
-                let own = ar_path(stream_id(&format!("region:{r}")));
-                for (a, b) in c.iter_mut().zip(own) {
-                    *a += loadings.region * b;
-                }
-            }
-            c
-        })
-        .collect()
+    mix_by_region(models, trials * n, "company", "region", &ar_path)
 }
 
 /// The common part of each trial's level and slope scores per region:
@@ -248,16 +229,34 @@ fn common_shocks(models: &FittedModels, seed: u64, trials: usize, n: usize) -> V
 /// have level and slope errors that move together in the same proportion;
 /// drawn independently, they would cancel out in the company total.
 fn common_level_scores(models: &FittedModels, seed: u64, trials: usize) -> Vec<Vec<f64>> {
+    let draw = |stream: &str| standard_normals(seed, stream_id(stream), trials, 2);
+    mix_by_region(models, trials * 2, "company-level", "region-level", &draw)
+}
+
+/// Per region, `company loading x company draws + region loading x the
+/// region's draws`, each of `len` values drawn by `draw(stream name)`
+/// (`company_stream`, `"{region_prefix}:{region}"`); a factor with no
+/// loading is not drawn.
+fn mix_by_region(
+    models: &FittedModels,
+    len: usize,
+    company_stream: &str,
+    region_prefix: &str,
+    draw: &(dyn Fn(&str) -> Vec<f64> + Sync),
+) -> Vec<Vec<f64>> {
     let loadings = models.shocks.loadings();
-    let company = standard_normals(seed, stream_id("company-level"), trials, 2);
+    let company = if loadings.company > 0.0 {
+        draw(company_stream)
+    } else {
+        vec![0.0; len]
+    };
     models
         .regions
-        .iter()
+        .par_iter()
         .map(|r| {
             let mut c: Vec<f64> = company.iter().map(|v| v * loadings.company).collect();
             if loadings.region > 0.0 {
-                let own =
-                    standard_normals(seed, stream_id(&format!("region-level:{r}")), trials, 2);
+                let own = draw(&format!("{region_prefix}:{r}"));
                 for (a, b) in c.iter_mut().zip(own) {
                     *a += loadings.region * b;
                 }

@@ -157,6 +157,21 @@ fn backtest_scores(
     salesplan::backtest::backtest(&h, &s.fit, &spec).unwrap()
 }
 
+/// The territory-level scores of `r`, checked: 80% coverage within
+/// `band`, and scaled pinball and CRPS below the seasonal-naive baseline's.
+#[track_caller]
+fn calibrated_and_better_than_seasonal_naive(
+    r: &salesplan::backtest::BacktestResult,
+    band: std::ops::RangeInclusive<f64>,
+) -> salesplan::backtest::Scores {
+    assert_eq!(r.by_level[0].0, "territory");
+    let t = r.by_level[0].1.clone();
+    assert!(band.contains(&t.coverage_80), "coverage {}", t.coverage_80);
+    assert!(t.scaled_pinball < t.baseline_scaled_pinball);
+    assert!(t.scaled_crps < t.baseline_scaled_crps);
+    t
+}
+
 #[test]
 fn walmart_monthly_is_calibrated_once_reporting_weeks_are_counted() {
     // Weekly store totals (every Friday) summed by month: 4 or 5 reporting
@@ -169,17 +184,9 @@ fn walmart_monthly_is_calibrated_once_reporting_weeks_are_counted() {
     // must cover 72-88% of them (statsforecast's AutoARIMA reaches 0.807
     // on one origin, BASELINES.md).
     let r = backtest_scores("walmart_monthly.toml", 12, 3, 1);
-    let t = &r.by_level[0].1;
-    assert_eq!(r.by_level[0].0, "territory");
-    assert!(
-        (0.72..=0.88).contains(&t.coverage_80),
-        "coverage {}",
-        t.coverage_80
-    );
-    // And beat both baselines computed in the same run, on pinball and CRPS.
-    assert!(t.scaled_pinball < t.baseline_scaled_pinball);
+    let t = calibrated_and_better_than_seasonal_naive(&r, 0.72..=0.88);
+    // And beat naive drift too.
     assert!(t.scaled_pinball < t.drift_scaled_pinball);
-    assert!(t.scaled_crps < t.baseline_scaled_crps);
 }
 
 #[test]
@@ -189,28 +196,13 @@ fn walmart_weekly_backtest_is_calibrated_and_beats_seasonal_naive() {
     // observations per week of the year; seasonal naive is the strongest
     // statsforecast baseline here (0.319, BASELINES.md).
     let r = backtest_scores("walmart_weekly.toml", 52, 3, 4);
-    let t = &r.by_level[0].1;
-    assert_eq!(r.by_level[0].0, "territory");
-    assert!(
-        (0.72..=0.88).contains(&t.coverage_80),
-        "coverage {}",
-        t.coverage_80
-    );
-    assert!(t.scaled_pinball < t.baseline_scaled_pinball);
-    assert!(t.scaled_crps < t.baseline_scaled_crps);
+    calibrated_and_better_than_seasonal_naive(&r, 0.72..=0.88);
 }
 
 #[test]
 fn superstore_states_backtest_beats_seasonal_naive() {
     let r = backtest_scores("superstore_state.toml", 12, 1, 1);
-    let t = &r.by_level[0].1;
-    assert!(
-        (0.70..=0.90).contains(&t.coverage_80),
-        "coverage {}",
-        t.coverage_80
-    );
-    assert!(t.scaled_pinball < t.baseline_scaled_pinball);
-    assert!(t.scaled_crps < t.baseline_scaled_crps);
+    calibrated_and_better_than_seasonal_naive(&r, 0.70..=0.90);
     // Daily order dates have no reporting cadence.
     assert_eq!(load_scenario("superstore_state.toml").cadence, None);
 }
