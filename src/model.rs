@@ -436,6 +436,23 @@ impl PathSampler<'_> {
         2 + n + if self.drifts { n } else { 0 }
     }
 
+    /// One trial's path into `out` (one value per horizon period), from the
+    /// trial's shocks: the common parts of its level and slope scores, its
+    /// combined common shocks per period and the company's level-drift
+    /// innovations. The same law as [`Self::sample_batch`] for one trial
+    /// (which the simulation uses, drawing a batch's normals at once).
+    pub fn sample_path<R: Rng + Clone>(
+        &self,
+        rng: &mut R,
+        level_common: [f64; 2],
+        common: &[f64],
+        common_drift: &[f64],
+        out: &mut [f64],
+    ) {
+        let mut z = Vec::new();
+        self.sample_batch(rng, &level_common, Some(common), common_drift, out, &mut z);
+    }
+
     /// Draw the paths of consecutive trials into `out` ([trial * n + h],
     /// n horizon periods): all the trials' normals first, in one call of
     /// [`normal::fill`] into the scratch buffer `z`, then each trial's
@@ -700,5 +717,66 @@ mod tests {
             let x = sorted_quantile(&s, u);
             assert!((empirical_cdf(&s, x) - u).abs() < 1e-12);
         }
+    }
+
+    fn normal_law(sd: f64) -> ResidualLaw {
+        ResidualLaw::new(
+            0.0,
+            Vec::new(),
+            PositivePart::Parametric(Fitted {
+                family: Family::Normal,
+                params: [1.0, sd],
+            }),
+        )
+    }
+
+    #[test]
+    fn a_path_follows_the_trials_common_shocks() {
+        // No own noise (all variance common), a known level and no season:
+        // each period is level x T(common[h]) = 100 x (1 + 0.1 x shock).
+        let model = TerritoryModel {
+            name: "T".into(),
+            region: "R".into(),
+            region_index: 0,
+            n_periods: 36,
+            level: LevelLaw::fixed(100.0),
+            season: vec![1.0; 12],
+            residual: normal_law(0.1),
+            compound: None,
+            diagnostics: Diagnostics::default(),
+        };
+        let loadings = Loadings {
+            company: 1.0,
+            region: 0.0,
+            own: 0.0,
+            own_ar: 0.0,
+            drift_common: 0.0,
+        };
+        let sampler = model.sampler(&[0, 1, 2], &loadings);
+        let mut rng = crate::rng::stream_rng(1, 2, 0);
+        let mut out = [0.0; 3];
+        let shocks = [-1.0, 0.0, 1.5];
+        sampler.sample_path(&mut rng, [0.0, 0.0], &shocks, &[0.0; 3], &mut out);
+        for (v, z) in out.iter().zip(shocks) {
+            assert!(
+                (v - 100.0 * (1.0 + 0.1 * z)).abs() < 0.01,
+                "{v} for shock {z}"
+            );
+        }
+    }
+
+    #[test]
+    fn widening_scales_the_spread_around_the_mean() {
+        let law = normal_law(0.1);
+        let wide = law.clone().widened(2.0);
+        // The same up to the quadrature of the table (weights sum to 1 - 2e-9).
+        assert!(
+            (wide.mean() - law.mean()).abs() < 1e-7,
+            "{} {}",
+            wide.mean(),
+            law.mean()
+        );
+        assert!((wide.variance() / law.variance() - 4.0).abs() < 1e-6);
+        assert!((wide.transform(1.0) - (1.0 + 2.0 * 0.1)).abs() < 1e-3);
     }
 }
