@@ -30,14 +30,14 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 use salesplan::calendar::{Calendar, PeriodKind};
 use salesplan::fit::fit;
 use salesplan::generate::{generate, synthetic_history, GenerateSpec};
 use salesplan::load::load_data;
-use salesplan::rebalance::{optimise, Problem};
-use rand_distr::{Distribution, StandardNormal};
-use rayon::prelude::*;
 use salesplan::model::FittedModels;
+use salesplan::rebalance::{optimise, Problem};
 use salesplan::rng::{raw_lognormal_sum, raw_lognormal_sum_fast, stream_rng, BATCH};
 use salesplan::scenario::{
     BadRows, Criterion as Ic, DataSpec, Encoding, FitSpec, TableSpec, TerritoryFrom, FAMILIES,

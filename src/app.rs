@@ -21,7 +21,7 @@ use crate::horizon::Horizon;
 use crate::load;
 use crate::model::FittedModels;
 use crate::output::OutputDir;
-use crate::pipeline::PipelinePlan;
+use crate::pipeline::{DealHistory, PipelinePlan};
 use crate::quota::{set_quotas, QuotaInputs, QuotaPlan, RepQuotaRow};
 use crate::rebalance::{self, paths, Problem, Solution, TerritoriesSection};
 use crate::report::{DataSummary, FitSection, ForecastSection, Meta, Report};
@@ -225,7 +225,10 @@ pub fn sim_spec(
             &history.calendar,
             horizon.origin + horizon.first_reported_offset() as i64,
             reported_simulated,
-            history.deal_sizes.as_deref(),
+            DealHistory {
+                sizes: history.deal_sizes.as_deref(),
+                stages: &history.pipeline_stages,
+            },
             &s.pipeline,
         )
     });
@@ -244,10 +247,18 @@ pub fn sim_spec(
 
 /// What the simulation did with the open pipeline, for the report.
 pub fn pipeline_note(plan: &PipelinePlan, open: usize) -> String {
+    let rate = match plan.company_win_rate {
+        Some(r) if plan.estimated_probability > 0 => format!(
+            "; {} given the win rate of closed deals in the pipeline table (company {:.1}%, per territory shrunk toward it)",
+            plan.estimated_probability,
+            100.0 * r
+        ),
+        _ => String::new(),
+    };
     format!(
-        "pipeline: {} of {open} open deals simulated ({} amounts imputed, {} close dates imputed); \
+        "pipeline: {} of {open} open deals simulated ({} amounts imputed, {} close dates imputed{rate}); \
          left out: {} due after the horizon, {} without a win probability (give one per stage \
-         in [pipeline] win_probability), {} without an amount to impute from",
+         in [pipeline] win_probability, or keep won and lost deals in the pipeline table), {} without an amount to impute from",
         plan.len(),
         plan.imputed_amount,
         plan.imputed_close,

@@ -112,6 +112,10 @@ pub struct SalesHistory {
     pub accounts: Vec<Account>,
     pub reps: Vec<Rep>,
     pub pipeline: Vec<Opportunity>,
+    /// Rows of the whole pipeline table (before `[data.pipeline_filter]`:
+    /// closed deals too) per territory and stage (lower case), for win
+    /// rates estimated from won and lost deals.
+    pub pipeline_stages: Vec<BTreeMap<String, usize>>,
     /// Last or assigned quota per territory, from a quotas table.
     pub quotas: BTreeMap<usize, f64>,
     /// Quota floors, caps and locks per territory, from the quotas table.
@@ -144,6 +148,7 @@ impl SalesHistory {
             accounts: Vec::new(),
             reps: Vec::new(),
             pipeline: Vec::new(),
+            pipeline_stages: Vec::new(),
             quotas: BTreeMap::new(),
             quota_limits: BTreeMap::new(),
             cadence: None,

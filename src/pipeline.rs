@@ -1,7 +1,11 @@
 //! Open pipeline deals in the simulation.
 //!
 //! Each open deal is won with its win probability (the table's
-//! `win_probability`, else the scenario's probability for its stage) and, if
+//! `win_probability`, else the scenario's probability for its stage, else
+//! the win rate of the closed deals in the pipeline table: won / (won +
+//! lost), per territory shrunk toward the company's rate with the weight of
+//! `PRIOR_DEALS` deals; the table records final outcomes only, so one rate
+//! serves every open stage) and, if
 //! won, closes in its expected close period or slips later by the
 //! scenario's slip distribution (default 60% on time, 25% one period late,
 //! 15% two). Deals past their close date count as due in the first simulated
@@ -33,6 +37,19 @@ use crate::history::Opportunity;
 use crate::scenario::PipelineSpec;
 use crate::stats::quantile::sorted_quantile;
 
+/// Closed deals whose weight the company's win rate has in a territory's.
+const PRIOR_DEALS: f64 = 20.0;
+
+/// What the history says about the territories' deals.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DealHistory<'a> {
+    /// Won deal sizes per territory, when the sales table names deals.
+    pub sizes: Option<&'a [Vec<f64>]>,
+    /// Pipeline rows per territory and stage (lower case), closed deals
+    /// included.
+    pub stages: &'a [BTreeMap<String, usize>],
+}
+
 /// One open deal, ready to simulate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OpenDeal {
@@ -52,10 +69,48 @@ pub struct PipelinePlan {
     pub imputed_close: usize,
     /// Deals due after the horizon.
     pub after_horizon: usize,
-    /// Deals without a win probability (no column value, no stage match).
+    /// Deals without a win probability (no column value, no stage match,
+    /// no closed deals to estimate a rate from).
     pub no_probability: usize,
+    /// Deals given the historical win rate of closed deals.
+    pub estimated_probability: usize,
+    /// The company's win rate of closed deals, when there were any.
+    pub company_win_rate: Option<f64>,
     /// Deals without any amount to impute from.
     pub no_amount: usize,
+}
+
+/// Win rates of closed deals: the company's and each territory's.
+struct WinRates {
+    company: Option<f64>,
+    territory: Vec<Option<f64>>,
+}
+
+/// won / (won + lost) from the stage counts, per territory shrunk toward
+/// the company's rate with the weight of `PRIOR_DEALS` closed deals.
+fn win_rates(stages: &[BTreeMap<String, usize>], n_terr: usize, spec: &PipelineSpec) -> WinRates {
+    let count = |m: &BTreeMap<String, usize>, names: &[String]| -> f64 {
+        names
+            .iter()
+            .map(|n| m.get(&n.to_lowercase()).copied().unwrap_or(0) as f64)
+            .sum()
+    };
+    let closed: Vec<(f64, f64)> = (0..n_terr)
+        .map(|t| {
+            stages.get(t).map_or((0.0, 0.0), |m| {
+                (count(m, &spec.won_stages), count(m, &spec.lost_stages))
+            })
+        })
+        .collect();
+    let (won, lost) = closed
+        .iter()
+        .fold((0.0, 0.0), |(w, l), (a, b)| (w + a, l + b));
+    let company = (won + lost > 0.0).then(|| won / (won + lost));
+    let territory = closed
+        .iter()
+        .map(|&(w, l)| company.map(|p| (w + PRIOR_DEALS * p) / (w + l + PRIOR_DEALS)))
+        .collect();
+    WinRates { company, territory }
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -68,17 +123,18 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 
 impl PipelinePlan {
     /// Prepare `open` deals of `n_terr` territories for a horizon of `n_sim`
-    /// simulated periods starting at period ordinal `origin`. `deal_sizes`
-    /// are the territories' won deal sizes in the history, when known.
+    /// simulated periods starting at period ordinal `origin`, with what the
+    /// history says about the territories' deals.
     pub fn prepare(
         open: &[Opportunity],
         n_terr: usize,
         calendar: &Calendar,
         origin: i64,
         n_sim: usize,
-        deal_sizes: Option<&[Vec<f64>]>,
+        history: DealHistory,
         spec: &PipelineSpec,
     ) -> Self {
+        let deal_sizes = history.sizes;
         let mut plan = Self {
             deals: vec![Vec::new(); n_terr],
             slip: normalised(&spec.slip),
@@ -118,15 +174,26 @@ impl PipelinePlan {
                 .or(open_median_all);
             }
         }
+        let rates = win_rates(history.stages, n_terr, spec);
+        plan.company_win_rate = rates.company;
         for o in open {
             if o.territory >= n_terr {
                 continue;
             }
-            let win = o.win_probability.or_else(|| {
-                o.stage
-                    .as_ref()
-                    .and_then(|s| stage_win.get(&s.to_lowercase()).copied())
-            });
+            let win = o
+                .win_probability
+                .or_else(|| {
+                    o.stage
+                        .as_ref()
+                        .and_then(|s| stage_win.get(&s.to_lowercase()).copied())
+                })
+                .or_else(|| {
+                    let r = rates.territory[o.territory];
+                    if r.is_some() {
+                        plan.estimated_probability += 1;
+                    }
+                    r
+                });
             let Some(win) = win else {
                 plan.no_probability += 1;
                 continue;
@@ -319,7 +386,10 @@ mod tests {
             &cal,
             origin,
             12,
-            Some(&[vec![100.0, 300.0], vec![]]),
+            DealHistory {
+                sizes: Some(&[vec![100.0, 300.0], vec![]]),
+                stages: &[],
+            },
             spec,
         )
     }
@@ -371,6 +441,36 @@ mod tests {
             ),
             (2, 1, 1, 1)
         );
+    }
+
+    #[test]
+    fn win_rate_of_closed_deals_shrunk_toward_the_company() {
+        // Territory 0: 30 won, 10 lost; territory 1: 0 won, 5 lost.
+        // Company 30 / 45; territory 0 (30 + 20 x 2/3) / 60, territory 1
+        // (0 + 20 x 2/3) / 25.
+        let stages = vec![
+            BTreeMap::from([("won".to_string(), 30), ("lost".to_string(), 10)]),
+            BTreeMap::from([("closed lost".to_string(), 5), ("open".to_string(), 7)]),
+        ];
+        let r = win_rates(&stages, 2, &PipelineSpec::default());
+        let p = 30.0 / 45.0;
+        assert!((r.company.unwrap() - p).abs() < 1e-12);
+        assert!((r.territory[0].unwrap() - (30.0 + 20.0 * p) / 60.0).abs() < 1e-12);
+        assert!((r.territory[1].unwrap() - 20.0 * p / 25.0).abs() < 1e-12);
+        // No closed deals: no rate, the deal is left out and counted.
+        let none = win_rates(&[BTreeMap::new()], 1, &PipelineSpec::default());
+        assert_eq!((none.company, none.territory[0]), (None, None));
+        let open = [opp(0, Some(100.0), Some("2027-02-01"), "Engaging", None)];
+        let spec = PipelineSpec::default();
+        let cal = Calendar::new(PeriodKind::Month, 1);
+        let origin = cal.period_of(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+        let history = DealHistory {
+            sizes: None,
+            stages: &stages,
+        };
+        let p = PipelinePlan::prepare(&open, 2, &cal, origin, 12, history, &spec);
+        assert_eq!(p.estimated_probability, 1);
+        assert!((p.deals[0][0].win - r.territory[0].unwrap()).abs() < 1e-12);
     }
 
     #[test]

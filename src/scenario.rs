@@ -149,6 +149,8 @@ struct RawPipeline {
     simulate: Option<bool>,
     slip: Option<Vec<f64>>,
     win_probability: Option<BTreeMap<String, f64>>,
+    won_stages: Option<Vec<String>>,
+    lost_stages: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,6 +198,11 @@ pub struct PipelineSpec {
     /// Win probability by stage (stage names compared case-insensitively),
     /// for deals without a `win_probability`.
     pub stage_win: BTreeMap<String, f64>,
+    /// Stages of the pipeline table that mean won and lost (compared
+    /// case-insensitively): the closed deals from which a win rate is
+    /// estimated for open deals with no other probability.
+    pub won_stages: Vec<String>,
+    pub lost_stages: Vec<String>,
 }
 
 impl Default for PipelineSpec {
@@ -204,6 +211,8 @@ impl Default for PipelineSpec {
             simulate: true,
             slip: vec![0.6, 0.25, 0.15],
             stage_win: BTreeMap::new(),
+            won_stages: vec!["won".into(), "closed won".into()],
+            lost_stages: vec!["lost".into(), "closed lost".into()],
         }
     }
 }
@@ -1409,6 +1418,12 @@ fn check_pipeline(ctx: &Ctx, raw: Option<&RawPipeline>) -> Result<PipelineSpec> 
             }
         }
         spec.stage_win = map.clone();
+    }
+    if let Some(v) = &raw.won_stages {
+        spec.won_stages = v.clone();
+    }
+    if let Some(v) = &raw.lost_stages {
+        spec.lost_stages = v.clone();
     }
     Ok(spec)
 }

@@ -85,6 +85,22 @@ fn crm_won_deals_by_regional_office() {
     assert_eq!(h.pipeline.len(), 2089);
     assert!(h.pipeline.iter().all(|o| o.amount.is_none()));
     assert_eq!(h.reps.len(), 35);
+    // Closed deals are counted by stage over the whole pipeline table (the
+    // filter keeps only open ones), for the win rate of open deals: as many
+    // won as the sales table used, and the file's lost rows.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/crm/sales_pipeline.csv"),
+    )
+    .unwrap();
+    let count = |stage: &str| {
+        h.pipeline_stages
+            .iter()
+            .map(|m| m.get(stage).copied().unwrap_or(0))
+            .sum::<usize>()
+    };
+    assert_eq!(count("won"), 4238);
+    assert_eq!(count("lost"), text.matches(",Lost,").count());
+    assert_eq!(count("engaging") + count("prospecting"), 2089);
 }
 
 #[test]

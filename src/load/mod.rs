@@ -307,6 +307,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
     if let Some(t) = &reps_table {
         report.tables.push(t.report.clone());
     }
+    let mut pipeline_stages = Vec::new();
     let pipeline = match &data.pipeline {
         Some(spec) => {
             let key = match data.territory_from {
@@ -334,6 +335,25 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                 &parser,
                 &mut report,
             )?;
+            // Closed deals (the rows the filter leaves out) give win rates.
+            let all = if spec.filter.is_empty() {
+                None
+            } else {
+                let unfiltered = crate::scenario::TableSpec {
+                    filter: BTreeMap::new(),
+                    ..spec.clone()
+                };
+                Some(TextTable::read(
+                    "pipeline",
+                    &unfiltered,
+                    data.encoding,
+                    &[key],
+                    &["stage"],
+                )?)
+            };
+            pipeline_stages = stage_counts(all.as_ref().unwrap_or(&t), key, &index, &|k: &str| {
+                territory_of_key(k)
+            });
             report.tables.push(t.report.clone());
             p
         }
@@ -420,6 +440,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         accounts,
         reps,
         pipeline,
+        pipeline_stages,
         quotas,
         cadence,
         rep_quotas,
@@ -713,6 +734,26 @@ fn build_pipeline(
         ));
     }
     Ok(out)
+}
+
+/// Rows of a pipeline table per territory and stage (lower case); rows
+/// without a stage or a known territory are not counted.
+fn stage_counts(
+    t: &TextTable,
+    key: &str,
+    index: &HashMap<String, usize>,
+    territory_of_key: &dyn Fn(&str) -> Option<String>,
+) -> Vec<BTreeMap<String, usize>> {
+    let mut out = vec![BTreeMap::new(); index.len()];
+    for i in 0..t.len() {
+        let (Some(k), Some(stage)) = (t.text(key, i), t.text("stage", i)) else {
+            continue;
+        };
+        if let Some(ti) = territory_of_key(k).and_then(|n| index.get(&n).copied()) {
+            *out[ti].entry(stage.to_lowercase()).or_insert(0) += 1;
+        }
+    }
+    out
 }
 
 /// Order names so that "T-2" comes before "T-10".
