@@ -50,7 +50,8 @@ const MAX_INFLATION: f64 = 10.0;
 /// Fewest repeated-position degrees of freedom for the within-position
 /// noise variance of seasonal deviations.
 const MIN_WITHIN_DF: usize = 6;
-/// Largest variance inflation for fitted parameters (spread x 2).
+/// Largest variance inflation for fitted parameters (noise spread x 2; the
+/// seasonal-deviation error is added on top).
 const MAX_DOF_INFLATION: f64 = 4.0;
 /// Largest drift-to-noise variance ratio of the level (smoothing weight about 0.62).
 const MAX_DRIFT_RATIO: f64 = 1.0;
@@ -185,16 +186,19 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
     // Pool what cannot be fitted alone.
     let mut warnings = Vec::new();
     let pooled_sdlog = pooled_sdlog(&fits);
+    // A region with no fitted territory borrows the company's median.
+    let level_median = |region: Option<usize>| {
+        let mut v: Vec<f64> = fits
+            .iter()
+            .zip(&region_index)
+            .filter(|(f, &ri)| region.is_none_or(|r| ri == r) && !f.empty)
+            .map(|(f, _)| f.level.level)
+            .collect();
+        median(&mut v)
+    };
+    let company_level = level_median(None).unwrap_or(0.0);
     let levels_by_region: Vec<f64> = (0..regions.len())
-        .map(|r| {
-            let mut v: Vec<f64> = fits
-                .iter()
-                .zip(&region_index)
-                .filter(|(f, &ri)| ri == r && !f.empty)
-                .map(|(f, _)| f.level.level)
-                .collect();
-            median(&mut v).unwrap_or(0.0)
-        })
+        .map(|r| level_median(Some(r)).unwrap_or(company_level))
         .collect();
     for (i, f) in fits.iter_mut().enumerate() {
         let name = &history.territories[i].name;
@@ -210,7 +214,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
             f.diag.pooled = true;
             f.diag.params = params_json(&f.residual);
             warnings.push(format!(
-                "territory '{name}' has no sales in the fitted history: pooled model at the region's median level ({level:.0}) with 50% level uncertainty"
+                "territory '{name}' has no sales in the fitted history: pooled model at the region's (or, with none fitted there, the company's) median level ({level:.0}) with 50% level uncertainty"
             ));
         } else if f.needs_pooling {
             let p0 = f.residual.p0;
@@ -1068,14 +1072,29 @@ fn dof_inflation(n: usize, p: f64) -> f64 {
 /// - the *common* part of the noise (company and region factors) was
 ///   absorbed by the group's seasonal profile and each level and trend:
 ///   its variance is inflated by n / (n - group_params - 2);
-/// - a territory's *own* noise was absorbed by its own seasonal deviations
-///   (the sum of their shrinkage weights), its share of the group profile
-///   (its revenue share times the profile's parameters) and its level and
-///   trend.
+/// - a territory's *own* noise was absorbed by its seasonal indices and its
+///   level and trend. Per season position the index is its own estimate
+///   with weight w (its shrinkage weight) and the group's with weight
+///   1 - w, of which the territory's share of the group's revenue is its
+///   own data: the seasonal parameters it paid for are sum w + (group
+///   parameters - sum w) x share, at most the group's. The level and
+///   trend are not counted again: their covariance already divides by
+///   n - 1 or n - 2.
 ///
-/// Each territory's residual law is widened around its mean by the square
-/// root of the inflated total variance, its level and slope covariance
-/// scaled by it, and the factor shares re-weighted to the inflated parts.
+/// The own seasonal deviations are estimates too: their posterior variance
+/// (w x v, on the log scale) is added to the spread, for the part of the
+/// territory's revenue that is not its group's profile (1 - share: a
+/// territory that is its whole group has no deviations of its own, and its
+/// profile's error is drawn per trial with the group's). Over a year the
+/// renormalised deviations' errors nearly cancel, so this widens periods
+/// more than it should widen annual totals.
+///
+/// Each territory's residual law is widened by the square root of the
+/// inflated total variance ([`ResidualLaw::widened`]: on the log scale,
+/// mean kept), its level and slope covariance scaled by the inflated noise
+/// variance, and the factor shares re-weighted to the inflated parts. The
+/// compound law is not widened (its deal counts and sizes carry their own
+/// parameter draws) and reports a spread factor of 1.
 fn correct_for_fitted_parameters(
     fits: &mut [TerritoryFit],
     shocks: &mut ShockModel,
@@ -1089,7 +1108,9 @@ fn correct_for_fitted_parameters(
         .zip(shares)
         .map(|(f, share)| {
             let level_params = if f.diag.trend { 2.0 } else { 1.0 };
-            dof_inflation(n, f.season_dof + share * group_params + level_params)
+            let own = f.season_dof.min(group_params);
+            let seasonal = own + (group_params - own) * share;
+            dof_inflation(n, seasonal + level_params)
         })
         .collect();
     let fitted: Vec<usize> = (0..fits.len()).filter(|&i| !fits[i].empty).collect();
@@ -1107,20 +1128,24 @@ fn correct_for_fitted_parameters(
     for &i in &fitted {
         let f = &mut fits[i];
         let variance = (c + r) * common_k + own_share * own_k[i];
-        // The territory's own seasonal deviations are estimates too: a
-        // horizon of up to a year meets each position once, so their error
-        // adds to each period's noise like an independent term.
+        let level_params = if f.diag.trend { 2.0 } else { 1.0 };
+        let n_f = n as f64;
+        // Level and slope: the noise variance inflated, less the level
+        // parameters the covariance already accounted for.
+        let level_k = (variance * (n_f - level_params) / n_f).max(1.0);
+        f.level = f.level.with_cov_scaled(level_k);
+        if f.compound.is_some() {
+            f.diag.spread = 1.0;
+            continue;
+        }
         let law_var = f.residual.variance();
         let season = if law_var > 0.0 {
-            f.season_var / law_var
+            f.season_var * (1.0 - shares[i]) / law_var
         } else {
             0.0
         };
         let spread = (variance + season).sqrt();
-        f.level = f.level.with_cov_scaled(variance);
-        if f.compound.is_none() {
-            f.residual = f.residual.clone().widened(spread);
-        }
+        f.residual = f.residual.clone().widened(spread);
         f.diag.spread = spread;
     }
 }

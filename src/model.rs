@@ -191,19 +191,43 @@ impl ResidualLaw {
         a + (pos - floor) * d
     }
 
-    /// The law with its spread around its mean multiplied by `factor`
-    /// (`R' = mean + factor (R - mean)`): how the fitter undoes the
-    /// shrinking of in-sample residuals by the parameters fitted to them.
-    /// The table alone changes; the fitted parts, reported in `fit.csv`,
-    /// stay as estimated.
+    /// The law with its spread multiplied by about `factor`: how the fitter
+    /// undoes the shrinking of in-sample residuals by the parameters fitted
+    /// to them. The positive part is widened on the log scale (log R' =
+    /// mu + factor (log R - mu), mu the mean log of the positive part) and
+    /// then scaled so that the law's mean is unchanged; the non-positive
+    /// mass (observed zeros and credits) is kept as it is. So a positive
+    /// ratio stays positive (a linear widening around the mean would push
+    /// the lower tail below zero). The table alone changes; the fitted
+    /// parts, reported in `fit.csv`, stay as estimated.
     pub fn widened(mut self, factor: f64) -> Self {
-        if (factor - 1.0).abs() > 1e-12 {
-            let m = self.mean();
-            let table: Vec<f64> = (0..GRID)
-                .map(|i| m + factor * (self.value(i) - m))
-                .collect();
-            self.set_table(&table);
+        if (factor - 1.0).abs() <= 1e-12 {
+            return self;
         }
+        let p_pos = self.expectation(|r| if r > 0.0 { 1.0 } else { 0.0 });
+        if p_pos <= 0.0 {
+            return self;
+        }
+        let mu = self.expectation(|r| if r > 0.0 { r.ln() } else { 0.0 }) / p_pos;
+        let widen = |r: f64| (mu + factor * (r.ln() - mu)).exp();
+        let mean = self.mean();
+        let negative = self.expectation(|r| if r > 0.0 { 0.0 } else { r });
+        let widened = self.expectation(|r| if r > 0.0 { widen(r) } else { 0.0 });
+        let scale = (mean - negative) / widened;
+        if !(scale.is_finite() && scale > 0.0) {
+            return self;
+        }
+        let table: Vec<f64> = (0..GRID)
+            .map(|i| {
+                let v = self.value(i);
+                if v > 0.0 {
+                    scale * widen(v)
+                } else {
+                    v
+                }
+            })
+            .collect();
+        self.set_table(&table);
         self
     }
 
@@ -766,17 +790,29 @@ mod tests {
     }
 
     #[test]
-    fn widening_scales_the_spread_around_the_mean() {
+    fn widening_scales_the_spread_keeps_the_mean_and_stays_positive() {
+        // A narrow law: the log-scale widening is close to a linear one.
         let law = normal_law(0.1);
         let wide = law.clone().widened(2.0);
-        // The same up to the quadrature of the table (weights sum to 1 - 2e-9).
-        assert!(
-            (wide.mean() - law.mean()).abs() < 1e-7,
-            "{} {}",
-            wide.mean(),
-            law.mean()
+        // The same mean up to the table's quadrature (weights sum to 1 - 2e-9).
+        assert!((wide.mean() - law.mean()).abs() < 1e-7);
+        let ratio = wide.variance() / law.variance();
+        assert!((3.6..=4.6).contains(&ratio), "variance ratio {ratio}");
+        // A wide lognormal: a linear widening by 1.4 would put about 10% of
+        // the mass below zero; the log-scale one keeps every value positive.
+        let skewed = ResidualLaw::new(
+            0.0,
+            Vec::new(),
+            PositivePart::Parametric(Fitted {
+                family: Family::LogNormal,
+                params: [-0.5 * 0.67 * 0.67, 0.67],
+            }),
         );
-        assert!((wide.variance() / law.variance() - 4.0).abs() < 1e-6);
-        assert!((wide.transform(1.0) - (1.0 + 2.0 * 0.1)).abs() < 1e-3);
+        let wide = skewed.clone().widened(1.4);
+        assert!((wide.mean() - skewed.mean()).abs() < 1e-6);
+        assert!(wide.variance() > 1.9 * skewed.variance());
+        for x in [-5.9, -4.0, -2.0, 0.0] {
+            assert!(wide.transform(x) > 0.0, "x = {x}");
+        }
     }
 }

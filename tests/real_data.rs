@@ -148,6 +148,18 @@ fn sales_optional_columns_are_read_by_their_names_without_a_mapping() {
         .collect();
     assert_eq!(unmapped.accounts.len(), distinct.len());
     assert_eq!(unmapped.revenue, mapped.revenue);
+    // A file column used as the territory is not read again as the region.
+    std::fs::write(
+        &scenario,
+        format!(
+            "name = \"by region\"\n[data]\nsales = {:?}\n[data.columns]\nterritory = \"region\"\n[forecast]\nperiod = \"month\"\n",
+            sales.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let by_region = load::load(&Scenario::load(&scenario).unwrap()).unwrap();
+    assert_eq!(by_region.territories.len(), 3);
+    assert_eq!(by_region.regions().len(), 1);
 }
 
 /// Backtest `scenario` with `rolling` origins `step` periods apart and

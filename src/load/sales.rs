@@ -107,9 +107,12 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
     // Optional columns are read when the scenario maps them or the file
     // has them under their model names (SPEC: account, region, deal); a
     // mapped column that is missing is an error in `read_table`.
+    // A file column already read as another model column (say `territory
+    // = "region"`) is not read twice.
     for optional in ["account", "region", "deal"] {
-        if optional != key {
-            wanted.push(want(spec, optional, false));
+        let w = want(spec, optional, false);
+        if optional != key && wanted.iter().all(|u| u.file != w.file) {
+            wanted.push(w);
         }
     }
     let extra: Vec<String> = spec.filter.keys().cloned().collect();
