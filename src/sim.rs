@@ -402,7 +402,9 @@ pub fn simulate_with_progress(
                     let capacity = spec.capacity.as_ref().map(|c| &c[t]);
                     let common_r = &common[m.region_index];
                     let season_r = season_mult[m.region_index].as_deref();
-                    let stream = stream_id(&m.name);
+                    // Prefixed: a territory named like a common stream
+                    // ("company", "season:company", ...) must not share it.
+                    let stream = stream_id(&format!("territory:{}", m.name));
                     // Only the pipeline needs the run-rate's mean (a division
                     // per draw otherwise wasted).
                     let with_mean = spec.pipeline.is_some();
