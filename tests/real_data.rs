@@ -120,16 +120,20 @@ fn sales_optional_columns_are_read_by_their_names_without_a_mapping() {
     // [data.columns] table load exactly as with the demo's mapping.
     let dir = tempfile::tempdir().unwrap();
     let sales = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sales.csv");
-    let scenario = dir.path().join("s.toml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "name = \"unmapped\"\n[data]\nsales = {:?}\n[forecast]\nperiod = \"month\"\n",
-            sales.to_str().unwrap()
-        ),
-    )
-    .unwrap();
-    let unmapped = load::load(&Scenario::load(&scenario).unwrap()).unwrap();
+    // The demo sales under a scenario with `columns` as its [data.columns].
+    let load_with = |columns: &str| {
+        let scenario = dir.path().join("s.toml");
+        std::fs::write(
+            &scenario,
+            format!(
+                "name = \"probe\"\n[data]\nsales = {:?}\n{columns}[forecast]\nperiod = \"month\"\n",
+                sales.to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        load::load(&Scenario::load(&scenario).unwrap()).unwrap()
+    };
+    let unmapped = load_with("");
     let demo =
         Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/demo.toml")).unwrap();
     let mapped = load::load(&demo).unwrap();
@@ -149,15 +153,7 @@ fn sales_optional_columns_are_read_by_their_names_without_a_mapping() {
     assert_eq!(unmapped.accounts.len(), distinct.len());
     assert_eq!(unmapped.revenue, mapped.revenue);
     // A file column used as the territory is not read again as the region.
-    std::fs::write(
-        &scenario,
-        format!(
-            "name = \"by region\"\n[data]\nsales = {:?}\n[data.columns]\nterritory = \"region\"\n[forecast]\nperiod = \"month\"\n",
-            sales.to_str().unwrap()
-        ),
-    )
-    .unwrap();
-    let by_region = load::load(&Scenario::load(&scenario).unwrap()).unwrap();
+    let by_region = load_with("[data.columns]\nterritory = \"region\"\n");
     assert_eq!(by_region.territories.len(), 3);
     assert_eq!(by_region.regions().len(), 1);
 }
