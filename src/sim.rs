@@ -12,6 +12,9 @@
 //! totals per quarter of the horizon (for quarterly comp plans and rep
 //! quotas).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use ndarray::{Array2, Array3};
 use rand::RngExt;
@@ -19,7 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::horizon::Horizon;
-use crate::model::FittedModels;
+use crate::model::{FittedModels, SeasonError};
 use crate::pipeline::{PathLayout, PipelinePlan};
 use crate::rng::{stream_id, stream_rng, BATCH};
 use crate::scenario::Adjustment;
@@ -268,27 +271,24 @@ fn mix_by_region(
 
 /// Each region's seasonal-profile error as multipliers of the horizon's
 /// periods: [region] -> [trial * n + h] (`None` where the profile has no
-/// error to draw). Regions sharing a profile draw from the same stream, so
-/// they share its error.
+/// error to draw). Regions sharing a profile (those that borrow the
+/// company's) share one stream and one array.
 fn season_multipliers(
     models: &FittedModels,
     seed: u64,
     trials: usize,
     seasons: &[usize],
-) -> Vec<Option<Vec<f64>>> {
+) -> Vec<Option<Arc<Vec<f64>>>> {
     let n = seasons.len();
-    models
-        .season_errors
-        .par_iter()
-        .map(|e| {
-            let e = e.as_ref()?;
+    let mut by_source: BTreeMap<&str, &SeasonError> = BTreeMap::new();
+    for e in models.season_errors.iter().flatten() {
+        by_source.entry(e.source.as_str()).or_insert(e);
+    }
+    let drawn: BTreeMap<&str, Arc<Vec<f64>>> = by_source
+        .into_par_iter()
+        .map(|(source, e)| {
             let dim = e.dim();
-            let z = standard_normals(
-                seed,
-                stream_id(&format!("season:{}", e.source)),
-                trials,
-                dim,
-            );
+            let z = standard_normals(seed, stream_id(&format!("season:{source}")), trials, dim);
             let mut by_position = vec![0.0; e.index.len()];
             let mut out = vec![0.0; trials * n];
             for trial in 0..trials {
@@ -297,8 +297,13 @@ fn season_multipliers(
                     out[trial * n + h] = by_position[pos];
                 }
             }
-            Some(out)
+            (source, Arc::new(out))
         })
+        .collect();
+    models
+        .season_errors
+        .iter()
+        .map(|e| e.as_ref().map(|e| Arc::clone(&drawn[e.source.as_str()])))
         .collect()
 }
 
@@ -401,7 +406,7 @@ pub fn simulate_with_progress(
                         .collect();
                     let capacity = spec.capacity.as_ref().map(|c| &c[t]);
                     let common_r = &common[m.region_index];
-                    let season_r = season_mult[m.region_index].as_deref();
+                    let season_r = season_mult[m.region_index].as_deref().map(Vec::as_slice);
                     // Prefixed: a territory named like a common stream
                     // ("company", "season:company", ...) must not share it.
                     let stream = stream_id(&format!("territory:{}", m.name));
