@@ -984,6 +984,25 @@ fn backtest_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         ]);
     }
     s.push_str(&t.html());
+    if let Some((_, company)) = b.by_level.iter().find(|(l, _)| l == "total") {
+        let (lo, hi) = b.total_coverage_80_band;
+        let inside = (lo..=hi).contains(&company.coverage_80);
+        let _ = write!(
+            s,
+            "<p>The company total's 80% interval covered {} of its {} held-out periods; had the actuals \
+             been drawn from the forecast itself, 90% of the time it would cover between {} and {} \
+             (from the forecast's own paths, one trial per origin): <b>{}</b>.</p>",
+            percent(company.coverage_80),
+            company.points,
+            percent(lo),
+            percent(hi),
+            if inside {
+                "calibrated at the company level"
+            } else {
+                "outside that band: the company total is not calibrated on this data"
+            }
+        );
+    }
     s.push_str(
         "<p class=\"note\">Scaled pinball: quantile loss averaged over the standard quantiles, divided by the \
          in-sample mean absolute error of the seasonal naive forecast (lower is better); CRPS estimated from the \
