@@ -93,6 +93,10 @@ impl Table {
                     None if c.text.chars().count() > 60 => {
                         let _ = write!(s, "<td class=\"w\">{}</td>", escape(&c.text));
                     }
+                    // Medium texts (model names) may wrap, so wide tables fit.
+                    None if c.text.chars().count() > 24 => {
+                        let _ = write!(s, "<td class=\"m\">{}</td>", escape(&c.text));
+                    }
                     None => {
                         let _ = write!(s, "<td>{}</td>", escape(&c.text));
                     }
@@ -147,6 +151,7 @@ th[data-dir=asc]::after{content:" ▲"}th[data-dir=desc]::after{content:" ▼"}
 td{padding:4px 8px;border-bottom:1px solid #eef0f4;white-space:nowrap}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 td.w{white-space:normal;min-width:420px}
+td.m{white-space:normal;min-width:150px}
 tbody tr:hover{background:#f3f7fc}
 figure{margin:14px 0}
 figure svg{max-width:100%;height:auto;display:block}
@@ -445,7 +450,10 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         s,
         "<p>Laws chosen: {}. {} of {} territories have a trend, {} a seasonal profile. \
          Common shocks: company factor {} and region factor {} of each territory's noise \
-         variance (AR {}); average pairwise correlation {}.</p>",
+         variance (AR {}); average pairwise correlation {}. \
+         <i>Spread x</i> is how much each residual law was widened for the parameters fitted \
+         to the history (seasonal indices, level, trend) and for the error of its own seasonal \
+         indices; 1 means none.</p>",
         escape(&models.join(", ")),
         trend,
         fit.rows.len(),
@@ -466,6 +474,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         "seasonal",
         "pooled",
         "drift sd",
+        "spread x",
         "KS",
     ]);
     for r in &fit.rows {
@@ -480,6 +489,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
             Cell::text(if r.seasonal { "yes" } else { "" }),
             Cell::text(if r.pooled { "yes" } else { "" }),
             Cell::num(r.drift_sd, thousands(r.drift_sd)),
+            Cell::num(r.spread_factor, fixed(r.spread_factor, 2)),
             Cell::num(
                 r.gof_stat.unwrap_or(f64::NAN),
                 r.gof_stat.map(|v| fixed(v, 3)).unwrap_or_default(),
