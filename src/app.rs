@@ -228,6 +228,7 @@ pub fn sim_spec(
             DealHistory {
                 sizes: history.deal_sizes.as_deref(),
                 stages: &history.pipeline_stages,
+                cycles: &history.pipeline_cycles,
             },
             &s.pipeline,
         )
@@ -255,8 +256,14 @@ pub fn pipeline_note(plan: &PipelinePlan, open: usize) -> String {
         ),
         _ => String::new(),
     };
+    let cycle = match plan.cycle_days {
+        Some(d) if plan.imputed_close > 0 => format!(
+            ", missing close dates set one median sales cycle ({d} days, won deals) after creation"
+        ),
+        _ => String::new(),
+    };
     format!(
-        "pipeline: {} of {open} open deals simulated ({} amounts imputed, {} close dates imputed{rate}); \
+        "pipeline: {} of {open} open deals simulated ({} amounts imputed, {} close dates imputed{cycle}{rate}); \
          left out: {} due after the horizon, {} without a win probability (give one per stage \
          in [pipeline] win_probability, or keep won and lost deals in the pipeline table), {} without an amount to impute from",
         plan.len(),

@@ -58,6 +58,8 @@ pub struct Opportunity {
     pub stage: Option<String>,
     pub win_probability: Option<f64>,
     pub account: Option<String>,
+    /// When the deal was opened (the optional `created` column).
+    pub created: Option<NaiveDate>,
 }
 
 /// Limits on a territory's quota from the quotas table's optional
@@ -116,6 +118,10 @@ pub struct SalesHistory {
     /// closed deals too) per territory and stage (lower case), for win
     /// rates estimated from won and lost deals.
     pub pipeline_stages: Vec<BTreeMap<String, usize>>,
+    /// Days from `created` to `close_date` of the pipeline table's closed
+    /// deals that have both, with their stage (lower case): the sales
+    /// cycle, for open deals without a close date.
+    pub pipeline_cycles: Vec<(String, i64)>,
     /// Last or assigned quota per territory, from a quotas table.
     pub quotas: BTreeMap<usize, f64>,
     /// Quota floors, caps and locks per territory, from the quotas table.
@@ -149,6 +155,7 @@ impl SalesHistory {
             reps: Vec::new(),
             pipeline: Vec::new(),
             pipeline_stages: Vec::new(),
+            pipeline_cycles: Vec::new(),
             quotas: BTreeMap::new(),
             quota_limits: BTreeMap::new(),
             cadence: None,

@@ -15,7 +15,11 @@
 //! amount gets the median size of its territory's won deals in the history
 //! (when the sales table names deals), else the median amount of its
 //! territory's open deals, else of all open deals; a deal without a close
-//! date is due in the first simulated period.
+//! date closes one typical sales cycle (the median days from `created` to
+//! close of the won deals in the pipeline table) after it was created, or
+//! after the start of the horizon if it has no creation date either;
+//! without won deals to measure the cycle it is due in the first simulated
+//! period.
 //!
 //! No double counting: a territory's run-rate already contains the deals it
 //! normally closes, and the open pipeline says which of them are known. In
@@ -48,6 +52,8 @@ pub struct DealHistory<'a> {
     /// Pipeline rows per territory and stage (lower case), closed deals
     /// included.
     pub stages: &'a [BTreeMap<String, usize>],
+    /// Days from creation to close of closed deals, with their stage.
+    pub cycles: &'a [(String, i64)],
 }
 
 /// One open deal, ready to simulate.
@@ -76,8 +82,26 @@ pub struct PipelinePlan {
     pub estimated_probability: usize,
     /// The company's win rate of closed deals, when there were any.
     pub company_win_rate: Option<f64>,
+    /// Median days from creation to close of won deals, when known.
+    pub cycle_days: Option<i64>,
     /// Deals without any amount to impute from.
     pub no_amount: usize,
+}
+
+/// Median days from creation to close of the won deals (non-negative).
+fn median_won_cycle(cycles: &[(String, i64)], spec: &PipelineSpec) -> Option<i64> {
+    let won: Vec<f64> = cycles
+        .iter()
+        .filter(|(stage, days)| {
+            *days >= 0
+                && spec
+                    .won_stages
+                    .iter()
+                    .any(|w| w.eq_ignore_ascii_case(stage))
+        })
+        .map(|(_, days)| *days as f64)
+        .collect();
+    median(won).map(|d| d.round() as i64)
 }
 
 /// Win rates of closed deals: the company's and each territory's.
@@ -175,6 +199,8 @@ impl PipelinePlan {
             }
         }
         let rates = win_rates(history.stages, n_terr, spec);
+        let cycle = median_won_cycle(history.cycles, spec);
+        plan.cycle_days = cycle;
         plan.company_win_rate = rates.company;
         for o in open {
             if o.territory >= n_terr {
@@ -215,7 +241,13 @@ impl PipelinePlan {
                 Some(d) => calendar.period_of(d) - origin,
                 None => {
                     plan.imputed_close += 1;
-                    0
+                    match cycle {
+                        Some(days) => {
+                            let from = o.created.unwrap_or_else(|| calendar.start_of(origin));
+                            calendar.period_of(from + chrono::Duration::days(days)) - origin
+                        }
+                        None => 0,
+                    }
                 }
             };
             if period >= n_sim as i64 {
@@ -374,6 +406,7 @@ mod tests {
             stage: Some(stage.into()),
             win_probability: win,
             account: None,
+            created: None,
         }
     }
 
@@ -389,6 +422,7 @@ mod tests {
             DealHistory {
                 sizes: Some(&[vec![100.0, 300.0], vec![]]),
                 stages: &[],
+                cycles: &[],
             },
             spec,
         )
@@ -467,10 +501,49 @@ mod tests {
         let history = DealHistory {
             sizes: None,
             stages: &stages,
+            cycles: &[],
         };
         let p = PipelinePlan::prepare(&open, 2, &cal, origin, 12, history, &spec);
         assert_eq!(p.estimated_probability, 1);
         assert!((p.deals[0][0].win - r.territory[0].unwrap()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_missing_close_date_is_one_sales_cycle_after_creation() {
+        // Won deals took 40, 60 and 70 days (median 60; the lost one's
+        // 300 days do not count). An open deal created on 2026-12-20
+        // closes 60 days later, in February 2027 (period 1); one without a
+        // creation date 60 days after the horizon's start, in March
+        // (period 2).
+        let cycles = [
+            ("won".to_string(), 40),
+            ("won".to_string(), 60),
+            ("won".to_string(), 70),
+            ("lost".to_string(), 300),
+        ];
+        let mut created = opp(0, Some(100.0), None, "Engaging", Some(0.5));
+        created.created = NaiveDate::from_ymd_opt(2026, 12, 20);
+        let undated = opp(0, Some(100.0), None, "Prospecting", Some(0.5));
+        let cal = Calendar::new(PeriodKind::Month, 1);
+        let origin = cal.period_of(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+        let history = DealHistory {
+            sizes: None,
+            stages: &[],
+            cycles: &cycles,
+        };
+        let p = PipelinePlan::prepare(
+            &[created, undated],
+            1,
+            &cal,
+            origin,
+            12,
+            history,
+            &PipelineSpec::default(),
+        );
+        assert_eq!(p.cycle_days, Some(60));
+        assert_eq!(p.imputed_close, 2);
+        let periods: Vec<usize> = p.deals[0].iter().map(|d| d.period).collect();
+        assert_eq!(periods, vec![1, 2]);
     }
 
     #[test]

@@ -592,7 +592,7 @@ const REP_COLUMNS: [&str; 8] = [
     "ramp_months",
     "fte",
 ];
-const PIPELINE_COLUMNS: [&str; 8] = [
+const PIPELINE_COLUMNS: [&str; 9] = [
     "opportunity",
     "territory",
     "amount",
@@ -601,6 +601,7 @@ const PIPELINE_COLUMNS: [&str; 8] = [
     "win_probability",
     "account",
     "rep",
+    "created",
 ];
 const QUOTA_COLUMNS: [&str; 6] = ["territory", "rep", "quota", "floor", "cap", "locked"];
 

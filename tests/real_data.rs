@@ -101,6 +101,19 @@ fn crm_won_deals_by_regional_office() {
     assert_eq!(count("won"), 4238);
     assert_eq!(count("lost"), text.matches(",Lost,").count());
     assert_eq!(count("engaging") + count("prospecting"), 2089);
+    // Sales cycles (engage to close) of the won deals: all 4,238 have both
+    // dates; their median, 57 days, computed independently with Python's
+    // statistics.median, dates open deals that have none.
+    let won: Vec<i64> = h
+        .pipeline_cycles
+        .iter()
+        .filter(|(stage, _)| stage == "won")
+        .map(|(_, d)| *d)
+        .collect();
+    assert_eq!(won.len(), 4238);
+    let mut sorted = won.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted[sorted.len() / 2], 57);
 }
 
 #[test]

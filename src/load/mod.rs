@@ -308,6 +308,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         report.tables.push(t.report.clone());
     }
     let mut pipeline_stages = Vec::new();
+    let mut pipeline_cycles = Vec::new();
     let pipeline = match &data.pipeline {
         Some(spec) => {
             let key = match data.territory_from {
@@ -325,6 +326,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                     "stage",
                     "win_probability",
                     "account",
+                    "created",
                 ],
             )?;
             let p = build_pipeline(
@@ -348,12 +350,12 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                     &unfiltered,
                     data.encoding,
                     &[key],
-                    &["stage"],
+                    &["stage", "close_date", "created"],
                 )?)
             };
-            pipeline_stages = stage_counts(all.as_ref().unwrap_or(&t), key, &index, &|k: &str| {
-                territory_of_key(k)
-            });
+            let whole = all.as_ref().unwrap_or(&t);
+            pipeline_stages = stage_counts(whole, key, &index, &|k: &str| territory_of_key(k));
+            pipeline_cycles = cycles(whole, &parser)?;
             report.tables.push(t.report.clone());
             p
         }
@@ -441,6 +443,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         reps,
         pipeline,
         pipeline_stages,
+        pipeline_cycles,
         quotas,
         cadence,
         rep_quotas,
@@ -718,6 +721,7 @@ fn build_pipeline(
             stage: t.text("stage", i).map(str::to_string),
             win_probability,
             account: t.text("account", i).map(str::to_string),
+            created: t.date("created", i, parser)?,
         });
     }
     if unknown > 0 {
@@ -754,6 +758,24 @@ fn stage_counts(
         }
     }
     out
+}
+
+/// Days from `created` to `close_date` of the rows that have both and a
+/// stage, with the stage (lower case).
+fn cycles(t: &TextTable, parser: &DateParser) -> Result<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    for i in 0..t.len() {
+        let Some(stage) = t.text("stage", i) else {
+            continue;
+        };
+        if let (Some(created), Some(close)) = (
+            t.date("created", i, parser)?,
+            t.date("close_date", i, parser)?,
+        ) {
+            out.push((stage.to_lowercase(), (close - created).num_days()));
+        }
+    }
+    Ok(out)
 }
 
 /// Order names so that "T-2" comes before "T-10".
