@@ -58,6 +58,16 @@ fn pe(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
     move |e| Error::data(path, format!("{e}"))
 }
 
+/// Column `name` of an aggregated frame as text.
+fn text_column<'a>(g: &'a DataFrame, name: &str, path: &Path) -> Result<&'a StringChunked> {
+    g.column(name).map_err(pe(path))?.str().map_err(pe(path))
+}
+
+/// Column `name` of an aggregated frame as numbers.
+fn number_column<'a>(g: &'a DataFrame, name: &str, path: &Path) -> Result<&'a Float64Chunked> {
+    g.column(name).map_err(pe(path))?.f64().map_err(pe(path))
+}
+
 /// The sales key column: territory or rep.
 pub fn key_column(data: &DataSpec) -> &'static str {
     match data.territory_from {
@@ -292,11 +302,7 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
         .cast(&DataType::String)
         .map_err(pe(path))?;
     let keys = keys.str().map_err(pe(path))?;
-    let amounts = by_day
-        .column("amount")
-        .map_err(pe(path))?
-        .f64()
-        .map_err(pe(path))?;
+    let amounts = number_column(&by_day, "amount", path)?;
     // The groups come in no particular order: put them in (key, date
     // string) order, as sorting the frame by both would (each key's
     // amounts are later added in this order). Sorting integer ranks of
@@ -341,22 +347,10 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
             .sort(["account", key, "date"], Default::default())
             .collect()
             .map_err(pe(path))?;
-        let acc = g
-            .column("account")
-            .map_err(pe(path))?
-            .str()
-            .map_err(pe(path))?;
-        let k = g.column(key).map_err(pe(path))?.str().map_err(pe(path))?;
-        let d = g
-            .column("date")
-            .map_err(pe(path))?
-            .str()
-            .map_err(pe(path))?;
-        let a = g
-            .column("amount")
-            .map_err(pe(path))?
-            .f64()
-            .map_err(pe(path))?;
+        let acc = text_column(&g, "account", path)?;
+        let k = text_column(&g, key, path)?;
+        let d = text_column(&g, "date", path)?;
+        let a = number_column(&g, "amount", path)?;
         let mut out = Vec::with_capacity(g.height());
         for (((acc, k), d), a) in acc.iter().zip(k.iter()).zip(d.iter()).zip(a.iter()) {
             if let (Some(acc), Some(k), Some(Some(date)), Some(a)) =
@@ -387,17 +381,9 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
             .sort([key, "deal"], Default::default())
             .collect()
             .map_err(pe(path))?;
-        let k = g.column(key).map_err(pe(path))?.str().map_err(pe(path))?;
-        let d = g
-            .column("date")
-            .map_err(pe(path))?
-            .str()
-            .map_err(pe(path))?;
-        let a = g
-            .column("amount")
-            .map_err(pe(path))?
-            .f64()
-            .map_err(pe(path))?;
+        let k = text_column(&g, key, path)?;
+        let d = text_column(&g, "date", path)?;
+        let a = number_column(&g, "amount", path)?;
         let mut out = Vec::with_capacity(g.height());
         for ((k, d), a) in k.iter().zip(d.iter()).zip(a.iter()) {
             if let (Some(k), Some(Some(date)), Some(a)) =
@@ -426,12 +412,8 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
             .agg([len().cast(DataType::Int64).alias("n")])
             .collect()
             .map_err(pe(path))?;
-        let k = g.column(key).map_err(pe(path))?.str().map_err(pe(path))?;
-        let r = g
-            .column("region")
-            .map_err(pe(path))?
-            .str()
-            .map_err(pe(path))?;
+        let k = text_column(&g, key, path)?;
+        let r = text_column(&g, "region", path)?;
         let n = g.column("n").map_err(pe(path))?.i64().map_err(pe(path))?;
         let mut best: BTreeMap<String, (i64, String)> = BTreeMap::new();
         for ((k, r), n) in k.iter().zip(r.iter()).zip(n.iter()) {
