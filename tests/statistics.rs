@@ -434,7 +434,7 @@ fn assert_calibrated_over_last_year(h: &SalesHistory) {
         trials: 2000,
         seed: 3,
     };
-    let result = backtest(&h, &spec_aic(), &spec).unwrap();
+    let result = backtest(h, &spec_aic(), &spec).unwrap();
     let territory = &result
         .by_level
         .iter()
