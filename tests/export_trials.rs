@@ -2,21 +2,14 @@
 //! with `forecast.csv` (the quantiles of each column are the CSV's year
 //! quantiles) and the company column is the sum of the territory columns.
 
-use assert_cmd::Command;
+mod common;
+
+use common::demo_command;
 use polars::prelude::*;
 use salesplan::stats::quantile::quantiles;
 
 fn forecast(out: &std::path::Path, trials_file: &std::path::Path) {
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "forecast",
-            "scenarios/demo.toml",
-            "--quiet",
-            "--trials",
-            "2000",
-        ])
+    demo_command("forecast", "2000")
         .arg("--out")
         .arg(out)
         .arg("--export-trials")
@@ -109,16 +102,7 @@ fn exported_trials_match_the_forecast() {
 fn export_trials_needs_a_parquet_file_name() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "forecast",
-            "scenarios/demo.toml",
-            "--quiet",
-            "--trials",
-            "200",
-        ])
+    demo_command("forecast", "200")
         .arg("--out")
         .arg(&out)
         .arg("--export-trials")

@@ -1,22 +1,13 @@
 //! Same data, scenario and seed give byte-identical outputs with one
 //! thread or several.
 
-use assert_cmd::Command;
+mod common;
+
+use common::demo_command;
 
 fn run(threads: &str, out: &std::path::Path) {
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "run",
-            "scenarios/demo.toml",
-            "--quiet",
-            "--trials",
-            "3000",
-            "--threads",
-            threads,
-            "--out",
-        ])
+    demo_command("run", "3000")
+        .args(["--threads", threads, "--out"])
         .arg(out)
         .assert()
         .success();
@@ -75,19 +66,8 @@ fn a_different_seed_gives_different_numbers() {
     let a = dir.path().join("a");
     run("2", &a);
     let b = dir.path().join("b");
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "forecast",
-            "scenarios/demo.toml",
-            "--quiet",
-            "--trials",
-            "3000",
-            "--seed",
-            "99",
-            "--out",
-        ])
+    demo_command("forecast", "3000")
+        .args(["--seed", "99", "--out"])
         .arg(&b)
         .assert()
         .success();
