@@ -309,7 +309,14 @@ impl LevelLaw {
     /// caller mixes common and own parts, so that territories' parameter
     /// errors are correlated the way their noise is).
     pub fn at_scores(&self, z: [f64; 2]) -> PathParams {
-        let [l11, l21, l22] = self.cholesky();
+        self.at_scores_with(self.cholesky(), z)
+    }
+
+    /// [`Self::at_scores`] with the Cholesky factor computed once by the
+    /// caller (the simulation draws many trials from one law).
+    #[inline]
+    pub fn at_scores_with(&self, chol: [f64; 3], z: [f64; 2]) -> PathParams {
+        let [l11, l21, l22] = chol;
         PathParams {
             level: self.level + l11 * z[0],
             slope: self.slope + l21 * z[0] + l22 * z[1],
@@ -543,7 +550,6 @@ impl PathSampler<'_> {
         let n = self.season.len();
         let per = self.normals_per_trial();
         let law = &self.model.level;
-        let [l11, l21, l22] = self.chol;
         let rows = out
             .chunks_exact_mut(n)
             .zip(base.chunks_exact_mut(n))
@@ -553,12 +559,11 @@ impl PathSampler<'_> {
             let cells = trial * n..(trial + 1) * n;
             let common = if COMMON { &common[cells.clone()] } else { &[] };
             let common_drift = &common_drift[cells];
-            // The level and slope scores: common part plus own part, as
-            // `LevelLaw::at_scores` takes them.
+            // The level and slope scores: common part plus own part.
             let c = &level_common[2 * trial..2 * trial + 2];
-            let (z0, z1) = (c[0] + self.own * zt[0], c[1] + self.own * zt[1]);
-            let mut level = law.level + l11 * z0;
-            let slope = law.slope + l21 * z0 + l22 * z1;
+            let z = [c[0] + self.own * zt[0], c[1] + self.own * zt[1]];
+            let params = law.at_scores_with(self.chol, z);
+            let (mut level, slope) = (params.level, params.slope);
             let (own_z, drift_z) = zt[2..].split_at(n);
             let mut own = own_z[0];
             for h in 0..n {
