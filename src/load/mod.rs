@@ -315,7 +315,10 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                 TerritoryFrom::Column => "territory",
                 TerritoryFrom::Rep => "rep",
             };
-            let t = TextTable::read(
+            // Closed deals (the rows the filter leaves out) give win rates
+            // and sales cycles: the file's rows before the filter, from the
+            // same read.
+            let (t, all) = TextTable::read_with_unfiltered(
                 "pipeline",
                 spec,
                 data.encoding,
@@ -328,6 +331,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                     "account",
                     "created",
                 ],
+                true,
             )?;
             let p = build_pipeline(
                 &t,
@@ -337,22 +341,6 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                 &parser,
                 &mut report,
             )?;
-            // Closed deals (the rows the filter leaves out) give win rates.
-            let all = if spec.filter.is_empty() {
-                None
-            } else {
-                let unfiltered = crate::scenario::TableSpec {
-                    filter: BTreeMap::new(),
-                    ..spec.clone()
-                };
-                Some(TextTable::read(
-                    "pipeline",
-                    &unfiltered,
-                    data.encoding,
-                    &[key],
-                    &["stage", "close_date", "created"],
-                )?)
-            };
             let whole = all.as_ref().unwrap_or(&t);
             pipeline_stages = stage_counts(whole, key, &index, &|k: &str| territory_of_key(k));
             pipeline_cycles = cycles(whole, &parser)?;

@@ -35,6 +35,23 @@ impl TextTable {
         required: &[&str],
         optional: &[&str],
     ) -> Result<Self> {
+        Ok(Self::read_with_unfiltered(name, spec, encoding, required, optional, false)?.0)
+    }
+
+    /// As [`Self::read`], and, when `unfiltered` is asked for and the spec
+    /// has a filter, the same file's rows before the filter too (one read
+    /// of the file).
+    ///
+    /// # Errors
+    /// As `read_table`.
+    pub fn read_with_unfiltered(
+        name: &str,
+        spec: &TableSpec,
+        encoding: Encoding,
+        required: &[&str],
+        optional: &[&str],
+        unfiltered: bool,
+    ) -> Result<(Self, Option<Self>)> {
         let path = spec.path.as_path();
         let mut wanted = Vec::new();
         for (names, req) in [(required, true), (optional, false)] {
@@ -49,7 +66,24 @@ impl TextTable {
         let extra: Vec<String> = spec.filter.keys().cloned().collect();
         let (df, present) = read_table(path, encoding, &wanted, &extra)?;
         let rows_read = df.height();
+        let all = if unfiltered && !spec.filter.is_empty() {
+            Some(Self::from_frame(name, spec, &df, &present, rows_read)?)
+        } else {
+            None
+        };
         let df = apply_filter(df, &spec.filter).map_err(|e| Error::data(path, e.to_string()))?;
+        Ok((Self::from_frame(name, spec, &df, &present, rows_read)?, all))
+    }
+
+    /// The table of the rows of `df` (`rows_read` rows before any filter).
+    fn from_frame(
+        name: &str,
+        spec: &TableSpec,
+        df: &DataFrame,
+        present: &[String],
+        rows_read: usize,
+    ) -> Result<Self> {
+        let path = spec.path.as_path();
         let lines = df
             .column(ROW)
             .and_then(|c| c.cast(&DataType::Int64))
@@ -60,7 +94,7 @@ impl TextTable {
             .map(|v| v.unwrap_or(0) as usize + 2)
             .collect();
         let mut columns = Vec::new();
-        for m in &present {
+        for m in present {
             let c = df
                 .column(m)
                 .and_then(|c| c.cast(&DataType::String))
