@@ -107,35 +107,19 @@ fn sha256_file(path: &Path) -> Result<String> {
 pub fn meta(s: &Scenario) -> Result<Meta> {
     let mut inputs = BTreeMap::new();
     let scenario_dir = s.path.parent().unwrap_or(Path::new("."));
-    let mut files = vec![&s.data.sales.path];
-    if let Some(f) = s.territories.as_ref().and_then(|t| t.fixed_moves.as_ref()) {
-        files.push(f);
-    }
-    for t in [
-        &s.data.accounts,
-        &s.data.reps,
-        &s.data.pipeline,
-        &s.data.quotas,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        files.push(&t.path);
-    }
-    for f in files {
-        let key = f
-            .strip_prefix(scenario_dir)
-            .unwrap_or(f)
-            .display()
-            .to_string();
+    for f in s.input_files() {
+        let key = if f == s.path.as_path() {
+            f.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        } else {
+            f.strip_prefix(scenario_dir)
+                .unwrap_or(f)
+                .display()
+                .to_string()
+        };
         inputs.insert(key, sha256_file(f)?);
     }
-    let key = s
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    inputs.insert(key, sha256_file(&s.path)?);
     Ok(Meta {
         scenario: s.name.clone(),
         seed: s.seed,
@@ -569,33 +553,37 @@ pub fn execute(stage: Stage, path: &Path, o: &Overrides) -> Result<(Report, Path
         load::trials::check_path(p)?;
     }
     let s = load_scenario(path, o)?;
+    // Refuse an output that may not be replaced before the work, not after.
+    let mut out = OutputDir::create(&output_dir(&s, o), &s.input_files())?;
     let outcome = build(stage, &s, o)?;
-    let trials = match &o.export_trials {
-        Some(path) => Some(stage_trials(path, &outcome.run)?),
-        None => None,
-    };
-    let written = write_report(&outcome.report, &s, o)?;
-    if let Some(t) = trials {
-        t.commit()?;
+    if let Some(path) = &o.export_trials {
+        let dest = out.stage_file(path)?;
+        write_trials(&dest, &outcome.run)?;
     }
+    let written = write_report_into(out, &outcome.report, &s)?;
     Ok((outcome.report, written, outcome.run.seconds))
 }
 
 /// Write `report` in the scenario's formats into its output directory,
 /// atomically; returns the directory written.
 fn write_report(report: &Report, s: &Scenario, o: &Overrides) -> Result<PathBuf> {
-    let out = OutputDir::create(&output_dir(s, o))?;
+    let out = OutputDir::create(&output_dir(s, o), &s.input_files())?;
+    write_report_into(out, report, s)
+}
+
+/// Write `report` into the staged `out` and commit it.
+fn write_report_into(out: OutputDir, report: &Report, s: &Scenario) -> Result<PathBuf> {
     export::write_all(report, &out, &s.output.formats)?;
     out.commit()
 }
 
-/// Write `run`'s horizon totals per trial to a staged `path`
-/// (`--export-trials`).
+/// Write `run`'s horizon totals per trial to `dest`, the staged
+/// `--export-trials` file.
 ///
 /// # Errors
-/// `Error::Usage` when the stage ran no simulation or `path` is not a
-/// Parquet file name; `Error::Io` when it cannot be written.
-fn stage_trials(path: &Path, run: &Simulated) -> Result<load::trials::StagedFile> {
+/// `Error::Usage` when the stage ran no simulation; `Error::Io` when it
+/// cannot be written.
+fn write_trials(dest: &Path, run: &Simulated) -> Result<()> {
     let sim = run.sim.as_ref().ok_or_else(|| {
         Error::Usage("--export-trials needs a command that simulates (forecast, quota, run)".into())
     })?;
@@ -609,7 +597,7 @@ fn stage_trials(path: &Path, run: &Simulated) -> Result<load::trials::StagedFile
         .iter()
         .map(|t| t.name.clone())
         .collect();
-    load::trials::write_trials(path, &names, totals, &sim.company_totals)
+    load::trials::write_trials(dest, &names, totals, &sim.company_totals)
 }
 
 /// A finished run of one scenario, before anything is written.
@@ -757,9 +745,19 @@ pub fn compare(paths: &[PathBuf], o: &Overrides) -> Result<(Comparison, PathBuf)
         ));
     };
     let first = load_scenario(first_path, o)?;
+    let scenarios = paths
+        .iter()
+        .map(|p| load_scenario(p, o))
+        .collect::<Result<Vec<_>>>()?;
+    let inputs: Vec<&Path> = scenarios.iter().flat_map(Scenario::input_files).collect();
+    let dir = o
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join("compare"));
+    let out = OutputDir::create(&dir, &inputs)?;
     let mut outcomes = Vec::with_capacity(paths.len());
-    for path in paths {
-        let mut s = load_scenario(path, o)?;
+    for (path, s) in paths.iter().zip(&scenarios) {
+        let mut s = s.clone();
         s.seed = first.seed;
         s.forecast.trials = first.forecast.trials;
         let quiet = Overrides {
@@ -787,11 +785,6 @@ pub fn compare(paths: &[PathBuf], o: &Overrides) -> Result<(Comparison, PathBuf)
         })
         .collect();
     let comparison = crate::compare::compare(&runs, first.seed, &first.forecast.quantiles);
-    let dir = o
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join("compare"));
-    let out = OutputDir::create(&dir)?;
     export::compare::write(&comparison, &out, &first.output.formats)?;
     let written = out.commit()?;
     Ok((comparison, written))

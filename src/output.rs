@@ -1,42 +1,111 @@
-//! Atomic output: every command writes its whole output directory into a
-//! temporary sibling and renames it into place only when everything has
-//! been written, so a directory always holds the files of one complete run
-//! and a failed run leaves the previous output intact.
+//! Safe, atomic output: every command writes its whole output directory
+//! (and the `--export-trials` file) into temporary siblings and renames them
+//! into place only when everything has been written, so a directory always
+//! holds the files of one complete run, and a failed run leaves the previous
+//! output and the previous trials file as they were.
+//!
+//! salesplan replaces only what it wrote itself. Each output directory
+//! carries a marker file ([`MARKER`]); a run refuses, before any work, to
+//! replace a regular file, a symbolic link, a non-empty directory without
+//! the marker (unless it holds nothing but files whose names salesplan
+//! writes: the output of an earlier version), or a directory holding any
+//! input of the run.
+//!
+//! The commit holds an exclusive lock on the target's parent directory, so
+//! two runs into the same directory at once do not mix: the last to finish
+//! wins. Its order, and the rollback that keeps the invariant:
+//! 1. the previous trials file (if any) is moved aside and the new one is
+//!    renamed into place;
+//! 2. the previous directory is moved aside and the new one renamed into
+//!    place; on failure both are put back;
+//! 3. the moved-aside copies are removed.
+//!
+//! A run that was killed leaves `.NAME.partial-PID-N` staging entries; the
+//! next run into the same place removes those whose process is gone, and
+//! restores a stale `.NAME.partial-PID-N.previous` when its target is missing
+//! (it is then the only copy of the last output).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// The file that marks a directory as salesplan's output.
+pub const MARKER: &str = ".salesplan-output";
+
+/// The marker's content: fixed, so outputs stay byte-identical.
+const MARKER_TEXT: &str = "This directory was written by salesplan. Every run that writes here \
+                           replaces the whole directory.\n";
+
+/// File names that salesplan (this or an earlier version) writes at the top
+/// of an output directory; a directory with only these may be replaced.
+const OUTPUT_FILES: &[&str] = &[
+    MARKER,
+    "assignments.csv",
+    "backtest.csv",
+    "comp.csv",
+    "comp_accrual.csv",
+    "compare.csv",
+    "compare.html",
+    "compare_territories.csv",
+    "fit.csv",
+    "forecast.csv",
+    "frontier.csv",
+    "moves.csv",
+    "payout_curve.csv",
+    "plan.xlsx",
+    "quota_backtest.csv",
+    "quota_phasing.csv",
+    "quotas.csv",
+    "report.html",
+    "summary.json",
+    "territories.csv",
+];
+
+/// The sub-directory of plots, which holds only `.svg` and `.png` files.
+const PLOTS_DIR: &str = "plots";
+
+/// A file staged outside the output directory (the trials file), committed
+/// with it.
+#[derive(Debug)]
+struct StagedFile {
+    staging: PathBuf,
+    target: PathBuf,
+}
+
 /// An output directory being written.
+#[derive(Debug)]
 pub struct OutputDir {
     target: PathBuf,
     staging: PathBuf,
+    inputs: Vec<PathBuf>,
+    extra: Option<StagedFile>,
 }
 
 impl OutputDir {
-    /// Start writing the output that will replace `target`.
+    /// Start writing the output that will replace `target`; `inputs` are the
+    /// run's input files, which the output must never contain.
     ///
     /// # Errors
-    /// `Error::Io` if the staging directory cannot be created.
-    pub fn create(target: &Path) -> Result<Self> {
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+    /// `Error::Usage` when `target` is not something salesplan may replace
+    /// (see the module docs); `Error::Io` if the staging directory cannot be
+    /// created.
+    pub fn create(target: &Path, inputs: &[&Path]) -> Result<Self> {
+        let (parent, name) = split(target)?;
         std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "out".into());
-        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-        }
+        clean_stale(&parent, &name, target)?;
+        let inputs: Vec<PathBuf> = inputs.iter().map(|p| resolve(p)).collect();
+        check_replaceable(target, &inputs)?;
+        let staging = parent.join(staging_name(&name));
         std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-        Ok(Self {
+        let out = Self {
             target: target.to_path_buf(),
             staging,
-        })
+            inputs,
+            extra: None,
+        };
+        out.write(MARKER, MARKER_TEXT.as_bytes())?;
+        Ok(out)
     }
 
     /// Path of `name` inside the staging directory.
@@ -56,30 +125,75 @@ impl OutputDir {
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
     }
 
-    /// Replace the target with the staged directory.
+    /// Stage a file that is to appear at `target` when the output is
+    /// committed (the `--export-trials` file): returns the path to write it
+    /// to. A target inside the output directory is written into the staged
+    /// directory; one elsewhere into a temporary sibling, renamed into place
+    /// with the directory.
     ///
     /// # Errors
-    /// `Error::Io` if a rename fails (the previous output is then restored).
-    pub fn commit(self) -> Result<PathBuf> {
-        let backup = self.staging.with_file_name(format!(
-            "{}.previous",
-            self.staging
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ));
-        let had_previous = self.target.exists();
-        if had_previous {
-            std::fs::rename(&self.target, &backup).map_err(|e| Error::io(&self.target, e))?;
+    /// `Error::Usage` when `target` is an input of the run or is not a
+    /// regular file; `Error::Io` if its folder cannot be created.
+    pub fn stage_file(&mut self, target: &Path) -> Result<PathBuf> {
+        let resolved = resolve(target);
+        if self.inputs.contains(&resolved) {
+            return Err(Error::Usage(format!(
+                "'{}' is an input of this run; salesplan will not write over it",
+                target.display()
+            )));
         }
-        if let Err(e) = std::fs::rename(&self.staging, &self.target) {
-            if had_previous {
-                let _ = std::fs::rename(&backup, &self.target);
+        if let Ok(inside) = resolved.strip_prefix(resolve(&self.target)) {
+            let path = self.staging.join(inside);
+            if let Some(p) = path.parent() {
+                std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
             }
-            return Err(Error::io(&self.target, e));
+            return Ok(path);
         }
-        if had_previous {
-            let _ = std::fs::remove_dir_all(&backup);
+        if let Ok(meta) = std::fs::symlink_metadata(target) {
+            if !meta.is_file() {
+                return Err(Error::Usage(format!(
+                    "'{}' exists and is not a regular file; salesplan replaces only a file",
+                    target.display()
+                )));
+            }
+        }
+        let (parent, name) = split(target)?;
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        clean_stale(&parent, &name, target)?;
+        let staging = parent.join(staging_name(&name));
+        self.extra = Some(StagedFile {
+            staging: staging.clone(),
+            target: target.to_path_buf(),
+        });
+        Ok(staging)
+    }
+
+    /// Replace the target (and the staged file, if any) with what was
+    /// written; on failure everything is put back as it was.
+    ///
+    /// # Errors
+    /// `Error::Usage` if the target became something salesplan may not
+    /// replace while the run was working; `Error::Io` if a rename fails.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        let (parent, _) = split(&self.target)?;
+        let _lock = lock_dir(&parent)?;
+        check_replaceable(&self.target, &self.inputs)?;
+        let extra = self.extra.take();
+        let file_backup = match &extra {
+            Some(f) => Some(swap_in(&f.staging, &f.target)?),
+            None => None,
+        };
+        let dir_backup = match swap_in(&self.staging, &self.target) {
+            Ok(b) => b,
+            Err(e) => {
+                if let (Some(f), Some(b)) = (&extra, file_backup) {
+                    swap_back(&f.target, &b);
+                }
+                return Err(e);
+            }
+        };
+        for backup in [dir_backup, file_backup.flatten()].into_iter().flatten() {
+            let _ = remove_any(&backup);
         }
         Ok(self.target.clone())
     }
@@ -87,9 +201,491 @@ impl OutputDir {
 
 impl Drop for OutputDir {
     fn drop(&mut self) {
-        // Only left behind when commit was not reached.
+        // Only left behind when commit was not reached or failed.
         if self.staging.exists() {
             let _ = std::fs::remove_dir_all(&self.staging);
         }
+        if let Some(f) = &self.extra {
+            let _ = std::fs::remove_file(&f.staging);
+        }
+    }
+}
+
+/// The folder and the file name of `target`.
+fn split(target: &Path) -> Result<(PathBuf, String)> {
+    let resolved = resolve(target);
+    let name = resolved
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "'{}' names no directory salesplan can write into; give a folder name",
+                target.display()
+            ))
+        })?;
+    let parent = resolved
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    Ok((parent, name))
+}
+
+/// A fresh staging name of this process for `name`:
+/// `.NAME.partial-PID-N`, N counting the outputs this process staged.
+fn staging_name(name: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(".{name}.partial-{}-{n}", std::process::id())
+}
+
+/// `path` made absolute with its existing part's symbolic links resolved
+/// (the rest is appended as written, `..` and `.` removed).
+fn resolve(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut clean = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                clean.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => clean.push(other),
+        }
+    }
+    let mut existing = clean.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            let mut out = real;
+            out.extend(rest.iter().rev());
+            return out;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(p), Some(n)) => {
+                rest.push(n.to_os_string());
+                existing = p;
+            }
+            _ => return clean,
+        }
+    }
+}
+
+/// Refuse a `target` that salesplan did not write (see the module docs).
+fn check_replaceable(target: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let shown = target.display();
+    let Ok(meta) = std::fs::symlink_metadata(target) else {
+        return Ok(()); // nothing there yet
+    };
+    if meta.file_type().is_symlink() {
+        return Err(Error::Usage(format!(
+            "output '{shown}' is a symbolic link; give the directory it points to, or a new folder"
+        )));
+    }
+    if !meta.is_dir() {
+        return Err(Error::Usage(format!(
+            "output '{shown}' is an existing file, not an output directory; salesplan will not \
+             replace it: choose another --out (or [output] dir)"
+        )));
+    }
+    let real = resolve(target);
+    if let Some(input) = inputs.iter().find(|i| i.starts_with(&real)) {
+        return Err(Error::Usage(format!(
+            "output '{shown}' holds '{}', an input of this run; salesplan replaces the whole \
+             output directory, so choose a folder that holds no input",
+            input.display()
+        )));
+    }
+    let inputs: BTreeSet<&PathBuf> = inputs.iter().collect();
+    if let Some(found) = find_input_link(&real, &inputs)? {
+        return Err(Error::Usage(format!(
+            "output '{shown}' holds '{}', which resolves to an input of this run; choose \
+             a folder that holds no input",
+            found.display()
+        )));
+    }
+    if target.join(MARKER).is_file() {
+        return Ok(());
+    }
+    if let Some(foreign) = foreign_entry(target)? {
+        return Err(Error::Usage(format!(
+            "output '{shown}' is a folder salesplan did not write (it has no {MARKER} marker and \
+             holds '{foreign}', which salesplan does not write); salesplan replaces the whole \
+             output directory, so choose a new or empty folder"
+        )));
+    }
+    Ok(())
+}
+
+/// The first entry under `dir` (recursively, symbolic links resolved but not
+/// followed into) that is one of `inputs`.
+fn find_input_link(dir: &Path, inputs: &BTreeSet<&PathBuf>) -> Result<Option<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
+        if let Ok(real) = path.canonicalize() {
+            if inputs.contains(&real)
+                || inputs
+                    .iter()
+                    .any(|i| i.starts_with(&real) && kind.is_symlink())
+            {
+                return Ok(Some(path));
+            }
+        }
+        if kind.is_dir() {
+            if let Some(found) = find_input_link(&path, inputs)? {
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The first entry of `dir` whose name salesplan does not write, if any.
+fn foreign_entry(dir: &Path) -> Result<Option<String>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let kind = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
+        let ours = if name == PLOTS_DIR && kind.is_dir() {
+            plots_only(&entry.path())?
+        } else {
+            kind.is_file() && OUTPUT_FILES.contains(&name.as_str())
+        };
+        if !ours {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `dir` holds only plot files.
+fn plots_only(dir: &Path) -> Result<bool> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        let is_file = entry
+            .file_type()
+            .map_err(|e| Error::io(&path, e))?
+            .is_file();
+        let plot = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("svg" | "png")
+        );
+        if !(is_file && plot) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Move `target` aside (if present) and `staged` into its place; returns
+/// the moved-aside copy. On failure the target is put back.
+fn swap_in(staged: &Path, target: &Path) -> Result<Option<PathBuf>> {
+    let backup = match std::fs::symlink_metadata(target) {
+        Ok(_) => {
+            let (parent, name) = split(target)?;
+            let backup = parent.join(format!("{}.previous", staging_name(&name)));
+            std::fs::rename(target, &backup).map_err(|e| Error::io(target, e))?;
+            Some(backup)
+        }
+        Err(_) => None,
+    };
+    if let Err(e) = std::fs::rename(staged, target) {
+        if let Some(b) = &backup {
+            let _ = std::fs::rename(b, target);
+        }
+        return Err(Error::io(target, e));
+    }
+    Ok(backup)
+}
+
+/// Undo a [`swap_in`]: the new `target` is removed and `backup` (the
+/// previous one, if there was one) put back.
+fn swap_back(target: &Path, backup: &Option<PathBuf>) {
+    let _ = remove_any(target);
+    if let Some(b) = backup {
+        let _ = std::fs::rename(b, target);
+    }
+}
+
+/// Remove a file or a directory tree.
+fn remove_any(path: &Path) -> Result<()> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    }
+    .map_err(|e| Error::io(path, e))
+}
+
+/// Tidy what killed runs left beside `target` (named `name` in `parent`):
+/// staging entries of dead processes go; a moved-aside previous output is
+/// restored when the target is missing, else removed.
+fn clean_stale(parent: &Path, name: &str, target: &Path) -> Result<()> {
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Ok(());
+    };
+    let mut stale: Vec<(PathBuf, bool)> = Vec::new();
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let (pid, previous) = match rest.strip_suffix(".previous") {
+            Some(pid) => (pid, true),
+            None => (rest, false),
+        };
+        let pid = pid.split('-').next().unwrap_or_default();
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if pid != std::process::id() && process_is_gone(pid) {
+            stale.push((entry.path(), previous));
+        }
+    }
+    // Restore before removing, so a restored copy is never removed.
+    stale.sort_by_key(|(_, previous)| !previous);
+    for (path, previous) in stale {
+        if previous && std::fs::symlink_metadata(target).is_err() {
+            std::fs::rename(&path, target).map_err(|e| Error::io(&path, e))?;
+        } else {
+            remove_any(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether process `pid` has ended (false when that cannot be told).
+fn process_is_gone(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    proc.join("self").exists() && !proc.join(pid.to_string()).exists()
+}
+
+/// An exclusive lock on `dir`, held until the returned handle drops (none
+/// where directories cannot be opened).
+fn lock_dir(dir: &Path) -> Result<Option<std::fs::File>> {
+    let Ok(handle) = std::fs::File::open(dir) else {
+        return Ok(None);
+    };
+    handle.lock().map_err(|e| Error::io(dir, e))?;
+    Ok(Some(handle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn commit_one(target: &Path, inputs: &[&Path], file: &str) -> Result<PathBuf> {
+        let out = OutputDir::create(target, inputs)?;
+        out.write("forecast.csv", file.as_bytes())?;
+        out.commit()
+    }
+
+    #[test]
+    fn a_folder_holding_an_input_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("data/sales.csv");
+        write(&input, "date,territory,amount\n");
+        let err = commit_one(&dir.path().join("data"), &[&input], "x").unwrap_err();
+        assert!(err.to_string().contains("an input of this run"), "{err}");
+        assert_eq!(err.exit_code(), 2);
+        assert!(input.is_file());
+        // The scenario's own folder (an ancestor of the input) too.
+        let err = commit_one(dir.path(), &[&input], "x").unwrap_err();
+        assert!(err.to_string().contains("an input of this run"), "{err}");
+    }
+
+    #[test]
+    fn a_link_to_an_input_inside_the_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("data/sales.csv");
+        write(&input, "x\n");
+        let out = dir.path().join("out");
+        write(&out.join(MARKER), MARKER_TEXT);
+        std::fs::create_dir_all(out.join("sub")).unwrap();
+        std::os::unix::fs::symlink(&input, out.join("sub/link.csv")).unwrap();
+        let err = commit_one(&out, &[&input], "x").unwrap_err();
+        assert!(err.to_string().contains("resolves to an input"), "{err}");
+        assert!(out.join("sub/link.csv").exists());
+    }
+
+    #[test]
+    fn a_regular_file_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("notes.txt");
+        write(&file, "mine");
+        let err = commit_one(&file, &[], "x").unwrap_err();
+        assert!(err.to_string().contains("is an existing file"), "{err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_foreign_folder_is_refused_an_old_output_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let foreign = dir.path().join("docs");
+        write(&foreign.join("thesis.docx"), "mine");
+        let err = commit_one(&foreign, &[], "x").unwrap_err();
+        assert!(err.to_string().contains("'thesis.docx'"), "{err}");
+        assert!(foreign.join("thesis.docx").is_file());
+
+        // An earlier version's output (known names, no marker) is replaced.
+        let old = dir.path().join("old");
+        write(&old.join("forecast.csv"), "old");
+        write(&old.join("plots/company.svg"), "<svg/>");
+        commit_one(&old, &[], "new").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(old.join("forecast.csv")).unwrap(),
+            "new"
+        );
+        assert!(old.join(MARKER).is_file());
+        assert!(!old.join("plots").exists());
+
+        // A marked output with a user's extra file in it is ours to replace.
+        write(&old.join("scratch.txt"), "x");
+        commit_one(&old, &[], "newer").unwrap();
+        assert!(!old.join("scratch.txt").exists());
+
+        // An empty folder is fine.
+        let empty = dir.path().join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        commit_one(&empty, &[], "x").unwrap();
+    }
+
+    #[test]
+    fn a_failed_run_keeps_the_previous_output_and_trials_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let trials = dir.path().join("t/trials.parquet");
+        let mut first = OutputDir::create(&out, &[]).unwrap();
+        std::fs::write(first.stage_file(&trials).unwrap(), "trials 1").unwrap();
+        first.write("forecast.csv", b"run 1").unwrap();
+        first.commit().unwrap();
+
+        // The second run fails before its commit: nothing changes.
+        {
+            let mut second = OutputDir::create(&out, &[]).unwrap();
+            std::fs::write(second.stage_file(&trials).unwrap(), "trials 2").unwrap();
+            second.write("forecast.csv", b"run 2").unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(out.join("forecast.csv")).unwrap(),
+            "run 1"
+        );
+        assert_eq!(std::fs::read_to_string(&trials).unwrap(), "trials 1");
+
+        // The third fails inside the commit, after the trials file went in:
+        // the target became a foreign file meanwhile, so the directory swap
+        // is refused and the trials file is rolled back.
+        let mut third = OutputDir::create(&out, &[]).unwrap();
+        std::fs::write(third.stage_file(&trials).unwrap(), "trials 3").unwrap();
+        let staged_dir = third.staging.clone();
+        std::fs::remove_dir_all(&staged_dir).unwrap(); // the directory rename fails
+        assert!(third.commit().is_err());
+        assert_eq!(
+            std::fs::read_to_string(out.join("forecast.csv")).unwrap(),
+            "run 1"
+        );
+        assert_eq!(std::fs::read_to_string(&trials).unwrap(), "trials 1");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .chain(std::fs::read_dir(dir.path().join("t")).unwrap())
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(left.iter().all(|n| !n.contains("partial")), "{left:?}");
+    }
+
+    #[test]
+    fn a_trials_file_inside_the_output_is_part_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let mut o = OutputDir::create(&out, &[]).unwrap();
+        std::fs::write(o.stage_file(&out.join("trials.parquet")).unwrap(), "t").unwrap();
+        o.commit().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("trials.parquet")).unwrap(),
+            "t"
+        );
+        let input = dir.path().join("sales.parquet");
+        write(&input, "data");
+        let mut o = OutputDir::create(&out, &[&input]).unwrap();
+        let err = o.stage_file(&input).unwrap_err();
+        assert!(err.to_string().contains("an input of this run"), "{err}");
+    }
+
+    #[test]
+    fn stale_partials_are_removed_and_a_lost_previous_is_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        // A pid far above any kernel's pid_max is never alive.
+        let dead = 999_999_999u32;
+        write(
+            &dir.path()
+                .join(format!(".out.partial-{dead}-0/forecast.csv")),
+            "half",
+        );
+        write(
+            &dir.path()
+                .join(format!(".out.partial-{dead}-0.previous/forecast.csv")),
+            "last good",
+        );
+        let o = OutputDir::create(&out, &[]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("forecast.csv")).unwrap(),
+            "last good"
+        );
+        assert!(!dir.path().join(format!(".out.partial-{dead}-0")).exists());
+        drop(o);
+        // With the target present, a stale previous copy is the older output.
+        write(
+            &dir.path()
+                .join(format!(".out.partial-{dead}-0.previous/forecast.csv")),
+            "older",
+        );
+        commit_one(&out, &[], "new").unwrap();
+        assert!(!dir
+            .path()
+            .join(format!(".out.partial-{dead}-0.previous"))
+            .exists());
+        // A live process's staging is left alone.
+        let live = dir.path().join(format!(".out.partial-{}-0", 1));
+        std::fs::create_dir_all(&live).unwrap();
+        commit_one(&out, &[], "newer").unwrap();
+        assert!(live.exists());
+    }
+
+    #[test]
+    fn concurrent_commits_never_mix() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let out = out.clone();
+                std::thread::spawn(move || {
+                    let o = OutputDir::create(&out, &[]).unwrap();
+                    for f in ["a.csv", "b.csv", "c.csv"] {
+                        o.write(f, format!("{i}").as_bytes()).unwrap();
+                    }
+                    o.commit().unwrap();
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+        assert_eq!(read("a.csv"), read("b.csv"));
+        assert_eq!(read("a.csv"), read("c.csv"));
     }
 }

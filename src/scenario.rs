@@ -562,6 +562,33 @@ pub struct Scenario {
     pub output: OutputSpec,
 }
 
+impl Scenario {
+    /// Every file this scenario reads: the scenario itself, its data tables
+    /// and the fixed-moves table. Outputs must never replace them.
+    pub fn input_files(&self) -> Vec<&Path> {
+        let mut files = vec![self.path.as_path(), self.data.sales.path.as_path()];
+        if let Some(f) = self
+            .territories
+            .as_ref()
+            .and_then(|t| t.fixed_moves.as_ref())
+        {
+            files.push(f);
+        }
+        for t in [
+            &self.data.accounts,
+            &self.data.reps,
+            &self.data.pipeline,
+            &self.data.quotas,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            files.push(&t.path);
+        }
+        files
+    }
+}
+
 const SALES_COLUMNS: [&str; 8] = [
     "date",
     "territory",

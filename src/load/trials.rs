@@ -12,11 +12,12 @@
 //!   rebalancing). Float32 is the compact form the simulation keeps; it
 //!   rounds each value to about 7 significant digits.
 //!
-//! The file is written to a temporary sibling and renamed into place by
-//! [`StagedFile::commit`], so a failed run never leaves a partial file.
-//! Owns only this file's writing; it computes nothing.
+//! The caller chooses where the bytes go: the output commit
+//! (`crate::output::OutputDir::stage_file`) stages the file and renames it
+//! into place with the output directory, so a failed run never leaves a
+//! partial file. Owns only this file's writing; it computes nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ndarray::Array2;
 use polars::prelude::*;
@@ -25,34 +26,6 @@ use crate::error::{Error, Result};
 
 /// Names of the columns that come before the territories.
 const FIXED_COLUMNS: [&str; 2] = ["trial", "company"];
-
-/// A written file waiting to be renamed into place.
-#[derive(Debug)]
-pub struct StagedFile {
-    staging: PathBuf,
-    target: PathBuf,
-}
-
-impl StagedFile {
-    /// Rename the file into place.
-    ///
-    /// # Errors
-    /// `Error::Io` naming the target.
-    pub fn commit(mut self) -> Result<PathBuf> {
-        std::fs::rename(&self.staging, &self.target).map_err(|e| Error::io(&self.target, e))?;
-        self.staging = PathBuf::new();
-        Ok(self.target.clone())
-    }
-}
-
-impl Drop for StagedFile {
-    fn drop(&mut self) {
-        // Only left behind when commit was not reached.
-        if !self.staging.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.staging);
-        }
-    }
-}
 
 /// Check `path` before a run: it must name a `.parquet` file.
 ///
@@ -69,19 +42,17 @@ pub fn check_path(path: &Path) -> Result<()> {
 }
 
 /// Write the trials (`territory_totals`: [territory, trial]; `company`: per
-/// trial) to a temporary sibling of `path`; [`StagedFile::commit`] puts it
-/// in place.
+/// trial) to `dest`, the staged file of the `--export-trials` path.
 ///
 /// # Errors
-/// `Error::Usage` if `path` does not end in `.parquet` or a territory is
-/// named like a fixed column; `Error::Io` if the file cannot be written.
+/// `Error::Usage` if a territory is named like a fixed column; `Error::Io`
+/// if the file cannot be written.
 pub fn write_trials(
-    path: &Path,
+    dest: &Path,
     names: &[String],
     territory_totals: &Array2<f32>,
     company: &[f64],
-) -> Result<StagedFile> {
-    check_path(path)?;
+) -> Result<()> {
     if let Some(n) = names.iter().find(|n| FIXED_COLUMNS.contains(&n.as_str())) {
         return Err(Error::Usage(format!(
             "--export-trials: a territory is named '{n}', which is also the name of a fixed \
@@ -102,20 +73,7 @@ pub fn write_trials(
     }
     let mut df = DataFrame::new(trials, columns).map_err(internal)?;
 
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let staged = StagedFile {
-        staging: parent.join(format!(".{file_name}.partial-{}", std::process::id())),
-        target: path.to_path_buf(),
-    };
-    let file = std::fs::File::create(&staged.staging).map_err(|e| Error::io(&staged.staging, e))?;
+    let file = std::fs::File::create(dest).map_err(|e| Error::io(dest, e))?;
     ParquetWriter::new(file).finish(&mut df).map_err(internal)?;
-    Ok(staged)
+    Ok(())
 }
