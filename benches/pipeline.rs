@@ -135,7 +135,7 @@ fn bench_fit(c: &mut Criterion) {
         let h = synthetic_history(territories, 36);
         group.throughput(Throughput::Elements(territories as u64));
         group.bench_with_input(BenchmarkId::new("36_months", territories), &h, |b, h| {
-            b.iter(|| fit(h, h.n_periods(), &fit_spec()))
+            b.iter(|| fit(h, h.n_periods(), 12, &fit_spec()))
         });
     }
     group.finish();
@@ -143,7 +143,7 @@ fn bench_fit(c: &mut Criterion) {
 
 fn bench_simulate(c: &mut Criterion) {
     let h = synthetic_history(1000, 36);
-    let models = fit(&h, h.n_periods(), &fit_spec());
+    let models = fit(&h, h.n_periods(), 12, &fit_spec());
     let trials = 10_000;
     let spec = SimSpec::from_origin(&models, 12, 5, trials);
     let draws = 1000 * 12 * trials;
@@ -173,7 +173,6 @@ fn bench_simulate(c: &mut Criterion) {
 struct KernelShocks {
     level: Vec<f64>,
     common: Vec<f64>,
-    drift: Vec<f64>,
 }
 
 impl KernelShocks {
@@ -191,7 +190,6 @@ impl KernelShocks {
         Self {
             level: draw(2 * trials, loadings.company),
             common: draw(trials * n, loadings.company),
-            drift: draw(trials * n, 1.0),
         }
     }
 }
@@ -218,7 +216,6 @@ fn draw_kernel(models: &FittedModels, shocks: &KernelShocks, trials: usize, n: u
                         &mut rng,
                         &shocks.level[2 * tr.start..2 * tr.end],
                         Some(&shocks.common[tr.start * n..tr.end * n]),
-                        &shocks.drift[tr.start * n..tr.end * n],
                         out,
                         z,
                     );

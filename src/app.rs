@@ -300,7 +300,12 @@ pub fn simulate_scenario(
 ) -> Result<Simulated> {
     let history = load::load(s)?;
     let horizon = Horizon::resolve(s, &history)?;
-    let models = fit(&history, history.n_periods(), &s.fit);
+    let models = fit(
+        &history,
+        history.n_periods(),
+        horizon.simulated_periods(),
+        &s.fit,
+    );
     let mut seconds = 0.0;
     let mut pipeline_note = None;
     let sim = if stage >= Stage::Forecast {

@@ -244,7 +244,7 @@ pub fn backtest(
     for j in (0..spec.rolling).rev() {
         let cut = n - spec.holdout - j * spec.step;
         let train = history.truncated(cut);
-        let models = fit(&train, cut, fit_spec);
+        let models = fit(&train, cut, spec.holdout, fit_spec);
         let mut sim_spec = SimSpec::from_origin(&models, spec.holdout, spec.seed, spec.trials);
         sim_spec.quantiles.extend(crps_grid());
         let sim = simulate(&models, &sim_spec);

@@ -28,6 +28,7 @@
 use rayon::prelude::*;
 use serde_json::json;
 
+use crate::ets::{group_growth, pool, select, Form, Growth};
 use crate::history::SalesHistory;
 use crate::model::{
     Diagnostics, FittedModels, LevelLaw, PositivePart, ResidualLaw, SeasonError, ShockModel,
@@ -45,22 +46,30 @@ mod compound;
 const MIN_OWN_FIT: usize = 6;
 /// Fewest positive residuals for the empirical law to be a candidate.
 const MIN_EMPIRICAL: usize = 12;
-/// Largest factor by which residual autocorrelation inflates parameter variance.
-const MAX_INFLATION: f64 = 10.0;
+/// Weight, in origins, of the company's calibration in a territory's: a
+/// territory with 4 origins takes half its own factor and half the
+/// company's (on the log scale).
+const CALIBRATION_PRIOR_ORIGINS: f64 = 4.0;
+/// Fewest standardised errors for a calibration factor.
+const MIN_CALIBRATION_ERRORS: usize = 8;
+/// Range of the calibration factor: a history never makes the simulated
+/// spread more than this many times narrower or wider than the model's.
+const CALIBRATION_RANGE: (f64, f64) = (0.5, 4.0);
+/// |z| quantile of a standard normal at 0.8: the P10-P90 half-width.
+const Z_80: f64 = 1.281_551_565_5;
 /// Fewest repeated-position degrees of freedom for the within-position
 /// noise variance of seasonal deviations.
 const MIN_WITHIN_DF: usize = 6;
 /// Largest variance inflation for fitted parameters (noise spread x 2; the
 /// seasonal-deviation error is added on top).
 const MAX_DOF_INFLATION: f64 = 4.0;
-/// Largest drift-to-noise variance ratio of the level (smoothing weight about 0.62).
-const MAX_DRIFT_RATIO: f64 = 1.0;
 /// Periods more than this many robust standard deviations above the median
 /// are capped when estimating level and trend.
 const OUTLIER_Z: f64 = 5.0;
 
-/// Fit every territory of `history` on its first `n_fit` periods.
-pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels {
+/// Fit every territory of `history` on its first `n_fit` periods, for a
+/// forecast `horizon` periods ahead.
+pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec) -> FittedModels {
     let calendar = history.calendar;
     let n_fit = n_fit.min(history.n_periods());
     let s = calendar.kind.per_year();
@@ -123,6 +132,27 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
         )
         .unzip();
     let seasonal_any = company_profile.is_some();
+    // Each region's growth per period, as its deseasonalised total showed
+    // it up to each rolling origin and up to the end (the group-growth form).
+    let lengths: Vec<usize> = select::origins(n_fit, horizon.max(1), s)
+        .into_iter()
+        .chain([n_fit])
+        .collect();
+    let region_growth: Vec<Vec<(usize, Growth)>> = region_totals
+        .iter()
+        .zip(&region_profiles)
+        .map(|(total, profile)| {
+            let a: Vec<f64> = total
+                .iter()
+                .zip(&positions)
+                .map(|(v, &m)| v / profile[m])
+                .collect();
+            lengths
+                .iter()
+                .map(|&l| (l, group_growth(&a[..l], horizon.max(1))))
+                .collect()
+        })
+        .collect();
 
     // Empirical-Bayes spread of territory seasonal deviations.
     let deviations: Vec<Vec<(f64, f64)>> = series
@@ -153,35 +183,43 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
         families: &families,
         allow_empirical,
         criterion: spec.criterion,
+        horizon: horizon.max(1),
     };
-    let fit_all = |drift: &DriftPrior| -> Vec<TerritoryFit> {
-        series
-            .par_iter()
-            .enumerate()
-            .map(|(i, y)| {
-                fit_territory(
-                    y,
-                    deals.as_ref().and_then(|d| d.get(i)),
-                    &region_profiles[region_index[i]],
-                    &deviations[i],
-                    &settings,
-                    drift,
-                )
-            })
-            .collect()
-    };
-    // Two passes: the first measures each territory's level drift, the
-    // second fits with each drift shrunk toward the territories' median.
-    let first = fit_all(&DriftPrior::none());
-    let drift = DriftPrior::from_raw(
-        first
-            .iter()
-            .filter(|f| !f.empty)
-            .map(|f| f.raw_drift)
-            .collect(),
-        2 * s,
+    // Every form scored on every territory, then each territory's form
+    // chosen with its region's evidence (`ets::pool`), then the fits.
+    let evaluated: Vec<Option<select::Evaluated>> = series
+        .par_iter()
+        .enumerate()
+        .map(|(i, y)| {
+            let r = region_index[i];
+            evaluate_territory(
+                y,
+                &region_profiles[r],
+                &deviations[i],
+                &region_growth[r],
+                &settings,
+            )
+        })
+        .collect();
+    let picks = pool::pooled_choices(
+        &evaluated.iter().map(Option::as_ref).collect::<Vec<_>>(),
+        &region_index,
     );
-    let mut fits = fit_all(&drift);
+    let mut fits: Vec<TerritoryFit> = evaluated
+        .into_par_iter()
+        .zip(picks)
+        .enumerate()
+        .map(|(i, (e, pick))| {
+            fit_territory(
+                series[i],
+                deals.as_ref().and_then(|d| d.get(i)),
+                &region_profiles[region_index[i]],
+                &deviations[i],
+                e.and_then(|e| e.choose(pick, spec.criterion)),
+                &settings,
+            )
+        })
+        .collect();
 
     // Pool what cannot be fitted alone.
     let mut warnings = Vec::new();
@@ -222,7 +260,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
             f.residual = ResidualLaw::new(p0, nonpositive, pooled_law(pooled_sdlog).positive);
             f.diag.model = "lognormal".into();
             f.diag.pooled = true;
-            f.diag.params = params_json(&f.residual);
+            f.diag.params = with_smoothing(params_json(&f.residual), &f.level);
             warnings.push(format!(
                 "territory '{name}' has only {} periods with positive revenue: its residual spread is pooled",
                 f.n_positive
@@ -240,13 +278,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
     }
 
     let mut shocks = estimate_shocks(&fits, &region_index, regions.len());
-    shocks.drift_correlation = drift_correlation(
-        &fits,
-        &company_total,
-        &positions,
-        company_profile.as_deref(),
-        &drift,
-    );
+    calibrate(&mut fits);
     let shares: Vec<f64> = series
         .iter()
         .zip(&region_index)
@@ -273,6 +305,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, spec: &FitSpec) -> FittedModels
             season: f.season,
             residual: f.residual,
             compound: f.compound,
+            growth: f.growth,
             diagnostics: f.diag,
         })
         .collect();
@@ -300,8 +333,13 @@ struct TerritoryFit {
     empty: bool,
     needs_pooling: bool,
     n_positive: usize,
-    /// Unshrunk drift-to-noise variance ratio of the level.
-    raw_drift: f64,
+    /// The rolling-origin evaluation of the chosen form.
+    evaluation: select::Evaluation,
+    /// The region's growth per horizon step (group-share form; else empty).
+    growth: Vec<f64>,
+    /// The calibration factor of the simulated spread, when the
+    /// rolling-origin errors gave one.
+    calibration: Option<f64>,
     /// Seasonal parameters estimated from the territory's own deviations
     /// (sum of shrinkage weights).
     season_dof: f64,
@@ -318,47 +356,8 @@ struct Settings<'a> {
     families: &'a [Family],
     allow_empirical: bool,
     criterion: Criterion,
-}
-
-/// Partial pooling of the level's drift-to-noise variance ratio q: a
-/// territory's own variogram estimate, weighted by its periods, is shrunk
-/// toward the median over territories with `prior_weight` periods' weight.
-#[derive(Debug, Clone)]
-struct DriftPrior {
-    median: f64,
-    prior_weight: f64,
-    enabled: bool,
-}
-
-impl DriftPrior {
-    fn none() -> Self {
-        Self {
-            median: 0.0,
-            prior_weight: 0.0,
-            enabled: false,
-        }
-    }
-
-    fn from_raw(mut raw: Vec<f64>, prior_weight: usize) -> Self {
-        Self {
-            median: median(&mut raw).unwrap_or(0.0),
-            prior_weight: prior_weight as f64,
-            enabled: true,
-        }
-    }
-
-    fn shrink(&self, raw: f64, n: usize) -> f64 {
-        if !self.enabled {
-            return raw;
-        }
-        let n = n as f64;
-        let q = (n * raw + self.prior_weight * self.median) / (n + self.prior_weight);
-        if q < 1e-4 {
-            0.0
-        } else {
-            q.min(MAX_DRIFT_RATIO)
-        }
-    }
+    /// Periods the forecast runs ahead: the rolling-origin evaluation's horizon.
+    horizon: usize,
 }
 
 fn sum_series<'a>(series: impl Iterator<Item = &'a [f64]>, n: usize) -> Vec<f64> {
@@ -400,19 +399,52 @@ impl GroupProfile {
     }
 }
 
-/// Seasonal indices of a group total from a log-linear regression with
-/// seasonal dummies (and a trend), when BIC prefers it to no seasonality.
+/// Seasonal indices of a group total from a regression of its log ratio to
+/// the local level on seasonal dummies, when BIC prefers it to no
+/// seasonality.
 fn group_profile(total: &[f64], positions: &[usize], s: usize) -> Option<GroupProfile> {
     let n = total.len();
     if n < s + 3 || total.iter().any(|&v| v <= 0.0) {
         return None;
     }
-    let y: Vec<f64> = total.iter().map(|v| v.ln()).collect();
-    let base: Vec<Vec<f64>> = (0..n).map(|t| vec![1.0, t as f64]).collect();
-    let seasonal: Vec<Vec<f64>> = (0..n)
-        .map(|t| {
-            let mut r = vec![1.0, t as f64];
-            r.extend((1..s).map(|m| if positions[t] == m { 1.0 } else { 0.0 }));
+    // Against the local level (a centred moving average over a year), so
+    // that a trend that turns is not read as seasonality.
+    // With under two seasons the centred level leaves too few periods: a
+    // log-linear trend stands in for it.
+    let local = centred_level(total, s);
+    let centred = local.iter().filter(|l| l.is_some()).count() >= 2 * s;
+    let (y, pos, t): (Vec<f64>, Vec<usize>, Vec<f64>) = total
+        .iter()
+        .zip(&local)
+        .zip(positions)
+        .enumerate()
+        .filter_map(|(t, ((v, l), &m))| match (centred, l) {
+            (true, Some(l)) => Some(((v / l).ln(), m, 0.0)),
+            (true, None) => None,
+            (false, _) => Some((v.ln(), m, t as f64)),
+        })
+        .fold(
+            (Vec::new(), Vec::new(), Vec::new()),
+            |mut acc, (y, m, t)| {
+                acc.0.push(y);
+                acc.1.push(m);
+                acc.2.push(t);
+                acc
+            },
+        );
+    let trend_terms = if centred { 1 } else { 2 };
+    let row = |i: usize| -> Vec<f64> {
+        let mut r = vec![1.0];
+        if !centred {
+            r.push(t[i]);
+        }
+        r
+    };
+    let base: Vec<Vec<f64>> = (0..y.len()).map(row).collect();
+    let seasonal: Vec<Vec<f64>> = (0..y.len())
+        .map(|i| {
+            let mut r = row(i);
+            r.extend((1..s).map(|m| if pos[i] == m { 1.0 } else { 0.0 }));
             r
         })
         .collect();
@@ -421,14 +453,25 @@ fn group_profile(total: &[f64], positions: &[usize], s: usize) -> Option<GroupPr
     if bic(&with) >= bic(&without) {
         return None;
     }
+    let k = trend_terms;
     let mut idx: Vec<f64> = (0..s)
-        .map(|m| if m == 0 { 1.0 } else { with.coef[m + 1].exp() })
+        .map(|m| {
+            if m == 0 {
+                1.0
+            } else {
+                with.coef[m + k - 1].exp()
+            }
+        })
         .collect();
     let m = mean(&idx);
     idx.iter_mut().for_each(|v| *v /= m);
     let sigma2 = with.sigma2();
-    let log_cov = (2..s + 1)
-        .map(|i| (2..s + 1).map(|j| sigma2 * with.xtx_inv[i][j]).collect())
+    let log_cov = (k..s + k - 1)
+        .map(|i| {
+            (k..s + k - 1)
+                .map(|j| sigma2 * with.xtx_inv[i][j])
+                .collect()
+        })
         .collect();
     Some(GroupProfile {
         index: idx,
@@ -479,17 +522,36 @@ fn seasonal_deviations(y: &[f64], positions: &[usize], profile: &[f64]) -> Vec<(
     if level <= 0.0 {
         return Vec::new();
     }
+    // Each period against the local level (a centred moving average over a
+    // year), not the overall mean: a trend or a level shift would otherwise
+    // read as seasonality (with 2% growth a year, December looks 2% above
+    // January).
+    let local = centred_level(&a, s);
+    // Periods without a centred level count against the overall mean only
+    // when under two seasons have one (the old rule for short histories).
+    let any_local = local.iter().filter(|l| l.is_some()).count() >= 2 * s;
+    let (r, positions): (Vec<f64>, Vec<usize>) = a
+        .iter()
+        .zip(&local)
+        .zip(positions)
+        .filter_map(|((v, l), &m)| match l {
+            Some(l) if any_local && *l > 0.0 => Some((v / l, m)),
+            Some(_) if any_local => None,
+            _ => (!any_local).then_some((v / level, m)),
+        })
+        .unzip();
+    let positions = &positions;
     // Noise variance (relative to the level) for the deviations' sampling
     // variance: within season positions where a position was seen more
     // than once (the spread around all periods' mean would count the
     // territory's own seasonal deviations, the signal, as noise).
     let (mut within, mut df) = (0.0, 0usize);
     for m in 0..s {
-        let vals: Vec<f64> = a
+        let vals: Vec<f64> = r
             .iter()
             .zip(positions)
             .filter(|(_, &p)| p == m)
-            .map(|(v, _)| *v / level)
+            .map(|(v, _)| *v)
             .collect();
         if vals.len() >= 2 {
             let mu = mean(&vals);
@@ -500,11 +562,11 @@ fn seasonal_deviations(y: &[f64], positions: &[usize], profile: &[f64]) -> Vec<(
     let cv2 = if df >= MIN_WITHIN_DF {
         within / df as f64
     } else {
-        a.iter().map(|v| (v / level - 1.0).powi(2)).sum::<f64>() / (a.len().max(2) - 1) as f64
+        r.iter().map(|v| (v - 1.0).powi(2)).sum::<f64>() / (r.len().max(2) - 1) as f64
     };
     let mut out = Vec::with_capacity(s);
     for m in 0..s {
-        let vals: Vec<f64> = a
+        let vals: Vec<f64> = r
             .iter()
             .zip(positions)
             .filter(|(_, &p)| p == m)
@@ -514,7 +576,7 @@ fn seasonal_deviations(y: &[f64], positions: &[usize], profile: &[f64]) -> Vec<(
             out.push((0.0, f64::INFINITY));
             continue;
         }
-        let ratio = mean(&vals) / level;
+        let ratio = mean(&vals);
         if ratio <= 0.0 {
             out.push((0.0, f64::INFINITY));
             continue;
@@ -525,29 +587,58 @@ fn seasonal_deviations(y: &[f64], positions: &[usize], profile: &[f64]) -> Vec<(
     out
 }
 
-fn fit_territory(
+/// Centred moving average of `a` over one season of `s` periods (2 x s for
+/// an even s: half weights at both ends), where the window fits; `None`
+/// for the first and last half season (classical decomposition: the ends
+/// have no centred level, and a copied one would read a trend as season).
+fn centred_level(a: &[f64], s: usize) -> Vec<Option<f64>> {
+    let n = a.len();
+    let half = s / 2;
+    let mut out = vec![None; n];
+    if s < 2 || n < s + 1 {
+        return out;
+    }
+    for t in half..n - half {
+        let window = &a[t - half..=t + half];
+        out[t] = Some(if s.is_multiple_of(2) {
+            (window.iter().sum::<f64>() - 0.5 * (window[0] + window[s])) / s as f64
+        } else {
+            window.iter().sum::<f64>() / s as f64
+        });
+    }
+    out
+}
+
+/// A territory's series divided by its seasonal indices.
+struct Deseasonalised {
+    /// Seasonal index by position: the region's, with the territory's own
+    /// deviations shrunk toward it.
+    season: Vec<f64>,
+    own_season: bool,
+    /// Seasonal parameters the territory's own data paid for: the sum of
+    /// its shrinkage weights.
+    season_dof: f64,
+    /// Mean posterior variance of the shrunk log deviations (w x v).
+    season_var: f64,
+    /// The deseasonalised series, and with one-off spikes capped.
+    a: Vec<f64>,
+    a_capped: Vec<f64>,
+    /// Periods capped.
+    outliers: usize,
+    /// The seasonal index of each history period.
+    season_t: Vec<f64>,
+}
+
+fn deseasonalise(
     y: &[f64],
-    deals: Option<&compound::Deals>,
     region_profile: &[f64],
     deviations: &[(f64, f64)],
-    settings: &Settings,
-    drift: &DriftPrior,
-) -> TerritoryFit {
-    let Settings {
-        positions,
-        tau2,
-        families,
-        allow_empirical,
-        criterion,
-    } = *settings;
-    let n = y.len();
-    let empty = n == 0 || y.iter().all(|&v| v == 0.0);
+    positions: &[usize],
+    tau2: f64,
+) -> Deseasonalised {
     let mut season = region_profile.to_vec();
     let mut own_season = false;
-    // Seasonal parameters the territory's own data paid for: the sum of
-    // its shrinkage weights.
     let mut season_dof = 0.0;
-    // Mean posterior variance of the shrunk log deviations (w x v).
     let mut season_var = 0.0;
     if !deviations.is_empty() {
         for (m, &(d, v)) in deviations.iter().enumerate() {
@@ -562,99 +653,111 @@ fn fit_territory(
         let m = mean(&season);
         season.iter_mut().for_each(|v| *v /= m);
     }
-    let seasonal = season.iter().any(|&v| (v - 1.0).abs() > 1e-9);
     let a: Vec<f64> = y
         .iter()
         .zip(positions)
         .map(|(v, &m)| v / season[m])
         .collect();
-
-    // Outlier rule: one-off spikes are capped for estimating the level and
-    // trend (they stay in the residual law, which sees the raw values).
-    let (a_level, outliers) = winsorize(&a);
-    // Level and (maybe) trend by least squares; the trend is kept only when
-    // BIC prefers it and the line stays positive over the history.
-    let nf = n as f64;
-    let level_only: Vec<Vec<f64>> = (0..n).map(|_| vec![1.0]).collect();
-    let with_trend: Vec<Vec<f64>> = (0..n).map(|t| vec![1.0, t as f64]).collect();
-    let flat = ols(&level_only, &a_level);
-    let sloped = if n >= 4 {
-        ols(&with_trend, &a_level)
-    } else {
-        None
-    };
-    let (fit, trend) = match (flat, sloped) {
-        (Some(f), Some(s))
-            if bic(&s) < bic(&f) - 1e-9 && s.coef[0] > 0.0 && s.coef[0] + s.coef[1] * nf > 0.0 =>
-        {
-            (s, true)
-        }
-        (Some(f), _) => (f, false),
-        (None, _) => {
-            return empty_fit(season, n);
-        }
-    };
-    let slope = if trend { fit.coef[1] } else { 0.0 };
-    let detrended: Vec<f64> = a_level
-        .iter()
-        .enumerate()
-        .map(|(t, v)| v - slope * t as f64)
-        .collect();
-    let raw_drift = variogram(&detrended).map_or(0.0, |v| v.ratio());
-    if !drift.enabled {
-        // First pass: only the drift is wanted.
-        let mut out = empty_fit(season, n);
-        out.empty = empty;
-        out.raw_drift = raw_drift;
-        return out;
+    // Outlier rule: one-off spikes are capped for estimating the state
+    // (they stay in the residual law, which sees the raw values).
+    let (a_capped, outliers) = winsorize(&a);
+    let season_t = positions.iter().map(|&m| season[m]).collect();
+    Deseasonalised {
+        season,
+        own_season,
+        season_dof,
+        season_var,
+        a,
+        a_capped,
+        outliers,
+        season_t,
     }
-    let q = drift.shrink(raw_drift, n);
-    let slope_var = if trend {
-        fit.sigma2() * fit.xtx_inv[1][1]
-    } else {
-        0.0
+}
+
+/// How each candidate form would have forecast territory `y` (none for a
+/// territory without sales).
+fn evaluate_territory(
+    y: &[f64],
+    region_profile: &[f64],
+    deviations: &[(f64, f64)],
+    region_growth: &[(usize, Growth)],
+    settings: &Settings,
+) -> Option<select::Evaluated> {
+    if y.iter().all(|&v| v == 0.0) {
+        return None;
+    }
+    let d = deseasonalise(
+        y,
+        region_profile,
+        deviations,
+        settings.positions,
+        settings.tau2,
+    );
+    let growth = |len: usize| {
+        region_growth
+            .iter()
+            .find(|(l, _)| *l == len)
+            .map_or_else(Growth::none, |(_, g)| g.clone())
     };
-    let (fitted, level) = if q > 0.0 {
-        local_level(&detrended, slope, slope_var, q, region_profile.len())
-    } else {
-        let fitted: Vec<f64> = (0..n).map(|t| fit.coef[0] + slope * t as f64).collect();
-        let resid: Vec<f64> = a_level.iter().zip(&fitted).map(|(a, f)| a - f).collect();
-        let inflation = autocorrelation_inflation(&resid);
-        let s2 = fit.sigma2() * inflation;
-        let level = if trend {
-            let (c00, c01, c11) = (fit.xtx_inv[0][0], fit.xtx_inv[0][1], fit.xtx_inv[1][1]);
-            LevelLaw {
-                level: fit.coef[0] + fit.coef[1] * nf,
-                slope: fit.coef[1],
-                cov: [
-                    [
-                        s2 * (c00 + 2.0 * nf * c01 + nf * nf * c11),
-                        s2 * (c01 + nf * c11),
-                    ],
-                    [s2 * (c01 + nf * c11), s2 * c11],
-                ],
-                drift_sd: 0.0,
-            }
-        } else {
-            LevelLaw {
-                level: fit.coef[0],
-                slope: 0.0,
-                cov: [[s2 / nf.max(1.0), 0.0], [0.0, 0.0]],
-                drift_sd: 0.0,
-            }
-        };
-        (fitted, level)
-    };
-    if empty || level.level <= 0.0 {
+    select::evaluate(
+        &d.a_capped,
+        &d.a,
+        &d.season_t,
+        settings.horizon,
+        d.season.len(),
+        &growth,
+    )
+}
+
+fn fit_territory(
+    y: &[f64],
+    deals: Option<&compound::Deals>,
+    region_profile: &[f64],
+    deviations: &[(f64, f64)],
+    choice: Option<select::Choice>,
+    settings: &Settings,
+) -> TerritoryFit {
+    let Settings {
+        positions,
+        tau2,
+        families,
+        allow_empirical,
+        criterion,
+        ..
+    } = *settings;
+    let n = y.len();
+    let empty = n == 0 || y.iter().all(|&v| v == 0.0);
+    let Deseasonalised {
+        season,
+        own_season,
+        season_dof,
+        season_var,
+        outliers,
+        ..
+    } = deseasonalise(y, region_profile, deviations, positions, tau2);
+    let seasonal = season.iter().any(|&v| (v - 1.0).abs() > 1e-9);
+    let choice = if empty { None } else { choice };
+    let Some(choice) = choice else {
         let mut out = empty_fit(season, n);
         out.empty = empty;
         if !empty {
             // Net non-positive level: forecast zero with the observed spread.
-            out.level = LevelLaw::fixed(0.0);
             out.diag.model = "zero".into();
         }
         return out;
-    }
+    };
+    let ets = &choice.fit;
+    let trend = !matches!(ets.form, Form::Mean | Form::Level);
+    let (level_var, slope_var) = ets.parameter_variance();
+    let l2 = ets.level * ets.level;
+    let level = LevelLaw {
+        level: ets.level,
+        slope: ets.slope,
+        cov: [[level_var * l2, 0.0], [0.0, slope_var * l2]],
+        smoothing: ets.smoothing,
+    };
+    let fitted = ets.fitted.clone();
+    let nf = n as f64;
 
     // Residual ratios actual / expected.
     let denominators: Vec<f64> = positions
@@ -742,7 +845,7 @@ fn fit_territory(
     let scores: Vec<f64> = ratios.iter().map(|&r| residual.normal_score(r)).collect();
     let mut diag = Diagnostics {
         model: residual.positive.name().to_string(),
-        params: params_json(&residual),
+        params: with_smoothing(params_json(&residual), &level),
         loglik: ll,
         aic,
         bic: bic_v,
@@ -755,6 +858,14 @@ fn fit_territory(
         pooled: false,
         outliers,
         spread: 1.0,
+        ets: format!(
+            "ETS(M,{},{})",
+            ets.form.trend_code(),
+            if seasonal || own_season { "M" } else { "N" }
+        ),
+        chosen_by: choice.by.to_string(),
+        origins: choice.evaluation.origins,
+        calibration: None,
         actual: y.to_vec(),
         fitted: denominators.iter().map(|d| d * target).collect(),
     };
@@ -792,8 +903,10 @@ fn fit_territory(
                 let k = cf.params;
                 let ll_on_scale = cf.loglik - (resid_ll - ll);
                 diag.model = cf.law.name();
-                diag.params =
-                    compound::params_json(&cf.law, mean(&deals.counts), deals.sizes.len());
+                diag.params = with_smoothing(
+                    compound::params_json(&cf.law, mean(&deals.counts), deals.sizes.len()),
+                    &level,
+                );
                 diag.loglik = Some(ll_on_scale);
                 diag.aic = Some(2.0 * k - 2.0 * ll_on_scale);
                 diag.bic = Some(k * nf.ln() - 2.0 * ll_on_scale);
@@ -824,7 +937,9 @@ fn fit_territory(
         empty: false,
         needs_pooling,
         n_positive: n_pos,
-        raw_drift,
+        growth: choice.fit.growth.clone(),
+        evaluation: choice.evaluation,
+        calibration: None,
         season_dof,
         season_var,
     }
@@ -868,7 +983,9 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         empty: true,
         needs_pooling: true,
         n_positive: 0,
-        raw_drift: 0.0,
+        growth: Vec::new(),
+        evaluation: select::Evaluation::default(),
+        calibration: None,
         season_dof: 0.0,
         season_var: 0.0,
     }
@@ -899,6 +1016,18 @@ fn pooled_sdlog(fits: &[TerritoryFit]) -> f64 {
     median(&mut v).unwrap_or(0.5).clamp(0.05, 2.0)
 }
 
+/// `params` with the state's smoothing weights added (`alpha`, `beta`,
+/// `phi`).
+fn with_smoothing(mut params: serde_json::Value, level: &LevelLaw) -> serde_json::Value {
+    if let Some(map) = params.as_object_mut() {
+        let s = level.smoothing;
+        map.insert("alpha".into(), json!(round6(s.alpha)));
+        map.insert("beta".into(), json!(round6(s.beta)));
+        map.insert("phi".into(), json!(round6(s.phi)));
+    }
+    params
+}
+
 fn params_json(law: &ResidualLaw) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     match &law.positive {
@@ -922,17 +1051,6 @@ fn round6(x: f64) -> f64 {
     let digits = 6 - x.abs().log10().ceil() as i32;
     let f = 10f64.powi(digits.clamp(-10, 15));
     (x * f).round() / f
-}
-
-/// Factor (1 + rho) / (1 - rho) for lag-1 autocorrelation rho > 0 of the
-/// residuals: the variance of a mean of AR(1) noise relative to white noise.
-fn autocorrelation_inflation(resid: &[f64]) -> f64 {
-    let rho = lag1(resid);
-    if rho <= 0.0 {
-        1.0
-    } else {
-        ((1.0 + rho) / (1.0 - rho)).min(MAX_INFLATION)
-    }
 }
 
 fn lag1(x: &[f64]) -> f64 {
@@ -1049,7 +1167,83 @@ fn estimate_shocks(fits: &[TerritoryFit], region_index: &[usize], n_regions: usi
         factor_ar,
         own_ar,
         mean_correlation,
-        drift_correlation: 0.0,
+    }
+}
+
+/// The calibration factor of standardised rolling-origin errors `z` (with
+/// their horizon steps): the factor by which the predicted standard
+/// deviations must be scaled for the errors' P10-P90 interval to cover 80%
+/// (their 80% quantile of |z| over the normal's, 1.2816), between 1 and 4:
+/// it only widens. Errors that look smaller than the model's own spread
+/// are not evidence enough to narrow it: they are of the form chosen on
+/// these same origins, with seasonal indices fitted to the periods they
+/// score, from few origins (Walmart's 19-21 months: narrowing took its
+/// coverage to 0.63). A coverage statistic, not the errors' sd:
+/// one wild month does not widen every forecast.
+fn calibration_factor(z: &[(usize, f64)]) -> Option<f64> {
+    if z.len() < MIN_CALIBRATION_ERRORS {
+        return None;
+    }
+    // Every horizon step weighs the same (the forecast's periods do): the
+    // early steps, scored from more origins, would otherwise set the
+    // factor for the whole horizon.
+    let steps = z.iter().map(|(h, _)| h + 1).max().unwrap_or(1);
+    let mut count = vec![0usize; steps];
+    z.iter().for_each(|(h, _)| count[*h] += 1);
+    let mut weighted: Vec<(f64, f64)> = z
+        .iter()
+        .map(|(h, v)| (v.abs(), 1.0 / count[*h] as f64))
+        .collect();
+    weighted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = weighted.iter().map(|w| w.1).sum();
+    let mut cumulative = 0.0;
+    let q = weighted
+        .iter()
+        .find(|(_, w)| {
+            cumulative += w;
+            cumulative >= 0.8 * total
+        })
+        .map_or(Z_80, |(v, _)| *v);
+    Some((q / Z_80).clamp(CALIBRATION_RANGE.0, CALIBRATION_RANGE.1))
+}
+
+/// Calibrate each fitted territory's simulated spread against its own
+/// rolling-origin errors, shrunk toward the company's: log k = w log
+/// k_own + (1 - w) log k_company, w = origins / (origins +
+/// `CALIBRATION_PRIOR_ORIGINS`). The company's factor pools every
+/// evaluated territory's errors; a territory with fewer than
+/// `select::MIN_ORIGINS` origins takes the company's. The residual law is
+/// widened by k (on the log scale, mean kept) and the state's covariance
+/// by k^2, so periods, their persistence and totals all scale together
+/// (applied by [`correct_for_fitted_parameters`], on top of its
+/// correction for the seasonal parameters, which the rolling origins do
+/// not refit and so cannot see).
+fn calibrate(fits: &mut [TerritoryFit]) {
+    let evaluated = |f: &TerritoryFit| !f.empty && f.evaluation.origins >= select::MIN_ORIGINS;
+    let pooled: Vec<(usize, f64)> = fits
+        .iter()
+        .filter(|f| evaluated(f))
+        .flat_map(|f| f.evaluation.z.iter().copied())
+        .collect();
+    let company = calibration_factor(&pooled);
+    for f in fits.iter_mut().filter(|f| !f.empty) {
+        let own = if evaluated(f) {
+            calibration_factor(&f.evaluation.z)
+        } else {
+            None
+        };
+        let k = match (own, company) {
+            (Some(o), Some(c)) => {
+                let m = f.evaluation.origins as f64;
+                let w = m / (m + CALIBRATION_PRIOR_ORIGINS);
+                (w * o.ln() + (1.0 - w) * c.ln()).exp()
+            }
+            (Some(o), None) => o,
+            (None, Some(c)) => c,
+            (None, None) => continue,
+        };
+        f.calibration = Some(k);
+        f.diag.calibration = Some(k);
     }
 }
 
@@ -1107,7 +1301,7 @@ fn correct_for_fitted_parameters(
         .iter()
         .zip(shares)
         .map(|(f, share)| {
-            let level_params = if f.diag.trend { 2.0 } else { 1.0 };
+            let level_params = level_parameters(f);
             let own = f.season_dof.min(group_params);
             let seasonal = own + (group_params - own) * share;
             dof_inflation(n, seasonal + level_params)
@@ -1128,12 +1322,13 @@ fn correct_for_fitted_parameters(
     for &i in &fitted {
         let f = &mut fits[i];
         let variance = (c + r) * common_k + own_share * own_k[i];
-        let level_params = if f.diag.trend { 2.0 } else { 1.0 };
+        let level_params = level_parameters(f);
         let n_f = n as f64;
+        let k = f.calibration.unwrap_or(1.0);
         // Level and slope: the noise variance inflated, less the level
         // parameters the covariance already accounted for.
         let level_k = (variance * (n_f - level_params) / n_f).max(1.0);
-        f.level = f.level.with_cov_scaled(level_k);
+        f.level = f.level.with_cov_scaled((level_k * k * k).max(1.0));
         if f.compound.is_some() {
             f.diag.spread = 1.0;
             continue;
@@ -1144,9 +1339,20 @@ fn correct_for_fitted_parameters(
         } else {
             0.0
         };
-        let spread = (variance + season).sqrt();
+        let spread = ((variance + season).sqrt() * k).max(1.0);
         f.residual = f.residual.clone().widened(spread);
         f.diag.spread = spread;
+    }
+}
+
+/// Level and trend parameters counted by the degrees-of-freedom
+/// correction: none when the rolling-origin calibration measured their
+/// error out of sample.
+fn level_parameters(f: &TerritoryFit) -> f64 {
+    match (f.calibration, f.diag.trend) {
+        (Some(_), _) => 0.0,
+        (None, true) => 2.0,
+        (None, false) => 1.0,
     }
 }
 
@@ -1165,141 +1371,6 @@ fn winsorize(a: &[f64]) -> (Vec<f64>, usize) {
     let cap = med + OUTLIER_Z * mad;
     let capped = a.iter().filter(|&&v| v > cap).count();
     (a.iter().map(|&v| v.min(cap)).collect(), capped)
-}
-
-/// The variogram of a series relative to its mean, fitted as
-/// gamma(k) = noise + k x drift / 2 over lags 1..K (local level model:
-/// Var(a[t+k] - a[t]) = 2 noise + k drift).
-#[derive(Debug, Clone, Copy)]
-struct Variogram {
-    noise: f64,
-    drift: f64,
-}
-
-impl Variogram {
-    fn ratio(self) -> f64 {
-        if self.noise > 0.0 {
-            (self.drift / self.noise).clamp(0.0, MAX_DRIFT_RATIO)
-        } else {
-            0.0
-        }
-    }
-}
-
-fn variogram(d: &[f64]) -> Option<Variogram> {
-    let n = d.len();
-    if n < 8 {
-        return None;
-    }
-    let m = mean(d);
-    if m <= 0.0 {
-        return None;
-    }
-    let k_max = (n / 4).clamp(2, 12);
-    let (mut sw, mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for k in 1..=k_max {
-        let pairs = n - k;
-        let g = (0..pairs)
-            .map(|t| ((d[t + k] - d[t]) / m).powi(2))
-            .sum::<f64>()
-            / (2.0 * pairs as f64);
-        let w = pairs as f64;
-        let x = k as f64;
-        sw += w;
-        sx += w * x;
-        sy += w * g;
-        sxx += w * x * x;
-        sxy += w * x * g;
-    }
-    let den = sw * sxx - sx * sx;
-    if den <= 0.0 {
-        return None;
-    }
-    let slope = (sw * sxy - sx * sy) / den;
-    let intercept = (sy - slope * sx) / sw;
-    Some(Variogram {
-        noise: intercept.max(0.0),
-        drift: (2.0 * slope).max(0.0),
-    })
-}
-
-/// Steady-state Kalman filter of the local level model with drift-to-noise
-/// ratio `q` on the detrended series `d`: returns the one-step-ahead fitted
-/// values (with the trend added back) and the level law at the origin.
-fn local_level(
-    d: &[f64],
-    slope: f64,
-    slope_var: f64,
-    q: f64,
-    season_len: usize,
-) -> (Vec<f64>, LevelLaw) {
-    let n = d.len();
-    let alpha = (-q + (q * q + 4.0 * q).sqrt()) / 2.0;
-    let init = n.min(season_len.max(4));
-    let mut level = mean(&d[..init]);
-    let mut fitted = Vec::with_capacity(n);
-    let mut errors = Vec::with_capacity(n);
-    for (t, &v) in d.iter().enumerate() {
-        fitted.push(level + slope * t as f64);
-        let e = v - level;
-        if t >= init.min(n / 2) {
-            errors.push(e);
-        }
-        level += alpha * e;
-    }
-    let mse = if errors.is_empty() {
-        0.0
-    } else {
-        errors.iter().map(|e| e * e).sum::<f64>() / errors.len() as f64
-    };
-    // One-step error variance F = noise / (1 - alpha) in the steady state.
-    let noise = (1.0 - alpha) * mse;
-    let law = LevelLaw {
-        level: level + slope * n as f64,
-        slope,
-        cov: [[alpha * noise, 0.0], [0.0, slope_var]],
-        drift_sd: (q * noise).sqrt(),
-    };
-    (fitted, law)
-}
-
-/// Correlation of territories' level drifts: the company total's own drift
-/// variance against the sum over territories (Var(sum) = sum of variances
-/// + pairs x correlation).
-fn drift_correlation(
-    fits: &[TerritoryFit],
-    company_total: &[f64],
-    positions: &[usize],
-    profile: Option<&[f64]>,
-    drift: &DriftPrior,
-) -> f64 {
-    let sds: Vec<f64> = fits
-        .iter()
-        .filter(|f| !f.empty)
-        .map(|f| f.level.drift_sd)
-        .collect();
-    let sum_var: f64 = sds.iter().map(|s| s * s).sum();
-    let sum_sd: f64 = sds.iter().sum();
-    let pairs = sum_sd * sum_sd - sum_var;
-    if pairs <= 0.0 || company_total.len() < 8 {
-        return 0.0;
-    }
-    let a: Vec<f64> = company_total
-        .iter()
-        .zip(positions)
-        .map(|(v, &m)| v / profile.map_or(1.0, |p| p[m]))
-        .collect();
-    let (a, _) = winsorize(&a);
-    let level = mean(&a);
-    let Some(v) = variogram(&a) else {
-        return 0.0;
-    };
-    let q = drift.shrink(v.ratio(), a.len());
-    if q <= 0.0 {
-        return 0.0;
-    }
-    let company_drift_var = v.drift.min(v.noise * MAX_DRIFT_RATIO) * level * level;
-    ((company_drift_var - sum_var) / pairs).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]

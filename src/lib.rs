@@ -14,6 +14,7 @@ pub mod capacity;
 pub mod comp;
 pub mod compare;
 pub mod error;
+pub mod ets;
 pub mod export;
 pub mod fit;
 pub mod format;

@@ -1,17 +1,23 @@
 //! Fitted territory models: immutable values that can be sampled.
 //!
-//! A territory's revenue in horizon period h is
-//! `max(level + slope * h, 0) * season[position] * R`, where the level and
-//! slope are drawn once per trial from their estimated joint normal law
-//! (parameter uncertainty) and R is the residual ratio drawn through the
-//! territory's normal-score transform `T(x) = F^-1(Phi(x))`. The argument x
-//! mixes the trial's common shocks (company and region factors) with the
-//! territory's own AR(1) noise, so territories move together the way the
-//! history says they do (a Gaussian copula with a one-factor-per-level
-//! structure) while each keeps its own fitted marginal law.
+//! A territory's revenue in horizon period h is `mu_h * season[position] *
+//! R_h`, where mu_h is the deseasonalised mean of its exponential-smoothing
+//! state (see [`crate::ets`]): `mu_h = (level + phi * slope) (1 + g_h)` (g_h
+//! the region's growth for the group-share form, else 0), and after each
+//! period the state moves with that period's innovation
+//! `e_h = R_h / E[R] - 1` (`level = mu_h (1 + alpha e_h)`, `slope = phi *
+//! slope + beta mu_h e_h`), so one innovation moves the level (and trend)
+//! for the rest of the horizon. The state at the origin is drawn once per
+//! trial from its estimated joint normal law (parameter uncertainty). R is
+//! the residual ratio drawn through the territory's normal-score transform
+//! `T(x) = F^-1(Phi(x))`. The argument x mixes the trial's common shocks
+//! (company and region factors) with the territory's own AR(1) noise, so
+//! territories move together the way the history says they do (a Gaussian
+//! copula with a one-factor-per-level structure) while each keeps its own
+//! fitted marginal law.
 //!
 //! A territory fitted with the compound (deals x size) law (see
-//! [`compound`]) keeps the same level, season and mixed normal score, and
+//! [`compound`]) keeps the same state, season and mixed normal score, and
 //! draws the period's deals instead of a residual ratio.
 //!
 //! The fitter (`fit`) builds these values; the simulator (`sim`) only reads them.
@@ -23,6 +29,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 
 use crate::calendar::Calendar;
+use crate::ets::Smoothing;
 use crate::stats::dist::Fitted;
 use crate::stats::normal;
 use crate::stats::quantile::sorted_quantile;
@@ -271,26 +278,32 @@ pub struct PathParams {
     pub slope: f64,
 }
 
-/// Estimated joint normal law of (level at the origin, slope per period),
-/// and the level's random-walk drift per period (local level model).
+/// The exponential-smoothing state at the origin: the estimated joint
+/// normal law of (level, slope per period), and the smoothing weights with
+/// which the simulation moves it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LevelLaw {
     pub level: f64,
     pub slope: f64,
     /// Covariance [[var level, cov], [cov, var slope]].
     pub cov: [[f64; 2]; 2],
-    /// Standard deviation of the level's change per period (0: a stable level).
-    pub drift_sd: f64,
+    /// Smoothing weights and damping of the state recursions (all zero: a
+    /// level that never moves and no trend).
+    pub smoothing: Smoothing,
 }
 
 impl LevelLaw {
-    /// A known level with no trend, uncertainty or drift.
+    /// A known level with no trend, uncertainty or movement.
     pub fn fixed(level: f64) -> Self {
         Self {
             level,
             slope: 0.0,
             cov: [[0.0, 0.0], [0.0, 0.0]],
-            drift_sd: 0.0,
+            smoothing: Smoothing {
+                alpha: 0.0,
+                beta: 0.0,
+                phi: 0.0,
+            },
         }
     }
 }
@@ -364,6 +377,15 @@ pub struct Diagnostics {
     /// deviations were widened for the degrees of freedom the fit used
     /// (1: none).
     pub spread: f64,
+    /// The level-and-trend model, as `ETS(M,Ad,M)` (error, trend, season).
+    pub ets: String,
+    /// How it was chosen: `rolling-origin CRPS` or `AICc`.
+    pub chosen_by: String,
+    /// Rolling-origin origins evaluated on the territory's history.
+    pub origins: usize,
+    /// The calibration factor of the simulated spread from the rolling-origin
+    /// errors (none: not calibrated; the degrees-of-freedom correction applies).
+    pub calibration: Option<f64>,
     /// The series the fit saw (revenue per period, or per reporting date)
     /// and the fitted mean of each of its periods (level path x season x
     /// mean ratio), for the fitted-vs-actual plot.
@@ -388,6 +410,9 @@ pub struct TerritoryModel {
     pub residual: ResidualLaw,
     /// The compound (deals x size) law, when it was chosen over the residual law.
     pub compound: Option<CompoundLaw>,
+    /// The region's growth per horizon step that moves the mean (the
+    /// group-share form; empty: none).
+    pub growth: Vec<f64>,
     pub diagnostics: Diagnostics,
 }
 
@@ -402,103 +427,113 @@ pub struct Loadings {
     pub own: f64,
     /// AR(1) coefficient of the territory's own noise.
     pub own_ar: f64,
-    /// Weight of the company's level drift in each territory's level drift.
-    pub drift_common: f64,
 }
 
 impl TerritoryModel {
-    /// Expected revenue in horizon period `h` given the trial's parameters,
-    /// before the residual ratio.
-    #[inline]
-    pub fn base(&self, p: &PathParams, h: usize, season_pos: usize) -> f64 {
-        (p.level + p.slope * h as f64).max(0.0) * self.season[season_pos]
+    /// The deseasonalised mean `h` periods after the origin with no
+    /// innovations (before the season and the residual ratio's mean).
+    pub fn expected(&self, h: usize) -> f64 {
+        let l = &self.level;
+        let grown: f64 = (0..=h)
+            .map(|j| 1.0 + self.growth.get(j).copied().unwrap_or(0.0))
+            .product();
+        ((l.level + l.smoothing.slope_weight(h + 1) * l.slope) * grown).max(0.0)
     }
 
     /// The per-run constants for drawing this territory's paths over the
     /// horizon periods whose season positions are `seasons`.
     pub fn sampler(&self, seasons: &[usize], loadings: &Loadings) -> PathSampler<'_> {
-        let drift = self.level.drift_sd;
+        let ratio_mean = match &self.compound {
+            Some(c) => c.mean_scale,
+            None => self.residual.mean(),
+        };
         PathSampler {
             model: self,
             chol: self.level.cholesky(),
             own: loadings.own,
             own_ar: loadings.own_ar,
             innovation: (1.0 - loadings.own_ar * loadings.own_ar).sqrt(),
-            drifts: drift > 0.0,
-            own_drift: drift * (1.0 - loadings.drift_common * loadings.drift_common).sqrt(),
-            common_drift: drift * loadings.drift_common,
+            inv_ratio_mean: if ratio_mean > 0.0 {
+                1.0 / ratio_mean
+            } else {
+                0.0
+            },
+            floor: LEVEL_FLOOR * self.level.level.abs(),
             season: seasons.iter().map(|&s| self.season[s]).collect(),
+            growth: (0..seasons.len())
+                .map(|h| self.growth.get(h).copied().unwrap_or(0.0))
+                .collect(),
         }
     }
 }
 
+/// The simulated level never falls below this share of the origin's level
+/// (the multiplicative state would stay at zero once there).
+const LEVEL_FLOOR: f64 = 1e-3;
+
 /// One territory's constants for drawing paths in batches of trials: the
-/// Cholesky factor of its level law, its noise weights and its season
+/// Cholesky factor of its state law, its noise weights and its season
 /// index per horizon period, computed once per run instead of per draw.
 ///
-/// A trial's path: level and slope drawn from their joint normal law (two
-/// normals), then per period h the territory's own AR(1) noise (one
-/// normal), the level's random-walk drift where it has one (one normal,
-/// mixed with the company's drift innovation), the mixed normal score
-/// `x = common[h] + own_weight * own`, and the value
-/// `max(level + slope * h, 0) * season[h] * T(x)` (or the compound law's
-/// deals at that base and score).
+/// A trial's path: the state (level and slope) drawn from its joint normal
+/// law (two normals), then per period h the territory's own AR(1) noise
+/// (one normal), the mixed normal score `x = common[h] + own_weight * own`,
+/// the mean `mu = level + phi * slope`, the value `mu * season[h] * T(x)`
+/// (or the compound law's deals at that base and score), and the state
+/// moved by the period's innovation (see the module docs).
 #[derive(Debug, Clone)]
 pub struct PathSampler<'a> {
     model: &'a TerritoryModel,
-    /// Cholesky factor of the level law's covariance: l11, l21, l22.
+    /// Cholesky factor of the state law's covariance: l11, l21, l22.
     chol: [f64; 3],
     own: f64,
     own_ar: f64,
     innovation: f64,
-    drifts: bool,
-    own_drift: f64,
-    common_drift: f64,
+    /// 1 / E[R]: an innovation is R / E[R] - 1.
+    inv_ratio_mean: f64,
+    /// Lowest simulated level.
+    floor: f64,
     /// Seasonal index of each horizon period.
     season: Vec<f64>,
+    /// The group's growth in each horizon period (0: none).
+    growth: Vec<f64>,
 }
 
 impl PathSampler<'_> {
-    /// Standard normals one trial uses: two for its parameters, one per
-    /// period for its own noise and, where the level drifts, one per period
-    /// for the drift.
+    /// Standard normals one trial uses: two for its state, one per period
+    /// for its own noise.
     pub fn normals_per_trial(&self) -> usize {
-        let n = self.season.len();
-        2 + n + if self.drifts { n } else { 0 }
+        2 + self.season.len()
     }
 
     /// One trial's path into `out` (one value per horizon period), from the
-    /// trial's shocks: the common parts of its level and slope scores, its
-    /// combined common shocks per period and the company's level-drift
-    /// innovations. The same law as [`Self::sample_batch`] for one trial
-    /// (which the simulation uses, drawing a batch's normals at once).
+    /// trial's shocks: the common parts of its level and slope scores and
+    /// its combined common shocks per period. The same law as
+    /// [`Self::sample_batch`] for one trial (which the simulation uses,
+    /// drawing a batch's normals at once).
     pub fn sample_path<R: Rng + Clone>(
         &self,
         rng: &mut R,
         level_common: [f64; 2],
         common: &[f64],
-        common_drift: &[f64],
         out: &mut [f64],
     ) {
         let mut z = Vec::new();
-        self.sample_batch(rng, &level_common, Some(common), common_drift, out, &mut z);
+        self.sample_batch(rng, &level_common, Some(common), out, &mut z);
     }
 
     /// Draw the paths of consecutive trials into `out` ([trial * n + h],
     /// n horizon periods): all the trials' normals first, in one call of
-    /// [`normal::fill`] into the scratch buffer `z`, then each trial's
-    /// mixed normal scores (into `out`) and bases, then all the values.
-    /// `level_common` holds the common parts of each trial's level and
-    /// slope scores (two per trial); `common` and `common_drift` (laid out
-    /// as `out`) are the trials' combined common shocks (`None`: all zero,
-    /// as without company and region factors, and then not read) and the
-    /// company's level-drift innovations.
+    /// [`normal::fill`] into the scratch buffer `z`, then each trial's path
+    /// period by period. `level_common` holds the common parts of each
+    /// trial's level and slope scores (two per trial); `common` (laid out
+    /// as `out`) the trials' combined common shocks (`None`: all zero, as
+    /// without company and region factors, and then not read).
     pub fn sample_batch<R: Rng + Clone>(
         &self,
         rng: &mut R,
         level_common: &[f64],
         common: Option<&[f64]>,
-        common_drift: &[f64],
         out: &mut [f64],
         z: &mut Vec<f64>,
     ) {
@@ -507,78 +542,52 @@ impl PathSampler<'_> {
             return;
         }
         let per = self.normals_per_trial();
-        let cells = out.len();
-        z.resize(cells / n * per + cells, 0.0);
-        let (z, base) = z.split_at_mut(cells / n * per);
+        z.resize(out.len() / n * per, 0.0);
         normal::fill(rng, z);
-        match common {
-            Some(common) => self.scores::<true>(z, level_common, common, common_drift, out, base),
-            None => self.scores::<false>(z, level_common, &[], common_drift, out, base),
-        }
-        match &self.model.compound {
-            None => {
-                let law = &self.model.residual;
-                for (v, b) in out.iter_mut().zip(base.iter()) {
-                    *v = b * law.transform(*v);
-                }
-            }
-            Some(c) => {
-                for (x, base) in out.chunks_exact_mut(n).zip(base.chunks_exact(n)) {
-                    let trial = c.sample(rng);
-                    for (v, b) in x.iter_mut().zip(base) {
-                        *v = c.sample_period(rng, &trial, *b, *v);
-                    }
-                }
-            }
-        }
-    }
-
-    /// The mixed normal scores (into `out`) and bases (into `base`) of
-    /// [`Self::sample_batch`] from the trials' normals `z`; without `COMMON`
-    /// the common shocks are zero and `common` is not read (the same
-    /// values: only the sign of a zero score can differ, which the
-    /// normal-score table and the deal rate map alike).
-    fn scores<const COMMON: bool>(
-        &self,
-        z: &[f64],
-        level_common: &[f64],
-        common: &[f64],
-        common_drift: &[f64],
-        out: &mut [f64],
-        base: &mut [f64],
-    ) {
-        let n = self.season.len();
-        let per = self.normals_per_trial();
         let law = &self.model.level;
-        let rows = out
-            .chunks_exact_mut(n)
-            .zip(base.chunks_exact_mut(n))
-            .zip(z.chunks_exact(per))
-            .enumerate();
-        for (trial, ((x, base), zt)) in rows {
+        let s = law.smoothing;
+        let rows = out.chunks_exact_mut(n).zip(z.chunks_exact(per)).enumerate();
+        for (trial, (x, zt)) in rows {
             let cells = trial * n..(trial + 1) * n;
-            let common = if COMMON { &common[cells.clone()] } else { &[] };
-            let common_drift = &common_drift[cells];
-            // The level and slope scores: common part plus own part.
+            let common = common.map(|c| &c[cells]);
+            // The state's scores: common part plus own part.
             let c = &level_common[2 * trial..2 * trial + 2];
-            let z = [c[0] + self.own * zt[0], c[1] + self.own * zt[1]];
-            let params = law.at_scores_with(self.chol, z);
-            let (mut level, slope) = (params.level, params.slope);
-            let (own_z, drift_z) = zt[2..].split_at(n);
+            let params = law.at_scores_with(
+                self.chol,
+                [c[0] + self.own * zt[0], c[1] + self.own * zt[1]],
+            );
+            let (mut level, mut slope) = (params.level.max(self.floor), params.slope);
+            let compound = self
+                .model
+                .compound
+                .as_ref()
+                .map(|law| (law, law.sample(rng)));
+            let own_z = &zt[2..];
             let mut own = own_z[0];
             for h in 0..n {
                 if h > 0 {
                     own = self.own_ar * own + self.innovation * own_z[h];
                 }
-                if self.drifts {
-                    level += self.common_drift * common_drift[h] + self.own_drift * drift_z[h];
-                }
-                x[h] = if COMMON {
-                    common[h] + self.own * own
-                } else {
-                    self.own * own
+                let score = match common {
+                    Some(common) => common[h] + self.own * own,
+                    None => self.own * own,
                 };
-                base[h] = (level + slope * h as f64).max(0.0) * self.season[h];
+                let mu = (level + s.phi * slope) * (1.0 + self.growth[h]);
+                let base = mu.max(0.0) * self.season[h];
+                let (value, ratio) = match &compound {
+                    None => {
+                        let r = self.model.residual.transform(score);
+                        (base * r, r)
+                    }
+                    Some((law, drawn)) => {
+                        let v = law.sample_period(rng, drawn, base, score);
+                        (v, if base > 0.0 { v / base } else { 0.0 })
+                    }
+                };
+                x[h] = value;
+                let e = ratio * self.inv_ratio_mean - 1.0;
+                slope = s.phi * slope + s.beta * mu * e;
+                level = (mu * (1.0 + s.alpha * e)).max(self.floor);
             }
         }
     }
@@ -637,8 +646,6 @@ pub struct ShockModel {
     pub own_ar: f64,
     /// Average pairwise correlation of territories' residual normal scores.
     pub mean_correlation: f64,
-    /// Correlation of territories' level drifts (a company-wide drift).
-    pub drift_correlation: f64,
 }
 
 impl ShockModel {
@@ -650,7 +657,6 @@ impl ShockModel {
             factor_ar: 0.0,
             own_ar: 0.0,
             mean_correlation: 0.0,
-            drift_correlation: 0.0,
         }
     }
 
@@ -663,7 +669,6 @@ impl ShockModel {
                 .max(0.0)
                 .sqrt(),
             own_ar: self.own_ar,
-            drift_common: self.drift_correlation.clamp(0.0, 1.0).sqrt(),
         }
     }
 }
@@ -772,6 +777,7 @@ mod tests {
             season: vec![1.0; 12],
             residual: normal_law(0.1),
             compound: None,
+            growth: Vec::new(),
             diagnostics: Diagnostics::default(),
         };
         let loadings = Loadings {
@@ -779,19 +785,66 @@ mod tests {
             region: 0.0,
             own: 0.0,
             own_ar: 0.0,
-            drift_common: 0.0,
         };
         let sampler = model.sampler(&[0, 1, 2], &loadings);
         let mut rng = crate::rng::stream_rng(1, 2, 0);
         let mut out = [0.0; 3];
         let shocks = [-1.0, 0.0, 1.5];
-        sampler.sample_path(&mut rng, [0.0, 0.0], &shocks, &[0.0; 3], &mut out);
+        sampler.sample_path(&mut rng, [0.0, 0.0], &shocks, &mut out);
         for (v, z) in out.iter().zip(shocks) {
             assert!(
                 (v - 100.0 * (1.0 + 0.1 * z)).abs() < 0.01,
                 "{v} for shock {z}"
             );
         }
+    }
+
+    #[test]
+    fn an_innovation_moves_the_level_for_the_rest_of_the_horizon() {
+        // alpha = 1: a random walk; each period's value becomes the next
+        // period's mean. alpha = 0: the level never moves.
+        let model = |alpha: f64| TerritoryModel {
+            name: "T".into(),
+            region: "R".into(),
+            region_index: 0,
+            n_periods: 36,
+            level: LevelLaw {
+                smoothing: Smoothing {
+                    alpha,
+                    beta: 0.0,
+                    phi: 0.0,
+                },
+                ..LevelLaw::fixed(100.0)
+            },
+            season: vec![1.0; 12],
+            residual: normal_law(0.1),
+            compound: None,
+            growth: Vec::new(),
+            diagnostics: Diagnostics::default(),
+        };
+        let loadings = Loadings {
+            company: 1.0,
+            region: 0.0,
+            own: 0.0,
+            own_ar: 0.0,
+        };
+        let shocks = [1.0, 0.0, 0.0];
+        let mut out = [0.0; 3];
+        let walk = model(1.0);
+        let mut rng = crate::rng::stream_rng(1, 2, 0);
+        walk.sampler(&[0, 1, 2], &loadings)
+            .sample_path(&mut rng, [0.0, 0.0], &shocks, &mut out);
+        let first = out[0];
+        assert!((first - 110.0).abs() < 0.05, "{first}");
+        assert!(
+            (out[1] - first).abs() < 0.05 && (out[2] - first).abs() < 0.05,
+            "{out:?}"
+        );
+        let stable = model(0.0);
+        stable
+            .sampler(&[0, 1, 2], &loadings)
+            .sample_path(&mut rng, [0.0, 0.0], &shocks, &mut out);
+        assert!((out[1] - 100.0).abs() < 0.05, "{out:?}");
     }
 
     #[test]

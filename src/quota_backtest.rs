@@ -78,7 +78,7 @@ pub fn quota_backtest(
     }
     let cut = n - per_year;
     let train = history.truncated(cut);
-    let models = fit(&train, cut, fit_spec);
+    let models = fit(&train, cut, per_year, fit_spec);
     let spec = SimSpec {
         keep_totals: true,
         ..SimSpec::from_origin(&models, per_year, seed, trials)

@@ -89,9 +89,18 @@ pub struct FitRow {
     pub pooled: bool,
     pub level: f64,
     pub slope: f64,
-    pub drift_sd: f64,
-    /// Widening of the residual spread for the parameters fitted (1: none).
+    /// The state's smoothing weight of the level (0: a stable level).
+    pub alpha: f64,
+    /// Widening of the residual spread: the calibration factor, or the
+    /// degrees-of-freedom correction where there is none (1: none).
     pub spread_factor: f64,
+    /// How the level-and-trend model was chosen (`rolling-origin CRPS`, `AICc`).
+    pub chosen_by: String,
+    /// Rolling-origin origins on the territory's history.
+    pub origins: usize,
+    /// Calibration factor from the rolling-origin errors (own, shrunk toward
+    /// the company's), if any.
+    pub calibration: Option<f64>,
 }
 
 /// A territory's history beside the model's fitted mean.
@@ -126,7 +135,11 @@ impl FitSection {
             .map(|t| FitRow {
                 territory: t.name.clone(),
                 region: t.region.clone(),
-                model: t.diagnostics.model.clone(),
+                model: if t.diagnostics.ets.is_empty() {
+                    t.diagnostics.model.clone()
+                } else {
+                    format!("{}/{}", t.diagnostics.ets, t.diagnostics.model)
+                },
                 n_periods: t.n_periods,
                 params: t.diagnostics.params.to_string(),
                 loglik: t.diagnostics.loglik,
@@ -140,8 +153,11 @@ impl FitSection {
                 pooled: t.diagnostics.pooled,
                 level: t.level.level,
                 slope: t.level.slope,
-                drift_sd: t.level.drift_sd,
+                alpha: t.level.smoothing.alpha,
                 spread_factor: t.diagnostics.spread,
+                chosen_by: t.diagnostics.chosen_by.clone(),
+                origins: t.diagnostics.origins,
+                calibration: t.diagnostics.calibration,
             })
             .collect();
         let mut by_size: Vec<&crate::model::TerritoryModel> = models

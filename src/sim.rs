@@ -342,7 +342,6 @@ pub fn simulate_with_progress(
     let sim_starts = horizon.simulated_starts();
     let adjustments = draw_adjustments(spec, &sim_starts);
     let common = common_shocks(models, spec.seed, trials, n_sim);
-    let common_drift = standard_normals(spec.seed, stream_id("company-drift"), trials, n_sim);
     let level_common = common_level_scores(models, spec.seed, trials);
     let season_mult = season_multipliers(models, spec.seed, trials, &seasons);
     let loadings = models.shocks.loadings();
@@ -443,7 +442,6 @@ pub fn simulate_with_progress(
                             &mut rng,
                             &level_common[m.region_index][2 * trials_b.start..2 * trials_b.end],
                             with_common.then(|| &common_r[cells.clone()]),
-                            &common_drift[cells.clone()],
                             out,
                             normals,
                         );

@@ -48,7 +48,7 @@ fn models(territories: usize) -> salesplan::model::FittedModels {
         criterion: Criterion::Aic,
         families: FAMILIES.iter().map(|s| s.to_string()).collect(),
     };
-    fit(&h, h.n_periods(), &spec)
+    fit(&h, h.n_periods(), 12, &spec)
 }
 
 fn run(territories: usize, trials: usize) {

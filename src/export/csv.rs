@@ -113,6 +113,9 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             "level",
             "slope",
             "spread_factor",
+            "chosen_by",
+            "origins",
+            "calibration",
         ]);
         for r in &fit.rows {
             c.row([
@@ -133,6 +136,9 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
                 money(r.level),
                 money(r.slope),
                 format!("{:.4}", r.spread_factor),
+                r.chosen_by.clone(),
+                r.origins.to_string(),
+                r.calibration.map(|k| format!("{k:.4}")).unwrap_or_default(),
             ]);
         }
         out.write("fit.csv", &c.into_bytes())?;

@@ -473,7 +473,8 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         "trend",
         "seasonal",
         "pooled",
-        "drift sd",
+        "alpha",
+        "chosen by",
         "spread x",
         "KS",
     ]);
@@ -488,7 +489,8 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
             Cell::text(if r.trend { "yes" } else { "" }),
             Cell::text(if r.seasonal { "yes" } else { "" }),
             Cell::text(if r.pooled { "yes" } else { "" }),
-            Cell::num(r.drift_sd, thousands(r.drift_sd)),
+            Cell::num(r.alpha, fixed(r.alpha, 3)),
+            Cell::text(&r.chosen_by),
             Cell::num(r.spread_factor, fixed(r.spread_factor, 2)),
             Cell::num(
                 r.gof_stat.unwrap_or(f64::NAN),

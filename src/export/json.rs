@@ -86,8 +86,8 @@ pub fn summary(report: &Report) -> Value {
                 "mean_correlation": round6(f.shocks.mean_correlation),
                 "factor_ar1": round6(f.shocks.factor_ar),
                 "own_ar1": round6(f.shocks.own_ar),
-                "drift_correlation": round6(f.shocks.drift_correlation),
-                "with_level_drift": f.rows.iter().filter(|r| r.drift_sd > 0.0).count(),
+                "chosen_by_rolling_origin": f.rows.iter().filter(|r| r.chosen_by.starts_with("rolling")).count(),
+                "calibrated": f.rows.iter().filter(|r| r.calibration.is_some()).count(),
             }),
         );
     }

@@ -1,0 +1,550 @@
+//! Exponential smoothing in innovations state-space form (Hyndman, Koehler,
+//! Ord and Snyder 2008, "Forecasting with Exponential Smoothing"), on a
+//! territory's deseasonalised series a_t = y_t / s_t (the seasonal indices
+//! are pooled across the region: see `fit`).
+//!
+//! Error multiplicative, trend none, additive or damped (ETS(M,N), ETS(M,A),
+//! ETS(M,Ad)), plus two forms that borrow from elsewhere: the stable level
+//! (ETS(M,N) with alpha = 0: the long-run mean, the right model for a
+//! history of noise) and the group-share level (ETS(M,N) on the
+//! territory's share of its region: its level moves with the region's
+//! smoothed level path, g_t being the path's growth in period t, and its
+//! forecast grows as the region's forecast does; shrinkage of the trend
+//! toward the group, for territories too sparse or short to show their
+//! own). With mu_t = (l + phi b)(1 + g_t) (g = 0 but for the group share):
+//!
+//! ```text
+//! a_t = mu_t (1 + e_t)
+//! l_t = mu_t (1 + alpha e_t)
+//! b_t = phi b_(t-1) + beta mu_t e_t
+//! ```
+//!
+//! Parameters and initial states are estimated by maximum likelihood
+//! (concentrated: n/2 ln(sum e^2) + sum ln mu_t) with Nelder–Mead on
+//! logistic-mapped parameters: 0 < beta < alpha < 1, 0.8 <= phi <= 0.98
+//! (the R `forecast` package's bounds). The simulation (`model`) runs the
+//! same recursions with drawn innovations, so one innovation moves the
+//! level and trend for the rest of the horizon.
+
+pub mod pool;
+pub mod select;
+
+use serde::Serialize;
+
+use crate::stats::nelder_mead::minimize;
+use crate::stats::quantile::mean;
+
+/// Smallest damping; the largest is `PHI_MAX`.
+const PHI_MIN: f64 = 0.8;
+const PHI_MAX: f64 = 0.98;
+/// Smoothing weights stay inside (ALPHA_MIN, 1 - ALPHA_MIN).
+const ALPHA_MIN: f64 = 1e-4;
+/// Evaluations allowed per parameter of a fit.
+const EVALS_PER_PARAM: usize = 120;
+/// The level never falls below this share of the series' mean level (a
+/// multiplicative model needs a positive level; a run of zeros or credits
+/// would otherwise drive it through zero).
+const LEVEL_FLOOR: f64 = 1e-3;
+
+/// The level-and-trend form of a candidate model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Form {
+    /// A stable level (alpha = 0): the long-run mean.
+    Mean,
+    /// A local level: ETS(M,N).
+    Level,
+    /// A damped local trend: ETS(M,Ad).
+    Damped,
+    /// A local linear trend: ETS(M,A).
+    Trend,
+    /// A local share of the group: ETS(M,N) moved by the group's level path.
+    Group,
+}
+
+impl Form {
+    /// Every candidate, simplest first.
+    pub const ALL: [Form; 5] = [
+        Form::Mean,
+        Form::Level,
+        Form::Group,
+        Form::Damped,
+        Form::Trend,
+    ];
+
+    /// The trend letter of the ETS taxonomy.
+    pub fn trend_code(self) -> &'static str {
+        match self {
+            Form::Mean | Form::Level => "N",
+            Form::Group => "G",
+            Form::Damped => "Ad",
+            Form::Trend => "A",
+        }
+    }
+
+    /// Parameters the likelihood estimates (smoothing weights, initial
+    /// states and the innovation variance), for AICc.
+    pub fn n_params(self) -> usize {
+        match self {
+            Form::Mean => 2,
+            Form::Level | Form::Group => 3,
+            Form::Damped => 6,
+            Form::Trend => 5,
+        }
+    }
+
+    fn has_trend(self) -> bool {
+        matches!(self, Form::Damped | Form::Trend)
+    }
+}
+
+/// Smoothing weights and damping.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Smoothing {
+    pub alpha: f64,
+    pub beta: f64,
+    /// Damping of the trend (1 for an undamped trend, 0 without a trend).
+    pub phi: f64,
+}
+
+/// The group's growth per period, for the group-share form: over the
+/// history the territory is fitted on (one per period) and over the
+/// forecast horizon (one per step). Missing periods count as no growth.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Growth {
+    pub history: Vec<f64>,
+    pub forecast: Vec<f64>,
+}
+
+impl Growth {
+    /// No growth.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    fn history_at(&self, t: usize) -> f64 {
+        self.history.get(t).copied().unwrap_or(0.0)
+    }
+
+    /// Growth factor from the origin's state to forecast step `h`: the
+    /// product of (1 + g) over steps 0..=h.
+    pub fn factor_to(&self, h: usize) -> f64 {
+        (0..=h)
+            .map(|j| 1.0 + self.forecast.get(j).copied().unwrap_or(0.0))
+            .product()
+    }
+}
+
+impl Smoothing {
+    /// Weight of the slope in the mean `j` periods ahead of the state:
+    /// phi + phi^2 + ... + phi^j.
+    pub fn slope_weight(&self, j: usize) -> f64 {
+        let mut w = 0.0;
+        let mut p = 1.0;
+        for _ in 0..j {
+            p *= self.phi;
+            w += p;
+        }
+        w
+    }
+}
+
+/// A fitted candidate.
+#[derive(Debug, Clone, Serialize)]
+pub struct EtsFit {
+    pub form: Form,
+    pub smoothing: Smoothing,
+    /// Level and slope after the last period (the forecast origin's state).
+    pub level: f64,
+    pub slope: f64,
+    /// Relative innovation variance: sum e^2 / (n - params).
+    pub sigma2: f64,
+    /// One-step-ahead means mu_t over the history.
+    #[serde(skip)]
+    pub fitted: Vec<f64>,
+    /// The group's growth over the horizon (group-share form only; empty
+    /// otherwise).
+    pub growth: Vec<f64>,
+    pub n: usize,
+    /// Negative concentrated log-likelihood at the optimum (up to a constant).
+    pub nll: f64,
+    pub aicc: f64,
+    pub bic: f64,
+    /// The floor of the level and of the means.
+    #[serde(skip)]
+    pub floor: f64,
+}
+
+impl EtsFit {
+    /// Mean of the deseasonalised series `h` periods after the origin (h = 0
+    /// is the first forecast period).
+    pub fn mean_at(&self, h: usize) -> f64 {
+        let grown = Growth {
+            history: Vec::new(),
+            forecast: self.growth.clone(),
+        }
+        .factor_to(h);
+        ((self.level + self.smoothing.slope_weight(h + 1) * self.slope) * grown).max(self.floor)
+    }
+
+    /// Relative forecast variance `h` periods after the origin: sigma^2 (1 +
+    /// sum of c_j^2), c_j = alpha + beta (phi + ... + phi^j) (the linear
+    /// approximation of the multiplicative model), plus the estimation
+    /// variance of a stable level (sigma^2 / n) or of a global slope (12
+    /// sigma^2 / n^3 per period squared).
+    pub fn relative_variance(&self, h: usize) -> f64 {
+        let s = &self.smoothing;
+        let mut sum = 1.0;
+        for j in 1..=h {
+            let c = s.alpha + s.beta * s.slope_weight(j);
+            sum += c * c;
+        }
+        let (level_var, slope_var) = self.parameter_variance();
+        let w = s.slope_weight(h + 1);
+        self.sigma2 * sum + level_var + w * w * slope_var
+    }
+
+    /// Standard deviation of the total of the first `weights.len()` periods
+    /// after the origin, each period's mean multiplied by its weight (its
+    /// seasonal index): the innovation of step j reaches every later step
+    /// h through c_(h-j) (see [`Self::relative_variance`]), so
+    /// Var = sigma^2 sum_j (m_j + sum_(h>j) m_h c_(h-j))^2, plus the
+    /// level's and slope's estimation variance.
+    pub fn total_sd(&self, weights: &[f64]) -> f64 {
+        let s = &self.smoothing;
+        let m: Vec<f64> = weights
+            .iter()
+            .enumerate()
+            .map(|(h, w)| self.mean_at(h) * w)
+            .collect();
+        let c = |k: usize| s.alpha + s.beta * s.slope_weight(k);
+        let mut var = 0.0;
+        for j in 0..m.len() {
+            let reach: f64 = m[j] + (j + 1..m.len()).map(|h| m[h] * c(h - j)).sum::<f64>();
+            var += reach * reach;
+        }
+        let (level_var, slope_var) = self.parameter_variance();
+        let total: f64 = m.iter().sum();
+        let sloped: f64 = m
+            .iter()
+            .enumerate()
+            .map(|(h, v)| v * s.slope_weight(h + 1))
+            .sum();
+        (self.sigma2 * var + level_var * total * total + slope_var * sloped * sloped).sqrt()
+    }
+
+    /// Relative estimation variance of the level and of the slope per period.
+    pub fn parameter_variance(&self) -> (f64, f64) {
+        let n = self.n.max(2) as f64;
+        let level = if self.form == Form::Mean {
+            self.sigma2 / n
+        } else {
+            0.0
+        };
+        let slope = if self.form.has_trend() {
+            12.0 * self.sigma2 / (n * n * n)
+        } else {
+            0.0
+        };
+        (level, slope)
+    }
+}
+
+/// One pass of the recursions: the negative concentrated log-likelihood,
+/// the fitted means (when asked) and the final state.
+struct Pass {
+    nll: f64,
+    sse: f64,
+    level: f64,
+    slope: f64,
+}
+
+/// The recursions' inputs besides the series.
+struct Setup<'a> {
+    smoothing: Smoothing,
+    l0: f64,
+    b0: f64,
+    floor: f64,
+    growth: &'a Growth,
+}
+
+fn run(a: &[f64], setup: &Setup, fitted: Option<&mut Vec<f64>>) -> Pass {
+    let s = &setup.smoothing;
+    let (mut l, mut b) = (setup.l0, setup.b0);
+    let (mut sse, mut log_mu) = (0.0, 0.0);
+    let mut fitted = fitted;
+    let floor = setup.floor;
+    for (t, &y) in a.iter().enumerate() {
+        let mu = ((l + s.phi * b) * (1.0 + setup.growth.history_at(t))).max(floor);
+        let e = y / mu - 1.0;
+        sse += e * e;
+        log_mu += mu.ln();
+        if let Some(f) = fitted.as_deref_mut() {
+            f.push(mu);
+        }
+        b = s.phi * b + s.beta * mu * e;
+        l = (mu * (1.0 + s.alpha * e)).max(floor);
+    }
+    let n = a.len().max(1) as f64;
+    Pass {
+        nll: 0.5 * n * (sse / n).max(1e-300).ln() + log_mu,
+        sse,
+        level: l,
+        slope: b,
+    }
+}
+
+fn logistic(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn logit(p: f64) -> f64 {
+    (p / (1.0 - p)).ln()
+}
+
+/// Map the optimiser's coordinates to smoothing weights and initial states.
+fn unpack(form: Form, x: &[f64], scale: f64) -> (Smoothing, f64, f64) {
+    let bound = |v: f64| ALPHA_MIN + (1.0 - 2.0 * ALPHA_MIN) * logistic(v);
+    match form {
+        Form::Mean => (
+            Smoothing {
+                alpha: 0.0,
+                beta: 0.0,
+                phi: 0.0,
+            },
+            scale * x[0].exp(),
+            0.0,
+        ),
+        Form::Level | Form::Group => (
+            Smoothing {
+                alpha: bound(x[0]),
+                beta: 0.0,
+                phi: 0.0,
+            },
+            scale * x[1].exp(),
+            0.0,
+        ),
+        Form::Damped | Form::Trend => {
+            let alpha = bound(x[0]);
+            let phi = if form == Form::Damped {
+                PHI_MIN + (PHI_MAX - PHI_MIN) * logistic(x[2])
+            } else {
+                1.0
+            };
+            let k = if form == Form::Damped { 3 } else { 2 };
+            (
+                Smoothing {
+                    alpha,
+                    beta: alpha * bound(x[1]),
+                    phi,
+                },
+                scale * x[k].exp(),
+                scale * x[k + 1],
+            )
+        }
+    }
+}
+
+/// Fit `form` to the deseasonalised series `a` by maximum likelihood
+/// (`growth`: the group's, used by [`Form::Group`] only); `None` when the
+/// series is too short for it or has no positive mean.
+pub fn fit(a: &[f64], form: Form, growth: &Growth) -> Option<EtsFit> {
+    let none = Growth::none();
+    let growth = if form == Form::Group { growth } else { &none };
+    let n = a.len();
+    let k = form.n_params();
+    if n < k + 2 {
+        return None;
+    }
+    let level = mean(a);
+    if level <= 0.0 {
+        return None;
+    }
+    let floor = LEVEL_FLOOR * level;
+    // Starting states: the mean of the first stretch and the slope between
+    // the first two stretches (of a year at most).
+    let w = (n / 3).clamp(1, 12);
+    let first = mean(&a[..w]).max(floor);
+    let slope0 = if n >= 2 * w {
+        (mean(&a[w..2 * w]) - mean(&a[..w])) / w as f64
+    } else {
+        0.0
+    };
+    let scale = first;
+    let (start, step): (Vec<f64>, Vec<f64>) = match form {
+        Form::Mean => (vec![(level / scale).ln()], vec![0.1]),
+        Form::Level | Form::Group => (vec![logit(0.2), 0.0], vec![1.0, 0.1]),
+        Form::Damped => (
+            vec![logit(0.2), logit(0.1), logit(0.8), 0.0, slope0 / scale],
+            vec![1.0, 1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
+        ),
+        Form::Trend => (
+            vec![logit(0.2), logit(0.1), 0.0, slope0 / scale],
+            vec![1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
+        ),
+    };
+    let objective = |x: &[f64]| {
+        let (smoothing, l0, b0) = unpack(form, x, scale);
+        let setup = Setup {
+            smoothing,
+            l0,
+            b0,
+            floor,
+            growth,
+        };
+        run(a, &setup, None).nll
+    };
+    let best = minimize(
+        objective,
+        &start,
+        &step,
+        EVALS_PER_PARAM * start.len(),
+        1e-7,
+    );
+    let (smoothing, l0, b0) = unpack(form, &best.x, scale);
+    let setup = Setup {
+        smoothing,
+        l0,
+        b0,
+        floor,
+        growth,
+    };
+    let mut fitted = Vec::with_capacity(n);
+    let pass = run(a, &setup, Some(&mut fitted));
+    if !pass.nll.is_finite() {
+        return None;
+    }
+    let nf = n as f64;
+    let kf = k as f64;
+    let aicc = 2.0 * pass.nll + 2.0 * kf + 2.0 * kf * (kf + 1.0) / (nf - kf - 1.0).max(1.0);
+    Some(EtsFit {
+        form,
+        smoothing,
+        level: pass.level,
+        slope: if form.has_trend() { pass.slope } else { 0.0 },
+        sigma2: pass.sse / (nf - kf + 1.0).max(1.0),
+        fitted,
+        growth: growth.forecast.clone(),
+        n,
+        nll: pass.nll,
+        aicc,
+        bic: 2.0 * pass.nll + kf * nf.ln(),
+        floor,
+    })
+}
+
+/// Largest growth per period borrowed from a group, either way.
+const MAX_GROUP_GROWTH: f64 = 0.2;
+
+/// A group total's growth path (deseasonalised series `a`), from its model
+/// chosen by AICc among the forms of its own: over the history, the
+/// growth of its one-step means (the smoothed level path) period by
+/// period; over the `horizon`, of its forecast means from the last one.
+/// Each step at most `MAX_GROUP_GROWTH` either way; none when no form fits.
+pub fn group_growth(a: &[f64], horizon: usize) -> Growth {
+    let none = Growth::none();
+    let Some(f) = [Form::Mean, Form::Level, Form::Damped, Form::Trend]
+        .iter()
+        .filter_map(|&form| fit(a, form, &none))
+        .min_by(|x, y| x.aicc.total_cmp(&y.aicc))
+    else {
+        return none;
+    };
+    let step = |from: f64, to: f64| {
+        if from > 0.0 {
+            (to / from - 1.0).clamp(-MAX_GROUP_GROWTH, MAX_GROUP_GROWTH)
+        } else {
+            0.0
+        }
+    };
+    let mut history = vec![0.0];
+    history.extend(f.fitted.windows(2).map(|w| step(w[0], w[1])));
+    let mut previous = f.fitted.last().copied().unwrap_or(0.0);
+    let forecast = (0..horizon)
+        .map(|h| {
+            let next = f.mean_at(h);
+            let g = step(previous, next);
+            previous = next;
+            g
+        })
+        .collect();
+    Growth { history, forecast }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(n: usize, seed: u64) -> Vec<f64> {
+        // A fixed pseudo-random sequence around 100 (uniform, +-20%).
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                100.0 * (0.8 + 0.4 * ((x >> 11) as f64 / (1u64 << 53) as f64))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stable_level_is_the_long_run_mean() {
+        let a = noise(120, 3);
+        let f = fit(&a, Form::Mean, &Growth::none()).unwrap();
+        // The multiplicative-error MLE of a stable level is the mean
+        // (d/dl of n/2 ln sum (a/l - 1)^2 + n ln l is zero at l = mean).
+        let expected = mean(&a);
+        assert!(
+            (f.level - expected).abs() / expected < 1e-3,
+            "{} vs {expected}",
+            f.level
+        );
+    }
+
+    #[test]
+    fn a_straight_line_is_followed_by_the_trend_models() {
+        let a: Vec<f64> = (0..48).map(|t| 100.0 + 2.0 * t as f64).collect();
+        let f = fit(&a, Form::Trend, &Growth::none()).unwrap();
+        assert!((f.slope - 2.0).abs() < 0.05, "slope {}", f.slope);
+        assert!((f.mean_at(0) - 196.0).abs() < 1.0, "next {}", f.mean_at(0));
+        let d = fit(&a, Form::Damped, &Growth::none()).unwrap();
+        assert!(d.mean_at(11) < f.mean_at(11) + 1e-9);
+        assert!(d.smoothing.beta <= d.smoothing.alpha);
+    }
+
+    #[test]
+    fn a_level_shift_is_tracked_by_the_local_level() {
+        let mut a = noise(60, 5);
+        for v in &mut a[36..] {
+            *v *= 1.5;
+        }
+        let f = fit(&a, Form::Level, &Growth::none()).unwrap();
+        assert!(f.smoothing.alpha > 0.1, "alpha {}", f.smoothing.alpha);
+        assert!(f.level > 130.0, "level {}", f.level);
+    }
+
+    #[test]
+    fn the_group_share_form_grows_with_the_group() {
+        let a = noise(60, 11);
+        let growth = Growth {
+            history: vec![0.01; 60],
+            forecast: vec![0.01; 12],
+        };
+        let f = fit(&a, Form::Group, &growth).unwrap();
+        let ratio = f.mean_at(11) / f.mean_at(0);
+        assert!((ratio - 1.01f64.powi(11)).abs() < 1e-9, "{ratio}");
+        // The other forms ignore the group.
+        let l = fit(&a, Form::Level, &growth).unwrap();
+        assert!((l.mean_at(11) - l.mean_at(0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn variance_grows_with_the_horizon() {
+        let a = noise(48, 9);
+        let f = fit(&a, Form::Level, &Growth::none()).unwrap();
+        assert!(f.relative_variance(11) > f.relative_variance(0));
+        let m = fit(&a, Form::Mean, &Growth::none()).unwrap();
+        assert!((m.relative_variance(11) - m.relative_variance(0)).abs() < 1e-15);
+    }
+}

@@ -1,0 +1,132 @@
+//! Choosing each territory's form with the evidence of its whole region.
+//!
+//! A sparse territory's rolling-origin scores are mostly noise: which form
+//! wins on its own history is nearly a coin toss, and a stable level that
+//! happens to win ignores growth that the region shows plainly. So the
+//! scores are pooled by empirical Bayes (Efron and Morris), form by form:
+//! - a territory's score of form f at origin o, relative to the mean over
+//!   forms at that origin and divided by its mean score (scale-free):
+//!   d_o(f); its mean over origins d(f) and that mean's sampling variance
+//!   se^2(f) = var_o(d_o(f)) / origins;
+//! - over the region's territories, the mean D(f) and the spread of the
+//!   true differences tau^2(f) = var(d(f)) - mean(se^2(f)) (at least 0);
+//! - the territory's posterior difference w d(f) + (1 - w) D(f), with
+//!   w = tau^2 / (tau^2 + se^2): its own evidence where it is clear and the
+//!   region differs, the region's where its own is noise.
+//!
+//! The form with the lowest posterior difference is chosen. Regions with
+//! fewer than `MIN_MEMBERS` scored territories leave each to its own
+//! scores. Overlapping horizons make the origins' scores correlated, so
+//! se^2 is on the low side: the pooling is, if anything, too cautious.
+
+use super::select::Evaluated;
+use super::Form;
+
+/// Fewest scored territories in a region for pooling.
+const MIN_MEMBERS: usize = 3;
+
+/// A form's scale-free score difference: (mean over origins, variance of
+/// the mean); `None` for a form not scored at every origin.
+type Difference = Option<(f64, f64)>;
+
+/// A territory's scale-free score differences, per form of `Form::ALL`.
+fn differences(e: &Evaluated) -> Option<Vec<Difference>> {
+    if !e.scored() {
+        return None;
+    }
+    let complete: Vec<&Vec<f64>> = e.scores.iter().flatten().collect();
+    let origins = complete.first()?.len();
+    let cells = (complete.len() * origins) as f64;
+    let scale = complete.iter().flat_map(|s| s.iter()).sum::<f64>() / cells;
+    if !(scale > 0.0 && scale.is_finite()) || origins < 2 {
+        return None;
+    }
+    let centre: Vec<f64> = (0..origins)
+        .map(|o| complete.iter().map(|s| s[o]).sum::<f64>() / complete.len() as f64)
+        .collect();
+    let by_form = Form::ALL
+        .iter()
+        .map(|form| {
+            let i = e.fits.iter().position(|f| f.form == *form)?;
+            let s = e.scores[i].as_ref()?;
+            let d: Vec<f64> = s
+                .iter()
+                .zip(&centre)
+                .map(|(v, c)| (v - c) / scale)
+                .collect();
+            let m = d.len() as f64;
+            let mean = d.iter().sum::<f64>() / m;
+            let var = d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1.0);
+            Some((mean, var / m))
+        })
+        .collect();
+    Some(by_form)
+}
+
+/// Each territory's chosen fit (an index into its `fits`), pooling the
+/// scores within groups (`group` of each territory); `None` where the
+/// territory was not scored (the caller falls back to AICc).
+pub fn pooled_choices(evaluated: &[Option<&Evaluated>], group: &[usize]) -> Vec<Option<usize>> {
+    let diffs: Vec<Option<Vec<Difference>>> =
+        evaluated.iter().map(|e| e.and_then(differences)).collect();
+    let n_groups = group.iter().max().map_or(0, |g| g + 1);
+    // Per group and form: (mean difference, spread of true differences).
+    let priors: Vec<Vec<Difference>> = (0..n_groups)
+        .map(|g| {
+            (0..Form::ALL.len())
+                .map(|k| {
+                    let members: Vec<(f64, f64)> = diffs
+                        .iter()
+                        .zip(group)
+                        .filter(|(_, &gi)| gi == g)
+                        .filter_map(|(d, _)| d.as_ref()?.get(k).copied().flatten())
+                        .collect();
+                    if members.len() < MIN_MEMBERS {
+                        return None;
+                    }
+                    let n = members.len() as f64;
+                    let mean = members.iter().map(|m| m.0).sum::<f64>() / n;
+                    let var = members.iter().map(|m| (m.0 - mean).powi(2)).sum::<f64>() / (n - 1.0);
+                    let noise = members.iter().map(|m| m.1).sum::<f64>() / n;
+                    Some((mean, (var - noise).max(0.0)))
+                })
+                .collect()
+        })
+        .collect();
+    evaluated
+        .iter()
+        .zip(&diffs)
+        .zip(group)
+        .map(|((e, d), &g)| {
+            let e = (*e)?;
+            let own = || e.decisive().then(|| e.own_best()).flatten();
+            let Some(d) = d else {
+                return own();
+            };
+            if priors[g].iter().all(Option::is_none) {
+                return own();
+            }
+            let posterior = |k: usize| -> Option<f64> {
+                let (own, se2) = d[k]?;
+                Some(match priors[g][k] {
+                    Some((prior, tau2)) => {
+                        let w = if tau2 + se2 > 0.0 {
+                            tau2 / (tau2 + se2)
+                        } else {
+                            1.0
+                        };
+                        w * own + (1.0 - w) * prior
+                    }
+                    None => own,
+                })
+            };
+            let best = (0..Form::ALL.len())
+                .filter_map(|k| posterior(k).map(|p| (k, p)))
+                .fold(None, |best: Option<(usize, f64)>, (k, p)| match best {
+                    Some((_, b)) if b <= p => best,
+                    _ => Some((k, p)),
+                })?;
+            e.fits.iter().position(|f| f.form == Form::ALL[best.0])
+        })
+        .collect()
+}

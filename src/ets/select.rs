@@ -1,0 +1,329 @@
+//! Choosing a territory's level-and-trend form by how it would have
+//! forecast the territory's own history, and measuring how far its
+//! intervals would have missed.
+//!
+//! Rolling origin: origins every max(1, horizon / 4) periods back from the
+//! end, each leaving at least one season (and at least eight periods) of
+//! training, at most `MAX_ORIGINS` of them (the most recent). One season,
+//! not two: the seasonal indices are estimated once, pooled over the whole
+//! history, and not refitted per origin, so an origin needs only enough
+//! periods for the level and trend; two seasons would leave a history of
+//! under three years (Walmart's 91 weeks, 21 months) with no origin at all.
+//! The seasonal parameters' own error, which the origins cannot see, is
+//! corrected for separately (`fit`'s degrees-of-freedom correction). At each
+//! origin every candidate form is refitted on the history before it and
+//! forecasts up to `horizon` periods (fewer at the latest origins, which
+//! see less future). A forecast is scored by the CRPS of its normal
+//! approximation (mean mu_h, standard deviation from
+//! [`EtsFit::relative_variance`]), in the series' own units (the
+//! deseasonalised value times its seasonal index), so that busy seasons
+//! weigh as they do in revenue.
+//!
+//! The group-share form is refitted at each origin with the group's growth
+//! path as estimated from the group's history before that origin, so it
+//! too is judged only on what was known then.
+//!
+//! The form with the lowest total CRPS is chosen (on ties, the simpler).
+//! With fewer than `MIN_ORIGINS` origins a territory's own evidence is too
+//! thin: its form is chosen with its region's (`pool`, from two origins),
+//! and without that by the scenario's `[fit] criterion` (AICc for `aic`,
+//! or BIC) instead. The chosen form's standardised errors
+//! (actual minus mean, over the predicted standard deviation) are kept:
+//! `fit` turns them into the calibration of the simulated spread.
+
+use super::{fit, EtsFit, Form, Growth};
+use crate::scenario::Criterion;
+use crate::stats::special::{norm_cdf, norm_pdf};
+
+/// Fewest origins for choosing by rolling-origin scores and for a
+/// territory's own calibration.
+pub const MIN_ORIGINS: usize = 3;
+/// Fewest origins for scoring at all: two already inform a choice pooled
+/// over a region's territories (`pool`).
+pub const MIN_SCORED_ORIGINS: usize = 3;
+/// Most origins evaluated (the most recent): bounds the cost on long
+/// histories.
+const MAX_ORIGINS: usize = 8;
+/// Fewest training periods at an origin, whatever the season length.
+const MIN_TRAIN: usize = 8;
+
+/// What the rolling-origin evaluation found.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    /// Origins evaluated.
+    pub origins: usize,
+    /// Total CRPS of each form that could be fitted at every origin.
+    pub scores: Vec<(Form, f64)>,
+    /// The chosen form's standardised errors, one per scored period, with
+    /// the horizon step (0: the first period after the origin).
+    pub z: Vec<(usize, f64)>,
+}
+
+/// The chosen model and the evidence for it.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub fit: EtsFit,
+    /// How the form was chosen: `"rolling-origin CRPS"`, `"AICc"` or `"BIC"`.
+    pub by: &'static str,
+    pub evaluation: Evaluation,
+}
+
+/// The origins (training lengths) of a series of `n` periods.
+pub fn origins(n: usize, horizon: usize, season_len: usize) -> Vec<usize> {
+    let step = (horizon / 4).max(1);
+    let min_train = season_len.max(MIN_TRAIN);
+    (1..=MAX_ORIGINS)
+        .map(|k| n as i64 - (k * step) as i64)
+        .take_while(|&o| o >= min_train as i64)
+        .map(|o| o as usize)
+        .collect()
+}
+
+/// CRPS of the normal law N(mean, sd^2) at `y`.
+fn crps_normal(y: f64, mean: f64, sd: f64) -> f64 {
+    if sd <= 0.0 {
+        return (y - mean).abs();
+    }
+    let z = (y - mean) / sd;
+    sd * (z * (2.0 * norm_cdf(z) - 1.0) + 2.0 * norm_pdf(z) - 1.0 / std::f64::consts::PI.sqrt())
+}
+
+/// One origin's CRPS sum and standardised errors (with their steps).
+type OriginScore = (f64, Vec<(usize, f64)>);
+
+/// One form's forecasts from one origin, fitted on `train` and scored
+/// against `actual`.
+fn score_from(
+    train: &[f64],
+    actual: &[f64],
+    season: &[f64],
+    origin: usize,
+    horizon: usize,
+    form: Form,
+    growth: &Growth,
+) -> Option<OriginScore> {
+    let f = fit(&train[..origin], form, growth)?;
+    let a = actual;
+    let end = (origin + horizon).min(a.len());
+    let mut crps = 0.0;
+    let mut z = Vec::with_capacity(end - origin);
+    for (h, t) in (origin..end).enumerate() {
+        let mean = f.mean_at(h);
+        let sd = mean * f.relative_variance(h).sqrt();
+        crps += season[t] * crps_normal(a[t], mean, sd);
+        if sd > 0.0 {
+            z.push((h, (a[t] - mean) / sd));
+        }
+    }
+    // The span's total, in the same units: what a plan is judged on, and
+    // where the noise of single periods (sparse territories) averages out.
+    let total: f64 = (origin..end).map(|t| a[t] * season[t]).sum();
+    let mean_total: f64 = (origin..end)
+        .enumerate()
+        .map(|(h, t)| f.mean_at(h) * season[t])
+        .sum();
+    crps += crps_normal(total, mean_total, f.total_sd(&season[origin..end]));
+    Some((crps, z))
+}
+
+/// Every candidate form fitted to a series, and how each would have
+/// forecast it from the rolling origins.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    /// The forms that could be fitted to the whole series.
+    pub fits: Vec<EtsFit>,
+    /// Origins evaluated (fewer than `MIN_SCORED_ORIGINS`: none were scored).
+    pub origins: usize,
+    /// Per fit, the CRPS of its forecasts from each origin (`None` when
+    /// the form could not be fitted at every origin).
+    pub scores: Vec<Option<Vec<f64>>>,
+    /// Per fit, its standardised errors with their horizon steps.
+    pub z: Vec<Vec<(usize, f64)>>,
+}
+
+impl Evaluated {
+    /// Whether the forms were scored.
+    pub fn scored(&self) -> bool {
+        self.origins >= MIN_SCORED_ORIGINS && self.scores.iter().any(Option::is_some)
+    }
+
+    /// Whether the territory's own scores can choose its form.
+    pub fn decisive(&self) -> bool {
+        self.origins >= MIN_ORIGINS && self.scored()
+    }
+
+    /// The fit with the lowest total CRPS (on ties, the simpler).
+    pub fn own_best(&self) -> Option<usize> {
+        let total = |i: usize| self.scores[i].as_ref().map(|s| s.iter().sum::<f64>());
+        (0..self.fits.len())
+            .filter_map(|i| total(i).filter(|t| t.is_finite()).map(|t| (i, t)))
+            .fold(None, |best: Option<(usize, f64)>, (i, t)| match best {
+                Some((_, b)) if b <= t => best,
+                _ => Some((i, t)),
+            })
+            .map(|(i, _)| i)
+    }
+
+    /// The chosen model: fit `index` when the scores chose it, else the
+    /// fit preferred by `criterion` (AICc for AIC, or BIC).
+    pub fn choose(self, index: Option<usize>, criterion: Criterion) -> Option<Choice> {
+        match index.filter(|&i| self.scores.get(i).is_some_and(Option::is_some)) {
+            Some(i) => {
+                let scores = self
+                    .fits
+                    .iter()
+                    .zip(&self.scores)
+                    .filter_map(|(f, s)| s.as_ref().map(|s| (f.form, s.iter().sum())))
+                    .collect();
+                Some(Choice {
+                    fit: self.fits[i].clone(),
+                    by: "rolling-origin CRPS",
+                    evaluation: Evaluation {
+                        origins: self.origins,
+                        scores,
+                        z: self.z[i].clone(),
+                    },
+                })
+            }
+            None => {
+                let ic = |f: &EtsFit| match criterion {
+                    Criterion::Aic => f.aicc,
+                    Criterion::Bic => f.bic,
+                };
+                let fit = self
+                    .fits
+                    .iter()
+                    .min_by(|x, y| ic(x).total_cmp(&ic(y)))?
+                    .clone();
+                Some(Choice {
+                    fit,
+                    by: match criterion {
+                        Criterion::Aic => "AICc",
+                        Criterion::Bic => "BIC",
+                    },
+                    evaluation: Evaluation {
+                        origins: self.origins,
+                        ..Evaluation::default()
+                    },
+                })
+            }
+        }
+    }
+}
+
+/// Fit every form to the deseasonalised series `a` (outliers capped;
+/// `actual` is the same series as observed, which the forecasts are scored
+/// against; `season` the seasonal index of each period) and score their
+/// forecasts `horizon` periods ahead from the rolling origins.
+/// `group_growth(t)` is the growth path of the territory's group as
+/// estimated from its first `t` periods (for [`Form::Group`]). `None` when
+/// no form can be fitted.
+pub fn evaluate(
+    a: &[f64],
+    actual: &[f64],
+    season: &[f64],
+    horizon: usize,
+    season_len: usize,
+    group_growth: &dyn Fn(usize) -> Growth,
+) -> Option<Evaluated> {
+    let growth = group_growth(a.len());
+    let fits: Vec<EtsFit> = Form::ALL
+        .iter()
+        .filter_map(|&f| fit(a, f, &growth))
+        .collect();
+    if fits.is_empty() {
+        return None;
+    }
+    let origins = origins(a.len(), horizon, season_len);
+    let mut scores = vec![None; fits.len()];
+    let mut z = vec![Vec::new(); fits.len()];
+    if origins.len() >= MIN_SCORED_ORIGINS {
+        let growths: Vec<Growth> = origins.iter().map(|&o| group_growth(o)).collect();
+        for (i, f) in fits.iter().enumerate() {
+            let per_origin: Option<Vec<OriginScore>> = origins
+                .iter()
+                .zip(&growths)
+                .map(|(&o, g)| score_from(a, actual, season, o, horizon, f.form, g))
+                .collect();
+            if let Some(per_origin) = per_origin {
+                if per_origin.iter().all(|(c, _)| c.is_finite()) {
+                    scores[i] = Some(per_origin.iter().map(|(c, _)| *c).collect());
+                    z[i] = per_origin.into_iter().flat_map(|(_, z)| z).collect();
+                }
+            }
+        }
+    }
+    Some(Evaluated {
+        fits,
+        origins: origins.len(),
+        scores,
+        z,
+    })
+}
+
+/// Choose the form for one series on its own evidence (see [`evaluate`]):
+/// the lowest rolling-origin CRPS, or AICc with too few origins.
+pub fn choose(
+    a: &[f64],
+    actual: &[f64],
+    season: &[f64],
+    horizon: usize,
+    season_len: usize,
+    group_growth: &dyn Fn(usize) -> Growth,
+) -> Option<Choice> {
+    let e = evaluate(a, actual, season, horizon, season_len, group_growth)?;
+    let best = e.decisive().then(|| e.own_best()).flatten();
+    e.choose(best, Criterion::Aic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_step_back_a_quarter_horizon_and_keep_a_season() {
+        assert_eq!(origins(36, 12, 12), vec![33, 30, 27, 24, 21, 18, 15, 12]);
+        assert_eq!(origins(21, 12, 12), vec![18, 15, 12]);
+        assert_eq!(origins(12, 12, 12), Vec::<usize>::new());
+        assert_eq!(origins(120, 12, 12).len(), MAX_ORIGINS);
+        assert_eq!(origins(12, 4, 4), vec![11, 10, 9, 8]);
+    }
+
+    #[test]
+    fn crps_of_a_point_is_the_absolute_error() {
+        assert!((crps_normal(3.0, 1.0, 0.0) - 2.0).abs() < 1e-12);
+        // CRPS of N(0,1) at 0 is 2 phi(0) - 1/sqrt(pi) = 0.2337.
+        assert!((crps_normal(0.0, 0.0, 1.0) - 0.233_695).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_growing_series_chooses_a_trend_and_noise_chooses_no_trend() {
+        let season = vec![1.0; 72];
+        let growing: Vec<f64> = (0..72)
+            .map(|t| 100.0 * 1.02f64.powi(t) * (1.0 + 0.03 * ((t * 7 % 5) as f64 - 2.0) / 2.0))
+            .collect();
+        let none = |_: usize| Growth::none();
+        let c = choose(&growing, &growing, &season, 12, 12, &none).unwrap();
+        assert!(
+            matches!(c.fit.form, Form::Trend | Form::Damped),
+            "{:?}",
+            c.fit.form
+        );
+        assert_eq!(c.by, "rolling-origin CRPS");
+        let mut x = 17u64;
+        let noise: Vec<f64> = (0..72)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                100.0 * (0.8 + 0.4 * ((x >> 11) as f64 / (1u64 << 53) as f64))
+            })
+            .collect();
+        let c = choose(&noise, &noise, &season, 12, 12, &none).unwrap();
+        assert!(
+            matches!(c.fit.form, Form::Mean | Form::Level),
+            "{:?}",
+            c.fit.form
+        );
+    }
+}
