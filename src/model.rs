@@ -544,12 +544,52 @@ impl PathSampler<'_> {
         let per = self.normals_per_trial();
         z.resize(out.len() / n * per, 0.0);
         normal::fill(rng, z);
+        let residual = |_: &mut R, _: usize, b: f64, x: f64| {
+            let r = self.model.residual.transform(x);
+            (b * r, r)
+        };
+        match (&self.model.compound, common) {
+            (None, Some(c)) => self.paths::<true, R, _>(rng, level_common, c, out, z, residual),
+            (None, None) => self.paths::<false, R, _>(rng, level_common, &[], out, z, residual),
+            (Some(law), c) => {
+                // The trial's deal-law parameters, drawn at its first period.
+                let mut drawn = None;
+                let deals = |rng: &mut R, h: usize, b: f64, x: f64| {
+                    let trial = if h == 0 {
+                        drawn.insert(law.sample(rng))
+                    } else {
+                        drawn.get_or_insert_with(|| law.sample(rng))
+                    };
+                    let v = law.sample_period(rng, trial, b, x);
+                    (v, if b > 0.0 { v / b } else { 0.0 })
+                };
+                match c {
+                    Some(c) => self.paths::<true, R, _>(rng, level_common, c, out, z, deals),
+                    None => self.paths::<false, R, _>(rng, level_common, &[], out, z, deals),
+                }
+            }
+        }
+    }
+
+    /// The paths of [`Self::sample_batch`] from the trials' normals `z`;
+    /// `draw(rng, h, base, score)` gives period h's value and its ratio to
+    /// the base. Without `COMMON` the common shocks are zero and `common`
+    /// is not read.
+    fn paths<const COMMON: bool, R: Rng, D: FnMut(&mut R, usize, f64, f64) -> (f64, f64)>(
+        &self,
+        rng: &mut R,
+        level_common: &[f64],
+        common: &[f64],
+        out: &mut [f64],
+        z: &[f64],
+        mut draw: D,
+    ) {
+        let n = self.season.len();
+        let per = self.normals_per_trial();
         let law = &self.model.level;
         let s = law.smoothing;
         let rows = out.chunks_exact_mut(n).zip(z.chunks_exact(per)).enumerate();
         for (trial, (x, zt)) in rows {
-            let cells = trial * n..(trial + 1) * n;
-            let common = common.map(|c| &c[cells]);
             // The state's scores: common part plus own part.
             let c = &level_common[2 * trial..2 * trial + 2];
             let params = law.at_scores_with(
@@ -557,33 +597,19 @@ impl PathSampler<'_> {
                 [c[0] + self.own * zt[0], c[1] + self.own * zt[1]],
             );
             let (mut level, mut slope) = (params.level.max(self.floor), params.slope);
-            let compound = self
-                .model
-                .compound
-                .as_ref()
-                .map(|law| (law, law.sample(rng)));
             let own_z = &zt[2..];
             let mut own = own_z[0];
             for h in 0..n {
                 if h > 0 {
                     own = self.own_ar * own + self.innovation * own_z[h];
                 }
-                let score = match common {
-                    Some(common) => common[h] + self.own * own,
-                    None => self.own * own,
+                let score = if COMMON {
+                    common[trial * n + h] + self.own * own
+                } else {
+                    self.own * own
                 };
                 let mu = (level + s.phi * slope) * (1.0 + self.growth[h]);
-                let base = mu.max(0.0) * self.season[h];
-                let (value, ratio) = match &compound {
-                    None => {
-                        let r = self.model.residual.transform(score);
-                        (base * r, r)
-                    }
-                    Some((law, drawn)) => {
-                        let v = law.sample_period(rng, drawn, base, score);
-                        (v, if base > 0.0 { v / base } else { 0.0 })
-                    }
-                };
+                let (value, ratio) = draw(rng, h, mu.max(0.0) * self.season[h], score);
                 x[h] = value;
                 let e = ratio * self.inv_ratio_mean - 1.0;
                 slope = s.phi * slope + s.beta * mu * e;

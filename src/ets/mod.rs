@@ -165,6 +165,9 @@ pub struct EtsFit {
     /// The group's growth over the horizon (group-share form only; empty
     /// otherwise).
     pub growth: Vec<f64>,
+    /// The optimiser's coordinates at the optimum (a refit's start).
+    #[serde(skip)]
+    pub coords: Vec<f64>,
     pub n: usize,
     /// Negative concentrated log-likelihood at the optimum (up to a constant).
     pub nll: f64,
@@ -349,6 +352,20 @@ fn unpack(form: Form, x: &[f64], scale: f64) -> (Smoothing, f64, f64) {
 /// (`growth`: the group's, used by [`Form::Group`] only); `None` when the
 /// series is too short for it or has no positive mean.
 pub fn fit(a: &[f64], form: Form, growth: &Growth) -> Option<EtsFit> {
+    fit_from(a, form, growth, None)
+}
+
+impl EtsFit {
+    /// The same form refitted to `a` (a shorter or longer stretch of the
+    /// same series), the search started from this fit's optimum with a
+    /// smaller simplex and a third of the evaluations: the rolling origins'
+    /// refits, which land near it.
+    pub fn refit(&self, a: &[f64], growth: &Growth) -> Option<EtsFit> {
+        fit_from(a, self.form, growth, Some(&self.coords))
+    }
+}
+
+fn fit_from(a: &[f64], form: Form, growth: &Growth, warm: Option<&[f64]>) -> Option<EtsFit> {
     let none = Growth::none();
     let growth = if form == Form::Group { growth } else { &none };
     let n = a.len();
@@ -364,13 +381,15 @@ pub fn fit(a: &[f64], form: Form, growth: &Growth) -> Option<EtsFit> {
     // Starting states: the mean of the first stretch and the slope between
     // the first two stretches (of a year at most).
     let w = (n / 3).clamp(1, 12);
-    let first = mean(&a[..w]).max(floor);
     let slope0 = if n >= 2 * w {
         (mean(&a[w..2 * w]) - mean(&a[..w])) / w as f64
     } else {
         0.0
     };
-    let scale = first;
+    // The unit of the initial states: the mean of the first year (the same
+    // for every stretch of a series that covers it, so a refit's start
+    // means what it meant).
+    let scale = mean(&a[..n.min(12)]).max(floor);
     let (start, step): (Vec<f64>, Vec<f64>) = match form {
         Form::Mean => (vec![(level / scale).ln()], vec![0.1]),
         Form::Level | Form::Group => (vec![logit(0.2), 0.0], vec![1.0, 0.1]),
@@ -394,13 +413,30 @@ pub fn fit(a: &[f64], form: Form, growth: &Growth) -> Option<EtsFit> {
         };
         run(a, &setup, None).nll
     };
-    let best = minimize(
-        objective,
-        &start,
-        &step,
-        EVALS_PER_PARAM * start.len(),
-        1e-7,
-    );
+    let best = if form == Form::Mean {
+        // The maximum-likelihood stable level is the mean (see the tests).
+        crate::stats::nelder_mead::Minimum {
+            x: start.clone(),
+            value: objective(&start),
+        }
+    } else if let Some(warm) = warm.filter(|w| w.len() == start.len()) {
+        let step: Vec<f64> = step.iter().map(|v| 0.25 * v).collect();
+        minimize(
+            objective,
+            warm,
+            &step,
+            EVALS_PER_PARAM / 3 * start.len(),
+            1e-7,
+        )
+    } else {
+        minimize(
+            objective,
+            &start,
+            &step,
+            EVALS_PER_PARAM * start.len(),
+            1e-7,
+        )
+    };
     let (smoothing, l0, b0) = unpack(form, &best.x, scale);
     let setup = Setup {
         smoothing,
@@ -425,6 +461,7 @@ pub fn fit(a: &[f64], form: Form, growth: &Growth) -> Option<EtsFit> {
         sigma2: pass.sse / (nf - kf + 1.0).max(1.0),
         fitted,
         growth: growth.forecast.clone(),
+        coords: best.x,
         n,
         nll: pass.nll,
         aicc,

@@ -91,18 +91,18 @@ fn crps_normal(y: f64, mean: f64, sd: f64) -> f64 {
 /// One origin's CRPS sum and standardised errors (with their steps).
 type OriginScore = (f64, Vec<(usize, f64)>);
 
-/// One form's forecasts from one origin, fitted on `train` and scored
-/// against `actual`.
+/// The forecasts of `full`'s form from one origin, refitted on `train`
+/// before it and scored against `actual`.
 fn score_from(
     train: &[f64],
     actual: &[f64],
     season: &[f64],
     origin: usize,
     horizon: usize,
-    form: Form,
+    full: &EtsFit,
     growth: &Growth,
 ) -> Option<OriginScore> {
-    let f = fit(&train[..origin], form, growth)?;
+    let f = full.refit(&train[..origin], growth)?;
     let a = actual;
     let end = (origin + horizon).min(a.len());
     let mut crps = 0.0;
@@ -243,7 +243,7 @@ pub fn evaluate(
             let per_origin: Option<Vec<OriginScore>> = origins
                 .iter()
                 .zip(&growths)
-                .map(|(&o, g)| score_from(a, actual, season, o, horizon, f.form, g))
+                .map(|(&o, g)| score_from(a, actual, season, o, horizon, f, g))
                 .collect();
             if let Some(per_origin) = per_origin {
                 if per_origin.iter().all(|(c, _)| c.is_finite()) {
