@@ -395,6 +395,19 @@ pub struct Diagnostics {
     pub fitted: Vec<f64>,
 }
 
+impl Diagnostics {
+    /// The model as `fit.csv` and the report name it: the level-and-trend
+    /// model and the law of the period's revenue around it, as
+    /// `ETS(M,Ad,M)/gamma` (the law alone where no state model was fitted).
+    pub fn label(&self) -> String {
+        if self.ets.is_empty() {
+            self.model.clone()
+        } else {
+            format!("{}/{}", self.ets, self.model)
+        }
+    }
+}
+
 /// The fitted model of one territory.
 #[derive(Debug, Clone, Serialize)]
 pub struct TerritoryModel {

@@ -135,11 +135,7 @@ impl FitSection {
             .map(|t| FitRow {
                 territory: t.name.clone(),
                 region: t.region.clone(),
-                model: if t.diagnostics.ets.is_empty() {
-                    t.diagnostics.model.clone()
-                } else {
-                    format!("{}/{}", t.diagnostics.ets, t.diagnostics.model)
-                },
+                model: t.diagnostics.label(),
                 n_periods: t.n_periods,
                 params: t.diagnostics.params.to_string(),
                 loglik: t.diagnostics.loglik,
@@ -176,7 +172,7 @@ impl FitSection {
                 let n = t.diagnostics.actual.len() as i64;
                 FittedSeries {
                     territory: t.name.clone(),
-                    model: t.diagnostics.model.clone(),
+                    model: t.diagnostics.label(),
                     periods: (0..n)
                         .map(|k| models.calendar.start_of(models.origin - n + k).to_string())
                         .collect(),
