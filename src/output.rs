@@ -93,9 +93,13 @@ impl OutputDir {
     pub fn create(target: &Path, inputs: &[&Path]) -> Result<Self> {
         let (parent, name) = split(target)?;
         std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-        clean_stale(&parent, &name, target)?;
         let inputs: Vec<PathBuf> = inputs.iter().map(|p| resolve(p)).collect();
-        check_replaceable(target, &inputs)?;
+        {
+            // Under the lock: another run may be committing into `target`.
+            let _lock = lock_dir(&parent)?;
+            clean_stale(&parent, &name, target)?;
+            check_replaceable(target, &inputs)?;
+        }
         let staging = parent.join(staging_name(&name));
         std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
         let out = Self {
@@ -159,7 +163,10 @@ impl OutputDir {
         }
         let (parent, name) = split(target)?;
         std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-        clean_stale(&parent, &name, target)?;
+        {
+            let _lock = lock_dir(&parent)?;
+            clean_stale(&parent, &name, target)?;
+        }
         let staging = parent.join(staging_name(&name));
         self.extra = Some(StagedFile {
             staging: staging.clone(),
