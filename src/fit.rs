@@ -55,6 +55,11 @@ const MIN_CALIBRATION_ERRORS: usize = 8;
 /// Range of the calibration factor: a history never makes the simulated
 /// spread more than this many times narrower or wider than the model's.
 const CALIBRATION_RANGE: (f64, f64) = (0.5, 4.0);
+/// Largest relative variance of the level after the totals' calibration
+/// (a standard deviation of half the level): a normal level shift much
+/// wider than that is clamped at zero and biases the mean upward, most of
+/// all for sparse territories whose totals are mostly noise.
+const MAX_LEVEL_REL_VAR: f64 = 0.25;
 /// |z| quantile of a standard normal at 0.8: the P10-P90 half-width.
 const Z_80: f64 = 1.281_551_565_5;
 /// Fewest repeated-position degrees of freedom for the within-position
@@ -340,6 +345,10 @@ struct TerritoryFit {
     /// The calibration factor of the simulated spread, when the
     /// rolling-origin errors gave one.
     calibration: Option<f64>,
+    /// The same for the horizon total (from the spans' totals' errors).
+    total_calibration: Option<f64>,
+    /// Relative variance of the horizon total under the fitted model.
+    total_rel_var: f64,
     /// Seasonal parameters estimated from the territory's own deviations
     /// (sum of shrinkage weights).
     season_dof: f64,
@@ -723,6 +732,7 @@ fn fit_territory(
         families,
         allow_empirical,
         criterion,
+        horizon,
         ..
     } = *settings;
     let n = y.len();
@@ -758,6 +768,21 @@ fn fit_territory(
     };
     let fitted = ets.fitted.clone();
     let nf = n as f64;
+    // The horizon's seasonal weights, and the model's relative variance of
+    // the horizon total (for the totals' calibration).
+    let s_len = season.len();
+    let next = positions.last().map_or(0, |&p| p + 1);
+    let weights: Vec<f64> = (0..horizon).map(|h| season[(next + h) % s_len]).collect();
+    let expected_total: f64 = weights
+        .iter()
+        .enumerate()
+        .map(|(h, w)| ets.mean_at(h) * w)
+        .sum();
+    let total_rel_var = if expected_total > 0.0 {
+        (ets.total_sd(&weights) / expected_total).powi(2)
+    } else {
+        0.0
+    };
 
     // Residual ratios actual / expected.
     let denominators: Vec<f64> = positions
@@ -866,6 +891,7 @@ fn fit_territory(
         chosen_by: choice.by.to_string(),
         origins: choice.evaluation.origins,
         calibration: None,
+        total_calibration: None,
         actual: y.to_vec(),
         fitted: denominators.iter().map(|d| d * target).collect(),
     };
@@ -940,6 +966,8 @@ fn fit_territory(
         growth: choice.fit.growth.clone(),
         evaluation: choice.evaluation,
         calibration: None,
+        total_calibration: None,
+        total_rel_var,
         season_dof,
         season_var,
     }
@@ -986,6 +1014,8 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         growth: Vec::new(),
         evaluation: select::Evaluation::default(),
         calibration: None,
+        total_calibration: None,
+        total_rel_var: 0.0,
         season_dof: 0.0,
         season_var: 0.0,
     }
@@ -1208,7 +1238,8 @@ fn calibration_factor(z: &[(usize, f64)]) -> Option<f64> {
 }
 
 /// Calibrate each fitted territory's simulated spread against its own
-/// rolling-origin errors, shrunk toward the company's: log k = w log
+/// rolling-origin errors, shrunk toward the company's (and the same for
+/// the horizon total, from the errors of the scored spans' totals): log k = w log
 /// k_own + (1 - w) log k_company, w = origins / (origins +
 /// `CALIBRATION_PRIOR_ORIGINS`). The company's factor pools every
 /// evaluated territory's errors; a territory with fewer than
@@ -1225,25 +1256,39 @@ fn calibrate(fits: &mut [TerritoryFit]) {
         .filter(|f| evaluated(f))
         .flat_map(|f| f.evaluation.z.iter().copied())
         .collect();
+    let totals = |f: &TerritoryFit| -> Vec<(usize, f64)> {
+        f.evaluation.z_total.iter().map(|&z| (0, z)).collect()
+    };
+    let pooled_totals: Vec<(usize, f64)> = fits
+        .iter()
+        .filter(|f| evaluated(f))
+        .flat_map(totals)
+        .collect();
     let company = calibration_factor(&pooled);
+    let company_totals = calibration_factor(&pooled_totals);
+    let shrink = |own: Option<f64>, company: Option<f64>, origins: usize| match (own, company) {
+        (Some(o), Some(c)) => {
+            let m = origins as f64;
+            let w = m / (m + CALIBRATION_PRIOR_ORIGINS);
+            Some((w * o.ln() + (1.0 - w) * c.ln()).exp())
+        }
+        (Some(o), None) => Some(o),
+        (None, c) => c,
+    };
     for f in fits.iter_mut().filter(|f| !f.empty) {
-        let own = if evaluated(f) {
-            calibration_factor(&f.evaluation.z)
+        let (own, own_totals) = if evaluated(f) {
+            (
+                calibration_factor(&f.evaluation.z),
+                calibration_factor(&totals(f)),
+            )
         } else {
-            None
+            (None, None)
         };
-        let k = match (own, company) {
-            (Some(o), Some(c)) => {
-                let m = f.evaluation.origins as f64;
-                let w = m / (m + CALIBRATION_PRIOR_ORIGINS);
-                (w * o.ln() + (1.0 - w) * c.ln()).exp()
-            }
-            (Some(o), None) => o,
-            (None, Some(c)) => c,
-            (None, None) => continue,
-        };
-        f.calibration = Some(k);
-        f.diag.calibration = Some(k);
+        let origins = f.evaluation.origins;
+        f.calibration = shrink(own, company, origins);
+        f.total_calibration = shrink(own_totals, company_totals, origins);
+        f.diag.calibration = f.calibration;
+        f.diag.total_calibration = f.total_calibration;
     }
 }
 
@@ -1331,6 +1376,7 @@ fn correct_for_fitted_parameters(
         f.level = f.level.with_cov_scaled((level_k * k * k).max(1.0));
         if f.compound.is_some() {
             f.diag.spread = 1.0;
+            widen_total(f, 1.0, 1.0);
             continue;
         }
         let law_var = f.residual.variance();
@@ -1342,6 +1388,26 @@ fn correct_for_fitted_parameters(
         let spread = ((variance + season).sqrt() * k).max(1.0);
         f.residual = f.residual.clone().widened(spread);
         f.diag.spread = spread;
+        widen_total(f, (variance + season).sqrt(), spread);
+    }
+}
+
+/// Where the spans' totals missed more than their periods (errors that
+/// persist: a level that moves more than the model lets it), add the
+/// missing variance of the horizon total as level uncertainty: one shift
+/// per trial, common to every period, so the total widens to its
+/// calibrated spread while each period widens little. `dof` is the
+/// degrees-of-freedom widening and `spread` the periods' total widening.
+fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
+    let Some(k_total) = f.total_calibration else {
+        return;
+    };
+    let target = k_total * dof;
+    if target > spread && f.total_rel_var > 0.0 {
+        let l2 = f.level.level * f.level.level;
+        let room = (MAX_LEVEL_REL_VAR - f.level.cov[0][0] / l2).max(0.0);
+        let extra = ((target * target - spread * spread) * f.total_rel_var).min(room);
+        f.level.cov[0][0] += extra * l2;
     }
 }
 

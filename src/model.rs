@@ -386,6 +386,8 @@ pub struct Diagnostics {
     /// The calibration factor of the simulated spread from the rolling-origin
     /// errors (none: not calibrated; the degrees-of-freedom correction applies).
     pub calibration: Option<f64>,
+    /// The same for the horizon total (none: not calibrated).
+    pub total_calibration: Option<f64>,
     /// The series the fit saw (revenue per period, or per reporting date)
     /// and the fitted mean of each of its periods (level path x season x
     /// mean ratio), for the fitted-vs-actual plot.
@@ -471,6 +473,14 @@ impl TerritoryModel {
             } else {
                 0.0
             },
+            max_innovation: {
+                let m = self.residual.mean();
+                if m > 0.0 {
+                    (self.residual.quantile(STATE_QUANTILE) / m - 1.0).max(0.0)
+                } else {
+                    0.0
+                }
+            },
             floor: LEVEL_FLOOR * self.level.level.abs(),
             season: seasons.iter().map(|&s| self.season[s]).collect(),
             growth: (0..seasons.len())
@@ -479,6 +489,12 @@ impl TerritoryModel {
         }
     }
 }
+
+/// Innovations beyond the residual law's quantile at this level move the
+/// state no further: the fit capped one-off spikes before estimating the
+/// state, and an uncapped heavy-tailed draw, compounded over the horizon
+/// by a multiplicative level, would make a few paths explode.
+const STATE_QUANTILE: f64 = 0.999;
 
 /// The simulated level never falls below this share of the origin's level
 /// (the multiplicative state would stay at zero once there).
@@ -504,6 +520,8 @@ pub struct PathSampler<'a> {
     innovation: f64,
     /// 1 / E[R]: an innovation is R / E[R] - 1.
     inv_ratio_mean: f64,
+    /// The largest innovation that moves the state (a 1-in-1,000 period's).
+    max_innovation: f64,
     /// Lowest simulated level.
     floor: f64,
     /// Seasonal index of each horizon period.
@@ -624,7 +642,7 @@ impl PathSampler<'_> {
                 let mu = (level + s.phi * slope) * (1.0 + self.growth[h]);
                 let (value, ratio) = draw(rng, h, mu.max(0.0) * self.season[h], score);
                 x[h] = value;
-                let e = ratio * self.inv_ratio_mean - 1.0;
+                let e = (ratio * self.inv_ratio_mean - 1.0).min(self.max_innovation);
                 slope = s.phi * slope + s.beta * mu * e;
                 level = (mu * (1.0 + s.alpha * e)).max(self.floor);
             }

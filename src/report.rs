@@ -101,6 +101,8 @@ pub struct FitRow {
     /// Calibration factor from the rolling-origin errors (own, shrunk toward
     /// the company's), if any.
     pub calibration: Option<f64>,
+    /// Calibration factor of the horizon total, if any.
+    pub calibration_total: Option<f64>,
 }
 
 /// A territory's history beside the model's fitted mean.
@@ -154,6 +156,7 @@ impl FitSection {
                 chosen_by: t.diagnostics.chosen_by.clone(),
                 origins: t.diagnostics.origins,
                 calibration: t.diagnostics.calibration,
+                calibration_total: t.diagnostics.total_calibration,
             })
             .collect();
         let mut by_size: Vec<&crate::model::TerritoryModel> = models

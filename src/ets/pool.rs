@@ -7,17 +7,20 @@
 //! - a territory's score of form f at origin o, relative to the mean over
 //!   forms at that origin and divided by its mean score (scale-free):
 //!   d_o(f); its mean over origins d(f) and that mean's sampling variance
-//!   se^2(f) = var_o(d_o(f)) / origins;
+//!   se^2(f) = var_o(d_o(f)) / m, m the independent origins they amount to
+//!   (origins x step / horizon: the scored spans overlap);
 //! - over the region's territories, the mean D(f) and the spread of the
 //!   true differences tau^2(f) = var(d(f)) - mean(se^2(f)) (at least 0);
 //! - the territory's posterior difference w d(f) + (1 - w) D(f), with
 //!   w = tau^2 / (tau^2 + se^2): its own evidence where it is clear and the
 //!   region differs, the region's where its own is noise.
 //!
-//! The form with the lowest posterior difference is chosen. Regions with
-//! fewer than `MIN_MEMBERS` scored territories leave each to its own
-//! scores. Overlapping horizons make the origins' scores correlated, so
-//! se^2 is on the low side: the pooling is, if anything, too cautious.
+//! The form with the lowest posterior difference is chosen (on ties, the
+//! simpler). Regions with fewer than `MIN_MEMBERS` scored territories
+//! leave each to its own scores, and then only with `select::MIN_ORIGINS`
+//! origins. Counting overlapping origins as independent would shrink se^2
+//! and let each territory's noise choose (on a history of noise, trends
+//! that the noise suggested).
 
 use super::select::Evaluated;
 use super::Form;
@@ -57,7 +60,7 @@ fn differences(e: &Evaluated) -> Option<Vec<Difference>> {
             let m = d.len() as f64;
             let mean = d.iter().sum::<f64>() / m;
             let var = d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1.0);
-            Some((mean, var / m))
+            Some((mean, var / e.effective_origins))
         })
         .collect();
     Some(by_form)
@@ -99,14 +102,15 @@ pub fn pooled_choices(evaluated: &[Option<&Evaluated>], group: &[usize]) -> Vec<
         .zip(group)
         .map(|((e, d), &g)| {
             let e = (*e)?;
-            let own = || e.decisive().then(|| e.own_best()).flatten();
             let Some(d) = d else {
-                return own();
+                return e.decisive().then(|| e.own_best()).flatten();
             };
-            if priors[g].iter().all(Option::is_none) {
-                return own();
+            let pooled = priors[g].iter().any(Option::is_some);
+            if !pooled && !e.decisive() {
+                return None;
             }
-            let posterior = |k: usize| -> Option<f64> {
+            // Posterior mean (and variance) of each form's difference.
+            let posterior = |k: usize| -> Option<(f64, f64)> {
                 let (own, se2) = d[k]?;
                 Some(match priors[g][k] {
                     Some((prior, tau2)) => {
@@ -115,17 +119,21 @@ pub fn pooled_choices(evaluated: &[Option<&Evaluated>], group: &[usize]) -> Vec<
                         } else {
                             1.0
                         };
-                        w * own + (1.0 - w) * prior
+                        (w * own + (1.0 - w) * prior, w * se2)
                     }
-                    None => own,
+                    None => (own, se2),
                 })
             };
-            let best = (0..Form::ALL.len())
+            let scored: Vec<(usize, (f64, f64))> = (0..Form::ALL.len())
                 .filter_map(|k| posterior(k).map(|p| (k, p)))
-                .fold(None, |best: Option<(usize, f64)>, (k, p)| match best {
-                    Some((_, b)) if b <= p => best,
-                    _ => Some((k, p)),
-                })?;
+                .collect();
+            let best =
+                scored
+                    .iter()
+                    .fold(None, |best: Option<&(usize, (f64, f64))>, c| match best {
+                        Some(b) if b.1 .0 <= c.1 .0 => best,
+                        _ => Some(c),
+                    })?;
             e.fits.iter().position(|f| f.form == Form::ALL[best.0])
         })
         .collect()

@@ -57,6 +57,8 @@ pub struct Evaluation {
     /// The chosen form's standardised errors, one per scored period, with
     /// the horizon step (0: the first period after the origin).
     pub z: Vec<(usize, f64)>,
+    /// The standardised errors of its spans' totals, one per origin.
+    pub z_total: Vec<f64>,
 }
 
 /// The chosen model and the evidence for it.
@@ -88,8 +90,9 @@ fn crps_normal(y: f64, mean: f64, sd: f64) -> f64 {
     sd * (z * (2.0 * norm_cdf(z) - 1.0) + 2.0 * norm_pdf(z) - 1.0 / std::f64::consts::PI.sqrt())
 }
 
-/// One origin's CRPS sum and standardised errors (with their steps).
-type OriginScore = (f64, Vec<(usize, f64)>);
+/// One origin's CRPS sum, standardised errors (with their steps) and the
+/// standardised error of its span's total.
+type OriginScore = (f64, Vec<(usize, f64)>, f64);
 
 /// The forecasts of `full`'s form from one origin, refitted on `train`
 /// before it and scored against `actual`.
@@ -122,8 +125,14 @@ fn score_from(
         .enumerate()
         .map(|(h, t)| f.mean_at(h) * season[t])
         .sum();
-    crps += crps_normal(total, mean_total, f.total_sd(&season[origin..end]));
-    Some((crps, z))
+    let total_sd = f.total_sd(&season[origin..end]);
+    crps += crps_normal(total, mean_total, total_sd);
+    let z_total = if total_sd > 0.0 {
+        (total - mean_total) / total_sd
+    } else {
+        0.0
+    };
+    Some((crps, z, z_total))
 }
 
 /// Every candidate form fitted to a series, and how each would have
@@ -134,11 +143,16 @@ pub struct Evaluated {
     pub fits: Vec<EtsFit>,
     /// Origins evaluated (fewer than `MIN_SCORED_ORIGINS`: none were scored).
     pub origins: usize,
+    /// Independent origins they amount to: origins x step / horizon (the
+    /// scored spans overlap), at least 1.
+    pub effective_origins: f64,
     /// Per fit, the CRPS of its forecasts from each origin (`None` when
     /// the form could not be fitted at every origin).
     pub scores: Vec<Option<Vec<f64>>>,
     /// Per fit, its standardised errors with their horizon steps.
     pub z: Vec<Vec<(usize, f64)>>,
+    /// Per fit, the standardised errors of its spans' totals.
+    pub z_total: Vec<Vec<f64>>,
 }
 
 impl Evaluated {
@@ -182,6 +196,7 @@ impl Evaluated {
                         origins: self.origins,
                         scores,
                         z: self.z[i].clone(),
+                        z_total: self.z_total[i].clone(),
                     },
                 })
             }
@@ -237,6 +252,7 @@ pub fn evaluate(
     let origins = origins(a.len(), horizon, season_len);
     let mut scores = vec![None; fits.len()];
     let mut z = vec![Vec::new(); fits.len()];
+    let mut z_total = vec![Vec::new(); fits.len()];
     if origins.len() >= MIN_SCORED_ORIGINS {
         let growths: Vec<Growth> = origins.iter().map(|&o| group_growth(o)).collect();
         for (i, f) in fits.iter().enumerate() {
@@ -246,18 +262,22 @@ pub fn evaluate(
                 .map(|(&o, g)| score_from(a, actual, season, o, horizon, f, g))
                 .collect();
             if let Some(per_origin) = per_origin {
-                if per_origin.iter().all(|(c, _)| c.is_finite()) {
-                    scores[i] = Some(per_origin.iter().map(|(c, _)| *c).collect());
-                    z[i] = per_origin.into_iter().flat_map(|(_, z)| z).collect();
+                if per_origin.iter().all(|(c, _, _)| c.is_finite()) {
+                    scores[i] = Some(per_origin.iter().map(|(c, _, _)| *c).collect());
+                    z_total[i] = per_origin.iter().map(|(_, _, t)| *t).collect();
+                    z[i] = per_origin.into_iter().flat_map(|(_, z, _)| z).collect();
                 }
             }
         }
     }
+    let step = (horizon / 4).max(1);
     Some(Evaluated {
         fits,
         origins: origins.len(),
+        effective_origins: (origins.len() as f64 * step as f64 / horizon.max(1) as f64).max(1.0),
         scores,
         z,
+        z_total,
     })
 }
 

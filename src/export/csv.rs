@@ -116,6 +116,7 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             "chosen_by",
             "origins",
             "calibration",
+            "calibration_total",
         ]);
         for r in &fit.rows {
             c.row([
@@ -139,6 +140,9 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
                 r.chosen_by.clone(),
                 r.origins.to_string(),
                 r.calibration.map(|k| format!("{k:.4}")).unwrap_or_default(),
+                r.calibration_total
+                    .map(|k| format!("{k:.4}"))
+                    .unwrap_or_default(),
             ]);
         }
         out.write("fit.csv", &c.into_bytes())?;
