@@ -821,29 +821,36 @@ mod tests {
         )
     }
 
-    #[test]
-    fn a_path_follows_the_trials_common_shocks() {
-        // No own noise (all variance common), a known level and no season:
-        // each period is level x T(common[h]) = 100 x (1 + 0.1 x shock).
-        let model = TerritoryModel {
+    /// All noise common (no own part), no persistence.
+    const COMMON_ONLY: Loadings = Loadings {
+        company: 1.0,
+        region: 0.0,
+        own: 0.0,
+        own_ar: 0.0,
+    };
+
+    /// One territory with `level`, no season, normal noise of sd 0.1.
+    fn territory(level: LevelLaw) -> TerritoryModel {
+        TerritoryModel {
             name: "T".into(),
             region: "R".into(),
             region_index: 0,
             n_periods: 36,
-            level: LevelLaw::fixed(100.0),
+            level,
             season: vec![1.0; 12],
             residual: normal_law(0.1),
             compound: None,
             growth: Vec::new(),
             diagnostics: Diagnostics::default(),
-        };
-        let loadings = Loadings {
-            company: 1.0,
-            region: 0.0,
-            own: 0.0,
-            own_ar: 0.0,
-        };
-        let sampler = model.sampler(&[0, 1, 2], &loadings);
+        }
+    }
+
+    #[test]
+    fn a_path_follows_the_trials_common_shocks() {
+        // No own noise (all variance common), a known level and no season:
+        // each period is level x T(common[h]) = 100 x (1 + 0.1 x shock).
+        let model = territory(LevelLaw::fixed(100.0));
+        let sampler = model.sampler(&[0, 1, 2], &COMMON_ONLY);
         let mut rng = crate::rng::stream_rng(1, 2, 0);
         let mut out = [0.0; 3];
         let shocks = [-1.0, 0.0, 1.5];
@@ -860,31 +867,17 @@ mod tests {
     fn an_innovation_moves_the_level_for_the_rest_of_the_horizon() {
         // alpha = 1: a random walk; each period's value becomes the next
         // period's mean. alpha = 0: the level never moves.
-        let model = |alpha: f64| TerritoryModel {
-            name: "T".into(),
-            region: "R".into(),
-            region_index: 0,
-            n_periods: 36,
-            level: LevelLaw {
+        let model = |alpha: f64| {
+            territory(LevelLaw {
                 smoothing: Smoothing {
                     alpha,
                     beta: 0.0,
                     phi: 0.0,
                 },
                 ..LevelLaw::fixed(100.0)
-            },
-            season: vec![1.0; 12],
-            residual: normal_law(0.1),
-            compound: None,
-            growth: Vec::new(),
-            diagnostics: Diagnostics::default(),
+            })
         };
-        let loadings = Loadings {
-            company: 1.0,
-            region: 0.0,
-            own: 0.0,
-            own_ar: 0.0,
-        };
+        let loadings = COMMON_ONLY;
         let shocks = [1.0, 0.0, 0.0];
         let mut out = [0.0; 3];
         let walk = model(1.0);

@@ -402,17 +402,17 @@ fn fit_from(a: &[f64], form: Form, growth: &Growth, warm: Option<&[f64]>) -> Opt
             vec![1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
         ),
     };
-    let objective = |x: &[f64]| {
+    let setup_at = |x: &[f64]| {
         let (smoothing, l0, b0) = unpack(form, x, scale);
-        let setup = Setup {
+        Setup {
             smoothing,
             l0,
             b0,
             floor,
             growth,
-        };
-        run(a, &setup, None).nll
+        }
     };
+    let objective = |x: &[f64]| run(a, &setup_at(x), None).nll;
     let best = if form == Form::Mean {
         // The maximum-likelihood stable level is the mean (see the tests).
         crate::stats::nelder_mead::Minimum {
@@ -437,14 +437,8 @@ fn fit_from(a: &[f64], form: Form, growth: &Growth, warm: Option<&[f64]>) -> Opt
             1e-7,
         )
     };
-    let (smoothing, l0, b0) = unpack(form, &best.x, scale);
-    let setup = Setup {
-        smoothing,
-        l0,
-        b0,
-        floor,
-        growth,
-    };
+    let setup = setup_at(&best.x);
+    let smoothing = setup.smoothing;
     let mut fitted = Vec::with_capacity(n);
     let pass = run(a, &setup, Some(&mut fitted));
     if !pass.nll.is_finite() {
