@@ -448,12 +448,18 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     let seasonal = fit.rows.iter().filter(|r| r.seasonal).count();
     let _ = write!(
         s,
-        "<p>Laws chosen: {}. {} of {} territories have a trend, {} a seasonal profile. \
+        "<p>Models chosen: {}. Each is an exponential-smoothing level model \
+         (<i>ETS(error, trend, season)</i>: trend N none, G its region's growth, Ad damped, \
+         A linear) with the law of each month's revenue around it; the level model was chosen \
+         by how it would have forecast the territory's own history (<i>chosen by</i>: \
+         rolling-origin CRPS, pooled over the region), or by AICc with too little history. \
+         <i>alpha</i> is how fast the level follows new months (0: the long-run mean). \
+         {} of {} territories have a trend, {} a seasonal profile. \
          Common shocks: company factor {} and region factor {} of each territory's noise \
          variance (AR {}); average pairwise correlation {}. \
-         <i>Spread x</i> is how much each residual law was widened for the parameters fitted \
-         to the history (seasonal indices, level, trend) and for the error of its own seasonal \
-         indices; 1 means none.</p>",
+         <i>Spread x</i> is how much each law was widened: by how far the territory's past \
+         forecasts missed (its calibration) and for the parameters fitted to the history; \
+         1 means none.</p>",
         escape(&models.join(", ")),
         trend,
         fit.rows.len(),

@@ -506,8 +506,9 @@ fn fitted_vs_actual(
         x_label: period.to_string(),
         y_label: format!("revenue ({currency})"),
         caption: format!(
-            "Black: the revenue the fit saw; line: the model's fitted mean (level path x seasonal \
-             index x the residual law's mean). The {} largest territories are shown.",
+            "Black: the revenue the fit saw; line: the model's fitted mean (each month's \
+             one-step-ahead level x seasonal index x the residual law's mean). The {} largest \
+             territories are shown.",
             crate::report::FITTED_SHOWN
         ),
         shape: Shape::Fans {
