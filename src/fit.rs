@@ -1203,13 +1203,14 @@ fn estimate_shocks(fits: &[TerritoryFit], region_index: &[usize], n_regions: usi
 /// The calibration factor of standardised rolling-origin errors `z` (with
 /// their horizon steps): the factor by which the predicted standard
 /// deviations must be scaled for the errors' P10-P90 interval to cover 80%
-/// (their 80% quantile of |z| over the normal's, 1.2816), between 1 and 4:
-/// it only widens. Errors that look smaller than the model's own spread
-/// are not evidence enough to narrow it: they are of the form chosen on
-/// these same origins, with seasonal indices fitted to the periods they
-/// score, from few origins (Walmart's 19-21 months: narrowing took its
-/// coverage to 0.63). A coverage statistic, not the errors' sd:
-/// one wild month does not widen every forecast.
+/// (their 80% quantile of |z| over the normal's, 1.2816), between 0.5 and
+/// 4. Below 1 it can only take back the degrees-of-freedom widening
+/// ([`correct_for_fitted_parameters`] never goes below the model's own
+/// in-sample spread): errors that look smaller than the model's spread are
+/// not evidence enough to narrow it, since they are of the form chosen on
+/// these same origins (on Walmart's 19-21 months narrowing took coverage
+/// to 0.63). A coverage statistic, not the errors' sd: one wild month does
+/// not widen every forecast.
 fn calibration_factor(z: &[(usize, f64)]) -> Option<f64> {
     if z.len() < MIN_CALIBRATION_ERRORS {
         return None;
@@ -1412,13 +1413,14 @@ fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
 }
 
 /// Level and trend parameters counted by the degrees-of-freedom
-/// correction: none when the rolling-origin calibration measured their
-/// error out of sample.
+/// correction: none when the territory's own rolling origins measured
+/// their error out of sample (a factor borrowed from the company did not).
 fn level_parameters(f: &TerritoryFit) -> f64 {
-    match (f.calibration, f.diag.trend) {
-        (Some(_), _) => 0.0,
-        (None, true) => 2.0,
-        (None, false) => 1.0,
+    let own_errors = f.evaluation.origins >= select::MIN_ORIGINS && f.calibration.is_some();
+    match (own_errors, f.diag.trend) {
+        (true, _) => 0.0,
+        (false, true) => 2.0,
+        (false, false) => 1.0,
     }
 }
 

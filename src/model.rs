@@ -660,6 +660,8 @@ impl PathSampler<'_> {
                 let mu = (level + s.phi * slope) * (1.0 + self.growth[h]);
                 let (value, ratio) = draw(rng, h, mu.max(0.0) * self.season[h], score);
                 x[h] = value;
+                // The fit floors its means; so does the simulation.
+                let mu = mu.max(self.floor);
                 if MOVES {
                     let e = (ratio * self.inv_ratio_mean - 1.0).min(self.max_innovation);
                     slope = s.phi * slope + s.beta * mu * e;
@@ -667,7 +669,7 @@ impl PathSampler<'_> {
                 } else {
                     // mu (1 + 0 e) floored, as the recursion gives.
                     slope *= s.phi;
-                    level = mu.max(self.floor);
+                    level = mu;
                 }
             }
         }

@@ -5,11 +5,13 @@
 //! output and the previous trials file as they were.
 //!
 //! salesplan replaces only what it wrote itself. Each output directory
-//! carries a marker file ([`MARKER`]); a run refuses, before any work, to
-//! replace a regular file, a symbolic link, a non-empty directory without
-//! the marker (unless it holds nothing but files whose names salesplan
-//! writes: the output of an earlier version), or a directory holding any
-//! input of the run.
+//! carries a marker file ([`MARKER`]) that also lists any other file the
+//! run put there (a trials file inside `--out`); a run refuses, before any
+//! work, to replace a regular file, a symbolic link, a non-empty directory
+//! holding anything salesplan did not write there (without a marker:
+//! anything but files whose names salesplan writes, the output of an
+//! earlier version), or a directory holding any input of the run. Checks
+//! and renames use the target with its folder's symbolic links resolved.
 //!
 //! The commit holds an exclusive lock on the target's parent directory, so
 //! two runs into the same directory at once do not mix: the last to finish
@@ -32,6 +34,10 @@ use crate::error::{Error, Result};
 
 /// The file that marks a directory as salesplan's output.
 pub const MARKER: &str = ".salesplan-output";
+
+/// The marker's line prefix for each file a run staged inside the
+/// directory besides its own outputs (the trials file).
+const ALSO_WROTE: &str = "also wrote: ";
 
 /// The marker's content: fixed, so outputs stay byte-identical.
 const MARKER_TEXT: &str = "This directory was written by salesplan. Every run that writes here \
@@ -76,10 +82,21 @@ struct StagedFile {
 /// An output directory being written.
 #[derive(Debug)]
 pub struct OutputDir {
+    /// The target as resolved (symbolic links of its folder followed):
+    /// what is checked and what is renamed.
     target: PathBuf,
+    /// The target as the user gave it, returned by [`Self::commit`].
+    shown: PathBuf,
     staging: PathBuf,
     inputs: Vec<PathBuf>,
     extra: Option<StagedFile>,
+    /// Files staged inside the directory by [`Self::stage_file`], relative
+    /// to it: listed in the marker, so the next run knows them as its own.
+    inside: Vec<String>,
+    /// Tests only: make the directory's rename fail, after the trials
+    /// file's went in, to exercise the rollback.
+    #[cfg(test)]
+    fail_dir_swap: bool,
 }
 
 impl OutputDir {
@@ -94,22 +111,28 @@ impl OutputDir {
         let (parent, name) = split(target)?;
         std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
         let inputs: Vec<PathBuf> = inputs.iter().map(|p| resolve(p)).collect();
+        let resolved = parent.join(&name);
         {
             // Under the lock: another run may be committing into `target`.
             let _lock = lock_dir(&parent)?;
-            clean_stale(&parent, &name, target)?;
+            clean_stale(&parent, &name, &resolved)?;
+            // The path as given (a symbolic link is refused), then as
+            // resolved (what will be renamed).
             check_replaceable(target, &inputs)?;
+            check_replaceable(&resolved, &inputs)?;
         }
         let staging = parent.join(staging_name(&name));
         std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-        let out = Self {
-            target: target.to_path_buf(),
+        Ok(Self {
+            target: resolved,
+            shown: target.to_path_buf(),
             staging,
             inputs,
             extra: None,
-        };
-        out.write(MARKER, MARKER_TEXT.as_bytes())?;
-        Ok(out)
+            inside: Vec::new(),
+            #[cfg(test)]
+            fail_dir_swap: false,
+        })
     }
 
     /// Path of `name` inside the staging directory.
@@ -146,11 +169,12 @@ impl OutputDir {
                 target.display()
             )));
         }
-        if let Ok(inside) = resolved.strip_prefix(resolve(&self.target)) {
+        if let Ok(inside) = resolved.strip_prefix(&self.target) {
             let path = self.staging.join(inside);
             if let Some(p) = path.parent() {
                 std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
             }
+            self.inside.push(inside.to_string_lossy().into_owned());
             return Ok(path);
         }
         if let Ok(meta) = std::fs::symlink_metadata(target) {
@@ -182,14 +206,44 @@ impl OutputDir {
     /// `Error::Usage` if the target became something salesplan may not
     /// replace while the run was working; `Error::Io` if a rename fails.
     pub fn commit(mut self) -> Result<PathBuf> {
+        let mut marker = MARKER_TEXT.to_string();
+        for f in &self.inside {
+            marker.push_str(&format!("{ALSO_WROTE}{f}\n"));
+        }
+        self.write(MARKER, marker.as_bytes())?;
+        // Both folders locked, in a fixed order (no deadlock between runs).
         let (parent, _) = split(&self.target)?;
-        let _lock = lock_dir(&parent)?;
+        let mut folders = vec![parent];
+        if let Some(f) = &self.extra {
+            folders.push(split(&f.target)?.0);
+        }
+        folders.sort();
+        folders.dedup();
+        let _locks = folders
+            .iter()
+            .map(|d| lock_dir(d))
+            .collect::<Result<Vec<_>>>()?;
         check_replaceable(&self.target, &self.inputs)?;
+        if let Some(f) = &self.extra {
+            if let Ok(meta) = std::fs::symlink_metadata(&f.target) {
+                if !meta.is_file() {
+                    return Err(Error::Usage(format!(
+                        "'{}' became something other than a regular file during the run; \
+                         salesplan replaces only a file",
+                        f.target.display()
+                    )));
+                }
+            }
+        }
         let extra = self.extra.take();
         let file_backup = match &extra {
             Some(f) => Some(swap_in(&f.staging, &f.target)?),
             None => None,
         };
+        #[cfg(test)]
+        if self.fail_dir_swap {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
         let dir_backup = match swap_in(&self.staging, &self.target) {
             Ok(b) => b,
             Err(e) => {
@@ -202,7 +256,7 @@ impl OutputDir {
         for backup in [dir_backup, file_backup.flatten()].into_iter().flatten() {
             let _ = remove_any(&backup);
         }
-        Ok(self.target.clone())
+        Ok(self.shown.clone())
     }
 }
 
@@ -310,14 +364,16 @@ fn check_replaceable(target: &Path, inputs: &[PathBuf]) -> Result<()> {
             found.display()
         )));
     }
-    if target.join(MARKER).is_file() {
-        return Ok(());
-    }
-    if let Some(foreign) = foreign_entry(target)? {
+    let listed = listed_in_marker(target);
+    if let Some(foreign) = foreign_entry(target, listed.as_deref().unwrap_or(&[]))? {
+        let why = if listed.is_some() {
+            format!("holds '{foreign}', which salesplan did not write there")
+        } else {
+            format!("has no {MARKER} marker and holds '{foreign}', which salesplan does not write")
+        };
         return Err(Error::Usage(format!(
-            "output '{shown}' is a folder salesplan did not write (it has no {MARKER} marker and \
-             holds '{foreign}', which salesplan does not write); salesplan replaces the whole \
-             output directory, so choose a new or empty folder"
+            "output '{shown}' {why}; salesplan replaces the whole output directory, so move \
+             that file or choose a new or empty folder"
         )));
     }
     Ok(())
@@ -349,14 +405,30 @@ fn find_input_link(dir: &Path, inputs: &BTreeSet<&PathBuf>) -> Result<Option<Pat
     Ok(None)
 }
 
-/// The first entry of `dir` whose name salesplan does not write, if any.
-fn foreign_entry(dir: &Path) -> Result<Option<String>> {
+/// The top-level names the marker of `dir` lists as written there besides
+/// the outputs; `None` without a marker.
+fn listed_in_marker(dir: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join(MARKER)).ok()?;
+    Some(
+        text.lines()
+            .filter_map(|l| l.strip_prefix(ALSO_WROTE))
+            .filter_map(|f| Path::new(f).components().next())
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect(),
+    )
+}
+
+/// The first entry of `dir` whose name salesplan does not write (nor
+/// `also`, names an earlier run listed in its marker), if any.
+fn foreign_entry(dir: &Path, also: &[String]) -> Result<Option<String>> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let kind = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
-        let ours = if name == PLOTS_DIR && kind.is_dir() {
+        let ours = if also.contains(&name) {
+            true
+        } else if name == PLOTS_DIR && kind.is_dir() {
             plots_only(&entry.path())?
         } else {
             kind.is_file() && OUTPUT_FILES.contains(&name.as_str())
@@ -432,7 +504,7 @@ fn remove_any(path: &Path) -> Result<()> {
 
 /// Tidy what killed runs left beside `target` (named `name` in `parent`):
 /// staging entries of dead processes go; a moved-aside previous output is
-/// restored when the target is missing, else removed.
+/// restored when the target is missing, else left where it is.
 fn clean_stale(parent: &Path, name: &str, target: &Path) -> Result<()> {
     let prefix = format!(".{name}.partial-");
     let Ok(entries) = std::fs::read_dir(parent) else {
@@ -459,11 +531,14 @@ fn clean_stale(parent: &Path, name: &str, target: &Path) -> Result<()> {
     // Restore before removing, so a restored copy is never removed.
     stale.sort_by_key(|(_, previous)| !previous);
     for (path, previous) in stale {
-        if previous && std::fs::symlink_metadata(target).is_err() {
-            std::fs::rename(&path, target).map_err(|e| Error::io(&path, e))?;
-        } else {
+        if !previous {
             remove_any(&path)?;
+        } else if std::fs::symlink_metadata(target).is_err() {
+            std::fs::rename(&path, target).map_err(|e| Error::io(&path, e))?;
         }
+        // A previous copy beside a present target is left alone: a run
+        // killed between its two renames leaves the new trials file with
+        // the old directory, and that copy is the only previous trials file.
     }
     Ok(())
 }
@@ -559,10 +634,11 @@ mod tests {
         assert!(old.join(MARKER).is_file());
         assert!(!old.join("plots").exists());
 
-        // A marked output with a user's extra file in it is ours to replace.
+        // A marked output with a user's file in it is refused, the file kept.
         write(&old.join("scratch.txt"), "x");
-        commit_one(&old, &[], "newer").unwrap();
-        assert!(!old.join("scratch.txt").exists());
+        let err = commit_one(&old, &[], "newer").unwrap_err();
+        assert!(err.to_string().contains("did not write there"), "{err}");
+        assert!(old.join("scratch.txt").is_file());
 
         // An empty folder is fine.
         let empty = dir.path().join("empty");
@@ -593,12 +669,10 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&trials).unwrap(), "trials 1");
 
         // The third fails inside the commit, after the trials file went in:
-        // the target became a foreign file meanwhile, so the directory swap
-        // is refused and the trials file is rolled back.
+        // the directory's rename fails, and the trials file is rolled back.
         let mut third = OutputDir::create(&out, &[]).unwrap();
         std::fs::write(third.stage_file(&trials).unwrap(), "trials 3").unwrap();
-        let staged_dir = third.staging.clone();
-        std::fs::remove_dir_all(&staged_dir).unwrap(); // the directory rename fails
+        third.fail_dir_swap = true; // the directory's rename fails
         assert!(third.commit().is_err());
         assert_eq!(
             std::fs::read_to_string(out.join("forecast.csv")).unwrap(),
@@ -654,14 +728,14 @@ mod tests {
         );
         assert!(!dir.path().join(format!(".out.partial-{dead}-0")).exists());
         drop(o);
-        // With the target present, a stale previous copy is the older output.
+        // With the target present, a stale previous copy is left alone.
         write(
             &dir.path()
                 .join(format!(".out.partial-{dead}-0.previous/forecast.csv")),
             "older",
         );
         commit_one(&out, &[], "new").unwrap();
-        assert!(!dir
+        assert!(dir
             .path()
             .join(format!(".out.partial-{dead}-0.previous"))
             .exists());
@@ -681,7 +755,7 @@ mod tests {
                 let out = out.clone();
                 std::thread::spawn(move || {
                     let o = OutputDir::create(&out, &[]).unwrap();
-                    for f in ["a.csv", "b.csv", "c.csv"] {
+                    for f in ["forecast.csv", "fit.csv", "quotas.csv"] {
                         o.write(f, format!("{i}").as_bytes()).unwrap();
                     }
                     o.commit().unwrap();
@@ -692,7 +766,7 @@ mod tests {
             h.join().unwrap();
         }
         let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
-        assert_eq!(read("a.csv"), read("b.csv"));
-        assert_eq!(read("a.csv"), read("c.csv"));
+        assert_eq!(read("forecast.csv"), read("fit.csv"));
+        assert_eq!(read("forecast.csv"), read("quotas.csv"));
     }
 }

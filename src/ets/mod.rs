@@ -370,7 +370,10 @@ fn fit_from(a: &[f64], form: Form, growth: &Growth, warm: Option<&[f64]>) -> Opt
     let growth = if form == Form::Group { growth } else { &none };
     let n = a.len();
     let k = form.n_params();
-    if n < k + 2 {
+    // The stable level is a mean: one period will do (the others need a
+    // few more periods than parameters).
+    let fewest = if form == Form::Mean { 1 } else { k + 2 };
+    if n < fewest {
         return None;
     }
     let level = mean(a);
