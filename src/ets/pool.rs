@@ -112,17 +112,20 @@ pub fn pooled_choices(evaluated: &[Option<&Evaluated>], group: &[usize]) -> Vec<
             // Posterior mean (and variance) of each form's difference.
             let posterior = |k: usize| -> Option<(f64, f64)> {
                 let (own, se2) = d[k]?;
-                Some(match priors[g][k] {
+                match priors[g][k] {
                     Some((prior, tau2)) => {
                         let w = if tau2 + se2 > 0.0 {
                             tau2 / (tau2 + se2)
                         } else {
                             1.0
                         };
-                        (w * own + (1.0 - w) * prior, w * se2)
+                        Some((w * own + (1.0 - w) * prior, w * se2))
                     }
-                    None => (own, se2),
-                })
+                    // With the region pooled, a form it could not score is
+                    // not compared raw against shrunk ones.
+                    None if pooled => None,
+                    None => Some((own, se2)),
+                }
             };
             let scored: Vec<(usize, (f64, f64))> = (0..Form::ALL.len())
                 .filter_map(|k| posterior(k).map(|p| (k, p)))
