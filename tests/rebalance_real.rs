@@ -1,7 +1,10 @@
-//! Rebalancing real exports: the Superstore customers (accounts = Customer
+//! Rebalancing real exports (from ../shared/data or `SALESPLAN_TEST_DATA`;
+//! without them these tests print one line and skip): the Superstore customers (accounts = Customer
 //! ID, territory = State or Region, potential = their sales per year) and
 //! the CRM accounts across regional offices. Before/after figures are
 //! printed (`--nocapture`) and quoted in the README.
+
+mod common;
 
 use std::path::Path;
 
@@ -10,12 +13,10 @@ use salesplan::load;
 use salesplan::rebalance::{MoveKind, TerritoriesSection};
 use salesplan::scenario::Scenario;
 
-/// Rebalance the scenario `name` with `section` appended as `[territories]`.
-fn rebalance(name: &str, section: &str) -> TerritoriesSection {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/scenarios")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
+/// Rebalance the scenario `name` with `section` appended as `[territories]`
+/// (`None`: the shared datasets are absent).
+fn rebalance(name: &str, section: &str) -> Option<TerritoriesSection> {
+    let (path, text) = common::shared_scenario(name)?;
     let text = format!("{text}\n[territories]\n{section}\n");
     let s = Scenario::parse(&path, &text).unwrap_or_else(|e| panic!("{e}"));
     let h = load::load(&s).unwrap_or_else(|e| panic!("{e}"));
@@ -39,15 +40,17 @@ fn rebalance(name: &str, section: &str) -> TerritoriesSection {
         t.objective_before,
         t.objective_after
     );
-    t
+    Some(t)
 }
 
 #[test]
 fn superstore_customers_across_states_in_their_region() {
-    let t = rebalance(
+    let Some(t) = rebalance(
         "superstore_state.toml",
         "balance = [\"potential\"]\nmax_moved_accounts = 0.10\nstay_in_region = true",
-    );
+    ) else {
+        return;
+    };
     assert_eq!(t.assignments.len(), 793);
     assert!(t.moved <= 79);
     // 49 states of very different size: a 10% budget cannot even them out,
@@ -72,10 +75,12 @@ fn superstore_customers_across_states_in_their_region() {
 
 #[test]
 fn superstore_customers_across_regions() {
-    let t = rebalance(
+    let Some(t) = rebalance(
         "superstore_region.toml",
         "balance = [\"potential\", \"workload\"]\nmax_moved_accounts = 0.05",
-    );
+    ) else {
+        return;
+    };
     assert!(t.moved <= 39);
     assert!(
         t.cv_after < 0.25 * t.cv_before,
@@ -93,20 +98,24 @@ fn superstore_customers_across_regions() {
 
 #[test]
 fn crm_accounts_across_regional_offices_with_a_removed_office() {
-    let t = rebalance(
+    let Some(t) = rebalance(
         "crm.toml",
         "balance = [\"potential\", \"workload\"]\nmax_moved_accounts = 8",
-    );
+    ) else {
+        return;
+    };
     assert!(t.moved <= 8);
     // The three offices are already balanced (CV below 1%): no move helps much.
     assert!(t.cv_before < 0.02);
     assert!(t.cv_after <= t.cv_before + 1e-12);
     // An office closes: all its accounts are forced moves, outside the budget.
     let office = t.rows[0].territory.clone();
-    let removed = rebalance(
+    let Some(removed) = rebalance(
         "crm.toml",
         &format!("max_moved_accounts = 8\nremove = [\"{office}\"]"),
-    );
+    ) else {
+        return;
+    };
     let row = removed.rows.iter().find(|r| r.territory == office).unwrap();
     assert_eq!(row.accounts_after, 0);
     assert_eq!(removed.forced_moves, row.accounts_before);

@@ -35,3 +35,37 @@ pub fn demo_command(command: &str, trials: &str) -> assert_cmd::Command {
     ]);
     c
 }
+
+/// The shared real datasets: the folder in `SALESPLAN_TEST_DATA`, else
+/// `../shared/data` beside the crate. `None`, with one printed line, when
+/// it is absent (a bare clone): the tests that need it then skip.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = std::env::var_os("SALESPLAN_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!(
+            "skipped: the shared datasets are not at {} (set SALESPLAN_TEST_DATA)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// The test scenario `tests/scenarios/<name>` and its text with the shared
+/// datasets' path put in (the files name `../../../shared/data/...`);
+/// `None` when the datasets are absent.
+pub fn shared_scenario(name: &str) -> Option<(PathBuf, String)> {
+    let data = shared_data()?;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scenarios")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let data = data.canonicalize().unwrap_or(data);
+    Some((
+        path,
+        text.replace("../../../shared/data", &data.display().to_string()),
+    ))
+}
