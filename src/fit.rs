@@ -184,7 +184,6 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .flatten();
     let settings = Settings {
         positions: &positions,
-        tau2,
         families: &families,
         allow_empirical,
         criterion: spec.criterion,
@@ -192,34 +191,32 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     };
     // Every form scored on every territory, then each territory's form
     // chosen with its region's evidence (`ets::pool`), then the fits.
-    let evaluated: Vec<Option<select::Evaluated>> = series
+    let evaluated: Vec<(Deseasonalised, Option<select::Evaluated>)> = series
         .par_iter()
         .enumerate()
         .map(|(i, y)| {
             let r = region_index[i];
-            evaluate_territory(
-                y,
-                &region_profiles[r],
-                &deviations[i],
-                &region_growth[r],
-                &settings,
-            )
+            let d = deseasonalise(y, &region_profiles[r], &deviations[i], &positions, tau2);
+            let e = evaluate_territory(y, &d, &region_growth[r], &settings);
+            (d, e)
         })
         .collect();
     let picks = pool::pooled_choices(
-        &evaluated.iter().map(Option::as_ref).collect::<Vec<_>>(),
+        &evaluated
+            .iter()
+            .map(|(_, e)| e.as_ref())
+            .collect::<Vec<_>>(),
         &region_index,
     );
     let mut fits: Vec<TerritoryFit> = evaluated
         .into_par_iter()
         .zip(picks)
         .enumerate()
-        .map(|(i, (e, pick))| {
+        .map(|(i, ((d, e), pick))| {
             fit_territory(
                 series[i],
                 deals.as_ref().and_then(|d| d.get(i)),
-                &region_profiles[region_index[i]],
-                &deviations[i],
+                d,
                 e.and_then(|e| e.choose(pick, spec.criterion)),
                 &settings,
             )
@@ -360,8 +357,6 @@ struct TerritoryFit {
 /// Settings shared by every territory's fit.
 struct Settings<'a> {
     positions: &'a [usize],
-    /// Spread of territories' true seasonal deviations.
-    tau2: f64,
     families: &'a [Family],
     allow_empirical: bool,
     criterion: Criterion,
@@ -687,21 +682,13 @@ fn deseasonalise(
 /// territory without sales).
 fn evaluate_territory(
     y: &[f64],
-    region_profile: &[f64],
-    deviations: &[(f64, f64)],
+    d: &Deseasonalised,
     region_growth: &[(usize, Growth)],
     settings: &Settings,
 ) -> Option<select::Evaluated> {
     if y.iter().all(|&v| v == 0.0) {
         return None;
     }
-    let d = deseasonalise(
-        y,
-        region_profile,
-        deviations,
-        settings.positions,
-        settings.tau2,
-    );
     let growth = |len: usize| {
         region_growth
             .iter()
@@ -721,14 +708,12 @@ fn evaluate_territory(
 fn fit_territory(
     y: &[f64],
     deals: Option<&compound::Deals>,
-    region_profile: &[f64],
-    deviations: &[(f64, f64)],
+    deseasonalised: Deseasonalised,
     choice: Option<select::Choice>,
     settings: &Settings,
 ) -> TerritoryFit {
     let Settings {
         positions,
-        tau2,
         families,
         allow_empirical,
         criterion,
@@ -744,7 +729,7 @@ fn fit_territory(
         season_var,
         outliers,
         ..
-    } = deseasonalise(y, region_profile, deviations, positions, tau2);
+    } = deseasonalised;
     let seasonal = season.iter().any(|&v| (v - 1.0).abs() > 1e-9);
     let choice = if empty { None } else { choice };
     let Some(choice) = choice else {

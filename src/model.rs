@@ -449,9 +449,7 @@ impl TerritoryModel {
     /// innovations (before the season and the residual ratio's mean).
     pub fn expected(&self, h: usize) -> f64 {
         let l = &self.level;
-        let grown: f64 = (0..=h)
-            .map(|j| 1.0 + self.growth.get(j).copied().unwrap_or(0.0))
-            .product();
+        let grown = crate::ets::growth_factor(&self.growth, h);
         ((l.level + l.smoothing.slope_weight(h + 1) * l.slope) * grown).max(0.0)
     }
 
@@ -579,22 +577,10 @@ impl PathSampler<'_> {
             let r = self.model.residual.transform(x);
             (b * r, r)
         };
-        let s = self.model.level.smoothing;
-        let moves = s.alpha != 0.0 || s.beta != 0.0;
-        match (&self.model.compound, common, moves) {
-            (None, Some(c), true) => {
-                self.paths::<true, true, R, _>(rng, level_common, c, out, z, residual)
-            }
-            (None, Some(c), false) => {
-                self.paths::<true, false, R, _>(rng, level_common, c, out, z, residual)
-            }
-            (None, None, true) => {
-                self.paths::<false, true, R, _>(rng, level_common, &[], out, z, residual)
-            }
-            (None, None, false) => {
-                self.paths::<false, false, R, _>(rng, level_common, &[], out, z, residual)
-            }
-            (Some(law), c, _) => {
+        match (&self.model.compound, common) {
+            (None, Some(c)) => self.paths::<true, R, _>(rng, level_common, c, out, z, residual),
+            (None, None) => self.paths::<false, R, _>(rng, level_common, &[], out, z, residual),
+            (Some(law), c) => {
                 // The trial's deal-law parameters, drawn at its first period.
                 let mut drawn = None;
                 let deals = |rng: &mut R, h: usize, b: f64, x: f64| {
@@ -607,8 +593,8 @@ impl PathSampler<'_> {
                     (v, if b > 0.0 { v / b } else { 0.0 })
                 };
                 match c {
-                    Some(c) => self.paths::<true, true, R, _>(rng, level_common, c, out, z, deals),
-                    None => self.paths::<false, true, R, _>(rng, level_common, &[], out, z, deals),
+                    Some(c) => self.paths::<true, R, _>(rng, level_common, c, out, z, deals),
+                    None => self.paths::<false, R, _>(rng, level_common, &[], out, z, deals),
                 }
             }
         }
@@ -617,14 +603,8 @@ impl PathSampler<'_> {
     /// The paths of [`Self::sample_batch`] from the trials' normals `z`;
     /// `draw(rng, h, base, score)` gives period h's value and its ratio to
     /// the base. Without `COMMON` the common shocks are zero and `common`
-    /// is not read; without `MOVES` (alpha = beta = 0) the state stays as
-    /// drawn and the innovations are not computed (the same values).
-    fn paths<
-        const COMMON: bool,
-        const MOVES: bool,
-        R: Rng,
-        D: FnMut(&mut R, usize, f64, f64) -> (f64, f64),
-    >(
+    /// is not read.
+    fn paths<const COMMON: bool, R: Rng, D: FnMut(&mut R, usize, f64, f64) -> (f64, f64)>(
         &self,
         rng: &mut R,
         level_common: &[f64],
@@ -662,15 +642,9 @@ impl PathSampler<'_> {
                 x[h] = value;
                 // The fit floors its means; so does the simulation.
                 let mu = mu.max(self.floor);
-                if MOVES {
-                    let e = (ratio * self.inv_ratio_mean - 1.0).min(self.max_innovation);
-                    slope = s.phi * slope + s.beta * mu * e;
-                    level = (mu * (1.0 + s.alpha * e)).max(self.floor);
-                } else {
-                    // mu (1 + 0 e) floored, as the recursion gives.
-                    slope *= s.phi;
-                    level = mu;
-                }
+                let e = (ratio * self.inv_ratio_mean - 1.0).min(self.max_innovation);
+                slope = s.phi * slope + s.beta * mu * e;
+                level = (mu * (1.0 + s.alpha * e)).max(self.floor);
             }
         }
     }

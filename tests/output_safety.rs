@@ -22,12 +22,21 @@ fn scenario_with_own_data(dir: &Path) -> std::path::PathBuf {
 }
 
 fn forecast(scenario: &Path, out: &Path) -> assert_cmd::assert::Assert {
-    assert_cmd::Command::cargo_bin("salesplan")
-        .unwrap()
-        .args(["forecast", "--quiet", "--out"])
-        .arg(out)
-        .arg(scenario)
-        .assert()
+    forecast_with_trials(scenario, out, None)
+}
+
+/// `salesplan forecast` into `out`, exporting the trials to `trials`.
+fn forecast_with_trials(
+    scenario: &Path,
+    out: &Path,
+    trials: Option<&Path>,
+) -> assert_cmd::assert::Assert {
+    let mut c = assert_cmd::Command::cargo_bin("salesplan").unwrap();
+    c.args(["forecast", "--quiet", "--out"]).arg(out);
+    if let Some(t) = trials {
+        c.arg("--export-trials").arg(t);
+    }
+    c.arg(scenario).assert()
 }
 
 fn names(dir: &Path) -> Vec<String> {
@@ -79,15 +88,7 @@ fn outputs_are_marked_replaced_and_a_trials_file_inside_out_survives() {
     let out = dir.path().join("out");
     let trials = out.join("trials.parquet");
     for _ in 0..2 {
-        assert_cmd::Command::cargo_bin("salesplan")
-            .unwrap()
-            .args(["forecast", "--quiet", "--out"])
-            .arg(&out)
-            .arg("--export-trials")
-            .arg(&trials)
-            .arg(&scenario)
-            .assert()
-            .success();
+        forecast_with_trials(&scenario, &out, Some(&trials)).success();
         assert!(out.join(".salesplan-output").is_file());
         assert!(trials.is_file());
     }
@@ -104,16 +105,7 @@ fn a_failing_run_keeps_the_previous_output_and_trials_file() {
     let scenario = scenario_with_own_data(dir.path());
     let out = dir.path().join("out");
     let trials = dir.path().join("trials.parquet");
-    let run = |scenario: &Path| {
-        assert_cmd::Command::cargo_bin("salesplan")
-            .unwrap()
-            .args(["forecast", "--quiet", "--out"])
-            .arg(&out)
-            .arg("--export-trials")
-            .arg(&trials)
-            .arg(scenario)
-            .assert()
-    };
+    let run = |scenario: &Path| forecast_with_trials(scenario, &out, Some(&trials));
     run(&scenario).success();
     let forecast_before = std::fs::read(out.join("forecast.csv")).unwrap();
     let trials_before = std::fs::read(&trials).unwrap();

@@ -125,27 +125,30 @@ impl Growth {
     fn history_at(&self, t: usize) -> f64 {
         self.history.get(t).copied().unwrap_or(0.0)
     }
+}
 
-    /// Growth factor from the origin's state to forecast step `h`: the
-    /// product of (1 + g) over steps 0..=h.
-    pub fn factor_to(&self, h: usize) -> f64 {
-        (0..=h)
-            .map(|j| 1.0 + self.forecast.get(j).copied().unwrap_or(0.0))
-            .product()
-    }
+/// Growth factor from the origin's state to forecast step `h` under the
+/// group's forecast growth `forecast` (one per step, missing steps none):
+/// the product of (1 + g) over steps 0..=h.
+pub fn growth_factor(forecast: &[f64], h: usize) -> f64 {
+    (0..=h)
+        .map(|j| 1.0 + forecast.get(j).copied().unwrap_or(0.0))
+        .product()
 }
 
 impl Smoothing {
     /// Weight of the slope in the mean `j` periods ahead of the state:
-    /// phi + phi^2 + ... + phi^j.
+    /// phi + phi^2 + ... + phi^j (in closed form: the variance and total
+    /// formulas call it inside their own loops).
     pub fn slope_weight(&self, j: usize) -> f64 {
-        let mut w = 0.0;
-        let mut p = 1.0;
-        for _ in 0..j {
-            p *= self.phi;
-            w += p;
+        let phi = self.phi;
+        if phi == 0.0 || j == 0 {
+            0.0
+        } else if phi == 1.0 {
+            j as f64
+        } else {
+            phi * (1.0 - phi.powi(j as i32)) / (1.0 - phi)
         }
-        w
     }
 }
 
@@ -169,8 +172,6 @@ pub struct EtsFit {
     #[serde(skip)]
     pub coords: Vec<f64>,
     pub n: usize,
-    /// Negative concentrated log-likelihood at the optimum (up to a constant).
-    pub nll: f64,
     pub aicc: f64,
     pub bic: f64,
     /// The floor of the level and of the means.
@@ -182,11 +183,7 @@ impl EtsFit {
     /// Mean of the deseasonalised series `h` periods after the origin (h = 0
     /// is the first forecast period).
     pub fn mean_at(&self, h: usize) -> f64 {
-        let grown = Growth {
-            history: Vec::new(),
-            forecast: self.growth.clone(),
-        }
-        .factor_to(h);
+        let grown = growth_factor(&self.growth, h);
         ((self.level + self.smoothing.slope_weight(h + 1) * self.slope) * grown).max(self.floor)
     }
 
@@ -460,7 +457,6 @@ fn fit_from(a: &[f64], form: Form, growth: &Growth, warm: Option<&[f64]>) -> Opt
         growth: growth.forecast.clone(),
         coords: best.x,
         n,
-        nll: pass.nll,
         aicc,
         bic: 2.0 * pass.nll + kf * nf.ln(),
         floor,

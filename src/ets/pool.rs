@@ -17,8 +17,7 @@
 //!
 //! The form with the lowest posterior difference is chosen (on ties, the
 //! simpler). Regions with fewer than `MIN_MEMBERS` scored territories
-//! leave each to its own scores, and then only with `select::MIN_ORIGINS`
-//! origins. Counting overlapping origins as independent would shrink se^2
+//! leave each to its own scores. Counting overlapping origins as independent would shrink se^2
 //! and let each territory's noise choose (on a history of noise, trends
 //! that the noise suggested).
 
@@ -103,12 +102,10 @@ pub fn pooled_choices(evaluated: &[Option<&Evaluated>], group: &[usize]) -> Vec<
         .map(|((e, d), &g)| {
             let e = (*e)?;
             let Some(d) = d else {
-                return e.decisive().then(|| e.own_best()).flatten();
+                return e.scored().then(|| e.own_best()).flatten();
             };
             let pooled = priors[g].iter().any(Option::is_some);
-            if !pooled && !e.decisive() {
-                return None;
-            }
+
             // Posterior mean (and variance) of each form's difference.
             let posterior = |k: usize| -> Option<(f64, f64)> {
                 let (own, se2) = d[k]?;

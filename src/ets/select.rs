@@ -38,10 +38,6 @@ use crate::stats::special::{norm_cdf, norm_pdf};
 /// Fewest origins for choosing by rolling-origin scores and for a
 /// territory's own calibration.
 pub const MIN_ORIGINS: usize = 3;
-/// Fewest origins for scoring at all. Two would inform a choice pooled
-/// over a region's territories, but on Walmart's 19-20 months the pooled
-/// two-origin choice took coverage from 0.72 to 0.69: kept at three.
-pub const MIN_SCORED_ORIGINS: usize = 3;
 /// Most origins evaluated (the most recent): bounds the cost on long
 /// histories.
 const MAX_ORIGINS: usize = 8;
@@ -53,8 +49,6 @@ const MIN_TRAIN: usize = 8;
 pub struct Evaluation {
     /// Origins evaluated.
     pub origins: usize,
-    /// Total CRPS of each form that could be fitted at every origin.
-    pub scores: Vec<(Form, f64)>,
     /// The chosen form's standardised errors, one per scored period, with
     /// the horizon step (0: the first period after the origin).
     pub z: Vec<(usize, f64)>,
@@ -140,7 +134,7 @@ fn score_from(
 pub struct Evaluated {
     /// The forms that could be fitted to the whole series.
     pub fits: Vec<EtsFit>,
-    /// Origins evaluated (fewer than `MIN_SCORED_ORIGINS`: none were scored).
+    /// Origins evaluated (fewer than `MIN_ORIGINS`: none were scored).
     pub origins: usize,
     /// Independent origins they amount to: origins x step / horizon (the
     /// scored spans overlap), at least 1.
@@ -155,14 +149,10 @@ pub struct Evaluated {
 }
 
 impl Evaluated {
-    /// Whether the forms were scored.
+    /// Whether the forms were scored (enough origins, and a form fitted at
+    /// every one).
     pub fn scored(&self) -> bool {
-        self.origins >= MIN_SCORED_ORIGINS && self.scores.iter().any(Option::is_some)
-    }
-
-    /// Whether the territory's own scores can choose its form.
-    pub fn decisive(&self) -> bool {
-        self.origins >= MIN_ORIGINS && self.scored()
+        self.origins >= MIN_ORIGINS && self.scores.iter().any(Option::is_some)
     }
 
     /// The fit with the lowest total CRPS (on ties, the simpler).
@@ -177,28 +167,26 @@ impl Evaluated {
             .map(|(i, _)| i)
     }
 
+    /// The form chosen on this series' own evidence: the lowest
+    /// rolling-origin CRPS, or `criterion` with too few origins.
+    pub fn choose_own(self, criterion: Criterion) -> Option<Choice> {
+        let best = self.scored().then(|| self.own_best()).flatten();
+        self.choose(best, criterion)
+    }
+
     /// The chosen model: fit `index` when the scores chose it, else the
     /// fit preferred by `criterion` (AICc for AIC, or BIC).
     pub fn choose(self, index: Option<usize>, criterion: Criterion) -> Option<Choice> {
         match index.filter(|&i| self.scores.get(i).is_some_and(Option::is_some)) {
-            Some(i) => {
-                let scores = self
-                    .fits
-                    .iter()
-                    .zip(&self.scores)
-                    .filter_map(|(f, s)| s.as_ref().map(|s| (f.form, s.iter().sum())))
-                    .collect();
-                Some(Choice {
-                    fit: self.fits[i].clone(),
-                    by: "rolling-origin CRPS",
-                    evaluation: Evaluation {
-                        origins: self.origins,
-                        scores,
-                        z: self.z[i].clone(),
-                        z_total: self.z_total[i].clone(),
-                    },
-                })
-            }
+            Some(i) => Some(Choice {
+                fit: self.fits[i].clone(),
+                by: "rolling-origin CRPS",
+                evaluation: Evaluation {
+                    origins: self.origins,
+                    z: self.z[i].clone(),
+                    z_total: self.z_total[i].clone(),
+                },
+            }),
             None => {
                 let ic = |f: &EtsFit| match criterion {
                     Criterion::Aic => f.aicc,
@@ -252,7 +240,7 @@ pub fn evaluate(
     let mut scores = vec![None; fits.len()];
     let mut z = vec![Vec::new(); fits.len()];
     let mut z_total = vec![Vec::new(); fits.len()];
-    if origins.len() >= MIN_SCORED_ORIGINS {
+    if origins.len() >= MIN_ORIGINS {
         let growths: Vec<Growth> = origins.iter().map(|&o| group_growth(o)).collect();
         for (i, f) in fits.iter().enumerate() {
             let per_origin: Option<Vec<OriginScore>> = origins
@@ -278,21 +266,6 @@ pub fn evaluate(
         z,
         z_total,
     })
-}
-
-/// Choose the form for one series on its own evidence (see [`evaluate`]):
-/// the lowest rolling-origin CRPS, or AICc with too few origins.
-pub fn choose(
-    a: &[f64],
-    actual: &[f64],
-    season: &[f64],
-    horizon: usize,
-    season_len: usize,
-    group_growth: &dyn Fn(usize) -> Growth,
-) -> Option<Choice> {
-    let e = evaluate(a, actual, season, horizon, season_len, group_growth)?;
-    let best = e.decisive().then(|| e.own_best()).flatten();
-    e.choose(best, Criterion::Aic)
 }
 
 #[cfg(test)]
@@ -322,7 +295,13 @@ mod tests {
             .map(|t| 100.0 * 1.02f64.powi(t) * (1.0 + 0.03 * ((t * 7 % 5) as f64 - 2.0) / 2.0))
             .collect();
         let none = |_: usize| Growth::none();
-        let c = choose(&growing, &growing, &season, 12, 12, &none).unwrap();
+        let choose = |a: &[f64]| {
+            evaluate(a, a, &season, 12, 12, &none)
+                .unwrap()
+                .choose_own(Criterion::Aic)
+                .unwrap()
+        };
+        let c = choose(&growing);
         assert!(
             matches!(c.fit.form, Form::Trend | Form::Damped),
             "{:?}",
@@ -338,7 +317,7 @@ mod tests {
                 100.0 * (0.8 + 0.4 * ((x >> 11) as f64 / (1u64 << 53) as f64))
             })
             .collect();
-        let c = choose(&noise, &noise, &season, 12, 12, &none).unwrap();
+        let c = choose(&noise);
         assert!(
             matches!(c.fit.form, Form::Mean | Form::Level),
             "{:?}",
