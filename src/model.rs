@@ -577,9 +577,23 @@ impl PathSampler<'_> {
             let r = self.model.residual.transform(x);
             (b * r, r)
         };
+        // A state that never moves (alpha = beta = 0, the stable level)
+        // needs no innovations: its own kernel, the same values.
+        let st = self.model.level.smoothing;
+        let moves = st.alpha != 0.0 || st.beta != 0.0;
         match (&self.model.compound, common) {
-            (None, Some(c)) => self.paths::<true, R, _>(rng, level_common, c, out, z, residual),
-            (None, None) => self.paths::<false, R, _>(rng, level_common, &[], out, z, residual),
+            (None, Some(c)) if moves => {
+                self.paths::<true, true, R, _>(rng, level_common, c, out, z, residual)
+            }
+            (None, Some(c)) => {
+                self.paths::<true, false, R, _>(rng, level_common, c, out, z, residual)
+            }
+            (None, None) if moves => {
+                self.paths::<false, true, R, _>(rng, level_common, &[], out, z, residual)
+            }
+            (None, None) => {
+                self.paths::<false, false, R, _>(rng, level_common, &[], out, z, residual)
+            }
             (Some(law), c) => {
                 // The trial's deal-law parameters, drawn at its first period.
                 let mut drawn = None;
@@ -593,8 +607,8 @@ impl PathSampler<'_> {
                     (v, if b > 0.0 { v / b } else { 0.0 })
                 };
                 match c {
-                    Some(c) => self.paths::<true, R, _>(rng, level_common, c, out, z, deals),
-                    None => self.paths::<false, R, _>(rng, level_common, &[], out, z, deals),
+                    Some(c) => self.paths::<true, true, R, _>(rng, level_common, c, out, z, deals),
+                    None => self.paths::<false, true, R, _>(rng, level_common, &[], out, z, deals),
                 }
             }
         }
@@ -603,8 +617,14 @@ impl PathSampler<'_> {
     /// The paths of [`Self::sample_batch`] from the trials' normals `z`;
     /// `draw(rng, h, base, score)` gives period h's value and its ratio to
     /// the base. Without `COMMON` the common shocks are zero and `common`
-    /// is not read.
-    fn paths<const COMMON: bool, R: Rng, D: FnMut(&mut R, usize, f64, f64) -> (f64, f64)>(
+    /// is not read; without `MOVES` the state is not updated (for alpha =
+    /// beta = 0, where the update would leave it as it is).
+    fn paths<
+        const COMMON: bool,
+        const MOVES: bool,
+        R: Rng,
+        D: FnMut(&mut R, usize, f64, f64) -> (f64, f64),
+    >(
         &self,
         rng: &mut R,
         level_common: &[f64],
@@ -642,9 +662,15 @@ impl PathSampler<'_> {
                 x[h] = value;
                 // The fit floors its means; so does the simulation.
                 let mu = mu.max(self.floor);
-                let e = (ratio * self.inv_ratio_mean - 1.0).min(self.max_innovation);
-                slope = s.phi * slope + s.beta * mu * e;
-                level = (mu * (1.0 + s.alpha * e)).max(self.floor);
+                if MOVES {
+                    let e = (ratio * self.inv_ratio_mean - 1.0).min(self.max_innovation);
+                    slope = s.phi * slope + s.beta * mu * e;
+                    level = (mu * (1.0 + s.alpha * e)).max(self.floor);
+                } else {
+                    // What the update gives with alpha = beta = 0.
+                    slope *= s.phi;
+                    level = mu;
+                }
             }
         }
     }
