@@ -68,9 +68,11 @@ const MIN_WITHIN_DF: usize = 6;
 /// Largest variance inflation for fitted parameters (noise spread x 2; the
 /// seasonal-deviation error is added on top).
 const MAX_DOF_INFLATION: f64 = 4.0;
-/// Periods more than this many robust standard deviations above the median
-/// are capped when estimating level and trend.
+/// Periods more than this many robust standard deviations above their
+/// local median are capped when estimating level and trend (`winsorize`).
 const OUTLIER_Z: f64 = 5.0;
+/// Neighbours whose median a period is measured against for spikes.
+const SPIKE_NEIGHBOURS: usize = 4;
 
 /// Fit every territory of `history` on its first `n_fit` periods, for a
 /// forecast `horizon` periods ahead.
@@ -1409,21 +1411,50 @@ fn level_parameters(f: &TerritoryFit) -> f64 {
     }
 }
 
-/// Cap values above median + OUTLIER_Z x 1.4826 x MAD; returns the capped
-/// series and the number of capped periods.
+/// One-off spikes capped: a period more than `OUTLIER_Z` robust standard
+/// deviations above the median of its `SPIKE_NEIGHBOURS` nearest periods
+/// (two each side; the nearest on one side at the ends), the spread measured
+/// by the median absolute deviation from that local median. Against the
+/// local median, not the series': a market that grew for two years is not
+/// a run of outliers (a global cap flattened the recent level of every
+/// growing territory). Returns the capped series and how many periods were
+/// capped.
 fn winsorize(a: &[f64]) -> (Vec<f64>, usize) {
-    let mut sorted = a.to_vec();
-    let Some(med) = median(&mut sorted) else {
-        return (Vec::new(), 0);
-    };
-    let mut dev: Vec<f64> = a.iter().map(|v| (v - med).abs()).collect();
+    let n = a.len();
+    if n <= SPIKE_NEIGHBOURS {
+        return (a.to_vec(), 0);
+    }
+    let half = SPIKE_NEIGHBOURS / 2;
+    let local: Vec<f64> = (0..n)
+        .map(|t| {
+            let from = t.saturating_sub(half).min(n - SPIKE_NEIGHBOURS - 1);
+            let mut w: Vec<f64> = (from..=from + SPIKE_NEIGHBOURS)
+                .filter(|&i| i != t)
+                .map(|i| a[i])
+                .take(SPIKE_NEIGHBOURS)
+                .collect();
+            median(&mut w).unwrap_or(a[t])
+        })
+        .collect();
+    let mut dev: Vec<f64> = a.iter().zip(&local).map(|(v, m)| (v - m).abs()).collect();
     let mad = median(&mut dev).unwrap_or(0.0) * 1.4826;
     if mad <= 0.0 {
         return (a.to_vec(), 0);
     }
-    let cap = med + OUTLIER_Z * mad;
-    let capped = a.iter().filter(|&&v| v > cap).count();
-    (a.iter().map(|&v| v.min(cap)).collect(), capped)
+    let mut capped = 0;
+    let out = a
+        .iter()
+        .zip(&local)
+        .map(|(&v, &m)| {
+            if v > m + OUTLIER_Z * mad {
+                capped += 1;
+                m + OUTLIER_Z * mad
+            } else {
+                v
+            }
+        })
+        .collect();
+    (out, capped)
 }
 
 #[cfg(test)]
@@ -1437,6 +1468,25 @@ mod tests {
         let with_gap = vec![(0.2, 0.01), (0.0, f64::INFINITY), (-0.2, 0.01)];
         assert!((seasonal_spread(std::slice::from_ref(&full)) - 0.03).abs() < 1e-12);
         assert!((seasonal_spread(&[full, with_gap]) - 0.03).abs() < 1e-12);
+    }
+
+    #[test]
+    fn growth_is_not_capped_as_spikes_but_a_spike_is() {
+        // Flat for five years, then growing 0.4% a month (child day-care
+        // employment, 2010-2016): the last years sit far above the
+        // series' median, but each period is close to its neighbours.
+        let wiggle = |t: usize| 1.0 + 0.001 * ((t * 7 % 5) as f64 - 2.0);
+        let grown: Vec<f64> = (0..84usize)
+            .map(|t| 860.0 * 1.004f64.powi(t.saturating_sub(60) as i32) * wiggle(t))
+            .collect();
+        assert_eq!(winsorize(&grown).1, 0);
+        let mut spiked: Vec<f64> = grown.clone();
+        spiked[40] *= 1.5;
+        spiked[83] *= 1.5;
+        let (capped, count) = winsorize(&spiked);
+        assert_eq!(count, 2);
+        assert!(capped[40] < 1.05 * grown[40] && capped[83] < 1.05 * grown[83]);
+        assert_eq!(capped[82], grown[82]);
     }
 
     #[test]
