@@ -1,17 +1,17 @@
 //! Fitting: from a [`SalesHistory`] to [`FittedModels`].
 //!
 //! Per territory, in this order (the README explains the choices):
-//! 1. **Seasonality**, pooled: a log-linear regression on the company's and
-//!    each region's total picks seasonal indices when the information
-//!    criterion supports them; each territory's own deviations from its
-//!    region's profile are shrunk toward it by empirical Bayes (weight
-//!    tau^2 / (tau^2 + noise variance)), so a territory with little history
-//!    borrows its region's shape.
-//! 2. **Level and trend**: least squares on the deseasonalised series; the
-//!    trend is kept only when BIC prefers it (a spurious trend widens every
-//!    forecast). The joint covariance of (level at the origin, slope),
-//!    inflated for residual autocorrelation, is the parameter uncertainty
-//!    the simulation draws per trial.
+//! 1. **Seasonality** (`season`), pooled: a log-linear regression on the
+//!    company's and each region's total picks seasonal indices when the
+//!    information criterion supports them; each territory's own deviations
+//!    from its region's profile are shrunk toward it by empirical Bayes
+//!    (weight tau^2 / (tau^2 + noise variance)), so a territory with little
+//!    history borrows its region's shape.
+//! 2. **Level and trend** (`ets`): the candidate exponential-smoothing forms
+//!    are fitted by maximum likelihood to the deseasonalised series, scored
+//!    by how they would have forecast it from rolling origins, and chosen
+//!    with the region's evidence (`ets::pool`); the same errors calibrate
+//!    the simulated spread (`calibrate`).
 //! 3. **Residual law** of actual / expected: non-positive periods (zeros,
 //!    net credits) as an explicit mass with their observed values; the
 //!    positive part chosen among normal, lognormal, gamma, Weibull (maximum
@@ -37,10 +37,12 @@ use crate::model::{
 use crate::scenario::{Criterion, FitSpec};
 use crate::stats::dist::{self, Family, Fitted};
 use crate::stats::gof::ks_statistic;
-use crate::stats::ols::{cholesky, ols, Ols};
 use crate::stats::quantile::mean;
 
 mod compound;
+mod season;
+
+use season::{deseasonalise, group_profile, seasonal_deviations, seasonal_spread, Deseasonalised};
 
 /// Fewest positive residuals for a territory's own family fit.
 const MIN_OWN_FIT: usize = 6;
@@ -62,17 +64,9 @@ const CALIBRATION_RANGE: (f64, f64) = (0.5, 4.0);
 const MAX_LEVEL_REL_VAR: f64 = 0.25;
 /// |z| quantile of a standard normal at 0.8: the P10-P90 half-width.
 const Z_80: f64 = 1.281_551_565_5;
-/// Fewest repeated-position degrees of freedom for the within-position
-/// noise variance of seasonal deviations.
-const MIN_WITHIN_DF: usize = 6;
 /// Largest variance inflation for fitted parameters (noise spread x 2; the
 /// seasonal-deviation error is added on top).
 const MAX_DOF_INFLATION: f64 = 4.0;
-/// Periods more than this many robust standard deviations above their
-/// local median are capped when estimating level and trend (`winsorize`).
-const OUTLIER_Z: f64 = 5.0;
-/// Neighbours whose median a period is measured against for spikes.
-const SPIKE_NEIGHBOURS: usize = 4;
 
 /// Fit every territory of `history` on its first `n_fit` periods, for a
 /// forecast `horizon` periods ahead.
@@ -382,302 +376,6 @@ fn median(v: &mut [f64]) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     Some(crate::stats::quantile::sorted_quantile(v, 0.5))
-}
-
-/// A group total's seasonal profile and the covariance of its estimate.
-struct GroupProfile {
-    /// Seasonal indices by position (mean 1).
-    index: Vec<f64>,
-    /// Covariance of the log coefficients of positions 1..s (position 0 is
-    /// the reference): sigma^2 (X'X)^-1 of the regression.
-    log_cov: Vec<Vec<f64>>,
-}
-
-impl GroupProfile {
-    /// The profile's estimation error as the simulation draws it.
-    fn error(&self, source: &str) -> Option<SeasonError> {
-        let chol = cholesky(&self.log_cov)?;
-        Some(SeasonError {
-            source: source.to_string(),
-            index: self.index.clone(),
-            chol,
-        })
-    }
-}
-
-/// Seasonal indices of a group total from a regression of its log ratio to
-/// the local level on seasonal dummies, when BIC prefers it to no
-/// seasonality.
-fn group_profile(total: &[f64], positions: &[usize], s: usize) -> Option<GroupProfile> {
-    let n = total.len();
-    if n < s + 3 || total.iter().any(|&v| v <= 0.0) {
-        return None;
-    }
-    // Against the local level (a centred moving average over a year), so
-    // that a trend that turns is not read as seasonality.
-    // With under two seasons the centred level leaves too few periods: a
-    // log-linear trend stands in for it.
-    let local = centred_level(total, s);
-    let centred = local.iter().filter(|l| l.is_some()).count() >= 2 * s;
-    let (y, pos, t): (Vec<f64>, Vec<usize>, Vec<f64>) = total
-        .iter()
-        .zip(&local)
-        .zip(positions)
-        .enumerate()
-        .filter_map(|(t, ((v, l), &m))| match (centred, l) {
-            (true, Some(l)) => Some(((v / l).ln(), m, 0.0)),
-            (true, None) => None,
-            (false, _) => Some((v.ln(), m, t as f64)),
-        })
-        .fold(
-            (Vec::new(), Vec::new(), Vec::new()),
-            |mut acc, (y, m, t)| {
-                acc.0.push(y);
-                acc.1.push(m);
-                acc.2.push(t);
-                acc
-            },
-        );
-    let trend_terms = if centred { 1 } else { 2 };
-    let row = |i: usize| -> Vec<f64> {
-        let mut r = vec![1.0];
-        if !centred {
-            r.push(t[i]);
-        }
-        r
-    };
-    let base: Vec<Vec<f64>> = (0..y.len()).map(row).collect();
-    let seasonal: Vec<Vec<f64>> = (0..y.len())
-        .map(|i| {
-            let mut r = row(i);
-            r.extend((1..s).map(|m| if pos[i] == m { 1.0 } else { 0.0 }));
-            r
-        })
-        .collect();
-    let without = ols(&base, &y)?;
-    let with = ols(&seasonal, &y)?;
-    if bic(&with) >= bic(&without) {
-        return None;
-    }
-    let k = trend_terms;
-    let mut idx: Vec<f64> = (0..s)
-        .map(|m| {
-            if m == 0 {
-                1.0
-            } else {
-                with.coef[m + k - 1].exp()
-            }
-        })
-        .collect();
-    let m = mean(&idx);
-    idx.iter_mut().for_each(|v| *v /= m);
-    let sigma2 = with.sigma2();
-    let log_cov = (k..s + k - 1)
-        .map(|i| {
-            (k..s + k - 1)
-                .map(|j| sigma2 * with.xtx_inv[i][j])
-                .collect()
-        })
-        .collect();
-    Some(GroupProfile {
-        index: idx,
-        log_cov,
-    })
-}
-
-fn bic(f: &Ols) -> f64 {
-    f.coef.len() as f64 * (f.n as f64).ln() - 2.0 * f.loglik()
-}
-
-/// Empirical-Bayes spread tau^2 of territories' true seasonal deviations
-/// from their region's profile: mean(d^2 - v) over every territory and
-/// position with data (positions without data are left out, not counted
-/// as infinitely uncertain). One spread serves all positions: a spread per
-/// position (shrunk toward this one) was tried and did not forecast better
-/// on the real datasets (Walmart weekly pinball 0.370 -> 0.365, Walmart
-/// monthly 0.307 -> 0.317).
-fn seasonal_spread(deviations: &[Vec<(f64, f64)>]) -> f64 {
-    let (mut sum, mut count) = (0.0, 0usize);
-    for &(dev, v) in deviations.iter().flatten() {
-        if v.is_finite() {
-            sum += dev * dev - v;
-            count += 1;
-        }
-    }
-    if count == 0 {
-        0.0
-    } else {
-        (sum / count as f64).max(0.0)
-    }
-}
-
-/// Log deviations of a territory's seasonal ratios from its region's
-/// profile and their sampling variances, per season position (empty
-/// positions are left out).
-fn seasonal_deviations(y: &[f64], positions: &[usize], profile: &[f64]) -> Vec<(f64, f64)> {
-    let s = profile.len();
-    if y.len() < s || profile.iter().all(|&p| (p - 1.0).abs() < 1e-12) {
-        return Vec::new();
-    }
-    let a: Vec<f64> = y
-        .iter()
-        .zip(positions)
-        .map(|(v, &m)| v / profile[m])
-        .collect();
-    let level = mean(&a);
-    if level <= 0.0 {
-        return Vec::new();
-    }
-    // Each period against the local level (a centred moving average over a
-    // year), not the overall mean: a trend or a level shift would otherwise
-    // read as seasonality (with 2% growth a year, December looks 2% above
-    // January).
-    let local = centred_level(&a, s);
-    // Periods without a centred level count against the overall mean only
-    // when under two seasons have one (the old rule for short histories).
-    let any_local = local.iter().filter(|l| l.is_some()).count() >= 2 * s;
-    let (r, positions): (Vec<f64>, Vec<usize>) = a
-        .iter()
-        .zip(&local)
-        .zip(positions)
-        .filter_map(|((v, l), &m)| match l {
-            Some(l) if any_local && *l > 0.0 => Some((v / l, m)),
-            Some(_) if any_local => None,
-            _ => (!any_local).then_some((v / level, m)),
-        })
-        .unzip();
-    let positions = &positions;
-    // Noise variance (relative to the level) for the deviations' sampling
-    // variance: within season positions where a position was seen more
-    // than once (the spread around all periods' mean would count the
-    // territory's own seasonal deviations, the signal, as noise).
-    let (mut within, mut df) = (0.0, 0usize);
-    for m in 0..s {
-        let vals: Vec<f64> = r
-            .iter()
-            .zip(positions)
-            .filter(|(_, &p)| p == m)
-            .map(|(v, _)| *v)
-            .collect();
-        if vals.len() >= 2 {
-            let mu = mean(&vals);
-            within += vals.iter().map(|v| (v - mu).powi(2)).sum::<f64>();
-            df += vals.len() - 1;
-        }
-    }
-    let cv2 = if df >= MIN_WITHIN_DF {
-        within / df as f64
-    } else {
-        r.iter().map(|v| (v - 1.0).powi(2)).sum::<f64>() / (r.len().max(2) - 1) as f64
-    };
-    let mut out = Vec::with_capacity(s);
-    for m in 0..s {
-        let vals: Vec<f64> = r
-            .iter()
-            .zip(positions)
-            .filter(|(_, &p)| p == m)
-            .map(|(v, _)| *v)
-            .collect();
-        if vals.is_empty() {
-            out.push((0.0, f64::INFINITY));
-            continue;
-        }
-        let ratio = mean(&vals);
-        if ratio <= 0.0 {
-            out.push((0.0, f64::INFINITY));
-            continue;
-        }
-        // Delta method: var(log ratio) ~ cv^2 / count.
-        out.push((ratio.ln(), (cv2 / vals.len() as f64).max(1e-12)));
-    }
-    out
-}
-
-/// Centred moving average of `a` over one season of `s` periods (2 x s for
-/// an even s: half weights at both ends), where the window fits; `None`
-/// for the first and last half season (classical decomposition: the ends
-/// have no centred level, and a copied one would read a trend as season).
-fn centred_level(a: &[f64], s: usize) -> Vec<Option<f64>> {
-    let n = a.len();
-    let half = s / 2;
-    let mut out = vec![None; n];
-    if s < 2 || n < s + 1 {
-        return out;
-    }
-    for t in half..n - half {
-        let window = &a[t - half..=t + half];
-        out[t] = Some(if s.is_multiple_of(2) {
-            (window.iter().sum::<f64>() - 0.5 * (window[0] + window[s])) / s as f64
-        } else {
-            window.iter().sum::<f64>() / s as f64
-        });
-    }
-    out
-}
-
-/// A territory's series divided by its seasonal indices.
-struct Deseasonalised {
-    /// Seasonal index by position: the region's, with the territory's own
-    /// deviations shrunk toward it.
-    season: Vec<f64>,
-    own_season: bool,
-    /// Seasonal parameters the territory's own data paid for: the sum of
-    /// its shrinkage weights.
-    season_dof: f64,
-    /// Mean posterior variance of the shrunk log deviations (w x v).
-    season_var: f64,
-    /// The deseasonalised series, and with one-off spikes capped.
-    a: Vec<f64>,
-    a_capped: Vec<f64>,
-    /// Periods capped.
-    outliers: usize,
-    /// The seasonal index of each history period.
-    season_t: Vec<f64>,
-}
-
-fn deseasonalise(
-    y: &[f64],
-    region_profile: &[f64],
-    deviations: &[(f64, f64)],
-    positions: &[usize],
-    tau2: f64,
-) -> Deseasonalised {
-    let mut season = region_profile.to_vec();
-    let mut own_season = false;
-    let mut season_dof = 0.0;
-    let mut season_var = 0.0;
-    if !deviations.is_empty() {
-        for (m, &(d, v)) in deviations.iter().enumerate() {
-            if v.is_finite() && tau2 > 0.0 {
-                let w = tau2 / (tau2 + v);
-                season[m] *= (w * d).exp();
-                season_dof += w;
-                season_var += w * v / deviations.len() as f64;
-                own_season = true;
-            }
-        }
-        let m = mean(&season);
-        season.iter_mut().for_each(|v| *v /= m);
-    }
-    let a: Vec<f64> = y
-        .iter()
-        .zip(positions)
-        .map(|(v, &m)| v / season[m])
-        .collect();
-    // Outlier rule: one-off spikes are capped for estimating the state
-    // (they stay in the residual law, which sees the raw values).
-    let (a_capped, outliers) = winsorize(&a);
-    let season_t = positions.iter().map(|&m| season[m]).collect();
-    Deseasonalised {
-        season,
-        own_season,
-        season_dof,
-        season_var,
-        a,
-        a_capped,
-        outliers,
-        season_t,
-    }
 }
 
 /// How each candidate form would have forecast territory `y` (none for a
@@ -1411,83 +1109,9 @@ fn level_parameters(f: &TerritoryFit) -> f64 {
     }
 }
 
-/// One-off spikes capped: a period more than `OUTLIER_Z` robust standard
-/// deviations above the median of its `SPIKE_NEIGHBOURS` nearest periods
-/// (two each side; the nearest on one side at the ends), the spread measured
-/// by the median absolute deviation from that local median. Against the
-/// local median, not the series': a market that grew for two years is not
-/// a run of outliers (a global cap flattened the recent level of every
-/// growing territory). Returns the capped series and how many periods were
-/// capped.
-fn winsorize(a: &[f64]) -> (Vec<f64>, usize) {
-    let n = a.len();
-    if n <= SPIKE_NEIGHBOURS {
-        return (a.to_vec(), 0);
-    }
-    let half = SPIKE_NEIGHBOURS / 2;
-    let local: Vec<f64> = (0..n)
-        .map(|t| {
-            let from = t.saturating_sub(half).min(n - SPIKE_NEIGHBOURS - 1);
-            let mut w: Vec<f64> = (from..=from + SPIKE_NEIGHBOURS)
-                .filter(|&i| i != t)
-                .map(|i| a[i])
-                .take(SPIKE_NEIGHBOURS)
-                .collect();
-            median(&mut w).unwrap_or(a[t])
-        })
-        .collect();
-    let mut dev: Vec<f64> = a.iter().zip(&local).map(|(v, m)| (v - m).abs()).collect();
-    let mad = median(&mut dev).unwrap_or(0.0) * 1.4826;
-    if mad <= 0.0 {
-        return (a.to_vec(), 0);
-    }
-    let mut capped = 0;
-    let out = a
-        .iter()
-        .zip(&local)
-        .map(|(&v, &m)| {
-            if v > m + OUTLIER_Z * mad {
-                capped += 1;
-                m + OUTLIER_Z * mad
-            } else {
-                v
-            }
-        })
-        .collect();
-    (out, capped)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_position_without_data_does_not_cancel_the_seasonal_spread() {
-        // Deviations 0.2 and -0.2 with sampling variance 0.01: tau^2 = 0.03.
-        let full = vec![(0.2, 0.01), (-0.2, 0.01)];
-        let with_gap = vec![(0.2, 0.01), (0.0, f64::INFINITY), (-0.2, 0.01)];
-        assert!((seasonal_spread(std::slice::from_ref(&full)) - 0.03).abs() < 1e-12);
-        assert!((seasonal_spread(&[full, with_gap]) - 0.03).abs() < 1e-12);
-    }
-
-    #[test]
-    fn growth_is_not_capped_as_spikes_but_a_spike_is() {
-        // Flat for five years, then growing 0.4% a month (child day-care
-        // employment, 2010-2016): the last years sit far above the
-        // series' median, but each period is close to its neighbours.
-        let wiggle = |t: usize| 1.0 + 0.001 * ((t * 7 % 5) as f64 - 2.0);
-        let grown: Vec<f64> = (0..84usize)
-            .map(|t| 860.0 * 1.004f64.powi(t.saturating_sub(60) as i32) * wiggle(t))
-            .collect();
-        assert_eq!(winsorize(&grown).1, 0);
-        let mut spiked: Vec<f64> = grown.clone();
-        spiked[40] *= 1.5;
-        spiked[83] *= 1.5;
-        let (capped, count) = winsorize(&spiked);
-        assert_eq!(count, 2);
-        assert!(capped[40] < 1.05 * grown[40] && capped[83] < 1.05 * grown[83]);
-        assert_eq!(capped[82], grown[82]);
-    }
 
     #[test]
     fn degrees_of_freedom_inflation_is_n_over_n_minus_p_and_capped() {
