@@ -42,7 +42,10 @@ use crate::stats::quantile::mean;
 mod compound;
 mod season;
 
-use season::{deseasonalise, group_profile, seasonal_deviations, seasonal_spread, Deseasonalised};
+use season::{
+    deseasonalise, group_profile, seasonal_deviations, seasonal_discount, seasonal_spread,
+    Deseasonalised,
+};
 
 /// Fewest positive residuals for a territory's own family fit.
 const MIN_OWN_FIT: usize = 6;
@@ -102,7 +105,10 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     };
 
     let company_total = sum_series(series.iter().copied(), n_fit);
-    let company_fit = group_profile(&company_total, &positions, s);
+    // How much each earlier year's seasonal pattern counts, as the
+    // history's own year-ahead predictions of it chose.
+    let discount = seasonal_discount(&series, &positions, s);
+    let company_fit = group_profile(&company_total, &positions, s, discount);
     let company_profile = company_fit.as_ref().map(|g| g.index.clone());
     let region_totals: Vec<Vec<f64>> = (0..regions.len())
         .map(|r| {
@@ -122,7 +128,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .iter()
         .zip(&regions)
         .map(
-            |(total, name)| match (group_profile(total, &positions, s), &company_fit) {
+            |(total, name)| match (group_profile(total, &positions, s, discount), &company_fit) {
                 (Some(g), _) => {
                     let e = g.error(&format!("region:{name}"));
                     (g.index, e)
@@ -159,7 +165,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     let deviations: Vec<Vec<(f64, f64)>> = series
         .iter()
         .zip(&region_index)
-        .map(|(y, &r)| seasonal_deviations(y, &positions, &region_profiles[r]))
+        .map(|(y, &r)| seasonal_deviations(y, &positions, &region_profiles[r], discount))
         .collect();
     let tau2 = if seasonal_any {
         seasonal_spread(&deviations)
@@ -315,6 +321,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         shocks,
         season_errors,
         cadence: history.cadence,
+        season_discount: discount,
         warnings,
     }
 }

@@ -775,6 +775,9 @@ pub struct FittedModels {
     /// each simulated period is multiplied by its cadence factor.
     #[serde(skip)]
     pub cadence: Option<crate::cadence::Cadence>,
+    /// Weight of each earlier year in the seasonal profiles relative to the
+    /// year after it (1: every year alike), chosen by `fit`.
+    pub season_discount: f64,
     pub warnings: Vec<String>,
 }
 

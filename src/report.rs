@@ -125,6 +125,8 @@ pub struct FitSection {
     /// The largest territories' history and fitted means.
     pub fitted: Vec<FittedSeries>,
     pub shocks: ShockModel,
+    /// Weight of each earlier year in the seasonal profiles.
+    pub season_discount: f64,
     pub warnings: Vec<String>,
 }
 
@@ -188,6 +190,7 @@ impl FitSection {
             rows,
             fitted,
             shocks: models.shocks,
+            season_discount: models.season_discount,
             warnings: models.warnings.clone(),
         }
     }

@@ -257,6 +257,7 @@ fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
         origin: 2027 * 12,
         regions: vec!["All".into()],
         cadence: None,
+        season_discount: 1.0,
         territories: (0..n_terr)
             .map(|i| TerritoryModel {
                 compound: None,

@@ -353,6 +353,20 @@ fn summary_section(s: &mut String, report: &Report) {
     s.push_str("</section>");
 }
 
+/// How the seasonal profiles weigh the years, for the fit section's text.
+fn season_weighting(discount: f64) -> String {
+    if discount >= 1.0 {
+        String::new()
+    } else {
+        format!(
+            " (each year's seasonal pattern weighing {} of the next year's: the history's \
+             seasonal patterns moved, and this weight predicted each year's from the years \
+             before best)",
+            percent(discount)
+        )
+    }
+}
+
 fn data_section(s: &mut String, report: &Report) {
     let Some(d) = &report.data else { return };
     let cur = &report.meta.currency;
@@ -454,7 +468,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          by how it would have forecast the territory's own history (<i>chosen by</i>: \
          rolling-origin CRPS, pooled over the region), or by AICc with too little history. \
          <i>alpha</i> is how fast the level follows new months (0: the long-run mean). \
-         {} of {} territories have a trend, {} a seasonal profile. \
+         {} of {} territories have a trend, {} a seasonal profile{}. \
          Common shocks: company factor {} and region factor {} of each territory's noise \
          variance (AR {}); average pairwise correlation {}. \
          <i>Spread x</i> is how much each law was widened: by how far the territory's past \
@@ -464,6 +478,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         trend,
         fit.rows.len(),
         seasonal,
+        season_weighting(fit.season_discount),
         percent(fit.shocks.company_share),
         percent(fit.shocks.region_share),
         fixed(fit.shocks.factor_ar, 2),

@@ -86,6 +86,7 @@ pub fn summary(report: &Report) -> Value {
                 "mean_correlation": round6(f.shocks.mean_correlation),
                 "factor_ar1": round6(f.shocks.factor_ar),
                 "own_ar1": round6(f.shocks.own_ar),
+                "season_discount": round6(f.season_discount),
                 "chosen_by_rolling_origin": f.rows.iter().filter(|r| r.chosen_by.starts_with("rolling")).count(),
                 "calibrated": f.rows.iter().filter(|r| r.calibration.is_some()).count(),
             }),

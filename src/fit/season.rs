@@ -17,6 +17,106 @@ const OUTLIER_Z: f64 = 5.0;
 /// Neighbours whose median a period is measured against for spikes.
 const SPIKE_NEIGHBOURS: usize = 4;
 
+/// Yearly discounts of seasonal evidence that `seasonal_discount` chooses
+/// among: 1 weighs every year alike (a fixed pattern), 0.35 lets the last
+/// year outweigh all earlier ones together (a pattern that moves).
+const DISCOUNTS: [f64; 5] = [1.0, 0.8, 0.65, 0.5, 0.35];
+/// Fewest years of seasonal ratios before a year they are asked to predict.
+const DISCOUNT_MIN_YEARS: usize = 2;
+
+/// Weight of period `t` of `n` in a seasonal estimate: `discount` to the
+/// power of its age in whole years before the last period.
+fn age_weight(discount: f64, n: usize, t: usize, s: usize) -> f64 {
+    if discount >= 1.0 {
+        1.0
+    } else {
+        discount.powi(((n - 1 - t) / s.max(1)) as i32)
+    }
+}
+
+/// How fast seasonal patterns move, learned from the history: the yearly
+/// discount whose weighted means of past seasonal ratios (each territory's
+/// periods over its centred yearly level, on the log scale, per season
+/// position) would best have predicted each following year's, year by
+/// year (a rolling origin per year with at least `DISCOUNT_MIN_YEARS`
+/// before it).
+///
+/// Each (territory, predicted year) is one unit; its squared error counts
+/// relative to the territory's mean yearly error under equal weights, so
+/// that a noisy territory weighs no more than a smooth one. By the
+/// one-standard-error rule, the least discounting whose mean relative error
+/// is within one standard error of the best one's is chosen: a fixed
+/// pattern (1) unless moving ones predicted clearly better. 1 as well when
+/// no year can be predicted so.
+pub(super) fn seasonal_discount(series: &[&[f64]], positions: &[usize], s: usize) -> f64 {
+    if s < 2 {
+        return 1.0;
+    }
+    // Per unit, the relative squared error under each discount.
+    let mut units: Vec<[f64; DISCOUNTS.len()]> = Vec::new();
+    for y in series {
+        let local = centred_level(y, s);
+        // (period, position, log ratio) where the ratio is defined.
+        let ratios: Vec<(usize, usize, f64)> = y
+            .iter()
+            .zip(&local)
+            .zip(positions)
+            .enumerate()
+            .filter_map(|(t, ((v, l), &m))| match l {
+                Some(l) if *v > 0.0 && *l > 0.0 => Some((t, m, (v / l).ln())),
+                _ => None,
+            })
+            .collect();
+        let Some(&(first, _, _)) = ratios.first() else {
+            continue;
+        };
+        let mut years: Vec<[f64; DISCOUNTS.len()]> = Vec::new();
+        let mut cut = first + DISCOUNT_MIN_YEARS * s;
+        while ratios.last().is_some_and(|r| r.0 >= cut) {
+            let mut sse = [0.0; DISCOUNTS.len()];
+            for &(_, m, actual) in ratios.iter().filter(|r| r.0 >= cut && r.0 < cut + s) {
+                for (k, &d) in DISCOUNTS.iter().enumerate() {
+                    let (mut sum, mut sum_w) = (0.0, 0.0);
+                    for &(u, _, v) in ratios.iter().filter(|r| r.0 < cut && r.1 == m) {
+                        let w = age_weight(d, cut, u, s);
+                        sum += w * v;
+                        sum_w += w;
+                    }
+                    if sum_w > 0.0 {
+                        sse[k] += (sum / sum_w - actual).powi(2);
+                    }
+                }
+            }
+            years.push(sse);
+            cut += s;
+        }
+        let scale = years.iter().map(|e| e[0]).sum::<f64>() / years.len().max(1) as f64;
+        if scale > 0.0 {
+            units.extend(years.iter().map(|e| e.map(|v| v / scale)));
+        }
+    }
+    if units.is_empty() {
+        return 1.0;
+    }
+    let n = units.len() as f64;
+    let mean_of = |k: usize| units.iter().map(|u| u[k]).sum::<f64>() / n;
+    let best = (0..DISCOUNTS.len()).fold(0, |b, k| if mean_of(k) < mean_of(b) { k } else { b });
+    // Standard error of the best discount's advantage over each other one.
+    let within_one_se = |k: usize| {
+        let d: Vec<f64> = units.iter().map(|u| u[k] - u[best]).collect();
+        let m = d.iter().sum::<f64>() / n;
+        let var = if units.len() > 1 {
+            d.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            0.0
+        };
+        m <= (var / n).sqrt()
+    };
+    (0..DISCOUNTS.len())
+        .find(|&k| within_one_se(k))
+        .map_or(1.0, |k| DISCOUNTS[k])
+}
+
 /// A group total's seasonal profile and the covariance of its estimate.
 pub(super) struct GroupProfile {
     /// Seasonal indices by position (mean 1).
@@ -40,8 +140,14 @@ impl GroupProfile {
 
 /// Seasonal indices of a group total from a regression of its log ratio to
 /// the local level on seasonal dummies, when BIC prefers it to no
-/// seasonality.
-pub(super) fn group_profile(total: &[f64], positions: &[usize], s: usize) -> Option<GroupProfile> {
+/// seasonality; each year's periods weigh `discount` times the next year's
+/// (weighted least squares: the profile as the latest years show it).
+pub(super) fn group_profile(
+    total: &[f64],
+    positions: &[usize],
+    s: usize,
+    discount: f64,
+) -> Option<GroupProfile> {
     let n = total.len();
     if n < s + 3 || total.iter().any(|&v| v <= 0.0) {
         return None;
@@ -52,30 +158,24 @@ pub(super) fn group_profile(total: &[f64], positions: &[usize], s: usize) -> Opt
     // log-linear trend stands in for it.
     let local = centred_level(total, s);
     let centred = local.iter().filter(|l| l.is_some()).count() >= 2 * s;
-    let (y, pos, t): (Vec<f64>, Vec<usize>, Vec<f64>) = total
-        .iter()
-        .zip(&local)
-        .zip(positions)
-        .enumerate()
-        .filter_map(|(t, ((v, l), &m))| match (centred, l) {
-            (true, Some(l)) => Some(((v / l).ln(), m, 0.0)),
-            (true, None) => None,
-            (false, _) => Some((v.ln(), m, t as f64)),
-        })
-        .fold(
-            (Vec::new(), Vec::new(), Vec::new()),
-            |mut acc, (y, m, t)| {
-                acc.0.push(y);
-                acc.1.push(m);
-                acc.2.push(t);
-                acc
-            },
-        );
+    let (mut y, mut pos, mut t, mut root_w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, ((v, l), &m)) in total.iter().zip(&local).zip(positions).enumerate() {
+        let value = match (centred, l) {
+            (true, Some(l)) => (v / l).ln(),
+            (true, None) => continue,
+            (false, _) => v.ln(),
+        };
+        let w = age_weight(discount, n, i, s).sqrt();
+        y.push(w * value);
+        pos.push(m);
+        t.push(i as f64);
+        root_w.push(w);
+    }
     let trend_terms = if centred { 1 } else { 2 };
     let row = |i: usize| -> Vec<f64> {
-        let mut r = vec![1.0];
+        let mut r = vec![root_w[i]];
         if !centred {
-            r.push(t[i]);
+            r.push(root_w[i] * t[i]);
         }
         r
     };
@@ -83,7 +183,7 @@ pub(super) fn group_profile(total: &[f64], positions: &[usize], s: usize) -> Opt
     let seasonal: Vec<Vec<f64>> = (0..y.len())
         .map(|i| {
             let mut r = row(i);
-            r.extend((1..s).map(|m| if pos[i] == m { 1.0 } else { 0.0 }));
+            r.extend((1..s).map(|m| if pos[i] == m { root_w[i] } else { 0.0 }));
             r
         })
         .collect();
@@ -146,11 +246,13 @@ pub(super) fn seasonal_spread(deviations: &[Vec<(f64, f64)>]) -> f64 {
 
 /// Log deviations of a territory's seasonal ratios from its region's
 /// profile and their sampling variances, per season position (empty
-/// positions are left out).
+/// positions are left out); each year's ratios weigh `discount` times the
+/// next year's.
 pub(super) fn seasonal_deviations(
     y: &[f64],
     positions: &[usize],
     profile: &[f64],
+    discount: f64,
 ) -> Vec<(f64, f64)> {
     let s = profile.len();
     if y.len() < s || profile.iter().all(|&p| (p - 1.0).abs() < 1e-12) {
@@ -173,17 +275,19 @@ pub(super) fn seasonal_deviations(
     // Periods without a centred level count against the overall mean only
     // when under two seasons have one (the old rule for short histories).
     let any_local = local.iter().filter(|l| l.is_some()).count() >= 2 * s;
-    let (r, positions): (Vec<f64>, Vec<usize>) = a
-        .iter()
-        .zip(&local)
-        .zip(positions)
-        .filter_map(|((v, l), &m)| match l {
-            Some(l) if any_local && *l > 0.0 => Some((v / l, m)),
-            Some(_) if any_local => None,
-            _ => (!any_local).then_some((v / level, m)),
-        })
-        .unzip();
-    let positions = &positions;
+    let n = a.len();
+    let (mut r, mut kept_positions, mut weights) = (Vec::new(), Vec::new(), Vec::new());
+    for (t, ((v, l), &m)) in a.iter().zip(&local).zip(positions).enumerate() {
+        let ratio = match l {
+            Some(l) if any_local && *l > 0.0 => v / l,
+            _ if any_local => continue,
+            _ => v / level,
+        };
+        r.push(ratio);
+        kept_positions.push(m);
+        weights.push(age_weight(discount, n, t, s));
+    }
+    let positions = &kept_positions;
     // Noise variance (relative to the level) for the deviations' sampling
     // variance: within season positions where a position was seen more
     // than once (the spread around all periods' mean would count the
@@ -209,23 +313,26 @@ pub(super) fn seasonal_deviations(
     };
     let mut out = Vec::with_capacity(s);
     for m in 0..s {
-        let vals: Vec<f64> = r
-            .iter()
-            .zip(positions)
-            .filter(|(_, &p)| p == m)
-            .map(|(v, _)| *v)
-            .collect();
-        if vals.is_empty() {
+        let (mut sum, mut sum_w, mut sum_w2) = (0.0, 0.0, 0.0);
+        for ((v, &p), w) in r.iter().zip(positions).zip(&weights) {
+            if p == m {
+                sum += w * v;
+                sum_w += w;
+                sum_w2 += w * w;
+            }
+        }
+        if sum_w <= 0.0 {
             out.push((0.0, f64::INFINITY));
             continue;
         }
-        let ratio = mean(&vals);
+        let ratio = sum / sum_w;
         if ratio <= 0.0 {
             out.push((0.0, f64::INFINITY));
             continue;
         }
-        // Delta method: var(log ratio) ~ cv^2 / count.
-        out.push((ratio.ln(), (cv2 / vals.len() as f64).max(1e-12)));
+        // Delta method: var(log ratio) ~ cv^2 / effective count, the
+        // effective count of weighted ratios being (sum w)^2 / sum w^2.
+        out.push((ratio.ln(), (cv2 * sum_w2 / (sum_w * sum_w)).max(1e-12)));
     }
     out
 }
@@ -393,5 +500,47 @@ mod tests {
         assert_eq!(count, 2);
         assert!(capped[40] < 1.05 * grown[40] && capped[83] < 1.05 * grown[83]);
         assert_eq!(capped[82], grown[82]);
+    }
+
+    /// Monthly series over `years` years with seasonal index 1 + amp(year)
+    /// x cos(month) and a fixed pseudo-random noise of +-`noise`.
+    fn seasonal_series(
+        years: usize,
+        amp: impl Fn(usize) -> f64,
+        noise: f64,
+        seed: u64,
+    ) -> Vec<f64> {
+        let mut x = seed;
+        (0..years * 12)
+            .map(|t| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let u = (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                let angle = 2.0 * std::f64::consts::PI * (t % 12) as f64 / 12.0;
+                100.0 * (1.0 + amp(t / 12) * angle.cos()) * (1.0 + 2.0 * noise * u)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_moving_seasonal_pattern_is_discounted_and_a_fixed_one_is_not() {
+        let positions: Vec<usize> = (0..96).map(|t| t % 12).collect();
+        // The seasonal swing grows from 5% to 40% over eight years.
+        let moving: Vec<Vec<f64>> = (0..6)
+            .map(|k| seasonal_series(8, |y| 0.05 + 0.05 * y as f64, 0.02, k))
+            .collect();
+        let refs: Vec<&[f64]> = moving.iter().map(Vec::as_slice).collect();
+        assert!(seasonal_discount(&refs, &positions, 12) < 1.0);
+        // A fixed 20% swing under 10% noise: earlier years are as good.
+        let fixed: Vec<Vec<f64>> = (0..6)
+            .map(|k| seasonal_series(8, |_| 0.2, 0.1, k + 10))
+            .collect();
+        let refs: Vec<&[f64]> = fixed.iter().map(Vec::as_slice).collect();
+        let d = seasonal_discount(&refs, &positions, 12);
+        assert_eq!(d, 1.0);
+        // Under three years nothing can be predicted from two before it.
+        let short: Vec<&[f64]> = refs.iter().map(|r| &r[..30]).collect();
+        assert_eq!(seasonal_discount(&short, &positions[..30], 12), 1.0);
     }
 }
