@@ -143,6 +143,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     // it up to each rolling origin and up to the end (the group-growth form).
     let lengths: Vec<usize> = select::origins(n_fit, horizon.max(1), s)
         .into_iter()
+        .chain(select::whole_span_origins(n_fit, horizon.max(1), s))
         .chain([n_fit])
         .collect();
     let region_growth: Vec<Vec<(usize, Growth)>> = region_totals
@@ -340,6 +341,9 @@ struct TerritoryFit {
     n_positive: usize,
     /// The rolling-origin evaluation of the chosen form.
     evaluation: select::Evaluation,
+    /// The chosen form's fit and the horizon's seasonal weights (for the
+    /// totals' calibration of its persistence; none without a fit).
+    persistence: Option<(crate::ets::EtsFit, Vec<f64>)>,
     /// The region's growth per horizon step (group-share form; else empty).
     growth: Vec<f64>,
     /// The calibration factor of the simulated spread, when the
@@ -657,6 +661,7 @@ fn fit_territory(
         n_positive: n_pos,
         growth: choice.fit.growth.clone(),
         evaluation: choice.evaluation,
+        persistence: Some((ets.clone(), weights)),
         calibration: None,
         total_calibration: None,
         total_rel_var,
@@ -705,6 +710,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         n_positive: 0,
         growth: Vec::new(),
         evaluation: select::Evaluation::default(),
+        persistence: None,
         calibration: None,
         total_calibration: None,
         total_rel_var: 0.0,
@@ -977,9 +983,10 @@ fn calibrate(fits: &mut [TerritoryFit]) {
         } else {
             (None, None)
         };
-        let origins = f.evaluation.origins;
-        f.calibration = shrink(own, company, origins);
-        f.total_calibration = shrink(own_totals, company_totals, origins);
+        // Each shrunk by the evidence it rests on: the origins for the
+        // periods, the whole spans (one total each) for the total.
+        f.calibration = shrink(own, company, f.evaluation.origins);
+        f.total_calibration = shrink(own_totals, company_totals, f.evaluation.z_total.len());
         f.diag.calibration = f.calibration;
         f.diag.total_calibration = f.total_calibration;
     }
@@ -1085,22 +1092,50 @@ fn correct_for_fitted_parameters(
     }
 }
 
-/// Where the spans' totals missed more than their periods (errors that
-/// persist: a level that moves more than the model lets it), add the
-/// missing variance of the horizon total as level uncertainty: one shift
-/// per trial, common to every period, so the total widens to its
-/// calibrated spread while each period widens little. `dof` is the
-/// degrees-of-freedom widening and `spread` the periods' total widening.
+/// Where the whole spans' totals missed more than their periods (errors
+/// that persist: a level that moves more than the model lets it), the
+/// missing variance of the horizon total is given to the innovations'
+/// persistence: the level's smoothing weight in the simulation is raised
+/// until its innovations add that variance to the total
+/// ([`crate::ets::EtsFit::persistence_for`]). So the level moves further
+/// the further ahead, and a period's interval widens with its horizon, as
+/// a wandering level's does; the median path is unchanged. What even a
+/// weight of 1 cannot add is one level shift per trial, common to every
+/// period. `dof` is the degrees-of-freedom widening and `spread` the
+/// periods' total widening.
 fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
     let Some(k_total) = f.total_calibration else {
         return;
     };
     let target = k_total * dof;
-    if target > spread && f.total_rel_var > 0.0 {
+    if target <= spread || f.total_rel_var <= 0.0 {
+        return;
+    }
+    let mut extra = (target * target - spread * spread) * f.total_rel_var;
+    if let Some((ets, weights)) = &f.persistence {
+        // The innovations are the widened law's: spread^2 times the fit's.
+        let alpha = ets.persistence_for(weights, extra / (spread * spread));
+        if alpha > f.level.smoothing.alpha {
+            let total: f64 = (0..weights.len())
+                .map(|h| ets.mean_at(h) * weights[h])
+                .sum();
+            let added = spread
+                * spread
+                * (ets.innovation_total_variance(weights, alpha)
+                    - ets.innovation_total_variance(weights, ets.smoothing.alpha))
+                / (total * total);
+            extra = (extra - added).max(0.0);
+            f.level.smoothing.alpha = alpha;
+            f.level.smoothing.beta = f.level.smoothing.beta.min(alpha);
+            if let Some(p) = f.diag.params.as_object_mut() {
+                p.insert("alpha_simulated".into(), json!(round6(alpha)));
+            }
+        }
+    }
+    if extra > 0.0 {
         let l2 = f.level.level * f.level.level;
         let room = (MAX_LEVEL_REL_VAR - f.level.cov[0][0] / l2).max(0.0);
-        let extra = ((target * target - spread * spread) * f.total_rel_var).min(room);
-        f.level.cov[0][0] += extra * l2;
+        f.level.cov[0][0] += extra.min(room) * l2;
     }
 }
 

@@ -206,10 +206,9 @@ impl EtsFit {
 
     /// Standard deviation of the total of the first `weights.len()` periods
     /// after the origin, each period's mean multiplied by its weight (its
-    /// seasonal index): the innovation of step j reaches every later step
-    /// h through c_(h-j) (see [`Self::relative_variance`]), so
-    /// Var = sigma^2 sum_j (m_j + sum_(h>j) m_h c_(h-j))^2, plus the
-    /// level's and slope's estimation variance.
+    /// seasonal index): the innovations' part
+    /// ([`Self::innovation_total_variance`]) plus the level's and slope's
+    /// estimation variance.
     pub fn total_sd(&self, weights: &[f64]) -> f64 {
         let s = &self.smoothing;
         let m: Vec<f64> = weights
@@ -217,12 +216,6 @@ impl EtsFit {
             .enumerate()
             .map(|(h, w)| self.mean_at(h) * w)
             .collect();
-        let c = |k: usize| s.alpha + s.beta * s.slope_weight(k);
-        let mut var = 0.0;
-        for j in 0..m.len() {
-            let reach: f64 = m[j] + (j + 1..m.len()).map(|h| m[h] * c(h - j)).sum::<f64>();
-            var += reach * reach;
-        }
         let (level_var, slope_var) = self.parameter_variance();
         let total: f64 = m.iter().sum();
         let sloped: f64 = m
@@ -230,17 +223,72 @@ impl EtsFit {
             .enumerate()
             .map(|(h, v)| v * s.slope_weight(h + 1))
             .sum();
-        (self.sigma2 * var + level_var * total * total + slope_var * sloped * sloped).sqrt()
+        (self.innovation_total_variance(weights, s.alpha)
+            + level_var * total * total
+            + slope_var * sloped * sloped)
+            .sqrt()
+    }
+
+    /// Variance of the horizon total from the innovations, were the level's
+    /// smoothing weight `alpha`: the innovation of step j reaches every
+    /// later step h through c_(h-j) (see [`Self::relative_variance`]), so
+    /// Var = sigma^2 sum_j (m_j + sum_(h>j) m_h c_(h-j))^2, m_h the
+    /// weighted means.
+    pub fn innovation_total_variance(&self, weights: &[f64], alpha: f64) -> f64 {
+        let s = &self.smoothing;
+        let m: Vec<f64> = weights
+            .iter()
+            .enumerate()
+            .map(|(h, w)| self.mean_at(h) * w)
+            .collect();
+        let c = |k: usize| alpha + s.beta * s.slope_weight(k);
+        let mut var = 0.0;
+        for j in 0..m.len() {
+            let reach: f64 = m[j] + (j + 1..m.len()).map(|h| m[h] * c(h - j)).sum::<f64>();
+            var += reach * reach;
+        }
+        self.sigma2 * var
+    }
+
+    /// The level's smoothing weight, at least the fitted one, at which the
+    /// innovations add `extra` to the horizon total's variance (relative to
+    /// the squared expected total), by bisection; 1 when even that adds
+    /// less.
+    pub fn persistence_for(&self, weights: &[f64], extra: f64) -> f64 {
+        let total: f64 = (0..weights.len())
+            .map(|h| self.mean_at(h) * weights[h])
+            .sum();
+        if total <= 0.0 || extra <= 0.0 {
+            return self.smoothing.alpha;
+        }
+        let base = self.innovation_total_variance(weights, self.smoothing.alpha);
+        let added =
+            |alpha: f64| (self.innovation_total_variance(weights, alpha) - base) / (total * total);
+        let (mut lo, mut hi) = (self.smoothing.alpha, 1.0);
+        if added(hi) <= extra {
+            return hi;
+        }
+        for _ in 0..40 {
+            let mid = 0.5 * (lo + hi);
+            if added(mid) < extra {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        hi
     }
 
     /// Relative estimation variance of the level and of the slope per period.
+    /// The level at the origin weighs the estimated initial level by
+    /// (1 - alpha)^n: with a small alpha it is nearly the history's mean,
+    /// as uncertain as a stable level's (sigma^2 / n), and with a large one
+    /// the data alone, which the innovations already cover. A slope is a
+    /// global one's (12 sigma^2 / n^3).
     pub fn parameter_variance(&self) -> (f64, f64) {
         let n = self.n.max(2) as f64;
-        let level = if self.form == Form::Mean {
-            self.sigma2 / n
-        } else {
-            0.0
-        };
+        let carried = (1.0 - self.smoothing.alpha).powf(2.0 * n);
+        let level = carried * self.sigma2 / n;
         let slope = if self.form.has_trend() {
             12.0 * self.sigma2 / (n * n * n)
         } else {

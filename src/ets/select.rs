@@ -65,15 +65,31 @@ pub struct Choice {
     pub evaluation: Evaluation,
 }
 
-/// The origins (training lengths) of a series of `n` periods.
-pub fn origins(n: usize, horizon: usize, season_len: usize) -> Vec<usize> {
-    let step = (horizon / 4).max(1);
-    let min_train = season_len.max(MIN_TRAIN);
-    (1..=MAX_ORIGINS)
-        .map(|k| n as i64 - (k * step) as i64)
-        .take_while(|&o| o >= min_train as i64)
+/// Origins (training lengths) stepping back every max(1, horizon / 4)
+/// periods from `from`, latest first: at most `MAX_ORIGINS`, each leaving at
+/// least one season and `MIN_TRAIN` periods of training.
+fn origins_from(from: usize, horizon: usize, season_len: usize) -> Vec<usize> {
+    let step = (horizon / 4).max(1) as i64;
+    let min_train = season_len.max(MIN_TRAIN) as i64;
+    (0..MAX_ORIGINS as i64)
+        .map(|k| from as i64 - k * step)
+        .take_while(|&o| o >= min_train)
         .map(|o| o as usize)
         .collect()
+}
+
+/// The origins the forms are chosen on: the most recent ones of a series
+/// of `n` periods, from one step before its end.
+pub fn origins(n: usize, horizon: usize, season_len: usize) -> Vec<usize> {
+    origins_from(n.saturating_sub((horizon / 4).max(1)), horizon, season_len)
+}
+
+/// The origins whose span is a whole horizon: the only ones whose totals
+/// calibrate the horizon total (a shorter span's total is nearer its
+/// origin and misses less than the horizon's will: with a level that
+/// wanders, a fifth as far over three months as over twelve).
+pub fn whole_span_origins(n: usize, horizon: usize, season_len: usize) -> Vec<usize> {
+    origins_from(n.saturating_sub(horizon), horizon, season_len)
 }
 
 /// CRPS of the normal law N(mean, sd^2) at `y`.
@@ -123,8 +139,11 @@ fn score_from(
         .sum();
     let total_sd = f.total_sd(&season[origin..end]);
     crps += crps_normal(total, mean_total, total_sd);
-    // A span the model thought certain tells nothing about its spread.
-    let z_total = (total_sd > 0.0).then(|| (total - mean_total) / total_sd);
+    // Only a whole horizon's total calibrates the horizon total (see
+    // `whole_span_origins`); a span the model thought certain tells nothing
+    // about its spread.
+    let z_total =
+        (total_sd > 0.0 && end - origin == horizon).then(|| (total - mean_total) / total_sd);
     Some((crps, z, z_total))
 }
 
@@ -237,23 +256,42 @@ pub fn evaluate(
         return None;
     }
     let origins = origins(a.len(), horizon, season_len);
+    let whole = whole_span_origins(a.len(), horizon, season_len);
     let mut scores = vec![None; fits.len()];
     let mut z = vec![Vec::new(); fits.len()];
     let mut z_total = vec![Vec::new(); fits.len()];
     if origins.len() >= MIN_ORIGINS {
-        let growths: Vec<Growth> = origins.iter().map(|&o| group_growth(o)).collect();
+        // Every origin refitted once: the recent ones score the forms and
+        // their periods; the whole spans' totals calibrate the total.
+        let mut all: Vec<usize> = origins.iter().chain(&whole).copied().collect();
+        all.sort_unstable_by(|x, y| y.cmp(x));
+        all.dedup();
+        let growths: Vec<Growth> = all.iter().map(|&o| group_growth(o)).collect();
         for (i, f) in fits.iter().enumerate() {
-            let per_origin: Option<Vec<OriginScore>> = origins
+            let per_origin: Option<Vec<(usize, OriginScore)>> = all
                 .iter()
                 .zip(&growths)
-                .map(|(&o, g)| score_from(a, actual, season, o, horizon, f, g))
+                .map(|(&o, g)| Some((o, score_from(a, actual, season, o, horizon, f, g)?)))
                 .collect();
-            if let Some(per_origin) = per_origin {
-                if per_origin.iter().all(|(c, _, _)| c.is_finite()) {
-                    scores[i] = Some(per_origin.iter().map(|(c, _, _)| *c).collect());
-                    z_total[i] = per_origin.iter().filter_map(|(_, _, t)| *t).collect();
-                    z[i] = per_origin.into_iter().flat_map(|(_, z, _)| z).collect();
-                }
+            let Some(per_origin) = per_origin else {
+                continue;
+            };
+            let recent: Vec<&OriginScore> = per_origin
+                .iter()
+                .filter(|(o, _)| origins.contains(o))
+                .map(|(_, score)| score)
+                .collect();
+            if recent.iter().all(|(c, _, _)| c.is_finite()) {
+                scores[i] = Some(recent.iter().map(|(c, _, _)| *c).collect());
+                z[i] = recent
+                    .iter()
+                    .flat_map(|(_, z, _)| z.iter().copied())
+                    .collect();
+                z_total[i] = per_origin
+                    .iter()
+                    .filter(|(o, _)| whole.contains(o))
+                    .filter_map(|(_, (_, _, t))| *t)
+                    .collect();
             }
         }
     }
@@ -278,6 +316,11 @@ mod tests {
         assert_eq!(origins(21, 12, 12), vec![18, 15, 12]);
         assert_eq!(origins(12, 12, 12), Vec::<usize>::new());
         assert_eq!(origins(120, 12, 12).len(), MAX_ORIGINS);
+        assert_eq!(
+            whole_span_origins(60, 12, 12),
+            vec![48, 45, 42, 39, 36, 33, 30, 27]
+        );
+        assert_eq!(whole_span_origins(24, 12, 12), vec![12]);
         assert_eq!(origins(12, 4, 4), vec![11, 10, 9, 8]);
     }
 
