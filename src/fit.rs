@@ -31,8 +31,8 @@ use serde_json::json;
 use crate::ets::{group_growth, pool, select, Form, Growth};
 use crate::history::SalesHistory;
 use crate::model::{
-    Diagnostics, FittedModels, LevelLaw, PositivePart, ResidualLaw, SeasonError, ShockModel,
-    TerritoryModel,
+    AlternativeLevel, Diagnostics, FittedModels, LevelLaw, PositivePart, ResidualLaw, SeasonError,
+    ShockModel, TerritoryModel,
 };
 use crate::scenario::{Criterion, FitSpec};
 use crate::stats::dist::{self, Family, Fitted};
@@ -204,7 +204,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
             (d, e)
         })
         .collect();
-    let picks = pool::pooled_choices(
+    let picks = pool::pooled_weights(
         &evaluated
             .iter()
             .map(|(_, e)| e.as_ref())
@@ -311,6 +311,15 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
             residual: f.residual,
             compound: f.compound,
             growth: f.growth,
+            alternatives: f
+                .alternatives
+                .into_iter()
+                .map(|a| AlternativeLevel {
+                    weight: a.weight,
+                    level: a.level,
+                    growth: a.fit.growth,
+                })
+                .collect(),
             diagnostics: f.diag,
         })
         .collect();
@@ -344,6 +353,8 @@ struct TerritoryFit {
     /// The chosen form's fit and the horizon's seasonal weights (for the
     /// totals' calibration of its persistence; none without a fit).
     persistence: Option<(crate::ets::EtsFit, Vec<f64>)>,
+    /// The forms averaged with the chosen one.
+    alternatives: Vec<Alternative>,
     /// The region's growth per horizon step (group-share form; else empty).
     growth: Vec<f64>,
     /// The calibration factor of the simulated spread, when the
@@ -359,6 +370,26 @@ struct TerritoryFit {
     /// Mean posterior variance of the territory's own log seasonal
     /// deviations: their estimation error.
     season_var: f64,
+}
+
+/// A form averaged with a territory's chosen one.
+struct Alternative {
+    weight: f64,
+    level: LevelLaw,
+    fit: crate::ets::EtsFit,
+}
+
+/// The state law of a fitted form: its level and slope at the origin with
+/// their estimation variance.
+fn level_law(ets: &crate::ets::EtsFit) -> LevelLaw {
+    let (level_var, slope_var) = ets.parameter_variance();
+    let l2 = ets.level * ets.level;
+    LevelLaw {
+        level: ets.level,
+        slope: ets.slope,
+        cov: [[level_var * l2, 0.0], [0.0, slope_var * l2]],
+        smoothing: ets.smoothing,
+    }
 }
 
 /// Settings shared by every territory's fit.
@@ -454,14 +485,16 @@ fn fit_territory(
     };
     let ets = &choice.fit;
     let trend = !matches!(ets.form, Form::Mean | Form::Level);
-    let (level_var, slope_var) = ets.parameter_variance();
-    let l2 = ets.level * ets.level;
-    let level = LevelLaw {
-        level: ets.level,
-        slope: ets.slope,
-        cov: [[level_var * l2, 0.0], [0.0, slope_var * l2]],
-        smoothing: ets.smoothing,
-    };
+    let level = level_law(ets);
+    let alternatives: Vec<Alternative> = choice
+        .others
+        .iter()
+        .map(|(weight, fit)| Alternative {
+            weight: *weight,
+            level: level_law(fit),
+            fit: fit.clone(),
+        })
+        .collect();
     let fitted = ets.fitted.clone();
     let nf = n as f64;
     // The horizon's seasonal weights, and the model's relative variance of
@@ -649,6 +682,18 @@ fn fit_territory(
         }
     }
 
+    if !alternatives.is_empty() {
+        // The averaged forms and their weights, by trend code.
+        let forms: serde_json::Map<String, serde_json::Value> =
+            std::iter::once((ets.form, choice.weight))
+                .chain(alternatives.iter().map(|a| (a.fit.form, a.weight)))
+                .map(|(form, w)| (form.name().to_string(), json!(round6(w))))
+                .collect();
+        if let Some(p) = diag.params.as_object_mut() {
+            p.insert("forms".into(), serde_json::Value::Object(forms));
+        }
+        diag.chosen_by = format!("{} (average of {})", choice.by, alternatives.len() + 1);
+    }
     TerritoryFit {
         level,
         season,
@@ -662,6 +707,7 @@ fn fit_territory(
         growth: choice.fit.growth.clone(),
         evaluation: choice.evaluation,
         persistence: Some((ets.clone(), weights)),
+        alternatives,
         calibration: None,
         total_calibration: None,
         total_rel_var,
@@ -711,6 +757,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         growth: Vec::new(),
         evaluation: select::Evaluation::default(),
         persistence: None,
+        alternatives: Vec::new(),
         calibration: None,
         total_calibration: None,
         total_rel_var: 0.0,
@@ -1074,6 +1121,9 @@ fn correct_for_fitted_parameters(
         // parameters the covariance already accounted for.
         let level_k = (variance * (n_f - level_params) / n_f).max(1.0);
         f.level = f.level.with_cov_scaled((level_k * k * k).max(1.0));
+        for a in &mut f.alternatives {
+            a.level = a.level.with_cov_scaled((level_k * k * k).max(1.0));
+        }
         if f.compound.is_some() {
             f.diag.spread = 1.0;
             widen_total(f, 1.0, 1.0);
@@ -1111,32 +1161,56 @@ fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
     if target <= spread || f.total_rel_var <= 0.0 {
         return;
     }
-    let mut extra = (target * target - spread * spread) * f.total_rel_var;
-    if let Some((ets, weights)) = &f.persistence {
-        // The innovations are the widened law's: spread^2 times the fit's.
-        let alpha = ets.persistence_for(weights, extra / (spread * spread));
-        if alpha > f.level.smoothing.alpha {
-            let total: f64 = (0..weights.len())
-                .map(|h| ets.mean_at(h) * weights[h])
-                .sum();
-            let added = spread
-                * spread
-                * (ets.innovation_total_variance(weights, alpha)
-                    - ets.innovation_total_variance(weights, ets.smoothing.alpha))
-                / (total * total);
-            extra = (extra - added).max(0.0);
-            f.level.smoothing.alpha = alpha;
-            f.level.smoothing.beta = f.level.smoothing.beta.min(alpha);
-            if let Some(p) = f.diag.params.as_object_mut() {
-                p.insert("alpha_simulated".into(), json!(round6(alpha)));
-            }
+    let needed = (target * target - spread * spread) * f.total_rel_var;
+    let Some((ets, weights)) = &f.persistence else {
+        return;
+    };
+    // Each averaged form's persistence raised the same way; what is left
+    // becomes a level shift of the same relative size for each.
+    let alternatives = f.alternatives.iter_mut().map(|a| (&mut a.level, &a.fit));
+    for (law, fit) in std::iter::once((&mut f.level, ets)).chain(alternatives) {
+        let extra = raise_persistence(law, fit, weights, needed, spread);
+        if extra > 0.0 {
+            let l2 = law.level * law.level;
+            let room = (MAX_LEVEL_REL_VAR - law.cov[0][0] / l2).max(0.0);
+            law.cov[0][0] += extra.min(room) * l2;
         }
     }
-    if extra > 0.0 {
-        let l2 = f.level.level * f.level.level;
-        let room = (MAX_LEVEL_REL_VAR - f.level.cov[0][0] / l2).max(0.0);
-        f.level.cov[0][0] += extra.min(room) * l2;
+    if f.level.smoothing.alpha > ets.smoothing.alpha {
+        if let Some(p) = f.diag.params.as_object_mut() {
+            p.insert(
+                "alpha_simulated".into(),
+                json!(round6(f.level.smoothing.alpha)),
+            );
+        }
     }
+}
+
+/// Raise `law`'s smoothing weight (the form `fit`'s, simulated with the
+/// innovations widened by `spread`) until its innovations add `needed` to
+/// the horizon total's relative variance; returns what is still missing.
+fn raise_persistence(
+    law: &mut LevelLaw,
+    fit: &crate::ets::EtsFit,
+    weights: &[f64],
+    needed: f64,
+    spread: f64,
+) -> f64 {
+    let alpha = fit.persistence_for(weights, needed / (spread * spread));
+    if alpha <= law.smoothing.alpha {
+        return needed;
+    }
+    let total: f64 = (0..weights.len())
+        .map(|h| fit.mean_at(h) * weights[h])
+        .sum();
+    let added = spread
+        * spread
+        * (fit.innovation_total_variance(weights, alpha)
+            - fit.innovation_total_variance(weights, fit.smoothing.alpha))
+        / (total * total);
+    law.smoothing.alpha = alpha;
+    law.smoothing.beta = law.smoothing.beta.min(alpha);
+    (needed - added).max(0.0)
 }
 
 /// Level and trend parameters counted by the degrees-of-freedom

@@ -428,7 +428,26 @@ pub struct TerritoryModel {
     /// The region's growth per horizon step that moves the mean (the
     /// group-share form; empty: none).
     pub growth: Vec<f64>,
+    /// Further level-and-trend forms averaged with `level`: each trial
+    /// draws its form with these weights (`level` takes the rest).
+    pub alternatives: Vec<AlternativeLevel>,
     pub diagnostics: Diagnostics,
+}
+
+/// A level-and-trend form averaged with a territory's first one.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlternativeLevel {
+    /// Share of the trials drawn from this form.
+    pub weight: f64,
+    pub level: LevelLaw,
+    /// As [`TerritoryModel::growth`].
+    pub growth: Vec<f64>,
+}
+
+/// A form's deseasonalised mean `h` periods after the origin.
+fn form_mean(l: &LevelLaw, growth: &[f64], h: usize) -> f64 {
+    let grown = crate::ets::growth_factor(growth, h);
+    ((l.level + l.smoothing.slope_weight(h + 1) * l.slope) * grown).max(0.0)
 }
 
 /// Per-trial inputs shared by all territories of a region in one period.
@@ -446,11 +465,26 @@ pub struct Loadings {
 
 impl TerritoryModel {
     /// The deseasonalised mean `h` periods after the origin with no
-    /// innovations (before the season and the residual ratio's mean).
+    /// innovations (before the season and the residual ratio's mean),
+    /// averaged over the forms with their weights.
     pub fn expected(&self, h: usize) -> f64 {
-        let l = &self.level;
-        let grown = crate::ets::growth_factor(&self.growth, h);
-        ((l.level + l.smoothing.slope_weight(h + 1) * l.slope) * grown).max(0.0)
+        let others: f64 = self.alternatives.iter().map(|a| a.weight).sum();
+        (1.0 - others) * form_mean(&self.level, &self.growth, h)
+            + self
+                .alternatives
+                .iter()
+                .map(|a| a.weight * form_mean(&a.level, &a.growth, h))
+                .sum::<f64>()
+    }
+
+    /// Every form with its weight: `level` first.
+    fn forms(&self) -> impl Iterator<Item = (f64, &LevelLaw, &[f64])> {
+        let others: f64 = self.alternatives.iter().map(|a| a.weight).sum();
+        std::iter::once((1.0 - others, &self.level, self.growth.as_slice())).chain(
+            self.alternatives
+                .iter()
+                .map(|a| (a.weight, &a.level, a.growth.as_slice())),
+        )
     }
 
     /// The per-run constants for drawing this territory's paths over the
@@ -460,9 +494,25 @@ impl TerritoryModel {
             Some(c) => c.mean_scale,
             None => self.residual.mean(),
         };
+        let mut cumulative = 0.0;
+        let forms = self
+            .forms()
+            .map(|(weight, law, growth)| {
+                cumulative += weight;
+                FormSampler {
+                    below: cumulative,
+                    law: *law,
+                    chol: law.cholesky(),
+                    floor: LEVEL_FLOOR * law.level.abs(),
+                    growth: (0..seasons.len())
+                        .map(|h| growth.get(h).copied().unwrap_or(0.0))
+                        .collect(),
+                }
+            })
+            .collect();
         PathSampler {
             model: self,
-            chol: self.level.cholesky(),
+            forms,
             own: loadings.own,
             own_ar: loadings.own_ar,
             innovation: (1.0 - loadings.own_ar * loadings.own_ar).sqrt(),
@@ -479,11 +529,7 @@ impl TerritoryModel {
                     0.0
                 }
             },
-            floor: LEVEL_FLOOR * self.level.level.abs(),
             season: seasons.iter().map(|&s| self.season[s]).collect(),
-            growth: (0..seasons.len())
-                .map(|h| self.growth.get(h).copied().unwrap_or(0.0))
-                .collect(),
         }
     }
 }
@@ -511,8 +557,9 @@ const LEVEL_FLOOR: f64 = 1e-3;
 #[derive(Debug, Clone)]
 pub struct PathSampler<'a> {
     model: &'a TerritoryModel,
-    /// Cholesky factor of the state law's covariance: l11, l21, l22.
-    chol: [f64; 3],
+    /// The level-and-trend forms a trial draws from (one, or the averaged
+    /// ones with their cumulative weights).
+    forms: Vec<FormSampler>,
     own: f64,
     own_ar: f64,
     innovation: f64,
@@ -520,19 +567,31 @@ pub struct PathSampler<'a> {
     inv_ratio_mean: f64,
     /// The largest innovation that moves the state (a 1-in-1,000 period's).
     max_innovation: f64,
-    /// Lowest simulated level.
-    floor: f64,
     /// Seasonal index of each horizon period.
     season: Vec<f64>,
+}
+
+/// One form's constants for drawing paths.
+#[derive(Debug, Clone)]
+struct FormSampler {
+    /// Cumulative weight up to and including this form: a trial whose
+    /// uniform score is below it (and not below the previous form's)
+    /// draws this form.
+    below: f64,
+    law: LevelLaw,
+    /// Cholesky factor of the state law's covariance: l11, l21, l22.
+    chol: [f64; 3],
+    /// Lowest simulated level.
+    floor: f64,
     /// The group's growth in each horizon period (0: none).
     growth: Vec<f64>,
 }
 
 impl PathSampler<'_> {
     /// Standard normals one trial uses: two for its state, one per period
-    /// for its own noise.
+    /// for its own noise, and with averaged forms one that draws the form.
     pub fn normals_per_trial(&self) -> usize {
-        2 + self.season.len()
+        2 + self.season.len() + usize::from(self.forms.len() > 1)
     }
 
     /// One trial's path into `out` (one value per horizon period), from the
@@ -579,8 +638,10 @@ impl PathSampler<'_> {
         };
         // A state that never moves (alpha = beta = 0, the stable level)
         // needs no innovations: its own kernel, the same values.
-        let st = self.model.level.smoothing;
-        let moves = st.alpha != 0.0 || st.beta != 0.0;
+        let moves = self.forms.iter().any(|f| {
+            let st = f.law.smoothing;
+            st.alpha != 0.0 || st.beta != 0.0
+        });
         match (&self.model.compound, common) {
             (None, Some(c)) if moves => {
                 self.paths::<true, true, R, _>(rng, level_common, c, out, z, residual)
@@ -635,17 +696,27 @@ impl PathSampler<'_> {
     ) {
         let n = self.season.len();
         let per = self.normals_per_trial();
-        let law = &self.model.level;
-        let s = law.smoothing;
         let rows = out.chunks_exact_mut(n).zip(z.chunks_exact(per)).enumerate();
         for (trial, (x, zt)) in rows {
+            // The trial's form: by its last normal's uniform score.
+            let form = match self.forms.as_slice() {
+                [only] => only,
+                forms => {
+                    let u = norm_cdf(zt[per - 1]);
+                    forms
+                        .iter()
+                        .find(|f| u < f.below)
+                        .unwrap_or(&forms[forms.len() - 1])
+                }
+            };
+            let s = form.law.smoothing;
             // The state's scores: common part plus own part.
             let c = &level_common[2 * trial..2 * trial + 2];
-            let params = law.at_scores_with(
-                self.chol,
+            let params = form.law.at_scores_with(
+                form.chol,
                 [c[0] + self.own * zt[0], c[1] + self.own * zt[1]],
             );
-            let (mut level, mut slope) = (params.level.max(self.floor), params.slope);
+            let (mut level, mut slope) = (params.level.max(form.floor), params.slope);
             let own_z = &zt[2..];
             let mut own = own_z[0];
             for h in 0..n {
@@ -657,15 +728,15 @@ impl PathSampler<'_> {
                 } else {
                     self.own * own
                 };
-                let mu = (level + s.phi * slope) * (1.0 + self.growth[h]);
+                let mu = (level + s.phi * slope) * (1.0 + form.growth[h]);
                 let (value, ratio) = draw(rng, h, mu.max(0.0) * self.season[h], score);
                 x[h] = value;
                 // The fit floors its means; so does the simulation.
-                let mu = mu.max(self.floor);
+                let mu = mu.max(form.floor);
                 if MOVES {
                     let e = (ratio * self.inv_ratio_mean - 1.0).min(self.max_innovation);
                     slope = s.phi * slope + s.beta * mu * e;
-                    level = (mu * (1.0 + s.alpha * e)).max(self.floor);
+                    level = (mu * (1.0 + s.alpha * e)).max(form.floor);
                 } else {
                     // What the update gives with alpha = beta = 0.
                     slope *= s.phi;
@@ -870,6 +941,7 @@ mod tests {
             residual: normal_law(0.1),
             compound: None,
             growth: Vec::new(),
+            alternatives: Vec::new(),
             diagnostics: Diagnostics::default(),
         }
     }

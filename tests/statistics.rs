@@ -262,6 +262,7 @@ fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
             .map(|i| TerritoryModel {
                 compound: None,
                 growth: Vec::new(),
+                alternatives: Vec::new(),
                 name: format!("T-{i}"),
                 region: "All".into(),
                 region_index: 0,

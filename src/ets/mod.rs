@@ -72,6 +72,17 @@ impl Form {
         Form::Trend,
     ];
 
+    /// The form's name in `fit.csv`'s params: as the serialised form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::Mean => "mean",
+            Form::Level => "level",
+            Form::Damped => "damped",
+            Form::Trend => "trend",
+            Form::Group => "group",
+        }
+    }
+
     /// The trend letter of the ETS taxonomy.
     pub fn trend_code(self) -> &'static str {
         match self {

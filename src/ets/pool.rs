@@ -15,9 +15,18 @@
 //!   w = tau^2 / (tau^2 + se^2): its own evidence where it is clear and the
 //!   region differs, the region's where its own is noise.
 //!
-//! The form with the lowest posterior difference is chosen (on ties, the
-//! simpler). Regions with fewer than `MIN_MEMBERS` scored territories
-//! leave each to its own scores. Counting overlapping origins as independent would shrink se^2
+//! The forms whose posterior difference is within one posterior standard
+//! error of the lowest one are **averaged**, with equal weights (the
+//! territory's forecast is a mixture of their paths, drawn per trial): a
+//! form is chosen alone only when the evidence sets it clearly apart.
+//! Where a noisy history cannot tell a stable level from a local one or a
+//! trend, picking one of them is a coin toss that moves the forecast by
+//! the whole distance between them; the mixture sits between them and is
+//! as wide as the doubt. Equal weights, not weights fitted to the scores:
+//! weights estimated from a few correlated origins are noise, and equal
+//! weights over the credible candidates are the robust classic of
+//! forecast combination. Regions with fewer than `MIN_MEMBERS` scored
+//! territories leave each to its own scores. Counting overlapping origins as independent would shrink se^2
 //! and let each territory's noise choose (on a history of noise, trends
 //! that the noise suggested).
 
@@ -65,15 +74,20 @@ fn differences(e: &Evaluated) -> Option<Vec<Difference>> {
     Some(by_form)
 }
 
-/// Each territory's chosen fit (an index into its `fits`), pooling the
-/// scores within groups (`group` of each territory); `None` where the
-/// territory was not scored (the caller falls back to AICc).
-pub fn pooled_choices(evaluated: &[Option<&Evaluated>], group: &[usize]) -> Vec<Option<usize>> {
+/// Each territory's chosen fits (indices into its `fits`, the best first,
+/// with their weights), pooling the scores within groups (`group` of each
+/// territory); `None` where the territory was not scored (the caller falls
+/// back to AICc).
+pub fn pooled_weights(
+    evaluated: &[Option<&Evaluated>],
+    group: &[usize],
+) -> Vec<Option<Vec<(usize, f64)>>> {
     let diffs: Vec<Option<Vec<Difference>>> =
         evaluated.iter().map(|e| e.and_then(differences)).collect();
     let n_groups = group.iter().max().map_or(0, |g| g + 1);
-    // Per group and form: (mean difference, spread of true differences).
-    let priors: Vec<Vec<Difference>> = (0..n_groups)
+    // Per group and form: (mean difference, spread of true differences,
+    // sampling variance of the mean).
+    let priors: Vec<Vec<Option<(f64, f64, f64)>>> = (0..n_groups)
         .map(|g| {
             (0..Form::ALL.len())
                 .map(|k| {
@@ -90,7 +104,7 @@ pub fn pooled_choices(evaluated: &[Option<&Evaluated>], group: &[usize]) -> Vec<
                     let mean = members.iter().map(|m| m.0).sum::<f64>() / n;
                     let var = members.iter().map(|m| (m.0 - mean).powi(2)).sum::<f64>() / (n - 1.0);
                     let noise = members.iter().map(|m| m.1).sum::<f64>() / n;
-                    Some((mean, (var - noise).max(0.0)))
+                    Some((mean, (var - noise).max(0.0), var / n))
                 })
                 .collect()
         })
@@ -102,7 +116,8 @@ pub fn pooled_choices(evaluated: &[Option<&Evaluated>], group: &[usize]) -> Vec<
         .map(|((e, d), &g)| {
             let e = (*e)?;
             let Some(d) = d else {
-                return e.scored().then(|| e.own_best()).flatten();
+                let best = e.scored().then(|| e.own_best()).flatten()?;
+                return Some(vec![(best, 1.0)]);
             };
             let pooled = priors[g].iter().any(Option::is_some);
 
@@ -110,13 +125,17 @@ pub fn pooled_choices(evaluated: &[Option<&Evaluated>], group: &[usize]) -> Vec<
             let posterior = |k: usize| -> Option<(f64, f64)> {
                 let (own, se2) = d[k]?;
                 match priors[g][k] {
-                    Some((prior, tau2)) => {
+                    Some((prior, tau2, prior_var)) => {
                         let w = if tau2 + se2 > 0.0 {
                             tau2 / (tau2 + se2)
                         } else {
                             1.0
                         };
-                        Some((w * own + (1.0 - w) * prior, w * se2))
+                        // The region's mean is an estimate too.
+                        Some((
+                            w * own + (1.0 - w) * prior,
+                            w * se2 + (1.0 - w).powi(2) * prior_var,
+                        ))
                     }
                     // With the region pooled, a form it could not score is
                     // not compared raw against shrunk ones.
@@ -134,7 +153,17 @@ pub fn pooled_choices(evaluated: &[Option<&Evaluated>], group: &[usize]) -> Vec<
                         Some(b) if b.1 .0 <= c.1 .0 => best,
                         _ => Some(c),
                     })?;
-            e.fits.iter().position(|f| f.form == Form::ALL[best.0])
+            let bar = best.1 .0 + best.1 .1.sqrt();
+            let index = |k: usize| e.fits.iter().position(|f| f.form == Form::ALL[k]);
+            let mut chosen = vec![index(best.0)?];
+            chosen.extend(
+                scored
+                    .iter()
+                    .filter(|c| c.0 != best.0 && c.1 .0 <= bar)
+                    .filter_map(|c| index(c.0)),
+            );
+            let w = 1.0 / chosen.len() as f64;
+            Some(chosen.into_iter().map(|i| (i, w)).collect())
         })
         .collect()
 }

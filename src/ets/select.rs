@@ -59,7 +59,12 @@ pub struct Evaluation {
 /// The chosen model and the evidence for it.
 #[derive(Debug, Clone)]
 pub struct Choice {
+    /// The best-scored form (the mixture's first component).
     pub fit: EtsFit,
+    /// The other forms averaged with it, with their weights (empty when the
+    /// form was chosen alone); `weight` is the best form's.
+    pub others: Vec<(f64, EtsFit)>,
+    pub weight: f64,
     /// How the form was chosen: `"rolling-origin CRPS"`, `"AICc"` or `"BIC"`.
     pub by: &'static str,
     pub evaluation: Evaluation,
@@ -190,20 +195,32 @@ impl Evaluated {
     /// rolling-origin CRPS, or `criterion` with too few origins.
     pub fn choose_own(self, criterion: Criterion) -> Option<Choice> {
         let best = self.scored().then(|| self.own_best()).flatten();
-        self.choose(best, criterion)
+        self.choose(best.map(|i| vec![(i, 1.0)]), criterion)
     }
 
-    /// The chosen model: fit `index` when the scores chose it, else the
-    /// fit preferred by `criterion` (AICc for AIC, or BIC).
-    pub fn choose(self, index: Option<usize>, criterion: Criterion) -> Option<Choice> {
-        match index.filter(|&i| self.scores.get(i).is_some_and(Option::is_some)) {
-            Some(i) => Some(Choice {
-                fit: self.fits[i].clone(),
+    /// The chosen model: the fits `weights` names (the best first) when the
+    /// scores chose them, else the fit preferred by `criterion` (AICc for
+    /// AIC, or BIC).
+    pub fn choose(
+        self,
+        weights: Option<Vec<(usize, f64)>>,
+        criterion: Criterion,
+    ) -> Option<Choice> {
+        let scored = |i: usize| self.scores.get(i).is_some_and(Option::is_some);
+        let weights = weights.filter(|w| !w.is_empty() && w.iter().all(|&(i, _)| scored(i)));
+        match weights {
+            Some(w) => Some(Choice {
+                fit: self.fits[w[0].0].clone(),
+                others: w[1..]
+                    .iter()
+                    .map(|&(j, v)| (v, self.fits[j].clone()))
+                    .collect(),
+                weight: w[0].1,
                 by: "rolling-origin CRPS",
                 evaluation: Evaluation {
                     origins: self.origins,
-                    z: self.z[i].clone(),
-                    z_total: self.z_total[i].clone(),
+                    z: self.z[w[0].0].clone(),
+                    z_total: self.z_total[w[0].0].clone(),
                 },
             }),
             None => {
@@ -218,6 +235,8 @@ impl Evaluated {
                     .clone();
                 Some(Choice {
                     fit,
+                    others: Vec::new(),
+                    weight: 1.0,
                     by: match criterion {
                         Criterion::Aic => "AICc",
                         Criterion::Bic => "BIC",
