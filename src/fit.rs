@@ -502,13 +502,25 @@ fn fit_territory(
     let s_len = season.len();
     let next = positions.last().map_or(0, |&p| p + 1);
     let weights: Vec<f64> = (0..horizon).map(|h| season[(next + h) % s_len]).collect();
-    let expected_total: f64 = weights
+    // Over the averaged forms: the mixture's mean and variance of the total.
+    let forms: Vec<(f64, &crate::ets::EtsFit)> = std::iter::once((choice.weight, ets))
+        .chain(alternatives.iter().map(|a| (a.weight, &a.fit)))
+        .collect();
+    let moments: Vec<(f64, f64, f64)> = forms
         .iter()
-        .enumerate()
-        .map(|(h, w)| ets.mean_at(h) * w)
-        .sum();
+        .map(|&(w, f)| {
+            let m: f64 = weights
+                .iter()
+                .enumerate()
+                .map(|(h, s)| f.mean_at(h) * s)
+                .sum();
+            (w, m, f.total_sd(&weights))
+        })
+        .collect();
+    let expected_total: f64 = moments.iter().map(|(w, m, _)| w * m).sum();
     let total_rel_var = if expected_total > 0.0 {
-        (ets.total_sd(&weights) / expected_total).powi(2)
+        let second: f64 = moments.iter().map(|(w, m, sd)| w * (sd * sd + m * m)).sum();
+        (second - expected_total * expected_total).max(0.0) / (expected_total * expected_total)
     } else {
         0.0
     };

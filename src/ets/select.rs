@@ -106,10 +106,35 @@ fn crps_normal(y: f64, mean: f64, sd: f64) -> f64 {
     sd * (z * (2.0 * norm_cdf(z) - 1.0) + 2.0 * norm_pdf(z) - 1.0 / std::f64::consts::PI.sqrt())
 }
 
-/// One origin's CRPS sum, standardised errors (with their steps) and the
-/// standardised error of its span's total (none when its predicted spread
-/// is zero).
-type OriginScore = (f64, Vec<(usize, f64)>, Option<f64>);
+/// A forecast against what happened: the actual value, the forecast mean
+/// and its standard deviation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Forecast {
+    pub actual: f64,
+    pub mean: f64,
+    pub sd: f64,
+}
+
+/// The standardised error of a mixture of forecasts of the same value,
+/// `forms` with their weights (by its first two moments: the mean of the
+/// means, and the mean variance plus the spread of the means); `None` when
+/// the mixture is certain.
+fn mixture_z(forms: &[(f64, Forecast)]) -> Option<f64> {
+    let total: f64 = forms.iter().map(|(w, _)| w).sum();
+    let mean = forms.iter().map(|(w, f)| w * f.mean).sum::<f64>() / total;
+    let second = forms
+        .iter()
+        .map(|(w, f)| w * (f.sd * f.sd + f.mean * f.mean))
+        .sum::<f64>()
+        / total;
+    let var = second - mean * mean;
+    let actual = forms.first()?.1.actual;
+    (var > 0.0).then(|| (actual - mean) / var.sqrt())
+}
+
+/// One origin's CRPS sum, its forecasts per period (with their steps) and
+/// its span's total when the span is a whole horizon.
+type OriginScore = (f64, Vec<(usize, Forecast)>, Option<Forecast>);
 
 /// The forecasts of `full`'s form from one origin, refitted on `train`
 /// before it and scored against `actual`.
@@ -126,14 +151,19 @@ fn score_from(
     let a = actual;
     let end = (origin + horizon).min(a.len());
     let mut crps = 0.0;
-    let mut z = Vec::with_capacity(end - origin);
+    let mut periods = Vec::with_capacity(end - origin);
     for (h, t) in (origin..end).enumerate() {
         let mean = f.mean_at(h);
         let sd = mean * f.relative_variance(h).sqrt();
         crps += season[t] * crps_normal(a[t], mean, sd);
-        if sd > 0.0 {
-            z.push((h, (a[t] - mean) / sd));
-        }
+        periods.push((
+            h,
+            Forecast {
+                actual: a[t],
+                mean,
+                sd,
+            },
+        ));
     }
     // The span's total, in the same units: what a plan is judged on, and
     // where the noise of single periods (sparse territories) averages out.
@@ -145,11 +175,13 @@ fn score_from(
     let total_sd = f.total_sd(&season[origin..end]);
     crps += crps_normal(total, mean_total, total_sd);
     // Only a whole horizon's total calibrates the horizon total (see
-    // `whole_span_origins`); a span the model thought certain tells nothing
-    // about its spread.
-    let z_total =
-        (total_sd > 0.0 && end - origin == horizon).then(|| (total - mean_total) / total_sd);
-    Some((crps, z, z_total))
+    // `whole_span_origins`).
+    let span = (end - origin == horizon).then_some(Forecast {
+        actual: total,
+        mean: mean_total,
+        sd: total_sd,
+    });
+    Some((crps, periods, span))
 }
 
 /// Every candidate form fitted to a series, and how each would have
@@ -166,10 +198,11 @@ pub struct Evaluated {
     /// Per fit, the CRPS of its forecasts from each origin (`None` when
     /// the form could not be fitted at every origin).
     pub scores: Vec<Option<Vec<f64>>>,
-    /// Per fit, its standardised errors with their horizon steps.
-    pub z: Vec<Vec<(usize, f64)>>,
-    /// Per fit, the standardised errors of its spans' totals.
-    pub z_total: Vec<Vec<f64>>,
+    /// Per fit, its forecasts of each scored period with their horizon
+    /// steps (the same periods, in the same order, for every scored fit).
+    pub periods: Vec<Vec<(usize, Forecast)>>,
+    /// Per fit, its forecasts of the whole spans' totals.
+    pub totals: Vec<Vec<Forecast>>,
 }
 
 impl Evaluated {
@@ -198,6 +231,31 @@ impl Evaluated {
         self.choose(best.map(|i| vec![(i, 1.0)]), criterion)
     }
 
+    /// The standardised errors of the mixture of fits `weights` (indices
+    /// with weights): of each scored period, with its step, and of each
+    /// whole span's total.
+    fn mixture_errors(&self, weights: &[(usize, f64)]) -> Evaluation {
+        let mix = |pick: &dyn Fn(usize) -> Forecast| -> Option<f64> {
+            let forms: Vec<(f64, Forecast)> = weights.iter().map(|&(i, w)| (w, pick(i))).collect();
+            mixture_z(&forms)
+        };
+        let first = weights[0].0;
+        let z = (0..self.periods[first].len())
+            .filter_map(|k| {
+                let h = self.periods[first][k].0;
+                mix(&|i| self.periods[i][k].1).map(|z| (h, z))
+            })
+            .collect();
+        let z_total = (0..self.totals[first].len())
+            .filter_map(|k| mix(&|i| self.totals[i][k]))
+            .collect();
+        Evaluation {
+            origins: self.origins,
+            z,
+            z_total,
+        }
+    }
+
     /// The chosen model: the fits `weights` names (the best first) when the
     /// scores chose them, else the fit preferred by `criterion` (AICc for
     /// AIC, or BIC).
@@ -217,11 +275,7 @@ impl Evaluated {
                     .collect(),
                 weight: w[0].1,
                 by: "rolling-origin CRPS",
-                evaluation: Evaluation {
-                    origins: self.origins,
-                    z: self.z[w[0].0].clone(),
-                    z_total: self.z_total[w[0].0].clone(),
-                },
+                evaluation: self.mixture_errors(&w),
             }),
             None => {
                 let ic = |f: &EtsFit| match criterion {
@@ -277,8 +331,8 @@ pub fn evaluate(
     let origins = origins(a.len(), horizon, season_len);
     let whole = whole_span_origins(a.len(), horizon, season_len);
     let mut scores = vec![None; fits.len()];
-    let mut z = vec![Vec::new(); fits.len()];
-    let mut z_total = vec![Vec::new(); fits.len()];
+    let mut periods = vec![Vec::new(); fits.len()];
+    let mut totals = vec![Vec::new(); fits.len()];
     if origins.len() >= MIN_ORIGINS {
         // Every origin refitted once: the recent ones score the forms and
         // their periods; the whole spans' totals calibrate the total.
@@ -302,11 +356,11 @@ pub fn evaluate(
                 .collect();
             if recent.iter().all(|(c, _, _)| c.is_finite()) {
                 scores[i] = Some(recent.iter().map(|(c, _, _)| *c).collect());
-                z[i] = recent
+                periods[i] = recent
                     .iter()
-                    .flat_map(|(_, z, _)| z.iter().copied())
+                    .flat_map(|(_, p, _)| p.iter().copied())
                     .collect();
-                z_total[i] = per_origin
+                totals[i] = per_origin
                     .iter()
                     .filter(|(o, _)| whole.contains(o))
                     .filter_map(|(_, (_, _, t))| *t)
@@ -320,8 +374,8 @@ pub fn evaluate(
         origins: origins.len(),
         effective_origins: (origins.len() as f64 * step as f64 / horizon.max(1) as f64).max(1.0),
         scores,
-        z,
-        z_total,
+        periods,
+        totals,
     })
 }
 
