@@ -44,7 +44,9 @@ pub enum Stage {
 pub struct Overrides {
     pub out: Option<PathBuf>,
     pub seed: Option<u64>,
-    pub trials: Option<usize>,
+    pub trials: Option<i64>,
+    /// `--max-memory`, in bytes.
+    pub max_memory: Option<u64>,
     pub formats: Option<Vec<Format>>,
     pub quiet: bool,
     /// `comp --payout-curve`: also write `payout_curve.csv`.
@@ -65,12 +67,11 @@ pub fn load_scenario(path: &Path, o: &Overrides) -> Result<Scenario> {
         s.seed = seed;
     }
     if let Some(t) = o.trials {
-        if t == 0 {
-            return Err(Error::Usage(
-                "--trials: found 0, expected a positive number of trials".into(),
-            ));
-        }
-        s.forecast.trials = t;
+        s.forecast.trials =
+            crate::scenario::check_trials(t).map_err(|m| Error::Usage(format!("--trials: {m}")))?;
+    }
+    if o.max_memory.is_some() {
+        s.forecast.max_memory = o.max_memory;
     }
     if let Some(f) = &o.formats {
         s.output.formats = f.clone();
@@ -286,6 +287,74 @@ fn progress_bar(total: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
+/// A memory size from `--max-memory`: bytes, or a number with K, M, G or T
+/// (powers of 1024).
+///
+/// # Errors
+/// Not a size.
+pub fn parse_size(text: &str) -> Result<u64> {
+    let t = text.trim();
+    let (number, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
+        _ => (t, 'B'),
+    };
+    let scale: u64 = match unit {
+        'B' => 1,
+        'K' => 1 << 10,
+        'M' => 1 << 20,
+        'G' => 1 << 30,
+        'T' => 1 << 40,
+        _ => 0,
+    };
+    match number.trim().parse::<f64>() {
+        Ok(v) if scale > 0 && v.is_finite() && v > 0.0 => Ok((v * scale as f64) as u64),
+        _ => Err(Error::Usage(format!(
+            "--max-memory: found '{text}', expected a size such as 512M or 8G"
+        ))),
+    }
+}
+
+/// Memory the system has available now (`MemAvailable` of /proc/meminfo),
+/// when it says.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Refuse a simulation whose memory estimate exceeds the limit
+/// (`--max-memory`, else what the system has available), before it
+/// allocates.
+fn check_memory(s: &Scenario, needed: u64) -> Result<()> {
+    let Some(limit) = s.forecast.max_memory.or_else(available_memory) else {
+        return Ok(());
+    };
+    if needed <= limit {
+        return Ok(());
+    }
+    let size = |b: u64| {
+        let gb = b as f64 / (1u64 << 30) as f64;
+        if gb >= 1.0 {
+            format!("{gb:.1} GB")
+        } else {
+            format!("{:.0} MB", b as f64 / (1u64 << 20) as f64)
+        }
+    };
+    let source = if s.forecast.max_memory.is_some() {
+        "the --max-memory limit"
+    } else {
+        "available"
+    };
+    Err(Error::Usage(format!(
+        "{} trials need about {} of memory and {} are {source}: lower [forecast] trials in {} or --trials",
+        s.forecast.trials,
+        size(needed),
+        size(limit),
+        s.path.display()
+    )))
+}
+
 /// Load, fit and (for `stage >= Forecast`) simulate.
 /// `keep_trials` keeps the territories' horizon totals per trial even when
 /// no later stage needs them (for `--export-trials`).
@@ -313,6 +382,7 @@ pub fn simulate_scenario(
             || (s.quota.is_some() && stage >= Stage::Quota)
             || (s.comp.is_some() && stage >= Stage::Comp);
         let spec = sim_spec(s, &history, horizon, keep);
+        check_memory(s, crate::sim::memory_estimate(&models, &spec))?;
         pipeline_note = spec
             .pipeline
             .as_ref()

@@ -28,13 +28,17 @@ struct Common {
     #[arg(long, global = true)]
     out: Option<PathBuf>,
     /// Random seed (overrides the scenario's seed)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Monte Carlo trials (overrides [forecast] trials)
-    #[arg(long, global = true)]
-    trials: Option<usize>,
+    #[arg(long, global = true, allow_negative_numbers = true)]
+    trials: Option<i64>,
+    /// Largest memory the simulation may use, e.g. 512M or 8G (default: the
+    /// memory the system has available)
+    #[arg(long, global = true, value_name = "SIZE", allow_hyphen_values = true)]
+    max_memory: Option<String>,
     /// Worker threads (default: all cores); results do not depend on it
-    #[arg(long, global = true)]
+    #[arg(long, global = true, allow_negative_numbers = true)]
     threads: Option<usize>,
     /// Print nothing but errors
     #[arg(long, global = true)]
@@ -180,6 +184,7 @@ fn overrides(c: &Common) -> Result<Overrides, Error> {
         out: c.out.clone(),
         seed: c.seed,
         trials: c.trials,
+        max_memory: c.max_memory.as_deref().map(app::parse_size).transpose()?,
         formats,
         quiet: c.quiet,
         payout_curve: false,

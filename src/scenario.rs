@@ -319,8 +319,29 @@ pub struct ForecastSpec {
     pub start: Option<NaiveDate>,
     pub periods: Option<usize>,
     pub trials: usize,
+    /// Largest memory a run may use, in bytes (`--max-memory`; `None`: the
+    /// memory the system has available).
+    pub max_memory: Option<u64>,
     /// Requested quantiles, ascending, always including the seven standard ones.
     pub quantiles: Vec<f64>,
+}
+
+/// The most trials one run simulates.
+pub const MAX_TRIALS: i64 = 100_000_000;
+
+/// The trial count `n` (from `[forecast] trials` or `--trials`), or what is
+/// wrong with it.
+///
+/// # Errors
+/// `n` is not from 1 to [`MAX_TRIALS`].
+pub fn check_trials(n: i64) -> std::result::Result<usize, String> {
+    if (1..=MAX_TRIALS).contains(&n) {
+        Ok(n as usize)
+    } else {
+        Err(format!(
+            "found {n}, expected a whole number of trials from 1 to {MAX_TRIALS} (the most one run simulates)"
+        ))
+    }
 }
 
 /// The quantiles every forecast reports.
@@ -649,6 +670,9 @@ impl Scenario {
     /// `Error::Io` if the file cannot be read, `Error::Scenario` naming the
     /// key for any unknown key, wrong type or invalid value.
     pub fn load(path: &Path) -> Result<Self> {
+        if path.exists() {
+            crate::load::regular_file(path)?;
+        }
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         Self::parse(path, &text)
     }
@@ -832,13 +856,7 @@ fn check_forecast(ctx: &Ctx, raw: Option<&RawForecast>, fiscal_month: u32) -> Re
     };
     let trials = match raw.and_then(|r| r.trials) {
         None => 10_000,
-        Some(n) if (1..=100_000_000).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(ctx.err(
-                "forecast.trials",
-                format!("found {n}, expected a positive whole number of trials"),
-            ))
-        }
+        Some(n) => check_trials(n).map_err(|m| ctx.err("forecast.trials", m))?,
     };
     let mut quantiles: Vec<f64> = STANDARD_QUANTILES.to_vec();
     if let Some(qs) = raw.and_then(|r| r.quantiles.as_ref()) {
@@ -860,6 +878,7 @@ fn check_forecast(ctx: &Ctx, raw: Option<&RawForecast>, fiscal_month: u32) -> Re
         start,
         periods,
         trials,
+        max_memory: None,
         quantiles,
     })
 }

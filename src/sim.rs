@@ -208,6 +208,28 @@ fn applies(a: &Adjustment, territory: &str, region: &str) -> bool {
     by_territory && by_region
 }
 
+/// Bytes the simulation of `spec` on `models` allocates at once, about
+/// (the caller refuses a run that would not fit): per trial, the common
+/// shocks of every region and the company, their level scores, the
+/// region and company paths, the territories' totals when kept, and the
+/// path buffers of one chunk of territories.
+pub fn memory_estimate(models: &FittedModels, spec: &SimSpec) -> u64 {
+    let trials = spec.trials as u64;
+    let n_sim = spec.horizon.simulated_periods() as u64;
+    let reported = spec.horizon.periods as u64;
+    let groups = models.regions.len() as u64 + 1;
+    let n_terr = models.territories.len() as u64;
+    let shocks = 8 * trials * groups * (n_sim + 2);
+    let paths = 8 * trials * groups * reported;
+    let kept = if spec.keep_totals {
+        4 * trials * n_terr * (1 + QUARTERS as u64)
+    } else {
+        0
+    };
+    let chunk = 8 * trials * n_sim * (CHUNK as u64).min(n_terr.max(1)) * 2;
+    shocks + paths + kept + chunk
+}
+
 /// Common shocks per region: [region][trial * n + h], already weighted by
 /// the company and region loadings.
 fn common_shocks(models: &FittedModels, seed: u64, trials: usize, n: usize) -> Vec<Vec<f64>> {

@@ -265,6 +265,139 @@ fn zero_or_negative_trials() {
 }
 
 #[test]
+fn too_many_trials_get_one_check_in_the_scenario_and_on_the_command_line() {
+    let limit = "from 1 to 100000000 (the most one run simulates)";
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario("", "").replace("trials = 100", "trials = 1000000000"),
+    );
+    c.fails(
+        "forecast",
+        &["s.toml", "forecast.trials", "found 1000000000", limit],
+    );
+    let c = ok_case();
+    let out = c.path("out");
+    for n in ["1000000000", "0", "-1"] {
+        Command::cargo_bin("salesplan")
+            .unwrap()
+            .current_dir(c.dir.path())
+            .args(["forecast", "s.toml", "--trials", n, "--out"])
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("--trials: found {n}")))
+            .stderr(predicate::str::contains(limit))
+            .stderr(predicate::str::contains("panicked").not());
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn a_simulation_larger_than_the_memory_limit_is_refused_before_it_allocates() {
+    let c = ok_case();
+    let out = c.path("out");
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args([
+            "forecast",
+            "s.toml",
+            "--trials",
+            "2000000",
+            "--max-memory",
+            "64M",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("2000000 trials need about"))
+        .stderr(predicate::str::contains("are the --max-memory limit"))
+        .stderr(predicate::str::contains("s.toml"));
+    assert!(!out.exists());
+    // Within the limit the run goes ahead.
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args([
+            "forecast",
+            "s.toml",
+            "--max-memory",
+            "1G",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    for bad in ["lots", "-5G", "0"] {
+        Command::cargo_bin("salesplan")
+            .unwrap()
+            .current_dir(c.dir.path())
+            .args(["forecast", "s.toml", "--max-memory", bad])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "--max-memory: found '{bad}'"
+            )));
+    }
+}
+
+#[test]
+fn a_negative_number_for_a_numeric_flag_names_the_flag() {
+    let c = ok_case();
+    for (flag, value) in [("--seed", "-1"), ("--threads", "-2")] {
+        Command::cargo_bin("salesplan")
+            .unwrap()
+            .current_dir(c.dir.path())
+            .args(["forecast", "s.toml", flag, value])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "invalid value '{value}' for '{flag}"
+            )))
+            .stderr(predicate::str::contains("use '--").not());
+    }
+}
+
+#[test]
+fn a_table_that_is_not_a_regular_file_is_refused_at_once() {
+    // /dev/zero would be read forever; a directory fails late.
+    let c = ok_case();
+    std::fs::create_dir(c.path("folder")).unwrap();
+    for (sales, what) in [("/dev/zero", "is a device"), ("folder", "is a directory")] {
+        c.write("s.toml", &scenario("", "").replace("sales.csv", sales));
+        c.fails("validate", &[sales, what, "expected a regular file"]);
+    }
+}
+
+#[test]
+fn a_scenario_that_is_not_a_regular_file_is_refused_at_once() {
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .args(["validate", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/dev/zero: is a device"));
+}
+
+#[test]
+fn gzip_and_zip_files_are_named_for_what_they_are() {
+    let gzip = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00];
+    let c = Case::new(&gzip, &scenario("", ""));
+    c.fails(
+        "validate",
+        &["sales.csv", "is a gzip-compressed file", "decompress"],
+    );
+    let c = Case::new(b"PK\x03\x04\x14\x00\x00\x00", &scenario("", ""));
+    c.fails(
+        "validate",
+        &["sales.csv", "zip archive", "Excel", "save the sheet as CSV"],
+    );
+}
+
+#[test]
 fn quantile_outside_unit_interval() {
     let c = Case::new(
         GOOD_SALES.as_bytes(),

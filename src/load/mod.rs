@@ -10,6 +10,7 @@
 mod dates;
 mod sales;
 mod source;
+pub use source::regular_file;
 mod tables;
 pub mod trials;
 

@@ -28,6 +28,52 @@ pub struct Wanted {
     pub required: bool,
 }
 
+/// Refuse at once anything at `path` that is not a regular file (a
+/// directory, a device such as /dev/zero, a FIFO): reading it would fail
+/// late or never end.
+///
+/// # Errors
+/// `Error::Data` naming the file and what it is.
+pub fn regular_file(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        }
+    };
+    Err(Error::data(
+        path,
+        format!("is {what}, expected a regular file"),
+    ))
+}
+
+/// Say what a file is when its first bytes show a format users pass by
+/// mistake for a CSV: a gzip file or a zip archive (an Excel workbook is
+/// one).
+fn not_a_known_binary(path: &Path, bytes: &[u8]) -> Result<()> {
+    let message = if bytes.starts_with(&[0x1f, 0x8b]) {
+        "is a gzip-compressed file, expected a CSV: decompress it first (gunzip)"
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        "is a zip archive (an Excel .xlsx workbook is one), expected a CSV: save the sheet as CSV"
+    } else {
+        return Ok(());
+    };
+    Err(Error::data(path, message))
+}
+
 /// Read `path`, keeping the `wanted` columns (renamed to their model names)
 /// and the `extra` file columns (kept under their own names, e.g. for filters),
 /// plus a row index column [`ROW`].
@@ -47,6 +93,7 @@ pub fn read_table(
     if !path.exists() {
         return Err(Error::data(path, "file not found"));
     }
+    regular_file(path)?;
     let is_parquet = path
         .extension()
         .map(|e| e.eq_ignore_ascii_case("parquet"))
@@ -71,6 +118,7 @@ pub fn read_table(
         )
     } else {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        not_a_known_binary(path, &bytes)?;
         let text = decode(path, bytes, encoding)?;
         let header = csv_header(path, &text)?;
         let p = path.to_path_buf();
