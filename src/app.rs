@@ -745,17 +745,24 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
                 .territory_totals
                 .as_ref()
                 .ok_or_else(|| Error::Internal("territory totals were not kept".into()))?;
-            Some(set_quotas(
-                &QuotaInputs {
-                    names: &names,
-                    totals,
-                    last_year: &last_year,
-                    last_quota: &last_quota,
-                    potential: &potential,
-                    limits: &limits,
-                },
-                q,
-            )?)
+            Some(
+                set_quotas(
+                    &QuotaInputs {
+                        names: &names,
+                        totals,
+                        last_year: &last_year,
+                        last_quota: &last_quota,
+                        potential: &potential,
+                        limits: &limits,
+                    },
+                    q,
+                )
+                .map_err(|e| match e {
+                    // The plan and its limits come from the scenario: name it.
+                    Error::Infeasible(m) => Error::Infeasible(format!("{}: {m}", s.path.display())),
+                    e => e,
+                })?,
+            )
         }
         (None, Some(_)) | (Some(_), Some(_)) => None,
         _ => {

@@ -450,6 +450,15 @@ fn solve(
             }
         }
     }
+    // A target the simulated revenue cannot carry at all (every free
+    // territory forecast at zero, so nothing can be scaled up to it).
+    let reached: f64 = quotas.iter().sum();
+    if (reached - target).abs() > 1e-6 * target.abs().max(1.0) {
+        let (lo, hi) = (sum(0.0), sum(1.0));
+        return Err(Error::Infeasible(format!(
+            "quota.plan x (1 + over_assignment) = {target:.0} cannot be reached: the simulated revenue of the territories whose quotas are free is zero (no sales in their history), so the quotas can add up only to between {lo:.0} and {hi:.0}; check the sales data, or set those territories' quotas in the quotas table (floors or locks)"
+        )));
+    }
     let probability = (method == QuotaMethod::EqualProbability).then_some(1.0 - x);
     Ok(Solved {
         quotas,

@@ -398,6 +398,56 @@ fn gzip_and_zip_files_are_named_for_what_they_are() {
 }
 
 #[test]
+fn a_plan_on_a_history_of_zeros_is_unreachable() {
+    // Every month zero: the quotas could only add up to 0, which used to be
+    // written with exit 0 (and attainment probability 1 beside 0).
+    let mut sales = String::from("date,territory,amount\n");
+    for t in ["T-1", "T-2"] {
+        for m in 1..=12 {
+            sales.push_str(&format!("2024-{m:02}-05,{t},0\n"));
+        }
+    }
+    let c = Case::new(
+        sales.as_bytes(),
+        &scenario("", "[quota]\nplan = 100000\n").replace("trials = 100", "trials = 200"),
+    );
+    c.fails(
+        "quota",
+        &["s.toml", "= 100000 cannot be reached", "between 0 and 0"],
+    );
+}
+
+#[test]
+fn a_territory_of_only_spaces_is_missing_and_names_differing_by_spaces_are_warned_of() {
+    let c = Case::new(
+        b"date,territory,amount\n2024-01-05,T-1,100\n2024-02-05,   ,120\n2024-03-05,T-2,90\n",
+        &scenario("", ""),
+    );
+    c.fails(
+        "validate",
+        &[
+            "sales.csv",
+            "line 3",
+            "column 'territory'",
+            "missing territory",
+        ],
+    );
+    let c = Case::new(
+        b"date,territory,amount\n2024-01-05,T-1,100\n2024-02-05,T-2,120\n2024-03-05,T-2 ,90\n",
+        &scenario("", ""),
+    );
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args(["validate", "s.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "territory names 'T-2' and 'T-2 ' differ only by surrounding spaces",
+        ));
+}
+
+#[test]
 fn quantile_outside_unit_interval() {
     let c = Case::new(
         GOOD_SALES.as_bytes(),

@@ -83,6 +83,11 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
     let mut report = LoadReport::default();
     let sales = sales::load_sales(data)?;
     report.tables.push(sales.report.clone());
+    sales::warn_of_names_differing_by_spaces(
+        &sales.by_key_day,
+        sales::key_column(data),
+        &mut report.warnings,
+    );
 
     // Reps first: with territory_from = "rep" they map sales keys to territories.
     let reps_table = match &data.reps {

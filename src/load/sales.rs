@@ -6,7 +6,7 @@
 //! Row-level work (casting, masks, filters, group-bys) stays in polars; Rust
 //! only sees the aggregated rows and the distinct date strings.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -66,6 +66,25 @@ fn text_column<'a>(g: &'a DataFrame, name: &str, path: &Path) -> Result<&'a Stri
 /// Column `name` of an aggregated frame as numbers.
 fn number_column<'a>(g: &'a DataFrame, name: &str, path: &Path) -> Result<&'a Float64Chunked> {
     g.column(name).map_err(pe(path))?.f64().map_err(pe(path))
+}
+
+/// Warn of key names that differ only by surrounding spaces (`T-A` and
+/// `T-A `): they are kept apart, as written, which is rarely meant.
+pub fn warn_of_names_differing_by_spaces(rows: &[KeyDay], key: &str, warnings: &mut Vec<String>) {
+    let mut by_trimmed: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for r in rows {
+        by_trimmed
+            .entry(r.key.trim())
+            .or_default()
+            .insert(r.key.as_str());
+    }
+    for names in by_trimmed.values().filter(|n| n.len() > 1) {
+        let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+        warnings.push(format!(
+            "{key} names {} differ only by surrounding spaces: they are kept apart; remove the spaces in the sales table if they are one",
+            quoted.join(" and ")
+        ));
+    }
 }
 
 /// The sales key column: territory or rep.
@@ -156,11 +175,23 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
     } else {
         col("amount").cast(DataType::Float64)
     };
+    // A key of only spaces is as missing as an empty one.
+    let key_text = matches!(df.column(key).map_err(pe(path))?.dtype(), DataType::String);
+    let bad_key = if key_text {
+        col(key).is_null().or(col(key)
+            .str()
+            .strip_chars(lit(NULL))
+            .str()
+            .len_chars()
+            .eq(lit(0)))
+    } else {
+        col(key).is_null()
+    };
     let df = df
         .lazy()
         .with_columns([amount_expr.alias("__amt")])
         .with_columns([
-            col(key).is_null().alias("__bad_key"),
+            bad_key.alias("__bad_key"),
             col("date").is_null().alias("__bad_date"),
             col("__amt")
                 .is_null()
