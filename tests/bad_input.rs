@@ -448,6 +448,69 @@ fn a_territory_of_only_spaces_is_missing_and_names_differing_by_spaces_are_warne
 }
 
 #[test]
+fn large_amounts_add_up_exactly_and_too_large_ones_are_bad_rows() {
+    // Four rows of 6e14 on one territory and day: their sum in 64-bit
+    // units of 1/10,000 used to wrap (2.4e15 came out as 5.55e14).
+    let c = Case::new(
+        b"date,territory,amount\n2024-01-01,T-1,5\n\
+          2024-02-05,T-1,600000000000000\n2024-02-05,T-1,600000000000000\n\
+          2024-02-05,T-1,600000000000000\n2024-02-05,T-1,600000000000000\n\
+          2024-03-31,T-2,90\n",
+        &scenario("", ""),
+    );
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args(["validate", "s.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "revenue 2024: 2400000000000095.00",
+        ));
+    // Cents stay exact however many rows add up.
+    let mut many = String::from("date,territory,amount\n");
+    for day in 1..=28 {
+        for _ in 0..40 {
+            many.push_str(&format!("2024-02-{day:02},T-1,999999999999.99\n"));
+        }
+    }
+    many.push_str("2024-01-01,T-1,0.01\n2024-03-31,T-1,0.01\n");
+    let c = Case::new(many.as_bytes(), &scenario("", ""));
+    let out = Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args(["validate", "s.toml"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let revenue: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("revenue 2024: "))
+        .and_then(|l| l.trim_end_matches(" USD").parse().ok())
+        .unwrap();
+    // 1,120 x 999,999,999,999.99 + 0.02 = 1,119,999,999,999,988.82: each
+    // day's 40 rows are summed exactly, the days in doubles, whose spacing
+    // at 1.1e15 is 0.125 (a wrapped or dropped sum would be far off).
+    assert!(
+        (revenue - 1_119_999_999_999_988.9).abs() < 1.0,
+        "{revenue}"
+    );
+    for big in ["1e15", "-2000000000000000", "1e308"] {
+        let c = Case::new(
+            format!("date,territory,amount\n2024-01-05,T-1,100\n2024-02-05,T-1,{big}\n").as_bytes(),
+            &scenario("", ""),
+        );
+        c.fails(
+            "validate",
+            &["sales.csv", "line 3", "column 'amount'", big, "below 9e14"],
+        );
+    }
+}
+
+#[test]
 fn quantile_outside_unit_interval() {
     let c = Case::new(
         GOOD_SALES.as_bytes(),

@@ -112,11 +112,72 @@ fn amount_units() -> Expr {
         .alias("__units")
 }
 
-/// The exact sum of the amounts within a group, as a float: a plain
-/// integer sum of the `__units` column (polars' fast aggregation path;
-/// the rounding expression inside the aggregation was evaluated per group).
-fn exact_amount_sum() -> Expr {
-    (col("__units").sum().cast(DataType::Float64) / lit(AMOUNT_SCALE)).alias("amount")
+/// The largest |amount| of one row: its units (1/`AMOUNT_SCALE`) fit a
+/// 64-bit integer with room to spare; a larger amount is a bad row.
+const MAX_AMOUNT: f64 = 9e14;
+
+/// Units are summed in two 64-bit limbs, high (units >> 32) and low (the
+/// remaining 32 bits), so that no group sum can wrap however many rows it
+/// adds: each limb's sum stays far inside 64 bits for billions of rows.
+const LIMB: i64 = 1 << 32;
+
+/// `df` with each row's units split into the limbs `__hi` (units div
+/// `LIMB`, rounded down) and `__lo` (the rest, from 0 to `LIMB` - 1).
+fn with_limbs(mut df: DataFrame, path: &Path) -> Result<DataFrame> {
+    let units = df
+        .column("__units")
+        .map_err(pe(path))?
+        .i64()
+        .map_err(pe(path))?;
+    let hi: Int64Chunked = units
+        .iter()
+        .map(|u| u.map(|u| u.div_euclid(LIMB)))
+        .collect();
+    let lo: Int64Chunked = units
+        .iter()
+        .map(|u| u.map(|u| u.rem_euclid(LIMB)))
+        .collect();
+    df.with_column(hi.with_name("__hi".into()).into_column())
+        .map_err(pe(path))?;
+    df.with_column(lo.with_name("__lo".into()).into_column())
+        .map_err(pe(path))?;
+    Ok(df)
+}
+
+/// The group sums of the amounts' two limbs (`__hi`, `__lo`), plain integer
+/// sums (polars' fast aggregation path); [`with_exact_amount`] joins them.
+fn exact_amount_sums() -> [Expr; 2] {
+    [
+        col("__hi").sum().alias("__hi"),
+        col("__lo").sum().alias("__lo"),
+    ]
+}
+
+/// `g` with an `amount` column: each group's exact sum from its limbs
+/// (joined as 128-bit integers), as a float.
+fn with_exact_amount(mut g: DataFrame, path: &Path) -> Result<DataFrame> {
+    let limb = |name: &str| -> Result<Vec<Option<i64>>> {
+        Ok(g.column(name)
+            .map_err(pe(path))?
+            .cast(&DataType::Int64)
+            .map_err(pe(path))?
+            .i64()
+            .map_err(pe(path))?
+            .iter()
+            .collect())
+    };
+    let (hi, lo) = (limb("__hi")?, limb("__lo")?);
+    let amount: Float64Chunked = hi
+        .iter()
+        .zip(&lo)
+        .map(|(h, l)| {
+            let units = i128::from(h.unwrap_or(0)) * i128::from(LIMB) + i128::from(l.unwrap_or(0));
+            Some(units as f64 / AMOUNT_SCALE)
+        })
+        .collect();
+    g.with_column(amount.with_name("amount".into()).into_column())
+        .map_err(pe(path))?;
+    Ok(g)
 }
 
 /// Read and aggregate the sales table.
@@ -197,10 +258,17 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
                 .is_null()
                 .or(col("__amt").is_finite().not())
                 .alias("__bad_amount"),
+            col("__amt")
+                .gt_eq(lit(MAX_AMOUNT))
+                .or(col("__amt").lt_eq(lit(-MAX_AMOUNT)))
+                .and(col("__amt").is_finite())
+                .fill_null(lit(false))
+                .alias("__big_amount"),
             amount_units(),
         ])
         .collect()
         .map_err(pe(path))?;
+    let df = with_limbs(df, path)?;
 
     let checks = [
         (
@@ -213,6 +281,11 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
             "__bad_amount",
             "amount",
             "expected a finite number (a plain decimal such as 1234.50)".to_string(),
+        ),
+        (
+            "__big_amount",
+            "amount",
+            format!("expected an amount below {MAX_AMOUNT:e} in absolute value, the largest summed exactly"),
         ),
     ];
     let mut rejected = BTreeMap::new();
@@ -271,11 +344,13 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
         .clone()
         .group_by([col(key), date_text.clone()])
         .agg([
-            exact_amount_sum(),
+            exact_amount_sums()[0].clone(),
+            exact_amount_sums()[1].clone(),
             len().cast(DataType::Int64).alias("lines"),
         ])
         .collect()
         .map_err(pe(path))?;
+    let by_day = with_exact_amount(by_day, path)?;
 
     // Parse each distinct date string once.
     let mut dates: HashMap<String, Option<NaiveDate>> = HashMap::new();
@@ -379,10 +454,11 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
                 col(key).cast(DataType::String),
                 date_text.clone(),
             ])
-            .agg([exact_amount_sum()])
+            .agg(exact_amount_sums())
             .sort(["account", key, "date"], Default::default())
             .collect()
             .map_err(pe(path))?;
+        let g = with_exact_amount(g, path)?;
         let acc = text_column(&g, "account", path)?;
         let k = text_column(&g, key, path)?;
         let d = text_column(&g, "date", path)?;
@@ -413,10 +489,14 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
                 col(key).cast(DataType::String),
                 col("deal").cast(DataType::String),
             ])
-            .agg([exact_amount_sum(), date_text.clone().min().alias("date")])
+            .agg({
+                let [hi, lo] = exact_amount_sums();
+                [hi, lo, date_text.clone().min().alias("date")]
+            })
             .sort([key, "deal"], Default::default())
             .collect()
             .map_err(pe(path))?;
+        let g = with_exact_amount(g, path)?;
         let k = text_column(&g, key, path)?;
         let d = text_column(&g, "date", path)?;
         let a = number_column(&g, "amount", path)?;
