@@ -494,10 +494,7 @@ fn large_amounts_add_up_exactly_and_too_large_ones_are_bad_rows() {
     // 1,120 x 999,999,999,999.99 + 0.02 = 1,119,999,999,999,988.82: each
     // day's 40 rows are summed exactly, the days in doubles, whose spacing
     // at 1.1e15 is 0.125 (a wrapped or dropped sum would be far off).
-    assert!(
-        (revenue - 1_119_999_999_999_988.9).abs() < 1.0,
-        "{revenue}"
-    );
+    assert!((revenue - 1_119_999_999_999_988.9).abs() < 1.0, "{revenue}");
     for big in ["1e15", "-2000000000000000", "1e308"] {
         let c = Case::new(
             format!("date,territory,amount\n2024-01-05,T-1,100\n2024-02-05,T-1,{big}\n").as_bytes(),
