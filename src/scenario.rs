@@ -326,6 +326,10 @@ pub struct ForecastSpec {
     pub quantiles: Vec<f64>,
 }
 
+/// Plans at or above this are refused: far beyond any company's revenue,
+/// and beyond the amounts the loader sums exactly.
+pub const MAX_PLAN: f64 = 1e15;
+
 /// The most trials one run simulates.
 pub const MAX_TRIALS: i64 = 100_000_000;
 
@@ -1178,10 +1182,13 @@ fn check_adjustment(ctx: &Ctx, i: usize, raw: &RawAdjustment) -> Result<Adjustme
 }
 
 fn check_quota(ctx: &Ctx, raw: &RawQuota, forecast: &ForecastSpec) -> Result<QuotaSpec> {
-    if !(raw.plan.is_finite() && raw.plan > 0.0) {
+    if !(raw.plan.is_finite() && raw.plan > 0.0 && raw.plan < MAX_PLAN) {
         return Err(ctx.err(
             "quota.plan",
-            format!("found {}, expected a revenue plan greater than 0", raw.plan),
+            format!(
+                "found {:e}, expected a revenue plan greater than 0 and below {MAX_PLAN:e}",
+                raw.plan
+            ),
         ));
     }
     check_one_year(ctx, forecast, "quota")?;

@@ -96,7 +96,7 @@ fn missing_required_column() {
             "sales.csv",
             "column 'territory'",
             "not found",
-            "date, amount",
+            "'date', 'amount'",
         ],
     );
 }
@@ -505,6 +505,72 @@ fn large_amounts_add_up_exactly_and_too_large_ones_are_bad_rows() {
             &["sales.csv", "line 3", "column 'amount'", big, "below 9e14"],
         );
     }
+}
+
+#[test]
+fn lone_carriage_returns_end_lines_and_header_names_are_trimmed() {
+    for sales in [
+        "date,territory,amount\r2024-01-05,T-1,100\r2024-02-05,T-1,120\r2024-03-05,T-2,90\r",
+        "date , territory,amount \n2024-01-05,T-1,100\n2024-02-05,T-1,120\n2024-03-05,T-2,90\n",
+    ] {
+        let c = Case::new(sales.as_bytes(), &scenario("", ""));
+        Command::cargo_bin("salesplan")
+            .unwrap()
+            .current_dir(c.dir.path())
+            .args(["validate", "s.toml"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("3 rows read, 3 used"));
+    }
+}
+
+#[test]
+fn an_unquoted_thousands_separator_names_the_line_and_the_field_counts() {
+    let c = Case::new(
+        b"date,territory,amount\n2024-01-05,T-1,100\n2024-02-05,T-1,1,234.56\n",
+        &scenario("", ""),
+    );
+    c.fails(
+        "validate",
+        &[
+            "sales.csv",
+            "line 3",
+            "found 4 fields, expected 3",
+            "1,234.56",
+        ],
+    );
+}
+
+#[test]
+fn a_long_header_is_quoted_in_part() {
+    let names: Vec<String> = (0..200).map(|i| format!("column_{i}")).collect();
+    let c = Case::new(
+        format!("{}\n{}\n", names.join(","), vec!["1"; 200].join(",")).as_bytes(),
+        &scenario("", ""),
+    );
+    let out = c.path("out");
+    let assert = Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args(["validate", "s.toml", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("(200 names in all)"));
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(stderr.len() < 400, "{} characters", stderr.len());
+}
+
+#[test]
+fn a_plan_far_beyond_any_revenue_names_the_file_and_the_limit() {
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario("", "[quota]\nplan = 1e300\n"),
+    );
+    c.fails(
+        "validate",
+        &["s.toml", "quota.plan", "found 1e300", "below 1e15"],
+    );
 }
 
 #[test]

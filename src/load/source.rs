@@ -119,7 +119,7 @@ pub fn read_table(
     } else {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         not_a_known_binary(path, &bytes)?;
-        let text = decode(path, bytes, encoding)?;
+        let text = trimmed_header(normalised_line_ends(decode(path, bytes, encoding)?));
         let header = csv_header(path, &text)?;
         let p = path.to_path_buf();
         (
@@ -143,7 +143,7 @@ pub fn read_table(
                 format!(
                     "column not found (mapped to '{}'); the header has: {}",
                     w.model,
-                    header.join(", ")
+                    header_excerpt(&header)
                 ),
             ));
         }
@@ -155,7 +155,7 @@ pub fn read_table(
                 e,
                 format!(
                     "filter column not found; the header has: {}",
-                    header.join(", ")
+                    header_excerpt(&header)
                 ),
             ));
         }
@@ -254,6 +254,87 @@ fn cp437_char(b: u8) -> char {
     }
 }
 
+/// Most characters of a header quoted in a message.
+const MAX_EXCERPT: usize = 200;
+
+/// The header's names, each quoted, for a message: at most `MAX_EXCERPT`
+/// characters (a file whose line ends were not recognised has its whole
+/// text on its "first line").
+fn header_excerpt(header: &[String]) -> String {
+    let full = header
+        .iter()
+        .map(|h| format!("'{h}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if full.chars().count() <= MAX_EXCERPT {
+        full
+    } else {
+        let cut: String = full.chars().take(MAX_EXCERPT).collect();
+        format!("{cut}... ({} names in all)", header.len())
+    }
+}
+
+/// Old Mac exports end lines with a lone CR: when the text has no LF at
+/// all, each CR ends a line.
+fn normalised_line_ends(mut text: Vec<u8>) -> Vec<u8> {
+    if !text.contains(&b'\n') && text.contains(&b'\r') {
+        for b in &mut text {
+            if *b == b'\r' {
+                *b = b'\n';
+            }
+        }
+    }
+    text
+}
+
+/// The header line with the spaces around each name removed (`date ,
+/// amount ` names `date` and `amount`), when it has no quotes (a quoted
+/// name keeps its spaces).
+fn trimmed_header(text: Vec<u8>) -> Vec<u8> {
+    let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
+    let line = &text[..end];
+    if line.contains(&b'"') {
+        return text;
+    }
+    let cr = line.ends_with(b"\r");
+    let body = String::from_utf8_lossy(&line[..line.len() - usize::from(cr)]).into_owned();
+    let trimmed: Vec<&str> = body.split(',').map(str::trim).collect();
+    let joined = trimmed.join(",");
+    if joined == body {
+        return text;
+    }
+    let mut out = joined.into_bytes();
+    if cr {
+        out.push(b'\r');
+    }
+    out.extend_from_slice(&text[end..]);
+    out
+}
+
+/// The first data line whose field count differs from the header's, with
+/// both counts (quoted commas not counted).
+fn ragged_line(text: &[u8]) -> Option<(usize, usize, usize)> {
+    let fields = |line: &[u8]| {
+        let mut quoted = false;
+        1 + line
+            .iter()
+            .filter(|&&b| {
+                if b == b'"' {
+                    quoted = !quoted;
+                }
+                b == b',' && !quoted
+            })
+            .count()
+    };
+    let mut lines = text.split(|&b| b == b'\n');
+    let expected = fields(lines.next()?);
+    lines.enumerate().find_map(|(i, l)| {
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        let found = fields(l);
+        (!l.is_empty() && found != expected).then_some((i + 2, found, expected))
+    })
+}
+
 /// The column names on the first line of CSV `text`.
 fn csv_header(path: &Path, text: &[u8]) -> Result<Vec<String>> {
     let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
@@ -293,9 +374,19 @@ fn read_csv_text(path: &Path, text: Vec<u8>, columns: &[String]) -> Result<DataF
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
         .with_columns(Some(cols))
-        .into_reader_with_file_handle(std::io::Cursor::new(text))
+        .into_reader_with_file_handle(std::io::Cursor::new(text.as_slice()))
         .finish()
-        .map_err(|e| Error::data(path, format!("cannot parse CSV: {e}")))
+        .map_err(|e| match ragged_line(&text) {
+            Some((line, found, expected)) => Error::Data {
+                file: path.to_path_buf(),
+                line: Some(line),
+                column: None,
+                message: format!(
+                    "found {found} fields, expected {expected} as in the header (an unquoted comma inside a value, such as 1,234.56? quote the value or drop the thousands separator)"
+                ),
+            },
+            None => Error::data(path, format!("cannot parse CSV: {e}")),
+        })
 }
 
 #[cfg(test)]
