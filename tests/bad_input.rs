@@ -525,6 +525,27 @@ fn lone_carriage_returns_end_lines_and_header_names_are_trimmed() {
 }
 
 #[test]
+fn excel_unicode_text_is_read_utf16_and_tab_separated() {
+    // Excel's "Unicode text": UTF-16LE with a byte-order mark, tabs
+    // between fields, CRLF line ends; a value with a comma stays whole.
+    let text = "date\tterritory\tamount\r\n2024-01-05\tT-1, North\t100\r\n\
+                2024-02-05\tT-1, North\t120\r\n2024-03-05\tT-2\t90\r\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in text.encode_utf16() {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    let c = Case::new(&bytes, &scenario("", ""));
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args(["validate", "s.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("3 rows read, 3 used"))
+        .stdout(predicate::str::contains("territories: 2"));
+}
+
+#[test]
 fn an_unquoted_thousands_separator_names_the_line_and_the_field_counts() {
     let c = Case::new(
         b"date,territory,amount\n2024-01-05,T-1,100\n2024-02-05,T-1,1,234.56\n",

@@ -119,12 +119,14 @@ pub fn read_table(
     } else {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         not_a_known_binary(path, &bytes)?;
-        let text = trimmed_header(normalised_line_ends(decode(path, bytes, encoding)?));
-        let header = csv_header(path, &text)?;
+        let text = normalised_line_ends(decode(path, bytes, encoding)?);
+        let sep = separator(&text);
+        let text = trimmed_header(text, sep);
+        let header = csv_header(path, &text, sep)?;
         let p = path.to_path_buf();
         (
             header,
-            Box::new(move |cols: &[String]| read_csv_text(&p, text, cols)),
+            Box::new(move |cols: &[String]| read_csv_text(&p, text, cols, sep)),
         )
     };
 
@@ -195,6 +197,23 @@ fn decode(path: &Path, bytes: Vec<u8>, encoding: Encoding) -> Result<Vec<u8>> {
             path,
             "the file is empty; expected a header line and data rows",
         ));
+    }
+    // Excel's "Unicode text" is UTF-16 with a byte-order mark, whatever
+    // data.encoding says.
+    for (bom, utf16) in [
+        (&[0xFF, 0xFE][..], encoding_rs::UTF_16LE),
+        (&[0xFE, 0xFF][..], encoding_rs::UTF_16BE),
+    ] {
+        if bytes.starts_with(bom) {
+            let (text, _, had_errors) = utf16.decode(&bytes);
+            if had_errors {
+                return Err(Error::data(
+                    path,
+                    "invalid UTF-16 (the file starts with a UTF-16 byte-order mark)",
+                ));
+            }
+            return Ok(text.into_owned().into_bytes());
+        }
     }
     match encoding {
         Encoding::Utf8 => {
@@ -290,7 +309,7 @@ fn normalised_line_ends(mut text: Vec<u8>) -> Vec<u8> {
 /// The header line with the spaces around each name removed (`date ,
 /// amount ` names `date` and `amount`), when it has no quotes (a quoted
 /// name keeps its spaces).
-fn trimmed_header(text: Vec<u8>) -> Vec<u8> {
+fn trimmed_header(text: Vec<u8>, sep: u8) -> Vec<u8> {
     let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
     let line = &text[..end];
     if line.contains(&b'"') {
@@ -298,8 +317,9 @@ fn trimmed_header(text: Vec<u8>) -> Vec<u8> {
     }
     let cr = line.ends_with(b"\r");
     let body = String::from_utf8_lossy(&line[..line.len() - usize::from(cr)]).into_owned();
-    let trimmed: Vec<&str> = body.split(',').map(str::trim).collect();
-    let joined = trimmed.join(",");
+    let sep_char = char::from(sep);
+    let trimmed: Vec<&str> = body.split(sep_char).map(str::trim).collect();
+    let joined = trimmed.join(&sep_char.to_string());
     if joined == body {
         return text;
     }
@@ -313,7 +333,7 @@ fn trimmed_header(text: Vec<u8>) -> Vec<u8> {
 
 /// The first data line whose field count differs from the header's, with
 /// both counts (quoted commas not counted).
-fn ragged_line(text: &[u8]) -> Option<(usize, usize, usize)> {
+fn ragged_line(text: &[u8], sep: u8) -> Option<(usize, usize, usize)> {
     let fields = |line: &[u8]| {
         let mut quoted = false;
         1 + line
@@ -322,7 +342,7 @@ fn ragged_line(text: &[u8]) -> Option<(usize, usize, usize)> {
                 if b == b'"' {
                     quoted = !quoted;
                 }
-                b == b',' && !quoted
+                b == sep && !quoted
             })
             .count()
     };
@@ -335,8 +355,20 @@ fn ragged_line(text: &[u8]) -> Option<(usize, usize, usize)> {
     })
 }
 
+/// The field separator of `text`: a tab when its header line has tabs and
+/// no commas (Excel's "Unicode text" export), else a comma.
+fn separator(text: &[u8]) -> u8 {
+    let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
+    let line = &text[..end];
+    if line.contains(&b'\t') && !line.contains(&b',') {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
 /// The column names on the first line of CSV `text`.
-fn csv_header(path: &Path, text: &[u8]) -> Result<Vec<String>> {
+fn csv_header(path: &Path, text: &[u8], sep: u8) -> Result<Vec<String>> {
     let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
     let line = String::from_utf8_lossy(&text[..end]);
     let line = line.trim_end_matches('\r');
@@ -357,7 +389,7 @@ fn csv_header(path: &Path, text: &[u8]) -> Result<Vec<String>> {
                 chars.next();
             }
             '"' => quoted = !quoted,
-            ',' if !quoted => names.push(std::mem::take(&mut field)),
+            c if c == char::from(sep) && !quoted => names.push(std::mem::take(&mut field)),
             _ => field.push(c),
         }
     }
@@ -365,7 +397,7 @@ fn csv_header(path: &Path, text: &[u8]) -> Result<Vec<String>> {
     Ok(names)
 }
 
-fn read_csv_text(path: &Path, text: Vec<u8>, columns: &[String]) -> Result<DataFrame> {
+fn read_csv_text(path: &Path, text: Vec<u8>, columns: &[String], sep: u8) -> Result<DataFrame> {
     let cols: Arc<[PlSmallStr]> = columns
         .iter()
         .map(|c| PlSmallStr::from(c.as_str()))
@@ -374,9 +406,10 @@ fn read_csv_text(path: &Path, text: Vec<u8>, columns: &[String]) -> Result<DataF
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
         .with_columns(Some(cols))
+        .map_parse_options(|o| o.with_separator(sep))
         .into_reader_with_file_handle(std::io::Cursor::new(text.as_slice()))
         .finish()
-        .map_err(|e| match ragged_line(&text) {
+        .map_err(|e| match ragged_line(&text, sep) {
             Some((line, found, expected)) => Error::Data {
                 file: path.to_path_buf(),
                 line: Some(line),
@@ -402,7 +435,7 @@ mod tests {
 
     #[test]
     fn header_with_quotes_and_commas() {
-        let h = csv_header(Path::new("x.csv"), b"\"Order, ID\",Sales\r\n1,2").unwrap();
+        let h = csv_header(Path::new("x.csv"), b"\"Order, ID\",Sales\r\n1,2", b',').unwrap();
         assert_eq!(h, vec!["Order, ID".to_string(), "Sales".to_string()]);
     }
 }
