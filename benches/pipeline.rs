@@ -35,6 +35,7 @@ use rayon::prelude::*;
 use salesplan::calendar::{Calendar, PeriodKind};
 use salesplan::fit::fit;
 use salesplan::generate::{generate, synthetic_history, GenerateSpec};
+use salesplan::history::{SalesHistory, Territory};
 use salesplan::load::load_data;
 use salesplan::model::FittedModels;
 use salesplan::rebalance::{optimise, Problem};
@@ -138,6 +139,59 @@ fn bench_fit(c: &mut Criterion) {
             b.iter(|| fit(h, h.n_periods(), 12, &fit_spec()))
         });
     }
+    group.finish();
+}
+
+/// 1,000 territories x 36 months of the histories that once took seconds
+/// each to fit (issue 15): constant, near-constant, sawtooth and a single
+/// spike, a quarter of each, in 8 regions.
+fn pathological_history() -> SalesHistory {
+    let revenue: Vec<Vec<f64>> = (0..1000)
+        .map(|t| {
+            (0..36)
+                .map(|p| match t % 4 {
+                    0 => 1000.0,
+                    1 => 1000.0 + 1e-6 * ((p * 7919 + t) % 13) as f64,
+                    2 => {
+                        if p % 2 == 0 {
+                            100.0
+                        } else {
+                            1900.0
+                        }
+                    }
+                    _ => {
+                        if p == 17 {
+                            36_000.0
+                        } else {
+                            0.0
+                        }
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let territories = (0..1000)
+        .map(|t| Territory {
+            name: format!("P-{t:04}"),
+            region: format!("R-{}", t % 8),
+        })
+        .collect();
+    SalesHistory::from_series(
+        Calendar::new(PeriodKind::Month, 1),
+        2024 * 12,
+        territories,
+        revenue,
+    )
+}
+
+fn bench_fit_pathological(c: &mut Criterion) {
+    let h = pathological_history();
+    let mut group = c.benchmark_group("fit");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1000));
+    group.bench_function("pathological_1000x36", |b| {
+        b.iter(|| fit(&h, h.n_periods(), 12, &fit_spec()))
+    });
     group.finish();
 }
 
@@ -246,6 +300,7 @@ criterion_group!(
     benches,
     bench_load,
     bench_fit,
+    bench_fit_pathological,
     bench_simulate,
     bench_rebalance
 );
