@@ -259,6 +259,11 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
             warnings.push(format!(
                 "territory '{name}' has no sales in the fitted history: pooled model at the region's (or, with none fitted there, the company's) median level ({level:.0}) with 50% level uncertainty"
             ));
+        } else if f.diag.model.starts_with("net-credits") {
+            warnings.push(format!(
+                "territory '{name}' nets to {:.0} a period over its history (its credits exceed its sales): each forecast period is drawn from its own periods' values, credits included, with no trend or season",
+                f.level.level * f.residual.mean()
+            ));
         } else if f.needs_pooling {
             let p0 = f.residual.p0;
             let nonpositive = f.residual.nonpositive.clone();
@@ -475,12 +480,11 @@ fn fit_territory(
     let seasonal = season.iter().any(|&v| (v - 1.0).abs() > 1e-9);
     let choice = if empty { None } else { choice };
     let Some(choice) = choice else {
+        if !empty {
+            return net_credits_fit(y, season.len(), n);
+        }
         let mut out = empty_fit(season, n);
         out.empty = empty;
-        if !empty {
-            // Net non-positive level: forecast zero with the observed spread.
-            out.diag.model = "zero".into();
-        }
         return out;
     };
     let ets = &choice.fit;
@@ -747,6 +751,48 @@ impl Candidate {
             bic: k as f64 * (n as f64).ln() - 2.0 * loglik,
         }
     }
+}
+
+/// A territory whose history nets to zero or less (credits, refunds): no
+/// level model fits a non-positive mean, so each period is drawn from the
+/// territory's own periods, as observed (their mean magnitude as the level,
+/// the ratios to it as the law, negative ones included). It forecasts what
+/// the data say, credits included, with no trend or season; `fit`
+/// warns of it.
+fn net_credits_fit(y: &[f64], season_len: usize, n: usize) -> TerritoryFit {
+    let scale = y.iter().map(|v| v.abs()).sum::<f64>() / y.len().max(1) as f64;
+    let mut out = empty_fit(vec![1.0; season_len], n);
+    out.empty = false;
+    if scale <= 0.0 {
+        out.diag.model = "zero".into();
+        return out;
+    }
+    let ratios: Vec<f64> = y.iter().map(|v| v / scale).collect();
+    let nonpositive: Vec<f64> = ratios.iter().copied().filter(|&r| r <= 0.0).collect();
+    let mut positive: Vec<f64> = ratios.iter().copied().filter(|&r| r > 0.0).collect();
+    positive.sort_by(f64::total_cmp);
+    if positive.is_empty() {
+        // Not drawn (p0 = 1), but the law needs a part.
+        positive.push(1.0);
+    }
+    let p0 = nonpositive.len() as f64 / ratios.len().max(1) as f64;
+    out.level = LevelLaw::fixed(scale);
+    out.residual = ResidualLaw::new(
+        p0,
+        nonpositive,
+        PositivePart::Empirical { sorted: positive },
+    );
+    // Its periods' normal scores join the common shocks' estimate.
+    out.scores = ratios
+        .iter()
+        .map(|&r| out.residual.normal_score(r))
+        .collect();
+    out.needs_pooling = false;
+    out.n_positive = ratios.iter().filter(|&&r| r > 0.0).count();
+    out.diag.model = "net-credits (own periods)".into();
+    out.diag.pooled = false;
+    out.diag.params = params_json(&out.residual);
+    out
 }
 
 fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
