@@ -935,8 +935,11 @@ fn kde_loo_loglik(x: &[f64]) -> Option<f64> {
 /// and by region factors, from the variance of sums (the average pairwise
 /// correlation of n series is (Var(sum) - sum of variances) / pairs).
 fn estimate_shocks(fits: &[TerritoryFit], region_index: &[usize], n_regions: usize) -> ShockModel {
+    // Territories with a score that is not a number (no law of their own to
+    // score against) are left out: one would make every share NaN.
     let used: Vec<usize> = (0..fits.len())
         .filter(|&i| !fits[i].empty && !fits[i].needs_pooling && fits[i].scores.len() >= 4)
+        .filter(|&i| fits[i].scores.iter().all(|v| v.is_finite()))
         .collect();
     if used.len() < 2 {
         return ShockModel::independent();
