@@ -244,16 +244,17 @@ impl OutputDir {
         if self.fail_dir_swap {
             let _ = std::fs::remove_dir_all(&self.staging);
         }
-        let dir_backup = match swap_in(&self.staging, &self.target) {
+        let dir_swap = match swap_in(&self.staging, &self.target) {
             Ok(b) => b,
             Err(e) => {
-                if let (Some(f), Some(b)) = (&extra, file_backup) {
-                    swap_back(&f.target, &b);
+                if let (Some(f), Some(b)) = (&extra, &file_backup) {
+                    swap_back(&f.target, b);
                 }
                 return Err(e);
             }
         };
-        for backup in [dir_backup, file_backup.flatten()].into_iter().flatten() {
+        let backups = [Some(dir_swap), file_backup].into_iter().flatten();
+        for backup in backups.filter_map(|s| s.backup) {
             let _ = remove_any(&backup);
         }
         Ok(self.shown.clone())
@@ -463,7 +464,13 @@ fn plots_only(dir: &Path) -> Result<bool> {
 
 /// Move `target` aside (if present) and `staged` into its place; returns
 /// the moved-aside copy. On failure the target is put back.
-fn swap_in(staged: &Path, target: &Path) -> Result<Option<PathBuf>> {
+fn swap_in(staged: &Path, target: &Path) -> Result<Swapped> {
+    let ours = identity(staged).ok_or_else(|| {
+        Error::io(
+            staged,
+            std::io::Error::other("the staged output disappeared"),
+        )
+    })?;
     let backup = match std::fs::symlink_metadata(target) {
         Ok(_) => {
             let (parent, name) = split(target)?;
@@ -479,15 +486,36 @@ fn swap_in(staged: &Path, target: &Path) -> Result<Option<PathBuf>> {
         }
         return Err(Error::io(target, e));
     }
-    Ok(backup)
+    Ok(Swapped { backup, ours })
 }
 
-/// Undo a [`swap_in`]: the new `target` is removed and `backup` (the
-/// previous one, if there was one) put back.
-fn swap_back(target: &Path, backup: &Option<PathBuf>) {
-    let _ = remove_any(target);
-    if let Some(b) = backup {
-        let _ = std::fs::rename(b, target);
+/// What [`swap_in`] did: where the previous entry went, and the identity
+/// (device, inode) of the entry it put in its place.
+struct Swapped {
+    backup: Option<PathBuf>,
+    ours: (u64, u64),
+}
+
+/// The (device, inode) of the entry at `path` itself (not what a symlink
+/// points to).
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Undo a [`swap_in`]: the new `target` is removed, only if it is still the
+/// entry the swap put there (another process may have replaced it since),
+/// and the previous one, if there was one, put back.
+fn swap_back(target: &Path, swapped: &Swapped) {
+    if identity(target) == Some(swapped.ours) {
+        let _ = remove_any(target);
+    }
+    if let Some(b) = &swapped.backup {
+        if identity(target).is_none() {
+            let _ = std::fs::rename(b, target);
+        }
     }
 }
 
@@ -744,6 +772,39 @@ mod tests {
         std::fs::create_dir_all(&live).unwrap();
         commit_one(&out, &[], "newer").unwrap();
         assert!(live.exists());
+    }
+
+    #[test]
+    fn a_rollback_removes_only_what_it_put_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        let staged = dir.path().join(".out.partial");
+        write(&target.join("old.csv"), "previous");
+        write(&staged.join("new.csv"), "ours");
+        let swapped = swap_in(&staged, &target).unwrap();
+        // Another process replaced the output meanwhile: the rollback
+        // leaves its entry alone and keeps the previous one aside.
+        let ours = dir.path().join("ours-moved");
+        std::fs::rename(&target, &ours).unwrap();
+        write(&target.join("theirs.csv"), "theirs");
+        swap_back(&target, &swapped);
+        assert_eq!(
+            std::fs::read_to_string(target.join("theirs.csv")).unwrap(),
+            "theirs"
+        );
+        let previous = swapped.backup.as_ref().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(previous.join("old.csv")).unwrap(),
+            "previous"
+        );
+        // Undisturbed, the rollback puts the previous output back.
+        std::fs::remove_dir_all(&target).unwrap();
+        std::fs::rename(&ours, &target).unwrap();
+        swap_back(&target, &swapped);
+        assert_eq!(
+            std::fs::read_to_string(target.join("old.csv")).unwrap(),
+            "previous"
+        );
     }
 
     #[test]
