@@ -23,13 +23,19 @@
 //! path as estimated from the group's history before that origin, so it
 //! too is judged only on what was known then.
 //!
-//! The form with the lowest total CRPS is chosen (on ties, the simpler).
-//! With fewer than `MIN_ORIGINS` origins a territory's own evidence is too
-//! thin: its form is chosen with its region's (`pool`), and without that
-//! by the scenario's `[fit] criterion` (AICc for `aic`,
-//! or BIC) instead. The chosen form's standardised errors
-//! (actual minus mean, over the predicted standard deviation) are kept:
-//! `fit` turns them into the calibration of the simulated spread.
+//! Every form is also refitted at the origins whose span is a whole
+//! horizon (`whole_span_origins`): their totals, and only theirs, calibrate
+//! the horizon total.
+//!
+//! Which forms are used is decided with the region's evidence (`pool`:
+//! the credible ones averaged); on a territory's own scores alone, the one
+//! with the lowest total CRPS (on ties, the simpler). With fewer than
+//! `MIN_ORIGINS` origins the scenario's `[fit] criterion` (AICc for `aic`,
+//! or BIC) picks one instead. Every form's forecasts at the origins are
+//! kept, so that the chosen mixture's standardised errors (actual minus
+//! mean, over the predicted standard deviation, by the mixture's first two
+//! moments) can be computed: `fit` turns them into the calibration of the
+//! simulated spread.
 
 use super::{fit, EtsFit, Form, Growth};
 use crate::scenario::Criterion;
