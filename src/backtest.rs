@@ -131,7 +131,7 @@ pub fn mean_pinball(y: f64, quantiles: &[f64]) -> f64 {
         / STANDARD_QUANTILES.len() as f64
 }
 
-/// In-sample seasonal-naive MAE: mean |y[t] - y[t - s]| (s = 1 when the
+/// In-sample seasonal-naive MAE: mean `|y[t] - y[t - s]|` (s = 1 when the
 /// series is shorter than two seasons).
 pub fn seasonal_naive_scale(y: &[f64], season: usize) -> f64 {
     let s = if y.len() > season { season } else { 1 };

@@ -238,7 +238,7 @@ impl ResidualLaw {
         self
     }
 
-    /// Mean of the law, from the table (used to check E[R] close to 1).
+    /// Mean of the law, from the table (used to check `E[R]` close to 1).
     pub fn mean(&self) -> f64 {
         self.expectation(|r| r)
     }

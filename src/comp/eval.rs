@@ -29,9 +29,9 @@ pub struct Trials<'a> {
     pub quarter_totals: &'a Array3<f32>,
     /// Region of each territory (index into `region_totals`).
     pub region_of: &'a [usize],
-    /// Region revenue per quarter per trial: [region][quarter][trial].
+    /// Region revenue per quarter per trial: `[region][quarter][trial]`.
     pub region_totals: &'a [Vec<Vec<f64>>],
-    /// Region quota per quarter: [region][quarter].
+    /// Region quota per quarter: `[region][quarter]`.
     pub region_quotas: &'a [[f64; QUARTERS]],
 }
 
@@ -70,7 +70,7 @@ pub fn region_totals(
 pub struct MemberTrials {
     /// Payout for the year.
     pub payout: Vec<f64>,
-    /// Payout accrued in each quarter: [quarter][trial].
+    /// Payout accrued in each quarter: `[quarter][trial]`.
     pub accrual: Vec<Vec<f64>>,
     /// Individual attainment over the year.
     pub attainment: Vec<f64>,
