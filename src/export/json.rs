@@ -88,6 +88,7 @@ pub fn summary(report: &Report) -> Value {
                 "own_ar1": round6(f.shocks.own_ar),
                 "season_discount": round6(f.season_discount),
                 "chosen_by_rolling_origin": f.rows.iter().filter(|r| r.chosen_by.starts_with("rolling")).count(),
+                "averaged_forms": f.rows.iter().filter(|r| r.chosen_by.contains("average of")).count(),
                 "calibrated": f.rows.iter().filter(|r| r.calibration.is_some()).count(),
             }),
         );
