@@ -141,11 +141,14 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     let seasonal_any = company_profile.is_some();
     // Each region's growth per period, as its deseasonalised total showed
     // it up to each rolling origin and up to the end (the group-growth form).
-    let lengths: Vec<usize> = select::origins(n_fit, horizon.max(1), s)
+    let mut lengths: Vec<usize> = select::origins(n_fit, horizon.max(1), s)
         .into_iter()
         .chain(select::whole_span_origins(n_fit, horizon.max(1), s))
         .chain([n_fit])
         .collect();
+    // The two sets of origins overlap: each growth path is estimated once.
+    lengths.sort_unstable();
+    lengths.dedup();
     let region_growth: Vec<Vec<(usize, Growth)>> = region_totals
         .iter()
         .zip(&region_profiles)
@@ -513,11 +516,7 @@ fn fit_territory(
     let moments: Vec<(f64, f64, f64)> = forms
         .iter()
         .map(|&(w, f)| {
-            let m: f64 = weights
-                .iter()
-                .enumerate()
-                .map(|(h, s)| f.mean_at(h) * s)
-                .sum();
+            let m: f64 = f.weighted_means(&weights).iter().sum();
             (w, m, f.total_sd(&weights))
         })
         .collect();
@@ -1257,21 +1256,14 @@ fn raise_persistence(
     needed: f64,
     spread: f64,
 ) -> f64 {
-    let alpha = fit.persistence_for(weights, needed / (spread * spread));
+    // The innovations are the widened law's: spread^2 times the fit's.
+    let (alpha, added) = fit.persistence_for(weights, needed / (spread * spread));
     if alpha <= law.smoothing.alpha {
         return needed;
     }
-    let total: f64 = (0..weights.len())
-        .map(|h| fit.mean_at(h) * weights[h])
-        .sum();
-    let added = spread
-        * spread
-        * (fit.innovation_total_variance(weights, alpha)
-            - fit.innovation_total_variance(weights, fit.smoothing.alpha))
-        / (total * total);
     law.smoothing.alpha = alpha;
     law.smoothing.beta = law.smoothing.beta.min(alpha);
-    (needed - added).max(0.0)
+    (needed - spread * spread * added).max(0.0)
 }
 
 /// Level and trend parameters counted by the degrees-of-freedom

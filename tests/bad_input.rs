@@ -31,6 +31,21 @@ impl Case {
         std::fs::write(self.path(name), text).unwrap();
     }
 
+    /// Run `validate` on the case's scenario, assert it succeeds, and return
+    /// what it printed.
+    fn validates(&self) -> String {
+        let out = Command::cargo_bin("salesplan")
+            .unwrap()
+            .current_dir(self.dir.path())
+            .args(["validate", "s.toml"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    }
+
     /// Run `command` and assert exit code 2 with every fragment in stderr.
     fn fails(&self, command: &str, fragments: &[&str]) {
         let out = self.path("out");
@@ -60,13 +75,8 @@ fn ok_case() -> Case {
 #[test]
 fn good_input_passes_validation() {
     let c = ok_case();
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(c.dir.path())
-        .args(["validate", "s.toml"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("territories: 2"));
+    let out = c.validates();
+    assert!(out.contains("territories: 2"), "{out}");
 }
 
 #[test]
@@ -224,12 +234,7 @@ fn encoding_setting_decodes_single_byte_files() {
         b"date,territory,amount\n2024-01-05,Mart\xa1n,1\n2024-02-05,Mart\xa1n,1\n",
         &scenario("encoding = \"cp437\"", ""),
     );
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(c.dir.path())
-        .args(["validate", "s.toml"])
-        .assert()
-        .success();
+    c.validates();
 }
 
 #[test]
@@ -436,15 +441,11 @@ fn a_territory_of_only_spaces_is_missing_and_names_differing_by_spaces_are_warne
         b"date,territory,amount\n2024-01-05,T-1,100\n2024-02-05,T-2,120\n2024-03-05,T-2 ,90\n",
         &scenario("", ""),
     );
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(c.dir.path())
-        .args(["validate", "s.toml"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "territory names 'T-2' and 'T-2 ' differ only by surrounding spaces",
-        ));
+    let out = c.validates();
+    assert!(
+        out.contains("territory names 'T-2' and 'T-2 ' differ only by surrounding spaces"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -458,15 +459,8 @@ fn large_amounts_add_up_exactly_and_too_large_ones_are_bad_rows() {
           2024-03-31,T-2,90\n",
         &scenario("", ""),
     );
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(c.dir.path())
-        .args(["validate", "s.toml"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "revenue 2024: 2400000000000095.00",
-        ));
+    let out = c.validates();
+    assert!(out.contains("revenue 2024: 2400000000000095.00"), "{out}");
     // Cents stay exact however many rows add up.
     let mut many = String::from("date,territory,amount\n");
     for day in 1..=28 {
@@ -476,16 +470,7 @@ fn large_amounts_add_up_exactly_and_too_large_ones_are_bad_rows() {
     }
     many.push_str("2024-01-01,T-1,0.01\n2024-03-31,T-1,0.01\n");
     let c = Case::new(many.as_bytes(), &scenario("", ""));
-    let out = Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(c.dir.path())
-        .args(["validate", "s.toml"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = c.validates();
     let revenue: f64 = text
         .lines()
         .find_map(|l| l.strip_prefix("revenue 2024: "))
@@ -514,13 +499,8 @@ fn lone_carriage_returns_end_lines_and_header_names_are_trimmed() {
         "date , territory,amount \n2024-01-05,T-1,100\n2024-02-05,T-1,120\n2024-03-05,T-2,90\n",
     ] {
         let c = Case::new(sales.as_bytes(), &scenario("", ""));
-        Command::cargo_bin("salesplan")
-            .unwrap()
-            .current_dir(c.dir.path())
-            .args(["validate", "s.toml"])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("3 rows read, 3 used"));
+        let out = c.validates();
+        assert!(out.contains("3 rows read, 3 used"), "{out}");
     }
 }
 
@@ -535,14 +515,9 @@ fn excel_unicode_text_is_read_utf16_and_tab_separated() {
         bytes.extend_from_slice(&unit.to_le_bytes());
     }
     let c = Case::new(&bytes, &scenario("", ""));
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(c.dir.path())
-        .args(["validate", "s.toml"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("3 rows read, 3 used"))
-        .stdout(predicate::str::contains("territories: 2"));
+    let out = c.validates();
+    assert!(out.contains("3 rows read, 3 used"), "{out}");
+    assert!(out.contains("territories: 2"), "{out}");
 }
 
 #[test]
@@ -662,16 +637,11 @@ fn skip_mode_counts_bad_rows() {
         b"date,territory,amount\n2024-01-05,T-1,1\n2024-01-06,T-1,lots\nsoon,T-1,3\n2024-02-05,,4\n2024-02-06,T-1,5\n",
         &scenario("on_bad_rows = \"skip\"", ""),
     );
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(c.dir.path())
-        .args(["validate", "s.toml"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("1 rejected (bad amount)"))
-        .stdout(predicate::str::contains("1 rejected (bad date)"))
-        .stdout(predicate::str::contains("1 rejected (bad territory)"))
-        .stdout(predicate::str::contains("2 used"));
+    let out = c.validates();
+    assert!(out.contains("1 rejected (bad amount)"), "{out}");
+    assert!(out.contains("1 rejected (bad date)"), "{out}");
+    assert!(out.contains("1 rejected (bad territory)"), "{out}");
+    assert!(out.contains("2 used"), "{out}");
 }
 
 #[test]

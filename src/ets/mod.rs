@@ -215,6 +215,16 @@ impl EtsFit {
         self.sigma2 * sum + level_var + w * w * slope_var
     }
 
+    /// The means of the first `weights.len()` periods after the origin, each
+    /// multiplied by its weight (its seasonal index).
+    pub fn weighted_means(&self, weights: &[f64]) -> Vec<f64> {
+        weights
+            .iter()
+            .enumerate()
+            .map(|(h, w)| self.mean_at(h) * w)
+            .collect()
+    }
+
     /// Standard deviation of the total of the first `weights.len()` periods
     /// after the origin, each period's mean multiplied by its weight (its
     /// seasonal index): the innovations' part
@@ -222,11 +232,7 @@ impl EtsFit {
     /// estimation variance.
     pub fn total_sd(&self, weights: &[f64]) -> f64 {
         let s = &self.smoothing;
-        let m: Vec<f64> = weights
-            .iter()
-            .enumerate()
-            .map(|(h, w)| self.mean_at(h) * w)
-            .collect();
+        let m = self.weighted_means(weights);
         let (level_var, slope_var) = self.parameter_variance();
         let total: f64 = m.iter().sum();
         let sloped: f64 = m
@@ -234,24 +240,19 @@ impl EtsFit {
             .enumerate()
             .map(|(h, v)| v * s.slope_weight(h + 1))
             .sum();
-        (self.innovation_total_variance(weights, s.alpha)
+        (self.innovation_variance(&m, s.alpha)
             + level_var * total * total
             + slope_var * sloped * sloped)
             .sqrt()
     }
 
     /// Variance of the horizon total from the innovations, were the level's
-    /// smoothing weight `alpha`: the innovation of step j reaches every
+    /// smoothing weight `alpha`, for the weighted means `m`
+    /// ([`Self::weighted_means`]): the innovation of step j reaches every
     /// later step h through c_(h-j) (see [`Self::relative_variance`]), so
-    /// Var = sigma^2 sum_j (m_j + sum_(h>j) m_h c_(h-j))^2, m_h the
-    /// weighted means.
-    pub fn innovation_total_variance(&self, weights: &[f64], alpha: f64) -> f64 {
+    /// Var = sigma^2 sum_j (m_j + sum_(h>j) m_h c_(h-j))^2.
+    fn innovation_variance(&self, m: &[f64], alpha: f64) -> f64 {
         let s = &self.smoothing;
-        let m: Vec<f64> = weights
-            .iter()
-            .enumerate()
-            .map(|(h, w)| self.mean_at(h) * w)
-            .collect();
         let c = |k: usize| alpha + s.beta * s.slope_weight(k);
         let mut var = 0.0;
         for j in 0..m.len() {
@@ -263,21 +264,20 @@ impl EtsFit {
 
     /// The level's smoothing weight, at least the fitted one, at which the
     /// innovations add `extra` to the horizon total's variance (relative to
-    /// the squared expected total), by bisection; 1 when even that adds
-    /// less.
-    pub fn persistence_for(&self, weights: &[f64], extra: f64) -> f64 {
-        let total: f64 = (0..weights.len())
-            .map(|h| self.mean_at(h) * weights[h])
-            .sum();
+    /// the squared expected total), by bisection, and what that weight adds
+    /// (less than `extra` only when even a weight of 1 adds less).
+    pub fn persistence_for(&self, weights: &[f64], extra: f64) -> (f64, f64) {
+        let m = self.weighted_means(weights);
+        let total: f64 = m.iter().sum();
+        let alpha = self.smoothing.alpha;
         if total <= 0.0 || extra <= 0.0 {
-            return self.smoothing.alpha;
+            return (alpha, 0.0);
         }
-        let base = self.innovation_total_variance(weights, self.smoothing.alpha);
-        let added =
-            |alpha: f64| (self.innovation_total_variance(weights, alpha) - base) / (total * total);
-        let (mut lo, mut hi) = (self.smoothing.alpha, 1.0);
+        let base = self.innovation_variance(&m, alpha);
+        let added = |a: f64| (self.innovation_variance(&m, a) - base) / (total * total);
+        let (mut lo, mut hi) = (alpha, 1.0);
         if added(hi) <= extra {
-            return hi;
+            return (hi, added(hi));
         }
         for _ in 0..40 {
             let mid = 0.5 * (lo + hi);
@@ -287,7 +287,7 @@ impl EtsFit {
                 hi = mid;
             }
         }
-        hi
+        (hi, added(hi))
     }
 
     /// Relative estimation variance of the level and of the slope per period.

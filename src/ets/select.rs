@@ -174,10 +174,7 @@ fn score_from(
     // The span's total, in the same units: what a plan is judged on, and
     // where the noise of single periods (sparse territories) averages out.
     let total: f64 = (origin..end).map(|t| a[t] * season[t]).sum();
-    let mean_total: f64 = (origin..end)
-        .enumerate()
-        .map(|(h, t)| f.mean_at(h) * season[t])
-        .sum();
+    let mean_total: f64 = f.weighted_means(&season[origin..end]).iter().sum();
     let total_sd = f.total_sd(&season[origin..end]);
     crps += crps_normal(total, mean_total, total_sd);
     // Only a whole horizon's total calibrates the horizon total (see
