@@ -28,11 +28,12 @@
 use rayon::prelude::*;
 use serde_json::json;
 
+use crate::ets::prior::{AlphaPrior, FormPriors};
 use crate::ets::{group_growth, pool, select, Form, Growth};
 use crate::history::SalesHistory;
 use crate::model::{
-    AlternativeLevel, Diagnostics, FittedModels, LevelLaw, PositivePart, ResidualLaw, SeasonError,
-    ShockModel, TerritoryModel,
+    AlphaPriorModes, AlternativeLevel, Diagnostics, FittedModels, LevelLaw, PositivePart,
+    ResidualLaw, SeasonError, ShockModel, TerritoryModel,
 };
 use crate::scenario::{Criterion, FitSpec};
 use crate::stats::dist::{self, Family, Fitted};
@@ -197,13 +198,46 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     };
     // Every form scored on every territory, then each territory's form
     // chosen with its region's evidence (`ets::pool`), then the fits.
-    let evaluated: Vec<(Deseasonalised, Option<select::Evaluated>)> = series
+    let deseasonalised: Vec<Deseasonalised> = series
         .par_iter()
         .enumerate()
         .map(|(i, y)| {
             let r = region_index[i];
-            let d = deseasonalise(y, &region_profiles[r], &deviations[i], &positions, tau2);
-            let e = evaluate_territory(y, &d, &region_growth[r], &settings);
+            deseasonalise(y, &region_profiles[r], &deviations[i], &positions, tau2)
+        })
+        .collect();
+    // How far levels (and shares of the region) move, as the company's
+    // territories together show it: worth a year of a territory's own
+    // periods (`ets::prior`).
+    let full_growth = |r: usize| {
+        region_growth[r]
+            .iter()
+            .find(|(l, _)| *l == n_fit)
+            .map_or(&[][..], |(_, g)| g.history.as_slice())
+    };
+    let pooled = |grown: bool| {
+        let series: Vec<(&[f64], &[f64])> = deseasonalised
+            .iter()
+            .zip(&region_index)
+            .map(|(d, &r)| {
+                (
+                    d.a_capped.as_slice(),
+                    if grown { full_growth(r) } else { &[][..] },
+                )
+            })
+            .collect();
+        AlphaPrior::pooled(&series, s as f64)
+    };
+    let alpha_prior = FormPriors {
+        level: pooled(false),
+        group: pooled(true),
+    };
+    let evaluated: Vec<(Deseasonalised, Option<select::Evaluated>)> = deseasonalised
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let r = region_index[i];
+            let e = evaluate_territory(series[i], &d, &region_growth[r], &settings, &alpha_prior);
             (d, e)
         })
         .collect();
@@ -340,6 +374,10 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         season_errors,
         cadence: history.cadence,
         season_discount: discount,
+        alpha_prior: AlphaPriorModes {
+            level: alpha_prior.level.mode(),
+            share: alpha_prior.group.mode(),
+        },
         warnings,
     }
 }
@@ -435,6 +473,7 @@ fn evaluate_territory(
     d: &Deseasonalised,
     region_growth: &[(usize, Growth)],
     settings: &Settings,
+    prior: &FormPriors,
 ) -> Option<select::Evaluated> {
     if y.iter().all(|&v| v == 0.0) {
         return None;
@@ -452,6 +491,7 @@ fn evaluate_territory(
         settings.horizon,
         d.season.len(),
         &growth,
+        prior,
     )
 }
 

@@ -849,7 +849,18 @@ pub struct FittedModels {
     /// Weight of each earlier year in the seasonal profiles relative to the
     /// year after it (1: every year alike), chosen by `fit`.
     pub season_discount: f64,
+    /// The smoothing weights the company's territories together favour for
+    /// a local level and for a share of the region (the modes of the
+    /// priors on alpha, `ets::prior`); `None` without a prior.
+    pub alpha_prior: AlphaPriorModes,
     pub warnings: Vec<String>,
+}
+
+/// The modes of the priors on the smoothing weight alpha.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct AlphaPriorModes {
+    pub level: Option<f64>,
+    pub share: Option<f64>,
 }
 
 impl FittedModels {

@@ -127,6 +127,7 @@ pub struct FitSection {
     pub shocks: ShockModel,
     /// Weight of each earlier year in the seasonal profiles.
     pub season_discount: f64,
+    pub alpha_prior: crate::model::AlphaPriorModes,
     pub warnings: Vec<String>,
 }
 
@@ -191,6 +192,7 @@ impl FitSection {
             fitted,
             shocks: models.shocks,
             season_discount: models.season_discount,
+            alpha_prior: models.alpha_prior,
             warnings: models.warnings.clone(),
         }
     }

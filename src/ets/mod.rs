@@ -27,12 +27,14 @@
 //! level and trend for the rest of the horizon.
 
 pub mod pool;
+pub mod prior;
 pub mod select;
 
 use serde::Serialize;
 
 use crate::stats::nelder_mead::minimize;
 use crate::stats::quantile::mean;
+use prior::FormPriors;
 
 /// Smallest damping; the largest is `PHI_MAX`.
 const PHI_MIN: f64 = 0.8;
@@ -404,11 +406,12 @@ fn unpack(form: Form, x: &[f64], scale: f64) -> (Smoothing, f64, f64) {
     }
 }
 
-/// Fit `form` to the deseasonalised series `a` by maximum likelihood
-/// (`growth`: the group's, used by [`Form::Group`] only); `None` when the
-/// series is too short for it or has no positive mean.
-pub fn fit(a: &[f64], form: Form, growth: &Growth) -> Option<EtsFit> {
-    fit_from(a, form, growth, None)
+/// Fit `form` to the deseasonalised series `a` by maximum likelihood, its
+/// smoothing weight under `prior` (a posterior mode; the criteria are the
+/// likelihood's own) (`growth`: the group's, used by [`Form::Group`] only);
+/// `None` when the series is too short for it or has no positive mean.
+pub fn fit(a: &[f64], form: Form, growth: &Growth, prior: &FormPriors) -> Option<EtsFit> {
+    fit_from(a, form, growth, prior, None)
 }
 
 impl EtsFit {
@@ -416,12 +419,18 @@ impl EtsFit {
     /// same series), the search started from this fit's optimum with a
     /// smaller simplex and a third of the evaluations: the rolling origins'
     /// refits, which land near it.
-    pub fn refit(&self, a: &[f64], growth: &Growth) -> Option<EtsFit> {
-        fit_from(a, self.form, growth, Some(&self.coords))
+    pub fn refit(&self, a: &[f64], growth: &Growth, prior: &FormPriors) -> Option<EtsFit> {
+        fit_from(a, self.form, growth, prior, Some(&self.coords))
     }
 }
 
-fn fit_from(a: &[f64], form: Form, growth: &Growth, warm: Option<&[f64]>) -> Option<EtsFit> {
+fn fit_from(
+    a: &[f64],
+    form: Form,
+    growth: &Growth,
+    prior: &FormPriors,
+    warm: Option<&[f64]>,
+) -> Option<EtsFit> {
     let none = Growth::none();
     let growth = if form == Form::Group { growth } else { &none };
     let n = a.len();
@@ -471,7 +480,10 @@ fn fit_from(a: &[f64], form: Form, growth: &Growth, warm: Option<&[f64]>) -> Opt
             growth,
         }
     };
-    let objective = |x: &[f64]| run(a, &setup_at(x), None).nll;
+    let objective = |x: &[f64]| {
+        let setup = setup_at(x);
+        run(a, &setup, None).nll + prior.cost(form, setup.smoothing.alpha)
+    };
     let best = if form == Form::Mean {
         // The maximum-likelihood stable level is the mean (see the tests).
         crate::stats::nelder_mead::Minimum {
@@ -534,7 +546,7 @@ pub fn group_growth(a: &[f64], horizon: usize) -> Growth {
     let none = Growth::none();
     let Some(f) = [Form::Mean, Form::Level, Form::Damped, Form::Trend]
         .iter()
-        .filter_map(|&form| fit(a, form, &none))
+        .filter_map(|&form| fit(a, form, &none, &FormPriors::none()))
         .min_by(|x, y| x.aicc.total_cmp(&y.aicc))
     else {
         return none;
@@ -580,7 +592,7 @@ mod tests {
     #[test]
     fn a_stable_level_is_the_long_run_mean() {
         let a = noise(120, 3);
-        let f = fit(&a, Form::Mean, &Growth::none()).unwrap();
+        let f = fit(&a, Form::Mean, &Growth::none(), &FormPriors::none()).unwrap();
         // The multiplicative-error MLE of a stable level is the mean
         // (d/dl of n/2 ln sum (a/l - 1)^2 + n ln l is zero at l = mean).
         let expected = mean(&a);
@@ -594,10 +606,10 @@ mod tests {
     #[test]
     fn a_straight_line_is_followed_by_the_trend_models() {
         let a: Vec<f64> = (0..48).map(|t| 100.0 + 2.0 * t as f64).collect();
-        let f = fit(&a, Form::Trend, &Growth::none()).unwrap();
+        let f = fit(&a, Form::Trend, &Growth::none(), &FormPriors::none()).unwrap();
         assert!((f.slope - 2.0).abs() < 0.05, "slope {}", f.slope);
         assert!((f.mean_at(0) - 196.0).abs() < 1.0, "next {}", f.mean_at(0));
-        let d = fit(&a, Form::Damped, &Growth::none()).unwrap();
+        let d = fit(&a, Form::Damped, &Growth::none(), &FormPriors::none()).unwrap();
         assert!(d.mean_at(11) < f.mean_at(11) + 1e-9);
         assert!(d.smoothing.beta <= d.smoothing.alpha);
     }
@@ -608,7 +620,7 @@ mod tests {
         for v in &mut a[36..] {
             *v *= 1.5;
         }
-        let f = fit(&a, Form::Level, &Growth::none()).unwrap();
+        let f = fit(&a, Form::Level, &Growth::none(), &FormPriors::none()).unwrap();
         assert!(f.smoothing.alpha > 0.1, "alpha {}", f.smoothing.alpha);
         assert!(f.level > 130.0, "level {}", f.level);
     }
@@ -620,20 +632,20 @@ mod tests {
             history: vec![0.01; 60],
             forecast: vec![0.01; 12],
         };
-        let f = fit(&a, Form::Group, &growth).unwrap();
+        let f = fit(&a, Form::Group, &growth, &FormPriors::none()).unwrap();
         let ratio = f.mean_at(11) / f.mean_at(0);
         assert!((ratio - 1.01f64.powi(11)).abs() < 1e-9, "{ratio}");
         // The other forms ignore the group.
-        let l = fit(&a, Form::Level, &growth).unwrap();
+        let l = fit(&a, Form::Level, &growth, &FormPriors::none()).unwrap();
         assert!((l.mean_at(11) - l.mean_at(0)).abs() < 1e-9);
     }
 
     #[test]
     fn variance_grows_with_the_horizon() {
         let a = noise(48, 9);
-        let f = fit(&a, Form::Level, &Growth::none()).unwrap();
+        let f = fit(&a, Form::Level, &Growth::none(), &FormPriors::none()).unwrap();
         assert!(f.relative_variance(11) > f.relative_variance(0));
-        let m = fit(&a, Form::Mean, &Growth::none()).unwrap();
+        let m = fit(&a, Form::Mean, &Growth::none(), &FormPriors::none()).unwrap();
         assert!((m.relative_variance(11) - m.relative_variance(0)).abs() < 1e-15);
     }
 }

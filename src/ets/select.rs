@@ -37,6 +37,7 @@
 //! moments) can be computed: `fit` turns them into the calibration of the
 //! simulated spread.
 
+use super::prior::FormPriors;
 use super::{fit, EtsFit, Form, Growth};
 use crate::scenario::Criterion;
 use crate::stats::special::{norm_cdf, norm_pdf};
@@ -142,18 +143,15 @@ fn mixture_z(forms: &[(f64, Forecast)]) -> Option<f64> {
 /// its span's total when the span is a whole horizon.
 type OriginScore = (f64, Vec<(usize, Forecast)>, Option<Forecast>);
 
-/// The forecasts of `full`'s form from one origin, refitted on `train`
-/// before it and scored against `actual`.
+/// The forecasts of `f` (a form refitted on the history before `origin`),
+/// scored against `actual`.
 fn score_from(
-    train: &[f64],
+    f: &EtsFit,
     actual: &[f64],
     season: &[f64],
     origin: usize,
     horizon: usize,
-    full: &EtsFit,
-    growth: &Growth,
-) -> Option<OriginScore> {
-    let f = full.refit(&train[..origin], growth)?;
+) -> OriginScore {
     let a = actual;
     let end = (origin + horizon).min(a.len());
     let mut crps = 0.0;
@@ -184,7 +182,7 @@ fn score_from(
         mean: mean_total,
         sd: total_sd,
     });
-    Some((crps, periods, span))
+    (crps, periods, span)
 }
 
 /// Every candidate form fitted to a series, and how each would have
@@ -322,11 +320,12 @@ pub fn evaluate(
     horizon: usize,
     season_len: usize,
     group_growth: &dyn Fn(usize) -> Growth,
+    prior: &FormPriors,
 ) -> Option<Evaluated> {
     let growth = group_growth(a.len());
     let fits: Vec<EtsFit> = Form::ALL
         .iter()
-        .filter_map(|&f| fit(a, f, &growth))
+        .filter_map(|&f| fit(a, f, &growth, prior))
         .collect();
     if fits.is_empty() {
         return None;
@@ -347,7 +346,12 @@ pub fn evaluate(
             let per_origin: Option<Vec<(usize, OriginScore)>> = all
                 .iter()
                 .zip(&growths)
-                .map(|(&o, g)| Some((o, score_from(a, actual, season, o, horizon, f, g)?)))
+                .map(|(&o, g)| {
+                    Some((
+                        o,
+                        score_from(&f.refit(&a[..o], g, prior)?, actual, season, o, horizon),
+                    ))
+                })
                 .collect();
             let Some(per_origin) = per_origin else {
                 continue;
@@ -415,7 +419,7 @@ mod tests {
             .collect();
         let none = |_: usize| Growth::none();
         let choose = |a: &[f64]| {
-            evaluate(a, a, &season, 12, 12, &none)
+            evaluate(a, a, &season, 12, 12, &none, &FormPriors::none())
                 .unwrap()
                 .choose_own(Criterion::Aic)
                 .unwrap()

@@ -354,6 +354,18 @@ fn summary_section(s: &mut String, report: &Report) {
 }
 
 /// How the seasonal profiles weigh the years, for the fit section's text.
+fn alpha_prior_text(prior: &crate::model::AlphaPriorModes) -> String {
+    match prior.level {
+        Some(a) => format!(
+            "; the territories together favour {} for a local level, and a level's own \
+             estimate is shrunk toward that as if by a year more of history (a short history \
+             alone cannot tell a level that moves from noise)",
+            fixed(a, 2)
+        ),
+        None => String::new(),
+    }
+}
+
 fn season_weighting(discount: f64) -> String {
     if discount >= 1.0 {
         String::new()
@@ -469,7 +481,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          rolling-origin CRPS, pooled over the region; <i>average of k</i> where k forms \
          scored too close to tell apart, each trial drawing one of them), or by AICc with \
          too little history. \
-         <i>alpha</i> is how fast the level follows new months (0: the long-run mean). \
+         <i>alpha</i> is how fast the level follows new months (0: the long-run mean){}. \
          {} of {} territories have a trend, {} a seasonal profile{}. \
          Common shocks: company factor {} and region factor {} of each territory's noise \
          variance (AR {}); average pairwise correlation {}. \
@@ -477,6 +489,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          forecasts missed (its calibration) and for the parameters fitted to the history; \
          1 means none.</p>",
         escape(&models.join(", ")),
+        alpha_prior_text(&fit.alpha_prior),
         trend,
         fit.rows.len(),
         seasonal,

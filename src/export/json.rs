@@ -87,6 +87,10 @@ pub fn summary(report: &Report) -> Value {
                 "factor_ar1": round6(f.shocks.factor_ar),
                 "own_ar1": round6(f.shocks.own_ar),
                 "season_discount": round6(f.season_discount),
+                "alpha_prior": {
+                    "level": f.alpha_prior.level.map(round6),
+                    "share": f.alpha_prior.share.map(round6),
+                },
                 "chosen_by_rolling_origin": f.rows.iter().filter(|r| r.chosen_by.starts_with("rolling")).count(),
                 "averaged_forms": f.rows.iter().filter(|r| r.chosen_by.contains("average of")).count(),
                 "calibrated": f.rows.iter().filter(|r| r.calibration.is_some()).count(),

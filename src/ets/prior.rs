@@ -1,0 +1,262 @@
+//! The company's evidence on how far levels move: a prior on the smoothing
+//! weight alpha, shared by every territory's fit.
+//!
+//! On a short history the maximum-likelihood alpha of a local level piles
+//! up at zero (Shephard and Harvey 1990): 24 months of a level that wanders
+//! 3% a month under 8% noise give alpha = 0 for most territories, a stable
+//! level whose year totals are far too sure. Each territory alone cannot
+//! tell; the company's territories together can. So every fit's likelihood
+//! is multiplied by a **power prior** (Ibrahim and Chen 2000): the pooled
+//! profile likelihood of a local level's alpha over all territories (each
+//! with its own initial level and noise), raised to the power that makes it
+//! worth `weight` periods of one territory's data. Its shape is the
+//! likelihood's own, so no logistic or beta form has to be chosen, and a
+//! company of pure noise pools to alpha near 0 and changes nothing; the
+//! stable level (`Form::Mean`) stays a candidate of its own. The weight is
+//! one season of periods (a year): the company's evidence counts as much as
+//! a year of the territory's own, a third of a 24-month history and a tenth
+//! of a 120-month one, so long histories speak for themselves.
+
+use rayon::prelude::*;
+
+use super::Form;
+
+/// Grid of logit(alpha) on which the pooled profile is tabulated.
+const GRID: usize = 29;
+const LOGIT_LOW: f64 = -9.0;
+const LOGIT_HIGH: f64 = 5.0;
+/// Golden-section steps for each initial level.
+const GOLDEN_STEPS: usize = 32;
+/// The initial level is searched within this factor either side of the
+/// series' first-year mean.
+const LEVEL_RANGE: f64 = 5.0;
+/// Fewest periods for a series to count in the pool.
+const MIN_PERIODS: usize = 6;
+
+/// The prior's cost (a negative log density, up to a constant) of each
+/// alpha, tabulated on a logit grid; zero everywhere for no prior.
+#[derive(Debug, Clone, Default)]
+pub struct AlphaPrior {
+    cost: Vec<f64>,
+}
+
+fn logit_at(i: usize) -> f64 {
+    LOGIT_LOW + (LOGIT_HIGH - LOGIT_LOW) * i as f64 / (GRID - 1) as f64
+}
+
+fn logistic(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// A local level's negative concentrated log-likelihood on `a` with
+/// smoothing weight `alpha` and initial level `l0`, moved by the group's
+/// growth `growth` (one per period; empty for none) as the group-share
+/// form's is (multiplicative errors, as `super::run`).
+fn level_nll(a: &[f64], growth: &[f64], alpha: f64, l0: f64, floor: f64) -> f64 {
+    let (mut l, mut sse, mut log_mu) = (l0, 0.0, 0.0);
+    for (t, &y) in a.iter().enumerate() {
+        let mu = (l * (1.0 + growth.get(t).copied().unwrap_or(0.0))).max(floor);
+        let e = y / mu - 1.0;
+        sse += e * e;
+        log_mu += mu.ln();
+        l = (mu * (1.0 + alpha * e)).max(floor);
+    }
+    let n = a.len() as f64;
+    0.5 * n * (sse / n).max(1e-300).ln() + log_mu
+}
+
+/// The profile over the initial level: the lowest `level_nll` at `alpha`,
+/// by golden section on the log of the initial level.
+fn profile(a: &[f64], growth: &[f64], alpha: f64, scale: f64, floor: f64) -> f64 {
+    let f = |x: f64| level_nll(a, growth, alpha, scale * x.exp(), floor);
+    let ratio = 0.5 * (5f64.sqrt() - 1.0);
+    let (mut lo, mut hi) = (-LEVEL_RANGE.ln(), LEVEL_RANGE.ln());
+    let mut x1 = hi - ratio * (hi - lo);
+    let mut x2 = lo + ratio * (hi - lo);
+    let (mut f1, mut f2) = (f(x1), f(x2));
+    for _ in 0..GOLDEN_STEPS {
+        if f1 <= f2 {
+            hi = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = hi - ratio * (hi - lo);
+            f1 = f(x1);
+        } else {
+            lo = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = lo + ratio * (hi - lo);
+            f2 = f(x2);
+        }
+    }
+    f1.min(f2)
+}
+
+impl AlphaPrior {
+    /// No prior: every alpha costs the same.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The pooled profile likelihood of alpha over the deseasonalised
+    /// `series` (those with at least `MIN_PERIODS` periods and a positive
+    /// mean), each with its group's growth per period (empty for a plain
+    /// local level), per period of data, worth `weight` periods. No prior
+    /// when no series counts.
+    pub fn pooled(series: &[(&[f64], &[f64])], weight: f64) -> Self {
+        let usable: Vec<(&[f64], &[f64])> = series
+            .iter()
+            .copied()
+            .filter(|(a, _)| a.len() >= MIN_PERIODS && a.iter().all(|v| v.is_finite()))
+            .filter(|(a, _)| a.iter().sum::<f64>() > 0.0)
+            .collect();
+        let periods: usize = usable.iter().map(|(a, _)| a.len()).sum();
+        if usable.is_empty() || weight <= 0.0 {
+            return Self::none();
+        }
+        let per_series: Vec<Vec<f64>> = usable
+            .par_iter()
+            .map(|&(a, growth)| {
+                let level = a.iter().sum::<f64>() / a.len() as f64;
+                let floor = super::LEVEL_FLOOR * level;
+                let first = &a[..a.len().min(12)];
+                let scale = (first.iter().sum::<f64>() / first.len() as f64).max(floor);
+                (0..GRID)
+                    .map(|i| profile(a, growth, logistic(logit_at(i)), scale, floor))
+                    .collect()
+            })
+            .collect();
+        // Summed in a fixed order: the same prior on any thread count.
+        let mut total = vec![0.0; GRID];
+        for s in &per_series {
+            for (t, v) in total.iter_mut().zip(s) {
+                *t += v;
+            }
+        }
+        if total.iter().any(|v| !v.is_finite()) {
+            return Self::none();
+        }
+        let best = total.iter().copied().fold(f64::INFINITY, f64::min);
+        let per_period = weight / periods as f64;
+        Self {
+            cost: total.iter().map(|v| (v - best) * per_period).collect(),
+        }
+    }
+
+    /// The prior's cost of `alpha` (linear in logit(alpha) between grid
+    /// points, flat beyond the grid's ends).
+    pub fn cost(&self, alpha: f64) -> f64 {
+        if self.cost.is_empty() {
+            return 0.0;
+        }
+        let x = (alpha / (1.0 - alpha)).ln();
+        let pos = ((x - LOGIT_LOW) / (LOGIT_HIGH - LOGIT_LOW) * (GRID - 1) as f64)
+            .clamp(0.0, (GRID - 1) as f64);
+        let i = (pos.floor() as usize).min(GRID - 2);
+        let frac = pos - i as f64;
+        self.cost[i] * (1.0 - frac) + self.cost[i + 1] * frac
+    }
+
+    /// The alpha the pooled evidence favours (the grid point of least cost);
+    /// `None` without a prior.
+    pub fn mode(&self) -> Option<f64> {
+        let i = (0..self.cost.len()).min_by(|&x, &y| self.cost[x].total_cmp(&self.cost[y]))?;
+        Some(logistic(logit_at(i)))
+    }
+}
+
+/// The priors of the forms whose only dynamics is a level: the local level
+/// and the group share, each with the pooled profile of its own likelihood
+/// (a share's level moves differently from a territory's). The trend forms
+/// are left to their own likelihood: their alpha is estimated jointly with
+/// a slope, and a level's profile (which chases growth with a large alpha)
+/// would pull it the wrong way.
+#[derive(Debug, Clone, Default)]
+pub struct FormPriors {
+    pub level: AlphaPrior,
+    pub group: AlphaPrior,
+}
+
+impl FormPriors {
+    /// No priors.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The cost of `alpha` for `form`.
+    pub fn cost(&self, form: Form, alpha: f64) -> f64 {
+        match form {
+            Form::Level => self.level.cost(alpha),
+            Form::Group => self.group.cost(alpha),
+            Form::Mean | Form::Damped | Form::Trend => 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fixed pseudo-random normal sequence (Box-Muller on an LCG).
+    fn normals(n: usize, seed: u64) -> Vec<f64> {
+        let mut x = seed;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| {
+                let (u, v) = (next(), next());
+                (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+            })
+            .collect()
+    }
+
+    fn wandering(n: usize, seed: u64, wander: f64, noise: f64) -> Vec<f64> {
+        let z = normals(2 * n, seed);
+        let mut level = 1000.0;
+        (0..n)
+            .map(|t| {
+                level *= 1.0 + wander * z[2 * t];
+                level * (1.0 + noise * z[2 * t + 1])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_company_of_noise_favours_a_stable_level_and_one_that_wanders_does_not() {
+        let noise: Vec<Vec<f64>> = (0..40).map(|s| wandering(24, s, 0.0, 0.08)).collect();
+        let moving: Vec<Vec<f64>> = (0..40).map(|s| wandering(24, s, 0.03, 0.08)).collect();
+        fn as_slices(v: &[Vec<f64>]) -> Vec<(&[f64], &[f64])> {
+            v.iter().map(|a| (a.as_slice(), &[][..])).collect()
+        }
+        let still = AlphaPrior::pooled(&as_slices(&noise), 12.0).mode().unwrap();
+        let moves = AlphaPrior::pooled(&as_slices(&moving), 12.0)
+            .mode()
+            .unwrap();
+        // The signal-to-noise ratio (0.03 / 0.08)^2 = 0.14 of a local level
+        // has the steady-state alpha (-q + sqrt(q^2 + 4q)) / 2 = 0.31.
+        assert!(still < 0.05, "noise pools to alpha {still}");
+        assert!(
+            (0.15..0.6).contains(&moves),
+            "wander pools to alpha {moves}"
+        );
+    }
+
+    #[test]
+    fn the_cost_is_worth_the_weight_in_periods_and_zero_at_its_mode() {
+        let moving: Vec<Vec<f64>> = (0..20).map(|s| wandering(36, s, 0.03, 0.08)).collect();
+        let slices: Vec<(&[f64], &[f64])> =
+            moving.iter().map(|a| (a.as_slice(), &[][..])).collect();
+        let one = AlphaPrior::pooled(&slices, 12.0);
+        let two = AlphaPrior::pooled(&slices, 24.0);
+        let mode = one.mode().unwrap();
+        assert!(one.cost(mode).abs() < 1e-12);
+        let far = 1e-4;
+        assert!(one.cost(far) > 0.0);
+        assert!((two.cost(far) - 2.0 * one.cost(far)).abs() < 1e-9);
+        assert_eq!(AlphaPrior::none().cost(0.3), 0.0);
+    }
+}
