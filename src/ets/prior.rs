@@ -22,14 +22,18 @@ use rayon::prelude::*;
 use super::Form;
 
 /// Grid of logit(alpha) on which the pooled profile is tabulated.
-const GRID: usize = 29;
+const GRID: usize = 15;
 const LOGIT_LOW: f64 = -9.0;
 const LOGIT_HIGH: f64 = 5.0;
 /// Golden-section steps for each initial level.
-const GOLDEN_STEPS: usize = 32;
+const GOLDEN_STEPS: usize = 22;
 /// The initial level is searched within this factor either side of the
 /// series' first-year mean.
 const LEVEL_RANGE: f64 = 5.0;
+/// Periods whose means are multiplied before one logarithm is taken.
+const LOG_BLOCK: usize = 16;
+/// Most series in the pooled profile.
+const MAX_SERIES: usize = 250;
 /// Fewest periods for a series to count in the pool.
 const MIN_PERIODS: usize = 6;
 
@@ -52,23 +56,30 @@ fn logistic(x: f64) -> f64 {
 /// smoothing weight `alpha` and initial level `l0`, moved by the group's
 /// growth `growth` (one per period; empty for none) as the group-share
 /// form's is (multiplicative errors, as `super::run`).
+/// `a` is in units of its first year's mean (so that a product of a
+/// block of means stays far from overflow and one logarithm serves the
+/// block).
 fn level_nll(a: &[f64], growth: &[f64], alpha: f64, l0: f64, floor: f64) -> f64 {
-    let (mut l, mut sse, mut log_mu) = (l0, 0.0, 0.0);
+    let (mut l, mut sse, mut log_mu, mut block) = (l0, 0.0, 0.0, 1.0);
     for (t, &y) in a.iter().enumerate() {
         let mu = (l * (1.0 + growth.get(t).copied().unwrap_or(0.0))).max(floor);
         let e = y / mu - 1.0;
         sse += e * e;
-        log_mu += mu.ln();
+        block *= mu;
+        if t % LOG_BLOCK == LOG_BLOCK - 1 {
+            log_mu += block.ln();
+            block = 1.0;
+        }
         l = (mu * (1.0 + alpha * e)).max(floor);
     }
     let n = a.len() as f64;
-    0.5 * n * (sse / n).max(1e-300).ln() + log_mu
+    0.5 * n * (sse / n).max(1e-300).ln() + log_mu + block.ln()
 }
 
 /// The profile over the initial level: the lowest `level_nll` at `alpha`,
 /// by golden section on the log of the initial level.
-fn profile(a: &[f64], growth: &[f64], alpha: f64, scale: f64, floor: f64) -> f64 {
-    let f = |x: f64| level_nll(a, growth, alpha, scale * x.exp(), floor);
+fn profile(a: &[f64], growth: &[f64], alpha: f64, floor: f64) -> f64 {
+    let f = |x: f64| level_nll(a, growth, alpha, x.exp(), floor);
     let ratio = 0.5 * (5f64.sqrt() - 1.0);
     let (mut lo, mut hi) = (-LEVEL_RANGE.ln(), LEVEL_RANGE.ln());
     let mut x1 = hi - ratio * (hi - lo);
@@ -110,6 +121,11 @@ impl AlphaPrior {
             .filter(|(a, _)| a.len() >= MIN_PERIODS && a.iter().all(|v| v.is_finite()))
             .filter(|(a, _)| a.iter().sum::<f64>() > 0.0)
             .collect();
+        // A systematic sample of at most `MAX_SERIES` (every k-th): the
+        // pooled profile's shape is well measured by then, and the cost
+        // stays bounded.
+        let every = usable.len().div_ceil(MAX_SERIES).max(1);
+        let usable: Vec<(&[f64], &[f64])> = usable.into_iter().step_by(every).collect();
         let periods: usize = usable.iter().map(|(a, _)| a.len()).sum();
         if usable.is_empty() || weight <= 0.0 {
             return Self::none();
@@ -118,11 +134,13 @@ impl AlphaPrior {
             .par_iter()
             .map(|&(a, growth)| {
                 let level = a.iter().sum::<f64>() / a.len() as f64;
-                let floor = super::LEVEL_FLOOR * level;
                 let first = &a[..a.len().min(12)];
-                let scale = (first.iter().sum::<f64>() / first.len() as f64).max(floor);
+                let scale = (first.iter().sum::<f64>() / first.len() as f64)
+                    .max(super::LEVEL_FLOOR * level);
+                let unit: Vec<f64> = a.iter().map(|v| v / scale).collect();
+                let floor = super::LEVEL_FLOOR * level / scale;
                 (0..GRID)
-                    .map(|i| profile(a, growth, logistic(logit_at(i)), scale, floor))
+                    .map(|i| profile(&unit, growth, logistic(logit_at(i)), floor))
                     .collect()
             })
             .collect();
@@ -143,8 +161,9 @@ impl AlphaPrior {
         }
     }
 
-    /// The prior's cost of `alpha` (linear in logit(alpha) between grid
-    /// points, flat beyond the grid's ends).
+    /// The prior's cost of `alpha`: a cubic Hermite (Catmull-Rom) curve in
+    /// logit(alpha) through the grid points, so that the optimiser meets no
+    /// kinks; flat beyond the grid's ends.
     pub fn cost(&self, alpha: f64) -> f64 {
         if self.cost.is_empty() {
             return 0.0;
@@ -153,8 +172,14 @@ impl AlphaPrior {
         let pos = ((x - LOGIT_LOW) / (LOGIT_HIGH - LOGIT_LOW) * (GRID - 1) as f64)
             .clamp(0.0, (GRID - 1) as f64);
         let i = (pos.floor() as usize).min(GRID - 2);
-        let frac = pos - i as f64;
-        self.cost[i] * (1.0 - frac) + self.cost[i + 1] * frac
+        let t = pos - i as f64;
+        let c = &self.cost;
+        let slope = |j: usize| 0.5 * (c[(j + 1).min(GRID - 1)] - c[j.saturating_sub(1)]);
+        let (t2, t3) = (t * t, t * t * t);
+        (2.0 * t3 - 3.0 * t2 + 1.0) * c[i]
+            + (t3 - 2.0 * t2 + t) * slope(i)
+            + (-2.0 * t3 + 3.0 * t2) * c[i + 1]
+            + (t3 - t2) * slope(i + 1)
     }
 
     /// The alpha the pooled evidence favours (the grid point of least cost);
