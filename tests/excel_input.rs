@@ -625,6 +625,41 @@ fn an_empty_sheet_is_named() {
 }
 
 #[test]
+fn a_header_without_rows_names_the_header_row() {
+    let c = Bad::new(
+        |book| {
+            let sheet = book.add_worksheet().set_name("Deals").unwrap();
+            Table {
+                header: sales().header,
+                rows: Vec::new(),
+            }
+            .write(sheet, 3);
+        },
+        "sales = \"bad.xlsx\"",
+    );
+    c.fails(&[
+        "bad.xlsx: sheet 'Deals'",
+        "the sheet has a header (row 3) but no data rows",
+    ]);
+}
+
+#[test]
+fn a_column_named_twice_is_refused() {
+    let c = Bad::new(
+        |book| {
+            let sheet = book.add_worksheet().set_name("Deals").unwrap();
+            sales().write(sheet, 1);
+            sheet.write_string(0, 5, "amount").unwrap();
+        },
+        "sales = \"bad.xlsx\"",
+    );
+    c.fails(&[
+        "bad.xlsx: sheet 'Deals' row 1: column 'amount'",
+        "names this column twice, in columns C and F",
+    ]);
+}
+
+#[test]
 fn a_sheet_key_on_a_csv_is_a_scenario_error() {
     let d = Data::new();
     d.scenario("s.toml", "sales = \"sales.csv\"\nsales_sheet = \"Sales\"");

@@ -383,6 +383,15 @@ mod tests {
     use calamine::{ExcelDateTime, ExcelDateTimeType};
 
     #[test]
+    fn workbooks_are_known_by_their_extension_in_any_case() {
+        assert!(is_workbook(Path::new("data/Sales.XLSX")));
+        assert!(is_workbook(Path::new("a.ods")));
+        assert!(is_workbook(Path::new("a.Xls")));
+        assert!(!is_workbook(Path::new("a.csv")));
+        assert!(!is_workbook(Path::new("xlsx")));
+    }
+
+    #[test]
     fn column_letters_follow_excel() {
         assert_eq!(column_letters(0), "A");
         assert_eq!(column_letters(25), "Z");
