@@ -687,7 +687,7 @@ fn a_workbook_under_a_csv_name_is_named_for_what_it_is() {
         .stderr(predicate::str::contains(
             "export.csv: is an Excel .xlsx workbook",
         ))
-        .stderr(predicate::str::contains(".xlsx"))
+        .stderr(predicate::str::contains("rename it to end in .xlsx"))
         .stderr(predicate::str::contains("save the sheet as CSV"));
 }
 

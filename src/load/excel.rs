@@ -44,10 +44,11 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
 /// What `bytes` hold when they are a workbook, for messages about files
-/// given as CSV: `Some("an Excel .xlsx workbook")`, ... or `None`.
-pub fn sniff_workbook(bytes: &[u8]) -> Option<&'static str> {
+/// given as CSV: what it is and the extension to give it, e.g. ("an Excel
+/// .xlsx workbook", ".xlsx"); `None` for anything else.
+pub fn sniff_workbook(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
     if bytes.starts_with(OLE_MAGIC) {
-        return Some("an old Excel .xls workbook (or an encrypted one)");
+        return Some(("an old Excel .xls workbook (or an encrypted one)", ".xls"));
     }
     if !bytes.starts_with(ZIP_MAGIC) {
         return None;
@@ -58,9 +59,9 @@ pub fn sniff_workbook(bytes: &[u8]) -> Option<&'static str> {
             .unwrap_or(false)
     };
     if opens(|c| calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(c).is_ok()) {
-        Some("an Excel .xlsx workbook")
+        Some(("an Excel .xlsx workbook", ".xlsx"))
     } else if opens(|c| calamine::open_workbook_from_rs::<calamine::Ods<_>, _>(c).is_ok()) {
-        Some("an OpenDocument .ods spreadsheet")
+        Some(("an OpenDocument .ods spreadsheet", ".ods"))
     } else {
         None
     }

@@ -71,10 +71,9 @@ pub fn regular_file(path: &Path) -> Result<()> {
 fn not_a_known_binary(path: &Path, bytes: &[u8]) -> Result<()> {
     let message = if bytes.starts_with(&[0x1f, 0x8b]) {
         "is a gzip-compressed file, expected a CSV: decompress it first (gunzip)".to_string()
-    } else if let Some(book) = excel::sniff_workbook(bytes) {
+    } else if let Some((book, extension)) = excel::sniff_workbook(bytes) {
         format!(
-            "is {book}, expected a CSV under this extension: give it the workbook's extension ({}) to read it as a workbook, or save the sheet as CSV",
-            excel::WORKBOOK_EXTENSIONS.join(", ")
+            "is {book}, expected a CSV under this name: rename it to end in {extension} to read it as a workbook, or save the sheet as CSV"
         )
     } else if bytes.starts_with(b"PK\x03\x04") {
         "is a zip archive, expected a CSV: unzip it, or if it holds an Excel workbook give it the .xlsx extension or save the sheet as CSV".to_string()
