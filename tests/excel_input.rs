@@ -671,6 +671,16 @@ fn a_sheet_key_on_a_csv_is_a_scenario_error() {
         .code(2)
         .stderr(predicate::str::contains("s.toml: data.sales_sheet"))
         .stderr(predicate::str::contains("not a workbook"));
+    // A sheet for a table the scenario does not read.
+    d.scenario("s.toml", "sales = \"sales.xlsx\"\nreps_sheet = \"Reps\"");
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(d.dir.path())
+        .args(["validate", "s.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("s.toml: data.reps_sheet"))
+        .stderr(predicate::str::contains("there is no data.reps table"));
 }
 
 #[test]
