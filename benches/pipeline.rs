@@ -89,6 +89,7 @@ fn data_spec(path: PathBuf) -> DataSpec {
             path,
             columns,
             filter: Default::default(),
+            sheet: None,
         },
         accounts: None,
         reps: None,

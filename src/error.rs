@@ -1,8 +1,9 @@
 //! The library's one error type.
 //!
 //! Every message carries what a user needs to fix the problem: the file, the
-//! row (as the line number a text editor shows), the column or TOML key, what
-//! was found and what was expected. `exit_code` maps bad input to 2 and
+//! row (as the line number a text editor shows, or a workbook's sheet and
+//! row number as Excel shows them), the column or TOML key, what was found
+//! and what was expected. `exit_code` maps bad input to 2 and
 //! internal failures to 1, so `main` never has to guess.
 
 use std::path::{Path, PathBuf};
@@ -22,10 +23,12 @@ pub enum Error {
         message: String,
     },
     /// A data file has a problem; `line` is the 1-based line in the file
-    /// (the header is line 1) where there is one.
-    #[error("{}", data_message(.file, *.line, .column.as_deref(), .message))]
+    /// (the header is line 1) where there is one, or for a workbook the
+    /// row number Excel shows on `sheet`.
+    #[error("{}", data_message(.file, .sheet.as_deref(), *.line, .column.as_deref(), .message))]
     Data {
         file: PathBuf,
+        sheet: Option<String>,
         line: Option<usize>,
         column: Option<String>,
         message: String,
@@ -49,10 +52,19 @@ pub enum Error {
     Internal(String),
 }
 
-fn data_message(file: &Path, line: Option<usize>, column: Option<&str>, message: &str) -> String {
+fn data_message(
+    file: &Path,
+    sheet: Option<&str>,
+    line: Option<usize>,
+    column: Option<&str>,
+    message: &str,
+) -> String {
     let mut out = file.display().to_string();
-    if let Some(line) = line {
-        out.push_str(&format!(": line {line}"));
+    match (sheet, line) {
+        (Some(sheet), Some(row)) => out.push_str(&format!(": sheet '{sheet}' row {row}")),
+        (Some(sheet), None) => out.push_str(&format!(": sheet '{sheet}'")),
+        (None, Some(line)) => out.push_str(&format!(": line {line}")),
+        (None, None) => {}
     }
     if let Some(column) = column {
         out.push_str(&format!(": column '{column}'"));
@@ -76,6 +88,7 @@ impl Error {
     pub fn data(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Data {
             file: file.into(),
+            sheet: None,
             line: None,
             column: None,
             message: message.into(),
@@ -86,6 +99,7 @@ impl Error {
     pub fn column(file: impl Into<PathBuf>, column: &str, message: impl Into<String>) -> Self {
         Error::Data {
             file: file.into(),
+            sheet: None,
             line: None,
             column: Some(column.to_string()),
             message: message.into(),
@@ -101,10 +115,21 @@ impl Error {
     ) -> Self {
         Error::Data {
             file: file.into(),
+            sheet: None,
             line: Some(line),
             column: Some(column.to_string()),
             message: message.into(),
         }
+    }
+
+    /// This error placed on workbook sheet `sheet` (when there is one):
+    /// a data error's line is then the sheet's row number.
+    #[must_use]
+    pub fn in_sheet(mut self, sheet: Option<&str>) -> Self {
+        if let (Error::Data { sheet: s, .. }, Some(name)) = (&mut self, sheet) {
+            s.get_or_insert_with(|| name.to_string());
+        }
+        self
     }
 
     /// A scenario error naming its TOML key.

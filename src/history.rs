@@ -77,11 +77,24 @@ pub struct QuotaLimit {
 pub struct TableReport {
     pub table: String,
     pub path: String,
+    /// The sheet read, when the file is a workbook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     pub rows_read: usize,
     pub rows_filtered_out: usize,
     pub rows_used: usize,
     /// Rejected rows by reason (only with `on_bad_rows = "skip"`).
     pub rejected: BTreeMap<String, usize>,
+}
+
+impl TableReport {
+    /// Where the table was read from: its path, and the sheet of a workbook.
+    pub fn source(&self) -> String {
+        match &self.sheet {
+            Some(sheet) => format!("{} (sheet '{sheet}')", self.path),
+            None => self.path.clone(),
+        }
+    }
 }
 
 /// Everything the loader found out about the data, for `validate` and the report.

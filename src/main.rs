@@ -336,7 +336,7 @@ fn validate(path: &Path, c: &Common) -> Result<(), Error> {
     let d = salesplan::report::DataSummary::of(&h);
     println!("scenario: {} ({})", s.name, path.display());
     for t in &d.load.tables {
-        print!("{}: {} — {} rows read", t.table, t.path, t.rows_read);
+        print!("{}: {} — {} rows read", t.table, t.source(), t.rows_read);
         if t.rows_filtered_out > 0 {
             print!(", {} filtered out", t.rows_filtered_out);
         }

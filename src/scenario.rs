@@ -53,6 +53,11 @@ struct RawData {
     quotas_columns: Option<BTreeMap<String, String>>,
     filter: Option<BTreeMap<String, Vec<toml::Value>>>,
     pipeline_filter: Option<BTreeMap<String, Vec<toml::Value>>>,
+    sales_sheet: Option<String>,
+    accounts_sheet: Option<String>,
+    reps_sheet: Option<String>,
+    pipeline_sheet: Option<String>,
+    quotas_sheet: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -263,6 +268,9 @@ pub struct TableSpec {
     pub columns: BTreeMap<String, String>,
     /// Keep only rows whose (file) column equals one of the values.
     pub filter: BTreeMap<String, Vec<String>>,
+    /// The sheet to read when the file is a workbook (`data.<table>_sheet`);
+    /// `None`: the first worksheet.
+    pub sheet: Option<String>,
 }
 
 impl TableSpec {
@@ -949,14 +957,39 @@ fn table(
     path: &str,
     columns: BTreeMap<String, String>,
     filter: BTreeMap<String, Vec<String>>,
+    sheet: Option<&String>,
 ) -> Result<TableSpec> {
     if path.trim().is_empty() {
-        return Err(ctx.err(key, "found an empty path, expected a CSV or Parquet file"));
+        return Err(ctx.err(
+            key,
+            "found an empty path, expected a CSV, Parquet or Excel file",
+        ));
+    }
+    let path = dir.join(path);
+    let sheet_key = format!("{key}_sheet");
+    if let Some(name) = sheet {
+        if name.trim().is_empty() {
+            return Err(ctx.err(
+                &sheet_key,
+                "found an empty sheet name, expected the name of a sheet of the workbook",
+            ));
+        }
+        if !crate::load::is_workbook(&path) {
+            return Err(ctx.err(
+                &sheet_key,
+                format!(
+                    "names sheet '{name}', but {key} ({}) is not a workbook; expected a file ending in {}",
+                    path.display(),
+                    crate::load::WORKBOOK_EXTENSIONS.join(", ")
+                ),
+            ));
+        }
     }
     Ok(TableSpec {
-        path: dir.join(path),
+        path,
         columns,
         filter,
+        sheet: sheet.cloned(),
     })
 }
 
@@ -1024,22 +1057,32 @@ fn check_data(ctx: &Ctx, dir: &Path, raw: RawData) -> Result<DataSpec> {
         &raw.sales,
         sales_columns,
         check_filter(ctx, "data.filter", raw.filter.as_ref())?,
+        raw.sales_sheet.as_ref(),
     )?;
     let optional = |key: &str,
                     path: &Option<String>,
                     cols: Option<&BTreeMap<String, String>>,
                     allowed: &[&str],
                     required: &[&str],
-                    filter: BTreeMap<String, Vec<String>>|
+                    filter: BTreeMap<String, Vec<String>>,
+                    sheet: Option<&String>|
      -> Result<Option<TableSpec>> {
         match path {
-            None => Ok(None),
+            None => {
+                if sheet.is_some() {
+                    return Err(ctx.err(
+                        &format!("data.{key}_sheet"),
+                        format!("names a sheet, but there is no data.{key} table"),
+                    ));
+                }
+                Ok(None)
+            }
             Some(p) => {
                 let columns = with_defaults(
                     check_columns(ctx, &format!("data.{key}_columns"), cols, allowed)?,
                     required,
                 );
-                table(ctx, dir, &format!("data.{key}"), p, columns, filter).map(Some)
+                table(ctx, dir, &format!("data.{key}"), p, columns, filter, sheet).map(Some)
             }
         }
     };
@@ -1050,6 +1093,7 @@ fn check_data(ctx: &Ctx, dir: &Path, raw: RawData) -> Result<DataSpec> {
         &ACCOUNT_COLUMNS,
         &["account", "territory"],
         BTreeMap::new(),
+        raw.accounts_sheet.as_ref(),
     )?;
     let reps = optional(
         "reps",
@@ -1058,6 +1102,7 @@ fn check_data(ctx: &Ctx, dir: &Path, raw: RawData) -> Result<DataSpec> {
         &REP_COLUMNS,
         &["rep", "territory"],
         BTreeMap::new(),
+        raw.reps_sheet.as_ref(),
     )?;
     let pipeline = optional(
         "pipeline",
@@ -1066,6 +1111,7 @@ fn check_data(ctx: &Ctx, dir: &Path, raw: RawData) -> Result<DataSpec> {
         &PIPELINE_COLUMNS,
         &["opportunity"],
         check_filter(ctx, "data.pipeline_filter", raw.pipeline_filter.as_ref())?,
+        raw.pipeline_sheet.as_ref(),
     )?;
     let quotas = optional(
         "quotas",
@@ -1074,6 +1120,7 @@ fn check_data(ctx: &Ctx, dir: &Path, raw: RawData) -> Result<DataSpec> {
         &QUOTA_COLUMNS,
         &["quota"],
         BTreeMap::new(),
+        raw.quotas_sheet.as_ref(),
     )?;
     Ok(DataSpec {
         sales,

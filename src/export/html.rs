@@ -413,7 +413,7 @@ fn data_section(s: &mut String, report: &Report) {
             .collect();
         t.row(vec![
             Cell::text(&tr.table),
-            Cell::text(&tr.path),
+            Cell::text(tr.source()),
             Cell::num(tr.rows_read as f64, thousands(tr.rows_read as f64)),
             Cell::num(
                 tr.rows_filtered_out as f64,

@@ -8,6 +8,7 @@
 //! no history are kept (the fitter pools them) with a warning.
 
 mod dates;
+mod excel;
 mod sales;
 mod source;
 pub use source::regular_file;
@@ -15,6 +16,7 @@ mod tables;
 pub mod trials;
 
 pub use dates::DateParser;
+pub use excel::{is_workbook, WORKBOOK_EXTENSIONS};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -38,8 +40,9 @@ pub fn load(scenario: &Scenario) -> Result<SalesHistory> {
     load_data(&scenario.data, scenario.calendar)
 }
 
-/// Read a `fixed_moves` file (columns `account`, `territory`): one
-/// (account, territory, file line) per row, in file order.
+/// Read a `fixed_moves` file (columns `account`, `territory`; a workbook's
+/// first worksheet): one (account, territory, where: "line 7" or "row 7")
+/// per row, in file order.
 ///
 /// # Errors
 /// `Error::Data` naming the file, line and column of a missing value or
@@ -47,7 +50,7 @@ pub fn load(scenario: &Scenario) -> Result<SalesHistory> {
 pub fn load_fixed_moves(
     path: &std::path::Path,
     encoding: crate::scenario::Encoding,
-) -> Result<Vec<(String, String, usize)>> {
+) -> Result<Vec<(String, String, String)>> {
     let spec = crate::scenario::TableSpec {
         path: path.to_path_buf(),
         columns: [("account", "account"), ("territory", "territory")]
@@ -55,6 +58,7 @@ pub fn load_fixed_moves(
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
         filter: Default::default(),
+        sheet: None,
     };
     let table = tables::TextTable::read(
         "fixed_moves",
@@ -68,7 +72,7 @@ pub fn load_fixed_moves(
             Ok((
                 table.required("account", i)?.to_string(),
                 table.required("territory", i)?.to_string(),
-                table.lines[i],
+                table.place(i),
             ))
         })
         .collect()
@@ -156,7 +160,8 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                         &data.sales.path,
                         data.sales.column("rep").unwrap_or("rep"),
                         msg,
-                    ))
+                    )
+                    .in_sheet(sales.sheet.as_deref()))
                 }
                 BadRows::Skip => report.warnings.push(msg),
             }
@@ -186,7 +191,9 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         .into_iter()
         .collect();
     let (Some(&first_date), Some(&last_date)) = (dates.first(), dates.last()) else {
-        return Err(Error::data(&data.sales.path, "no usable sales rows"));
+        return Err(
+            Error::data(&data.sales.path, "no usable sales rows").in_sheet(sales.sheet.as_deref())
+        );
     };
     report.first_date = Some(first_date);
     report.last_date = Some(last_date);
@@ -205,7 +212,8 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                 "the data ({first_date} to {last_date}) does not cover one complete {}",
                 calendar.kind.name()
             ),
-        ));
+        )
+        .in_sheet(sales.sheet.as_deref()));
     }
     let n_periods = (last_period - first_period + 1) as usize;
     let cadence = Cadence::detect(&dates, &calendar);
@@ -543,7 +551,7 @@ fn build_accounts(
     let mut accounts: Vec<Account> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     if let Some(t) = table {
-        let mut first_line: HashMap<String, usize> = HashMap::new();
+        let mut first_line: HashMap<String, String> = HashMap::new();
         for i in 0..t.len() {
             let id = t.required("account", i)?.to_string();
             let territory = t.required("territory", i)?;
@@ -554,7 +562,7 @@ fn build_accounts(
                         "territory",
                         i,
                         format!(
-                            "account '{id}' is listed again with territory '{territory}', but line {} gives it territory '{}'; expected one territory per account",
+                            "account '{id}' is listed again with territory '{territory}', but {} gives it territory '{}'; expected one territory per account",
                             first_line[&id],
                             index.iter().find(|(_, &v)| v == accounts[j].territory).map(|(k, _)| k.as_str()).unwrap_or("?")
                         ),
@@ -562,7 +570,7 @@ fn build_accounts(
                 }
                 continue;
             }
-            first_line.insert(id.clone(), t.lines[i]);
+            first_line.insert(id.clone(), t.place(i));
             by_id.insert(id.clone(), accounts.len());
             accounts.push(Account {
                 id,

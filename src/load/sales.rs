@@ -52,6 +52,8 @@ pub struct SalesAggregates {
     /// The region most rows of each key carry, when a region column is mapped.
     pub region_of_key: BTreeMap<String, String>,
     pub report: TableReport,
+    /// The sheet read, when the sales table is a workbook.
+    pub sheet: Option<String>,
 }
 
 fn pe(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
@@ -211,7 +213,28 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
         }
     }
     let extra: Vec<String> = spec.filter.keys().cloned().collect();
-    let (df, present) = read_table(path, data.encoding, &wanted, &extra)?;
+    let table = read_table(
+        path,
+        "sales",
+        data.encoding,
+        spec.sheet.as_deref(),
+        &wanted,
+        &extra,
+    )?;
+    let sheet = table.sheet.clone();
+    let mut sales =
+        aggregate(data, table.frame, &table.present).map_err(|e| e.in_sheet(sheet.as_deref()))?;
+    sales.report.sheet.clone_from(&sheet);
+    sales.sheet = sheet;
+    Ok(sales)
+}
+
+/// Check, count and aggregate the rows of the sales frame `df` (as
+/// [`read_table`] gives it, `present` its optional columns).
+fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<SalesAggregates> {
+    let spec = &data.sales;
+    let path = spec.path.as_path();
+    let key = key_column(data);
     let has = |c: &str| present.iter().any(|p| p == c);
     let rows_read = df.height();
 
@@ -314,7 +337,7 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
                     .map_err(pe(path))?
                     .get(idx)
                     .map_err(pe(path))?;
-                let line = row.extract::<usize>().unwrap_or(idx) + 2;
+                let line = row.extract::<usize>().unwrap_or(idx + 2);
                 return Err(Error::cell(
                     path,
                     line,
@@ -392,7 +415,7 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
                 .map_err(pe(path))?
                 .get(idx)
                 .map_err(pe(path))?;
-            let line = row.extract::<usize>().unwrap_or(idx) + 2;
+            let line = row.extract::<usize>().unwrap_or(idx + 2);
             return Err(Error::cell(
                 path,
                 line,
@@ -551,11 +574,13 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
         report: TableReport {
             table: "sales".into(),
             path: path.display().to_string(),
+            sheet: None,
             rows_read,
             rows_filtered_out,
             rows_used: rows_read - rows_filtered_out - rows_rejected,
             rejected,
         },
+        sheet: None,
     })
 }
 

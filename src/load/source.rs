@@ -1,20 +1,25 @@
-//! Reading one input file (CSV or Parquet, chosen by extension) into a
-//! polars `DataFrame` with the columns the scenario maps, renamed to the
-//! model's names.
+//! Reading one input file (CSV, Parquet or a workbook's sheet, chosen by
+//! extension) into a polars `DataFrame` with the columns the scenario maps,
+//! renamed to the model's names.
 //!
 //! Owns: file existence, empty files, text encodings and byte-order marks,
 //! header checks ("column mapped but absent"), and row numbers. CSV columns
-//! are read as text so that every conversion later can name the bad row.
+//! are read as text so that every conversion later can name the bad row;
+//! workbooks are read by [`super::excel`] into the same text columns.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use polars::prelude::*;
 
+use super::excel;
 use crate::error::{Error, Result};
 use crate::scenario::Encoding;
 
-/// Name of the column holding the 0-based data row of each record.
+/// Name of the column holding where each record is in its file, as a user
+/// finds it: the line of a CSV (the header is line 1, so the first record
+/// is line 2; the same count for Parquet rows), or the row number Excel
+/// shows on a workbook's sheet.
 pub const ROW: &str = "__row";
 
 /// Reads the named file columns once the header has been checked.
@@ -61,44 +66,82 @@ pub fn regular_file(path: &Path) -> Result<()> {
 }
 
 /// Say what a file is when its first bytes show a format users pass by
-/// mistake for a CSV: a gzip file or a zip archive (an Excel workbook is
-/// one).
+/// mistake for a CSV: a gzip file, a workbook under another extension, or
+/// another zip archive.
 fn not_a_known_binary(path: &Path, bytes: &[u8]) -> Result<()> {
     let message = if bytes.starts_with(&[0x1f, 0x8b]) {
-        "is a gzip-compressed file, expected a CSV: decompress it first (gunzip)"
+        "is a gzip-compressed file, expected a CSV: decompress it first (gunzip)".to_string()
+    } else if let Some((book, extension)) = excel::sniff_workbook(bytes) {
+        format!(
+            "is {book}, expected a CSV under this name: rename it to end in {extension} to read it as a workbook, or save the sheet as CSV"
+        )
     } else if bytes.starts_with(b"PK\x03\x04") {
-        "is a zip archive (an Excel .xlsx workbook is one), expected a CSV: save the sheet as CSV"
+        "is a zip archive, expected a CSV: unzip it, or if it holds an Excel workbook give it the .xlsx extension or save the sheet as CSV".to_string()
     } else {
         return Ok(());
     };
     Err(Error::data(path, message))
 }
 
-/// Read `path`, keeping the `wanted` columns (renamed to their model names)
-/// and the `extra` file columns (kept under their own names, e.g. for filters),
-/// plus a row index column [`ROW`].
-///
-/// Returns the frame and the list of optional model columns that are present.
+/// A table as read: its frame and the sheet it came from.
+pub struct Table {
+    /// The [`ROW`] column, then the wanted columns under their model names,
+    /// then the extra columns under their own.
+    pub frame: DataFrame,
+    /// The optional model columns that are present.
+    pub present: Vec<String>,
+    /// The sheet read, when the file is a workbook.
+    pub sheet: Option<String>,
+}
+
+/// The header of an opened file and how to read its columns.
+struct Opened {
+    header: Vec<String>,
+    reader: FrameReader,
+    /// The sheet, for a workbook.
+    sheet: Option<String>,
+    /// The header's row number, for a workbook (a CSV's is line 1).
+    header_row: Option<usize>,
+}
+
+/// Read `path` (for a workbook, its sheet `sheet`, the first worksheet by
+/// default; `table` names the table in messages, as in `data.<table>_sheet`),
+/// keeping the `wanted` columns (renamed to their model names) and the
+/// `extra` file columns (kept under their own names, e.g. for filters),
+/// plus the [`ROW`] column.
 ///
 /// # Errors
-/// `Error::Data` naming the file for a missing or empty file, a header
-/// without rows, a missing required column, or text that is not valid in the
-/// given encoding (with its line).
+/// `Error::Data` naming the file (and a workbook's sheet) for a missing or
+/// empty file, a header without rows, a missing required column, text that
+/// is not valid in the given encoding (with its line), a workbook that
+/// cannot be read, a missing sheet or an error cell (with its row).
 pub fn read_table(
     path: &Path,
+    table: &str,
     encoding: Encoding,
+    sheet: Option<&str>,
     wanted: &[Wanted],
     extra: &[String],
-) -> Result<(DataFrame, Vec<String>)> {
+) -> Result<Table> {
     if !path.exists() {
         return Err(Error::data(path, "file not found"));
     }
     regular_file(path)?;
-    let is_parquet = path
+    let opened = if excel::is_workbook(path) {
+        let key = format!("data.{table}_sheet");
+        let sheet = excel::Sheet::read(path, sheet, &key)?;
+        let p = path.to_path_buf();
+        Opened {
+            header: sheet.header.clone(),
+            sheet: Some(sheet.name.clone()),
+            header_row: Some(sheet.header_row),
+            reader: Box::new(move |cols: &[String]| sheet.frame(&p, cols)),
+        }
+    } else if path
         .extension()
         .map(|e| e.eq_ignore_ascii_case("parquet"))
-        .unwrap_or(false);
-    let (header, frame_reader): (Vec<String>, FrameReader) = if is_parquet {
+        .unwrap_or(false)
+    {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let mut reader = ParquetReader::new(file);
         let schema = reader
@@ -106,16 +149,19 @@ pub fn read_table(
             .map_err(|e| Error::data(path, format!("not a readable Parquet file: {e}")))?;
         let header: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
         let p = path.to_path_buf();
-        (
+        Opened {
             header,
-            Box::new(move |cols: &[String]| {
+            sheet: None,
+            header_row: None,
+            reader: Box::new(move |cols: &[String]| {
                 let file = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
                 ParquetReader::new(file)
                     .with_columns(Some(cols.to_vec()))
                     .finish()
+                    .and_then(|df| df.with_row_index(ROW.into(), Some(2)))
                     .map_err(|e| Error::data(&p, format!("cannot read Parquet: {e}")))
             }),
-        )
+        }
     } else {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         not_a_known_binary(path, &bytes)?;
@@ -124,12 +170,41 @@ pub fn read_table(
         let text = trimmed_header(text, sep);
         let header = csv_header(path, &text, sep)?;
         let p = path.to_path_buf();
-        (
+        Opened {
             header,
-            Box::new(move |cols: &[String]| read_csv_text(&p, text, cols, sep)),
-        )
+            sheet: None,
+            header_row: None,
+            reader: Box::new(move |cols: &[String]| {
+                read_csv_text(&p, text, cols, sep)?
+                    .with_row_index(ROW.into(), Some(2))
+                    .map_err(|e| Error::data(&p, format!("cannot number the rows: {e}")))
+            }),
+        }
     };
+    let sheet = opened.sheet.clone();
+    let (frame, present) =
+        select(path, opened, wanted, extra).map_err(|e| e.in_sheet(sheet.as_deref()))?;
+    Ok(Table {
+        frame,
+        present,
+        sheet,
+    })
+}
 
+/// The `wanted` and `extra` columns of an opened file, checked against its
+/// header, and the optional model columns present.
+fn select(
+    path: &Path,
+    opened: Opened,
+    wanted: &[Wanted],
+    extra: &[String],
+) -> Result<(DataFrame, Vec<String>)> {
+    let header = &opened.header;
+    // A workbook's header need not be on row 1: say where it was found.
+    let column_error = |column: &str, message: String| match opened.header_row {
+        Some(row) => Error::cell(path, row, column, message),
+        None => Error::column(path, column, message),
+    };
     let mut present = Vec::new();
     let mut file_cols: Vec<String> = Vec::new();
     for w in wanted {
@@ -139,25 +214,23 @@ pub fn read_table(
             }
             present.push(w.model.clone());
         } else if w.required || w.file != w.model {
-            return Err(Error::column(
-                path,
+            return Err(column_error(
                 &w.file,
                 format!(
                     "column not found (mapped to '{}'); the header has: {}",
                     w.model,
-                    header_excerpt(&header)
+                    header_excerpt(header)
                 ),
             ));
         }
     }
     for e in extra {
         if !header.iter().any(|h| h == e) {
-            return Err(Error::column(
-                path,
+            return Err(column_error(
                 e,
                 format!(
                     "filter column not found; the header has: {}",
-                    header_excerpt(&header)
+                    header_excerpt(header)
                 ),
             ));
         }
@@ -165,9 +238,15 @@ pub fn read_table(
             file_cols.push(e.clone());
         }
     }
-    let df = frame_reader(&file_cols)?;
+    let df = (opened.reader)(&file_cols)?;
     if df.height() == 0 {
-        return Err(Error::data(path, "the file has a header but no data rows"));
+        return Err(match opened.header_row {
+            Some(row) => Error::data(
+                path,
+                format!("the sheet has a header (row {row}) but no data rows"),
+            ),
+            None => Error::data(path, "the file has a header but no data rows"),
+        });
     }
     let mut exprs: Vec<Expr> = vec![col(ROW)];
     for w in wanted.iter().filter(|w| present.contains(&w.model)) {
@@ -183,7 +262,6 @@ pub fn read_table(
     }
     let df = df
         .lazy()
-        .with_row_index(ROW, None)
         .select(exprs)
         .collect()
         .map_err(|e| Error::data(path, format!("cannot select columns: {e}")))?;
@@ -223,6 +301,7 @@ fn decode(path: &Path, bytes: Vec<u8>, encoding: Encoding) -> Result<Vec<u8>> {
                 let line = body[..at].iter().filter(|&&b| b == b'\n').count() + 1;
                 return Err(Error::Data {
                     file: path.to_path_buf(),
+                    sheet: None,
                     line: Some(line),
                     column: None,
                     message: format!(
@@ -412,6 +491,7 @@ fn read_csv_text(path: &Path, text: Vec<u8>, columns: &[String], sep: u8) -> Res
         .map_err(|e| match ragged_line(&text, sep) {
             Some((line, found, expected)) => Error::Data {
                 file: path.to_path_buf(),
+                sheet: None,
                 line: Some(line),
                 column: None,
                 message: format!(

@@ -1,6 +1,6 @@
 //! The small tables: accounts, reps, pipeline and quotas. They are read with
 //! polars as text and converted cell by cell, so that every bad value is
-//! reported with its line and column.
+//! reported with its line and column (a workbook's sheet and row).
 
 use std::path::PathBuf;
 
@@ -18,7 +18,10 @@ use crate::scenario::{Encoding, TableSpec};
 pub struct TextTable {
     pub path: PathBuf,
     pub spec: TableSpec,
+    /// The line of each row in its file (a workbook's row number).
     pub lines: Vec<usize>,
+    /// The sheet read, when the file is a workbook.
+    pub sheet: Option<String>,
     columns: Vec<(String, Vec<Option<String>>)>,
     pub report: TableReport,
 }
@@ -64,15 +67,21 @@ impl TextTable {
             }
         }
         let extra: Vec<String> = spec.filter.keys().cloned().collect();
-        let (df, present) = read_table(path, encoding, &wanted, &extra)?;
+        let table = read_table(path, name, encoding, spec.sheet.as_deref(), &wanted, &extra)?;
+        let (df, present, sheet) = (table.frame, table.present, table.sheet);
         let rows_read = df.height();
+        let from_frame = |df: &DataFrame| {
+            Self::from_frame(name, spec, df, &present, rows_read, sheet.clone())
+                .map_err(|e| e.in_sheet(sheet.as_deref()))
+        };
         let all = if unfiltered && !spec.filter.is_empty() {
-            Some(Self::from_frame(name, spec, &df, &present, rows_read)?)
+            Some(from_frame(&df)?)
         } else {
             None
         };
-        let df = apply_filter(df, &spec.filter).map_err(|e| Error::data(path, e.to_string()))?;
-        Ok((Self::from_frame(name, spec, &df, &present, rows_read)?, all))
+        let df = apply_filter(df, &spec.filter)
+            .map_err(|e| Error::data(path, e.to_string()).in_sheet(sheet.as_deref()))?;
+        Ok((from_frame(&df)?, all))
     }
 
     /// The table of the rows of `df` (`rows_read` rows before any filter).
@@ -82,6 +91,7 @@ impl TextTable {
         df: &DataFrame,
         present: &[String],
         rows_read: usize,
+        sheet: Option<String>,
     ) -> Result<Self> {
         let path = spec.path.as_path();
         let lines = df
@@ -91,7 +101,7 @@ impl TextTable {
             .i64()
             .map_err(|e| Error::data(path, e.to_string()))?
             .iter()
-            .map(|v| v.unwrap_or(0) as usize + 2)
+            .map(|v| v.unwrap_or(0) as usize)
             .collect();
         let mut columns = Vec::new();
         for m in present {
@@ -120,11 +130,13 @@ impl TextTable {
             report: TableReport {
                 table: name.into(),
                 path: path.display().to_string(),
+                sheet: sheet.clone(),
                 rows_read,
                 rows_filtered_out: rows_read - rows_used,
                 rows_used,
                 rejected: Default::default(),
             },
+            sheet,
         })
     }
 
@@ -145,16 +157,19 @@ impl TextTable {
         self.spec.column(name).unwrap_or(name).to_string()
     }
 
+    /// Where row `i` is, for messages: "line 7", or "row 7" of a workbook's
+    /// sheet.
+    pub fn place(&self, i: usize) -> String {
+        match &self.sheet {
+            Some(_) => format!("row {}", self.lines[i]),
+            None => format!("line {}", self.lines[i]),
+        }
+    }
+
     /// The text of required column `name` in row `i`, or an error naming the cell.
     pub fn required(&self, name: &str, i: usize) -> Result<&str> {
-        self.text(name, i).ok_or_else(|| {
-            Error::cell(
-                &self.path,
-                self.lines[i],
-                &self.file_column(name),
-                format!("missing {name}"),
-            )
-        })
+        self.text(name, i)
+            .ok_or_else(|| self.error(name, i, format!("missing {name}")))
     }
 
     /// The number in column `name`, row `i` (`None` when empty).
@@ -163,12 +178,7 @@ impl TextTable {
             None => Ok(None),
             Some(s) => match s.parse::<f64>() {
                 Ok(v) if v.is_finite() => Ok(Some(v)),
-                _ => Err(Error::cell(
-                    &self.path,
-                    self.lines[i],
-                    &self.file_column(name),
-                    format!("found '{s}', expected a finite number"),
-                )),
+                _ => Err(self.error(name, i, format!("found '{s}', expected a finite number"))),
             },
         }
     }
@@ -178,10 +188,9 @@ impl TextTable {
         match self.text(name, i) {
             None => Ok(None),
             Some(s) => parser.parse(s).map(Some).ok_or_else(|| {
-                Error::cell(
-                    &self.path,
-                    self.lines[i],
-                    &self.file_column(name),
+                self.error(
+                    name,
+                    i,
                     format!("found '{s}', expected a date in {}", parser.describe()),
                 )
             }),
@@ -193,10 +202,9 @@ impl TextTable {
         match self.text(name, i).map(str::to_ascii_lowercase).as_deref() {
             None | Some("false") | Some("0") | Some("no") | Some("n") => Ok(false),
             Some("true") | Some("1") | Some("yes") | Some("y") => Ok(true),
-            Some(s) => Err(Error::cell(
-                &self.path,
-                self.lines[i],
-                &self.file_column(name),
+            Some(s) => Err(self.error(
+                name,
+                i,
                 format!("found '{s}', expected true/false, yes/no or 1/0"),
             )),
         }
@@ -205,5 +213,6 @@ impl TextTable {
     /// An error about row `i`, column `name`.
     pub fn error(&self, name: &str, i: usize, message: impl Into<String>) -> Error {
         Error::cell(&self.path, self.lines[i], &self.file_column(name), message)
+            .in_sheet(self.sheet.as_deref())
     }
 }

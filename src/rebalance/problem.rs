@@ -177,8 +177,9 @@ impl Problem {
     }
 
     /// Build the problem from a loaded history and the checked section.
-    /// `fixed_moves` are (account id, territory name) pairs with the file
-    /// line of each, already read by the loader.
+    /// `fixed_moves` are (account id, territory name) pairs with where each
+    /// is in its file ("line 7", or a workbook's "row 7"), already read by
+    /// the loader.
     ///
     /// Potential: the accounts' potential column, else their average annual
     /// revenue over the history (not last year's alone: customers who buy a
@@ -194,7 +195,7 @@ impl Problem {
     pub fn from_history(
         history: &SalesHistory,
         spec: &TerritoriesSpec,
-        fixed_moves: &[(String, String, usize)],
+        fixed_moves: &[(String, String, String)],
         seed: u64,
     ) -> Result<Problem> {
         let scenario_err = |key: &str, msg: String| Error::scenario(&spec.scenario_path, key, msg);
@@ -304,7 +305,7 @@ impl Problem {
             let a = *index.get(id.as_str()).ok_or_else(|| {
                 scenario_err(
                     "territories.fixed_moves",
-                    format!("line {line}: account '{id}' is not in the data"),
+                    format!("{line}: account '{id}' is not in the data"),
                 )
             })?;
             let t = territories
@@ -313,7 +314,9 @@ impl Problem {
                 .ok_or_else(|| {
                     scenario_err(
                         "territories.fixed_moves",
-                        format!("line {line}: territory '{territory}' is not a territory after the change"),
+                        format!(
+                            "{line}: territory '{territory}' is not a territory after the change"
+                        ),
                     )
                 })?;
             fixed.push((a, t));
