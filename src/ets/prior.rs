@@ -145,7 +145,7 @@ impl AlphaPrior {
             })
             .collect();
         // Summed in a fixed order: the same prior on any thread count.
-        let mut total = vec![0.0; GRID];
+        let mut total = [0.0; GRID];
         for s in &per_series {
             for (t, v) in total.iter_mut().zip(s) {
                 *t += v;
