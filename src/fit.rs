@@ -28,8 +28,9 @@
 use rayon::prelude::*;
 use serde_json::json;
 
+use crate::ets::growth::group_growth_paths;
 use crate::ets::prior::{AlphaPrior, FormPriors};
-use crate::ets::{group_growth, pool, select, Form, Growth};
+use crate::ets::{pool, select, Form, Growth};
 use crate::history::SalesHistory;
 use crate::model::{
     AlphaPriorModes, AlternativeLevel, Diagnostics, FittedModels, LevelLaw, PositivePart,
@@ -151,7 +152,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     lengths.sort_unstable();
     lengths.dedup();
     let region_growth: Vec<Vec<(usize, Growth)>> = region_totals
-        .iter()
+        .par_iter()
         .zip(&region_profiles)
         .map(|(total, profile)| {
             let a: Vec<f64> = total
@@ -159,10 +160,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
                 .zip(&positions)
                 .map(|(v, &m)| v / profile[m])
                 .collect();
-            lengths
-                .iter()
-                .map(|&l| (l, group_growth(&a[..l], horizon.max(1))))
-                .collect()
+            group_growth_paths(&a, &lengths, horizon.max(1), s)
         })
         .collect();
 

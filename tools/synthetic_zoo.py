@@ -1,26 +1,34 @@
 """Synthetic forecast zoo: panels drawn from known processes, for ../shared/zoo/zoo.py.
 
-    python3 tools/synthetic_zoo.py /tmp/synzoo            # writes the panels and a copy of zoo.py
+    python3 tools/synthetic_zoo.py /tmp/synzoo [--territories 40 --seed 7]   # panels and a copy of zoo.py
     python3 /tmp/synzoo/zoo.py --baselines                 # optional: statsforecast columns (slow)
     python3 /tmp/synzoo/zoo.py --bin target/release/salesplan
 
 Territories are independent (no common shock), so the quota column's realised share is a
-measurement of calibration rather than of one year's common luck. Panels, 40 territories each,
+measurement of calibration rather than of one year's common luck. Panels, 40 territories each
+(--territories),
 monthly, 12-month horizon, two origins: iid noise (10%); a local linear trend (growth 0-2% a
 month, level wandering 1% a month, 6% noise); a random walk (4% a month); multiplicative
 seasonality times 10% a year growth (5% noise); a short history (24 and 36 months before the
 origins) of a level wandering 3% a month under 8% noise.
 """
-import os, shutil, sys
+import argparse
 import json
+import os
+import shutil
 import numpy as np
 import pandas as pd
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else "synzoo"
+ap = argparse.ArgumentParser()
+ap.add_argument("out", nargs="?", default="synzoo")
+ap.add_argument("--territories", type=int, default=40)
+ap.add_argument("--seed", type=int, default=7)
+args = ap.parse_args()
+OUT = args.out
 os.makedirs(OUT, exist_ok=True)
 shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "zoo", "zoo.py"), OUT)
-rng = np.random.default_rng(7)
-N = 40
+rng = np.random.default_rng(args.seed)
+N = args.territories
 panels = {}
 def write(name, series, start, origins, note, period="month", horizon=12):
     rows = []

@@ -26,6 +26,7 @@
 //! same recursions with drawn innovations, so one innovation moves the
 //! level and trend for the rest of the horizon.
 
+pub mod growth;
 pub mod pool;
 pub mod prior;
 pub mod select;
@@ -532,44 +533,6 @@ fn fit_from(
         bic: 2.0 * pass.nll + kf * nf.ln(),
         floor,
     })
-}
-
-/// Largest growth per period borrowed from a group, either way.
-const MAX_GROUP_GROWTH: f64 = 0.2;
-
-/// A group total's growth path (deseasonalised series `a`), from its model
-/// chosen by AICc among the forms of its own: over the history, the
-/// growth of its one-step means (the smoothed level path) period by
-/// period; over the `horizon`, of its forecast means from the last one.
-/// Each step at most `MAX_GROUP_GROWTH` either way; none when no form fits.
-pub fn group_growth(a: &[f64], horizon: usize) -> Growth {
-    let none = Growth::none();
-    let Some(f) = [Form::Mean, Form::Level, Form::Damped, Form::Trend]
-        .iter()
-        .filter_map(|&form| fit(a, form, &none, &FormPriors::none()))
-        .min_by(|x, y| x.aicc.total_cmp(&y.aicc))
-    else {
-        return none;
-    };
-    let step = |from: f64, to: f64| {
-        if from > 0.0 {
-            (to / from - 1.0).clamp(-MAX_GROUP_GROWTH, MAX_GROUP_GROWTH)
-        } else {
-            0.0
-        }
-    };
-    let mut history = vec![0.0];
-    history.extend(f.fitted.windows(2).map(|w| step(w[0], w[1])));
-    let mut previous = f.fitted.last().copied().unwrap_or(0.0);
-    let forecast = (0..horizon)
-        .map(|h| {
-            let next = f.mean_at(h);
-            let g = step(previous, next);
-            previous = next;
-            g
-        })
-        .collect();
-    Growth { history, forecast }
 }
 
 #[cfg(test)]
