@@ -378,3 +378,48 @@ fn a_territory_of_credits_is_forecast_from_its_own_periods_with_a_warning() {
         assert!(t.periods.iter().all(|p| p.mean.is_finite()), "{}", t.name);
     }
 }
+
+#[test]
+fn a_market_growing_by_a_rate_is_forecast_without_bias() {
+    // 40 territories in one region, 108 months of a market growing 10% a
+    // year (compounding), each with its own seasonal shape and 5% noise.
+    // The year's median must be unbiased for the expected total: the
+    // median over territories of P50 / truth within 0.5% of 1 (the
+    // history's sampling error of a territory's level is 5% / sqrt(108) =
+    // 0.5%, and the median of 40 such about 0.1%). Measured 2026-12-05:
+    // 0.9989 (1.0001 without the compounding region path, which on this
+    // panel is not needed; on tools/synthetic_zoo.py's seasonal growth,
+    // with territories of very different sizes in four regions, it took
+    // the median from 1.0% to 0.3% low; here the territories' own trends
+    // carry the growth, and a region path forced to a damped trend passes
+    // too).
+    let noise = Normal::new(0.0, 0.05).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2026);
+    let mut revenue = Vec::new();
+    let mut truth = Vec::new();
+    for i in 0..40 {
+        let level = 5000.0 * (1.0 + i as f64 / 10.0);
+        let (amp, phase) = (0.1 + 0.3 * (i % 7) as f64 / 7.0, i as f64);
+        let mean = |t: usize| {
+            level
+                * (1.0 + amp * (2.0 * std::f64::consts::PI * (t % 12) as f64 / 12.0 + phase).sin())
+                * 1.1f64.powf(t as f64 / 12.0)
+        };
+        revenue.push(
+            (0..108)
+                .map(|t| mean(t) * (1.0 + noise.sample(&mut rng)))
+                .collect(),
+        );
+        truth.push((108..120).map(mean).sum::<f64>());
+    }
+    let sim = forecast(&history(revenue), 2000, 7);
+    let mut ratios: Vec<f64> = sim
+        .territories
+        .iter()
+        .zip(&truth)
+        .map(|(t, truth)| t.year.quantiles[at(&sim, 0.5)] / truth)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let median = sorted_quantile(&ratios, 0.5);
+    assert!((median - 1.0).abs() < 0.005, "P50 / truth: median {median}");
+}

@@ -209,3 +209,55 @@ pub fn group_growth_paths(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_market_growing_by_a_rate_is_forecast_to_keep_that_rate() {
+        // 1% a month with a little noise (a fixed alternating pattern).
+        let a: Vec<f64> = (0..72)
+            .map(|t| 1000.0 * 1.01f64.powi(t) * (1.0 + 0.01 * if t % 2 == 0 { 1.0 } else { -1.0 }))
+            .collect();
+        let paths = group_growth_paths(&a, &[48, 72], 12, 12);
+        for (len, growth) in &paths {
+            assert_eq!(growth.forecast.len(), 12);
+            assert_eq!(growth.history.len(), *len);
+            let last = growth.forecast[11];
+            assert!(
+                (last - 0.01).abs() < 0.002,
+                "length {len}: step 12 grows {last}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_straight_line_is_forecast_to_keep_its_slope() {
+        let a: Vec<f64> = (0..72).map(|t| 1000.0 + 10.0 * t as f64).collect();
+        let paths = group_growth_paths(&a, &[72], 12, 12);
+        let g = &paths[0].1.forecast;
+        // The line's growth rate falls as its level rises: 10 / (1720 + 10 h)
+        // (a compounding path would hold it at 10 / 1720, 3e-4 above by
+        // step 12).
+        for (h, v) in g.iter().enumerate().skip(1) {
+            let expected = 10.0 / (1720.0 + 10.0 * (h as f64 - 1.0) + 10.0);
+            assert!((v - expected).abs() < 1e-4, "step {h}: {v} vs {expected}");
+        }
+    }
+
+    #[test]
+    fn a_flat_series_has_no_growth_and_nothing_fitted_has_none() {
+        let a = vec![500.0; 48];
+        let paths = group_growth_paths(&a, &[36, 48], 12, 12);
+        for (_, g) in &paths {
+            assert!(
+                g.forecast.iter().all(|v| v.abs() < 1e-6),
+                "{:?}",
+                g.forecast
+            );
+        }
+        let empty = group_growth_paths(&[0.0; 10], &[10], 12, 12);
+        assert_eq!(empty[0].1, Growth::none());
+    }
+}
