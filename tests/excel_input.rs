@@ -304,6 +304,21 @@ impl Data {
         Data { dir }
     }
 
+    /// Run `validate s.toml`: exit code 2, every fragment in the message,
+    /// no panic.
+    fn validate_fails(&self, fragments: &[&str]) {
+        let mut assert = Command::cargo_bin("salesplan")
+            .unwrap()
+            .current_dir(self.dir.path())
+            .args(["validate", "s.toml"])
+            .assert()
+            .code(2);
+        for f in fragments {
+            assert = assert.stderr(predicate::str::contains(*f));
+        }
+        assert.stderr(predicate::str::contains("panicked").not());
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -518,16 +533,7 @@ impl Bad {
 
     /// Run `validate`: exit code 2, every fragment in the message, no panic.
     fn fails(&self, fragments: &[&str]) {
-        let mut assert = Command::cargo_bin("salesplan")
-            .unwrap()
-            .current_dir(self.data.dir.path())
-            .args(["validate", "s.toml"])
-            .assert()
-            .code(2);
-        for f in fragments {
-            assert = assert.stderr(predicate::str::contains(*f));
-        }
-        assert.stderr(predicate::str::contains("panicked").not());
+        self.data.validate_fails(fragments);
     }
 }
 
@@ -663,24 +669,10 @@ fn a_column_named_twice_is_refused() {
 fn a_sheet_key_on_a_csv_is_a_scenario_error() {
     let d = Data::new();
     d.scenario("s.toml", "sales = \"sales.csv\"\nsales_sheet = \"Sales\"");
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(d.dir.path())
-        .args(["validate", "s.toml"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("s.toml: data.sales_sheet"))
-        .stderr(predicate::str::contains("not a workbook"));
+    d.validate_fails(&["s.toml: data.sales_sheet", "not a workbook"]);
     // A sheet for a table the scenario does not read.
     d.scenario("s.toml", "sales = \"sales.xlsx\"\nreps_sheet = \"Reps\"");
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(d.dir.path())
-        .args(["validate", "s.toml"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("s.toml: data.reps_sheet"))
-        .stderr(predicate::str::contains("there is no data.reps table"));
+    d.validate_fails(&["s.toml: data.reps_sheet", "there is no data.reps table"]);
 }
 
 #[test]
@@ -688,17 +680,11 @@ fn a_workbook_under_a_csv_name_is_named_for_what_it_is() {
     let d = Data::new();
     std::fs::copy(d.path("sales.xlsx"), d.path("export.csv")).unwrap();
     d.scenario("s.toml", "sales = \"export.csv\"");
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(d.dir.path())
-        .args(["validate", "s.toml"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "export.csv: is an Excel .xlsx workbook",
-        ))
-        .stderr(predicate::str::contains("rename it to end in .xlsx"))
-        .stderr(predicate::str::contains("save the sheet as CSV"));
+    d.validate_fails(&[
+        "export.csv: is an Excel .xlsx workbook",
+        "rename it to end in .xlsx",
+        "save the sheet as CSV",
+    ]);
 }
 
 #[test]
@@ -706,16 +692,10 @@ fn a_text_file_under_a_workbook_name_is_named_for_what_it_is() {
     let d = Data::new();
     std::fs::copy(d.path("sales.csv"), d.path("sales-export.xlsx")).unwrap();
     d.scenario("s.toml", "sales = \"sales-export.xlsx\"");
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(d.dir.path())
-        .args(["validate", "s.toml"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "sales-export.xlsx: cannot be read as a workbook",
-        ))
-        .stderr(predicate::str::contains(".csv extension"));
+    d.validate_fails(&[
+        "sales-export.xlsx: cannot be read as a workbook",
+        ".csv extension",
+    ]);
 }
 
 #[test]

@@ -20,6 +20,7 @@
 use rayon::prelude::*;
 
 use super::Form;
+use crate::stats::golden;
 
 /// Grid of logit(alpha) on which the pooled profile is tabulated.
 const GRID: usize = 15;
@@ -80,27 +81,7 @@ fn level_nll(a: &[f64], growth: &[f64], alpha: f64, l0: f64, floor: f64) -> f64 
 /// by golden section on the log of the initial level.
 fn profile(a: &[f64], growth: &[f64], alpha: f64, floor: f64) -> f64 {
     let f = |x: f64| level_nll(a, growth, alpha, x.exp(), floor);
-    let ratio = 0.5 * (5f64.sqrt() - 1.0);
-    let (mut lo, mut hi) = (-LEVEL_RANGE.ln(), LEVEL_RANGE.ln());
-    let mut x1 = hi - ratio * (hi - lo);
-    let mut x2 = lo + ratio * (hi - lo);
-    let (mut f1, mut f2) = (f(x1), f(x2));
-    for _ in 0..GOLDEN_STEPS {
-        if f1 <= f2 {
-            hi = x2;
-            x2 = x1;
-            f2 = f1;
-            x1 = hi - ratio * (hi - lo);
-            f1 = f(x1);
-        } else {
-            lo = x1;
-            x1 = x2;
-            f1 = f2;
-            x2 = lo + ratio * (hi - lo);
-            f2 = f(x2);
-        }
-    }
-    f1.min(f2)
+    golden::minimize(f, -LEVEL_RANGE.ln(), LEVEL_RANGE.ln(), GOLDEN_STEPS).value
 }
 
 impl AlphaPrior {

@@ -39,6 +39,7 @@ use crate::model::compound::{EmpiricalSizes, SizeLaw};
 use crate::model::CompoundLaw;
 use crate::stats::dist::{self, Family, Fitted};
 use crate::stats::gof::ks_statistic;
+use crate::stats::golden;
 use crate::stats::quantile::mean;
 
 /// Fewest deals for a territory's own deal-size law.
@@ -244,7 +245,7 @@ fn fit_with_size(
             .map(|(&c, &mt)| ln_count_probability(c, mt, s))
             .sum()
     };
-    let mix_sd = golden_max(&count_ll, 0.0, MAX_MIX_SD);
+    let mix_sd = golden::minimize(|x| -count_ll(x), 0.0, MAX_MIX_SD, 40).x;
     let mix_sd = if count_ll(0.0) >= count_ll(mix_sd) {
         0.0
     } else {
@@ -279,30 +280,6 @@ fn fit_with_size(
         params: 1.0 + size_params,
         ks_sizes,
     })
-}
-
-/// Maximiser of a unimodal `f` on [lo, hi] by golden-section search.
-fn golden_max(f: &dyn Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> f64 {
-    let g = (5f64.sqrt() - 1.0) / 2.0;
-    let mut a = hi - g * (hi - lo);
-    let mut b = lo + g * (hi - lo);
-    let (mut fa, mut fb) = (f(a), f(b));
-    for _ in 0..40 {
-        if fa >= fb {
-            hi = b;
-            b = a;
-            fb = fa;
-            a = hi - g * (hi - lo);
-            fa = f(a);
-        } else {
-            lo = a;
-            a = b;
-            fa = fb;
-            b = lo + g * (hi - lo);
-            fb = f(b);
-        }
-    }
-    0.5 * (lo + hi)
 }
 
 /// Asymptotic standard error of the maximiser `x` of log-likelihood `f`

@@ -1,10 +1,11 @@
 //! Shared statistics: special functions, maximum-likelihood fits of the
-//! residual families, goodness of fit, least squares, Nelder–Mead minimisation, quantiles and the
+//! residual families, goodness of fit, least squares, Nelder–Mead and golden-section minimisation, quantiles and the
 //! simulation's standard-normal sampler. Pure functions of their inputs
 //! (the sampler's input is the generator it is given); no I/O.
 
 pub mod dist;
 pub mod gof;
+pub mod golden;
 pub mod histogram;
 pub mod nelder_mead;
 pub mod normal;
