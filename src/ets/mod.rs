@@ -231,7 +231,7 @@ impl EtsFit {
     /// Standard deviation of the total of the first `weights.len()` periods
     /// after the origin, each period's mean multiplied by its weight (its
     /// seasonal index): the innovations' part
-    /// ([`Self::innovation_total_variance`]) plus the level's and slope's
+    /// (`Self::innovation_variance`) plus the level's and slope's
     /// estimation variance.
     pub fn total_sd(&self, weights: &[f64]) -> f64 {
         let s = &self.smoothing;
