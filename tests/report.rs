@@ -99,6 +99,8 @@ fn report_html_has_every_section_of_the_run_and_nothing_outside_itself() {
         "payout_curve",
         "rep_payouts",
         "territory_balance",
+        "territory_map_before",
+        "territory_map_after",
         "fit_1",
     ] {
         assert!(

@@ -759,6 +759,8 @@ fn territories_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         escape(&balance.join("; "))
     );
     figure_html(s, plots, "territory_balance");
+    figure_html(s, plots, "territory_map_before");
+    figure_html(s, plots, "territory_map_after");
     figure_html(s, plots, "rebalance_frontier");
     let mut table = Table::new(&[
         "territory",

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{palette, Fan, Figure, Line, Marker, RangeRow, Shape};
+use super::{palette, Fan, Figure, Line, MapPanel, Marker, RangeRow, Shape, MAPS_PER_ROW};
 use crate::format::{compact, percent};
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
@@ -66,6 +66,7 @@ where
             y_percent,
             diagonal,
         } => line_chart(f, root, lines, *x_percent, *y_percent, *diagonal),
+        Shape::Map { panels } => map_chart(f, root, panels),
     }
 }
 
@@ -592,4 +593,141 @@ where
         SeriesLabelPosition::UpperLeft
     };
     legend(&mut chart, position)
+}
+
+/// Width of a map's latitude label area and its longitude label area's
+/// height; the pixels the frame takes around a map's plotting area
+/// (margins, caption and the label areas).
+const MAP_Y_AREA: u32 = 52;
+const MAP_X_AREA: u32 = 40;
+const MAP_FRAME_X: f64 = 20.0 + MAP_Y_AREA as f64;
+const MAP_FRAME_Y: f64 = 20.0 + 26.0 + MAP_X_AREA as f64;
+/// A centre's name: its offset from the cross, its height and the width
+/// it is taken to need when names are kept apart.
+const NAME_OFFSET: (i32, i32) = (9, -20);
+const NAME_HEIGHT: i32 = 15;
+const NAME_WIDTH: i32 = 48;
+
+fn map_chart<DB: DrawingBackend>(
+    f: &Figure,
+    root: &DrawingArea<DB, Shift>,
+    panels: &[MapPanel],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let body = root.titled(&f.title, (FONT, 22))?;
+    let rows = panels.len().div_ceil(MAPS_PER_ROW).max(1);
+    let cols = panels.len().clamp(1, MAPS_PER_ROW);
+    let areas = body.split_evenly((rows, cols));
+    for (panel, area) in panels.iter().zip(&areas) {
+        map_panel(area, panel)?;
+    }
+    Ok(())
+}
+
+/// One region's map (what its marks mean is in the figure's title: a
+/// legend box would hide accounts).
+fn map_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &MapPanel) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let points = &panel.points;
+    let centres = &panel.centres;
+    let lats = points
+        .iter()
+        .map(|p| p.lat)
+        .chain(centres.iter().map(|c| c.lat));
+    let lons = points
+        .iter()
+        .map(|p| p.lon)
+        .chain(centres.iter().map(|c| c.lon));
+    let (lat_lo, lat_hi) = span(lats, false);
+    let (lon_lo, lon_hi) = span(lons, false);
+    // Equal distances look equal: a degree of longitude is cos(latitude)
+    // of a degree of latitude, so the ranges are widened to the plotting
+    // area's shape at the middle latitude.
+    let cos = (0.5 * (lat_lo + lat_hi)).to_radians().cos().max(0.05);
+    let (w, h) = area.dim_in_pixel();
+    let area_w = (w as f64 - MAP_FRAME_X).max(1.0);
+    let area_h = (h as f64 - MAP_FRAME_Y).max(1.0);
+    let (mut lon_span, mut lat_span) = ((lon_hi - lon_lo) * cos, lat_hi - lat_lo);
+    if lon_span / lat_span > area_w / area_h {
+        lat_span = lon_span * area_h / area_w;
+    } else {
+        lon_span = lat_span * area_w / area_h;
+    }
+    let (lat_mid, lon_mid) = (0.5 * (lat_lo + lat_hi), 0.5 * (lon_lo + lon_hi));
+    let half_lon = 0.5 * lon_span / cos;
+    let degrees = |v: &f64| format!("{v:.1}");
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, (FONT, 16))
+        .margin(10)
+        .x_label_area_size(MAP_X_AREA)
+        .y_label_area_size(MAP_Y_AREA)
+        .build_cartesian_2d(
+            lon_mid - half_lon..lon_mid + half_lon,
+            lat_mid - 0.5 * lat_span..lat_mid + 0.5 * lat_span,
+        )?;
+    chart
+        .configure_mesh()
+        .x_labels(5)
+        .y_labels(6)
+        .x_label_formatter(&degrees)
+        .y_label_formatter(&degrees)
+        .x_desc("longitude")
+        .y_desc("latitude")
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.08))
+        .draw()?;
+    chart.draw_series(
+        points
+            .iter()
+            .map(|p| Circle::new((p.lon, p.lat), 3, palette(p.territory).mix(0.75).filled())),
+    )?;
+    chart.draw_series(
+        points
+            .iter()
+            .filter(|p| p.moved)
+            .map(|p| Circle::new((p.lon, p.lat), 6, BLACK.stroke_width(1))),
+    )?;
+    chart.draw_series(
+        centres
+            .iter()
+            .map(|c| Cross::new((c.lon, c.lat), 7, palette(c.territory).stroke_width(3))),
+    )?;
+    // Names beside their crosses, moved down where they would overlap a
+    // name already placed, with a thin line back to the cross.
+    // (The chart gives pixels of the whole figure; the panel draws in its own.)
+    let base = area.get_base_pixel();
+    let mut at: Vec<(i32, i32, &str)> = centres
+        .iter()
+        .map(|c| {
+            let (x, y) = chart.backend_coord(&(c.lon, c.lat));
+            (x - base.0, y - base.1, c.name.as_str())
+        })
+        .collect();
+    at.sort_by_key(|&(x, y, _)| (y, x));
+    let mut placed: Vec<(i32, i32)> = Vec::new();
+    let style = (FONT, 13).into_font().color(&BLACK);
+    for (x, y, name) in at {
+        let (lx, mut ly) = (x + NAME_OFFSET.0, y + NAME_OFFSET.1);
+        while placed
+            .iter()
+            .any(|&(px, py)| (px - lx).abs() < NAME_WIDTH && (py - ly).abs() < NAME_HEIGHT)
+        {
+            ly += NAME_HEIGHT;
+        }
+        if ly - (y + NAME_OFFSET.1) > 4 {
+            area.draw(&PathElement::new(
+                [(x, y), (lx, ly + NAME_HEIGHT / 2)],
+                BLACK.mix(0.4).stroke_width(1),
+            ))?;
+        }
+        area.draw(&Text::new(name.to_string(), (lx, ly), style.clone()))?;
+        placed.push((lx, ly));
+    }
+    Ok(())
 }

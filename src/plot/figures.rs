@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::{Fan, Figure, Line, Marker, RangeRow, Shape};
+use super::{Fan, Figure, Line, MapCentre, MapPanel, MapPoint, Marker, RangeRow, Shape};
 use crate::format::{compact, percent};
 use crate::report::{ForecastSection, Report};
 use crate::sim::quantile_index;
@@ -34,6 +34,10 @@ pub fn of_report(report: &Report) -> Vec<Figure> {
     }
     if let Some(t) = &report.territories {
         out.push(territory_balance(t, currency));
+        if let Some(m) = &t.map {
+            out.push(territory_map(m, false));
+            out.push(territory_map(m, true));
+        }
         if let Some(f) = &t.frontier {
             out.push(rebalance_frontier(f));
         }
@@ -410,6 +414,76 @@ fn rep_payouts(c: &crate::comp::CompSection, currency: &str) -> Figure {
             mid_label: "payout P50".into(),
             marker_label: Some("target incentive".into()),
         },
+    }
+}
+
+/// The accounts on maps, one per region, coloured by their territory
+/// before or `after` rebalancing (colours distinct within a region), the
+/// moved ones ringed, each territory's centre named.
+fn territory_map(m: &crate::rebalance::explain::AccountMap, after: bool) -> Figure {
+    let mut regions: Vec<&str> = m.regions.iter().map(String::as_str).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    // Each territory's colour: its rank among its region's territories.
+    let colour: Vec<usize> = (0..m.territories.len())
+        .map(|t| (0..t).filter(|&u| m.regions[u] == m.regions[t]).count())
+        .collect();
+    let centres = m.centres(after);
+    let panels: Vec<MapPanel> = regions
+        .iter()
+        .filter_map(|&region| {
+            let points: Vec<MapPoint> = m
+                .accounts
+                .iter()
+                .map(|a| (a, if after { a.after } else { a.before }))
+                .filter(|(_, t)| m.regions[*t] == region)
+                .map(|(a, t)| MapPoint {
+                    lat: a.lat,
+                    lon: a.lon,
+                    territory: colour[t],
+                    moved: a.after != a.before,
+                })
+                .collect();
+            let centres: Vec<MapCentre> = centres
+                .iter()
+                .enumerate()
+                .filter(|(t, _)| m.regions[*t] == region)
+                .filter_map(|(t, c)| {
+                    let (lat, lon) = (*c)?;
+                    Some(MapCentre {
+                        lat,
+                        lon,
+                        territory: colour[t],
+                        name: m.territories[t].clone(),
+                    })
+                })
+                .collect();
+            (!points.is_empty()).then(|| MapPanel {
+                title: region.to_string(),
+                points,
+                centres,
+            })
+        })
+        .collect();
+    let located = m.accounts.len();
+    let moved = m.accounts.iter().filter(|a| a.after != a.before).count();
+    let (stem, when) = if after {
+        ("territory_map_after", "after rebalancing")
+    } else {
+        ("territory_map_before", "before rebalancing")
+    };
+    Figure {
+        name: stem.into(),
+        title: format!("Accounts by territory, {when} (ringed: moved; crosses: territory centres)"),
+        x_label: "longitude (degrees)".into(),
+        y_label: "latitude (degrees)".into(),
+        caption: format!(
+            "{located} located accounts, one map per region, coloured by their territory \
+             {when}; each cross is a territory's centre (the potential-weighted mean of its \
+             accounts) with its name; the {moved} accounts that move are ringed. Longitude is \
+             scaled by the cosine of the middle latitude, so equal distances look equal."
+        ),
+        shape: Shape::Map { panels },
     }
 }
 

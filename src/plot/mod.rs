@@ -70,6 +70,36 @@ pub struct Line {
     pub dashed: bool,
 }
 
+/// An account on a map: where it is, its territory (a colour index) and
+/// whether it moved.
+#[derive(Debug, Clone, Serialize)]
+pub struct MapPoint {
+    pub lat: f64,
+    pub lon: f64,
+    pub territory: usize,
+    pub moved: bool,
+}
+
+/// A territory's centre on a map, with its name.
+#[derive(Debug, Clone, Serialize)]
+pub struct MapCentre {
+    pub lat: f64,
+    pub lon: f64,
+    pub territory: usize,
+    pub name: String,
+}
+
+/// One map of a figure of maps: its title (a region), points and centres.
+#[derive(Debug, Clone, Serialize)]
+pub struct MapPanel {
+    pub title: String,
+    pub points: Vec<MapPoint>,
+    pub centres: Vec<MapCentre>,
+}
+
+/// Maps in a row of a figure of maps.
+pub const MAPS_PER_ROW: usize = 3;
+
 /// What a figure shows.
 #[derive(Debug, Clone, Serialize)]
 pub enum Shape {
@@ -110,6 +140,11 @@ pub enum Shape {
         /// Draw y = x as a reference.
         diagonal: bool,
     },
+    /// Maps side by side (one per region), each of points by latitude
+    /// and longitude (an equirectangular projection, longitude scaled by
+    /// the cosine of the middle latitude) coloured by territory, with the
+    /// territories' centres named.
+    Map { panels: Vec<MapPanel> },
 }
 
 /// A plot ready to draw.
@@ -135,6 +170,10 @@ impl Figure {
             } => (
                 1000,
                 130 + (8 + 9 * series.len() as u32) * categories.len().max(3) as u32,
+            ),
+            Shape::Map { panels } => (
+                1000,
+                50 + 430 * panels.len().div_ceil(MAPS_PER_ROW).max(1) as u32,
             ),
             _ => (1000, 480),
         }

@@ -95,6 +95,83 @@ pub struct TerritoriesSection {
     pub moves: Vec<MoveRow>,
     pub assignments: Vec<AssignmentRow>,
     pub frontier: Option<Vec<FrontierPoint>>,
+    /// The located accounts, for the territory maps (`None` when no
+    /// account has coordinates).
+    #[serde(skip)]
+    pub map: Option<AccountMap>,
+}
+
+/// An account on the territory maps.
+#[derive(Debug, Clone, Copy)]
+pub struct MapAccount {
+    pub lat: f64,
+    pub lon: f64,
+    pub potential: f64,
+    /// Its territory (an index into [`AccountMap::territories`]) before
+    /// and after rebalancing.
+    pub before: usize,
+    pub after: usize,
+}
+
+/// The accounts that have coordinates, with their territories before and
+/// after rebalancing.
+#[derive(Debug, Clone)]
+pub struct AccountMap {
+    pub territories: Vec<String>,
+    /// Each territory's region.
+    pub regions: Vec<String>,
+    pub accounts: Vec<MapAccount>,
+}
+
+impl AccountMap {
+    /// Each territory's centre (lat, lon) before or `after` rebalancing:
+    /// the potential-weighted mean of its located accounts (plain mean
+    /// where their potential is all zero); `None` for a territory without
+    /// located accounts.
+    pub fn centres(&self, after: bool) -> Vec<Option<(f64, f64)>> {
+        let mut sums = vec![(0.0, 0.0, 0.0, 0.0, 0.0, 0usize); self.territories.len()];
+        for a in &self.accounts {
+            let t = if after { a.after } else { a.before };
+            let w = a.potential.max(0.0);
+            let s = &mut sums[t];
+            s.0 += w * a.lat;
+            s.1 += w * a.lon;
+            s.2 += w;
+            s.3 += a.lat;
+            s.4 += a.lon;
+            s.5 += 1;
+        }
+        sums.iter()
+            .map(|&(wl, wn, w, l, n, c)| match (w > 0.0, c > 0) {
+                (true, _) => Some((wl / w, wn / w)),
+                (false, true) => Some((l / c as f64, n / c as f64)),
+                (false, false) => None,
+            })
+            .collect()
+    }
+}
+
+fn account_map(p: &Problem, sol: &Solution) -> Option<AccountMap> {
+    let accounts: Vec<MapAccount> = p
+        .accounts
+        .iter()
+        .zip(&sol.assign)
+        .filter_map(|(acc, &after)| {
+            let (lat, lon) = acc.coords?;
+            (lat.is_finite() && lon.is_finite()).then_some(MapAccount {
+                lat,
+                lon,
+                potential: acc.potential,
+                before: acc.territory,
+                after,
+            })
+        })
+        .collect();
+    (!accounts.is_empty()).then(|| AccountMap {
+        territories: p.territories.iter().map(|t| t.name.clone()).collect(),
+        regions: p.territories.iter().map(|t| t.region.clone()).collect(),
+        accounts,
+    })
 }
 
 /// How the optimiser works, for the report.
@@ -324,5 +401,6 @@ pub fn section(
         moves,
         assignments,
         frontier,
+        map: account_map(p, sol),
     }
 }

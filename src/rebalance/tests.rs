@@ -300,3 +300,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_map_holds_every_located_account_with_its_territories_and_none_without_coordinates() {
+    let p = problem(5, 200, 6, 2, 20);
+    let (sol, section) = rebalance(&p, false).unwrap();
+    let located = p.accounts.iter().filter(|a| a.coords.is_some()).count();
+    assert!(located > 0, "the synthetic problem has coordinates");
+    let map = section.map.expect("a map when accounts have coordinates");
+    assert_eq!(map.accounts.len(), located);
+    let moved = map.accounts.iter().filter(|a| a.before != a.after).count();
+    assert_eq!(moved, sol.kind.iter().flatten().count());
+    // A centre is the potential-weighted mean of its accounts.
+    let centres = map.centres(true);
+    for (t, c) in centres.iter().enumerate() {
+        let members: Vec<_> = map.accounts.iter().filter(|a| a.after == t).collect();
+        let w: f64 = members.iter().map(|a| a.potential.max(0.0)).sum();
+        match c {
+            Some((lat, _)) if w > 0.0 => {
+                let mean = members
+                    .iter()
+                    .map(|a| a.potential.max(0.0) * a.lat)
+                    .sum::<f64>()
+                    / w;
+                assert!((lat - mean).abs() < 1e-9, "territory {t}: {lat} vs {mean}");
+            }
+            Some(_) => assert!(!members.is_empty()),
+            None => assert!(members.is_empty()),
+        }
+    }
+    let mut bare = p.clone();
+    bare.accounts.iter_mut().for_each(|a| a.coords = None);
+    let (_, section) = rebalance(&bare, false).unwrap();
+    assert!(section.map.is_none());
+}
