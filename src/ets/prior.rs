@@ -33,6 +33,11 @@ const GOLDEN_STEPS: usize = 22;
 const LEVEL_RANGE: f64 = 5.0;
 /// Periods whose means are multiplied before one logarithm is taken.
 const LOG_BLOCK: usize = 16;
+/// Relative one-step variance below which a series' fit is not told
+/// apart (a relative error of 1e-4): a constant or exactly regular series
+/// fits every alpha to rounding, and its likelihood, unbounded as the
+/// variance vanishes, would swing the pooled profile with rounding noise.
+const MIN_REL_VAR: f64 = 1e-8;
 /// Most series in the pooled profile.
 const MAX_SERIES: usize = 250;
 /// Fewest periods for a series to count in the pool.
@@ -74,7 +79,7 @@ fn level_nll(a: &[f64], growth: &[f64], alpha: f64, l0: f64, floor: f64) -> f64 
         l = (mu * (1.0 + alpha * e)).max(floor);
     }
     let n = a.len() as f64;
-    0.5 * n * (sse / n).max(1e-300).ln() + log_mu + block.ln()
+    0.5 * n * (sse / n).max(MIN_REL_VAR).ln() + log_mu + block.ln()
 }
 
 /// The profile over the initial level: the lowest `level_nll` at `alpha`,
@@ -220,6 +225,10 @@ mod tests {
             .collect()
     }
 
+    fn as_slices(v: &[Vec<f64>]) -> Vec<(&[f64], &[f64])> {
+        v.iter().map(|a| (a.as_slice(), &[][..])).collect()
+    }
+
     fn wandering(n: usize, seed: u64, wander: f64, noise: f64) -> Vec<f64> {
         let z = normals(2 * n, seed);
         let mut level = 1000.0;
@@ -235,9 +244,6 @@ mod tests {
     fn a_company_of_noise_favours_a_stable_level_and_one_that_wanders_does_not() {
         let noise: Vec<Vec<f64>> = (0..40).map(|s| wandering(24, s, 0.0, 0.08)).collect();
         let moving: Vec<Vec<f64>> = (0..40).map(|s| wandering(24, s, 0.03, 0.08)).collect();
-        fn as_slices(v: &[Vec<f64>]) -> Vec<(&[f64], &[f64])> {
-            v.iter().map(|a| (a.as_slice(), &[][..])).collect()
-        }
         let still = AlphaPrior::pooled(&as_slices(&noise), 12.0).mode().unwrap();
         let moves = AlphaPrior::pooled(&as_slices(&moving), 12.0)
             .mode()
@@ -249,6 +255,20 @@ mod tests {
             (0.15..0.6).contains(&moves),
             "wander pools to alpha {moves}"
         );
+    }
+
+    #[test]
+    fn constant_series_do_not_sway_the_pooled_evidence() {
+        let moving: Vec<Vec<f64>> = (0..30).map(|s| wandering(24, s, 0.03, 0.08)).collect();
+        let mut with_flat = moving.clone();
+        with_flat.extend((0..30).map(|k| vec![100.0 + k as f64; 24]));
+        let alone = AlphaPrior::pooled(&as_slices(&moving), 12.0)
+            .mode()
+            .unwrap();
+        let mixed = AlphaPrior::pooled(&as_slices(&with_flat), 12.0)
+            .mode()
+            .unwrap();
+        assert_eq!(alone, mixed);
     }
 
     #[test]
