@@ -4,8 +4,9 @@
 //! forecast means.
 //!
 //! The path's model is chosen by how it would have forecast the group's
-//! own horizon totals from the rolling origins ([`super::select::origins`],
-//! least mean absolute log error of the span totals), among the additive
+//! own totals from the rolling origins ([`super::select::origins`]: the
+//! spans up to a horizon ahead of each, the latest ones shorter; least mean
+//! absolute log error of the span totals), among the additive
 //! forms (stable level, local level, damped and linear trend) and a
 //! **compounding trend** (ETS(M,M): the level grows by a rate, itself
 //! smoothed). Why compounding: a market growing 10% a year adds more each
@@ -224,10 +225,16 @@ mod tests {
         for (len, growth) in &paths {
             assert_eq!(growth.forecast.len(), 12);
             assert_eq!(growth.history.len(), *len);
-            let last = growth.forecast[11];
+            // A rate held: step 12 grows as step 1 does (a slope carried
+            // as an amount would fall to b / (L + 11 b), 0.0089 here).
+            let (first, last) = (growth.forecast[0], growth.forecast[11]);
             assert!(
-                (last - 0.01).abs() < 0.002,
+                (last - 0.01).abs() < 5e-4,
                 "length {len}: step 12 grows {last}"
+            );
+            assert!(
+                (last - first).abs() < 2e-4,
+                "length {len}: {first} then {last}"
             );
         }
     }
@@ -237,12 +244,12 @@ mod tests {
         let a: Vec<f64> = (0..72).map(|t| 1000.0 + 10.0 * t as f64).collect();
         let paths = group_growth_paths(&a, &[72], 12, 12);
         let g = &paths[0].1.forecast;
-        // The line's growth rate falls as its level rises: 10 / (1720 + 10 h)
-        // (a compounding path would hold it at 10 / 1720, 3e-4 above by
-        // step 12).
-        for (h, v) in g.iter().enumerate().skip(1) {
-            let expected = 10.0 / (1720.0 + 10.0 * (h as f64 - 1.0) + 10.0);
-            assert!((v - expected).abs() < 1e-4, "step {h}: {v} vs {expected}");
+        // The line's growth rate falls as its level rises: step h goes from
+        // 1710 + 10 h to 1720 + 10 h, 10 / (1710 + 10 h) (a compounding
+        // path would hold it at 10 / 1710, 3e-4 above by step 12).
+        for (h, v) in g.iter().enumerate() {
+            let expected = 10.0 / (1710.0 + 10.0 * h as f64);
+            assert!((v - expected).abs() < 1e-5, "step {h}: {v} vs {expected}");
         }
     }
 

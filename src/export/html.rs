@@ -353,7 +353,7 @@ fn summary_section(s: &mut String, report: &Report) {
     s.push_str("</section>");
 }
 
-/// How the seasonal profiles weigh the years, for the fit section's text.
+/// What the territories together say of alpha, for the fit section's text.
 fn alpha_prior_text(prior: &crate::model::AlphaPriorModes) -> String {
     match prior.level {
         Some(a) => format!(
@@ -366,6 +366,7 @@ fn alpha_prior_text(prior: &crate::model::AlphaPriorModes) -> String {
     }
 }
 
+/// How the seasonal profiles weigh the years, for the fit section's text.
 fn season_weighting(discount: f64) -> String {
     if discount >= 1.0 {
         String::new()

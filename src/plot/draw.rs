@@ -608,6 +608,21 @@ const NAME_OFFSET: (i32, i32) = (9, -20);
 const NAME_HEIGHT: i32 = 15;
 const NAME_WIDTH: i32 = 48;
 
+/// The narrowest span of a map, in degrees (one account, or all at one
+/// address, would otherwise give a map a few metres wide with every tick
+/// label the same).
+const MAP_MIN_SPAN: f64 = 0.05;
+
+/// `range` widened about its middle to at least `min`.
+fn at_least((lo, hi): (f64, f64), min: f64) -> (f64, f64) {
+    if hi - lo >= min {
+        (lo, hi)
+    } else {
+        let mid = 0.5 * (lo + hi);
+        (mid - 0.5 * min, mid + 0.5 * min)
+    }
+}
+
 fn map_chart<DB: DrawingBackend>(
     f: &Figure,
     root: &DrawingArea<DB, Shift>,
@@ -642,8 +657,8 @@ where
         .iter()
         .map(|p| p.lon)
         .chain(centres.iter().map(|c| c.lon));
-    let (lat_lo, lat_hi) = span(lats, false);
-    let (lon_lo, lon_hi) = span(lons, false);
+    let (lat_lo, lat_hi) = at_least(span(lats, false), MAP_MIN_SPAN);
+    let (lon_lo, lon_hi) = at_least(span(lons, false), MAP_MIN_SPAN);
     // Equal distances look equal: a degree of longitude is cos(latitude)
     // of a degree of latitude, so the ranges are widened to the plotting
     // area's shape at the middle latitude.
