@@ -1,7 +1,10 @@
 //! Golden-section search: the minimum of a unimodal function of one
 //! variable on an interval, without derivatives.
 
-/// The end of a search.
+/// The end of a search. `x` and `value` are of different points, each
+/// within the last bracket: `x` is its middle (where the minimum is best
+/// estimated), `value` the lower of the two last probes (a value actually
+/// reached); neither is `f(x)`.
 #[derive(Debug, Clone, Copy)]
 pub struct Found {
     /// The middle of the last bracket.
