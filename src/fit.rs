@@ -207,20 +207,21 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     // How far levels (and shares of the region) move, as the company's
     // territories together show it: worth a year of a territory's own
     // periods (`ets::prior`).
+    let no_growth = Growth::none();
     let full_growth = |r: usize| {
         region_growth[r]
             .iter()
             .find(|(l, _)| *l == n_fit)
-            .map_or(&[][..], |(_, g)| g.history.as_slice())
+            .map_or(&no_growth, |(_, g)| g)
     };
     let pooled = |grown: bool| {
-        let series: Vec<(&[f64], &[f64])> = deseasonalised
+        let series: Vec<(&[f64], &Growth)> = deseasonalised
             .iter()
             .zip(&region_index)
             .map(|(d, &r)| {
                 (
                     d.a_capped.as_slice(),
-                    if grown { full_growth(r) } else { &[][..] },
+                    if grown { full_growth(r) } else { &no_growth },
                 )
             })
             .collect();

@@ -21,9 +21,8 @@
 //! [`super::select::MIN_ORIGINS`] origins, AICc among the additive forms.
 
 use super::prior::FormPriors;
-use super::{fit, select, EtsFit, Form, Growth, ALPHA_MIN, LEVEL_FLOOR};
+use super::{fit, select, EtsFit, Form, Growth, Units, ALPHA_MIN};
 use crate::stats::nelder_mead::minimize;
-use crate::stats::quantile::mean;
 
 /// Largest growth per period borrowed from a group, either way.
 const MAX_GROUP_GROWTH: f64 = 0.2;
@@ -43,12 +42,10 @@ struct Compounding {
 impl Compounding {
     fn fit(a: &[f64]) -> Option<Self> {
         let n = a.len();
-        let level = mean(a);
-        if n < 6 || level <= 0.0 {
+        if n < 6 {
             return None;
         }
-        let floor = LEVEL_FLOOR * level;
-        let scale = mean(&a[..n.min(12)]).max(floor);
+        let Units { floor, scale } = Units::of(a)?;
         let bound = |v: f64| ALPHA_MIN + (1.0 - 2.0 * ALPHA_MIN) * (1.0 / (1.0 + (-v).exp()));
         let run = |x: &[f64], fitted: Option<&mut Vec<f64>>| {
             let alpha = bound(x[0]);

@@ -317,6 +317,8 @@ impl EtsFit {
 struct Pass {
     nll: f64,
     sse: f64,
+    /// The sum of the log means (the likelihood's Jacobian term).
+    log_mu: f64,
     level: f64,
     slope: f64,
 }
@@ -328,6 +330,30 @@ struct Setup<'a> {
     b0: f64,
     floor: f64,
     growth: &'a Growth,
+}
+
+/// The floor and unit of a series' states: the level never falls below
+/// `LEVEL_FLOOR` of the series' mean, and initial states are in units of
+/// its first year's mean (the same for every stretch of a series that
+/// covers that year, so a refit's start means what it meant). `None`
+/// without a positive mean.
+struct Units {
+    floor: f64,
+    scale: f64,
+}
+
+impl Units {
+    fn of(a: &[f64]) -> Option<Self> {
+        let level = mean(a);
+        if level <= 0.0 || level.is_nan() {
+            return None;
+        }
+        let floor = LEVEL_FLOOR * level;
+        Some(Self {
+            floor,
+            scale: mean(&a[..a.len().min(12)]).max(floor),
+        })
+    }
 }
 
 fn run(a: &[f64], setup: &Setup, fitted: Option<&mut Vec<f64>>) -> Pass {
@@ -351,6 +377,7 @@ fn run(a: &[f64], setup: &Setup, fitted: Option<&mut Vec<f64>>) -> Pass {
     Pass {
         nll: 0.5 * n * (sse / n).max(1e-300).ln() + log_mu,
         sse,
+        log_mu,
         level: l,
         slope: b,
     }
@@ -443,10 +470,7 @@ fn fit_from(
         return None;
     }
     let level = mean(a);
-    if level <= 0.0 {
-        return None;
-    }
-    let floor = LEVEL_FLOOR * level;
+    let Units { floor, scale } = Units::of(a)?;
     // Starting states: the mean of the first stretch and the slope between
     // the first two stretches (of a year at most).
     let w = (n / 3).clamp(1, 12);
@@ -455,10 +479,6 @@ fn fit_from(
     } else {
         0.0
     };
-    // The unit of the initial states: the mean of the first year (the same
-    // for every stretch of a series that covers it, so a refit's start
-    // means what it meant).
-    let scale = mean(&a[..n.min(12)]).max(floor);
     let (start, step): (Vec<f64>, Vec<f64>) = match form {
         Form::Mean => (vec![(level / scale).ln()], vec![0.1]),
         Form::Level | Form::Group => (vec![logit(0.2), 0.0], vec![1.0, 0.1]),

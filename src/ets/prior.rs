@@ -26,7 +26,7 @@
 
 use rayon::prelude::*;
 
-use super::Form;
+use super::{run, Form, Growth, Setup, Smoothing, Units};
 use crate::stats::golden;
 
 /// Grid of logit(alpha) on which the pooled profile is tabulated.
@@ -38,8 +38,6 @@ const GOLDEN_STEPS: usize = 22;
 /// The initial level is searched within this factor either side of the
 /// series' first-year mean.
 const LEVEL_RANGE: f64 = 5.0;
-/// Periods whose means are multiplied before one logarithm is taken.
-const LOG_BLOCK: usize = 16;
 /// Relative one-step variance below which a series' fit is not told
 /// apart (a relative error of 1e-4): a constant or exactly regular series
 /// fits every alpha to rounding, and its likelihood, unbounded as the
@@ -71,35 +69,29 @@ fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// A local level's negative concentrated log-likelihood on `a` with
-/// smoothing weight `alpha` and initial level `l0`, moved by the group's
-/// growth `growth` (one per period; empty for none) as the group-share
-/// form's is (multiplicative errors, as `super::run`).
-/// `a` is in units of its first year's mean (so that a product of a
-/// block of means stays far from overflow and one logarithm serves the
-/// block).
-fn level_nll(a: &[f64], growth: &[f64], alpha: f64, l0: f64, floor: f64) -> f64 {
-    let (mut l, mut sse, mut log_mu, mut block) = (l0, 0.0, 0.0, 1.0);
-    for (t, &y) in a.iter().enumerate() {
-        let mu = (l * (1.0 + growth.get(t).copied().unwrap_or(0.0))).max(floor);
-        let e = y / mu - 1.0;
-        sse += e * e;
-        block *= mu;
-        if t % LOG_BLOCK == LOG_BLOCK - 1 {
-            log_mu += block.ln();
-            block = 1.0;
-        }
-        l = (mu * (1.0 + alpha * e)).max(floor);
-    }
+/// A local level's negative concentrated log-likelihood on `a` (the
+/// recursions of `super::run`, moved by the group's `growth` as the
+/// group-share form's are), its relative one-step variance floored at
+/// `MIN_REL_VAR`, minimised over the initial level by golden section on
+/// its log (within `LEVEL_RANGE` of the first year's mean).
+fn profile(a: &[f64], growth: &Growth, alpha: f64, units: &Units) -> f64 {
     let n = a.len() as f64;
-    0.5 * n * (sse / n).max(MIN_REL_VAR).ln() + log_mu + block.ln()
-}
-
-/// The profile over the initial level: the lowest `level_nll` at `alpha`,
-/// by golden section on the log of the initial level.
-fn profile(a: &[f64], growth: &[f64], alpha: f64, floor: f64) -> f64 {
-    let f = |x: f64| level_nll(a, growth, alpha, x.exp(), floor);
-    golden::minimize(f, -LEVEL_RANGE.ln(), LEVEL_RANGE.ln(), GOLDEN_STEPS).value
+    let nll = |x: f64| {
+        let setup = Setup {
+            smoothing: Smoothing {
+                alpha,
+                beta: 0.0,
+                phi: 0.0,
+            },
+            l0: units.scale * x.exp(),
+            b0: 0.0,
+            floor: units.floor,
+            growth,
+        };
+        let pass = run(a, &setup, None);
+        0.5 * n * (pass.sse / n).max(MIN_REL_VAR).ln() + pass.log_mu
+    };
+    golden::minimize(nll, -LEVEL_RANGE.ln(), LEVEL_RANGE.ln(), GOLDEN_STEPS).value
 }
 
 impl AlphaPrior {
@@ -110,11 +102,11 @@ impl AlphaPrior {
 
     /// The pooled profile likelihood of alpha over the deseasonalised
     /// `series` (those with at least `MIN_PERIODS` periods and a positive
-    /// mean), each with its group's growth per period (empty for a plain
-    /// local level), per period of data, worth `weight` periods. No prior
-    /// when no series counts.
-    pub fn pooled(series: &[(&[f64], &[f64])], weight: f64) -> Self {
-        let usable: Vec<(&[f64], &[f64])> = series
+    /// mean), each with its group's growth (none for a plain local level),
+    /// per period of data, worth `weight` periods. No prior when no series
+    /// counts.
+    pub fn pooled(series: &[(&[f64], &Growth)], weight: f64) -> Self {
+        let usable: Vec<(&[f64], &Growth)> = series
             .iter()
             .copied()
             .filter(|(a, _)| a.len() >= MIN_PERIODS && a.iter().all(|v| v.is_finite()))
@@ -124,22 +116,17 @@ impl AlphaPrior {
         // pooled profile's shape is well measured by then, and the cost
         // stays bounded.
         let every = usable.len().div_ceil(MAX_SERIES).max(1);
-        let usable: Vec<(&[f64], &[f64])> = usable.into_iter().step_by(every).collect();
+        let usable: Vec<(&[f64], &Growth)> = usable.into_iter().step_by(every).collect();
         if usable.is_empty() || weight <= 0.0 {
             return Self::none();
         }
         let profiles: Vec<Vec<f64>> = usable
             .par_iter()
-            .map(|&(a, growth)| {
-                let level = a.iter().sum::<f64>() / a.len() as f64;
-                let first = &a[..a.len().min(12)];
-                let scale = (first.iter().sum::<f64>() / first.len() as f64)
-                    .max(super::LEVEL_FLOOR * level);
-                let unit: Vec<f64> = a.iter().map(|v| v / scale).collect();
-                let floor = super::LEVEL_FLOOR * level / scale;
-                (0..GRID)
-                    .map(|i| profile(&unit, growth, logistic(logit_at(i)), floor))
-                    .collect()
+            .map(|&(a, growth)| match Units::of(a) {
+                Some(units) => (0..GRID)
+                    .map(|i| profile(a, growth, logistic(logit_at(i)), &units))
+                    .collect(),
+                None => vec![0.0; GRID],
             })
             .collect();
         // A series whose likelihood is the same for every alpha (fitted to
@@ -259,8 +246,13 @@ mod tests {
             .collect()
     }
 
-    fn as_slices(v: &[Vec<f64>]) -> Vec<(&[f64], &[f64])> {
-        v.iter().map(|a| (a.as_slice(), &[][..])).collect()
+    static NONE: Growth = Growth {
+        history: Vec::new(),
+        forecast: Vec::new(),
+    };
+
+    fn as_slices(v: &[Vec<f64>]) -> Vec<(&[f64], &Growth)> {
+        v.iter().map(|a| (a.as_slice(), &NONE)).collect()
     }
 
     fn wandering(n: usize, seed: u64, wander: f64, noise: f64) -> Vec<f64> {
@@ -308,8 +300,7 @@ mod tests {
     #[test]
     fn the_cost_is_worth_the_weight_in_periods_and_zero_at_its_mode() {
         let moving: Vec<Vec<f64>> = (0..20).map(|s| wandering(36, s, 0.03, 0.08)).collect();
-        let slices: Vec<(&[f64], &[f64])> =
-            moving.iter().map(|a| (a.as_slice(), &[][..])).collect();
+        let slices = as_slices(&moving);
         let one = AlphaPrior::pooled(&slices, 12.0);
         let two = AlphaPrior::pooled(&slices, 24.0);
         let mode = one.mode().unwrap();
