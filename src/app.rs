@@ -27,6 +27,7 @@ use crate::rebalance::{self, paths, Problem, Solution, TerritoriesSection};
 use crate::report::{DataSummary, FitSection, ForecastSection, Meta, Report};
 use crate::scenario::{Format, QuotaMethod, QuotaSource, QuotaSpec, Scenario, TerritoriesSpec};
 use crate::sim::{quarter_of, simulate_with_progress, SimResults, SimSpec, QUARTERS};
+use crate::whatif::quantile_table;
 
 /// Which stages a command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -777,9 +778,18 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         }
     };
     if let (Some(sim), Some(q)) = (sim_view, quota.as_mut()) {
-        for (row, shares) in q.rows.iter_mut().zip(seasons(history, sim)) {
+        for ((row, shares), t) in q
+            .rows
+            .iter_mut()
+            .zip(seasons(history, sim))
+            .zip(q.whatif.territories.iter_mut())
+        {
             row.quarters = shares.map(|share| row.quota * share);
+            t.quarter_shares = shares;
         }
+        let mut company = sim.company_totals.clone();
+        company.sort_by(f64::total_cmp);
+        q.whatif.company = quantile_table(&company);
         q.period_starts = sim.period_starts.iter().map(|d| d.to_string()).collect();
         for (row, t) in q.rows.iter_mut().zip(&sim.territories) {
             row.by_period = phase(row.quota, t.periods.iter().map(|p| p.mean));

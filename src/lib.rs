@@ -34,5 +34,6 @@ pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
+pub mod whatif;
 
 pub use error::{Error, Result};

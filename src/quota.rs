@@ -8,6 +8,11 @@
 //! re-solved over the others, until no new territory is clamped. The share
 //! methods split the target by last year's revenue or by potential, with the
 //! same clamping and proportional redistribution. Pure computation.
+//!
+//! The report's live what-if re-solves these quotas in the browser:
+//! `src/export/whatif.js` mirrors [`set_quotas`]' blend, `bounds`,
+//! `check_reachable` and `solve` step by step. Change both together;
+//! `tests/whatif_browser.rs` checks that they agree.
 
 use ndarray::Array2;
 use serde::Serialize;
@@ -17,6 +22,7 @@ use crate::history::QuotaLimit;
 use crate::scenario::{QuotaMethod, QuotaSpec};
 use crate::stats::histogram::Histogram;
 use crate::stats::quantile::sorted_quantile;
+use crate::whatif::{quantile_table, WhatIf, WhatIfTerritory};
 
 /// What the quota stage needs to know about each territory.
 #[derive(Debug, Clone)]
@@ -97,6 +103,9 @@ pub struct QuotaPlan {
     pub comparison: Vec<MethodFairness>,
     /// Start date of each reported period (for `by_period`).
     pub period_starts: Vec<String>,
+    /// What the report's live what-if re-solves these quotas from.
+    #[serde(skip)]
+    pub whatif: WhatIf,
 }
 
 /// How fair one method's quotas are, from the joint simulated paths.
@@ -258,7 +267,24 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
             by_period: Vec::new(),
         })
         .collect();
+    let whatif = WhatIf {
+        spec: spec.clone(),
+        trials: inputs.totals.ncols(),
+        territories: (0..n)
+            .map(|i| WhatIfTerritory {
+                name: inputs.names[i].clone(),
+                quantiles: quantile_table(&sorted[i]),
+                base: max_change_base(inputs, i),
+                last_year: inputs.last_year[i],
+                potential: inputs.potential[i],
+                limit: inputs.limits.get(i).copied().unwrap_or_default(),
+                quarter_shares: [0.25; 4],
+            })
+            .collect(),
+        company: Vec::new(),
+    };
     Ok(QuotaPlan {
+        whatif,
         method: spec.method,
         plan: spec.plan,
         quota_total: chosen.quotas.iter().sum(),
@@ -315,7 +341,7 @@ fn bounds(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<Vec<Bound>> {
                 hi_by: "max_change",
             };
             if let Some(mc) = spec.max_change {
-                let base = inputs.last_quota[i].unwrap_or(inputs.last_year[i]);
+                let base = max_change_base(inputs, i);
                 if base > 0.0 {
                     b.lo = base * (1.0 - mc).max(0.0);
                     b.hi = base * (1.0 + mc);
@@ -347,6 +373,11 @@ fn bounds(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<Vec<Bound>> {
         .collect()
 }
 
+/// What `max_change` is measured from: the last quota, else last year's actual.
+fn max_change_base(inputs: &QuotaInputs, i: usize) -> f64 {
+    inputs.last_quota[i].unwrap_or(inputs.last_year[i])
+}
+
 fn check_reachable(bounds: &[Bound], target: f64) -> Result<()> {
     let lo: f64 = bounds.iter().map(|b| b.lo).sum();
     let hi: f64 = bounds.iter().map(|b| b.hi).sum();
@@ -358,6 +389,7 @@ fn check_reachable(bounds: &[Bound], target: f64) -> Result<()> {
     Ok(())
 }
 
+/// One method's quotas (mirrored by `solve` in `src/export/whatif.js`).
 fn solve(
     method: QuotaMethod,
     inputs: &QuotaInputs,

@@ -158,6 +158,13 @@ figure svg{max-width:100%;height:auto;display:block}
 figcaption{color:var(--muted);font-size:13px;margin-top:4px}
 ul.warn li{margin:2px 0}
 .note{color:var(--muted);font-size:13px}
+.whatif{border-top:1px solid var(--line);margin-top:18px}
+.whatif-form{display:flex;flex-wrap:wrap;gap:10px 16px;align-items:end;margin:8px 0}
+.whatif-form label{display:flex;flex-direction:column;font-size:13px;color:var(--muted)}
+.whatif-form input,.whatif-form select{font:inherit;color:var(--ink);padding:4px 6px;border:1px solid var(--line);border-radius:4px;width:150px}
+.whatif-form button{font:inherit;padding:5px 10px;border:1px solid var(--accent);border-radius:4px;background:#fff;color:var(--accent);cursor:pointer}
+.whatif-form a{color:var(--accent)}
+.error{color:#b00020;font-weight:600}
 footer{color:var(--muted);font-size:12px;padding-bottom:30px}
 footer code{font-size:11px}
 @media print{body{background:#fff}section{break-inside:avoid-page;border:none}.scroll{max-height:none;overflow:visible}nav{display:none}}
@@ -725,6 +732,7 @@ fn quota_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         t.row(cells);
     }
     s.push_str(&t.html());
+    super::whatif::panel(s, q, cur, report.territories.is_some());
     s.push_str("</section>");
 }
 

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod whatif;
 pub mod xlsx;
 
 use rayon::prelude::*;
