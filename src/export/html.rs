@@ -224,13 +224,18 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
         escape(&m.period),
         escape(&m.currency)
     );
-    let sections: [(&str, &str, bool); 8] = [
+    let sections: [(&str, &str, bool); 9] = [
         ("summary", "Summary", true),
         ("data", "Data", report.data.is_some()),
         ("fit", "Fit", report.fit.is_some()),
         ("forecast", "Forecast", report.forecast.is_some()),
         ("territories", "Territories", report.territories.is_some()),
         ("quota", "Quotas", report.quota.is_some()),
+        (
+            "whatif",
+            "What if",
+            report.quota.as_ref().is_some_and(super::whatif::shown),
+        ),
         ("comp", "Commission", report.comp.is_some()),
         ("backtest", "Backtest", report.backtest.is_some()),
     ];

@@ -18,12 +18,18 @@ fn script_safe(json: &str) -> String {
     json.replace('<', "\\u003c")
 }
 
+/// Whether the page has a what-if for `q` (the quota stage ran on a
+/// simulation, so there are tables to solve from).
+pub fn shown(q: &QuotaPlan) -> bool {
+    !q.whatif.territories.is_empty() && !q.whatif.company.is_empty()
+}
+
 /// Append the panel (element id `whatif`) for the quota plan `q`.
 pub fn panel(s: &mut String, q: &QuotaPlan, currency: &str, rebalanced: bool) {
-    let w = &q.whatif;
-    if w.territories.is_empty() || w.company.is_empty() {
+    if !shown(q) {
         return;
     }
+    let w = &q.whatif;
     let methods = [
         QuotaMethod::EqualProbability,
         QuotaMethod::HistoricalShare,
