@@ -152,22 +152,19 @@ fn assert_clean(dom: &str, log: &str) {
     );
 }
 
+/// `report.html` of the demo with its own quota settings, run into `dir`.
+fn demo_page(dir: &Path) -> PathBuf {
+    let out = dir.join("base");
+    let scenario = demo_variant(dir, 28_600_000.0, 0.05, "equal-probability", Some(0.3));
+    run(&scenario, &out);
+    out.join("report.html")
+}
+
 #[test]
 fn whatif_loads_cleanly_and_the_plan_moves_the_quotas() {
     let Some(browser) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    run(
-        &demo_variant(
-            dir.path(),
-            28_600_000.0,
-            0.05,
-            "equal-probability",
-            Some(0.3),
-        ),
-        &out,
-    );
-    let page = out.join("report.html");
+    let page = demo_page(dir.path());
     let (dom, log) = render(&browser, &page, "");
     assert_clean(&dom, &log);
     let base = page_quotas(&dom);
@@ -196,18 +193,7 @@ fn whatif_loads_cleanly_and_the_plan_moves_the_quotas() {
 fn whatif_quotas_match_the_engine_for_the_same_settings() {
     let Some(browser) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let base_out = dir.path().join("base");
-    run(
-        &demo_variant(
-            dir.path(),
-            28_600_000.0,
-            0.05,
-            "equal-probability",
-            Some(0.3),
-        ),
-        &base_out,
-    );
-    let page = base_out.join("report.html");
+    let page = demo_page(dir.path());
     let settings: [(f64, f64, &str, Option<f64>); 4] = [
         (27_000_000.0, 0.05, "equal-probability", Some(0.3)),
         (29_500_000.0, 0.10, "equal-probability", None),
