@@ -23,9 +23,11 @@ use crate::model::FittedModels;
 use crate::output::OutputDir;
 use crate::pipeline::{DealHistory, PipelinePlan};
 use crate::quota::{set_quotas, QuotaInputs, QuotaPlan, RepQuotaRow};
+use crate::quota_backtest::hindsight;
 use crate::rebalance::{self, paths, Problem, Solution, TerritoriesSection};
 use crate::report::{DataSummary, FitSection, ForecastSection, Meta, Report};
 use crate::scenario::{Format, QuotaMethod, QuotaSource, QuotaSpec, Scenario, TerritoriesSpec};
+use crate::scorecard::{scorecard, Scorecard};
 use crate::sim::{quarter_of, simulate_with_progress, SimResults, SimSpec, QUARTERS};
 use crate::whatif::quantile_table;
 
@@ -810,6 +812,22 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
     if let Some(c) = &comp {
         warnings.extend(c.warnings.iter().cloned());
     }
+    // Last year's quotas, scored (before rebalancing: they were set for
+    // the territories as they were).
+    let scorecard = match (&s.data.quotas, stage) {
+        (Some(_), Stage::Run) => match scorecard_stage(s, &run.history) {
+            Ok(card) => {
+                warnings.extend(card.warnings.iter().cloned());
+                Some(card)
+            }
+            Err(Error::Usage(m)) => {
+                warnings.push(format!("no scorecard: {m}"));
+                None
+            }
+            Err(e) => return Err(e),
+        },
+        _ => None,
+    };
     let report = Report {
         meta,
         data: Some(DataSummary::of(&run.history)),
@@ -820,9 +838,45 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         comp,
         backtest: None,
         quota_backtest: None,
+        scorecard,
         warnings,
     };
     Ok(Outcome { report, run })
+}
+
+/// Last year's quotas (the quotas table) scored against the year's sales
+/// and against the model fitted on the years before.
+///
+/// # Errors
+/// `Error::Usage` when the history has less than two full years or the
+/// table gives no territory a quota.
+fn scorecard_stage(s: &Scenario, history: &SalesHistory) -> Result<Scorecard> {
+    let h = hindsight(history, &s.fit, s.forecast.trials, s.seed, "the scorecard")?;
+    scorecard(history, h.cut, h.totals()?, &potentials(history, &h.sim))
+}
+
+/// `salesplan scorecard`: how last year's quotas worked out, written to
+/// `scorecard.csv`, `summary.json` and the report.
+///
+/// # Errors
+/// Any load or scenario error; `Error::Scenario` without `data.quotas`.
+pub fn run_scorecard(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
+    let s = load_scenario(path, o)?;
+    if s.data.quotas.is_none() {
+        return Err(Error::scenario(
+            &s.path,
+            "data.quotas",
+            "the scorecard command needs last year's quotas: set data.quotas to the quotas table",
+        ));
+    }
+    let meta = meta(&s)?;
+    let history = load::load(&s)?;
+    let card = scorecard_stage(&s, &history)?;
+    let mut report = Report::of_data(meta, &history);
+    report.warnings.extend(card.warnings.iter().cloned());
+    report.scorecard = Some(card);
+    let written = write_report(&report, &s, o)?;
+    Ok((report, written))
 }
 
 /// Run the scenarios at `paths` with common random numbers (the first

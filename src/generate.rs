@@ -230,7 +230,8 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
         .collect();
     let size_law = LogNormal::new(0.0, 0.8).expect("valid");
 
-    let sales_chunks: Vec<(String, usize)> = plans
+    // Per territory: its sales rows as text, their count and its revenue by year.
+    let sales_chunks: Vec<(String, usize, Vec<f64>)> = plans
         .par_iter()
         .enumerate()
         .map(|(t, p)| {
@@ -238,6 +239,7 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
             let mut text = String::new();
             let mut rows = 0usize;
             let mut deal_no = 0usize;
+            let mut by_year = vec![0.0; spec.years];
             let rep = format!("R-{:0width$}", t + 1, width = digits(spec.territories));
             let product_names = ["Core", "Plus", "Enterprise", "Services"];
             for (ai, a) in p.accounts.iter().enumerate() {
@@ -276,25 +278,27 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
                             p.name, REGIONS[p.region].0, a.id, amount
                         );
                         rows += 1;
+                        by_year[m / 12] += amount;
                         // About 2% of deals are partly credited back the next month.
                         if rng.random::<f64>() < 0.02 && m + 1 < months {
                             let (cy, cm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
                             let cday = rng.random_range(1..=days_in_month(cy, cm));
+                            let credit = -amount * rng.random_range(0.2..1.0);
                             let _ = writeln!(
                                 text,
-                                "{cy:04}-{cm:02}-{cday:02},{},{},{},{rep},{deal}-CR,{product},{:.2}",
+                                "{cy:04}-{cm:02}-{cday:02},{},{},{},{rep},{deal}-CR,{product},{credit:.2}",
                                 p.name,
                                 REGIONS[p.region].0,
                                 a.id,
-                                -amount * rng.random_range(0.2..1.0)
                             );
                             rows += 1;
+                            by_year[(m + 1) / 12] += credit;
                         }
                     }
                 }
                 let _ = ai;
             }
-            (text, rows)
+            (text, rows, by_year)
         })
         .collect();
 
@@ -308,7 +312,7 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
         );
         f.write_all(b"date,territory,region,account,rep,deal,product,amount\n")
             .map_err(|e| Error::io(&tmp, e))?;
-        for (text, _) in &sales_chunks {
+        for (text, _, _) in &sales_chunks {
             f.write_all(text.as_bytes())
                 .map_err(|e| Error::io(&tmp, e))?;
         }
@@ -412,6 +416,31 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
     write_file(&path, pipeline.as_bytes())?;
     files.push(path);
 
+    // Last year's quotas (for the last year of history): each territory's
+    // revenue of the year before plus 8%, negotiated up or down by a
+    // lognormal factor (sd 0.15, mean 1), so some quotas were too hard and
+    // some too easy; rounded to thousands. Needs a year before.
+    let quotas_line = if spec.years >= 2 {
+        let mut qrng = stream_rng(spec.seed, stream_id("generate:quotas"), 0);
+        let noise = LogNormal::new(-0.5 * 0.15f64.powi(2), 0.15).expect("valid");
+        let mut quotas = String::from("territory,quota\n");
+        for (p, (_, _, by_year)) in plans.iter().zip(&sales_chunks) {
+            let before = by_year[spec.years - 2].max(0.0);
+            let quota = before * 1.08 * noise.sample(&mut qrng);
+            let _ = writeln!(
+                quotas,
+                "{},{:.0}",
+                p.name,
+                (quota / 1000.0).round() * 1000.0
+            );
+        }
+        let path = dir.join("quotas.csv");
+        write_file(&path, quotas.as_bytes())?;
+        files.push(path);
+        "quotas = \"quotas.csv\"          # last year's quotas (salesplan scorecard)\n"
+    } else {
+        ""
+    };
     let last_year_revenue = annual
         * plans
             .iter()
@@ -430,7 +459,7 @@ sales = "sales.csv"
 accounts = "accounts.csv"
 reps = "reps.csv"
 pipeline = "pipeline.csv"
-date_format = "%Y-%m-%d"
+{quotas_line}date_format = "%Y-%m-%d"
 
 [data.columns]
 date = "date"

@@ -32,6 +32,7 @@ pub mod rebalance;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod scorecard;
 pub mod sim;
 pub mod stats;
 pub mod whatif;

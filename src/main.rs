@@ -142,6 +142,12 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// How last year's quotas (data.quotas) worked out: attainment, rank and the model's hindsight probability
+    Scorecard {
+        scenario: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Write a realistic synthetic company: sales, accounts, reps, pipeline and a scenario
     Generate {
         #[arg(long)]
@@ -236,6 +242,32 @@ fn print_territories(report: &salesplan::report::Report) {
     }
 }
 
+fn print_scorecard(report: &salesplan::report::Report) {
+    let Some(c) = &report.scorecard else { return };
+    println!(
+        "scorecard: {} territories, quotas of {} to {}: {:.0}% attained; a plan at those quotas' hindsight probabilities gives {:.0}% (90% band {:.0}%-{:.0}%, {}); attainment P10 {:.2} P50 {:.2} P90 {:.2}",
+        c.rows.len(),
+        c.year_start,
+        c.year_end,
+        100.0 * c.share_attaining,
+        100.0 * c.fair_share,
+        100.0 * c.fair_share_p05,
+        100.0 * c.fair_share_p95,
+        if c.inside_band { "inside" } else { "outside" },
+        c.attainment_p10,
+        c.attainment_p50,
+        c.attainment_p90
+    );
+    println!(
+        "           attainment vs size correlation {:.2}, vs potential {:.2}; {} quotas improbable in hindsight (P(attain) < {:.0}% or > {:.0}%)",
+        c.size_correlation,
+        c.potential_correlation,
+        c.improbable.len(),
+        100.0 * salesplan::scorecard::IMPROBABLE,
+        100.0 * (1.0 - salesplan::scorecard::IMPROBABLE)
+    );
+}
+
 fn print_run(
     stage: Stage,
     path: &Path,
@@ -327,6 +359,7 @@ fn print_run(
         );
     }
     print_territories(&report);
+    print_scorecard(&report);
     println!("wrote {}", dir.display());
     Ok(())
 }
@@ -544,6 +577,18 @@ fn real_main() -> Result<(), Error> {
                         );
                     }
                 }
+                println!("wrote {}", dir.display());
+            }
+            Ok(())
+        }
+        Command::Scorecard { scenario, common } => {
+            set_threads(common.threads)?;
+            let (report, dir) = app::run_scorecard(&scenario, &overrides(&common)?)?;
+            if !common.quiet {
+                for w in &report.warnings {
+                    eprintln!("warning: {w}");
+                }
+                print_scorecard(&report);
                 println!("wrote {}", dir.display());
             }
             Ok(())

@@ -64,6 +64,7 @@ const OUTPUT_FILES: &[&str] = &[
     "quota_phasing.csv",
     "quotas.csv",
     "report.html",
+    "scorecard.csv",
     "summary.json",
     "territories.csv",
 ];

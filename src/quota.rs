@@ -123,20 +123,15 @@ pub struct MethodFairness {
     pub size_attainment_correlation: f64,
 }
 
-/// Attainment probability per territory, the sorted per-trial shares of
-/// territories attaining, and the fairness figures of `quotas`.
-fn fairness(
-    inputs: &QuotaInputs,
-    method: QuotaMethod,
-    quotas: &[f64],
-    p50: &[f64],
-) -> (Vec<f64>, Vec<f64>, MethodFairness) {
+/// Each territory's attainment probability (the share of trials whose
+/// total `totals` [territory, trial] reaches its quota) and the per-trial
+/// shares of territories attaining, sorted.
+pub fn attainment(totals: &Array2<f32>, quotas: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let n = quotas.len();
-    let trials = inputs.totals.ncols();
+    let trials = totals.ncols();
     let attain: Vec<f64> = (0..n)
         .map(|i| {
-            inputs
-                .totals
+            totals
                 .row(i)
                 .iter()
                 .filter(|&&x| x as f64 >= quotas[i])
@@ -147,13 +142,27 @@ fn fairness(
     let mut shares: Vec<f64> = (0..trials)
         .map(|t| {
             (0..n)
-                .filter(|&i| inputs.totals[[i, t]] as f64 >= quotas[i])
+                .filter(|&i| totals[[i, t]] as f64 >= quotas[i])
                 .count() as f64
                 / n as f64
         })
         .collect();
-    let expected = shares.iter().sum::<f64>() / trials.max(1) as f64;
     shares.sort_by(f64::total_cmp);
+    (attain, shares)
+}
+
+/// Attainment probability per territory, the sorted per-trial shares of
+/// territories attaining, and the fairness figures of `quotas`.
+fn fairness(
+    inputs: &QuotaInputs,
+    method: QuotaMethod,
+    quotas: &[f64],
+    p50: &[f64],
+) -> (Vec<f64>, Vec<f64>, MethodFairness) {
+    let n = quotas.len();
+    let trials = inputs.totals.ncols();
+    let (attain, shares) = attainment(inputs.totals, quotas);
+    let expected = shares.iter().sum::<f64>() / trials.max(1) as f64;
     let spread = attain.iter().cloned().fold(f64::MIN, f64::max)
         - attain.iter().cloned().fold(f64::MAX, f64::min);
     let fair = MethodFairness {
@@ -500,7 +509,8 @@ fn solve(
     })
 }
 
-fn correlation(x: &[f64], y: &[f64]) -> f64 {
+/// Pearson correlation of `x` and `y` (0 with fewer than 3 points or no spread).
+pub fn correlation(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
     if x.len() < 3 {
         return 0.0;

@@ -9,6 +9,7 @@
 //! team would plan from the same forecast) times `1 + over_assignment`
 //! from the scenario; `max_change` applies as in `quota`. Pure computation.
 
+use ndarray::Array2;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -16,7 +17,7 @@ use crate::fit::fit;
 use crate::history::SalesHistory;
 use crate::quota::{set_quotas, QuotaInputs};
 use crate::scenario::{FitSpec, QuotaMethod, QuotaSpec};
-use crate::sim::{simulate, SimSpec};
+use crate::sim::{simulate, SimResults, SimSpec};
 use crate::stats::quantile::{quantiles, sorted_quantile};
 
 /// One territory's quota and outcome under one method.
@@ -55,6 +56,71 @@ pub struct QuotaBacktest {
     pub methods: Vec<MethodResult>,
 }
 
+/// The last full year of a history as the model fitted on the years
+/// before it would have simulated it: what the quota backtest and the
+/// scorecard judge last year's quotas by.
+pub struct Hindsight {
+    /// First period of the year (periods before it were fitted).
+    pub cut: usize,
+    pub per_year: usize,
+    pub sim: SimResults,
+}
+
+impl Hindsight {
+    /// Each territory's simulated year total in each trial.
+    ///
+    /// # Errors
+    /// `Error::Internal` if the simulation did not keep them.
+    pub fn totals(&self) -> Result<&Array2<f32>> {
+        self.sim
+            .territory_totals
+            .as_ref()
+            .ok_or_else(|| Error::Internal("territory totals were not kept".into()))
+    }
+}
+
+/// Fit `history` without its last full year and simulate that year.
+///
+/// # Errors
+/// `Error::Usage` naming `what` when the history has less than two full years.
+pub fn hindsight(
+    history: &SalesHistory,
+    fit_spec: &FitSpec,
+    trials: usize,
+    seed: u64,
+    what: &str,
+) -> Result<Hindsight> {
+    let per_year = history.calendar.kind.per_year();
+    let n = history.n_periods();
+    if n < 2 * per_year {
+        return Err(Error::Usage(format!(
+            "{what} needs two full years of history; found {n} {}s",
+            history.calendar.kind.name()
+        )));
+    }
+    let cut = n - per_year;
+    let train = history.truncated(cut);
+    let models = fit(&train, cut, per_year, fit_spec);
+    let spec = SimSpec {
+        keep_totals: true,
+        ..SimSpec::from_origin(&models, per_year, seed, trials)
+    };
+    Ok(Hindsight {
+        cut,
+        per_year,
+        sim: simulate(&models, &spec),
+    })
+}
+
+/// Each territory's revenue over periods `from..to`.
+pub fn year_sums(history: &SalesHistory, from: usize, to: usize) -> Vec<f64> {
+    history
+        .revenue
+        .iter()
+        .map(|r| r[from..to].iter().sum())
+        .collect()
+}
+
 /// Run the quota backtest on `history`: quotas for its last full year from
 /// the years before, with `quota` settings (its plan is replaced).
 ///
@@ -68,38 +134,13 @@ pub fn quota_backtest(
     trials: usize,
     seed: u64,
 ) -> Result<QuotaBacktest> {
-    let per_year = history.calendar.kind.per_year();
-    let n = history.n_periods();
-    if n < 2 * per_year {
-        return Err(Error::Usage(format!(
-            "the quota backtest needs two full years of history; found {n} {}s",
-            history.calendar.kind.name()
-        )));
-    }
-    let cut = n - per_year;
-    let train = history.truncated(cut);
-    let models = fit(&train, cut, per_year, fit_spec);
-    let spec = SimSpec {
-        keep_totals: true,
-        ..SimSpec::from_origin(&models, per_year, seed, trials)
-    };
-    let sim = simulate(&models, &spec);
-    let totals = sim
-        .territory_totals
-        .as_ref()
-        .ok_or_else(|| Error::Internal("territory totals were not kept".into()))?;
+    let h = hindsight(history, fit_spec, trials, seed, "the quota backtest")?;
+    let (cut, per_year, n) = (h.cut, h.per_year, history.n_periods());
+    let sim = &h.sim;
+    let totals = h.totals()?;
     let names: Vec<String> = history.territories.iter().map(|t| t.name.clone()).collect();
-    let year_sum = |r: &Vec<f64>, from: usize, to: usize| r[from..to].iter().sum::<f64>();
-    let last_year: Vec<f64> = history
-        .revenue
-        .iter()
-        .map(|r| year_sum(r, cut - per_year, cut))
-        .collect();
-    let actual: Vec<f64> = history
-        .revenue
-        .iter()
-        .map(|r| year_sum(r, cut, n))
-        .collect();
+    let last_year = year_sums(history, cut - per_year, cut);
+    let actual = year_sums(history, cut, n);
     let potential: Vec<f64> = sim.territories.iter().map(|t| t.year.mean).collect();
     let last_quota = vec![None; names.len()];
     let mut company = sim.company_totals.clone();

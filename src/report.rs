@@ -295,6 +295,8 @@ pub struct Report {
     pub backtest: Option<BacktestResult>,
     /// Quotas set for the last full year from the years before, against what happened.
     pub quota_backtest: Option<crate::quota_backtest::QuotaBacktest>,
+    /// How last year's quotas (the quotas table) worked out.
+    pub scorecard: Option<crate::scorecard::Scorecard>,
     pub warnings: Vec<String>,
 }
 
@@ -312,6 +314,7 @@ impl Report {
             comp: None,
             backtest: None,
             quota_backtest: None,
+            scorecard: None,
             warnings: history.report.warnings.clone(),
         }
     }

@@ -193,6 +193,9 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
         }
         out.write("quota_backtest.csv", &c.into_bytes())?;
     }
+    if let Some(card) = &report.scorecard {
+        write_scorecard(card, out)?;
+    }
     if let Some(b) = &report.backtest {
         let mut header = vec!["origin", "level", "name", "period", "actual", "mean"];
         let names: Vec<String> = STANDARD_QUANTILES
@@ -296,6 +299,45 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
         write_territories(t, out)?;
     }
     Ok(())
+}
+
+/// `scorecard.csv`: one row per territory with a quota last year.
+fn write_scorecard(card: &crate::scorecard::Scorecard, out: &OutputDir) -> Result<()> {
+    let mut c = Csv::new(&[
+        "territory",
+        "rep",
+        "region",
+        "quota",
+        "actual",
+        "attainment",
+        "growth",
+        "rank_in_region",
+        "region_territories",
+        "percentile_in_region",
+        "rep_fte",
+        "ramped_share",
+        "attain_probability",
+        "verdict",
+    ]);
+    for r in &card.rows {
+        c.row([
+            r.territory.clone(),
+            String::new(),
+            r.region.clone(),
+            money(r.quota),
+            money(r.actual),
+            num(r.attainment),
+            opt(r.growth),
+            r.rank.to_string(),
+            r.region_size.to_string(),
+            opt(r.percentile),
+            opt(r.rep_fte),
+            opt(r.ramped_share),
+            num(r.attain_probability),
+            r.verdict.unwrap_or_default().to_string(),
+        ]);
+    }
+    out.write("scorecard.csv", &c.into_bytes())
 }
 
 /// `assignments.csv`, `territories.csv`, `moves.csv` and (with a frontier)

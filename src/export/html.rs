@@ -224,7 +224,7 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
         escape(&m.period),
         escape(&m.currency)
     );
-    let sections: [(&str, &str, bool); 9] = [
+    let sections: [(&str, &str, bool); 10] = [
         ("summary", "Summary", true),
         ("data", "Data", report.data.is_some()),
         ("fit", "Fit", report.fit.is_some()),
@@ -237,6 +237,7 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
             report.quota.as_ref().is_some_and(super::whatif::shown),
         ),
         ("comp", "Commission", report.comp.is_some()),
+        ("scorecard", "Scorecard", report.scorecard.is_some()),
         ("backtest", "Backtest", report.backtest.is_some()),
     ];
     for (id, title, present) in sections {
@@ -252,6 +253,7 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
     territories_section(&mut s, report, plots);
     quota_section(&mut s, report, plots);
     comp_section(&mut s, report, plots);
+    scorecard_section(&mut s, report, plots);
     backtest_section(&mut s, report, plots);
     s.push_str("</main>");
     footer(&mut s, report);
@@ -832,6 +834,96 @@ fn territories_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     s.push_str(&moves.html());
     s.push_str(
         "<p class=\"note\">The full new assignment, ready for a CRM import, is in assignments.csv and plan.xlsx.</p></section>",
+    );
+}
+
+fn scorecard_section(s: &mut String, report: &Report, plots: &[Rendered]) {
+    let Some(c) = &report.scorecard else { return };
+    let _ = write!(
+        s,
+        "<section id=\"scorecard\"><h2>Scorecard: last year's quotas</h2>\
+         <p>The quotas table, read as the quotas of {} to {}, against what each of the {} territories \
+         sold. <b>{}</b> reached their quota. Had each quota been set at the probability the model \
+         fitted on the years before gives it, {} would have been expected to (90% band {} to {}): \
+         the realised share is <b>{}</b> that band. Attainment P10 {}, median {}, P90 {}; its \
+         correlation with territory size (revenue the year before) is {} and with potential {} \
+         (near zero when big territories were given neither easier nor harder quotas).</p>",
+        escape(&c.year_start),
+        escape(&c.year_end),
+        c.rows.len(),
+        percent(c.share_attaining),
+        percent(c.fair_share),
+        percent(c.fair_share_p05),
+        percent(c.fair_share_p95),
+        if c.inside_band { "inside" } else { "outside" },
+        percent(c.attainment_p10),
+        percent(c.attainment_p50),
+        percent(c.attainment_p90),
+        fixed(c.size_correlation, 2),
+        fixed(c.potential_correlation, 2)
+    );
+    figure_html(s, plots, "scorecard_attainment");
+    if c.improbable.is_empty() {
+        let _ = write!(
+            s,
+            "<p>No quota was improbable in hindsight (every P(attain) between {} and {}).</p>",
+            percent(crate::scorecard::IMPROBABLE),
+            percent(1.0 - crate::scorecard::IMPROBABLE)
+        );
+    } else {
+        let list: Vec<String> = c
+            .improbable
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} ({}, P(attain) {})",
+                    escape(&i.territory),
+                    i.verdict,
+                    percent(i.attain_probability)
+                )
+            })
+            .collect();
+        let _ = write!(
+            s,
+            "<p>Improbable in hindsight (P(attain) below {} or above {}): {}.</p>",
+            percent(crate::scorecard::IMPROBABLE),
+            percent(1.0 - crate::scorecard::IMPROBABLE),
+            list.join("; ")
+        );
+    }
+    let mut t = Table::new(&[
+        "territory",
+        "region",
+        "quota",
+        "actual",
+        "attainment",
+        "growth",
+        "rank in region",
+        "percentile",
+        "ramped share",
+        "P(attain) in hindsight",
+    ]);
+    for r in &c.rows {
+        let opt_percent =
+            |x: Option<f64>| Cell::num(x.unwrap_or(f64::NAN), x.map(percent).unwrap_or_default());
+        t.row(vec![
+            Cell::text(&r.territory),
+            Cell::text(&r.region),
+            Cell::num(r.quota, thousands(r.quota)),
+            Cell::num(r.actual, thousands(r.actual)),
+            Cell::num(r.attainment, percent(r.attainment)),
+            opt_percent(r.growth),
+            Cell::num(r.rank as f64, format!("{} of {}", r.rank, r.region_size)),
+            opt_percent(r.percentile),
+            opt_percent(r.ramped_share),
+            Cell::num(r.attain_probability, percent(r.attain_probability)),
+        ]);
+    }
+    s.push_str(&t.html());
+    s.push_str(
+        "<p class=\"note\">Rank 1 is the highest attainment in the region; percentile is the share of \
+         the region's other territories it out-attained; ramped share is the part of its reps' FTE-year \
+         they were present and ramped. All columns are in scorecard.csv.</p></section>",
     );
 }
 

@@ -278,6 +278,30 @@ pub fn summary(report: &Report) -> Value {
             }),
         );
     }
+    if let Some(c) = &report.scorecard {
+        out.insert(
+            "scorecard".into(),
+            json!({
+                "year_start": c.year_start,
+                "year_end": c.year_end,
+                "territories": c.rows.len(),
+                "share_attaining": round6(c.share_attaining),
+                "fair_share": round6(c.fair_share),
+                "fair_share_band": [round6(c.fair_share_p05), round6(c.fair_share_p95)],
+                "inside_band": c.inside_band,
+                "attainment_p10": round6(c.attainment_p10),
+                "attainment_p50": round6(c.attainment_p50),
+                "attainment_p90": round6(c.attainment_p90),
+                "size_correlation": round6(c.size_correlation),
+                "potential_correlation": round6(c.potential_correlation),
+                "improbable": c.improbable.iter().map(|i| json!({
+                    "territory": i.territory,
+                    "attain_probability": round6(i.attain_probability),
+                    "verdict": i.verdict,
+                })).collect::<Vec<_>>(),
+            }),
+        );
+    }
     out.insert("warnings".into(), json!(report.warnings));
     Value::Object(out)
 }

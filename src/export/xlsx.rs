@@ -157,6 +157,9 @@ pub fn sheets(report: &Report) -> Vec<Sheet> {
         }
         out.push(s);
     }
+    if let Some(c) = &report.scorecard {
+        out.push(scorecard_sheet(c));
+    }
     if let Some(t) = &report.territories {
         out.extend(territory_sheets(t));
     }
@@ -234,6 +237,47 @@ pub fn sheets(report: &Report) -> Vec<Sheet> {
         out.push(s);
     }
     out
+}
+
+/// Last year's quotas against what each territory sold (`scorecard.csv`).
+fn scorecard_sheet(c: &crate::scorecard::Scorecard) -> Sheet {
+    let mut s = Sheet::new(
+        "Scorecard",
+        &[
+            "territory",
+            "region",
+            "quota",
+            "actual",
+            "attainment",
+            "growth",
+            "rank in region",
+            "territories in region",
+            "percentile in region",
+            "rep FTE",
+            "ramped share",
+            "P(attain) in hindsight",
+            "verdict",
+        ],
+    );
+    let or_nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
+    for r in &c.rows {
+        s.rows.push(vec![
+            XCell::Text(r.territory.clone()),
+            XCell::Text(r.region.clone()),
+            XCell::Money(r.quota),
+            XCell::Money(r.actual),
+            XCell::Percent(r.attainment),
+            XCell::Percent(or_nan(r.growth)),
+            XCell::Count(r.rank as f64),
+            XCell::Count(r.region_size as f64),
+            XCell::Percent(or_nan(r.percentile)),
+            XCell::Number(or_nan(r.rep_fte)),
+            XCell::Percent(or_nan(r.ramped_share)),
+            XCell::Percent(r.attain_probability),
+            XCell::Text(r.verdict.unwrap_or_default().to_string()),
+        ]);
+    }
+    s
 }
 
 fn summary_sheet(report: &Report) -> Sheet {

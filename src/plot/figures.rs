@@ -50,7 +50,47 @@ pub fn of_report(report: &Report) -> Vec<Figure> {
     if let Some(b) = &report.backtest {
         out.push(backtest_coverage(b));
     }
+    if let Some(c) = &report.scorecard {
+        out.push(scorecard_attainment(c));
+    }
     out
+}
+
+fn scorecard_attainment(c: &crate::scorecard::Scorecard) -> Figure {
+    let h = &c.histogram;
+    Figure {
+        name: "scorecard_attainment".into(),
+        title: format!("Last year's attainment ({} to {})", c.year_start, c.year_end),
+        x_label: "actual / quota".into(),
+        y_label: "territories".into(),
+        caption: format!(
+            "{} of territories reached their quota; quotas set at the probabilities the model fitted on              the years before gives them would have had {} reach it (90% band {} to {}). Attainment              above {} is counted in the last bar.",
+            percent(c.share_attaining),
+            percent(c.fair_share),
+            percent(c.fair_share_p05),
+            percent(c.fair_share_p95),
+            percent(crate::scorecard::HISTOGRAM_TOP)
+        ),
+        shape: Shape::Distribution {
+            lo: h.lo,
+            hi: h.hi,
+            counts: h.counts.clone(),
+            markers: vec![
+                Marker {
+                    at: 1.0,
+                    label: "quota".into(),
+                    color: 3,
+                },
+                Marker {
+                    at: c.attainment_p50.min(crate::scorecard::HISTOGRAM_TOP),
+                    label: format!("median {}", percent(c.attainment_p50)),
+                    color: 0,
+                },
+            ],
+            note: None,
+            x_percent: true,
+        },
+    }
 }
 
 /// A period start as people name it: "Jan 2027", "2027 Q1", "W05 2027".
