@@ -101,6 +101,23 @@ pub struct Scorecard {
     pub warnings: Vec<String>,
 }
 
+/// Attainment in bars of 5 points (10 beyond a range of 100 points) from
+/// the lowest to the highest, quota (100%) always in range; attainment
+/// above [`HISTOGRAM_TOP`] is counted in the last bar.
+fn attainment_histogram(attain: &[f64]) -> Histogram {
+    let min = attain.iter().copied().fold(1.0f64, f64::min).max(0.0);
+    let max = attain
+        .iter()
+        .copied()
+        .fold(1.0f64, f64::max)
+        .min(HISTOGRAM_TOP);
+    let width = if max - min > 1.0 { 0.1 } else { 0.05 };
+    let lo = (min / width).floor() * width;
+    let bins = (((max - lo) / width).floor() as usize + 1).max(2);
+    let hi = lo + bins as f64 * width;
+    Histogram::with_range(attain.iter().map(|a| a.clamp(lo, hi - 1e-9)), lo, hi, bins)
+}
+
 /// "too hard" below [`IMPROBABLE`], "too easy" above one minus it.
 fn verdict(probability: f64) -> Option<&'static str> {
     if probability < IMPROBABLE {
@@ -249,12 +266,7 @@ pub fn scorecard(
         size_correlation: correlation(&size, &attain),
         potential_correlation: correlation(&pot, &attain),
         improbable,
-        histogram: Histogram::with_range(
-            attain.iter().map(|a| a.clamp(0.0, HISTOGRAM_TOP - 1e-9)),
-            0.0,
-            HISTOGRAM_TOP,
-            20,
-        ),
+        histogram: attainment_histogram(&attain),
         rows,
         warnings,
     })

@@ -62,7 +62,7 @@ fn scorecard_attainment(c: &crate::scorecard::Scorecard) -> Figure {
         name: "scorecard_attainment".into(),
         title: format!("Last year's attainment ({} to {})", c.year_start, c.year_end),
         x_label: "actual / quota".into(),
-        y_label: "territories".into(),
+        y_label: "share of territories".into(),
         caption: format!(
             "{} of territories reached their quota; quotas set at the probabilities the model fitted on              the years before gives them would have had {} reach it (90% band {} to {}). Attainment              above {} is counted in the last bar.",
             percent(c.share_attaining),
