@@ -64,12 +64,20 @@ fn scorecard_attainment(c: &crate::scorecard::Scorecard) -> Figure {
         x_label: "actual / quota".into(),
         y_label: "share of territories".into(),
         caption: format!(
-            "{} of territories reached their quota; quotas set at the probabilities the model fitted on              the years before gives them would have had {} reach it (90% band {} to {}). Attainment              above {} is counted in the last bar.",
+            "{} of territories reached their quota; quotas set at the probabilities the model fitted on \
+             the years before gives them would have had {} reach it (90% band {} to {}).{}",
             percent(c.share_attaining),
             percent(c.fair_share),
             percent(c.fair_share_p05),
             percent(c.fair_share_p95),
-            percent(crate::scorecard::HISTOGRAM_TOP)
+            if c.rows.iter().any(|r| r.attainment > crate::scorecard::HISTOGRAM_TOP) {
+                format!(
+                    " Attainment above {} is counted in the last bar.",
+                    percent(crate::scorecard::HISTOGRAM_TOP)
+                )
+            } else {
+                String::new()
+            }
         ),
         shape: Shape::Distribution {
             lo: h.lo,
