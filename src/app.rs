@@ -36,6 +36,8 @@ use crate::whatif::quantile_table;
 pub enum Stage {
     Fit,
     Forecast,
+    /// The forecast and the hiring search of `[capacity]`.
+    Capacity,
     Quota,
     Comp,
     /// Every stage the scenario configures.
@@ -697,6 +699,13 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
             "the comp command needs a [comp] section with at least one [[comp.plan]]",
         ));
     }
+    if stage == Stage::Capacity && s.capacity.is_none() {
+        return Err(Error::scenario(
+            &s.path,
+            "capacity",
+            "the capacity command needs a [capacity] section (with a plan, or a [quota] plan)",
+        ));
+    }
     let mut warnings: Vec<String> = Vec::new();
     for section in &s.unimplemented_sections {
         warnings.push(format!(
@@ -716,6 +725,14 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
             recent_company_actuals(&run.history, &run.horizon),
         )
     });
+    // Hires needed to reach the plan (read from the forecast's own paths,
+    // before rebalancing: hires do not change this run's quotas or comp).
+    let capacity = match (&s.capacity, &run.sim) {
+        (Some(spec), Some(sim)) if matches!(stage, Stage::Capacity | Stage::Run) => Some(
+            crate::hiring::setup::plan_for(spec, s.seed, &run.history, &run.horizon, sim)?,
+        ),
+        _ => None,
+    };
     let rebalanced = match &s.territories {
         Some(spec) if stage == Stage::Run => {
             Some(rebalance_stage(s, spec, &run.history, o.frontier)?)
@@ -839,6 +856,7 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         backtest: None,
         quota_backtest: None,
         scorecard,
+        capacity,
         warnings,
     };
     Ok(Outcome { report, run })

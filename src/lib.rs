@@ -19,6 +19,7 @@ pub mod export;
 pub mod fit;
 pub mod format;
 pub mod generate;
+pub mod hiring;
 pub mod history;
 pub mod horizon;
 pub mod load;

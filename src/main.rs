@@ -89,6 +89,12 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Forecast and the hires needed to reach the plan with [capacity] target_probability
+    Capacity {
+        scenario: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Forecast and quotas
     Quota {
         scenario: PathBuf,
@@ -242,6 +248,40 @@ fn print_territories(report: &salesplan::report::Report) {
     }
 }
 
+fn print_capacity(report: &salesplan::report::Report) {
+    let Some(c) = &report.capacity else { return };
+    let first = &c.rows[0];
+    println!(
+        "capacity: plan {:.0}, target P(revenue >= plan) {:.0}%; with no hire {:.1}% (attrition {:.1}% a year)",
+        c.plan,
+        100.0 * c.target_probability,
+        100.0 * first.prob_plan,
+        100.0 * c.attrition
+    );
+    match c.hires_needed {
+        Some(0) => println!("          no hire needed"),
+        Some(k) => {
+            let r = &c.rows[k];
+            println!(
+                "          {k} hire(s) reach {:.1}% (±{:.1} points); the last one starts {} in {}",
+                100.0 * r.prob_plan,
+                100.0 * r.prob_plan_se,
+                r.start.as_deref().unwrap_or("-"),
+                r.region.as_deref().unwrap_or("-")
+            );
+        }
+        None => {
+            let last = c.rows.last().unwrap_or(first);
+            println!(
+                "          not reachable within {} hires: {} reach {:.1}%",
+                c.searched,
+                last.hires,
+                100.0 * last.prob_plan
+            );
+        }
+    }
+}
+
 fn print_scorecard(report: &salesplan::report::Report) {
     let Some(c) = &report.scorecard else { return };
     println!(
@@ -358,6 +398,7 @@ fn print_run(
             100.0 * k.share_reps_above_100
         );
     }
+    print_capacity(&report);
     print_territories(&report);
     print_scorecard(&report);
     println!("wrote {}", dir.display());
@@ -464,6 +505,17 @@ fn real_main() -> Result<(), Error> {
         } => {
             set_threads(common.threads)?;
             print_run(Stage::Forecast, &scenario, &common, false, false, trials)
+        }
+        Command::Capacity { scenario, common } => {
+            set_threads(common.threads)?;
+            print_run(
+                Stage::Capacity,
+                &scenario,
+                &common,
+                false,
+                false,
+                ExportTrials::default(),
+            )
         }
         Command::Quota {
             scenario,

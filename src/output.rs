@@ -49,6 +49,7 @@ const OUTPUT_FILES: &[&str] = &[
     MARKER,
     "assignments.csv",
     "backtest.csv",
+    "capacity.csv",
     "comp.csv",
     "comp_accrual.csv",
     "compare.csv",

@@ -297,6 +297,8 @@ pub struct Report {
     pub quota_backtest: Option<crate::quota_backtest::QuotaBacktest>,
     /// How last year's quotas (the quotas table) worked out.
     pub scorecard: Option<crate::scorecard::Scorecard>,
+    /// Hires needed to reach the plan (`[capacity]`).
+    pub capacity: Option<crate::hiring::HiringPlan>,
     pub warnings: Vec<String>,
 }
 
@@ -315,6 +317,7 @@ impl Report {
             backtest: None,
             quota_backtest: None,
             scorecard: None,
+            capacity: None,
             warnings: history.report.warnings.clone(),
         }
     }

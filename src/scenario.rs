@@ -30,6 +30,7 @@ struct RawScenario {
     quota: Option<RawQuota>,
     territories: Option<RawTerritories>,
     comp: Option<toml::Value>,
+    capacity: Option<toml::Value>,
     pipeline: Option<RawPipeline>,
     output: Option<RawOutput>,
 }
@@ -589,6 +590,8 @@ pub struct Scenario {
     pub quota: Option<QuotaSpec>,
     pub territories: Option<TerritoriesSpec>,
     pub comp: Option<CompSpec>,
+    /// `[capacity]`: the hiring search.
+    pub capacity: Option<crate::hiring::HiringSpec>,
     pub pipeline: PipelineSpec,
     /// Sections this version reads but does not act on yet.
     pub unimplemented_sections: Vec<String>,
@@ -738,6 +741,10 @@ impl Scenario {
             .comp
             .map(|c| check_comp(&ctx, c, &forecast, quota.is_some(), data.quotas.is_some()))
             .transpose()?;
+        let capacity = raw
+            .capacity
+            .map(|c| crate::hiring::spec::check(path, c, quota.as_ref().map(|q| q.plan)))
+            .transpose()?;
         let pipeline = check_pipeline(&ctx, raw.pipeline.as_ref())?;
         let output = check_output(&ctx, &dir, raw.output.as_ref())?;
         let territories = raw
@@ -764,6 +771,7 @@ impl Scenario {
             quota,
             territories,
             comp,
+            capacity,
             pipeline,
             unimplemented_sections,
             output,

@@ -124,6 +124,8 @@ pub struct SimResults {
     pub company_totals: Vec<f64>,
     /// The company's path in each trial: [trial * periods + p].
     pub company_paths: Vec<f64>,
+    /// Each region's path in each trial: [region][trial * periods + p].
+    pub region_paths: Vec<Vec<f64>>,
     /// Number of territory-period values drawn.
     pub draws: u64,
 }
@@ -583,6 +585,7 @@ pub fn simulate_with_progress(
         region_totals,
         company_totals,
         company_paths,
+        region_paths,
         draws: (n_terr * trials * n_sim) as u64,
     }
 }

@@ -5,6 +5,8 @@
 //! settings (the demo, rebalancing included). Skipped with one printed
 //! line when no Chromium is installed; `.ci/run` installs it.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,12 +63,9 @@ fn demo_variant(
     method: &str,
     max_change: Option<f64>,
 ) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("scenarios/demo.toml")).unwrap();
-    let data = root.join("data").display().to_string();
     let mut lines: Vec<String> = Vec::new();
     let mut in_quota = false;
-    for line in text.replace("\"../data", &format!("\"{data}")).lines() {
+    for line in common::demo_scenario_text().lines() {
         if line.starts_with('[') {
             in_quota = line.trim() == "[quota]";
             lines.push(line.to_string());

@@ -196,6 +196,9 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
     if let Some(card) = &report.scorecard {
         write_scorecard(card, out)?;
     }
+    if let Some(c) = &report.capacity {
+        write_capacity(c, out)?;
+    }
     if let Some(b) = &report.backtest {
         let mut header = vec!["origin", "level", "name", "period", "actual", "mean"];
         let names: Vec<String> = STANDARD_QUANTILES
@@ -299,6 +302,41 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
         write_territories(t, out)?;
     }
     Ok(())
+}
+
+/// `capacity.csv`: one row per hire count.
+fn write_capacity(plan: &crate::hiring::HiringPlan, out: &OutputDir) -> Result<()> {
+    let mut c = Csv::new(&[
+        "hires",
+        "start_date",
+        "region",
+        "prob_plan",
+        "prob_plan_se",
+        "mean",
+        "p10",
+        "p50",
+        "p90",
+        "cost",
+        "marginal_revenue",
+        "marginal_cost",
+    ]);
+    for r in &plan.rows {
+        c.row([
+            r.hires.to_string(),
+            r.start.clone().unwrap_or_default(),
+            r.region.clone().unwrap_or_default(),
+            num(r.prob_plan),
+            num(r.prob_plan_se),
+            money(r.mean),
+            money(r.p10),
+            money(r.p50),
+            money(r.p90),
+            r.cost.map(money).unwrap_or_default(),
+            r.marginal_revenue.map(money).unwrap_or_default(),
+            r.marginal_cost.map(money).unwrap_or_default(),
+        ]);
+    }
+    out.write("capacity.csv", &c.into_bytes())
 }
 
 /// `scorecard.csv`: one row per territory with a quota last year.

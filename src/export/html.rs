@@ -224,7 +224,7 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
         escape(&m.period),
         escape(&m.currency)
     );
-    let sections: [(&str, &str, bool); 10] = [
+    let sections: [(&str, &str, bool); 11] = [
         ("summary", "Summary", true),
         ("data", "Data", report.data.is_some()),
         ("fit", "Fit", report.fit.is_some()),
@@ -237,6 +237,7 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
             report.quota.as_ref().is_some_and(super::whatif::shown),
         ),
         ("comp", "Commission", report.comp.is_some()),
+        ("capacity", "Capacity", report.capacity.is_some()),
         ("scorecard", "Scorecard", report.scorecard.is_some()),
         ("backtest", "Backtest", report.backtest.is_some()),
     ];
@@ -253,6 +254,7 @@ pub fn page(report: &Report, plots: &[Rendered]) -> String {
     territories_section(&mut s, report, plots);
     quota_section(&mut s, report, plots);
     comp_section(&mut s, report, plots);
+    capacity_section(&mut s, report, plots);
     scorecard_section(&mut s, report, plots);
     backtest_section(&mut s, report, plots);
     s.push_str("</main>");
@@ -835,6 +837,88 @@ fn territories_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     s.push_str(
         "<p class=\"note\">The full new assignment, ready for a CRM import, is in assignments.csv and plan.xlsx.</p></section>",
     );
+}
+
+fn capacity_section(s: &mut String, report: &Report, plots: &[Rendered]) {
+    let Some(c) = &report.capacity else { return };
+    let cur = &report.meta.currency;
+    let verdict = match c.hires_needed {
+        Some(0) => format!(
+            "No hire is needed: the current team already reaches the plan with probability {}.",
+            percent(c.rows[0].prob_plan)
+        ),
+        Some(k) => format!(
+            "<b>{k} hire(s)</b> lift P(company revenue &#8805; plan) from {} to <b>{}</b> \
+             (&#177;{} points Monte Carlo error); the last one starts {} in {}.",
+            percent(c.rows[0].prob_plan),
+            percent(c.rows[k].prob_plan),
+            fixed(100.0 * c.rows[k].prob_plan_se, 1),
+            escape(c.rows[k].start.as_deref().unwrap_or("")),
+            escape(c.rows[k].region.as_deref().unwrap_or(""))
+        ),
+        None => format!(
+            "<b>Not reachable within {} hires</b>: they lift P(plan) from {} to {} only. Raise \
+             capacity.max_hires, add hire dates, or revisit the plan.",
+            c.searched,
+            percent(c.rows[0].prob_plan),
+            percent(c.rows.last().map_or(0.0, |r| r.prob_plan))
+        ),
+    };
+    let _ = write!(
+        s,
+        "<section id=\"capacity\"><h2>Capacity: hires to reach the plan</h2>\
+         <p>Target: P(company revenue &#8805; {}) of at least {}. {verdict}</p>\
+         <p class=\"note\">Revenue responds to capacity as (capacity / current capacity)^{} per region \
+         and period (1: in proportion). Hires ramp {}; attrition {} a year ({}), leavers backfilled \
+         after {} months; productivity per ramped FTE-month {} ({}). Hires do not change this run's \
+         quotas or commission.</p>",
+        money(c.plan, cur),
+        percent(c.target_probability),
+        fixed(c.elasticity, 2),
+        escape(&c.ramp),
+        percent(c.attrition),
+        escape(&c.attrition_source),
+        fixed(c.backfill_months, 1),
+        c.productivity
+            .iter()
+            .map(|(r, p)| format!("{} {}", escape(r), thousands(*p)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        escape(&c.productivity_source),
+    );
+    figure_html(s, plots, "capacity_curve");
+    let mut t = Table::new(&[
+        "hires",
+        "added hire starts",
+        "in region",
+        "P(plan)",
+        "mean revenue",
+        "P10",
+        "P50",
+        "P90",
+        "cost of hires",
+        "added hire: expected revenue",
+        "added hire: cost",
+    ]);
+    let opt =
+        |x: Option<f64>| Cell::num(x.unwrap_or(f64::NAN), x.map(thousands).unwrap_or_default());
+    for r in &c.rows {
+        t.row(vec![
+            Cell::num(r.hires as f64, r.hires.to_string()),
+            Cell::text(r.start.clone().unwrap_or_default()),
+            Cell::text(r.region.clone().unwrap_or_default()),
+            Cell::num(r.prob_plan, percent(r.prob_plan)),
+            Cell::num(r.mean, thousands(r.mean)),
+            Cell::num(r.p10, thousands(r.p10)),
+            Cell::num(r.p50, thousands(r.p50)),
+            Cell::num(r.p90, thousands(r.p90)),
+            opt(r.cost),
+            opt(r.marginal_revenue),
+            opt(r.marginal_cost),
+        ]);
+    }
+    s.push_str(&t.html());
+    s.push_str("<p class=\"note\">All rows are in capacity.csv.</p></section>");
 }
 
 fn scorecard_section(s: &mut String, report: &Report, plots: &[Rendered]) {

@@ -278,6 +278,39 @@ pub fn summary(report: &Report) -> Value {
             }),
         );
     }
+    if let Some(c) = &report.capacity {
+        out.insert(
+            "capacity".into(),
+            json!({
+                "plan": round2(c.plan),
+                "target_probability": round6(c.target_probability),
+                "hires_needed": c.hires_needed,
+                "reached": c.hires_needed.is_some(),
+                "searched": c.searched,
+                "attrition": round6(c.attrition),
+                "attrition_source": c.attrition_source,
+                "productivity_per_fte_month": c.productivity.iter().map(|(r, p)| (r.clone(), json!(round2(*p)))).collect::<Map<String, Value>>(),
+                "productivity_source": c.productivity_source,
+                "ramp": c.ramp,
+                "backfill_months": c.backfill_months,
+                "elasticity": c.elasticity,
+                "cost_per_hire": c.cost_per_hire,
+                "curve": c.rows.iter().map(|r| json!({
+                    "hires": r.hires,
+                    "start_date": r.start,
+                    "region": r.region,
+                    "prob_plan": round6(r.prob_plan),
+                    "prob_plan_se": round6(r.prob_plan_se),
+                    "mean": round2(r.mean),
+                    "p10": round2(r.p10),
+                    "p50": round2(r.p50),
+                    "p90": round2(r.p90),
+                    "cost": r.cost.map(round2),
+                    "marginal_revenue": r.marginal_revenue.map(round2),
+                })).collect::<Vec<_>>(),
+            }),
+        );
+    }
     if let Some(c) = &report.scorecard {
         out.insert(
             "scorecard".into(),

@@ -157,6 +157,9 @@ pub fn sheets(report: &Report) -> Vec<Sheet> {
         }
         out.push(s);
     }
+    if let Some(c) = &report.capacity {
+        out.push(capacity_sheet(c));
+    }
     if let Some(c) = &report.scorecard {
         out.push(scorecard_sheet(c));
     }
@@ -237,6 +240,43 @@ pub fn sheets(report: &Report) -> Vec<Sheet> {
         out.push(s);
     }
     out
+}
+
+/// Hires against P(plan) (`capacity.csv`).
+fn capacity_sheet(c: &crate::hiring::HiringPlan) -> Sheet {
+    let mut s = Sheet::new(
+        "Capacity",
+        &[
+            "hires",
+            "added hire starts",
+            "region",
+            "P(plan)",
+            "mean revenue",
+            "P10",
+            "P50",
+            "P90",
+            "cost of hires",
+            "added hire: expected revenue",
+            "added hire: cost",
+        ],
+    );
+    let or_nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
+    for r in &c.rows {
+        s.rows.push(vec![
+            XCell::Count(r.hires as f64),
+            XCell::Text(r.start.clone().unwrap_or_default()),
+            XCell::Text(r.region.clone().unwrap_or_default()),
+            XCell::Percent(r.prob_plan),
+            XCell::Money(r.mean),
+            XCell::Money(r.p10),
+            XCell::Money(r.p50),
+            XCell::Money(r.p90),
+            XCell::Money(or_nan(r.cost)),
+            XCell::Money(or_nan(r.marginal_revenue)),
+            XCell::Money(or_nan(r.marginal_cost)),
+        ]);
+    }
+    s
 }
 
 /// Last year's quotas against what each territory sold (`scorecard.csv`).

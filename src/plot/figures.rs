@@ -53,7 +53,46 @@ pub fn of_report(report: &Report) -> Vec<Figure> {
     if let Some(c) = &report.scorecard {
         out.push(scorecard_attainment(c));
     }
+    if let Some(c) = &report.capacity {
+        out.push(capacity_curve(c));
+    }
     out
+}
+
+fn capacity_curve(c: &crate::hiring::HiringPlan) -> Figure {
+    let last = c.rows.last().map_or(0.0, |r| r.hires as f64);
+    Figure {
+        name: "capacity_curve".into(),
+        title: "Hires against the chance of reaching the plan".into(),
+        x_label: "hires".into(),
+        y_label: "P(company revenue >= plan)".into(),
+        caption: format!(
+            "Each point: the plan with that many hires, placed one after another where demand per rep              is highest, on the same simulated trials. Target {} (dashed): {}.",
+            percent(c.target_probability),
+            match c.hires_needed {
+                Some(0) => "reached with no hire".to_string(),
+                Some(k) => format!("reached with {k} hire(s)"),
+                None => format!("not reached within {} hires", c.searched),
+            }
+        ),
+        shape: Shape::Lines {
+            lines: vec![
+                Line {
+                    name: "P(plan)".into(),
+                    points: c.rows.iter().map(|r| (r.hires as f64, r.prob_plan)).collect(),
+                    dashed: false,
+                },
+                Line {
+                    name: format!("target {}", percent(c.target_probability)),
+                    points: vec![(0.0, c.target_probability), (last.max(1.0), c.target_probability)],
+                    dashed: true,
+                },
+            ],
+            x_percent: false,
+            y_percent: true,
+            diagonal: false,
+        },
+    }
 }
 
 fn scorecard_attainment(c: &crate::scorecard::Scorecard) -> Figure {

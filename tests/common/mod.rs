@@ -36,6 +36,14 @@ pub fn demo_command(command: &str, trials: &str) -> assert_cmd::Command {
     c
 }
 
+/// The text of `scenarios/demo.toml` with its data paths made absolute, so
+/// that a test can write a variant of it anywhere.
+pub fn demo_scenario_text() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("scenarios/demo.toml")).unwrap();
+    text.replace("\"../data", &format!("\"{}", root.join("data").display()))
+}
+
 /// The shared real datasets: the folder in `SALESPLAN_TEST_DATA`, else
 /// `../shared/data` beside the crate. `None`, with one printed line, when
 /// it is absent (a bare clone): the tests that need it then skip.
