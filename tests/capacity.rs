@@ -10,15 +10,27 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+/// The demo scenario without its own `[capacity]` table, and `section` as it.
+fn demo_with_capacity(section: &str) -> String {
+    let mut keep = true;
+    let mut lines: Vec<&str> = Vec::new();
+    let text = common::demo_scenario_text();
+    for line in text.lines() {
+        if line.starts_with('[') {
+            keep = !line.starts_with("[capacity]");
+        }
+        if keep {
+            lines.push(line);
+        }
+    }
+    format!("{}\n[capacity]\n{section}\n", lines.join("\n"))
+}
+
 /// Run `capacity` on the demo with `section` as its `[capacity]` table;
 /// the summary's `capacity` and `forecast` objects.
 fn capacity(dir: &Path, name: &str, section: &str) -> (Value, Value, PathBuf) {
     let scenario = dir.join(format!("{name}.toml"));
-    std::fs::write(
-        &scenario,
-        format!("{}\n[capacity]\n{section}\n", common::demo_scenario_text()),
-    )
-    .unwrap();
+    std::fs::write(&scenario, demo_with_capacity(section)).unwrap();
     let out = dir.join(name);
     assert_cmd::Command::cargo_bin("salesplan")
         .unwrap()
@@ -114,14 +126,7 @@ fn a_zero_target_needs_no_hire_and_an_impossible_one_is_said() {
 fn a_bad_capacity_key_names_itself() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("bad.toml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "{}\n[capacity]\ntarget_probability = 1.5\n",
-            common::demo_scenario_text()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&scenario, demo_with_capacity("target_probability = 1.5")).unwrap();
     let out = assert_cmd::Command::cargo_bin("salesplan")
         .unwrap()
         .arg("capacity")

@@ -890,15 +890,15 @@ fn capacity_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     let mut t = Table::new(&[
         "hires",
         "added hire starts",
-        "in region",
+        "region",
         "P(plan)",
         "mean revenue",
         "P10",
         "P50",
         "P90",
         "cost of hires",
-        "added hire: expected revenue",
-        "added hire: cost",
+        "added revenue",
+        "added cost",
     ]);
     let opt =
         |x: Option<f64>| Cell::num(x.unwrap_or(f64::NAN), x.map(thousands).unwrap_or_default());
@@ -918,7 +918,10 @@ fn capacity_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         ]);
     }
     s.push_str(&t.html());
-    s.push_str("<p class=\"note\">All rows are in capacity.csv.</p></section>");
+    s.push_str(
+        "<p class=\"note\">Added revenue and cost: the expected revenue the row's added hire brings in \
+         the plan year, and its cost there. All rows are in capacity.csv.</p></section>",
+    );
 }
 
 fn scorecard_section(s: &mut String, report: &Report, plots: &[Rendered]) {

@@ -403,7 +403,10 @@ mod tests {
         let starts: Vec<NaiveDate> = (1..=12)
             .map(|m| NaiveDate::from_ymd_opt(2027, m, 1).unwrap())
             .collect();
-        let mids: Vec<NaiveDate> = starts.iter().map(|d| *d + chrono::Duration::days(14)).collect();
+        let mids: Vec<NaiveDate> = starts
+            .iter()
+            .map(|d| *d + chrono::Duration::days(14))
+            .collect();
         let seats = vec![Seat {
             id: "R".into(),
             region: 0,
