@@ -240,7 +240,11 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
             let mut rows = 0usize;
             let mut deal_no = 0usize;
             let mut by_year = vec![0.0; spec.years];
-            let rep = format!("R-{:0width$}", t + 1, width = digits(spec.territories));
+            let main_rep = format!("R-{:0width$}", t + 1, width = digits(spec.territories));
+            // The half-time hire of every seventh territory (see the reps
+            // table) books every third account's deals from its start.
+            let second_rep = format!("{main_rep}b");
+            let hire_month = (spec.years - 1) * 12 + 6;
             let product_names = ["Core", "Plus", "Enterprise", "Services"];
             for (ai, a) in p.accounts.iter().enumerate() {
                 // A few accounts churn or start late: zero months.
@@ -248,6 +252,11 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
                 for m in active_from..months {
                     let year = first_year + (m / 12) as i32;
                     let month = (m % 12) as u32 + 1;
+                    let rep = if t % 7 == 3 && ai % 3 == 0 && m >= hire_month {
+                        &second_rep
+                    } else {
+                        &main_rep
+                    };
                     let trend = (1.0 + p.growth).powf(m as f64 / 12.0);
                     let level = (company_shock[m] + region_shock[p.region][m]).exp();
                     let expected = a.potential / 12.0 * SEASON[m % 12] * trend * level;
@@ -296,7 +305,6 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
                         }
                     }
                 }
-                let _ = ai;
             }
             (text, rows, by_year)
         })
@@ -468,6 +476,7 @@ amount = "amount"
 account = "account"
 region = "region"
 deal = "deal"
+rep = "rep"
 
 [forecast]
 period = "month"

@@ -144,6 +144,9 @@ pub struct SalesHistory {
     /// Quota per rep, when the quotas table is keyed by rep (its rows are
     /// also added up into `quotas`).
     pub rep_quotas: BTreeMap<String, f64>,
+    /// Each rep's revenue by period, when the sales carry a rep (a mapped
+    /// `rep` column, or `territory_from = "rep"`); empty otherwise.
+    pub rep_revenue: BTreeMap<String, Vec<f64>>,
     pub report: LoadReport,
 }
 
@@ -173,6 +176,7 @@ impl SalesHistory {
             quota_limits: BTreeMap::new(),
             cadence: None,
             rep_quotas: BTreeMap::new(),
+            rep_revenue: BTreeMap::new(),
             report: LoadReport::default(),
         }
     }

@@ -298,6 +298,13 @@ fn print_scorecard(report: &salesplan::report::Report) {
         c.attainment_p50,
         c.attainment_p90
     );
+    if !c.rep_rows.is_empty() {
+        let attained = c.rep_rows.iter().filter(|r| r.actual >= r.quota).count();
+        println!(
+            "           reps: {attained} of {} reached their quota",
+            c.rep_rows.len()
+        );
+    }
     println!(
         "           attainment vs size correlation {:.2}, vs potential {:.2}; {} quotas improbable in hindsight (P(attain) < {:.0}% or > {:.0}%)",
         c.size_correlation,

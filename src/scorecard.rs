@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::capacity::{midpoint, productivity};
 use crate::error::{Error, Result};
-use crate::history::SalesHistory;
+use crate::history::{Rep, SalesHistory};
 use crate::quota::{attainment, correlation};
 use crate::quota_backtest::year_sums;
 use crate::stats::histogram::Histogram;
@@ -39,6 +39,8 @@ pub const HISTOGRAM_TOP: f64 = 2.0;
 #[derive(Debug, Clone, Serialize)]
 pub struct ScorecardRow {
     pub territory: String,
+    /// The rep of a rep row (`None`: the territory's row).
+    pub rep: Option<String>,
     pub region: String,
     pub quota: f64,
     pub actual: f64,
@@ -57,6 +59,8 @@ pub struct ScorecardRow {
     /// and present (`None` without a reps table).
     pub rep_fte: Option<f64>,
     pub ramped_share: Option<f64>,
+    /// A rep's months from its start date to the year's end.
+    pub tenure_months: Option<f64>,
     /// P(attain) the model fitted on the years before would have given.
     pub attain_probability: f64,
     /// "too hard" or "too easy" when that probability was improbable.
@@ -78,7 +82,10 @@ pub struct Scorecard {
     /// First and last period start of the year scored.
     pub year_start: String,
     pub year_end: String,
+    /// Territory rows (the summary's figures are theirs).
     pub rows: Vec<ScorecardRow>,
+    /// Rep rows, by territory, when the sales carry reps.
+    pub rep_rows: Vec<ScorecardRow>,
     /// Share of territories that attained.
     pub share_attaining: f64,
     /// The share a plan at those hindsight probabilities gives: its mean
@@ -129,10 +136,16 @@ fn verdict(probability: f64) -> Option<&'static str> {
     }
 }
 
-/// The FTE of territory `t`'s reps and their ramped share of periods
+/// The FTE of `reps` of territory `t` and their ramped share of periods
 /// `from..to` (present and ramped, by the capacity rule).
-fn ramp(history: &SalesHistory, t: usize, from: usize, to: usize) -> Option<(f64, f64)> {
-    let reps: Vec<_> = history.reps.iter().filter(|r| r.territory == t).collect();
+fn ramp(
+    reps: &[Rep],
+    t: usize,
+    history: &SalesHistory,
+    from: usize,
+    to: usize,
+) -> Option<(f64, f64)> {
+    let reps: Vec<&Rep> = reps.iter().filter(|r| r.territory == t).collect();
     let fte: f64 = reps.iter().map(|r| r.fte).sum();
     if reps.is_empty() || fte <= 0.0 {
         return None;
@@ -146,6 +159,112 @@ fn ramp(history: &SalesHistory, t: usize, from: usize, to: usize) -> Option<(f64
         })
         .sum();
     Some((fte, worked / (fte * (to - from) as f64)))
+}
+
+/// Rank, region size and percentile of each row by attainment among the
+/// rows of its region.
+fn rank_within_regions(rows: &mut [ScorecardRow]) {
+    let keys: Vec<(String, f64)> = rows
+        .iter()
+        .map(|r| (r.region.clone(), r.attainment))
+        .collect();
+    for (row, (region, a)) in rows.iter_mut().zip(&keys) {
+        let peers: Vec<f64> = keys
+            .iter()
+            .filter(|(g, _)| g == region)
+            .map(|(_, x)| *x)
+            .collect();
+        let above = peers.iter().filter(|&&x| x > *a).count();
+        let below = peers.iter().filter(|&&x| x < *a).count();
+        row.rank = above + 1;
+        row.region_size = peers.len();
+        row.percentile = (peers.len() > 1).then(|| below as f64 / (peers.len() - 1) as f64);
+    }
+}
+
+/// One row per rep of a scored territory, when the sales carry reps: the
+/// rep's quota (the quotas table's, when it is keyed by rep, else the
+/// territory's split by the reps' ramped FTE over the year: the roster rule
+/// of the plan year's rep quotas), its own sales, tenure and ramp, and
+/// P(attain) with the rep's revenue the same share of the territory's
+/// simulated year.
+fn rep_rows(
+    history: &SalesHistory,
+    cut: usize,
+    totals: &Array2<f32>,
+    scored: &[usize],
+    quotas: &[f64],
+    warnings: &mut Vec<String>,
+) -> Vec<ScorecardRow> {
+    if history.reps.is_empty() {
+        return Vec::new();
+    }
+    if history.rep_revenue.is_empty() {
+        warnings.push(
+            "scorecard: rows by territory only: rep rows need sales that carry a rep (map the sales' rep column in [data.columns], or territory_from = \"rep\")"
+                .into(),
+        );
+        return Vec::new();
+    }
+    let n = history.n_periods();
+    let per_year = n - cut;
+    let year_end = history.calendar.start_of(history.first_period + n as i64);
+    let sum = |rep: &str, from: usize, to: usize| -> f64 {
+        history
+            .rep_revenue
+            .get(rep)
+            .map_or(0.0, |v| v[from..to].iter().sum())
+    };
+    let mut out = Vec::new();
+    for (k, &t) in scored.iter().enumerate() {
+        let reps: Vec<&Rep> = history.reps.iter().filter(|r| r.territory == t).collect();
+        let worked: Vec<f64> = reps
+            .iter()
+            .map(|r| ramp(std::slice::from_ref(*r), t, history, cut, n).map_or(0.0, |x| x.0 * x.1))
+            .collect();
+        let total: f64 = worked.iter().sum();
+        for (r, w) in reps.iter().zip(&worked) {
+            let share = if total > 0.0 { w / total } else { 0.0 };
+            let quota = history
+                .rep_quotas
+                .get(&r.id)
+                .copied()
+                .unwrap_or(quotas[k] * share);
+            if quota <= 0.0 || share <= 0.0 {
+                continue;
+            }
+            let actual = sum(&r.id, cut, n);
+            let before = sum(&r.id, cut - per_year, cut);
+            let trials = totals.ncols().max(1) as f64;
+            let p = totals
+                .row(k)
+                .iter()
+                .filter(|&&x| x as f64 * share >= quota)
+                .count() as f64
+                / trials;
+            let ramp = ramp(std::slice::from_ref(*r), t, history, cut, n);
+            out.push(ScorecardRow {
+                territory: history.territories[t].name.clone(),
+                rep: Some(r.id.clone()),
+                region: history.territories[t].region.clone(),
+                quota,
+                actual,
+                attainment: actual / quota,
+                growth: (before > 0.0).then(|| actual / before - 1.0),
+                rank: 0,
+                region_size: 0,
+                percentile: None,
+                rep_fte: Some(r.fte),
+                ramped_share: ramp.map(|x| x.1),
+                tenure_months: r
+                    .start_date
+                    .map(|s| (year_end - s).num_days() as f64 / 30.4375),
+                attain_probability: p,
+                verdict: verdict(p),
+            });
+        }
+    }
+    out
 }
 
 /// Score last year's quotas (`history.quotas`, by territory) against what
@@ -185,12 +304,6 @@ pub fn scorecard(
             missing.join(", ")
         ));
     }
-    if !history.reps.is_empty() {
-        warnings.push(
-            "scorecard: rows by territory only; rep rows need sales that carry a rep, which this version does not read"
-                .into(),
-        );
-    }
     let quotas: Vec<f64> = scored.iter().map(|t| history.quotas[t]).collect();
     let totals = totals.select(Axis(0), &scored);
     let (probability, shares) = attainment(&totals, &quotas);
@@ -200,33 +313,33 @@ pub fn scorecard(
         .map(|(&t, q)| actual[t] / q)
         .collect();
     let region = |t: usize| history.territories[t].region.as_str();
-    let rows: Vec<ScorecardRow> = scored
+    let mut rows: Vec<ScorecardRow> = scored
         .iter()
         .enumerate()
         .map(|(k, &t)| {
-            let peers: Vec<usize> = (0..scored.len())
-                .filter(|&j| region(scored[j]) == region(t))
-                .collect();
-            let above = peers.iter().filter(|&&j| attain[j] > attain[k]).count();
-            let below = peers.iter().filter(|&&j| attain[j] < attain[k]).count();
-            let ramp = ramp(history, t, cut, n);
+            let ramp = ramp(&history.reps, t, history, cut, n);
             ScorecardRow {
                 territory: history.territories[t].name.clone(),
+                rep: None,
                 region: region(t).to_string(),
                 quota: quotas[k],
                 actual: actual[t],
                 attainment: attain[k],
                 growth: (before[t] > 0.0).then(|| actual[t] / before[t] - 1.0),
-                rank: above + 1,
-                region_size: peers.len(),
-                percentile: (peers.len() > 1).then(|| below as f64 / (peers.len() - 1) as f64),
+                rank: 0,
+                region_size: 0,
+                percentile: None,
                 rep_fte: ramp.map(|r| r.0),
                 ramped_share: ramp.map(|r| r.1),
+                tenure_months: None,
                 attain_probability: probability[k],
                 verdict: verdict(probability[k]),
             }
         })
         .collect();
+    rank_within_regions(&mut rows);
+    let mut rep_rows = rep_rows(history, cut, &totals, &scored, &quotas, &mut warnings);
+    rank_within_regions(&mut rep_rows);
     let m = rows.len() as f64;
     let share_attaining = rows.iter().filter(|r| r.actual >= r.quota).count() as f64 / m;
     let fair_share = shares.iter().sum::<f64>() / shares.len().max(1) as f64;
@@ -268,6 +381,7 @@ pub fn scorecard(
         improbable,
         histogram: attainment_histogram(&attain),
         rows,
+        rep_rows,
         warnings,
     })
 }

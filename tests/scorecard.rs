@@ -47,6 +47,45 @@ fn demo_years() -> BTreeMap<String, (String, f64, f64)> {
     out
 }
 
+/// Per rep: revenue of 2026, from the demo's sales table (its rep column).
+fn demo_rep_sales() -> BTreeMap<String, f64> {
+    let sales = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sales.csv");
+    let mut out = BTreeMap::new();
+    for r in read_csv(&sales) {
+        if r["date"].starts_with("2026") {
+            *out.entry(r["rep"].clone()).or_insert(0.0) += r["amount"].parse::<f64>().unwrap();
+        }
+    }
+    out
+}
+
+/// Rep rows: every rep of the reps table, its 2026 sales, and its
+/// territory's quota split among its reps.
+fn check_rep_rows(reps: &[BTreeMap<String, String>], quotas: &BTreeMap<String, f64>) {
+    let reps_table = read_csv(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/reps.csv"));
+    assert_eq!(reps.len(), reps_table.len());
+    let sales = demo_rep_sales();
+    let mut split: BTreeMap<String, f64> = BTreeMap::new();
+    for r in reps {
+        let actual: f64 = r["actual"].parse().unwrap();
+        let expected = sales.get(&r["rep"]).copied().unwrap_or(0.0);
+        assert!(
+            (actual - expected).abs() <= 1e-6 * expected.abs().max(1.0),
+            "{r:?}"
+        );
+        *split.entry(r["territory"].clone()).or_insert(0.0) += r["quota"].parse::<f64>().unwrap();
+        let attainment: f64 = r["attainment"].parse().unwrap();
+        assert!((attainment - actual / r["quota"].parse::<f64>().unwrap()).abs() < 1e-5);
+    }
+    for (t, q) in split {
+        assert!(
+            (q - quotas[&t]).abs() < 0.05,
+            "{t}: reps' quotas add up to {q}, not {}",
+            quotas[&t]
+        );
+    }
+}
+
 #[test]
 fn scorecard_on_the_demo_matches_figures_computed_from_the_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -62,8 +101,10 @@ fn scorecard_on_the_demo_matches_figures_computed_from_the_data() {
             .map(|r| (r["territory"].clone(), r["quota"].parse().unwrap()))
             .collect();
     let years = demo_years();
-    let rows = read_csv(&out.join("scorecard.csv"));
+    let all = read_csv(&out.join("scorecard.csv"));
+    let (rows, reps): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r["rep"].is_empty());
     assert_eq!(rows.len(), quotas.len());
+    check_rep_rows(&reps, &quotas);
     let close = |a: f64, b: f64, tol: f64| (a - b).abs() <= tol * b.abs().max(1.0);
     let mut attained = 0;
     for r in &rows {
@@ -132,7 +173,8 @@ fn run_writes_the_scorecard_with_the_rest() {
         .arg(&out)
         .assert()
         .success();
-    assert_eq!(read_csv(&out.join("scorecard.csv")).len(), 12);
+    let rows = read_csv(&out.join("scorecard.csv"));
+    assert_eq!(rows.iter().filter(|r| r["rep"].is_empty()).count(), 12);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<section id=\"scorecard\">"));
     assert!(out.join("plots/scorecard_attainment.png").is_file());

@@ -339,7 +339,8 @@ fn write_capacity(plan: &crate::hiring::HiringPlan, out: &OutputDir) -> Result<(
     out.write("capacity.csv", &c.into_bytes())
 }
 
-/// `scorecard.csv`: one row per territory with a quota last year.
+/// `scorecard.csv`: one row per territory with a quota last year, each
+/// followed by its reps' rows.
 fn write_scorecard(card: &crate::scorecard::Scorecard, out: &OutputDir) -> Result<()> {
     let mut c = Csv::new(&[
         "territory",
@@ -350,30 +351,35 @@ fn write_scorecard(card: &crate::scorecard::Scorecard, out: &OutputDir) -> Resul
         "attainment",
         "growth",
         "rank_in_region",
-        "region_territories",
+        "region_size",
         "percentile_in_region",
         "rep_fte",
         "ramped_share",
+        "tenure_months",
         "attain_probability",
         "verdict",
     ]);
-    for r in &card.rows {
-        c.row([
-            r.territory.clone(),
-            String::new(),
-            r.region.clone(),
-            money(r.quota),
-            money(r.actual),
-            num(r.attainment),
-            opt(r.growth),
-            r.rank.to_string(),
-            r.region_size.to_string(),
-            opt(r.percentile),
-            opt(r.rep_fte),
-            opt(r.ramped_share),
-            num(r.attain_probability),
-            r.verdict.unwrap_or_default().to_string(),
-        ]);
+    for t in &card.rows {
+        let reps = card.rep_rows.iter().filter(|r| r.territory == t.territory);
+        for r in std::iter::once(t).chain(reps) {
+            c.row([
+                r.territory.clone(),
+                r.rep.clone().unwrap_or_default(),
+                r.region.clone(),
+                money(r.quota),
+                money(r.actual),
+                num(r.attainment),
+                opt(r.growth),
+                r.rank.to_string(),
+                r.region_size.to_string(),
+                opt(r.percentile),
+                opt(r.rep_fte),
+                opt(r.ramped_share),
+                opt(r.tenure_months),
+                num(r.attain_probability),
+                r.verdict.unwrap_or_default().to_string(),
+            ]);
+        }
     }
     out.write("scorecard.csv", &c.into_bytes())
 }

@@ -978,35 +978,54 @@ fn scorecard_section(s: &mut String, report: &Report, plots: &[Rendered]) {
             list.join("; ")
         );
     }
-    let mut t = Table::new(&[
-        "territory",
-        "region",
-        "quota",
-        "actual",
-        "attainment",
-        "growth",
-        "rank in region",
-        "percentile",
-        "ramped share",
-        "P(attain) in hindsight",
-    ]);
-    for r in &c.rows {
+    let table = |first: &str, rows: &[crate::scorecard::ScorecardRow]| {
+        let mut t = Table::new(&[
+            first,
+            "region",
+            "quota",
+            "actual",
+            "attainment",
+            "growth",
+            "rank in region",
+            "percentile",
+            "ramped share",
+            "P(attain) in hindsight",
+        ]);
         let opt_percent =
             |x: Option<f64>| Cell::num(x.unwrap_or(f64::NAN), x.map(percent).unwrap_or_default());
-        t.row(vec![
-            Cell::text(&r.territory),
-            Cell::text(&r.region),
-            Cell::num(r.quota, thousands(r.quota)),
-            Cell::num(r.actual, thousands(r.actual)),
-            Cell::num(r.attainment, percent(r.attainment)),
-            opt_percent(r.growth),
-            Cell::num(r.rank as f64, format!("{} of {}", r.rank, r.region_size)),
-            opt_percent(r.percentile),
-            opt_percent(r.ramped_share),
-            Cell::num(r.attain_probability, percent(r.attain_probability)),
-        ]);
+        for r in rows {
+            let name = match &r.rep {
+                Some(rep) => format!("{rep} ({})", r.territory),
+                None => r.territory.clone(),
+            };
+            t.row(vec![
+                Cell::text(name),
+                Cell::text(&r.region),
+                Cell::num(r.quota, thousands(r.quota)),
+                Cell::num(r.actual, thousands(r.actual)),
+                Cell::num(r.attainment, percent(r.attainment)),
+                opt_percent(r.growth),
+                Cell::num(r.rank as f64, format!("{} of {}", r.rank, r.region_size)),
+                opt_percent(r.percentile),
+                opt_percent(r.ramped_share),
+                Cell::num(r.attain_probability, percent(r.attain_probability)),
+            ]);
+        }
+        t.html()
+    };
+    s.push_str(&table("territory", &c.rows));
+    if !c.rep_rows.is_empty() {
+        let attained = c.rep_rows.iter().filter(|r| r.actual >= r.quota).count();
+        let _ = write!(
+            s,
+            "<h3>Reps</h3><p>{} of {} reps reached their quota (the quotas table's, or their territory's \
+             split by ramped FTE). A rep's P(attain) takes its revenue as that same share of its \
+             territory's simulated year.</p>",
+            attained,
+            c.rep_rows.len()
+        );
+        s.push_str(&table("rep (territory)", &c.rep_rows));
     }
-    s.push_str(&t.html());
     s.push_str(
         "<p class=\"note\">Rank 1 is the highest attainment in the region; percentile is the share of \
          the region's other territories it out-attained; ramped share is the part of its reps' FTE-year \

@@ -282,6 +282,20 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
             revenue[i][s] += r.amount;
         }
     }
+    // Each rep's revenue by period, when the sales carry a rep.
+    let rep_days = match (&sales.by_rep_day, data.territory_from) {
+        (Some(days), _) => Some(days),
+        (None, TerritoryFrom::Rep) => Some(&sales.by_key_day),
+        (None, TerritoryFrom::Column) => None,
+    };
+    let mut rep_revenue: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in rep_days.into_iter().flatten() {
+        if let Some(s) = slot(r.date) {
+            rep_revenue
+                .entry(r.key.clone())
+                .or_insert_with(|| vec![0.0; n_periods])[s] += r.amount;
+        }
+    }
     let (deal_counts, deal_sizes, deal_periods) = match &sales.deals {
         Some(deals) => {
             let mut counts = vec![vec![0.0; n_periods]; names.len()];
@@ -449,6 +463,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         quotas,
         cadence,
         rep_quotas,
+        rep_revenue,
         quota_limits,
         report,
     };

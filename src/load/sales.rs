@@ -48,6 +48,9 @@ pub struct Deal {
 pub struct SalesAggregates {
     pub by_key_day: Vec<KeyDay>,
     pub by_account_day: Option<Vec<AccountDay>>,
+    /// Revenue by rep and day, when a `rep` column is mapped beside the
+    /// territory.
+    pub by_rep_day: Option<Vec<KeyDay>>,
     pub deals: Option<Vec<Deal>>,
     /// The region most rows of each key carry, when a region column is mapped.
     pub region_of_key: BTreeMap<String, String>,
@@ -196,14 +199,14 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
         want(spec, key, true),
         want(spec, "amount", true),
     ];
-    // Optional columns (account, region, deal) are read only when the
+    // Optional columns (account, region, deal, rep) are read only when the
     // scenario maps them: their roll-ups by account and by deal cost far
     // more than the monthly series on large files (about 30 s instead of
     // 1.4 s for 10 million rows), so a file is not charged for columns the
     // scenario does not ask for. A mapped column that is missing is an
     // error in `read_table`; a file column already read as another model
     // column (say `territory = "region"`) is not read twice.
-    for optional in ["account", "region", "deal"] {
+    for optional in ["account", "region", "deal", "rep"] {
         let w = want(spec, optional, false);
         if optional != key
             && spec.column(optional).is_some()
@@ -540,6 +543,38 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
         None
     };
 
+    // Each rep's revenue by day, when the rows carry a rep beside their
+    // territory (with `territory_from = "rep"` the key is the rep already).
+    let by_rep_day = if has("rep") && key != "rep" {
+        let g = lf
+            .clone()
+            .filter(col("rep").is_not_null())
+            .group_by([col("rep").cast(DataType::String), date_text.clone()])
+            .agg(exact_amount_sums())
+            .sort(["rep", "date"], Default::default())
+            .collect()
+            .map_err(pe(path))?;
+        let g = with_exact_amount(g, path)?;
+        let k = text_column(&g, "rep", path)?;
+        let d = text_column(&g, "date", path)?;
+        let a = number_column(&g, "amount", path)?;
+        let mut out = Vec::with_capacity(g.height());
+        for ((k, d), a) in k.iter().zip(d.iter()).zip(a.iter()) {
+            if let (Some(k), Some(Some(date)), Some(a)) =
+                (k, d.and_then(|d| dates.get(d).copied()), a)
+            {
+                out.push(KeyDay {
+                    key: k.to_string(),
+                    date,
+                    amount: a,
+                });
+            }
+        }
+        Some(out)
+    } else {
+        None
+    };
+
     let mut region_of_key = BTreeMap::new();
     if has("region") {
         let g = lf
@@ -569,6 +604,7 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
     Ok(SalesAggregates {
         by_key_day,
         by_account_day,
+        by_rep_day,
         deals,
         region_of_key,
         report: TableReport {
