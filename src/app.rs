@@ -729,7 +729,7 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
     // before rebalancing: hires do not change this run's quotas or comp).
     let capacity = match (&s.capacity, &run.sim) {
         (Some(spec), Some(sim)) if matches!(stage, Stage::Capacity | Stage::Run) => Some(
-            crate::hiring::setup::plan_for(spec, s.seed, &run.history, &run.horizon, sim)?,
+            crate::hiring::setup::plan_for(&s.path, spec, s.seed, &run.history, &run.horizon, sim)?,
         ),
         _ => None,
     };

@@ -79,7 +79,7 @@ pub struct Improbable {
 /// The scorecard of the last full year.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scorecard {
-    /// First and last period start of the year scored.
+    /// First and last day of the year scored.
     pub year_start: String,
     pub year_end: String,
     /// Territory rows (the summary's figures are theirs).
@@ -186,8 +186,10 @@ fn rank_within_regions(rows: &mut [ScorecardRow]) {
 /// rep's quota (the quotas table's, when it is keyed by rep, else the
 /// territory's split by the reps' ramped FTE over the year: the roster rule
 /// of the plan year's rep quotas), its own sales, tenure and ramp, and
-/// P(attain) with the rep's revenue the same share of the territory's
-/// simulated year.
+/// P(attain) with the rep's revenue a fixed share of the territory's
+/// simulated year: its share of the territory's sales the year before,
+/// scaled by the change in its share of the territory's ramped FTE, or for
+/// a rep without sales then, its ramped-FTE share.
 fn rep_rows(
     history: &SalesHistory,
     cut: usize,
@@ -215,15 +217,56 @@ fn rep_rows(
             .get(rep)
             .map_or(0.0, |v| v[from..to].iter().sum())
     };
+    // Rep ids that do not meet: reps without a sale under their id, and
+    // sales under ids the reps table does not know.
+    let silent: Vec<&str> = history
+        .reps
+        .iter()
+        .filter(|r| scored.contains(&r.territory) && sum(&r.id, 0, n) == 0.0)
+        .map(|r| r.id.as_str())
+        .collect();
+    if !silent.is_empty() {
+        warnings.push(format!(
+            "scorecard: {} reps have no sales under their id in the sales table ({}): their rows show no revenue; check that the ids match",
+            silent.len(),
+            silent.join(", ")
+        ));
+    }
+    let year_total: f64 = history.rep_revenue.keys().map(|id| sum(id, cut, n)).sum();
+    let unknown: Vec<(&str, f64)> = history
+        .rep_revenue
+        .keys()
+        .filter(|id| history.reps.iter().all(|r| &r.id != *id))
+        .map(|id| (id.as_str(), sum(id, cut, n)))
+        .collect();
+    if !unknown.is_empty() {
+        let share = unknown.iter().map(|u| u.1).sum::<f64>() / year_total.max(f64::MIN_POSITIVE);
+        warnings.push(format!(
+            "scorecard: sales carry {} rep ids the reps table does not list ({}{}), {:.1}% of the year's revenue: no rep row counts them",
+            unknown.len(),
+            unknown.iter().take(5).map(|u| u.0).collect::<Vec<_>>().join(", "),
+            if unknown.len() > 5 { ", ..." } else { "" },
+            100.0 * share
+        ));
+    }
     let mut out = Vec::new();
     for (k, &t) in scored.iter().enumerate() {
         let reps: Vec<&Rep> = history.reps.iter().filter(|r| r.territory == t).collect();
+        let territory_before: f64 = history.revenue[t][cut - per_year..cut].iter().sum();
         let worked: Vec<f64> = reps
             .iter()
             .map(|r| ramp(std::slice::from_ref(*r), t, history, cut, n).map_or(0.0, |x| x.0 * x.1))
             .collect();
         let total: f64 = worked.iter().sum();
-        for (r, w) in reps.iter().zip(&worked) {
+        let worked_before: Vec<f64> = reps
+            .iter()
+            .map(|r| {
+                ramp(std::slice::from_ref(*r), t, history, cut - per_year, cut)
+                    .map_or(0.0, |x| x.0 * x.1)
+            })
+            .collect();
+        let total_before: f64 = worked_before.iter().sum();
+        for ((r, w), wb) in reps.iter().zip(&worked).zip(&worked_before) {
             let share = if total > 0.0 { w / total } else { 0.0 };
             let quota = history
                 .rep_quotas
@@ -236,10 +279,18 @@ fn rep_rows(
             let actual = sum(&r.id, cut, n);
             let before = sum(&r.id, cut - per_year, cut);
             let trials = totals.ncols().max(1) as f64;
+            // Its share of the territory's sales the year before, moved by
+            // the change in its share of the territory's capacity (a
+            // colleague who joined or left), else its capacity share.
+            let revenue_share = if before > 0.0 && territory_before > 0.0 && *wb > 0.0 {
+                (before / territory_before) * share / (wb / total_before)
+            } else {
+                share
+            };
             let p = totals
                 .row(k)
                 .iter()
-                .filter(|&&x| x as f64 * share >= quota)
+                .filter(|&&x| x as f64 * revenue_share >= quota)
                 .count() as f64
                 / trials;
             let ramp = ramp(std::slice::from_ref(*r), t, history, cut, n);
@@ -256,9 +307,10 @@ fn rep_rows(
                 percentile: None,
                 rep_fte: Some(r.fte),
                 ramped_share: ramp.map(|x| x.1),
-                tenure_months: r
-                    .start_date
-                    .map(|s| (year_end - s).num_days() as f64 / 30.4375),
+                tenure_months: r.start_date.map(|s| {
+                    let to = r.end_date.map_or(year_end, |e| e.min(year_end));
+                    ((to - s).num_days() as f64 / 30.4375 * 10.0).round() / 10.0
+                }),
                 attain_probability: p,
                 verdict: verdict(p),
             });
@@ -365,8 +417,7 @@ pub fn scorecard(
         year_start: calendar
             .start_of(history.first_period + cut as i64)
             .to_string(),
-        year_end: calendar
-            .start_of(history.first_period + n as i64 - 1)
+        year_end: (calendar.start_of(history.first_period + n as i64) - chrono::Duration::days(1))
             .to_string(),
         share_attaining,
         fair_share,
@@ -478,7 +529,7 @@ mod tests {
             .collect();
         assert_eq!(verdicts, [("C", "too hard"), ("D", "too easy")]);
         assert_eq!(c.year_start, "2026-01-01");
-        assert_eq!(c.year_end, "2026-12-01");
+        assert_eq!(c.year_end, "2026-12-31");
         assert!(c.warnings[0].contains("1 territories") && c.warnings[0].contains(": E"));
     }
 

@@ -125,19 +125,33 @@ fn a_zero_target_needs_no_hire_and_an_impossible_one_is_said() {
 #[test]
 fn a_bad_capacity_key_names_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("bad.toml");
-    std::fs::write(&scenario, demo_with_capacity("target_probability = 1.5")).unwrap();
-    let out = assert_cmd::Command::cargo_bin("salesplan")
-        .unwrap()
-        .arg("capacity")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .assert()
-        .code(2);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(
-        err.contains("capacity.target_probability") && err.contains("1.5"),
-        "{err}"
-    );
+    let cases = [
+        (
+            "target_probability = 1.5",
+            "capacity.target_probability",
+            "1.5",
+        ),
+        (
+            "hire_dates = [\"2026-05-01\"]",
+            "capacity.hire_dates",
+            "2026-05-01",
+        ),
+        ("ramp = [0.5, 2.0]", "capacity.ramp", "2.0"),
+        ("elasticity = -1", "capacity.elasticity", "-1"),
+    ];
+    for (k, (section, key, found)) in cases.into_iter().enumerate() {
+        let scenario = dir.path().join(format!("bad{k}.toml"));
+        std::fs::write(&scenario, demo_with_capacity(section)).unwrap();
+        let out = assert_cmd::Command::cargo_bin("salesplan")
+            .unwrap()
+            .arg("capacity")
+            .arg(&scenario)
+            .args(["--trials", "200", "--out"])
+            .arg(dir.path().join(format!("out{k}")))
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(err.contains(key) && err.contains(found), "{section}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
 }

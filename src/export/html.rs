@@ -848,7 +848,8 @@ fn capacity_section(s: &mut String, report: &Report, plots: &[Rendered]) {
             percent(c.rows[0].prob_plan)
         ),
         Some(k) => format!(
-            "<b>{k} hire(s)</b> lift P(company revenue &#8805; plan) from {} to <b>{}</b> \
+            "<b>{k} hire(s)</b> lift P(company revenue &#8805; plan) from {} (no hire, with attrition drawn \
+             per trial) to <b>{}</b> \
              (&#177;{} points Monte Carlo error); the last one starts {} in {}.",
             percent(c.rows[0].prob_plan),
             percent(c.rows[k].prob_plan),
@@ -870,8 +871,8 @@ fn capacity_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          <p>Target: P(company revenue &#8805; {}) of at least {}. {verdict}</p>\
          <p class=\"note\">Revenue responds to capacity as (capacity / current capacity)^{} per region \
          and period (1: in proportion). Hires ramp {}; attrition {} a year ({}), leavers backfilled \
-         after {} months; productivity per ramped FTE-month {} ({}). Hires do not change this run's \
-         quotas or commission.</p>",
+         after {} months; productivity per ramped FTE-month {} ({}). Up to {} hires searched, at most {} \
+         per start date. Hires do not change this run's quotas or commission.</p>",
         money(c.plan, cur),
         percent(c.target_probability),
         fixed(c.elasticity, 2),
@@ -885,6 +886,8 @@ fn capacity_section(s: &mut String, report: &Report, plots: &[Rendered]) {
             .collect::<Vec<_>>()
             .join(", "),
         escape(&c.productivity_source),
+        c.searched,
+        c.hires_per_date,
     );
     figure_html(s, plots, "capacity_curve");
     let mut t = Table::new(&[
@@ -1019,8 +1022,10 @@ fn scorecard_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         let _ = write!(
             s,
             "<h3>Reps</h3><p>{} of {} reps reached their quota (the quotas table's, or their territory's \
-             split by ramped FTE). A rep's P(attain) takes its revenue as that same share of its \
-             territory's simulated year.</p>",
+             split by ramped FTE). A rep's P(attain) takes its revenue as a fixed share of its \
+             territory's simulated year: its share of the sales the year before, moved by the change in \
+             its share of the territory's ramped FTE (its capacity share when it had no sales then); \
+             with split quotas that is its territory's.</p>",
             attained,
             c.rep_rows.len()
         );

@@ -287,6 +287,7 @@ pub fn summary(report: &Report) -> Value {
                 "hires_needed": c.hires_needed,
                 "reached": c.hires_needed.is_some(),
                 "searched": c.searched,
+                "hires_per_date": c.hires_per_date,
                 "attrition": round6(c.attrition),
                 "attrition_source": c.attrition_source,
                 "productivity_per_fte_month": c.productivity.iter().map(|(r, p)| (r.clone(), json!(round2(*p)))).collect::<Map<String, Value>>(),

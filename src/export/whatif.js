@@ -150,13 +150,28 @@
     inputs.method.value = s.method;
     inputs.maxChange.value = s.maxChange === null ? '' : s.maxChange;
   }
+  // The scenario's ranges (src/scenario.rs check_quota): a plan above 0
+  // and below 1e15, an over-assignment from 0 to 1, a max_change above 0.
+  var RANGES = {
+    plan: { ok: function (x) { return x > 0 && x < 1e15; }, expected: 'a plan greater than 0 and below 1e15' },
+    over_assignment: { ok: function (x) { return x >= 0 && x <= 1; }, expected: 'a share from 0 to 1 such as 0.05' },
+    max_change: { ok: function (x) { return x > 0; }, expected: 'a share greater than 0 such as 0.3, or empty for none' }
+  };
+  // The number `text` for the key `name`, or the message why not.
+  function check(name, text) {
+    var x = Number(text);
+    if (text === '' || !isFinite(x) || !RANGES[name].ok(x)) {
+      return { error: name + ': found "' + text + '", expected ' + RANGES[name].expected };
+    }
+    return { value: x };
+  }
   function read() {
     var num = function (input, name, allowEmpty) {
       var v = input.value.trim();
       if (v === '' && allowEmpty) return null;
-      var x = Number(v);
-      if (v === '' || !isFinite(x) || x < 0) throw new Error(name + ': found "' + v + '", expected a number of at least 0');
-      return x;
+      var c = check(name, v);
+      if (c.error) throw new Error(c.error);
+      return c.value;
     };
     return { plan: num(inputs.plan, 'plan'), over: num(inputs.over, 'over_assignment'),
       method: inputs.method.value, maxChange: num(inputs.maxChange, 'max_change', true) };
@@ -248,9 +263,9 @@
     if (!params.has(key)) return;
     var v = params.get(key).trim();
     if (allowNone && (v === '' || v === 'none')) { start[field] = null; return; }
-    var x = Number(v);
-    if (v === '' || !isFinite(x) || x < 0) bad.push(key + '=' + v + ' (expected a number of at least 0)');
-    else start[field] = x;
+    var c = check(key, v);
+    if (c.error) bad.push(c.error);
+    else start[field] = c.value;
   };
   param('plan', 'plan');
   param('over_assignment', 'over');

@@ -52,7 +52,7 @@ pub fn panel(s: &mut String, q: &QuotaPlan, currency: &str, rebalanced: bool) {
          this what-if.</p>\
          <form class=\"whatif-form\" onsubmit=\"return false\">\
          <label>plan ({cur}) <input id=\"whatif-plan\" type=\"number\" min=\"0\" step=\"any\"></label>\
-         <label>over-assignment <input id=\"whatif-over\" type=\"number\" min=\"0\" step=\"0.01\"></label>\
+         <label>over-assignment <input id=\"whatif-over\" type=\"number\" min=\"0\" max=\"1\" step=\"0.01\"></label>\
          <label>method <select id=\"whatif-method\">{options}</select></label>\
          <label>max_change <input id=\"whatif-max-change\" type=\"number\" min=\"0\" step=\"0.05\" placeholder=\"none\"></label>\
          <button type=\"button\" id=\"whatif-reset\">scenario's values</button>\
@@ -70,7 +70,7 @@ pub fn panel(s: &mut String, q: &QuotaPlan, currency: &str, rebalanced: bool) {
          <div class=\"card\"><div class=\"k\">Quotas add up to ({cur})</div>\
          <div class=\"v\" id=\"whatif-total\"></div></div></div>\
          <div class=\"scroll\"><table id=\"whatif-quotas\"><thead><tr><th>territory</th><th class=\"n\">last year</th>\
-         <th class=\"n\">forecast P50</th><th class=\"n\">quota</th><th class=\"n\">change</th>\
+         <th class=\"n\">forecast P50</th><th class=\"n\">quota</th><th class=\"n\">vs last year</th>\
          <th class=\"n\">chance of attaining</th><th>binding</th></tr></thead><tbody></tbody></table></div>",
         blend = if w.spec.blend.is_empty() {
             ""

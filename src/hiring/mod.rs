@@ -144,8 +144,9 @@ pub struct HiringPlan {
     /// The fewest hires reaching the target (`None`: not within the search).
     pub hires_needed: Option<usize>,
     /// The most hires searched (`max_hires`, or fewer when the candidate
-    /// dates have no more room).
+    /// dates have no more room), and how many each date could take.
     pub searched: usize,
+    pub hires_per_date: usize,
     pub rows: Vec<HireRow>,
     pub attrition: f64,
     pub attrition_source: String,
@@ -165,12 +166,7 @@ fn months_between(from: NaiveDate, to: NaiveDate) -> f64 {
 /// in each trial, from its own stream (`None`: it stays).
 fn leave_periods(inputs: &HiringInputs, id: &str, first: usize) -> Vec<Option<usize>> {
     let periods = inputs.mids.len();
-    let months = if periods > 1 {
-        months_between(inputs.mids[0], inputs.mids[periods - 1]) / (periods - 1) as f64
-    } else {
-        1.0
-    };
-    let hazard = 1.0 - (1.0 - inputs.attrition).powf(months.max(0.0) / 12.0);
+    let hazard = 1.0 - (1.0 - inputs.attrition).powf(inputs.months_per_period / 12.0);
     let mut rng = stream_rng(inputs.seed, stream_id(&format!("capacity:leave:{id}")), 0);
     (0..inputs.trials)
         .map(|_| {
@@ -211,8 +207,10 @@ pub fn plan_hires(
     let spec = inputs.spec;
     let (n_regions, periods, trials) = (inputs.regions.len(), inputs.mids.len(), inputs.trials);
     let cell = |r: usize, i: usize, p: usize| r * trials * periods + i * periods + p;
-    // The capacity the forecast carries, per region and period; a region
-    // without reps counts expected revenue over one FTE-month's.
+    // The capacity the forecast carries, per region and period, in FTE:
+    // the reps' (so a hire adds what the region's reps sell per FTE), or,
+    // with `capacity.productivity` set and in regions without reps, the
+    // expected revenue over one FTE's (so a hire adds that productivity).
     let mut base = vec![0.0; n_regions * periods];
     for s in inputs.seats {
         for p in 0..periods {
@@ -221,7 +219,7 @@ pub fn plan_hires(
     }
     for r in 0..n_regions {
         for p in 0..periods {
-            if base[r * periods + p] <= 1e-9 {
+            if spec.productivity.is_some() || base[r * periods + p] <= 1e-9 {
                 let mean = (0..trials)
                     .map(|i| inputs.region_paths[r][i * periods + p])
                     .sum::<f64>()
@@ -231,24 +229,26 @@ pub fn plan_hires(
             }
         }
     }
-    // Capacity present per region, period and trial: the seats after
-    // attrition, then each hire added in turn.
+    // Capacity present per region, period and trial: the forecast's, less
+    // what attrition takes (a seat's capacity after leaving, less its
+    // capacity), then each hire added in turn.
     let mut present = vec![0.0; n_regions * trials * periods];
+    for r in 0..n_regions {
+        for i in 0..trials {
+            present[cell(r, i, 0)..cell(r, i, 0) + periods]
+                .copy_from_slice(&base[r * periods..(r + 1) * periods]);
+        }
+    }
     let mut scratch = vec![0.0; periods];
     for s in inputs.seats {
         let leaves = leave_periods(inputs, &s.id, inputs.first_open);
         for (i, leave) in leaves.iter().enumerate() {
+            if leave.is_none() {
+                continue;
+            }
             after_leaving(inputs, &s.capacity, s.fte, &s.ramp, *leave, &mut scratch);
             for p in 0..periods {
-                present[cell(s.region, i, p)] += scratch[p];
-            }
-        }
-    }
-    // A region without reps keeps its implied capacity whole.
-    for r in (0..n_regions).filter(|&r| inputs.seats.iter().all(|s| s.region != r)) {
-        for i in 0..trials {
-            for p in 0..periods {
-                present[cell(r, i, p)] = base[r * periods + p];
+                present[cell(s.region, i, p)] += scratch[p] - s.capacity[p];
             }
         }
     }
@@ -256,17 +256,25 @@ pub fn plan_hires(
     let dates: Vec<NaiveDate> = match &spec.hire_dates {
         Some(d) => d.clone(),
         None => {
-            let step = (periods / 4).max(1);
+            // Periods per quarter (3 months, 13 weeks, 1 quarter), counted
+            // from the horizon's first period (a fiscal year's start).
+            let step = ((3.0 / inputs.months_per_period).round() as usize).max(1);
             (inputs.first_open..periods)
                 .filter(|p| p % step == 0)
                 .map(|p| inputs.starts[p])
                 .collect()
         }
     };
-    let searched = spec.max_hires.min(dates.len() * spec.hires_per_date);
     let mut fte: Vec<f64> = (0..n_regions)
         .map(|r| (0..periods).map(|p| base[r * periods + p]).sum::<f64>() / periods.max(1) as f64)
         .collect();
+    let max_hires = spec.max_hires.unwrap_or_else(|| {
+        spec::DEFAULT_MAX_HIRES.max((0.25 * fte.iter().sum::<f64>()).ceil() as usize)
+    });
+    let per_date = spec
+        .hires_per_date
+        .unwrap_or_else(|| max_hires.div_ceil(dates.len().max(1)).max(1));
+    let searched = max_hires.min(dates.len() * per_date);
     let mut rows = Vec::with_capacity(searched + 1);
     let mut previous_mean = None;
     let mut cost = spec.cost_per_hire.map(|_| 0.0);
@@ -279,7 +287,7 @@ pub fn plan_hires(
                         .total_cmp(&(inputs.demand[b] / fte[b].max(1e-9)))
                 })
                 .unwrap_or(0);
-            let start = dates[(k - 1) / spec.hires_per_date];
+            let start = dates[(k - 1) / per_date];
             let capacity: Vec<f64> = inputs
                 .mids
                 .iter()
@@ -361,6 +369,7 @@ pub fn plan_hires(
         target_probability: spec.target_probability,
         hires_needed,
         searched,
+        hires_per_date: per_date,
         rows,
         attrition: inputs.attrition,
         attrition_source,
@@ -387,8 +396,8 @@ mod tests {
             plan: 2500.0,
             target_probability: 0.5,
             hire_dates: Some(vec![NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()]),
-            hires_per_date: 5,
-            max_hires,
+            hires_per_date: Some(5),
+            max_hires: Some(max_hires),
             ramp: Ramp::Months(Some(0.0)),
             productivity: None,
             attrition: Some(0.0),

@@ -3,6 +3,8 @@
 //! productivity, the attrition rate and the new hires' ramp, with where
 //! each estimate came from.
 
+use std::path::Path;
+
 use chrono::NaiveDate;
 
 use super::{plan_hires, HiringInputs, HiringPlan, HiringSpec, Ramp, RampRule, Seat};
@@ -63,13 +65,16 @@ pub fn attrition_estimate(history: &SalesHistory) -> (f64, String) {
     )
 }
 
-/// The hiring plan of `spec` on the simulation `sim` of `history` over
-/// `horizon`, with the scenario's `seed` for the attrition draws.
+/// The hiring plan of `spec` (from the file `scenario`) on the simulation
+/// `sim` of `history` over `horizon`, with the scenario's `seed` for the
+/// attrition draws.
 ///
 /// # Errors
-/// `Error::Usage` when productivity cannot be estimated (no reps table)
-/// and `capacity.productivity` is not set.
+/// `Error::Scenario` when a hire date lies outside the horizon's open
+/// periods, or productivity cannot be estimated (no reps table) and
+/// `capacity.productivity` is not set.
 pub fn plan_for(
+    scenario: &Path,
     spec: &HiringSpec,
     seed: u64,
     history: &SalesHistory,
@@ -78,11 +83,22 @@ pub fn plan_for(
 ) -> Result<HiringPlan> {
     let calendar = &history.calendar;
     let periods = sim.period_starts.len();
+    let open_from = sim.period_starts.get(sim.actual_periods).copied();
+    let horizon_end = calendar.start_of(horizon.start + periods as i64);
+    if let (Some(dates), Some(from)) = (&spec.hire_dates, open_from) {
+        if let Some(d) = dates.iter().find(|d| **d < from || **d >= horizon_end) {
+            return Err(Error::scenario(
+                scenario,
+                "capacity.hire_dates",
+                format!("found {d}, expected dates from {from} to before {horizon_end} (the plan horizon's periods still to come)"),
+            ));
+        }
+    }
     let months_per_period = 12.0 / calendar.kind.per_year() as f64;
     let mids: Vec<NaiveDate> = (0..periods)
         .map(|p| midpoint(calendar, horizon.start + p as i64))
         .collect();
-    let end = calendar.start_of(horizon.start + periods as i64);
+    let end = horizon_end;
     let regions: Vec<String> = sim.regions.iter().map(|r| r.name.clone()).collect();
     let region_of = |t: usize| {
         regions
@@ -136,8 +152,10 @@ pub fn plan_for(
                 .into(),
         ),
         None => {
-            return Err(Error::Usage(
-                "[capacity]: productivity per FTE-month cannot be estimated without a reps table whose reps sold in the last year; set capacity.productivity".into(),
+            return Err(Error::scenario(
+                scenario,
+                "capacity.productivity",
+                "found none, and it cannot be estimated without a reps table whose reps sold in the last year: set the revenue of one ramped FTE-month",
             ))
         }
     };

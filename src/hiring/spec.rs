@@ -43,8 +43,12 @@ pub struct HiringSpec {
     /// Candidate start dates, ascending; `None`: the first period of each
     /// quarter of the horizon.
     pub hire_dates: Option<Vec<NaiveDate>>,
-    pub hires_per_date: usize,
-    pub max_hires: usize,
+    /// Hires a candidate date can take; `None`: the searched hires spread
+    /// evenly over the dates.
+    pub hires_per_date: Option<usize>,
+    /// Most hires searched; `None`: 20, or a quarter of the current FTE
+    /// when that is more.
+    pub max_hires: Option<usize>,
     pub ramp: Ramp,
     /// Revenue per ramped FTE-month; `None`: estimated from the history.
     pub productivity: Option<f64>,
@@ -58,9 +62,8 @@ pub struct HiringSpec {
 
 /// Default target: P(company revenue >= plan) of 70%.
 pub const DEFAULT_TARGET: f64 = 0.7;
-/// Default hires a candidate date can take.
-pub const DEFAULT_HIRES_PER_DATE: usize = 3;
-/// Default largest number of hires searched.
+/// Default largest number of hires searched (or a quarter of the current
+/// FTE when that is more).
 pub const DEFAULT_MAX_HIRES: usize = 20;
 /// Default months from a leaver's departure to the backfill's start.
 pub const DEFAULT_BACKFILL_MONTHS: f64 = 3.0;
@@ -99,10 +102,10 @@ pub fn check(file: &Path, value: toml::Value, quota_plan: Option<f64>) -> Result
             format!("found {target_probability}, expected a probability from 0 to 1"),
         ));
     }
-    let count = |key: &str, v: Option<i64>, default: usize, least: i64| -> Result<usize> {
+    let count = |key: &str, v: Option<i64>, least: i64| -> Result<Option<usize>> {
         match v {
-            None => Ok(default),
-            Some(n) if n >= least && n <= 10_000 => Ok(n as usize),
+            None => Ok(None),
+            Some(n) if n >= least && n <= 10_000 => Ok(Some(n as usize)),
             Some(n) => Err(err(
                 key,
                 format!("found {n}, expected a whole number from {least} to 10000"),
@@ -134,6 +137,12 @@ pub fn check(file: &Path, value: toml::Value, quota_plan: Option<f64>) -> Result
             Some(dates)
         }
     };
+    if let Some(m) = raw.ramp_months.filter(|m| *m > 120.0) {
+        return Err(err(
+            "capacity.ramp_months",
+            format!("found {m}, expected months from 0 to 120"),
+        ));
+    }
     let ramp = match (raw.ramp, positive("capacity.ramp_months", raw.ramp_months)?) {
         (Some(_), Some(_)) => {
             return Err(err(
@@ -162,10 +171,10 @@ pub fn check(file: &Path, value: toml::Value, quota_plan: Option<f64>) -> Result
         }
     }
     let backfill_months = raw.backfill_months.unwrap_or(DEFAULT_BACKFILL_MONTHS);
-    if !(backfill_months.is_finite() && backfill_months >= 0.0) {
+    if !(backfill_months.is_finite() && (0.0..=120.0).contains(&backfill_months)) {
         return Err(err(
             "capacity.backfill_months",
-            format!("found {backfill_months}, expected months of at least 0"),
+            format!("found {backfill_months}, expected months from 0 to 120"),
         ));
     }
     let elasticity = raw.elasticity.unwrap_or(1.0);
@@ -179,13 +188,8 @@ pub fn check(file: &Path, value: toml::Value, quota_plan: Option<f64>) -> Result
         plan,
         target_probability,
         hire_dates,
-        hires_per_date: count(
-            "capacity.hires_per_date",
-            raw.hires_per_date,
-            DEFAULT_HIRES_PER_DATE,
-            1,
-        )?,
-        max_hires: count("capacity.max_hires", raw.max_hires, DEFAULT_MAX_HIRES, 0)?,
+        hires_per_date: count("capacity.hires_per_date", raw.hires_per_date, 1)?,
+        max_hires: count("capacity.max_hires", raw.max_hires, 0)?,
         ramp,
         productivity: positive("capacity.productivity", raw.productivity)?,
         attrition,
