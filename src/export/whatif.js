@@ -218,6 +218,7 @@
       var t = T[i], q = r.quotas[i];
       var change = t.lastYear > 0 ? pct(q / t.lastYear - 1) : '';
       rows.push('<tr><td>' + esc(t.name) + '</td><td class="n">' + money(t.lastYear) + '</td><td class="n">' +
+        money(t.base) + '</td><td class="n">' +
         money(quantile(t.q, 0.5)) + '</td><td class="n quota">' + fmt0(q) + '</td><td class="n">' + change +
         '</td><td class="n">' + pct(probs[i]) + '</td><td>' + (r.binding[i] || '') + '</td></tr>');
     }

@@ -47,7 +47,8 @@ pub fn panel(s: &mut String, q: &QuotaPlan, currency: &str, rebalanced: bool) {
          <p class=\"note\">Change a number and the quotas below are re-solved at once in this page, with the \
          engine's rules (clamps to max_change, floors, caps and locks; bisection for the common chance; the \
          share methods{blend}), from each territory's simulated plan-year revenue ({levels} quantiles of the \
-         same {trials} trials{rebalanced}). Commission cost, rep quotas and the plots above are \
+         same {trials} trials{rebalanced}). max_change is measured from the last quota (the quotas table), \
+         else last year's revenue. Commission cost, rep quotas and the plots above are \
          <b>not</b> recomputed. The link below, or the page's address, carries the settings: send it to share \
          this what-if.</p>\
          <form class=\"whatif-form\" onsubmit=\"return false\">\
@@ -69,7 +70,7 @@ pub fn panel(s: &mut String, q: &QuotaPlan, currency: &str, rebalanced: bool) {
          <div class=\"v\" id=\"whatif-share\"></div></div>\
          <div class=\"card\"><div class=\"k\">Quotas add up to ({cur})</div>\
          <div class=\"v\" id=\"whatif-total\"></div></div></div>\
-         <div class=\"scroll\"><table id=\"whatif-quotas\"><thead><tr><th>territory</th><th class=\"n\">last year</th>\
+         <div class=\"scroll\"><table id=\"whatif-quotas\"><thead><tr><th>territory</th><th class=\"n\">last year</th><th class=\"n\">max_change from</th>\
          <th class=\"n\">forecast P50</th><th class=\"n\">quota</th><th class=\"n\">vs last year</th>\
          <th class=\"n\">chance of attaining</th><th>binding</th></tr></thead><tbody></tbody></table></div>",
         blend = if w.spec.blend.is_empty() {
