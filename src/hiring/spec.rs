@@ -96,10 +96,10 @@ pub fn check(file: &Path, value: toml::Value, quota_plan: Option<f64>) -> Result
         }
     };
     let target_probability = raw.target_probability.unwrap_or(DEFAULT_TARGET);
-    if !(0.0..=1.0).contains(&target_probability) {
+    if !(0.0..1.0).contains(&target_probability) {
         return Err(err(
             "capacity.target_probability",
-            format!("found {target_probability}, expected a probability from 0 to 1"),
+            format!("found {target_probability}, expected a probability from 0 to below 1 (a simulation cannot promise certainty)"),
         ));
     }
     let count = |key: &str, v: Option<i64>, least: i64| -> Result<Option<usize>> {
@@ -178,10 +178,10 @@ pub fn check(file: &Path, value: toml::Value, quota_plan: Option<f64>) -> Result
         ));
     }
     let elasticity = raw.elasticity.unwrap_or(1.0);
-    if !(elasticity.is_finite() && (0.0..=2.0).contains(&elasticity)) {
+    if !(elasticity.is_finite() && elasticity > 0.0 && elasticity <= 2.0) {
         return Err(err(
             "capacity.elasticity",
-            format!("found {elasticity}, expected a number from 0 to 2 (1: revenue in proportion to capacity)"),
+            format!("found {elasticity}, expected a number above 0 and at most 2 (1: revenue in proportion to capacity)"),
         ));
     }
     Ok(HiringSpec {
