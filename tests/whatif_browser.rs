@@ -168,6 +168,15 @@ fn whatif_loads_cleanly_and_the_plan_moves_the_quotas() {
     assert_clean(&dom, &log);
     let base = page_quotas(&dom);
     assert_eq!(base.len(), 12);
+    // At the scenario's own settings the page shows the engine's quotas.
+    let engine = engine_quotas(page.parent().unwrap());
+    for (t, q) in &engine {
+        assert!(
+            (base[t] - q.round()).abs() <= 0.5,
+            "{t}: page {} engine {q}",
+            base[t]
+        );
+    }
     let (dom, log) = render(&browser, &page, "?plan=31000000");
     assert_clean(&dom, &log);
     let higher = page_quotas(&dom);

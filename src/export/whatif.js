@@ -143,6 +143,15 @@
   var inputs = { plan: el('whatif-plan'), over: el('whatif-over'), method: el('whatif-method'), maxChange: el('whatif-max-change') };
   var scenario = { plan: D.plan, over: D.over_assignment, method: D.method, maxChange: D.max_change };
   var last = null;
+  // The engine's result (quotas.csv), shown while the inputs are the scenario's.
+  var engineResult = {
+    quotas: D.engine.quotas, unconstrained: D.engine.unconstrained,
+    binding: D.engine.binding.map(function (b) { return b || null; }), probability: D.engine.probability
+  };
+  function atScenario(s) {
+    return s.plan === scenario.plan && s.over === scenario.over && s.method === scenario.method &&
+      s.maxChange === scenario.maxChange;
+  }
 
   function show(s) {
     inputs.plan.value = s.plan;
@@ -187,10 +196,16 @@
 
   function update() {
     var err = el('whatif-error'), body = el('whatif-quotas').tBodies[0];
-    var s;
+    var s, r, probs;
     try {
       s = read();
-      var r = setQuotas(s);
+      if (atScenario(s)) {
+        r = engineResult;
+        probs = D.engine.attain;
+      } else {
+        r = setQuotas(s);
+        probs = r.quotas.map(function (q, i) { return attain(T[i].q, q); });
+      }
     } catch (e) {
       err.textContent = e.message;
       err.hidden = false;
@@ -201,7 +216,6 @@
     }
     err.hidden = true;
     el('whatif-result').hidden = false;
-    var probs = r.quotas.map(function (q, i) { return attain(T[i].q, q); });
     var share = sum(probs) / probs.length;
     var common = r.probability !== null ? r.probability : share;
     var pPlan = attain(company, s.plan), se = Math.sqrt(pPlan * (1 - pPlan) / D.trials);

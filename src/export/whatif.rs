@@ -48,7 +48,7 @@ pub fn panel(s: &mut String, q: &QuotaPlan, currency: &str, rebalanced: bool) {
          engine's rules (clamps to max_change, floors, caps and locks; bisection for the common chance; the \
          share methods{blend}), from each territory's simulated plan-year revenue ({levels} quantiles of the \
          same {trials} trials{rebalanced}). max_change is measured from the last quota (the quotas table), \
-         else last year's revenue. Commission cost, rep quotas and the plots above are \
+         else last year's revenue. At the scenario's own settings the table is the engine's (quotas.csv). Commission cost, rep quotas and the plots above are \
          <b>not</b> recomputed. The link below, or the page's address, carries the settings: send it to share \
          this what-if.</p>\
          <form class=\"whatif-form\" onsubmit=\"return false\">\
@@ -87,10 +87,21 @@ pub fn panel(s: &mut String, q: &QuotaPlan, currency: &str, rebalanced: bool) {
         },
         cur = escape(currency),
     );
+    // The engine's own result, shown as long as the inputs are the
+    // scenario's (the page's interpolated tables differ from it by a few
+    // hundredths of a percent).
+    let mut data = w.to_json(rebalanced);
+    data["engine"] = serde_json::json!({
+        "quotas": q.rows.iter().map(|r| r.quota).collect::<Vec<_>>(),
+        "unconstrained": q.rows.iter().map(|r| r.unconstrained).collect::<Vec<_>>(),
+        "binding": q.rows.iter().map(|r| r.binding.clone()).collect::<Vec<_>>(),
+        "attain": q.rows.iter().map(|r| r.attain_probability).collect::<Vec<_>>(),
+        "probability": (q.method == QuotaMethod::EqualProbability).then_some(q.attain_probability),
+    });
     let _ = write!(
         s,
         "<script type=\"application/json\" id=\"whatif-data\">{}</script><script>{SCRIPT}</script></div>",
-        script_safe(&w.to_json(rebalanced).to_string())
+        script_safe(&data.to_string())
     );
 }
 
