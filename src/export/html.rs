@@ -890,19 +890,7 @@ fn capacity_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         c.hires_per_date,
     );
     figure_html(s, plots, "capacity_curve");
-    let mut t = Table::new(&[
-        "hires",
-        "added hire starts",
-        "region",
-        "P(plan)",
-        "mean revenue",
-        "P10",
-        "P50",
-        "P90",
-        "cost of hires",
-        "added revenue",
-        "added cost",
-    ]);
+    let mut t = Table::new(&super::CAPACITY_HEADERS);
     let opt =
         |x: Option<f64>| Cell::num(x.unwrap_or(f64::NAN), x.map(thousands).unwrap_or_default());
     for r in &c.rows {

@@ -12,6 +12,22 @@ pub mod xlsx;
 
 use rayon::prelude::*;
 
+/// Column headings of the hiring curve for people (the report's table and
+/// the Capacity sheet; `capacity.csv` has its own names).
+pub(crate) const CAPACITY_HEADERS: [&str; 11] = [
+    "hires",
+    "added hire starts",
+    "region",
+    "P(plan)",
+    "mean revenue",
+    "P10",
+    "P50",
+    "P90",
+    "cost of hires",
+    "added revenue",
+    "added cost",
+];
+
 use crate::error::Result;
 use crate::output::OutputDir;
 use crate::plot::{figures, Figure};

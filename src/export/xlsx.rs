@@ -244,22 +244,7 @@ pub fn sheets(report: &Report) -> Vec<Sheet> {
 
 /// Hires against P(plan) (`capacity.csv`).
 fn capacity_sheet(c: &crate::hiring::HiringPlan) -> Sheet {
-    let mut s = Sheet::new(
-        "Capacity",
-        &[
-            "hires",
-            "added hire starts",
-            "region",
-            "P(plan)",
-            "mean revenue",
-            "P10",
-            "P50",
-            "P90",
-            "cost of hires",
-            "added hire: expected revenue",
-            "added hire: cost",
-        ],
-    );
+    let mut s = Sheet::new("Capacity", &super::CAPACITY_HEADERS);
     let or_nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
     for r in &c.rows {
         s.rows.push(vec![

@@ -35,13 +35,8 @@ pub struct AccountDay {
     pub amount: f64,
 }
 
-/// One deal (order lines summed) of one key.
-#[derive(Debug, Clone)]
-pub struct Deal {
-    pub key: String,
-    pub date: NaiveDate,
-    pub amount: f64,
-}
+/// One deal (order lines summed) of one key: its first date and amount.
+pub type Deal = KeyDay;
 
 /// The sales table after validation and aggregation.
 #[derive(Debug, Default)]
@@ -183,6 +178,31 @@ fn with_exact_amount(mut g: DataFrame, path: &Path) -> Result<DataFrame> {
     g.with_column(amount.with_name("amount".into()).into_column())
         .map_err(pe(path))?;
     Ok(g)
+}
+
+/// The rows of the aggregated frame `g`: its `key` column, its `date`
+/// text read through `dates` and its exact `amount`; rows with a missing or
+/// unreadable value are left out.
+fn keyed_days(
+    g: &DataFrame,
+    key: &str,
+    dates: &HashMap<String, Option<NaiveDate>>,
+    path: &Path,
+) -> Result<Vec<KeyDay>> {
+    let k = text_column(g, key, path)?;
+    let d = text_column(g, "date", path)?;
+    let a = number_column(g, "amount", path)?;
+    Ok(k.iter()
+        .zip(d.iter())
+        .zip(a.iter())
+        .filter_map(|((k, d), a)| {
+            Some(KeyDay {
+                key: k?.to_string(),
+                date: (*dates.get(d?)?)?,
+                amount: a?,
+            })
+        })
+        .collect())
 }
 
 /// Read and aggregate the sales table.
@@ -522,23 +542,7 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
             .sort([key, "deal"], Default::default())
             .collect()
             .map_err(pe(path))?;
-        let g = with_exact_amount(g, path)?;
-        let k = text_column(&g, key, path)?;
-        let d = text_column(&g, "date", path)?;
-        let a = number_column(&g, "amount", path)?;
-        let mut out = Vec::with_capacity(g.height());
-        for ((k, d), a) in k.iter().zip(d.iter()).zip(a.iter()) {
-            if let (Some(k), Some(Some(date)), Some(a)) =
-                (k, d.and_then(|d| dates.get(d).copied()), a)
-            {
-                out.push(Deal {
-                    key: k.to_string(),
-                    date,
-                    amount: a,
-                });
-            }
-        }
-        Some(out)
+        Some(keyed_days(&with_exact_amount(g, path)?, key, &dates, path)?)
     } else {
         None
     };
@@ -554,23 +558,12 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
             .sort(["rep", "date"], Default::default())
             .collect()
             .map_err(pe(path))?;
-        let g = with_exact_amount(g, path)?;
-        let k = text_column(&g, "rep", path)?;
-        let d = text_column(&g, "date", path)?;
-        let a = number_column(&g, "amount", path)?;
-        let mut out = Vec::with_capacity(g.height());
-        for ((k, d), a) in k.iter().zip(d.iter()).zip(a.iter()) {
-            if let (Some(k), Some(Some(date)), Some(a)) =
-                (k, d.and_then(|d| dates.get(d).copied()), a)
-            {
-                out.push(KeyDay {
-                    key: k.to_string(),
-                    date,
-                    amount: a,
-                });
-            }
-        }
-        Some(out)
+        Some(keyed_days(
+            &with_exact_amount(g, path)?,
+            "rep",
+            &dates,
+            path,
+        )?)
     } else {
         None
     };
