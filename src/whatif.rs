@@ -56,7 +56,7 @@ pub fn quantile_table(sorted: &[f64]) -> Vec<f64> {
 }
 
 /// `table` as `(unit, steps)`: the first value and then the increments, in
-/// integers of a power-of-ten unit that keeps [`DIGITS`] significant digits
+/// integers of a power-of-ten unit that keeps 7 significant digits
 /// of the table's largest magnitude. Quantile tables ascend, so the steps
 /// are small non-negative integers; the browser adds them back up.
 pub fn encode(table: &[f64]) -> (f64, Vec<i64>) {
