@@ -38,6 +38,16 @@ plan = 1000000
 over_assignment = 0.05
 max_change = 0.3
 method = "equal-probability"
+[capacity]
+target_probability = 0.7
+hire_dates = ["2025-01-01", "2025-04-01"]
+hires_per_date = 2
+max_hires = 5
+ramp_months = 3
+attrition = 0.1
+backfill_months = 3
+elasticity = 0.8
+cost_per_hire = 100000
 "#;
 
 const VALID_SALES: &str = "date,territory,amount\n\
