@@ -136,18 +136,11 @@ fn verdict(probability: f64) -> Option<&'static str> {
     }
 }
 
-/// The FTE of `reps` of territory `t` and their ramped share of periods
-/// `from..to` (present and ramped, by the capacity rule).
-fn ramp(
-    reps: &[Rep],
-    t: usize,
-    history: &SalesHistory,
-    from: usize,
-    to: usize,
-) -> Option<(f64, f64)> {
-    let reps: Vec<&Rep> = reps.iter().filter(|r| r.territory == t).collect();
+/// The FTE of `reps` and their ramped share of periods `from..to` (present
+/// and ramped, by the capacity rule); `None` without FTE.
+fn ramp(reps: &[&Rep], history: &SalesHistory, from: usize, to: usize) -> Option<(f64, f64)> {
     let fte: f64 = reps.iter().map(|r| r.fte).sum();
-    if reps.is_empty() || fte <= 0.0 {
+    if fte <= 0.0 {
         return None;
     }
     let worked: f64 = (from..to)
@@ -159,6 +152,11 @@ fn ramp(
         })
         .sum();
     Some((fte, worked / (fte * (to - from) as f64)))
+}
+
+/// The reps of territory `t`.
+fn reps_of(history: &SalesHistory, t: usize) -> Vec<&Rep> {
+    history.reps.iter().filter(|r| r.territory == t).collect()
 }
 
 /// Rank, region size and percentile of each row by attainment among the
@@ -251,22 +249,19 @@ fn rep_rows(
     }
     let mut out = Vec::new();
     for (k, &t) in scored.iter().enumerate() {
-        let reps: Vec<&Rep> = history.reps.iter().filter(|r| r.territory == t).collect();
+        let reps = reps_of(history, t);
         let territory_before: f64 = history.revenue[t][cut - per_year..cut].iter().sum();
-        let worked: Vec<f64> = reps
-            .iter()
-            .map(|r| ramp(std::slice::from_ref(*r), t, history, cut, n).map_or(0.0, |x| x.0 * x.1))
-            .collect();
+        // Each rep's FTE-year ramped and present: the year scored, the year before.
+        let ramps: Vec<Option<(f64, f64)>> =
+            reps.iter().map(|r| ramp(&[*r], history, cut, n)).collect();
+        let worked: Vec<f64> = ramps.iter().map(|x| x.map_or(0.0, |x| x.0 * x.1)).collect();
         let total: f64 = worked.iter().sum();
         let worked_before: Vec<f64> = reps
             .iter()
-            .map(|r| {
-                ramp(std::slice::from_ref(*r), t, history, cut - per_year, cut)
-                    .map_or(0.0, |x| x.0 * x.1)
-            })
+            .map(|r| ramp(&[*r], history, cut - per_year, cut).map_or(0.0, |x| x.0 * x.1))
             .collect();
         let total_before: f64 = worked_before.iter().sum();
-        for ((r, w), wb) in reps.iter().zip(&worked).zip(&worked_before) {
+        for (((r, w), wb), ramp) in reps.iter().zip(&worked).zip(&worked_before).zip(&ramps) {
             let share = if total > 0.0 { w / total } else { 0.0 };
             let quota = history
                 .rep_quotas
@@ -293,7 +288,6 @@ fn rep_rows(
                 .filter(|&&x| x as f64 * revenue_share >= quota)
                 .count() as f64
                 / trials;
-            let ramp = ramp(std::slice::from_ref(*r), t, history, cut, n);
             out.push(ScorecardRow {
                 territory: history.territories[t].name.clone(),
                 rep: Some(r.id.clone()),
@@ -369,7 +363,7 @@ pub fn scorecard(
         .iter()
         .enumerate()
         .map(|(k, &t)| {
-            let ramp = ramp(&history.reps, t, history, cut, n);
+            let ramp = ramp(&reps_of(history, t), history, cut, n);
             ScorecardRow {
                 territory: history.territories[t].name.clone(),
                 rep: None,

@@ -10,27 +10,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// The demo scenario without its own `[capacity]` table, and `section` as it.
-fn demo_with_capacity(section: &str) -> String {
-    let mut keep = true;
-    let mut lines: Vec<&str> = Vec::new();
-    let text = common::demo_scenario_text();
-    for line in text.lines() {
-        if line.starts_with('[') {
-            keep = !line.starts_with("[capacity]");
-        }
-        if keep {
-            lines.push(line);
-        }
-    }
-    format!("{}\n[capacity]\n{section}\n", lines.join("\n"))
-}
-
 /// Run `capacity` on the demo with `section` as its `[capacity]` table;
 /// the summary's `capacity` and `forecast` objects.
 fn capacity(dir: &Path, name: &str, section: &str) -> (Value, Value, PathBuf) {
     let scenario = dir.join(format!("{name}.toml"));
-    std::fs::write(&scenario, demo_with_capacity(section)).unwrap();
+    std::fs::write(&scenario, common::demo_scenario_with("capacity", section)).unwrap();
     let out = dir.join(name);
     assert_cmd::Command::cargo_bin("salesplan")
         .unwrap()
@@ -141,7 +125,7 @@ fn a_bad_capacity_key_names_itself() {
     ];
     for (k, (section, key, found)) in cases.into_iter().enumerate() {
         let scenario = dir.path().join(format!("bad{k}.toml"));
-        std::fs::write(&scenario, demo_with_capacity(section)).unwrap();
+        std::fs::write(&scenario, common::demo_scenario_with("capacity", section)).unwrap();
         let out = assert_cmd::Command::cargo_bin("salesplan")
             .unwrap()
             .arg("capacity")

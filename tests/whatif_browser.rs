@@ -63,28 +63,13 @@ fn demo_variant(
     method: &str,
     max_change: Option<f64>,
 ) -> PathBuf {
-    let mut lines: Vec<String> = Vec::new();
-    let mut in_quota = false;
-    for line in common::demo_scenario_text().lines() {
-        if line.starts_with('[') {
-            in_quota = line.trim() == "[quota]";
-            lines.push(line.to_string());
-            if in_quota {
-                lines.push(format!("plan = {plan}"));
-                lines.push(format!("method = \"{method}\""));
-                lines.push(format!("over_assignment = {over}"));
-                if let Some(m) = max_change {
-                    lines.push(format!("max_change = {m}"));
-                }
-            }
-            continue;
-        }
-        if !in_quota {
-            lines.push(line.to_string());
-        }
-    }
+    let max_change = max_change.map_or(String::new(), |m| format!("max_change = {m}"));
+    let text = common::demo_scenario_with(
+        "quota",
+        &format!("plan = {plan}\nmethod = \"{method}\"\nover_assignment = {over}\n{max_change}"),
+    );
     let path = dir.join(format!("demo_{plan}_{over}_{method}.toml"));
-    std::fs::write(&path, lines.join("\n")).unwrap();
+    std::fs::write(&path, text).unwrap();
     path
 }
 

@@ -98,14 +98,13 @@ pub fn plan_for(
     let mids: Vec<NaiveDate> = (0..periods)
         .map(|p| midpoint(calendar, horizon.start + p as i64))
         .collect();
-    let end = horizon_end;
     let regions: Vec<String> = sim.regions.iter().map(|r| r.name.clone()).collect();
-    let region_of = |t: usize| {
-        regions
-            .iter()
-            .position(|r| *r == history.territories[t].region)
-            .unwrap_or(0)
-    };
+    let territory_region: Vec<usize> = history
+        .territories
+        .iter()
+        .map(|t| regions.iter().position(|r| *r == t.region).unwrap_or(0))
+        .collect();
+    let region_of = |t: usize| territory_region[t];
     let seats: Vec<Seat> = history
         .reps
         .iter()
@@ -187,7 +186,7 @@ pub fn plan_for(
             trials: sim.trials,
             starts: &sim.period_starts,
             mids: &mids,
-            end,
+            end: horizon_end,
             first_open: sim.actual_periods,
             seats: &seats,
             demand: &demand,

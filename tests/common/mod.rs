@@ -44,6 +44,23 @@ pub fn demo_scenario_text() -> String {
     text.replace("\"../data", &format!("\"{}", root.join("data").display()))
 }
 
+/// The demo scenario's text (as [`demo_scenario_text`]) with its `[name]`
+/// table replaced by one holding `body` (added at the end).
+pub fn demo_scenario_with(name: &str, body: &str) -> String {
+    let header = format!("[{name}]");
+    let mut keep = true;
+    let mut lines: Vec<String> = Vec::new();
+    for line in demo_scenario_text().lines() {
+        if line.starts_with('[') {
+            keep = line.split_whitespace().next() != Some(header.as_str());
+        }
+        if keep {
+            lines.push(line.to_string());
+        }
+    }
+    format!("{}\n{header}\n{body}\n", lines.join("\n"))
+}
+
 /// The shared real datasets: the folder in `SALESPLAN_TEST_DATA`, else
 /// `../shared/data` beside the crate. `None`, with one printed line, when
 /// it is absent (a bare clone): the tests that need it then skip.
