@@ -124,7 +124,9 @@ pub struct SimResults {
     pub company_totals: Vec<f64>,
     /// The company's path in each trial: [trial * periods + p].
     pub company_paths: Vec<f64>,
-    /// Each region's path in each trial: [region][trial * periods + p].
+    /// Each region's path in each trial: [region][trial * periods + p]
+    /// (as simulated; a rebalanced view keeps them, as it keeps the region
+    /// totals: the hiring search reads them before rebalancing).
     pub region_paths: Vec<Vec<f64>>,
     /// Number of territory-period values drawn.
     pub draws: u64,
