@@ -60,26 +60,42 @@ pub fn of_report(report: &Report) -> Vec<Figure> {
 }
 
 fn capacity_curve(c: &crate::hiring::HiringPlan) -> Figure {
-    let last = c.rows.last().map_or(0.0, |r| r.hires as f64);
+    // Up to two counts past the first that all but certainly reaches the
+    // plan (the flat rest of the curve is in capacity.csv).
+    let shown = c
+        .rows
+        .iter()
+        .position(|r| r.prob_plan >= 0.995)
+        .map_or(c.rows.len(), |k| (k + 3).min(c.rows.len()));
+    let rows = &c.rows[..shown.max(1)];
+    let last = rows.last().map_or(0.0, |r| r.hires as f64);
     Figure {
         name: "capacity_curve".into(),
         title: "Hires against the chance of reaching the plan".into(),
         x_label: "hires".into(),
         y_label: "P(company revenue >= plan)".into(),
         caption: format!(
-            "Each point: the plan with that many hires, placed one after another where demand per rep              is highest, on the same simulated trials. Target {} (dashed): {}.",
+            "Each point: the plan with that many hires, placed one after another where demand per rep              is highest, on the same simulated trials. Target {} (dashed): {}.{}",
             percent(c.target_probability),
             match c.hires_needed {
                 Some(0) => "reached with no hire".to_string(),
                 Some(k) => format!("reached with {k} hire(s)"),
                 None => format!("not reached within {} hires", c.searched),
+            },
+            if rows.len() < c.rows.len() {
+                format!(
+                    " Up to {} hires are in capacity.csv; beyond {last} the curve stays above 99.5%.",
+                    c.searched
+                )
+            } else {
+                String::new()
             }
         ),
         shape: Shape::Lines {
             lines: vec![
                 Line {
                     name: "P(plan)".into(),
-                    points: c.rows.iter().map(|r| (r.hires as f64, r.prob_plan)).collect(),
+                    points: rows.iter().map(|r| (r.hires as f64, r.prob_plan)).collect(),
                     dashed: false,
                 },
                 Line {
