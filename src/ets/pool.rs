@@ -15,26 +15,39 @@
 //!   w = tau^2 / (tau^2 + se^2): its own evidence where it is clear and the
 //!   region differs, the region's where its own is noise.
 //!
-//! The forms whose posterior difference is within one posterior standard
-//! error of the lowest one are **averaged**, with equal weights (the
-//! territory's forecast is a mixture of their paths, drawn per trial): a
-//! form is chosen alone only when the evidence sets it clearly apart.
-//! Where a noisy history cannot tell a stable level from a local one or a
-//! trend, picking one of them is a coin toss that moves the forecast by
-//! the whole distance between them; the mixture sits between them and is
-//! as wide as the doubt. Equal weights, not weights fitted to the scores:
-//! weights estimated from a few correlated origins are noise, and equal
-//! weights over the credible candidates are the robust classic of
-//! forecast combination. Regions with fewer than `MIN_MEMBERS` scored
-//! territories leave each to its own scores. Counting overlapping origins as independent would shrink se^2
+//! Each form is then **weighted by the posterior probability that it
+//! forecasts best**: the chance that its posterior difference is the
+//! lowest, the forms' posteriors taken as independent normal laws (the
+//! territory's forecast is a mixture of their paths, drawn per trial).
+//! Forms with less than `MIN_WEIGHT` of that chance are left out and the
+//! rest renormalised: a form that unlikely moves the mixture by little,
+//! and its paths would only add noise to the tails. Why weights and not
+//! one form: where a noisy history cannot tell a stable level from a
+//! local one or a trend, picking one of them is a coin toss that moves the
+//! forecast by the whole distance between them; the mixture sits between
+//! them and is as wide as the doubt. Why these weights and not equal ones
+//! over the credible forms: equal weights give a form barely within the
+//! evidence's reach as much say as the one the evidence favours, so in a
+//! growing market two forms without growth outvote the trend that scored
+//! best; the probability of being best is the same doubt, measured. And
+//! not weights fitted to the scores (minimising the mixture's score):
+//! weights estimated from a few correlated origins are noise. Regions with
+//! fewer than `MIN_MEMBERS` scored territories leave each to its own
+//! scores. Counting overlapping origins as independent would shrink se^2
 //! and let each territory's noise choose (on a history of noise, trends
 //! that the noise suggested).
 
 use super::select::Evaluated;
 use super::Form;
+use crate::stats::special::{norm_cdf, norm_ppf};
 
 /// Fewest scored territories in a region for pooling.
 const MIN_MEMBERS: usize = 3;
+/// Smallest probability of forecasting best for a form to be kept in the
+/// mixture.
+const MIN_WEIGHT: f64 = 0.05;
+/// Quantile points of each posterior law in [`best_probabilities`].
+const QUADRATURE_POINTS: usize = 256;
 
 /// A form's scale-free score difference: (mean over origins, variance of
 /// the mean); `None` for a form not scored at every origin.
@@ -146,24 +159,105 @@ pub fn pooled_weights(
             let scored: Vec<(usize, (f64, f64))> = (0..Form::ALL.len())
                 .filter_map(|k| posterior(k).map(|p| (k, p)))
                 .collect();
-            let best =
-                scored
-                    .iter()
-                    .fold(None, |best: Option<&(usize, (f64, f64))>, c| match best {
-                        Some(b) if b.1 .0 <= c.1 .0 => best,
-                        _ => Some(c),
-                    })?;
-            let bar = best.1 .0 + best.1 .1.sqrt();
-            let index = |k: usize| e.fits.iter().position(|f| f.form == Form::ALL[k]);
-            let mut chosen = vec![index(best.0)?];
-            chosen.extend(
-                scored
-                    .iter()
-                    .filter(|c| c.0 != best.0 && c.1 .0 <= bar)
-                    .filter_map(|c| index(c.0)),
-            );
-            let w = 1.0 / chosen.len() as f64;
-            Some(chosen.into_iter().map(|i| (i, w)).collect())
+            let p = best_probabilities(&scored.iter().map(|c| c.1).collect::<Vec<_>>());
+            let mut chosen: Vec<(usize, f64)> = scored
+                .iter()
+                .zip(&p)
+                .filter(|(_, &w)| w >= MIN_WEIGHT)
+                .filter_map(|(c, &w)| {
+                    let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
+                    Some((i, w))
+                })
+                .collect();
+            let total: f64 = chosen.iter().map(|c| c.1).sum();
+            if chosen.is_empty() || total <= 0.0 {
+                return None;
+            }
+            chosen.iter_mut().for_each(|c| c.1 /= total);
+            // The likeliest first (the model `fit.csv` names); ties keep
+            // the simpler form's place.
+            chosen.sort_by(|x, y| y.1.total_cmp(&x.1));
+            Some(chosen)
         })
         .collect()
+}
+
+/// The probability that each of independent normal laws `(mean, variance)`
+/// draws the lowest value: for law k, the mean over its quantiles x of the
+/// others' chances of exceeding x (`QUADRATURE_POINTS` equally likely
+/// points, so a narrow law is integrated as finely as a wide one). A law of
+/// zero variance is a point. The probabilities sum to 1 (up to the
+/// quadrature's error, which is renormalised away).
+fn best_probabilities(laws: &[(f64, f64)]) -> Vec<f64> {
+    let sd: Vec<f64> = laws.iter().map(|l| l.1.max(0.0).sqrt()).collect();
+    // P(X_j > x), a point law counting half at its own value (ties split).
+    let exceeds = |j: usize, x: f64| -> f64 {
+        if sd[j] > 0.0 {
+            1.0 - norm_cdf((x - laws[j].0) / sd[j])
+        } else if laws[j].0 > x {
+            1.0
+        } else if laws[j].0 < x {
+            0.0
+        } else {
+            0.5
+        }
+    };
+    let raw: Vec<f64> = (0..laws.len())
+        .map(|k| {
+            let others = |x: f64| -> f64 {
+                (0..laws.len())
+                    .filter(|&j| j != k)
+                    .map(|j| exceeds(j, x))
+                    .product()
+            };
+            if sd[k] > 0.0 {
+                (0..QUADRATURE_POINTS)
+                    .map(|i| {
+                        let u = (i as f64 + 0.5) / QUADRATURE_POINTS as f64;
+                        others(laws[k].0 + sd[k] * norm_ppf(u))
+                    })
+                    .sum::<f64>()
+                    / QUADRATURE_POINTS as f64
+            } else {
+                others(laws[k].0)
+            }
+        })
+        .collect();
+    let total: f64 = raw.iter().sum();
+    if total > 0.0 {
+        raw.iter().map(|p| p / total).collect()
+    } else {
+        vec![1.0 / laws.len() as f64; laws.len()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_laws_are_equally_likely_to_be_best() {
+        let p = best_probabilities(&[(0.0, 1.0), (0.0, 1.0), (0.0, 1.0)]);
+        for v in p {
+            assert!((v - 1.0 / 3.0).abs() < 1e-3, "{v}");
+        }
+    }
+
+    #[test]
+    fn two_laws_give_the_normal_chance_of_their_difference() {
+        // X - Y ~ N(-1, 2): P(X < Y) = Phi(1 / sqrt 2) = 0.7602.
+        let p = best_probabilities(&[(0.0, 1.0), (1.0, 1.0)]);
+        assert!((p[0] - 0.760_25).abs() < 2e-3, "{p:?}");
+        assert!((p[0] + p[1] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_point_law_and_a_clear_leader() {
+        // A point at 0 against N(1, 1): P(Y > 0) = Phi(1) = 0.8413.
+        let p = best_probabilities(&[(0.0, 0.0), (1.0, 1.0)]);
+        assert!((p[0] - 0.841_34).abs() < 2e-3, "{p:?}");
+        // Far apart: all on the lower one.
+        let p = best_probabilities(&[(10.0, 0.01), (0.0, 0.01)]);
+        assert!(p[1] > 0.999_999, "{p:?}");
+    }
 }

@@ -4,7 +4,13 @@
 //!
 //! Rolling origin: origins every max(1, horizon / 4) periods back from the
 //! end, each leaving at least one season (and at least eight periods) of
-//! training, at most `MAX_ORIGINS` of them (the most recent). One season,
+//! training, at most `MAX_ORIGINS` of them (the most recent: four horizons
+//! back at that step). Why four horizons: the forms' scores from
+//! overlapping spans amount to origins x step / horizon independent ones,
+//! and with two horizons (eight origins) that is 2, too few to tell a
+//! trend from a level in most histories; back to the history's start,
+//! origins from a regime long past (a market flat for years before it
+//! grew) outvote the recent ones. One season,
 //! not two: the seasonal indices are estimated once, pooled over the whole
 //! history, and not refitted per origin, so an origin needs only enough
 //! periods for the level and trend; two seasons would leave a history of
@@ -45,9 +51,10 @@ use crate::stats::special::{norm_cdf, norm_pdf};
 /// Fewest origins for choosing by rolling-origin scores and for a
 /// territory's own calibration.
 pub const MIN_ORIGINS: usize = 3;
-/// Most origins evaluated (the most recent): bounds the cost on long
-/// histories.
-const MAX_ORIGINS: usize = 8;
+/// Most origins evaluated (the most recent): four horizons at the
+/// quarter-horizon step (see the module header); also bounds the cost on
+/// long histories.
+const MAX_ORIGINS: usize = 16;
 /// Fewest training periods at an origin, whatever the season length.
 const MIN_TRAIN: usize = 8;
 
@@ -398,7 +405,11 @@ mod tests {
         assert_eq!(origins(120, 12, 12).len(), MAX_ORIGINS);
         assert_eq!(
             whole_span_origins(60, 12, 12),
-            vec![48, 45, 42, 39, 36, 33, 30, 27]
+            vec![48, 45, 42, 39, 36, 33, 30, 27, 24, 21, 18, 15, 12]
+        );
+        assert_eq!(
+            origins(120, 12, 12),
+            (0..16).map(|k| 117 - 3 * k).collect::<Vec<_>>()
         );
         assert_eq!(whole_span_origins(24, 12, 12), vec![12]);
         assert_eq!(origins(12, 4, 4), vec![11, 10, 9, 8]);
