@@ -306,10 +306,11 @@ fn print_scorecard(report: &salesplan::report::Report) {
         );
     }
     println!(
-        "           attainment vs size correlation {:.2}, vs potential {:.2}; {} quotas improbable in hindsight (P(attain) < {:.0}% or > {:.0}%)",
+        "           attainment vs size correlation {:.2}, vs potential {:.2}; {} {} improbable in hindsight (P(attain) < {:.0}% or > {:.0}%)",
         c.size_correlation,
         c.potential_correlation,
         c.improbable.len(),
+        if c.improbable.len() == 1 { "quota" } else { "quotas" },
         100.0 * salesplan::scorecard::IMPROBABLE,
         100.0 * (1.0 - salesplan::scorecard::IMPROBABLE)
     );
