@@ -429,10 +429,12 @@ struct Alternative {
 fn level_law(ets: &crate::ets::EtsFit) -> LevelLaw {
     let (level_var, slope_var) = ets.parameter_variance();
     let l2 = ets.level * ets.level;
+    // A compounding trend's slope is a rate: its variance is already relative.
+    let slope_unit = if ets.smoothing.compounding { 1.0 } else { l2 };
     LevelLaw {
         level: ets.level,
         slope: ets.slope,
-        cov: [[level_var * l2, 0.0], [0.0, slope_var * l2]],
+        cov: [[level_var * l2, 0.0], [0.0, slope_var * slope_unit]],
         smoothing: ets.smoothing,
     }
 }
@@ -641,14 +643,7 @@ fn fit_territory(
     let law_mean = residual.mean();
     let mut level = level;
     if law_mean > 0.0 && target > 0.0 {
-        let c = target / law_mean;
-        level.level *= c;
-        level.slope *= c;
-        for row in &mut level.cov {
-            for v in row {
-                *v *= c * c;
-            }
-        }
+        level = level.with_mean_scaled(target / law_mean);
     }
     let scores: Vec<f64> = ratios.iter().map(|&r| residual.normal_score(r)).collect();
     let mut diag = Diagnostics {
@@ -895,6 +890,9 @@ fn with_smoothing(mut params: serde_json::Value, level: &LevelLaw) -> serde_json
         map.insert("alpha".into(), json!(round6(s.alpha)));
         map.insert("beta".into(), json!(round6(s.beta)));
         map.insert("phi".into(), json!(round6(s.phi)));
+        if s.compounding {
+            map.insert("rate".into(), json!(round6(level.slope)));
+        }
     }
     params
 }

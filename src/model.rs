@@ -3,10 +3,12 @@
 //! A territory's revenue in horizon period h is `mu_h * season[position] *
 //! R_h`, where mu_h is the deseasonalised mean of its exponential-smoothing
 //! state (see [`crate::ets`]): `mu_h = (level + phi * slope) (1 + g_h)` (g_h
-//! the region's growth for the group-share form, else 0), and after each
+//! the region's growth for the group-share form, else 0; `level (1 +
+//! slope)` for a compounding trend, whose slope is a rate), and after each
 //! period the state moves with that period's innovation
 //! `e_h = R_h / E[R] - 1` (`level = mu_h (1 + alpha e_h)`, `slope = phi *
-//! slope + beta mu_h e_h`), so one innovation moves the level (and trend)
+//! slope + beta mu_h e_h`, or `(1 + slope) (1 + beta e_h) - 1`: see
+//! [`crate::ets::Smoothing`]), so one innovation moves the level (and trend)
 //! for the rest of the horizon. The state at the origin is drawn once per
 //! trial from its estimated joint normal law (parameter uncertainty). R is
 //! the residual ratio drawn through the territory's normal-score transform
@@ -299,11 +301,7 @@ impl LevelLaw {
             level,
             slope: 0.0,
             cov: [[0.0, 0.0], [0.0, 0.0]],
-            smoothing: Smoothing {
-                alpha: 0.0,
-                beta: 0.0,
-                phi: 0.0,
-            },
+            smoothing: Smoothing::FIXED,
         }
     }
 }
@@ -333,6 +331,30 @@ impl LevelLaw {
         PathParams {
             level: self.level + l11 * z[0],
             slope: self.slope + l21 * z[0] + l22 * z[1],
+        }
+    }
+
+    /// The same law with its means scaled by `c` (level, an additive slope,
+    /// and their covariance in proportion; a compounding trend's rate is
+    /// unchanged by scale).
+    pub fn with_mean_scaled(mut self, c: f64) -> Self {
+        let slope_c = if self.smoothing.compounding { 1.0 } else { c };
+        self.level *= c;
+        self.slope *= slope_c;
+        self.cov[0][0] *= c * c;
+        self.cov[0][1] *= c * slope_c;
+        self.cov[1][0] *= c * slope_c;
+        self.cov[1][1] *= slope_c * slope_c;
+        self
+    }
+
+    /// The slope as an amount per period at the origin (a compounding
+    /// trend's rate times its level).
+    pub fn slope_per_period(&self) -> f64 {
+        if self.smoothing.compounding {
+            self.slope * self.level
+        } else {
+            self.slope
         }
     }
 
@@ -447,7 +469,7 @@ pub struct AlternativeLevel {
 /// A form's deseasonalised mean `h` periods after the origin.
 fn form_mean(l: &LevelLaw, growth: &[f64], h: usize) -> f64 {
     let grown = crate::ets::growth_factor(growth, h);
-    ((l.level + l.smoothing.slope_weight(h + 1) * l.slope) * grown).max(0.0)
+    (l.smoothing.mean_ahead(l.level, l.slope, h) * grown).max(0.0)
 }
 
 /// Per-trial inputs shared by all territories of a region in one period.
@@ -551,7 +573,7 @@ const LEVEL_FLOOR: f64 = 1e-3;
 /// A trial's path: the state (level and slope) drawn from its joint normal
 /// law (two normals), then per period h the territory's own AR(1) noise
 /// (one normal), the mixed normal score `x = common[h] + own_weight * own`,
-/// the mean `mu = level + phi * slope`, the value `mu * season[h] * T(x)`
+/// the mean `mu = level + phi * slope` (or its compounding form), the value `mu * season[h] * T(x)`
 /// (or the compound law's deals at that base and score), and the state
 /// moved by the period's innovation (see the module docs).
 #[derive(Debug, Clone)]
@@ -728,18 +750,18 @@ impl PathSampler<'_> {
                 } else {
                     self.own * own
                 };
-                let mu = (level + s.phi * slope) * (1.0 + form.growth[h]);
+                let mu = s.one_step(level, slope) * (1.0 + form.growth[h]);
                 let (value, ratio) = draw(rng, h, mu.max(0.0) * self.season[h], score);
                 x[h] = value;
                 // The fit floors its means; so does the simulation.
                 let mu = mu.max(form.floor);
                 if MOVES {
                     let e = (ratio * self.inv_ratio_mean - 1.0).min(self.max_innovation);
-                    slope = s.phi * slope + s.beta * mu * e;
+                    slope = s.next_slope(slope, mu, e);
                     level = (mu * (1.0 + s.alpha * e)).max(form.floor);
                 } else {
-                    // What the update gives with alpha = beta = 0.
-                    slope *= s.phi;
+                    // What the update gives with no innovation.
+                    slope = s.next_slope(slope, mu, 0.0);
                     level = mu;
                 }
             }
@@ -983,8 +1005,7 @@ mod tests {
             territory(LevelLaw {
                 smoothing: Smoothing {
                     alpha,
-                    beta: 0.0,
-                    phi: 0.0,
+                    ..Smoothing::FIXED
                 },
                 ..LevelLaw::fixed(100.0)
             })
@@ -1007,6 +1028,47 @@ mod tests {
             .sampler(&[0, 1, 2], &loadings)
             .sample_path(&mut rng, [0.0, 0.0], &shocks, &mut out);
         assert!((out[1] - 100.0).abs() < 0.05, "{out:?}");
+    }
+
+    #[test]
+    fn a_compounding_trend_grows_by_its_rate_and_an_innovation_moves_the_rate() {
+        // Rate 5% a period, no shock: 105, 110.25, 115.76.
+        let model = |beta: f64| {
+            territory(LevelLaw {
+                slope: 0.05,
+                smoothing: Smoothing {
+                    alpha: beta,
+                    beta,
+                    phi: 1.0,
+                    compounding: true,
+                },
+                ..LevelLaw::fixed(100.0)
+            })
+        };
+        let mut rng = crate::rng::stream_rng(1, 2, 0);
+        let mut out = [0.0; 3];
+        model(0.0).sampler(&[0, 1, 2], &COMMON_ONLY).sample_path(
+            &mut rng,
+            [0.0, 0.0],
+            &[0.0; 3],
+            &mut out,
+        );
+        for (h, v) in out.iter().enumerate() {
+            let expected = 100.0 * 1.05f64.powi(h as i32 + 1);
+            assert!((v - expected).abs() < 0.01, "step {h}: {v} vs {expected}");
+        }
+        // alpha = beta = 0.5 and a first-period innovation of +10%: the
+        // level becomes 105 x 1.05 and the rate (1.05 x 1.05) - 1, so the
+        // second period's mean is 105 x 1.05 x 1.1025 (its own shock 0).
+        model(0.5).sampler(&[0, 1, 2], &COMMON_ONLY).sample_path(
+            &mut rng,
+            [0.0, 0.0],
+            &[1.0, 0.0, 0.0],
+            &mut out,
+        );
+        assert!((out[0] - 115.5).abs() < 0.05, "{out:?}");
+        let second = 105.0 * 1.05 * 1.1025;
+        assert!((out[1] - second).abs() < 0.05, "{out:?} vs {second}");
     }
 
     #[test]

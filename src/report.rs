@@ -88,6 +88,8 @@ pub struct FitRow {
     pub seasonal: bool,
     pub pooled: bool,
     pub level: f64,
+    /// The slope per period at the origin (a compounding trend's rate
+    /// times its level).
     pub slope: f64,
     /// The state's smoothing weight of the level (0: a stable level).
     pub alpha: f64,
@@ -153,7 +155,7 @@ impl FitSection {
                 seasonal: t.diagnostics.seasonal,
                 pooled: t.diagnostics.pooled,
                 level: t.level.level,
-                slope: t.level.slope,
+                slope: t.level.slope_per_period(),
                 alpha: t.level.smoothing.alpha,
                 spread_factor: t.diagnostics.spread,
                 chosen_by: t.diagnostics.chosen_by.clone(),

@@ -386,15 +386,19 @@ fn a_market_growing_by_a_rate_is_forecast_without_bias() {
     // 40 territories in one region, 108 months of a market growing 10% a
     // year (compounding), each with its own seasonal shape and 5% noise.
     // The year's median must be unbiased for the expected total: the
-    // median over territories of P50 / truth within 0.5% of 1 (the
-    // history's sampling error of a territory's level is 5% / sqrt(108) =
-    // 0.5%, and the median of 40 such about 0.1%). Measured 2026-12-05:
-    // 0.9989 (1.0001 without the compounding region path, which on this
-    // panel is not needed; on tools/synthetic_zoo.py's seasonal growth,
-    // with territories of very different sizes in four regions, it took
-    // the median from 1.0% to 0.3% low; here the territories' own trends
-    // carry the growth, and a region path forced to a damped trend passes
-    // too).
+    // median over territories of P50 / truth within 0.9% of 1. The
+    // territories share their region's growth path and its estimation
+    // error, so the median moves with the data's draw: over data seeds
+    // 2026 and 1..=11 it read 0.9949, 0.9982, 1.0020, 0.9981, 1.0040,
+    // 1.0036, 0.9990, 0.9976, 0.9986, 1.0021, 0.9989, 1.0018 (mean
+    // 1.0001, standard deviation 0.0028; measured 2026-12-05 with the
+    // compounding trend among the forms), so 0.9% is three standard
+    // deviations. A forecast whose growth ran low by a year's tenth of its
+    // rate (1%) would fail. Before the compounding form this seed read
+    // 0.9989, and before the compounding region path 1.0001 (on
+    // tools/synthetic_zoo.py's seasonal growth, with territories of very
+    // different sizes in four regions, that path took the median from
+    // 1.0% to 0.3% low).
     let noise = Normal::new(0.0, 0.05).unwrap();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2026);
     let mut revenue = Vec::new();
@@ -423,5 +427,5 @@ fn a_market_growing_by_a_rate_is_forecast_without_bias() {
         .collect();
     ratios.sort_by(f64::total_cmp);
     let median = sorted_quantile(&ratios, 0.5);
-    assert!((median - 1.0).abs() < 0.005, "P50 / truth: median {median}");
+    assert!((median - 1.0).abs() < 0.009, "P50 / truth: median {median}");
 }

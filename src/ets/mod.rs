@@ -3,8 +3,8 @@
 //! territory's deseasonalised series a_t = y_t / s_t (the seasonal indices
 //! are pooled across the region: see `fit`).
 //!
-//! Error multiplicative, trend none, additive or damped (ETS(M,N), ETS(M,A),
-//! ETS(M,Ad)), plus two forms that borrow from elsewhere: the stable level
+//! Error multiplicative, trend none, additive, damped or compounding
+//! (ETS(M,N), ETS(M,A), ETS(M,Ad), ETS(M,M)), plus two forms that borrow from elsewhere: the stable level
 //! (ETS(M,N) with alpha = 0: the long-run mean, the right model for a
 //! history of noise) and the group-share level (ETS(M,N) on the
 //! territory's share of its region: its level moves with the region's
@@ -18,6 +18,17 @@
 //! l_t = mu_t (1 + alpha e_t)
 //! b_t = phi b_(t-1) + beta mu_t e_t
 //! ```
+//!
+//! The compounding trend carries its slope as a growth rate r (Taylor
+//! 2003; Hyndman et al. 2008, ch. 2): mu_t = l (1 + r) (1 + g_t), r_t =
+//! (1 + r_(t-1)) (1 + beta e_t) - 1. Why: a market growing by a steady rate
+//! adds more each year, and an additive slope carried forward as an amount
+//! (the more so when maximum likelihood puts its beta near 0, as it tends
+//! to) grows less each year in relative terms, so growing markets were
+//! forecast low. Its relative forecast variance is the additive trend's
+//! with phi = 1 (an innovation at step j moves the mean h steps on by
+//! alpha + beta (h - j), to first order), so the variance formulas below
+//! serve both.
 //!
 //! Parameters and initial states are estimated by maximum likelihood
 //! (concentrated: n/2 ln(sum e^2) + sum ln mu_t) with Nelder–Mead on
@@ -61,18 +72,21 @@ pub enum Form {
     Damped,
     /// A local linear trend: ETS(M,A).
     Trend,
+    /// A local compounding trend: ETS(M,M), the slope a growth rate.
+    Compounding,
     /// A local share of the group: ETS(M,N) moved by the group's level path.
     Group,
 }
 
 impl Form {
     /// Every candidate, simplest first.
-    pub const ALL: [Form; 5] = [
+    pub const ALL: [Form; 6] = [
         Form::Mean,
         Form::Level,
         Form::Group,
         Form::Damped,
         Form::Trend,
+        Form::Compounding,
     ];
 
     /// The form's name in `fit.csv`'s params: as the serialised form.
@@ -82,6 +96,7 @@ impl Form {
             Form::Level => "level",
             Form::Damped => "damped",
             Form::Trend => "trend",
+            Form::Compounding => "compounding",
             Form::Group => "group",
         }
     }
@@ -93,6 +108,7 @@ impl Form {
             Form::Group => "G",
             Form::Damped => "Ad",
             Form::Trend => "A",
+            Form::Compounding => "M",
         }
     }
 
@@ -103,12 +119,12 @@ impl Form {
             Form::Mean => 2,
             Form::Level | Form::Group => 3,
             Form::Damped => 6,
-            Form::Trend => 5,
+            Form::Trend | Form::Compounding => 5,
         }
     }
 
     fn has_trend(self) -> bool {
-        matches!(self, Form::Damped | Form::Trend)
+        matches!(self, Form::Damped | Form::Trend | Form::Compounding)
     }
 }
 
@@ -119,6 +135,9 @@ pub struct Smoothing {
     pub beta: f64,
     /// Damping of the trend (1 for an undamped trend, 0 without a trend).
     pub phi: f64,
+    /// Whether the slope is a growth rate ([`Form::Compounding`]) rather
+    /// than an amount per period.
+    pub compounding: bool,
 }
 
 /// The group's growth per period, for the group-share form: over the
@@ -150,7 +169,49 @@ pub fn growth_factor(forecast: &[f64], h: usize) -> f64 {
         .product()
 }
 
+/// Largest growth rate per period of a compounding trend, either way.
+pub const MAX_RATE: f64 = 0.2;
+
 impl Smoothing {
+    /// No smoothing and no trend: a level that never moves.
+    pub const FIXED: Smoothing = Smoothing {
+        alpha: 0.0,
+        beta: 0.0,
+        phi: 0.0,
+        compounding: false,
+    };
+
+    /// The one-step mean from a state (before any group growth): l + phi b,
+    /// or l (1 + r) for a compounding trend.
+    #[inline]
+    pub fn one_step(&self, level: f64, slope: f64) -> f64 {
+        if self.compounding {
+            level * (1.0 + slope)
+        } else {
+            level + self.phi * slope
+        }
+    }
+
+    /// The slope after an innovation `e` at the one-step mean `mu`.
+    #[inline]
+    pub fn next_slope(&self, slope: f64, mu: f64, e: f64) -> f64 {
+        if self.compounding {
+            ((1.0 + slope) * (1.0 + self.beta * e) - 1.0).clamp(-MAX_RATE, MAX_RATE)
+        } else {
+            self.phi * slope + self.beta * mu * e
+        }
+    }
+
+    /// The mean `h` periods after a state (h = 0: the next period), before
+    /// any group growth.
+    pub fn mean_ahead(&self, level: f64, slope: f64, h: usize) -> f64 {
+        if self.compounding {
+            level * (1.0 + slope).powi(h as i32 + 1)
+        } else {
+            level + self.slope_weight(h + 1) * slope
+        }
+    }
+
     /// Weight of the slope in the mean `j` periods ahead of the state:
     /// phi + phi^2 + ... + phi^j (in closed form: the variance and total
     /// formulas call it inside their own loops).
@@ -198,7 +259,7 @@ impl EtsFit {
     /// is the first forecast period).
     pub fn mean_at(&self, h: usize) -> f64 {
         let grown = growth_factor(&self.growth, h);
-        ((self.level + self.smoothing.slope_weight(h + 1) * self.slope) * grown).max(self.floor)
+        (self.smoothing.mean_ahead(self.level, self.slope, h) * grown).max(self.floor)
     }
 
     /// Relative forecast variance `h` periods after the origin: sigma^2 (1 +
@@ -363,14 +424,14 @@ fn run(a: &[f64], setup: &Setup, fitted: Option<&mut Vec<f64>>) -> Pass {
     let mut fitted = fitted;
     let floor = setup.floor;
     for (t, &y) in a.iter().enumerate() {
-        let mu = ((l + s.phi * b) * (1.0 + setup.growth.history_at(t))).max(floor);
+        let mu = (s.one_step(l, b) * (1.0 + setup.growth.history_at(t))).max(floor);
         let e = y / mu - 1.0;
         sse += e * e;
         log_mu += mu.ln();
         if let Some(f) = fitted.as_deref_mut() {
             f.push(mu);
         }
-        b = s.phi * b + s.beta * mu * e;
+        b = s.next_slope(b, mu, e);
         l = (mu * (1.0 + s.alpha * e)).max(floor);
     }
     let n = a.len().max(1) as f64;
@@ -395,24 +456,28 @@ fn logit(p: f64) -> f64 {
 fn unpack(form: Form, x: &[f64], scale: f64) -> (Smoothing, f64, f64) {
     let bound = |v: f64| ALPHA_MIN + (1.0 - 2.0 * ALPHA_MIN) * logistic(v);
     match form {
-        Form::Mean => (
-            Smoothing {
-                alpha: 0.0,
-                beta: 0.0,
-                phi: 0.0,
-            },
-            scale * x[0].exp(),
-            0.0,
-        ),
+        Form::Mean => (Smoothing::FIXED, scale * x[0].exp(), 0.0),
         Form::Level | Form::Group => (
             Smoothing {
                 alpha: bound(x[0]),
-                beta: 0.0,
-                phi: 0.0,
+                ..Smoothing::FIXED
             },
             scale * x[1].exp(),
             0.0,
         ),
+        Form::Compounding => {
+            let alpha = bound(x[0]);
+            (
+                Smoothing {
+                    alpha,
+                    beta: alpha * bound(x[1]),
+                    phi: 1.0,
+                    compounding: true,
+                },
+                scale * x[2].exp(),
+                x[3].clamp(-MAX_RATE, MAX_RATE),
+            )
+        }
         Form::Damped | Form::Trend => {
             let alpha = bound(x[0]);
             let phi = if form == Form::Damped {
@@ -426,6 +491,7 @@ fn unpack(form: Form, x: &[f64], scale: f64) -> (Smoothing, f64, f64) {
                     alpha,
                     beta: alpha * bound(x[1]),
                     phi,
+                    compounding: false,
                 },
                 scale * x[k].exp(),
                 scale * x[k + 1],
@@ -490,6 +556,14 @@ fn fit_from(
             vec![logit(0.2), logit(0.1), 0.0, slope0 / scale],
             vec![1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
         ),
+        // The slope as a rate: the first stretch's slope over its level.
+        Form::Compounding => {
+            let rate0 = (slope0 / mean(&a[..w]).max(floor)).clamp(-MAX_RATE, MAX_RATE);
+            (
+                vec![logit(0.2), logit(0.1), 0.0, rate0],
+                vec![1.0, 1.0, 0.1, 0.01 + rate0.abs()],
+            )
+        }
     };
     let setup_at = |x: &[f64]| {
         let (smoothing, l0, b0) = unpack(form, x, scale);
@@ -595,6 +669,26 @@ mod tests {
         let d = fit(&a, Form::Damped, &Growth::none(), &FormPriors::none()).unwrap();
         assert!(d.mean_at(11) < f.mean_at(11) + 1e-9);
         assert!(d.smoothing.beta <= d.smoothing.alpha);
+    }
+
+    #[test]
+    fn a_series_growing_by_a_rate_is_followed_by_the_compounding_trend() {
+        // 1% a period, compounding: the fit finds the rate, and its forecast
+        // keeps it where an additive slope's relative growth falls.
+        let a: Vec<f64> = (0..72).map(|t| 100.0 * 1.01f64.powi(t)).collect();
+        let c = fit(&a, Form::Compounding, &Growth::none(), &FormPriors::none()).unwrap();
+        assert!((c.slope - 0.01).abs() < 1e-3, "rate {}", c.slope);
+        let next = 100.0 * 1.01f64.powi(72);
+        assert!((c.mean_at(0) / next - 1.0).abs() < 2e-3, "{}", c.mean_at(0));
+        let ratio = c.mean_at(11) / c.mean_at(10);
+        assert!((ratio - 1.01).abs() < 1e-3, "{ratio}");
+        let t = fit(&a, Form::Trend, &Growth::none(), &FormPriors::none()).unwrap();
+        assert!(
+            t.mean_at(11) < c.mean_at(11),
+            "{} vs {}",
+            t.mean_at(11),
+            c.mean_at(11)
+        );
     }
 
     #[test]

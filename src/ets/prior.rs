@@ -80,8 +80,7 @@ fn profile(a: &[f64], growth: &Growth, alpha: f64, units: &Units) -> f64 {
         let setup = Setup {
             smoothing: Smoothing {
                 alpha,
-                beta: 0.0,
-                phi: 0.0,
+                ..Smoothing::FIXED
             },
             l0: units.scale * x.exp(),
             b0: 0.0,
@@ -220,7 +219,7 @@ impl FormPriors {
         match form {
             Form::Level => self.level.cost(alpha),
             Form::Group => self.group.cost(alpha),
-            Form::Mean | Form::Damped | Form::Trend => 0.0,
+            Form::Mean | Form::Damped | Form::Trend | Form::Compounding => 0.0,
         }
     }
 }

@@ -437,7 +437,7 @@ mod tests {
         };
         let c = choose(&growing);
         assert!(
-            matches!(c.fit.form, Form::Trend | Form::Damped),
+            matches!(c.fit.form, Form::Trend | Form::Damped | Form::Compounding),
             "{:?}",
             c.fit.form
         );
