@@ -55,6 +55,11 @@ const PHI_MAX: f64 = 0.98;
 const ALPHA_MIN: f64 = 1e-4;
 /// Evaluations allowed per parameter of a fit.
 const EVALS_PER_PARAM: usize = 120;
+/// A rolling origin's refit stops when its simplex's log-likelihoods agree
+/// to this (the full fits to 1e-7): the refits only score forecasts, and a
+/// ten-thousandth of a log-likelihood unit moves a forecast by far less
+/// than its error; most of the fit's time is in these refits.
+const REFIT_TOLERANCE: f64 = 1e-4;
 /// The level never falls below this share of the series' mean level (a
 /// multiplicative model needs a positive level; a run of zeros or credits
 /// would otherwise drive it through zero).
@@ -423,17 +428,28 @@ fn run(a: &[f64], setup: &Setup, fitted: Option<&mut Vec<f64>>) -> Pass {
     let (mut sse, mut log_mu) = (0.0, 0.0);
     let mut fitted = fitted;
     let floor = setup.floor;
+    // sum ln mu = n ln floor + ln prod (mu / floor), the product taken a
+    // stretch at a time (every factor is at least 1, so it only grows until
+    // it is flushed): one logarithm per stretch instead of per period, the
+    // recursion's largest cost.
+    let per_floor = 1.0 / floor;
+    let mut stretch = 1.0;
     for (t, &y) in a.iter().enumerate() {
         let mu = (s.one_step(l, b) * (1.0 + setup.growth.history_at(t))).max(floor);
         let e = y / mu - 1.0;
         sse += e * e;
-        log_mu += mu.ln();
+        stretch *= mu * per_floor;
+        if stretch > 1e150 {
+            log_mu += stretch.ln();
+            stretch = 1.0;
+        }
         if let Some(f) = fitted.as_deref_mut() {
             f.push(mu);
         }
         b = s.next_slope(b, mu, e);
         l = (mu * (1.0 + s.alpha * e)).max(floor);
     }
+    log_mu += stretch.ln() + a.len() as f64 * floor.ln();
     let n = a.len().max(1) as f64;
     Pass {
         nll: 0.5 * n * (sse / n).max(1e-300).ln() + log_mu,
@@ -592,7 +608,7 @@ fn fit_from(
             warm,
             &step,
             EVALS_PER_PARAM / 3 * start.len(),
-            1e-7,
+            REFIT_TOLERANCE,
         )
     } else {
         minimize(
