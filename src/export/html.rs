@@ -493,11 +493,12 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         s,
         "<p>Models chosen: {}. Each is an exponential-smoothing level model \
          (<i>ETS(error, trend, season)</i>: trend N none, G its region's growth, Ad damped, \
-         A linear) with the law of each month's revenue around it; the level model was chosen \
-         by how it would have forecast the territory's own history (<i>chosen by</i>: \
-         rolling-origin CRPS, pooled over the region; <i>average of k</i> where k forms \
-         scored too close to tell apart, each trial drawing one of them), or by AICc with \
-         too little history. \
+         A linear, M compounding) with the law of each month's revenue around it; the level \
+         model was chosen by how it would have forecast the territory's own history \
+         (<i>chosen by</i>: rolling-origin CRPS, pooled over the region; <i>average of k</i> \
+         where k forms each had at least a 5% chance of forecasting best, weighted by that \
+         chance, each trial drawing one of them; the model shown is the likeliest), or by \
+         AICc with too little history. \
          <i>alpha</i> is how fast the level follows new months (0: the long-run mean){}. \
          {} of {} territories have a trend, {} a seasonal profile{}. \
          Common shocks: company factor {} and region factor {} of each territory's noise \
