@@ -534,7 +534,7 @@ fn fit_territory(
     let ets = &choice.fit;
     let trend = !matches!(ets.form, Form::Mean | Form::Level);
     let level = level_law(ets);
-    let alternatives: Vec<Alternative> = choice
+    let mut alternatives: Vec<Alternative> = choice
         .others
         .iter()
         .map(|(weight, fit)| Alternative {
@@ -644,6 +644,10 @@ fn fit_territory(
     let mut level = level;
     if law_mean > 0.0 && target > 0.0 {
         level = level.with_mean_scaled(target / law_mean);
+        // The averaged forms share the residual law: the same correction.
+        for a in &mut alternatives {
+            a.level = a.level.with_mean_scaled(target / law_mean);
+        }
     }
     let scores: Vec<f64> = ratios.iter().map(|&r| residual.normal_score(r)).collect();
     let mut diag = Diagnostics {

@@ -281,8 +281,9 @@ pub struct PathParams {
 }
 
 /// The exponential-smoothing state at the origin: the estimated joint
-/// normal law of (level, slope per period), and the smoothing weights with
-/// which the simulation moves it.
+/// normal law of (level, slope: an amount per period, or a compounding
+/// trend's rate), and the smoothing weights with which the simulation
+/// moves it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LevelLaw {
     pub level: f64,
@@ -738,7 +739,10 @@ impl PathSampler<'_> {
                 form.chol,
                 [c[0] + self.own * zt[0], c[1] + self.own * zt[1]],
             );
-            let (mut level, mut slope) = (params.level.max(form.floor), params.slope);
+            // A drawn compounding rate is held within its bound, as the
+            // fit and the recursion hold it.
+            let (mut level, mut slope) =
+                (params.level.max(form.floor), s.bounded_rate(params.slope));
             let own_z = &zt[2..];
             let mut own = own_z[0];
             for h in 0..n {
@@ -1041,6 +1045,7 @@ mod tests {
                     beta,
                     phi: 1.0,
                     compounding: true,
+                    log_rate_bound: 1.0,
                 },
                 ..LevelLaw::fixed(100.0)
             })

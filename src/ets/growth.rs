@@ -36,9 +36,10 @@ const CANDIDATES: [Form; 5] = [
     Form::Compounding,
 ];
 
-/// A group total's model of `form`, fitted to `a` without a prior.
-fn fit_path(a: &[f64], form: Form) -> Option<EtsFit> {
-    fit(a, form, &Growth::none(), &FormPriors::none())
+/// A group total's model of `form`, fitted to `a` without a prior
+/// (`per_year` periods a year).
+fn fit_path(a: &[f64], form: Form, per_year: usize) -> Option<EtsFit> {
+    fit(a, form, &Growth::none(), &FormPriors::none(), per_year)
 }
 
 /// The growth per period of a group's fitted path over the history and
@@ -74,7 +75,7 @@ fn choose(a: &[f64], horizon: usize, season_len: usize) -> Option<Form> {
         let score = |form: Form| -> Option<f64> {
             let mut sum = 0.0;
             for &o in &origins {
-                let path = fit_path(&a[..o], form)?;
+                let path = fit_path(&a[..o], form, season_len)?;
                 let end = (o + horizon).min(a.len());
                 let actual: f64 = a[o..end].iter().sum();
                 let forecast: f64 = (0..end - o).map(|h| path.mean_at(h)).sum();
@@ -95,7 +96,7 @@ fn choose(a: &[f64], horizon: usize, season_len: usize) -> Option<Form> {
     }
     CANDIDATES
         .iter()
-        .filter_map(|&form| fit_path(a, form))
+        .filter_map(|&form| fit_path(a, form, season_len))
         .min_by(|x, y| x.aicc.total_cmp(&y.aicc))
         .map(|f| f.form)
 }
@@ -114,7 +115,7 @@ pub fn group_growth_paths(
     lengths
         .iter()
         .map(|&l| {
-            let path = form.and_then(|f| fit_path(&a[..l.min(a.len())], f));
+            let path = form.and_then(|f| fit_path(&a[..l.min(a.len())], f, season_len));
             (
                 l,
                 path.map_or_else(Growth::none, |p| path_growth(&p, horizon)),

@@ -56,9 +56,10 @@ const ALPHA_MIN: f64 = 1e-4;
 /// Evaluations allowed per parameter of a fit.
 const EVALS_PER_PARAM: usize = 120;
 /// A rolling origin's refit stops when its simplex's log-likelihoods agree
-/// to this (the full fits to 1e-7): the refits only score forecasts, and a
-/// ten-thousandth of a log-likelihood unit moves a forecast by far less
-/// than its error; most of the fit's time is in these refits.
+/// to this (the full fits to 1e-7): the refits' forecasts score the forms
+/// and their errors calibrate the spread, and a ten-thousandth of a
+/// log-likelihood unit moves a forecast by far less than its error; most
+/// of the fit's time is in these refits.
 const REFIT_TOLERANCE: f64 = 1e-4;
 /// The level never falls below this share of the series' mean level (a
 /// multiplicative model needs a positive level; a run of zeros or credits
@@ -143,6 +144,9 @@ pub struct Smoothing {
     /// Whether the slope is a growth rate ([`Form::Compounding`]) rather
     /// than an amount per period.
     pub compounding: bool,
+    /// A compounding rate's bound on the log scale: ln(1 + r) within
+    /// +-this (see [`rate_bound`]); 0 for the other forms.
+    pub log_rate_bound: f64,
 }
 
 /// The group's growth per period, for the group-share form: over the
@@ -174,8 +178,18 @@ pub fn growth_factor(forecast: &[f64], h: usize) -> f64 {
         .product()
 }
 
-/// Largest growth rate per period of a compounding trend, either way.
-pub const MAX_RATE: f64 = 0.2;
+/// The fastest a compounding trend's rate may grow or shrink a series
+/// over a year: doubling or halving. It bounds a simulated path (a rate
+/// shock compounds over the horizon, so an unbounded rate can explode a
+/// weekly series) and keeps the optimiser off absurd rates; a market
+/// more than doubling a year is still followed by the additive trend.
+const MAX_YEAR_FACTOR: f64 = 2.0;
+
+/// The compounding rate's bound on the log scale for a calendar of
+/// `per_year` periods: ln(MAX_YEAR_FACTOR) / per_year.
+pub fn rate_bound(per_year: usize) -> f64 {
+    MAX_YEAR_FACTOR.ln() / per_year.max(1) as f64
+}
 
 impl Smoothing {
     /// No smoothing and no trend: a level that never moves.
@@ -184,7 +198,19 @@ impl Smoothing {
         beta: 0.0,
         phi: 0.0,
         compounding: false,
+        log_rate_bound: 0.0,
     };
+
+    /// A compounding rate held within its bound (other slopes as they are).
+    #[inline]
+    pub fn bounded_rate(&self, slope: f64) -> f64 {
+        if self.compounding {
+            let b = self.log_rate_bound;
+            slope.clamp((-b).exp() - 1.0, b.exp() - 1.0)
+        } else {
+            slope
+        }
+    }
 
     /// The one-step mean from a state (before any group growth): l + phi b,
     /// or l (1 + r) for a compounding trend.
@@ -201,7 +227,7 @@ impl Smoothing {
     #[inline]
     pub fn next_slope(&self, slope: f64, mu: f64, e: f64) -> f64 {
         if self.compounding {
-            ((1.0 + slope) * (1.0 + self.beta * e) - 1.0).clamp(-MAX_RATE, MAX_RATE)
+            self.bounded_rate((1.0 + slope) * (1.0 + self.beta * e) - 1.0)
         } else {
             self.phi * slope + self.beta * mu * e
         }
@@ -252,6 +278,9 @@ pub struct EtsFit {
     #[serde(skip)]
     pub coords: Vec<f64>,
     pub n: usize,
+    /// Periods in a year (a compounding rate's bound; kept for refits).
+    #[serde(skip)]
+    pub per_year: usize,
     pub aicc: f64,
     pub bic: f64,
     /// The floor of the level and of the means.
@@ -264,7 +293,28 @@ impl EtsFit {
     /// is the first forecast period).
     pub fn mean_at(&self, h: usize) -> f64 {
         let grown = growth_factor(&self.growth, h);
-        (self.smoothing.mean_ahead(self.level, self.slope, h) * grown).max(self.floor)
+        let path = self.smoothing.mean_ahead(self.level, self.slope, h);
+        (path * self.compounding_convexity(h) * grown).max(self.floor)
+    }
+
+    /// How far a compounding trend's mean `h` periods ahead lies above its
+    /// path with no innovations (1 for the other forms): the innovation of
+    /// k periods before moves that mean by (1 + alpha e)(1 + beta e)^k,
+    /// whose expectation is 1 + sigma^2 (k alpha beta + k (k - 1) / 2
+    /// beta^2) to second order (a rate shock compounds), so the simulated
+    /// paths' mean is the product over k = 1..h. The forecasts are scored
+    /// and calibrated at this mean, the simulation's own.
+    fn compounding_convexity(&self, h: usize) -> f64 {
+        let s = &self.smoothing;
+        if !s.compounding {
+            return 1.0;
+        }
+        (1..=h)
+            .map(|k| {
+                let k = k as f64;
+                1.0 + self.sigma2 * (k * s.alpha * s.beta + 0.5 * k * (k - 1.0) * s.beta * s.beta)
+            })
+            .product()
     }
 
     /// Relative forecast variance `h` periods after the origin: sigma^2 (1 +
@@ -359,7 +409,9 @@ impl EtsFit {
         (hi, added(hi))
     }
 
-    /// Relative estimation variance of the level and of the slope per period.
+    /// Relative estimation variance of the level and of the slope per period
+    /// (relative to the level squared for an amount; a compounding rate's
+    /// own variance).
     /// The level at the origin weighs the estimated initial level by
     /// (1 - alpha)^n: with a small alpha it is nearly the history's mean,
     /// as uncertain as a stable level's (sigma^2 / n), and with a large one
@@ -438,10 +490,16 @@ fn run(a: &[f64], setup: &Setup, fitted: Option<&mut Vec<f64>>) -> Pass {
         let mu = (s.one_step(l, b) * (1.0 + setup.growth.history_at(t))).max(floor);
         let e = y / mu - 1.0;
         sse += e * e;
-        stretch *= mu * per_floor;
-        if stretch > 1e150 {
-            log_mu += stretch.ln();
-            stretch = 1.0;
+        let factor = mu * per_floor;
+        if factor > 1e100 {
+            // Beyond any real series' range: taken alone.
+            log_mu += factor.ln();
+        } else {
+            stretch *= factor;
+            if stretch > 1e150 {
+                log_mu += stretch.ln();
+                stretch = 1.0;
+            }
         }
         if let Some(f) = fitted.as_deref_mut() {
             f.push(mu);
@@ -469,7 +527,7 @@ fn logit(p: f64) -> f64 {
 }
 
 /// Map the optimiser's coordinates to smoothing weights and initial states.
-fn unpack(form: Form, x: &[f64], scale: f64) -> (Smoothing, f64, f64) {
+fn unpack(form: Form, x: &[f64], scale: f64, per_year: usize) -> (Smoothing, f64, f64) {
     let bound = |v: f64| ALPHA_MIN + (1.0 - 2.0 * ALPHA_MIN) * logistic(v);
     match form {
         Form::Mean => (Smoothing::FIXED, scale * x[0].exp(), 0.0),
@@ -481,17 +539,21 @@ fn unpack(form: Form, x: &[f64], scale: f64) -> (Smoothing, f64, f64) {
             scale * x[1].exp(),
             0.0,
         ),
+        // The rate through a smooth bounded map, ln(1 + r) = B tanh(x / B):
+        // no flat plateau for the simplex to stall on.
         Form::Compounding => {
             let alpha = bound(x[0]);
+            let b = rate_bound(per_year);
             (
                 Smoothing {
                     alpha,
                     beta: alpha * bound(x[1]),
                     phi: 1.0,
                     compounding: true,
+                    log_rate_bound: b,
                 },
                 scale * x[2].exp(),
-                x[3].clamp(-MAX_RATE, MAX_RATE),
+                (b * (x[3] / b).tanh()).exp() - 1.0,
             )
         }
         Form::Damped | Form::Trend => {
@@ -508,6 +570,7 @@ fn unpack(form: Form, x: &[f64], scale: f64) -> (Smoothing, f64, f64) {
                     beta: alpha * bound(x[1]),
                     phi,
                     compounding: false,
+                    log_rate_bound: 0.0,
                 },
                 scale * x[k].exp(),
                 scale * x[k + 1],
@@ -520,8 +583,17 @@ fn unpack(form: Form, x: &[f64], scale: f64) -> (Smoothing, f64, f64) {
 /// smoothing weight under `prior` (a posterior mode; the criteria are the
 /// likelihood's own) (`growth`: the group's, used by [`Form::Group`] only);
 /// `None` when the series is too short for it or has no positive mean.
-pub fn fit(a: &[f64], form: Form, growth: &Growth, prior: &FormPriors) -> Option<EtsFit> {
-    fit_from(a, form, growth, prior, None)
+///
+/// `per_year` (periods in a year) bounds a compounding rate
+/// ([`rate_bound`]).
+pub fn fit(
+    a: &[f64],
+    form: Form,
+    growth: &Growth,
+    prior: &FormPriors,
+    per_year: usize,
+) -> Option<EtsFit> {
+    fit_from(a, form, growth, prior, None, per_year)
 }
 
 impl EtsFit {
@@ -530,7 +602,14 @@ impl EtsFit {
     /// smaller simplex and a third of the evaluations: the rolling origins'
     /// refits, which land near it.
     pub fn refit(&self, a: &[f64], growth: &Growth, prior: &FormPriors) -> Option<EtsFit> {
-        fit_from(a, self.form, growth, prior, Some(&self.coords))
+        fit_from(
+            a,
+            self.form,
+            growth,
+            prior,
+            Some(&self.coords),
+            self.per_year,
+        )
     }
 }
 
@@ -540,6 +619,7 @@ fn fit_from(
     growth: &Growth,
     prior: &FormPriors,
     warm: Option<&[f64]>,
+    per_year: usize,
 ) -> Option<EtsFit> {
     let none = Growth::none();
     let growth = if form == Form::Group { growth } else { &none };
@@ -572,17 +652,20 @@ fn fit_from(
             vec![logit(0.2), logit(0.1), 0.0, slope0 / scale],
             vec![1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
         ),
-        // The slope as a rate: the first stretch's slope over its level.
+        // The slope as a rate: the first stretch's slope over its level,
+        // through the inverse of `unpack`'s map (kept inside the bound).
         Form::Compounding => {
-            let rate0 = (slope0 / mean(&a[..w]).max(floor)).clamp(-MAX_RATE, MAX_RATE);
+            let b = rate_bound(per_year);
+            let log_rate = (1.0 + slope0 / mean(&a[..w]).max(floor)).max(1e-9).ln();
+            let x = b * (log_rate / b).clamp(-0.9, 0.9).atanh();
             (
-                vec![logit(0.2), logit(0.1), 0.0, rate0],
-                vec![1.0, 1.0, 0.1, 0.01 + rate0.abs()],
+                vec![logit(0.2), logit(0.1), 0.0, x],
+                vec![1.0, 1.0, 0.1, 0.5 * b + x.abs()],
             )
         }
     };
     let setup_at = |x: &[f64]| {
-        let (smoothing, l0, b0) = unpack(form, x, scale);
+        let (smoothing, l0, b0) = unpack(form, x, scale, per_year);
         Setup {
             smoothing,
             l0,
@@ -639,6 +722,7 @@ fn fit_from(
         growth: growth.forecast.clone(),
         coords: best.x,
         n,
+        per_year,
         aicc,
         bic: 2.0 * pass.nll + kf * nf.ln(),
         floor,
@@ -665,7 +749,7 @@ mod tests {
     #[test]
     fn a_stable_level_is_the_long_run_mean() {
         let a = noise(120, 3);
-        let f = fit(&a, Form::Mean, &Growth::none(), &FormPriors::none()).unwrap();
+        let f = fit(&a, Form::Mean, &Growth::none(), &FormPriors::none(), 12).unwrap();
         // The multiplicative-error MLE of a stable level is the mean
         // (d/dl of n/2 ln sum (a/l - 1)^2 + n ln l is zero at l = mean).
         let expected = mean(&a);
@@ -679,10 +763,10 @@ mod tests {
     #[test]
     fn a_straight_line_is_followed_by_the_trend_models() {
         let a: Vec<f64> = (0..48).map(|t| 100.0 + 2.0 * t as f64).collect();
-        let f = fit(&a, Form::Trend, &Growth::none(), &FormPriors::none()).unwrap();
+        let f = fit(&a, Form::Trend, &Growth::none(), &FormPriors::none(), 12).unwrap();
         assert!((f.slope - 2.0).abs() < 0.05, "slope {}", f.slope);
         assert!((f.mean_at(0) - 196.0).abs() < 1.0, "next {}", f.mean_at(0));
-        let d = fit(&a, Form::Damped, &Growth::none(), &FormPriors::none()).unwrap();
+        let d = fit(&a, Form::Damped, &Growth::none(), &FormPriors::none(), 12).unwrap();
         assert!(d.mean_at(11) < f.mean_at(11) + 1e-9);
         assert!(d.smoothing.beta <= d.smoothing.alpha);
     }
@@ -692,13 +776,20 @@ mod tests {
         // 1% a period, compounding: the fit finds the rate, and its forecast
         // keeps it where an additive slope's relative growth falls.
         let a: Vec<f64> = (0..72).map(|t| 100.0 * 1.01f64.powi(t)).collect();
-        let c = fit(&a, Form::Compounding, &Growth::none(), &FormPriors::none()).unwrap();
+        let c = fit(
+            &a,
+            Form::Compounding,
+            &Growth::none(),
+            &FormPriors::none(),
+            12,
+        )
+        .unwrap();
         assert!((c.slope - 0.01).abs() < 1e-3, "rate {}", c.slope);
         let next = 100.0 * 1.01f64.powi(72);
         assert!((c.mean_at(0) / next - 1.0).abs() < 2e-3, "{}", c.mean_at(0));
         let ratio = c.mean_at(11) / c.mean_at(10);
         assert!((ratio - 1.01).abs() < 1e-3, "{ratio}");
-        let t = fit(&a, Form::Trend, &Growth::none(), &FormPriors::none()).unwrap();
+        let t = fit(&a, Form::Trend, &Growth::none(), &FormPriors::none(), 12).unwrap();
         assert!(
             t.mean_at(11) < c.mean_at(11),
             "{} vs {}",
@@ -708,12 +799,73 @@ mod tests {
     }
 
     #[test]
+    fn a_compounding_forecast_mean_is_its_simulated_paths_mean() {
+        // The recursion run with normal innovations (sd 0.2) from a known
+        // state: the paths' mean h periods ahead must be `mean_at(h)`, which
+        // lies above the path with no innovations (a rate shock compounds).
+        let a: Vec<f64> = (0..48).map(|t| 100.0 * 1.01f64.powi(t)).collect();
+        let mut f = fit(
+            &a,
+            Form::Compounding,
+            &Growth::none(),
+            &FormPriors::none(),
+            12,
+        )
+        .unwrap();
+        f.level = 100.0;
+        f.slope = 0.01;
+        f.sigma2 = 0.04;
+        f.smoothing.alpha = 0.3;
+        f.smoothing.beta = 0.05;
+        f.smoothing.log_rate_bound = 1.0; // wide: the bound never binds here
+        let s = f.smoothing;
+        let (paths, horizon) = (200_000, 12);
+        let mut sum = vec![0.0; horizon];
+        let mut sum2 = vec![0.0; horizon];
+        let mut x = 12_345u64;
+        let mut uniform = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        for _ in 0..paths {
+            let (mut l, mut b) = (f.level, f.slope);
+            for h in 0..horizon {
+                let mu = s.one_step(l, b);
+                sum[h] += mu;
+                sum2[h] += mu * mu;
+                // Box-Muller: one normal per period.
+                let e = 0.2
+                    * (-2.0 * uniform().ln()).sqrt()
+                    * (2.0 * std::f64::consts::PI * uniform()).cos();
+                b = s.next_slope(b, mu, e);
+                l = mu * (1.0 + s.alpha * e);
+            }
+        }
+        let n = paths as f64;
+        for h in [0, 5, 11] {
+            let mean = sum[h] / n;
+            let se = ((sum2[h] / n - mean * mean) / n).sqrt();
+            let expected = f.mean_at(h);
+            assert!(
+                (mean - expected).abs() <= 4.0 * se + 1e-9 * expected,
+                "step {h}: paths' mean {mean:.3} against mean_at {expected:.3} (se {se:.3})"
+            );
+        }
+        // The correction matters: the path with no innovations is far off.
+        let bare = s.mean_ahead(f.level, f.slope, 11);
+        let se = ((sum2[11] / n - (sum[11] / n).powi(2)) / n).sqrt();
+        assert!(sum[11] / n - bare > 8.0 * se, "{} vs {bare}", sum[11] / n);
+    }
+
+    #[test]
     fn a_level_shift_is_tracked_by_the_local_level() {
         let mut a = noise(60, 5);
         for v in &mut a[36..] {
             *v *= 1.5;
         }
-        let f = fit(&a, Form::Level, &Growth::none(), &FormPriors::none()).unwrap();
+        let f = fit(&a, Form::Level, &Growth::none(), &FormPriors::none(), 12).unwrap();
         assert!(f.smoothing.alpha > 0.1, "alpha {}", f.smoothing.alpha);
         assert!(f.level > 130.0, "level {}", f.level);
     }
@@ -725,20 +877,20 @@ mod tests {
             history: vec![0.01; 60],
             forecast: vec![0.01; 12],
         };
-        let f = fit(&a, Form::Group, &growth, &FormPriors::none()).unwrap();
+        let f = fit(&a, Form::Group, &growth, &FormPriors::none(), 12).unwrap();
         let ratio = f.mean_at(11) / f.mean_at(0);
         assert!((ratio - 1.01f64.powi(11)).abs() < 1e-9, "{ratio}");
         // The other forms ignore the group.
-        let l = fit(&a, Form::Level, &growth, &FormPriors::none()).unwrap();
+        let l = fit(&a, Form::Level, &growth, &FormPriors::none(), 12).unwrap();
         assert!((l.mean_at(11) - l.mean_at(0)).abs() < 1e-9);
     }
 
     #[test]
     fn variance_grows_with_the_horizon() {
         let a = noise(48, 9);
-        let f = fit(&a, Form::Level, &Growth::none(), &FormPriors::none()).unwrap();
+        let f = fit(&a, Form::Level, &Growth::none(), &FormPriors::none(), 12).unwrap();
         assert!(f.relative_variance(11) > f.relative_variance(0));
-        let m = fit(&a, Form::Mean, &Growth::none(), &FormPriors::none()).unwrap();
+        let m = fit(&a, Form::Mean, &Growth::none(), &FormPriors::none(), 12).unwrap();
         assert!((m.relative_variance(11) - m.relative_variance(0)).abs() < 1e-15);
     }
 }

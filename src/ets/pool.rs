@@ -189,6 +189,15 @@ pub fn pooled_weights(
 /// zero variance is a point. The probabilities sum to 1 (up to the
 /// quadrature's error, which is renormalised away).
 fn best_probabilities(laws: &[(f64, f64)]) -> Vec<f64> {
+    // A law with no finite mean or variance cannot be compared: it gets no
+    // weight (the others are compared among themselves).
+    let usable: Vec<bool> = laws
+        .iter()
+        .map(|l| l.0.is_finite() && l.1.is_finite())
+        .collect();
+    let points: Vec<f64> = (0..QUADRATURE_POINTS)
+        .map(|i| norm_ppf((i as f64 + 0.5) / QUADRATURE_POINTS as f64))
+        .collect();
     let sd: Vec<f64> = laws.iter().map(|l| l.1.max(0.0).sqrt()).collect();
     // P(X_j > x), a point law counting half at its own value (ties split).
     let exceeds = |j: usize, x: f64| -> f64 {
@@ -204,18 +213,19 @@ fn best_probabilities(laws: &[(f64, f64)]) -> Vec<f64> {
     };
     let raw: Vec<f64> = (0..laws.len())
         .map(|k| {
+            if !usable[k] {
+                return 0.0;
+            }
             let others = |x: f64| -> f64 {
                 (0..laws.len())
-                    .filter(|&j| j != k)
+                    .filter(|&j| j != k && usable[j])
                     .map(|j| exceeds(j, x))
                     .product()
             };
             if sd[k] > 0.0 {
-                (0..QUADRATURE_POINTS)
-                    .map(|i| {
-                        let u = (i as f64 + 0.5) / QUADRATURE_POINTS as f64;
-                        others(laws[k].0 + sd[k] * norm_ppf(u))
-                    })
+                points
+                    .iter()
+                    .map(|z| others(laws[k].0 + sd[k] * z))
                     .sum::<f64>()
                     / QUADRATURE_POINTS as f64
             } else {
@@ -224,10 +234,14 @@ fn best_probabilities(laws: &[(f64, f64)]) -> Vec<f64> {
         })
         .collect();
     let total: f64 = raw.iter().sum();
+    let n_usable = usable.iter().filter(|&&u| u).count();
     if total > 0.0 {
         raw.iter().map(|p| p / total).collect()
     } else {
-        vec![1.0 / laws.len() as f64; laws.len()]
+        usable
+            .iter()
+            .map(|&u| if u { 1.0 / n_usable.max(1) as f64 } else { 0.0 })
+            .collect()
     }
 }
 
@@ -249,6 +263,12 @@ mod tests {
         let p = best_probabilities(&[(0.0, 1.0), (1.0, 1.0)]);
         assert!((p[0] - 0.760_25).abs() < 2e-3, "{p:?}");
         assert!((p[0] + p[1] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_law_that_cannot_be_compared_gets_no_weight() {
+        let p = best_probabilities(&[(0.0, 1.0), (f64::NAN, 1.0), (0.0, f64::NAN)]);
+        assert_eq!(p, vec![1.0, 0.0, 0.0]);
     }
 
     #[test]

@@ -34,7 +34,7 @@
 //! the horizon total.
 //!
 //! Which forms are used is decided with the region's evidence (`pool`:
-//! the credible ones averaged); on a territory's own scores alone, the one
+//! each weighted by its probability of forecasting best); on a territory's own scores alone, the one
 //! with the lowest total CRPS (on ties, the simpler). With fewer than
 //! `MIN_ORIGINS` origins the scenario's `[fit] criterion` (AICc for `aic`,
 //! or BIC) picks one instead. Every form's forecasts at the origins are
@@ -73,10 +73,10 @@ pub struct Evaluation {
 /// The chosen model and the evidence for it.
 #[derive(Debug, Clone)]
 pub struct Choice {
-    /// The best-scored form (the mixture's first component).
+    /// The likeliest form to forecast best (the mixture's first component).
     pub fit: EtsFit,
     /// The other forms averaged with it, with their weights (empty when the
-    /// form was chosen alone); `weight` is the best form's.
+    /// form was chosen alone); `weight` is the first form's.
     pub others: Vec<(f64, EtsFit)>,
     pub weight: f64,
     /// How the form was chosen: `"rolling-origin CRPS"`, `"AICc"` or `"BIC"`.
@@ -332,7 +332,7 @@ pub fn evaluate(
     let growth = group_growth(a.len());
     let fits: Vec<EtsFit> = Form::ALL
         .iter()
-        .filter_map(|&f| fit(a, f, &growth, prior))
+        .filter_map(|&f| fit(a, f, &growth, prior, season_len))
         .collect();
     if fits.is_empty() {
         return None;
