@@ -311,7 +311,7 @@ fn two_years_of_history_are_still_calibrated_and_wider_than_ten() {
     // 12 companies of 10 territories each: binomial sd of an 80% coverage
     // over 120 territories 0.037, so the band 0.70-0.90 is +-2.7 sd.
     // Measured 2026-12-05 on a wandering level, after the compounding
-    // trend among the forms: 0.783 with 24 months and 0.742 with 120, the
+    // trend among the forms: 0.783 with 24 months and 0.733 with 120, the
     // widths 0.203 and 0.209 of the median (earlier the same day 0.775 and
     // 0.783, widths 0.203 and 0.217; 2026-11-30, before the prior on
     // alpha: 0.733 and 0.733). With 24 months the
@@ -398,7 +398,8 @@ fn a_market_growing_by_a_rate_is_forecast_without_bias() {
     // 2026 and 1..=11 it read 0.9949, 0.9982, 1.0020, 0.9981, 1.0040,
     // 1.0036, 0.9990, 0.9976, 0.9986, 1.0021, 0.9989, 1.0018 (mean
     // 1.0001, standard deviation 0.0028; measured 2026-12-05 with the
-    // compounding trend among the forms), so 0.9% is three standard
+    // compounding trend among the forms, before its review's fixes; this
+    // seed reads 0.9989 after them), so 0.9% is three standard
     // deviations. A forecast whose growth ran low by a year's tenth of its
     // rate (1%) would fail. Before the compounding form this seed read
     // 0.9989, and before the compounding region path 1.0001 (on
