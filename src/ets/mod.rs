@@ -733,6 +733,11 @@ fn fit_from(
 mod tests {
     use super::*;
 
+    /// `form` fitted to `a` (monthly) with no group growth and no prior.
+    fn alone(a: &[f64], form: Form) -> EtsFit {
+        fit(a, form, &Growth::none(), &FormPriors::none(), 12).unwrap()
+    }
+
     fn noise(n: usize, seed: u64) -> Vec<f64> {
         // A fixed pseudo-random sequence around 100 (uniform, +-20%).
         let mut x = seed;
@@ -749,7 +754,7 @@ mod tests {
     #[test]
     fn a_stable_level_is_the_long_run_mean() {
         let a = noise(120, 3);
-        let f = fit(&a, Form::Mean, &Growth::none(), &FormPriors::none(), 12).unwrap();
+        let f = alone(&a, Form::Mean);
         // The multiplicative-error MLE of a stable level is the mean
         // (d/dl of n/2 ln sum (a/l - 1)^2 + n ln l is zero at l = mean).
         let expected = mean(&a);
@@ -763,10 +768,10 @@ mod tests {
     #[test]
     fn a_straight_line_is_followed_by_the_trend_models() {
         let a: Vec<f64> = (0..48).map(|t| 100.0 + 2.0 * t as f64).collect();
-        let f = fit(&a, Form::Trend, &Growth::none(), &FormPriors::none(), 12).unwrap();
+        let f = alone(&a, Form::Trend);
         assert!((f.slope - 2.0).abs() < 0.05, "slope {}", f.slope);
         assert!((f.mean_at(0) - 196.0).abs() < 1.0, "next {}", f.mean_at(0));
-        let d = fit(&a, Form::Damped, &Growth::none(), &FormPriors::none(), 12).unwrap();
+        let d = alone(&a, Form::Damped);
         assert!(d.mean_at(11) < f.mean_at(11) + 1e-9);
         assert!(d.smoothing.beta <= d.smoothing.alpha);
     }
@@ -776,20 +781,13 @@ mod tests {
         // 1% a period, compounding: the fit finds the rate, and its forecast
         // keeps it where an additive slope's relative growth falls.
         let a: Vec<f64> = (0..72).map(|t| 100.0 * 1.01f64.powi(t)).collect();
-        let c = fit(
-            &a,
-            Form::Compounding,
-            &Growth::none(),
-            &FormPriors::none(),
-            12,
-        )
-        .unwrap();
+        let c = alone(&a, Form::Compounding);
         assert!((c.slope - 0.01).abs() < 1e-3, "rate {}", c.slope);
         let next = 100.0 * 1.01f64.powi(72);
         assert!((c.mean_at(0) / next - 1.0).abs() < 2e-3, "{}", c.mean_at(0));
         let ratio = c.mean_at(11) / c.mean_at(10);
         assert!((ratio - 1.01).abs() < 1e-3, "{ratio}");
-        let t = fit(&a, Form::Trend, &Growth::none(), &FormPriors::none(), 12).unwrap();
+        let t = alone(&a, Form::Trend);
         assert!(
             t.mean_at(11) < c.mean_at(11),
             "{} vs {}",
@@ -804,14 +802,7 @@ mod tests {
         // state: the paths' mean h periods ahead must be `mean_at(h)`, which
         // lies above the path with no innovations (a rate shock compounds).
         let a: Vec<f64> = (0..48).map(|t| 100.0 * 1.01f64.powi(t)).collect();
-        let mut f = fit(
-            &a,
-            Form::Compounding,
-            &Growth::none(),
-            &FormPriors::none(),
-            12,
-        )
-        .unwrap();
+        let mut f = alone(&a, Form::Compounding);
         f.level = 100.0;
         f.slope = 0.01;
         f.sigma2 = 0.04;
@@ -865,7 +856,7 @@ mod tests {
         for v in &mut a[36..] {
             *v *= 1.5;
         }
-        let f = fit(&a, Form::Level, &Growth::none(), &FormPriors::none(), 12).unwrap();
+        let f = alone(&a, Form::Level);
         assert!(f.smoothing.alpha > 0.1, "alpha {}", f.smoothing.alpha);
         assert!(f.level > 130.0, "level {}", f.level);
     }
@@ -888,9 +879,9 @@ mod tests {
     #[test]
     fn variance_grows_with_the_horizon() {
         let a = noise(48, 9);
-        let f = fit(&a, Form::Level, &Growth::none(), &FormPriors::none(), 12).unwrap();
+        let f = alone(&a, Form::Level);
         assert!(f.relative_variance(11) > f.relative_variance(0));
-        let m = fit(&a, Form::Mean, &Growth::none(), &FormPriors::none(), 12).unwrap();
+        let m = alone(&a, Form::Mean);
         assert!((m.relative_variance(11) - m.relative_variance(0)).abs() < 1e-15);
     }
 }
