@@ -761,8 +761,8 @@ impl PathSampler<'_> {
                 let mu = mu.max(form.floor);
                 if MOVES {
                     let e = (ratio * self.inv_ratio_mean - 1.0).min(self.max_innovation);
-                    slope = s.next_slope(slope, mu, e);
-                    level = (mu * (1.0 + s.alpha * e)).max(form.floor);
+                    slope = s.next_slope(slope, mu, mu * e);
+                    level = s.next_level(mu, mu * e).max(form.floor);
                 } else {
                     // What the update gives with no innovation.
                     slope = s.next_slope(slope, mu, 0.0);

@@ -223,14 +223,23 @@ impl Smoothing {
         }
     }
 
-    /// The slope after an innovation `e` at the one-step mean `mu`.
+    /// The slope after a surprise `d = mu e` (the value less its one-step
+    /// mean `mu`, e the relative innovation). In the surprise, the additive
+    /// update needs no division, which keeps one off the fit's serial
+    /// chain of recursions (its cost is that chain's latency).
     #[inline]
-    pub fn next_slope(&self, slope: f64, mu: f64, e: f64) -> f64 {
+    pub fn next_slope(&self, slope: f64, mu: f64, d: f64) -> f64 {
         if self.compounding {
-            self.bounded_rate((1.0 + slope) * (1.0 + self.beta * e) - 1.0)
+            self.bounded_rate((1.0 + slope) * (1.0 + self.beta * d / mu) - 1.0)
         } else {
-            self.phi * slope + self.beta * mu * e
+            self.phi * slope + self.beta * d
         }
+    }
+
+    /// The level after a surprise `d`: mu (1 + alpha e) = mu + alpha d.
+    #[inline]
+    pub fn next_level(&self, mu: f64, d: f64) -> f64 {
+        mu + self.alpha * d
     }
 
     /// The mean `h` periods after a state (h = 0: the next period), before
@@ -488,7 +497,8 @@ fn run(a: &[f64], setup: &Setup, fitted: Option<&mut Vec<f64>>) -> Pass {
     let mut stretch = 1.0;
     for (t, &y) in a.iter().enumerate() {
         let mu = (s.one_step(l, b) * (1.0 + setup.growth.history_at(t))).max(floor);
-        let e = y / mu - 1.0;
+        let d = y - mu;
+        let e = d / mu;
         sse += e * e;
         let factor = mu * per_floor;
         if factor > 1e100 {
@@ -504,8 +514,8 @@ fn run(a: &[f64], setup: &Setup, fitted: Option<&mut Vec<f64>>) -> Pass {
         if let Some(f) = fitted.as_deref_mut() {
             f.push(mu);
         }
-        b = s.next_slope(b, mu, e);
-        l = (mu * (1.0 + s.alpha * e)).max(floor);
+        b = s.next_slope(b, mu, d);
+        l = s.next_level(mu, d).max(floor);
     }
     log_mu += stretch.ln() + a.len() as f64 * floor.ln();
     let n = a.len().max(1) as f64;
@@ -830,8 +840,8 @@ mod tests {
                 let e = 0.2
                     * (-2.0 * uniform().ln()).sqrt()
                     * (2.0 * std::f64::consts::PI * uniform()).cos();
-                b = s.next_slope(b, mu, e);
-                l = mu * (1.0 + s.alpha * e);
+                b = s.next_slope(b, mu, mu * e);
+                l = s.next_level(mu, mu * e);
             }
         }
         let n = paths as f64;
