@@ -299,7 +299,7 @@ fn print_scorecard(report: &salesplan::report::Report) {
         c.attainment_p90
     );
     if !c.rep_rows.is_empty() {
-        let attained = c.rep_rows.iter().filter(|r| r.actual >= r.quota).count();
+        let attained = c.reps_attained();
         println!(
             "           reps: {attained} of {} reached their quota",
             c.rep_rows.len()

@@ -108,6 +108,20 @@ pub struct Scorecard {
     pub warnings: Vec<String>,
 }
 
+impl Scorecard {
+    /// The rows in the files' order: each territory followed by its reps.
+    pub fn territories_then_reps(&self) -> impl Iterator<Item = &ScorecardRow> {
+        self.rows.iter().flat_map(|t| {
+            std::iter::once(t).chain(self.rep_rows.iter().filter(|r| r.territory == t.territory))
+        })
+    }
+
+    /// Reps whose year's sales reached their quota.
+    pub fn reps_attained(&self) -> usize {
+        self.rep_rows.iter().filter(|r| r.actual >= r.quota).count()
+    }
+}
+
 /// Attainment in bars of 5 points (10 beyond a range of 100 points) from
 /// the lowest to the highest, quota (100%) always in range; attainment
 /// above [`HISTOGRAM_TOP`] is counted in the last bar.

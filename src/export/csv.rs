@@ -359,27 +359,24 @@ fn write_scorecard(card: &crate::scorecard::Scorecard, out: &OutputDir) -> Resul
         "attain_probability",
         "verdict",
     ]);
-    for t in &card.rows {
-        let reps = card.rep_rows.iter().filter(|r| r.territory == t.territory);
-        for r in std::iter::once(t).chain(reps) {
-            c.row([
-                r.territory.clone(),
-                r.rep.clone().unwrap_or_default(),
-                r.region.clone(),
-                money(r.quota),
-                money(r.actual),
-                num(r.attainment),
-                opt(r.growth),
-                r.rank.to_string(),
-                r.region_size.to_string(),
-                opt(r.percentile),
-                opt(r.rep_fte),
-                opt(r.ramped_share),
-                opt(r.tenure_months),
-                num(r.attain_probability),
-                r.verdict.unwrap_or_default().to_string(),
-            ]);
-        }
+    for r in card.territories_then_reps() {
+        c.row([
+            r.territory.clone(),
+            r.rep.clone().unwrap_or_default(),
+            r.region.clone(),
+            money(r.quota),
+            money(r.actual),
+            num(r.attainment),
+            opt(r.growth),
+            r.rank.to_string(),
+            r.region_size.to_string(),
+            opt(r.percentile),
+            opt(r.rep_fte),
+            opt(r.ramped_share),
+            opt(r.tenure_months),
+            num(r.attain_probability),
+            r.verdict.unwrap_or_default().to_string(),
+        ]);
     }
     out.write("scorecard.csv", &c.into_bytes())
 }

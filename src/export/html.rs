@@ -1007,7 +1007,7 @@ fn scorecard_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     };
     s.push_str(&table("territory", &c.rows));
     if !c.rep_rows.is_empty() {
-        let attained = c.rep_rows.iter().filter(|r| r.actual >= r.quota).count();
+        let attained = c.reps_attained();
         let _ = write!(
             s,
             "<h3>Reps</h3><p>{} of {} reps reached their quota (the quotas table's, or their territory's \

@@ -322,7 +322,7 @@ pub fn summary(report: &Report) -> Value {
                 "share_attaining": round6(c.share_attaining),
                 "reps": c.rep_rows.len(),
                 "reps_share_attaining": (!c.rep_rows.is_empty()).then(|| round6(
-                    c.rep_rows.iter().filter(|r| r.actual >= r.quota).count() as f64 / c.rep_rows.len() as f64
+                    c.reps_attained() as f64 / c.rep_rows.len() as f64
                 )),
                 "fair_share": round6(c.fair_share),
                 "fair_share_band": [round6(c.fair_share_p05), round6(c.fair_share_p95)],

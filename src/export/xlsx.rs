@@ -288,27 +288,24 @@ fn scorecard_sheet(c: &crate::scorecard::Scorecard) -> Sheet {
         ],
     );
     let or_nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
-    for t in &c.rows {
-        let reps = c.rep_rows.iter().filter(|r| r.territory == t.territory);
-        for r in std::iter::once(t).chain(reps) {
-            s.rows.push(vec![
-                XCell::Text(r.territory.clone()),
-                XCell::Text(r.rep.clone().unwrap_or_default()),
-                XCell::Text(r.region.clone()),
-                XCell::Money(r.quota),
-                XCell::Money(r.actual),
-                XCell::Percent(r.attainment),
-                XCell::Percent(or_nan(r.growth)),
-                XCell::Count(r.rank as f64),
-                XCell::Count(r.region_size as f64),
-                XCell::Percent(or_nan(r.percentile)),
-                XCell::Number(or_nan(r.rep_fte)),
-                XCell::Percent(or_nan(r.ramped_share)),
-                XCell::Number(or_nan(r.tenure_months)),
-                XCell::Percent(r.attain_probability),
-                XCell::Text(r.verdict.unwrap_or_default().to_string()),
-            ]);
-        }
+    for r in c.territories_then_reps() {
+        s.rows.push(vec![
+            XCell::Text(r.territory.clone()),
+            XCell::Text(r.rep.clone().unwrap_or_default()),
+            XCell::Text(r.region.clone()),
+            XCell::Money(r.quota),
+            XCell::Money(r.actual),
+            XCell::Percent(r.attainment),
+            XCell::Percent(or_nan(r.growth)),
+            XCell::Count(r.rank as f64),
+            XCell::Count(r.region_size as f64),
+            XCell::Percent(or_nan(r.percentile)),
+            XCell::Number(or_nan(r.rep_fte)),
+            XCell::Percent(or_nan(r.ramped_share)),
+            XCell::Number(or_nan(r.tenure_months)),
+            XCell::Percent(r.attain_probability),
+            XCell::Text(r.verdict.unwrap_or_default().to_string()),
+        ]);
     }
     s
 }
