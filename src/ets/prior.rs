@@ -1,5 +1,6 @@
 //! The company's evidence on how far levels move: a prior on the smoothing
-//! weight alpha, shared by every territory's fit.
+//! weight alpha of every form with a moving level, shared by every
+//! territory's fit.
 //!
 //! On a short history the maximum-likelihood alpha of a local level piles
 //! up at zero (Shephard and Harvey 1990): 24 months of a level that wanders
@@ -196,12 +197,18 @@ impl AlphaPrior {
     }
 }
 
-/// The priors of the forms whose only dynamics is a level: the local level
-/// and the group share, each with the pooled profile of its own likelihood
-/// (a share's level moves differently from a territory's). The trend forms
-/// are left to their own likelihood: their alpha is estimated jointly with
-/// a slope, and a level's profile (which chases growth with a large alpha)
-/// would pull it the wrong way.
+/// The priors on each form's alpha. The local level takes the pooled
+/// profile of a plain local level. The group share and the three trend
+/// forms take the profile of a level moved by its group's growth path: in
+/// each, alpha is how far the level moves *beyond* a growth the form
+/// already carries (the group's, or the form's own slope), and a plain
+/// level's profile, which chases growth with a large alpha, would pull a
+/// trend's alpha too high. Without a prior, the trend forms' maximum-
+/// likelihood alpha piles up at 0 on short histories as a plain level's
+/// does: a deterministic curve fitted to the whole history (Superstore's
+/// regions, fitted to two flat years and a third 30% up, forecast 75-96%
+/// of the last year's level with their damped trends), whose intervals do
+/// not widen with the level's real movement. The stable mean has no alpha.
 #[derive(Debug, Clone, Default)]
 pub struct FormPriors {
     pub level: AlphaPrior,
@@ -218,8 +225,8 @@ impl FormPriors {
     pub fn cost(&self, form: Form, alpha: f64) -> f64 {
         match form {
             Form::Level => self.level.cost(alpha),
-            Form::Group => self.group.cost(alpha),
-            Form::Mean | Form::Damped | Form::Trend | Form::Compounding => 0.0,
+            Form::Group | Form::Damped | Form::Trend | Form::Compounding => self.group.cost(alpha),
+            Form::Mean => 0.0,
         }
     }
 }

@@ -371,11 +371,19 @@ fn summary_section(s: &mut String, report: &Report) {
 
 /// What the territories together say of alpha, for the fit section's text.
 fn alpha_prior_text(prior: &crate::model::AlphaPriorModes) -> String {
+    let beyond = match prior.share {
+        Some(b) => format!(
+            " and {} for a level moving beyond a growth it carries (the group share's and \
+             the trends')",
+            fixed(b, 2)
+        ),
+        None => String::new(),
+    };
     match prior.level {
         Some(a) => format!(
-            "; the territories together favour {} for a local level, and a level's own \
-             estimate is shrunk toward that as if by a year more of history (a short history \
-             alone cannot tell a level that moves from noise)",
+            "; the territories together favour alpha {} for a local level{beyond}, and each \
+             territory's own estimate is shrunk toward that as if by a year more of history (a \
+             short history alone cannot tell a level that moves from noise)",
             fixed(a, 2)
         ),
         None => String::new(),
