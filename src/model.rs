@@ -1045,7 +1045,7 @@ mod tests {
                     beta,
                     phi: 1.0,
                     compounding: true,
-                    log_rate_bound: 1.0,
+                    rate_limits: crate::ets::rate_limits(1.0),
                 },
                 ..LevelLaw::fixed(100.0)
             })

@@ -144,9 +144,11 @@ pub struct Smoothing {
     /// Whether the slope is a growth rate ([`Form::Compounding`]) rather
     /// than an amount per period.
     pub compounding: bool,
-    /// A compounding rate's bound on the log scale: ln(1 + r) within
-    /// +-this (see [`rate_bound`]); 0 for the other forms.
-    pub log_rate_bound: f64,
+    /// A compounding rate's lowest and highest values, e^-B - 1 and
+    /// e^B - 1 for its bound B on the log scale ([`rate_limits`]); zero for
+    /// the other forms. Kept as rates so that the recursions, which hold
+    /// the rate within them every period, need no `exp`.
+    pub rate_limits: [f64; 2],
 }
 
 /// The group's growth per period, for the group-share form: over the
@@ -191,6 +193,12 @@ pub fn rate_bound(per_year: usize) -> f64 {
     MAX_YEAR_FACTOR.ln() / per_year.max(1) as f64
 }
 
+/// The rates a compounding trend stays within for the bound `b` on
+/// ln(1 + r): e^-b - 1 and e^b - 1.
+pub fn rate_limits(b: f64) -> [f64; 2] {
+    [(-b).exp() - 1.0, b.exp() - 1.0]
+}
+
 impl Smoothing {
     /// No smoothing and no trend: a level that never moves.
     pub const FIXED: Smoothing = Smoothing {
@@ -198,15 +206,14 @@ impl Smoothing {
         beta: 0.0,
         phi: 0.0,
         compounding: false,
-        log_rate_bound: 0.0,
+        rate_limits: [0.0, 0.0],
     };
 
     /// A compounding rate held within its bound (other slopes as they are).
     #[inline]
     pub fn bounded_rate(&self, slope: f64) -> f64 {
         if self.compounding {
-            let b = self.log_rate_bound;
-            slope.clamp((-b).exp() - 1.0, b.exp() - 1.0)
+            slope.clamp(self.rate_limits[0], self.rate_limits[1])
         } else {
             slope
         }
@@ -560,7 +567,7 @@ fn unpack(form: Form, x: &[f64], scale: f64, per_year: usize) -> (Smoothing, f64
                     beta: alpha * bound(x[1]),
                     phi: 1.0,
                     compounding: true,
-                    log_rate_bound: b,
+                    rate_limits: rate_limits(b),
                 },
                 scale * x[2].exp(),
                 (b * (x[3] / b).tanh()).exp() - 1.0,
@@ -580,7 +587,7 @@ fn unpack(form: Form, x: &[f64], scale: f64, per_year: usize) -> (Smoothing, f64
                     beta: alpha * bound(x[1]),
                     phi,
                     compounding: false,
-                    log_rate_bound: 0.0,
+                    rate_limits: [0.0, 0.0],
                 },
                 scale * x[k].exp(),
                 scale * x[k + 1],
@@ -818,7 +825,7 @@ mod tests {
         f.sigma2 = 0.04;
         f.smoothing.alpha = 0.3;
         f.smoothing.beta = 0.05;
-        f.smoothing.log_rate_bound = 1.0; // wide: the bound never binds here
+        f.smoothing.rate_limits = rate_limits(1.0); // wide: the bound never binds here
         let s = f.smoothing;
         let (paths, horizon) = (200_000, 12);
         let mut sum = vec![0.0; horizon];

@@ -181,7 +181,14 @@ pub struct CompoundLaw {
 pub struct CompoundTrial {
     size: SizeSampler,
     size_mean: f64,
-    size_var: f64,
+    /// Expected deals per unit of base: mean_scale / (credit_factor x
+    /// size_mean), so that a period's count needs no division.
+    deals_per_base: f64,
+    /// Shape and scale of the gamma law of one deal's size by its first two
+    /// moments (mean^2 / var, var / mean): the sum of n sizes is drawn
+    /// from shape n x this, same scale, with no division per period.
+    sum_shape: f64,
+    sum_scale: f64,
     mix_sd: f64,
 }
 
@@ -284,7 +291,7 @@ impl CompoundLaw {
         base: f64,
         x: f64,
     ) -> f64 {
-        let m = (base * self.mean_scale / (self.credit_factor * trial.size_mean)).max(0.0);
+        let m = (base * trial.deals_per_base).max(0.0);
         let lambda = rate(m, trial.mix_sd, x);
         if lambda <= 0.0 || !lambda.is_finite() {
             return 0.0;
@@ -299,10 +306,9 @@ impl CompoundLaw {
             (0..n).map(|_| self.draw_size(rng, &trial.size)).sum()
         } else {
             let nf = n as f64;
-            let (mean, var) = (nf * trial.size_mean, nf * trial.size_var);
-            match Gamma::new(mean * mean / var, var / mean) {
+            match Gamma::new(nf * trial.sum_shape, trial.sum_scale) {
                 Ok(g) => g.sample(rng),
-                Err(_) => mean,
+                Err(_) => nf * trial.size_mean,
             }
         };
         self.credit_factor * total
@@ -340,7 +346,9 @@ impl Distribution<CompoundTrial> for CompoundLaw {
         CompoundTrial {
             size,
             size_mean: mean,
-            size_var: var,
+            deals_per_base: self.mean_scale / (self.credit_factor * mean),
+            sum_shape: mean * mean / var,
+            sum_scale: var / mean,
             mix_sd,
         }
     }
