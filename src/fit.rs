@@ -53,9 +53,10 @@ use season::{
 const MIN_OWN_FIT: usize = 6;
 /// Fewest positive residuals for the empirical law to be a candidate.
 const MIN_EMPIRICAL: usize = 12;
-/// Weight, in origins, of the company's calibration in a territory's: a
-/// territory with 4 origins takes half its own factor and half the
-/// company's (on the log scale).
+/// Weight, in independent origins, of the company's calibration in a
+/// territory's: a territory whose errors amount to 4 independent origins
+/// (16 origins a quarter horizon apart) takes half its own factor and half
+/// the company's (on the log scale).
 const CALIBRATION_PRIOR_ORIGINS: f64 = 4.0;
 /// Fewest standardised errors for a calibration factor.
 const MIN_CALIBRATION_ERRORS: usize = 8;
@@ -1087,8 +1088,10 @@ fn calibration_factor(z: &[(usize, f64)]) -> Option<f64> {
 /// Calibrate each fitted territory's simulated spread against its own
 /// rolling-origin errors, shrunk toward the company's (and the same for
 /// the horizon total, from the errors of the scored spans' totals): log k = w log
-/// k_own + (1 - w) log k_company, w = origins / (origins +
-/// `CALIBRATION_PRIOR_ORIGINS`). The company's factor pools every
+/// k_own + (1 - w) log k_company, w = m / (m + `CALIBRATION_PRIOR_ORIGINS`),
+/// m the independent origins (or whole spans) the errors amount to: the
+/// scored spans overlap, and counting them raw would let a territory's
+/// own noise set its width. The company's factor pools every
 /// evaluated territory's errors; a territory with fewer than
 /// `select::MIN_ORIGINS` origins takes the company's. The residual law is
 /// widened by k (on the log scale, mean kept) and the state's covariance
@@ -1113,9 +1116,9 @@ fn calibrate(fits: &mut [TerritoryFit]) {
         .collect();
     let company = calibration_factor(&pooled);
     let company_totals = calibration_factor(&pooled_totals);
-    let shrink = |own: Option<f64>, company: Option<f64>, origins: usize| match (own, company) {
+    let shrink = |own: Option<f64>, company: Option<f64>, origins: f64| match (own, company) {
         (Some(o), Some(c)) => {
-            let m = origins as f64;
+            let m = origins;
             let w = m / (m + CALIBRATION_PRIOR_ORIGINS);
             Some((w * o.ln() + (1.0 - w) * c.ln()).exp())
         }
@@ -1131,10 +1134,10 @@ fn calibrate(fits: &mut [TerritoryFit]) {
         } else {
             (None, None)
         };
-        // Each shrunk by the evidence it rests on: the origins for the
-        // periods, the whole spans (one total each) for the total.
-        f.calibration = shrink(own, company, f.evaluation.origins);
-        f.total_calibration = shrink(own_totals, company_totals, f.evaluation.z_total.len());
+        // Each shrunk by the evidence it rests on: the independent origins
+        // for the periods, the independent whole spans for the total.
+        f.calibration = shrink(own, company, f.evaluation.independent_origins);
+        f.total_calibration = shrink(own_totals, company_totals, f.evaluation.independent_spans);
         f.diag.calibration = f.calibration;
         f.diag.total_calibration = f.total_calibration;
     }

@@ -87,7 +87,8 @@ fn a_growing_series_keeps_its_growth_and_its_intervals_cover() {
     // unbiased for the realised total and its P10-P90 cover it about 80%
     // of the time (binomial sd with 40 draws: 0.063; measured 2026-12-05
     // after the compounding trend among the forms, and again after the
-    // trend forms' alpha prior: 0.725, 29 of 40, mean actual / P50 0.992;
+    // trend forms' alpha prior and the calibration weighed by independent
+    // origins: 0.725, 29 of 40, mean actual / P50 0.992;
     // before it, the same day: 0.75, 30 of 40, mean
     // actual / P50 0.998; 2026-11-30, before the
     // prior on alpha: 0.675; 0.525 without the totals' calibration).
@@ -206,9 +207,11 @@ fn iid_noise_from_each_family_is_forecast_as_its_refitted_law_would() {
     // history is the true family refitted to it by maximum likelihood, its
     // year the sum of 12 draws. Per family, the median territory's year
     // P10, P50 and P90 are within 5% of the ideal's, and every territory's
-    // within 25%. Measured 2026-12-05 after the trend forms' alpha prior:
-    // 26 of the 32 territories within 5% at all three, the others 5-11%
-    // off (Normal 1, LogNormal 2, Gamma 3, Weibull none); before it, the
+    // within 25%. Measured 2026-12-05 after the calibration weighed by
+    // independent origins: 28 of the 32 territories within 5% at all
+    // three, the others 5-8% off (LogNormal 1, Gamma 3); after the trend
+    // forms' alpha prior, before that: 26 of 32, the others 5-11% off
+    // (Normal 1, LogNormal 2, Gamma 3); before the prior, the
     // same day (the compounding trend among the forms, weighted by their
     // chance of forecasting best): 27 of 32, the others 5-11% off;
     // 2026-11-30: 24 of 32, the others 5-17% off, where the pooled rolling-origin
@@ -313,9 +316,11 @@ fn local_level_year(months: usize, wander: f64, reps: u64) -> (f64, f64) {
 fn two_years_of_history_are_still_calibrated_and_wider_than_ten() {
     // 12 companies of 10 territories each: binomial sd of an 80% coverage
     // over 120 territories 0.037, so the band 0.70-0.90 is +-2.7 sd.
-    // Measured 2026-12-05 on a wandering level, after the trend forms'
-    // alpha prior: 0.767 with 24 months and 0.758 with 120, the widths
-    // 0.202 and 0.209 of the median (before it, after the compounding
+    // Measured 2026-12-05 on a wandering level, after the calibration
+    // weighed by independent origins: 0.750 with 24 months and 0.750 with
+    // 120, the widths 0.201 and 0.200 of the median; after the trend
+    // forms' alpha prior, before that: 0.767 and 0.758, widths 0.202 and
+    // 0.209 (before the prior, after the compounding
     // trend among the forms: 0.783 and 0.733, widths 0.203 and 0.209;
     // earlier the same day 0.775 and
     // 0.783, widths 0.203 and 0.217; 2026-11-30, before the prior on
@@ -337,8 +342,9 @@ fn two_years_of_history_are_still_calibrated_and_wider_than_ten() {
     let (short_cov, short_width) = local_level_year(24, 0.0, 12);
     let (long_cov, long_width) = local_level_year(120, 0.0, 12);
     // On iid noise the intervals err wide, not narrow (measured 2026-12-05
-    // after the trend forms' alpha prior: 0.892 and 0.842, widths 0.165
-    // and 0.128; after the compounding form: 0.900 and 0.842, the same widths
+    // after the calibration weighed by independent origins: 0.892 and
+    // 0.842, widths 0.163 and 0.125 against the ideal 0.136 and 0.116;
+    // after the trend forms' alpha prior: widths 0.165 and 0.128; after the compounding form: 0.900 and 0.842, the same widths
     // against the ideal 0.136 and 0.116; before it 0.892 and 0.850: the
     // totals' calibration only ever widens, and a company's factor from
     // few whole-horizon origins is noisy); only the narrow side is held.

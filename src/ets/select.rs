@@ -63,6 +63,13 @@ const MIN_TRAIN: usize = 8;
 pub struct Evaluation {
     /// Origins evaluated.
     pub origins: usize,
+    /// The independent evidence the errors amount to, in origins: of the
+    /// periods' errors, origins x step / horizon (the scored spans
+    /// overlap; [`Evaluated::effective_origins`]), and of the totals', the
+    /// whole spans x step / horizon. These weigh a territory's own
+    /// calibration against the company's.
+    pub independent_origins: f64,
+    pub independent_spans: f64,
     /// The chosen form's standardised errors, one per scored period, with
     /// the horizon step (0: the first period after the origin).
     pub z: Vec<(usize, f64)>,
@@ -254,11 +261,14 @@ impl Evaluated {
                 mix(&|i| self.periods[i][k].1).map(|z| (h, z))
             })
             .collect();
-        let z_total = (0..self.totals[first].len())
+        let z_total: Vec<f64> = (0..self.totals[first].len())
             .filter_map(|k| mix(&|i| self.totals[i][k]))
             .collect();
+        let per_origin = self.effective_origins / self.origins.max(1) as f64;
         Evaluation {
             origins: self.origins,
+            independent_origins: self.effective_origins,
+            independent_spans: z_total.len() as f64 * per_origin,
             z,
             z_total,
         }
