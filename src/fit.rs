@@ -1089,7 +1089,7 @@ fn calibration_factor(z: &[(usize, f64)]) -> Option<f64> {
 /// rolling-origin errors, shrunk toward the company's (and the same for
 /// the horizon total, from the errors of the scored spans' totals): log k = w log
 /// k_own + (1 - w) log k_company, w = m / (m + `CALIBRATION_PRIOR_ORIGINS`),
-/// m the independent origins (or whole spans) the errors amount to: the
+/// m the independent origins (at least 1) or whole spans the errors amount to: the
 /// scored spans overlap, and counting them raw would let a territory's
 /// own noise set its width. The company's factor pools every
 /// evaluated territory's errors; a territory with fewer than

@@ -8,8 +8,10 @@
 //! level whose year totals are far too sure. Each territory alone cannot
 //! tell; the company's territories together can. So every fit's likelihood
 //! is multiplied by a **power prior** (Ibrahim and Chen 2000): the pooled
-//! profile likelihood of a local level's alpha over all territories (each
-//! with its own initial level and noise), raised to the power that makes it
+//! profile likelihood of alpha over all territories (each with its own
+//! initial level and noise) of a plain local level, or for the group share
+//! and the trend forms of a level moved by its group's growth path
+//! ([`FormPriors`]), raised to the power that makes it
 //! worth `weight` periods of one territory's data. Its shape is the
 //! likelihood's own, so no logistic or beta form has to be chosen, and a
 //! company of pure noise pools to alpha near 0 and changes nothing; the
@@ -21,8 +23,8 @@
 //! The prior is pooled once, from the whole history, and the rolling
 //! origins' refits use it too: their forms borrow evidence on how far
 //! levels move from periods after their origin (from other territories'
-//! and their own). The rolling-origin scores of the level forms are thus
-//! slightly optimistic; pooling per origin would remove this at the cost
+//! and their own). The rolling-origin scores of every form with a moving
+//! level are thus slightly optimistic; pooling per origin would remove this at the cost
 //! of one pooled profile per origin.
 
 use rayon::prelude::*;

@@ -63,12 +63,14 @@ const MIN_TRAIN: usize = 8;
 pub struct Evaluation {
     /// Origins evaluated.
     pub origins: usize,
-    /// The independent evidence the errors amount to, in origins: of the
-    /// periods' errors, origins x step / horizon (the scored spans
-    /// overlap; [`Evaluated::effective_origins`]), and of the totals', the
-    /// whole spans x step / horizon. These weigh a territory's own
-    /// calibration against the company's.
+    /// The independent origins the periods' errors amount to (the scored
+    /// spans overlap): [`Evaluated::effective_origins`], origins x step /
+    /// horizon, at least 1. It weighs a territory's own calibration
+    /// against the company's.
     pub independent_origins: f64,
+    /// The independent spans the totals' errors amount to: whole spans x
+    /// step / horizon (no floor: no whole span is no evidence). It weighs
+    /// a territory's own calibration of the total.
     pub independent_spans: f64,
     /// The chosen form's standardised errors, one per scored period, with
     /// the horizon step (0: the first period after the origin).
@@ -210,6 +212,9 @@ pub struct Evaluated {
     /// Independent origins they amount to: origins x step / horizon (the
     /// scored spans overlap), at least 1.
     pub effective_origins: f64,
+    /// The independent span each origin amounts to: step / horizon, at
+    /// most 1.
+    pub span_independence: f64,
     /// Per fit, the CRPS of its forecasts from each origin (`None` when
     /// the form could not be fitted at every origin).
     pub scores: Vec<Option<Vec<f64>>>,
@@ -264,11 +269,10 @@ impl Evaluated {
         let z_total: Vec<f64> = (0..self.totals[first].len())
             .filter_map(|k| mix(&|i| self.totals[i][k]))
             .collect();
-        let per_origin = self.effective_origins / self.origins.max(1) as f64;
         Evaluation {
             origins: self.origins,
             independent_origins: self.effective_origins,
-            independent_spans: z_total.len() as f64 * per_origin,
+            independent_spans: z_total.len() as f64 * self.span_independence,
             z,
             z_total,
         }
@@ -397,6 +401,7 @@ pub fn evaluate(
         fits,
         origins: origins.len(),
         effective_origins: (origins.len() as f64 * step as f64 / horizon.max(1) as f64).max(1.0),
+        span_independence: (step as f64 / horizon.max(1) as f64).min(1.0),
         scores,
         periods,
         totals,
@@ -452,6 +457,13 @@ mod tests {
             c.fit.form
         );
         assert_eq!(c.by, "rolling-origin CRPS");
+        // 72 months, horizon 12: the origins step back 3 months, so each
+        // amounts to a quarter of an independent one.
+        let e = &c.evaluation;
+        assert_eq!(e.origins, 16);
+        assert!((e.independent_origins - 4.0).abs() < 1e-12);
+        assert!(!e.z_total.is_empty());
+        assert!((e.independent_spans - 0.25 * e.z_total.len() as f64).abs() < 1e-12);
         let mut x = 17u64;
         let noise: Vec<f64> = (0..72)
             .map(|_| {

@@ -371,23 +371,30 @@ fn summary_section(s: &mut String, report: &Report) {
 
 /// What the territories together say of alpha, for the fit section's text.
 fn alpha_prior_text(prior: &crate::model::AlphaPriorModes) -> String {
-    let beyond = match prior.share {
-        Some(b) => format!(
-            " and {} for a level moving beyond a growth it carries (the group share's and \
-             the trends')",
-            fixed(b, 2)
-        ),
-        None => String::new(),
-    };
-    match prior.level {
-        Some(a) => format!(
-            "; the territories together favour alpha {} for a local level{beyond}, and each \
-             territory's own estimate is shrunk toward that as if by a year more of history (a \
-             short history alone cannot tell a level that moves from noise)",
-            fixed(a, 2)
-        ),
-        None => String::new(),
+    let favoured: Vec<String> = [
+        prior
+            .level
+            .map(|a| format!("{} for a local level", fixed(a, 2))),
+        prior.share.map(|b| {
+            format!(
+                "{} for a level moving beyond a growth it carries (the group share's and the \
+                 trends')",
+                fixed(b, 2)
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if favoured.is_empty() {
+        return String::new();
     }
+    format!(
+        "; the territories together favour alpha {}, and each territory's own estimate is \
+         shrunk toward the one for its form as if by a year more of history (a short history \
+         alone cannot tell a level that moves from noise)",
+        favoured.join(" and ")
+    )
 }
 
 /// How the seasonal profiles weigh the years, for the fit section's text.
@@ -1295,6 +1302,23 @@ fn footer(s: &mut String, report: &Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fit_text_names_each_alpha_prior_it_has() {
+        use crate::model::AlphaPriorModes;
+        let both = alpha_prior_text(&AlphaPriorModes {
+            level: Some(0.3),
+            share: Some(0.1),
+        });
+        assert!(both.contains("0.30 for a local level and 0.10 for a level moving beyond"));
+        let share = alpha_prior_text(&AlphaPriorModes {
+            level: None,
+            share: Some(0.1),
+        });
+        assert!(share.contains("alpha 0.10 for a level moving beyond"));
+        assert!(!share.contains("local level"));
+        assert_eq!(alpha_prior_text(&AlphaPriorModes::default()), "");
+    }
 
     #[test]
     fn escapes_markup() {
