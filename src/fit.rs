@@ -1312,9 +1312,12 @@ fn raise_persistence(
 
 /// Level and trend parameters counted by the degrees-of-freedom
 /// correction: none when the territory's own rolling origins measured
-/// their error out of sample (a factor borrowed from the company did not).
+/// their error out of sample (enough of its own errors for a factor of its
+/// own; a factor borrowed from the company, as a territory whose form the
+/// criterion chose takes, did not).
 fn level_parameters(f: &TerritoryFit) -> f64 {
-    let own_errors = f.evaluation.origins >= select::MIN_ORIGINS && f.calibration.is_some();
+    let own_errors = f.evaluation.origins >= select::MIN_ORIGINS
+        && f.evaluation.z.len() >= MIN_CALIBRATION_ERRORS;
     match (own_errors, f.diag.trend) {
         (true, _) => 0.0,
         (false, true) => 2.0,
