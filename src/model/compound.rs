@@ -26,10 +26,11 @@
 //! Fitting lives in `fit::compound`; this module does no estimation.
 
 use rand::{Rng, RngExt};
-use rand_distr::{Distribution, Gamma, LogNormal, Poisson, StandardNormal};
+use rand_distr::{Distribution, Gamma, LogNormal, StandardNormal};
 use serde::Serialize;
 
 use crate::stats::dist::{Family, Fitted};
+use crate::stats::poisson;
 use crate::stats::special::ln_gamma;
 
 /// Above this many deals a period's sum of sizes is drawn from the gamma
@@ -296,9 +297,9 @@ impl CompoundLaw {
         if lambda <= 0.0 || !lambda.is_finite() {
             return 0.0;
         }
-        let n = match Poisson::new(lambda) {
-            Ok(p) => p.sample(rng) as u64,
-            Err(_) => lambda.round() as u64,
+        let n = match poisson::sample(rng, lambda) {
+            Some(count) => count as u64,
+            None => lambda.round() as u64,
         };
         let total = if n == 0 {
             0.0
