@@ -354,7 +354,12 @@ fn print_run(
                 100.0 * p.standard_error
             );
         }
-        if seconds > 0.0 {
+        if f.draws == 0 && f.actual_periods > 0 {
+            println!(
+                "          every period of the plan year is already in the history: these are its \
+                 actuals, nothing was simulated"
+            );
+        } else if seconds > 0.0 {
             println!(
                 "          {} draws in {:.2} s ({:.1} million draws per second)",
                 f.draws,

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+mod common;
+
 fn salesplan(args: &[&str], out: &Path) {
     Command::cargo_bin("salesplan")
         .unwrap()
@@ -328,4 +330,37 @@ fn monthly_phasing_adds_up_to_every_territory_quota() {
         checked += 1;
     }
     assert_eq!(checked, 12);
+}
+
+#[test]
+fn a_plan_year_already_in_the_history_says_its_figures_are_actuals() {
+    // The demo's history ends with 2026: a forecast of 2026 is all
+    // actuals. The command line and the report say so instead of "0 draws".
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = common::demo_sales_scenario(
+        dir.path(),
+        "observed year",
+        "",
+        "[forecast]\nperiod = \"month\"\nstart = \"2026-01-01\"\nperiods = 12\ntrials = 200\n",
+    );
+    let out = dir.path().join("out");
+    let output = Command::cargo_bin("salesplan")
+        .unwrap()
+        .arg("forecast")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8(output).unwrap();
+    assert!(
+        stdout.contains("every period of the plan year is already in the history"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("0 draws"), "{stdout}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Every period of the plan year is already in the history"));
 }
