@@ -354,7 +354,7 @@ fn print_run(
                 100.0 * p.standard_error
             );
         }
-        if f.draws == 0 && f.actual_periods > 0 {
+        if f.all_actuals() {
             println!(
                 "          every period of the plan year is already in the history: these are its \
                  actuals, nothing was simulated"

@@ -234,6 +234,12 @@ pub struct ForecastSection {
 }
 
 impl ForecastSection {
+    /// Whether every period of the plan year is already in the history (its
+    /// figures are actuals and nothing was simulated).
+    pub fn all_actuals(&self) -> bool {
+        self.draws == 0 && self.actual_periods > 0
+    }
+
     /// Build from simulation results; `plan` when the scenario has one,
     /// `recent_actuals` the company's revenue by period before the horizon.
     pub fn of(sim: &SimResults, plan: Option<f64>, recent_actuals: Vec<(String, f64)>) -> Self {

@@ -363,4 +363,7 @@ fn a_plan_year_already_in_the_history_says_its_figures_are_actuals() {
     assert!(!stdout.contains("0 draws"), "{stdout}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Every period of the plan year is already in the history"));
+    // One total is not a distribution, and the fan has no empty band.
+    assert!(!out.join("plots/total_distribution.png").exists());
+    assert!(html.contains("Company revenue by month: actuals"));
 }

@@ -578,7 +578,7 @@ fn forecast_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     let Some(f) = &report.forecast else { return };
     let cur = &report.meta.currency;
     s.push_str("<section id=\"forecast\"><h2>Forecast</h2>");
-    if f.draws == 0 && f.actual_periods > 0 {
+    if f.all_actuals() {
         s.push_str(
             "<p class=\"note\">Every period of the plan year is already in the history: the \
              figures below are its actuals, and nothing was simulated.</p>",

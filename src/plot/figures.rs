@@ -26,7 +26,10 @@ pub fn of_report(report: &Report) -> Vec<Figure> {
     }
     if let Some(f) = &report.forecast {
         out.push(forecast_fan(f, &report.meta.period, currency));
-        out.push(total_distribution(f, currency));
+        // A year that is all actuals has one total, not a distribution.
+        if !f.all_actuals() {
+            out.push(total_distribution(f, currency));
+        }
         if let Some(q) = &report.quota {
             out.push(quota_vs_forecast(q, currency));
             out.push(attainment_distribution(q));
@@ -202,6 +205,25 @@ fn forecast_fan(f: &ForecastSection, period: &str, currency: &str) -> Figure {
         median: total.iter().map(|r| r.summary.quantiles[i50]).collect(),
         outer_label: "P10-P90 (inner band P25-P75)".into(),
     };
+    if f.all_actuals() {
+        // Nothing was simulated: the actuals alone, with no empty band.
+        return Figure {
+            name: "forecast_fan".into(),
+            title: format!("Company revenue by {period}: actuals"),
+            x_label: period.to_string(),
+            y_label: format!("revenue ({currency})"),
+            caption: format!(
+                "Actual revenue of the {} {period}s before the plan year and of the plan year, \
+                 all of whose periods are already in the history.",
+                f.recent_actuals.len()
+            ),
+            shape: Shape::Fans {
+                periods,
+                actual,
+                fans: Vec::new(),
+            },
+        };
+    }
     Figure {
         name: "forecast_fan".into(),
         title: format!("Company revenue by {period}: forecast band and actuals"),
