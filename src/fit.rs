@@ -396,9 +396,6 @@ struct TerritoryFit {
     n_positive: usize,
     /// The rolling-origin evaluation of the chosen form.
     evaluation: select::Evaluation,
-    /// The chosen form's fit and the horizon's seasonal weights (for the
-    /// totals' calibration of its persistence; none without a fit).
-    persistence: Option<(crate::ets::EtsFit, Vec<f64>)>,
     /// The forms averaged with the chosen one.
     alternatives: Vec<Alternative>,
     /// The region's growth per horizon step (group-share form; else empty).
@@ -760,7 +757,6 @@ fn fit_territory(
         n_positive: n_pos,
         growth: choice.fit.growth.clone(),
         evaluation: choice.evaluation,
-        persistence: Some((ets.clone(), weights)),
         alternatives,
         calibration: None,
         total_calibration: None,
@@ -852,7 +848,6 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         n_positive: 0,
         growth: Vec::new(),
         evaluation: select::Evaluation::default(),
-        persistence: None,
         alternatives: Vec::new(),
         calibration: None,
         total_calibration: None,
@@ -1247,16 +1242,20 @@ fn correct_for_fitted_parameters(
 }
 
 /// Where the whole spans' totals missed more than their periods (errors
-/// that persist: a level that moves more than the model lets it), the
-/// missing variance of the horizon total is given to the innovations'
-/// persistence: the level's smoothing weight in the simulation is raised
-/// until its innovations add that variance to the total
-/// ([`crate::ets::EtsFit::persistence_for`]). So the level moves further
-/// the further ahead, and a period's interval widens with its horizon, as
-/// a wandering level's does; the median path is unchanged. What even a
-/// weight of 1 cannot add is one level shift per trial, common to every
-/// period. `dof` is the degrees-of-freedom widening and `spread` the
-/// periods' total widening.
+/// that persist: a level that is further off, or moves more, than the
+/// model allows), the missing variance of the horizon total is one level
+/// shift per trial, common to every period of the horizon and to every
+/// averaged form alike (the level's relative variance at most
+/// `MAX_LEVEL_REL_VAR`). The spans' totals cannot tell a misplaced level
+/// from a wandering one. Of the two, the shift is the one that keeps the
+/// year's median: given instead to the innovations' persistence (the
+/// simulated alpha raised until they add it), each period's own surprise
+/// moves the level for the rest of the horizon, and on a lumpy territory
+/// (one big order, then empty months: relative noise of 100-170% a month)
+/// the level becomes a mean-kept random walk whose median sinks by
+/// alpha^2 sigma^2 / 2 a period; Superstore's states' year P50s fell to
+/// under half their means. `dof` is the degrees-of-freedom widening and
+/// `spread` the periods' total widening.
 fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
     let Some(k_total) = f.total_calibration else {
         return;
@@ -1266,48 +1265,12 @@ fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
         return;
     }
     let needed = (target * target - spread * spread) * f.total_rel_var;
-    let Some((ets, weights)) = &f.persistence else {
-        return;
-    };
-    // Each averaged form's persistence raised the same way; what is left
-    // becomes a level shift of the same relative size for each.
-    let alternatives = f.alternatives.iter_mut().map(|a| (&mut a.level, &a.fit));
-    for (law, fit) in std::iter::once((&mut f.level, ets)).chain(alternatives) {
-        let extra = raise_persistence(law, fit, weights, needed, spread);
-        if extra > 0.0 {
-            let l2 = law.level * law.level;
-            let room = (MAX_LEVEL_REL_VAR - law.cov[0][0] / l2).max(0.0);
-            law.cov[0][0] += extra.min(room) * l2;
-        }
+    let alternatives = f.alternatives.iter_mut().map(|a| &mut a.level);
+    for law in std::iter::once(&mut f.level).chain(alternatives) {
+        let l2 = law.level * law.level;
+        let room = (MAX_LEVEL_REL_VAR - law.cov[0][0] / l2).max(0.0);
+        law.cov[0][0] += needed.min(room) * l2;
     }
-    if f.level.smoothing.alpha > ets.smoothing.alpha {
-        if let Some(p) = f.diag.params.as_object_mut() {
-            p.insert(
-                "alpha_simulated".into(),
-                json!(round6(f.level.smoothing.alpha)),
-            );
-        }
-    }
-}
-
-/// Raise `law`'s smoothing weight (the form `fit`'s, simulated with the
-/// innovations widened by `spread`) until its innovations add `needed` to
-/// the horizon total's relative variance; returns what is still missing.
-fn raise_persistence(
-    law: &mut LevelLaw,
-    fit: &crate::ets::EtsFit,
-    weights: &[f64],
-    needed: f64,
-    spread: f64,
-) -> f64 {
-    // The innovations are the widened law's: spread^2 times the fit's.
-    let (alpha, added) = fit.persistence_for(weights, needed / (spread * spread));
-    if alpha <= law.smoothing.alpha {
-        return needed;
-    }
-    law.smoothing.alpha = alpha;
-    law.smoothing.beta = law.smoothing.beta.min(alpha);
-    (needed - spread * spread * added).max(0.0)
 }
 
 /// Level and trend parameters counted by the degrees-of-freedom

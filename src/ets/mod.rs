@@ -375,54 +375,24 @@ impl EtsFit {
             .enumerate()
             .map(|(h, v)| v * s.slope_weight(h + 1))
             .sum();
-        (self.innovation_variance(&m, s.alpha)
-            + level_var * total * total
-            + slope_var * sloped * sloped)
+        (self.innovation_variance(&m) + level_var * total * total + slope_var * sloped * sloped)
             .sqrt()
     }
 
-    /// Variance of the horizon total from the innovations, were the level's
-    /// smoothing weight `alpha`, for the weighted means `m`
+    /// Variance of the horizon total from the innovations, for the
+    /// weighted means `m`
     /// ([`Self::weighted_means`]): the innovation of step j reaches every
     /// later step h through c_(h-j) (see [`Self::relative_variance`]), so
     /// Var = sigma^2 sum_j (m_j + sum_(h>j) m_h c_(h-j))^2.
-    fn innovation_variance(&self, m: &[f64], alpha: f64) -> f64 {
+    fn innovation_variance(&self, m: &[f64]) -> f64 {
         let s = &self.smoothing;
-        let c = |k: usize| alpha + s.beta * s.slope_weight(k);
+        let c = |k: usize| s.alpha + s.beta * s.slope_weight(k);
         let mut var = 0.0;
         for j in 0..m.len() {
             let reach: f64 = m[j] + (j + 1..m.len()).map(|h| m[h] * c(h - j)).sum::<f64>();
             var += reach * reach;
         }
         self.sigma2 * var
-    }
-
-    /// The level's smoothing weight, at least the fitted one, at which the
-    /// innovations add `extra` to the horizon total's variance (relative to
-    /// the squared expected total), by bisection, and what that weight adds
-    /// (less than `extra` only when even a weight of 1 adds less).
-    pub fn persistence_for(&self, weights: &[f64], extra: f64) -> (f64, f64) {
-        let m = self.weighted_means(weights);
-        let total: f64 = m.iter().sum();
-        let alpha = self.smoothing.alpha;
-        if total <= 0.0 || extra <= 0.0 {
-            return (alpha, 0.0);
-        }
-        let base = self.innovation_variance(&m, alpha);
-        let added = |a: f64| (self.innovation_variance(&m, a) - base) / (total * total);
-        let (mut lo, mut hi) = (alpha, 1.0);
-        if added(hi) <= extra {
-            return (hi, added(hi));
-        }
-        for _ in 0..40 {
-            let mid = 0.5 * (lo + hi);
-            if added(mid) < extra {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        (hi, added(hi))
     }
 
     /// Relative estimation variance of the level and of the slope per period
