@@ -580,22 +580,14 @@ fn fit_territory(
     let n_pos = positive.len();
 
     let mut candidates: Vec<Candidate> = Vec::new();
-    // A family is a candidate only if its mean agrees with the sample mean
-    // (within 3 standard errors): a law whose tail implies a very different
-    // mean would bias every forecast.
-    let sample_mean = mean(&positive);
-    let sample_se = (positive
-        .iter()
-        .map(|v| (v - sample_mean).powi(2))
-        .sum::<f64>()
-        / (n_pos.max(2) - 1) as f64
-        / n_pos.max(1) as f64)
-        .sqrt();
+    // Each family with the sample's mean (`dist::fit_mean_matched`): the
+    // forecast's mean is the history's, and a law whose tail implied
+    // another mean would move every period's median when it is kept.
     if n_pos >= MIN_OWN_FIT {
         for &fam in families {
-            if let Some(f) = dist::fit(fam, &positive) {
+            if let Some(f) = dist::fit_mean_matched(fam, &positive) {
                 let ll = f.loglik(&positive);
-                if ll.is_finite() && (f.mean() - sample_mean).abs() <= 3.0 * sample_se + 1e-9 {
+                if ll.is_finite() {
                     candidates.push(Candidate::new(PositivePart::Parametric(f), ll, 2, n_pos));
                 }
             }
