@@ -53,11 +53,20 @@ use season::{
 const MIN_OWN_FIT: usize = 6;
 /// Fewest positive residuals for the empirical law to be a candidate.
 const MIN_EMPIRICAL: usize = 12;
-/// Weight, in independent origins, of the company's calibration in a
-/// territory's: a territory whose errors amount to 4 independent origins
-/// (16 origins a quarter horizon apart) takes half its own factor and half
-/// the company's (on the log scale).
+/// Sampling variance of the log of a calibration factor estimated from m
+/// independent errors, times m: the 80% quantile of |z| has standard error
+/// sqrt(0.8 x 0.2) / (2 phi(z80) sqrt(m)), and relative to z80 that is
+/// 0.889 / sqrt(m) (four independent spans: a factor known to 45%).
+const FACTOR_LOG_VARIANCE: f64 = 0.791;
+/// Where too few territories are evaluated to measure how much their true
+/// factors differ (fewer than `MIN_CALIBRATION_MEMBERS`), that spread is
+/// taken as what this many independent origins would measure: a territory
+/// whose errors amount to 4 independent origins then takes half its own
+/// factor and half the company's (on the log scale).
 const CALIBRATION_PRIOR_ORIGINS: f64 = 4.0;
+/// Fewest evaluated territories to estimate the spread of their true
+/// calibration factors.
+const MIN_CALIBRATION_MEMBERS: usize = 3;
 /// Fewest standardised errors for a calibration factor.
 const MIN_CALIBRATION_ERRORS: usize = 8;
 /// Range of the calibration factor: a history never makes the simulated
@@ -1074,16 +1083,26 @@ fn calibration_factor(z: &[(usize, f64)]) -> Option<f64> {
 
 /// Calibrate each fitted territory's simulated spread against its own
 /// rolling-origin errors, shrunk toward the company's (and the same for
-/// the horizon total, from the errors of the scored spans' totals): log k = w log
-/// k_own + (1 - w) log k_company, w = m / (m + `CALIBRATION_PRIOR_ORIGINS`),
-/// m the independent origins (at least 1) or whole spans the errors amount to: the
-/// scored spans overlap, and counting them raw would let a territory's
-/// own noise set its width. The company's factor pools every
-/// evaluated territory's errors; a territory with fewer than
-/// `select::MIN_ORIGINS` origins takes the company's. The residual law is
-/// widened by k (on the log scale, mean kept) and the state's covariance
-/// by k^2, so periods, their persistence and totals all scale together
-/// (applied by [`correct_for_fitted_parameters`], on top of its
+/// the horizon total, from the errors of the scored spans' totals), by
+/// empirical Bayes (Efron and Morris), as the forms' scores are pooled:
+/// log k = w log k_own + (1 - w) log k_company, w = tau^2 / (tau^2 + se^2).
+/// se^2 = `FACTOR_LOG_VARIANCE` / m is the sampling variance of the
+/// territory's own log factor, m the independent origins (at least 1) or
+/// whole spans its errors amount to (the scored spans overlap); tau^2 the
+/// variance of the territories' true log factors: the variance of their
+/// own log factors less their mean se^2, at least 0
+/// ([`true_factor_variance`]). So where the territories' factors differ
+/// no more than their noise would make them (a panel of iid series), each
+/// takes the company's, and where some really wander more than others,
+/// their own evidence counts in proportion. Before 2026-12-05 the weight
+/// was m / (m + 4) whatever the panel: with four independent spans a
+/// territory's total took half its own factor, known to 45%, and one of
+/// eight iid series had its year widened 40% by chance. The company's
+/// factor pools every evaluated territory's errors; a territory with fewer
+/// than `select::MIN_ORIGINS` origins takes the company's. The residual
+/// law is widened by k (on the log scale, mean kept) and the state's
+/// covariance by k^2, so periods, their persistence and totals all scale
+/// together (applied by [`correct_for_fitted_parameters`], on top of its
 /// correction for the seasonal parameters, which the rolling origins do
 /// not refit and so cannot see).
 fn calibrate(fits: &mut [TerritoryFit]) {
@@ -1103,31 +1122,66 @@ fn calibrate(fits: &mut [TerritoryFit]) {
         .collect();
     let company = calibration_factor(&pooled);
     let company_totals = calibration_factor(&pooled_totals);
-    let shrink = |own: Option<f64>, company: Option<f64>, origins: f64| match (own, company) {
-        (Some(o), Some(c)) => {
-            let m = origins;
-            let w = m / (m + CALIBRATION_PRIOR_ORIGINS);
-            Some((w * o.ln() + (1.0 - w) * c.ln()).exp())
+    // Each territory's own log factors with their sampling variances: the
+    // periods' by the independent origins, the total's by the independent
+    // whole spans (none: no evidence).
+    let own = |z: &[(usize, f64)], m: f64| -> Option<(f64, f64)> {
+        let k = calibration_factor(z)?;
+        (m > 0.0).then(|| (k.ln(), FACTOR_LOG_VARIANCE / m))
+    };
+    let owns: Vec<[Option<(f64, f64)>; 2]> = fits
+        .iter()
+        .map(|f| {
+            if evaluated(f) {
+                let e = &f.evaluation;
+                [
+                    own(&e.z, e.independent_origins),
+                    own(&totals(f), e.independent_spans),
+                ]
+            } else {
+                [None, None]
+            }
+        })
+        .collect();
+    let tau2 = [0, 1].map(|i| true_factor_variance(owns.iter().filter_map(|o| o[i])));
+    let shrink = |own: Option<(f64, f64)>, company: Option<f64>, tau2: f64| match (own, company) {
+        (Some((o, se2)), Some(c)) => {
+            let w = if tau2 + se2 > 0.0 {
+                tau2 / (tau2 + se2)
+            } else {
+                1.0
+            };
+            Some((w * o + (1.0 - w) * c.ln()).exp())
         }
-        (Some(o), None) => Some(o),
+        (Some((o, _)), None) => Some(o.exp()),
         (None, c) => c,
     };
-    for f in fits.iter_mut().filter(|f| !f.empty) {
-        let (own, own_totals) = if evaluated(f) {
-            (
-                calibration_factor(&f.evaluation.z),
-                calibration_factor(&totals(f)),
-            )
-        } else {
-            (None, None)
-        };
-        // Each shrunk by the evidence it rests on: the independent origins
-        // for the periods, the independent whole spans for the total.
-        f.calibration = shrink(own, company, f.evaluation.independent_origins);
-        f.total_calibration = shrink(own_totals, company_totals, f.evaluation.independent_spans);
+    for (f, [own, own_total]) in fits.iter_mut().zip(owns) {
+        if f.empty {
+            continue;
+        }
+        f.calibration = shrink(own, company, tau2[0]);
+        f.total_calibration = shrink(own_total, company_totals, tau2[1]);
         f.diag.calibration = f.calibration;
         f.diag.total_calibration = f.total_calibration;
     }
+}
+
+/// The variance of the territories' true log calibration factors, from
+/// their own estimates (log factor, sampling variance): the estimates'
+/// variance less their mean sampling variance, at least 0. With fewer
+/// than `MIN_CALIBRATION_MEMBERS` estimates it cannot be told, and is
+/// taken as `FACTOR_LOG_VARIANCE / CALIBRATION_PRIOR_ORIGINS`.
+fn true_factor_variance(own: impl Iterator<Item = (f64, f64)>) -> f64 {
+    let own: Vec<(f64, f64)> = own.collect();
+    if own.len() < MIN_CALIBRATION_MEMBERS {
+        return FACTOR_LOG_VARIANCE / CALIBRATION_PRIOR_ORIGINS;
+    }
+    let n = own.len() as f64;
+    let mean = own.iter().map(|o| o.0).sum::<f64>() / n;
+    let spread = own.iter().map(|o| (o.0 - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let noise = own.iter().map(|o| o.1).sum::<f64>() / n;
+    (spread - noise).max(0.0)
 }
 
 /// Variance inflation n / (n - p) for `p` parameters fitted to `n` periods,
