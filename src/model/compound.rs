@@ -36,6 +36,17 @@ use crate::stats::special::ln_gamma;
 /// Above this many deals a period's sum of sizes is drawn from the gamma
 /// law with the same mean and variance instead of deal by deal.
 const DIRECT_SUM_MAX: u64 = 64;
+/// At or above this expected deal count (twice `DIRECT_SUM_MAX`: a count
+/// at or below that is then a 1e-9 chance) a period's revenue is drawn as
+/// one gamma with the compound sum's mean and variance (lambda E[size]
+/// and lambda E[size^2]) instead of a Poisson count and then a gamma sum:
+/// the count's own variance is kept, and of its shape only the third
+/// cumulant moves, by a factor 2 (k + 1) / (k + 2) for gamma sizes of
+/// shape k. With k = 0.5 at this rate that moves a period's P05 and P95 by
+/// 1.5% of its standard deviation, under 0.2% of its mean (a test holds
+/// it to 3%), and saves the count's draw, a tenth of a deal-driven
+/// forecast's draw time.
+const MANY_DEALS: f64 = 2.0 * DIRECT_SUM_MAX as f64;
 /// Half-width (in standard deviations) and step of the normal quadrature
 /// over the latent rate.
 const QUAD_HALF_WIDTH: f64 = 6.0;
@@ -190,6 +201,10 @@ pub struct CompoundTrial {
     /// from shape n x this, same scale, with no division per period.
     sum_shape: f64,
     sum_scale: f64,
+    /// The same for a period's whole revenue per expected deal, count
+    /// included (mean^2 / E[size^2], E[size^2] / mean; see `MANY_DEALS`).
+    compound_shape: f64,
+    compound_scale: f64,
     mix_sd: f64,
 }
 
@@ -297,6 +312,9 @@ impl CompoundLaw {
         if lambda <= 0.0 || !lambda.is_finite() {
             return 0.0;
         }
+        if lambda >= MANY_DEALS {
+            return self.credit_factor * many_deals(rng, trial, lambda);
+        }
         let n = match poisson::sample(rng, lambda) {
             Some(count) => count as u64,
             None => lambda.round() as u64,
@@ -350,8 +368,20 @@ impl Distribution<CompoundTrial> for CompoundLaw {
             deals_per_base: self.mean_scale / (self.credit_factor * mean),
             sum_shape: mean * mean / var,
             sum_scale: var / mean,
+            compound_shape: mean * mean / (var + mean * mean),
+            compound_scale: (var + mean * mean) / mean,
             mix_sd,
         }
+    }
+}
+
+/// A period's revenue (before credits) at an expected `lambda` deals of
+/// at least `MANY_DEALS`: one gamma draw with the compound sum's mean and
+/// variance.
+fn many_deals<R: Rng + ?Sized>(rng: &mut R, trial: &CompoundTrial, lambda: f64) -> f64 {
+    match Gamma::new(lambda * trial.compound_shape, trial.compound_scale) {
+        Ok(g) => g.sample(rng),
+        Err(_) => lambda * trial.size_mean,
     }
 }
 
@@ -458,6 +488,45 @@ mod tests {
                 (mean / base - 1.0).abs() < 0.03,
                 "{}: mean {mean}",
                 l.name()
+            );
+        }
+    }
+
+    #[test]
+    fn many_deals_are_drawn_as_the_count_and_sizes_would_give_them() {
+        // Gamma sizes of shape 0.5 (the most skewed sizes of the shared
+        // data) at the rate where the single draw takes over: its
+        // quantiles against the Poisson count and gamma sum's, 400,000
+        // draws each (a quantile's Monte Carlo error is under 0.004 sd;
+        // the approximation moves the tails by 0.015 sd).
+        let l = law(Family::Gamma, [0.5, 0.5], 0.0);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
+        let trial = l.sample(&mut rng);
+        let lambda = MANY_DEALS;
+        let draws = 400_000;
+        let mut merged: Vec<f64> = (0..draws)
+            .map(|_| many_deals(&mut rng, &trial, lambda))
+            .collect();
+        let mut exact: Vec<f64> = (0..draws)
+            .map(|_| {
+                let n = poisson::sample(&mut rng, lambda).unwrap();
+                Gamma::new(n * trial.sum_shape, trial.sum_scale)
+                    .unwrap()
+                    .sample(&mut rng)
+            })
+            .collect();
+        merged.sort_by(f64::total_cmp);
+        exact.sort_by(f64::total_cmp);
+        let mean = exact.iter().sum::<f64>() / f64::from(draws);
+        let sd = (exact.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / f64::from(draws)).sqrt();
+        for q in [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95] {
+            let i = (q * f64::from(draws)) as usize;
+            let gap = (merged[i] - exact[i]).abs() / sd;
+            assert!(
+                gap < 0.03,
+                "quantile {q}: {} against {} ({gap:.4} sd)",
+                merged[i],
+                exact[i]
             );
         }
     }

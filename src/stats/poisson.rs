@@ -105,16 +105,29 @@ impl Tail {
     }
 }
 
+/// `floor` of a non-negative `x` as a truncating conversion: the same value
+/// (below 2^63), without the library call `f64::floor` compiles to on
+/// x86-64 without SSE4.1 (4% of a deal-driven forecast's draws).
+#[inline]
+fn floor_non_negative(x: f64) -> f64 {
+    debug_assert!(x >= 0.0);
+    if x < 9.2e18 {
+        (x as u64) as f64
+    } else {
+        x.floor()
+    }
+}
+
 /// Ahrens and Dieter's method for a rate of at least 12.
 fn rejection<R: Rng + ?Sized>(rng: &mut R, lambda: f64) -> f64 {
     let s = lambda.sqrt();
-    let l = (lambda - 1.1484).floor();
+    let l = floor_non_negative(lambda - 1.1484);
     // Step N: a normal deviate, accepted at once when far enough up.
     let z: f64 = StandardNormal.sample(rng);
     let g = lambda + s * z;
     let mut tail = None;
     if g >= 0.0 {
-        let k1 = g.floor();
+        let k1 = floor_non_negative(g);
         // Step I.
         if k1 >= l {
             return k1;
@@ -137,7 +150,8 @@ fn rejection<R: Rng + ?Sized>(rng: &mut R, lambda: f64) -> f64 {
         let u: f64 = rng.random::<f64>() * 2.0 - 1.0;
         let t_e = 1.8 + e * u.signum();
         if t_e > -0.6744 {
-            let k2 = (lambda + s * t_e).floor();
+            // Positive: t_e > -0.6744 and lambda >= 12 > (0.6744 s)^2.
+            let k2 = floor_non_negative(lambda + s * t_e);
             let (px, py, fx, fy) = t.at(lambda, s, k2);
             // Step H.
             if t.c * u.abs() <= py * (px + e).exp() - fy * (fx + e).exp() {
