@@ -227,8 +227,11 @@ pub fn fit_mean_matched(family: Family, x: &[f64]) -> Option<Fitted> {
                 }
                 .loglik(x)
             };
+            // Shapes below 0.05 are out of reach: Gamma(1 + 1/k) overflows
+            // near k = 0.006, and no period law is that skewed.
             let k0 = plain.params[0].ln();
-            at(golden::minimize(nll, k0 - 2.0, k0 + 2.0, 60).x)
+            let lo = (k0 - 2.0).max(0.05f64.ln());
+            at(golden::minimize(nll, lo, (k0 + 2.0).max(lo + 1.0), 60).x)
         }
     };
     (params.iter().all(|p| p.is_finite()) && params[1] > 0.0).then_some(Fitted { family, params })
@@ -427,6 +430,21 @@ mod tests {
                 assert!(o.loglik(&x) < ll, "{family:?} {step}");
             }
         }
+        // The lognormal's closed form is the profile likelihood's maximum,
+        // found numerically over sigma.
+        let profile = |s: f64| {
+            -Fitted {
+                family: Family::LogNormal,
+                params: [m.ln() - 0.5 * s * s, s],
+            }
+            .loglik(&x)
+        };
+        let numeric = golden::minimize(profile, 0.05, 5.0, 80).x;
+        let closed = fit_mean_matched(Family::LogNormal, &x).unwrap().params[1];
+        assert!(
+            (numeric / closed - 1.0).abs() < 1e-6,
+            "{numeric} against {closed}"
+        );
         // The plain lognormal's mean is well above the sample's here.
         assert!(fit(Family::LogNormal, &x).unwrap().mean() > 1.3 * m);
     }
