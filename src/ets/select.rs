@@ -72,46 +72,11 @@ pub struct Evaluation {
     /// step / horizon (no floor: no whole span is no evidence). It weighs
     /// a territory's own calibration of the total.
     pub independent_spans: f64,
-    /// The chosen mixture's misses, one per scored period, with the
-    /// horizon step (0: the first period after the origin).
-    pub misses: Vec<(usize, Miss)>,
-    /// The misses of its whole spans' totals, one per origin.
-    pub total_misses: Vec<Miss>,
-}
-
-impl Evaluation {
-    /// The periods' standardised errors, with their steps, were the
-    /// innovations' persistence scaled by `r` ([`Miss::z`]).
-    pub fn z(&self, r: f64) -> Vec<(usize, f64)> {
-        self.misses
-            .iter()
-            .filter_map(|(h, m)| m.z(r).map(|z| (*h, z)))
-            .collect()
-    }
-
-    /// The same for the whole spans' totals.
-    pub fn z_total(&self, r: f64) -> Vec<f64> {
-        self.total_misses.iter().filter_map(|m| m.z(r)).collect()
-    }
-}
-
-/// A forecast's miss: the actual less the forecast mean, and the forecast
-/// variance as a quadratic in a factor r on the smoothing weights (see
-/// [`EtsFit::total_variance_parts`]; a period's has no linear term).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Miss {
-    pub error: f64,
-    pub var: [f64; 3],
-}
-
-impl Miss {
-    /// The standardised error were the innovations' persistence scaled by
-    /// `r` (1: as fitted); `None` when that variance is not positive.
-    pub fn z(&self, r: f64) -> Option<f64> {
-        let [a, b, c] = self.var;
-        let v = a + r * (b + r * c);
-        (v > 0.0).then(|| self.error / v.sqrt())
-    }
+    /// The chosen form's standardised errors, one per scored period, with
+    /// the horizon step (0: the first period after the origin).
+    pub z: Vec<(usize, f64)>,
+    /// The standardised errors of its spans' totals, one per origin.
+    pub z_total: Vec<f64>,
 }
 
 /// The chosen model and the evidence for it.
@@ -165,41 +130,29 @@ fn crps_normal(y: f64, mean: f64, sd: f64) -> f64 {
 }
 
 /// A forecast against what happened: the actual value, the forecast mean
-/// and its variance as a quadratic in a factor on the smoothing weights
-/// ([`Miss`]).
+/// and its standard deviation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Forecast {
     pub actual: f64,
     pub mean: f64,
-    pub var: [f64; 3],
+    pub sd: f64,
 }
 
-impl Forecast {
-    /// The standard deviation as fitted.
-    fn sd(&self) -> f64 {
-        self.var.iter().sum::<f64>().max(0.0).sqrt()
-    }
-}
-
-/// The miss of a mixture of forecasts of the same value, `forms` with
-/// their weights (by its first two moments: the mean of the means, and the
-/// mean variance plus the spread of the means, which is in the constant
-/// term); `None` when there are no forms.
-fn mixture_miss(forms: &[(f64, Forecast)]) -> Option<Miss> {
+/// The standardised error of a mixture of forecasts of the same value,
+/// `forms` with their weights (by its first two moments: the mean of the
+/// means, and the mean variance plus the spread of the means); `None` when
+/// the mixture is certain.
+fn mixture_z(forms: &[(f64, Forecast)]) -> Option<f64> {
     let total: f64 = forms.iter().map(|(w, _)| w).sum();
     let mean = forms.iter().map(|(w, f)| w * f.mean).sum::<f64>() / total;
-    let spread = forms.iter().map(|(w, f)| w * f.mean * f.mean).sum::<f64>() / total - mean * mean;
-    let mut var = [spread.max(0.0), 0.0, 0.0];
-    for (w, f) in forms {
-        for (v, p) in var.iter_mut().zip(f.var) {
-            *v += w * p / total;
-        }
-    }
+    let second = forms
+        .iter()
+        .map(|(w, f)| w * (f.sd * f.sd + f.mean * f.mean))
+        .sum::<f64>()
+        / total;
+    let var = second - mean * mean;
     let actual = forms.first()?.1.actual;
-    Some(Miss {
-        error: actual - mean,
-        var,
-    })
+    (var > 0.0).then(|| (actual - mean) / var.sqrt())
 }
 
 /// One origin's CRPS sum, its forecasts per period (with their steps) and
@@ -221,28 +174,30 @@ fn score_from(
     let mut periods = Vec::with_capacity(end - origin);
     for (h, t) in (origin..end).enumerate() {
         let mean = f.mean_at(h);
-        let [still, moving] = f.variance_parts(h).map(|v| v * mean * mean);
-        let forecast = Forecast {
-            actual: a[t],
-            mean,
-            var: [still, 0.0, moving],
-        };
-        crps += season[t] * crps_normal(a[t], mean, forecast.sd());
-        periods.push((h, forecast));
+        let sd = mean * f.relative_variance(h).sqrt();
+        crps += season[t] * crps_normal(a[t], mean, sd);
+        periods.push((
+            h,
+            Forecast {
+                actual: a[t],
+                mean,
+                sd,
+            },
+        ));
     }
     // The span's total, in the same units: what a plan is judged on, and
     // where the noise of single periods (sparse territories) averages out.
     let total: f64 = (origin..end).map(|t| a[t] * season[t]).sum();
     let mean_total: f64 = f.weighted_means(&season[origin..end]).iter().sum();
-    let total_forecast = Forecast {
-        actual: total,
-        mean: mean_total,
-        var: f.total_variance_parts(&season[origin..end]),
-    };
-    crps += crps_normal(total, mean_total, total_forecast.sd());
+    let total_sd = f.total_sd(&season[origin..end]);
+    crps += crps_normal(total, mean_total, total_sd);
     // Only a whole horizon's total calibrates the horizon total (see
     // `whole_span_origins`).
-    let span = (end - origin == horizon).then_some(total_forecast);
+    let span = (end - origin == horizon).then_some(Forecast {
+        actual: total,
+        mean: mean_total,
+        sd: total_sd,
+    });
     (crps, periods, span)
 }
 
@@ -300,26 +255,26 @@ impl Evaluated {
     /// with weights): of each scored period, with its step, and of each
     /// whole span's total.
     fn mixture_errors(&self, weights: &[(usize, f64)]) -> Evaluation {
-        let mix = |pick: &dyn Fn(usize) -> Forecast| -> Option<Miss> {
+        let mix = |pick: &dyn Fn(usize) -> Forecast| -> Option<f64> {
             let forms: Vec<(f64, Forecast)> = weights.iter().map(|&(i, w)| (w, pick(i))).collect();
-            mixture_miss(&forms)
+            mixture_z(&forms)
         };
         let first = weights[0].0;
-        let misses = (0..self.periods[first].len())
+        let z = (0..self.periods[first].len())
             .filter_map(|k| {
                 let h = self.periods[first][k].0;
-                mix(&|i| self.periods[i][k].1).map(|m| (h, m))
+                mix(&|i| self.periods[i][k].1).map(|z| (h, z))
             })
             .collect();
-        let total_misses: Vec<Miss> = (0..self.totals[first].len())
+        let z_total: Vec<f64> = (0..self.totals[first].len())
             .filter_map(|k| mix(&|i| self.totals[i][k]))
             .collect();
         Evaluation {
             origins: self.origins,
             independent_origins: self.effective_origins,
-            independent_spans: total_misses.len() as f64 * self.span_independence,
-            misses,
-            total_misses,
+            independent_spans: z_total.len() as f64 * self.span_independence,
+            z,
+            z_total,
         }
     }
 
@@ -507,8 +462,8 @@ mod tests {
         let e = &c.evaluation;
         assert_eq!(e.origins, 16);
         assert!((e.independent_origins - 4.0).abs() < 1e-12);
-        assert!(!e.total_misses.is_empty());
-        assert!((e.independent_spans - 0.25 * e.total_misses.len() as f64).abs() < 1e-12);
+        assert!(!e.z_total.is_empty());
+        assert!((e.independent_spans - 0.25 * e.z_total.len() as f64).abs() < 1e-12);
         let mut x = 17u64;
         let noise: Vec<f64> = (0..72)
             .map(|_| {
