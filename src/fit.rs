@@ -420,6 +420,8 @@ struct TerritoryFit {
     total_calibration: Option<f64>,
     /// Relative variance of the horizon total under the fitted model.
     total_rel_var: f64,
+    /// [`total_per_level`] of the chosen form (1 without one).
+    total_per_level: f64,
     /// Seasonal parameters estimated from the territory's own deviations
     /// (sum of shrinkage weights).
     season_dof: f64,
@@ -433,6 +435,23 @@ struct Alternative {
     weight: f64,
     level: LevelLaw,
     fit: crate::ets::EtsFit,
+    /// [`total_per_level`] of this form.
+    total_per_level: f64,
+}
+
+/// A form's expected horizon total over what its level at the origin would
+/// give held flat (`weights`: the horizon's seasonal indices): 1 for a
+/// level, above 1 for a growing trend. A level shift of relative variance
+/// v moves the total by v / this^2 of its own square, so widening a
+/// growing form's total by v takes a shift of v x this^2.
+fn total_per_level(fit: &crate::ets::EtsFit, weights: &[f64]) -> f64 {
+    let flat = fit.level * weights.iter().sum::<f64>();
+    let total: f64 = fit.weighted_means(weights).iter().sum();
+    if flat > 0.0 && total > 0.0 {
+        total / flat
+    } else {
+        1.0
+    }
 }
 
 /// The state law of a fitted form: its level and slope at the origin with
@@ -545,6 +564,11 @@ fn fit_territory(
     let ets = &choice.fit;
     let trend = !matches!(ets.form, Form::Mean | Form::Level);
     let level = level_law(ets);
+    // The horizon's seasonal weights, and the model's relative variance of
+    // the horizon total (for the totals' calibration).
+    let s_len = season.len();
+    let next = positions.last().map_or(0, |&p| p + 1);
+    let weights: Vec<f64> = (0..horizon).map(|h| season[(next + h) % s_len]).collect();
     let mut alternatives: Vec<Alternative> = choice
         .others
         .iter()
@@ -552,15 +576,11 @@ fn fit_territory(
             weight: *weight,
             level: level_law(fit),
             fit: fit.clone(),
+            total_per_level: total_per_level(fit, &weights),
         })
         .collect();
     let fitted = ets.fitted.clone();
     let nf = n as f64;
-    // The horizon's seasonal weights, and the model's relative variance of
-    // the horizon total (for the totals' calibration).
-    let s_len = season.len();
-    let next = positions.last().map_or(0, |&p| p + 1);
-    let weights: Vec<f64> = (0..horizon).map(|h| season[(next + h) % s_len]).collect();
     // Over the averaged forms: the mixture's mean and variance of the total.
     let forms: Vec<(f64, &crate::ets::EtsFit)> = std::iter::once((choice.weight, ets))
         .chain(alternatives.iter().map(|a| (a.weight, &a.fit)))
@@ -766,6 +786,7 @@ fn fit_territory(
         calibration: None,
         total_calibration: None,
         total_rel_var,
+        total_per_level: total_per_level(ets, &weights),
         season_dof,
         season_var,
     }
@@ -857,6 +878,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         calibration: None,
         total_calibration: None,
         total_rel_var: 0.0,
+        total_per_level: 1.0,
         season_dof: 0.0,
         season_var: 0.0,
     }
@@ -1325,12 +1347,18 @@ fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
     }
     let needed = (target * target - spread * spread) * f.total_rel_var;
     let mut capped = false;
-    let alternatives = f.alternatives.iter_mut().map(|a| &mut a.level);
-    for law in std::iter::once(&mut f.level).chain(alternatives) {
+    let alternatives = f
+        .alternatives
+        .iter_mut()
+        .map(|a| (&mut a.level, a.total_per_level));
+    for (law, per_level) in std::iter::once((&mut f.level, f.total_per_level)).chain(alternatives) {
+        // The total's relative variance, as the level's (a growing form's
+        // total is more than its level held flat).
+        let want = needed * per_level * per_level;
         let l2 = law.level * law.level;
         let room = (MAX_LEVEL_REL_VAR - law.cov[0][0] / l2).max(0.0);
-        capped |= needed > room;
-        law.cov[0][0] += needed.min(room) * l2;
+        capped |= want > room;
+        law.cov[0][0] += want.min(room) * l2;
     }
     // Shown in `params`: the shift's relative standard deviation, and
     // whether the cap on the level's uncertainty held it below what the
