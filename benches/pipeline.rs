@@ -19,12 +19,6 @@
 //!   summed or summarised), for the issue's "kernel at least two thirds of
 //!   the raw-limit rate".
 //!
-//! - `poisson`: deal counts per second, one million Poisson draws whose
-//!   rate changes at every draw (100 to 500, as a deal-driven territory's
-//!   periods have), by `rand_distr` (a `Poisson::new` per draw) and by
-//!   `stats::poisson` (the same draws, its constants built only when a
-//!   draw needs them) in the same run.
-//!
 //! - `rebalance`: accounts rebalanced per second, 100,000 accounts x 500
 //!   territories in 8 regions with a 10% budget (10,000 optional moves),
 //!   balancing potential and workload; the issue's limit is 30 s.
@@ -303,46 +297,12 @@ fn bench_rebalance(c: &mut Criterion) {
     group.finish();
 }
 
-fn bench_poisson(c: &mut Criterion) {
-    use rand::SeedableRng;
-    const DRAWS: usize = 1_000_000;
-    let rates: Vec<f64> = (0..DRAWS)
-        .map(|i| 100.0 + 400.0 * ((i * 7919) % DRAWS) as f64 / DRAWS as f64)
-        .collect();
-    let mut group = c.benchmark_group("poisson");
-    group.throughput(Throughput::Elements(DRAWS as u64));
-    group.bench_function("rand_distr_1m_varying_rate", |b| {
-        b.iter(|| {
-            let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
-            rates
-                .iter()
-                .map(|&r| {
-                    let law = rand_distr::Poisson::new(r).unwrap();
-                    let n: f64 = law.sample(&mut rng);
-                    n
-                })
-                .sum::<f64>()
-        })
-    });
-    group.bench_function("stats_poisson_1m_varying_rate", |b| {
-        b.iter(|| {
-            let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
-            rates
-                .iter()
-                .map(|&r| salesplan::stats::poisson::sample(&mut rng, r).unwrap())
-                .sum::<f64>()
-        })
-    });
-    group.finish();
-}
-
 criterion_group!(
     benches,
     bench_load,
     bench_fit,
     bench_fit_pathological,
     bench_simulate,
-    bench_poisson,
     bench_rebalance
 );
 criterion_main!(benches);

@@ -440,13 +440,12 @@ struct Alternative {
 }
 
 /// A form's expected horizon total over what its level at the origin would
-/// give held flat (`weights`: the horizon's seasonal indices): 1 for a
-/// level, above 1 for a growing trend. A level shift of relative variance
-/// v moves the total by v / this^2 of its own square, so widening a
-/// growing form's total by v takes a shift of v x this^2.
-fn total_per_level(fit: &crate::ets::EtsFit, weights: &[f64]) -> f64 {
-    let flat = fit.level * weights.iter().sum::<f64>();
-    let total: f64 = fit.weighted_means(weights).iter().sum();
+/// give held flat (`flat`: the level times the sum of the horizon's
+/// seasonal indices): 1 for a level, above 1 for a growing trend. A level
+/// shift of relative variance v moves the total by v / this^2 of its own
+/// square, so widening a growing form's total by v takes a shift of v x
+/// this^2.
+fn total_per_level(total: f64, flat: f64) -> f64 {
     if flat > 0.0 && total > 0.0 {
         total / flat
     } else {
@@ -576,7 +575,7 @@ fn fit_territory(
             weight: *weight,
             level: level_law(fit),
             fit: fit.clone(),
-            total_per_level: total_per_level(fit, &weights),
+            total_per_level: 1.0,
         })
         .collect();
     let fitted = ets.fitted.clone();
@@ -592,6 +591,16 @@ fn fit_territory(
             (w, m, f.total_sd(&weights))
         })
         .collect();
+    // Each form's total over its level held flat (the level shift's size).
+    let weight_sum: f64 = weights.iter().sum();
+    let per_level: Vec<f64> = forms
+        .iter()
+        .zip(&moments)
+        .map(|(&(_, f), &(_, m, _))| total_per_level(m, f.level * weight_sum))
+        .collect();
+    for (a, p) in alternatives.iter_mut().zip(&per_level[1..]) {
+        a.total_per_level = *p;
+    }
     let expected_total: f64 = moments.iter().map(|(w, m, _)| w * m).sum();
     let total_rel_var = if expected_total > 0.0 {
         let second: f64 = moments.iter().map(|(w, m, sd)| w * (sd * sd + m * m)).sum();
@@ -786,7 +795,7 @@ fn fit_territory(
         calibration: None,
         total_calibration: None,
         total_rel_var,
-        total_per_level: total_per_level(ets, &weights),
+        total_per_level: per_level[0],
         season_dof,
         season_var,
     }

@@ -26,11 +26,10 @@
 //! Fitting lives in `fit::compound`; this module does no estimation.
 
 use rand::{Rng, RngExt};
-use rand_distr::{Distribution, Gamma, LogNormal, StandardNormal};
+use rand_distr::{Distribution, Gamma, LogNormal, Poisson, StandardNormal};
 use serde::Serialize;
 
 use crate::stats::dist::{Family, Fitted};
-use crate::stats::poisson;
 use crate::stats::special::ln_gamma;
 
 /// Above this many deals a period's sum of sizes is drawn from the gamma
@@ -47,8 +46,8 @@ const DIRECT_SUM_MAX: u64 = 64;
 /// third cumulant doubled), where at this rate it moves a period's P05
 /// and P95 by about 2.5% of its standard deviation, and by 1.5% for gamma
 /// sizes of shape 0.5 (a test holds both to 3%); it saves the count's
-/// draw, a fifth of a deal-driven forecast's draw time (20.4 -> 15.5 s,
-/// README, Speed).
+/// draw on the busiest territories, which made the deal-driven forecast
+/// no slower than the core before the state-space one (README, Speed).
 const MANY_DEALS: f64 = 2.0 * DIRECT_SUM_MAX as f64;
 /// Half-width (in standard deviations) and step of the normal quadrature
 /// over the latent rate.
@@ -318,9 +317,9 @@ impl CompoundLaw {
         if lambda >= MANY_DEALS {
             return self.credit_factor * many_deals(rng, trial, lambda);
         }
-        let n = match poisson::sample(rng, lambda) {
-            Some(count) => count as u64,
-            None => lambda.round() as u64,
+        let n = match Poisson::new(lambda) {
+            Ok(p) => p.sample(rng) as u64,
+            Err(_) => lambda.round() as u64,
         };
         let total = if n == 0 {
             0.0
@@ -514,7 +513,7 @@ mod tests {
                 .collect();
             let mut exact: Vec<f64> = (0..draws)
                 .map(|_| {
-                    let n = poisson::sample(&mut rng, lambda).unwrap();
+                    let n: f64 = Poisson::new(lambda).unwrap().sample(&mut rng);
                     Gamma::new(n * trial.sum_shape, trial.sum_scale)
                         .unwrap()
                         .sample(&mut rng)

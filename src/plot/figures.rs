@@ -190,21 +190,6 @@ fn forecast_fan(f: &ForecastSection, period: &str, currency: &str) -> Figure {
         periods.push(period_label(&r.period, period));
         actual.push((k < f.actual_periods).then_some(r.summary.quantiles[i50]));
     }
-    let fan = Fan {
-        name: "forecast".into(),
-        outer: total
-            .iter()
-            .map(|r| (r.summary.quantiles[i10], r.summary.quantiles[i90]))
-            .collect(),
-        inner: Some(
-            total
-                .iter()
-                .map(|r| (r.summary.quantiles[i25], r.summary.quantiles[i75]))
-                .collect(),
-        ),
-        median: total.iter().map(|r| r.summary.quantiles[i50]).collect(),
-        outer_label: "P10-P90 (inner band P25-P75)".into(),
-    };
     if f.all_actuals() {
         // Nothing was simulated: the actuals alone, with no empty band.
         return Figure {
@@ -224,6 +209,21 @@ fn forecast_fan(f: &ForecastSection, period: &str, currency: &str) -> Figure {
             },
         };
     }
+    let fan = Fan {
+        name: "forecast".into(),
+        outer: total
+            .iter()
+            .map(|r| (r.summary.quantiles[i10], r.summary.quantiles[i90]))
+            .collect(),
+        inner: Some(
+            total
+                .iter()
+                .map(|r| (r.summary.quantiles[i25], r.summary.quantiles[i75]))
+                .collect(),
+        ),
+        median: total.iter().map(|r| r.summary.quantiles[i50]).collect(),
+        outer_label: "P10-P90 (inner band P25-P75)".into(),
+    };
     Figure {
         name: "forecast_fan".into(),
         title: format!("Company revenue by {period}: forecast band and actuals"),

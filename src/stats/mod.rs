@@ -1,6 +1,6 @@
 //! Shared statistics: special functions, maximum-likelihood fits of the
-//! residual families, goodness of fit, least squares, Nelder–Mead and golden-section minimisation, quantiles, the
-//! simulation's standard-normal sampler and its Poisson counts. Pure functions of their inputs
+//! residual families, goodness of fit, least squares, Nelder–Mead and golden-section minimisation, quantiles and the
+//! simulation's standard-normal sampler. Pure functions of their inputs
 //! (the sampler's input is the generator it is given); no I/O.
 
 pub mod dist;
@@ -10,6 +10,5 @@ pub mod histogram;
 pub mod nelder_mead;
 pub mod normal;
 pub mod ols;
-pub mod poisson;
 pub mod quantile;
 pub mod special;
