@@ -45,7 +45,7 @@ use crate::stats::special::{norm_cdf, norm_ppf};
 const MIN_MEMBERS: usize = 3;
 /// Smallest probability of forecasting best for a form to be kept in the
 /// mixture.
-const MIN_WEIGHT: f64 = 0.05;
+pub(super) const MIN_WEIGHT: f64 = 0.05;
 /// Quantile points of each posterior law in [`best_probabilities`].
 const QUADRATURE_POINTS: usize = 256;
 

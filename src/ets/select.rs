@@ -37,7 +37,10 @@
 //! each weighted by its probability of forecasting best); on a territory's own scores alone, the one
 //! with the lowest total CRPS (on ties, the simpler). With fewer than
 //! `MIN_ORIGINS` origins the scenario's `[fit] criterion` (AICc for `aic`,
-//! or BIC) picks one instead. Every form's forecasts at the origins are
+//! or BIC) weighs them instead, by their Akaike weights (`akaike_weights`):
+//! on a short history the criteria of a stable level, a local level and a
+//! trend are often a few units apart, and picking the lowest is the same
+//! coin toss the scores' weights avoid. Every form's forecasts at the origins are
 //! kept, so that the chosen mixture's standardised errors (actual minus
 //! mean, over the predicted standard deviation, by the mixture's first two
 //! moments) can be computed: `fit` turns them into the calibration of the
@@ -279,8 +282,8 @@ impl Evaluated {
     }
 
     /// The chosen model: the fits `weights` names (the best first) when the
-    /// scores chose them, else the fit preferred by `criterion` (AICc for
-    /// AIC, or BIC).
+    /// scores chose them, else the fits weighted by `criterion` (AICc for
+    /// AIC, or BIC; [`akaike_weights`]).
     pub fn choose(
         self,
         weights: Option<Vec<(usize, f64)>>,
@@ -304,15 +307,17 @@ impl Evaluated {
                     Criterion::Aic => f.aicc,
                     Criterion::Bic => f.bic,
                 };
-                let fit = self
-                    .fits
-                    .iter()
-                    .min_by(|x, y| ic(x).total_cmp(&ic(y)))?
-                    .clone();
+                let criteria: Vec<f64> = self.fits.iter().map(ic).collect();
+                let mut weighted = akaike_weights(&criteria);
+                let (weight, best) = weighted.first().cloned()?;
+                weighted.remove(0);
                 Some(Choice {
-                    fit,
-                    others: Vec::new(),
-                    weight: 1.0,
+                    fit: self.fits[best].clone(),
+                    others: weighted
+                        .into_iter()
+                        .map(|(w, j)| (w, self.fits[j].clone()))
+                        .collect(),
+                    weight,
                     by: match criterion {
                         Criterion::Aic => "AICc",
                         Criterion::Bic => "BIC",
@@ -325,6 +330,45 @@ impl Evaluated {
             }
         }
     }
+}
+
+/// Akaike weights of forms with information criteria `criteria`
+/// (Burnham and Anderson 2002): exp(-delta / 2), delta the criterion's
+/// excess over the best, is each form's relative likelihood of being the
+/// closest to the truth. As with the scores' weights (`pool`), forms
+/// under `pool::MIN_WEIGHT` are left out and the rest renormalised.
+/// Heaviest first (on ties the earlier, simpler form), as (weight, index);
+/// empty when no criterion is finite.
+fn akaike_weights(criteria: &[f64]) -> Vec<(f64, usize)> {
+    let best = criteria
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    if !best.is_finite() {
+        return Vec::new();
+    }
+    let raw: Vec<f64> = criteria
+        .iter()
+        .map(|&v| {
+            if v.is_finite() {
+                (-0.5 * (v - best)).exp()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let total: f64 = raw.iter().sum();
+    let mut kept: Vec<(f64, usize)> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| (w / total, i))
+        .filter(|&(w, _)| w >= super::pool::MIN_WEIGHT)
+        .collect();
+    let kept_total: f64 = kept.iter().map(|(w, _)| w).sum();
+    kept.iter_mut().for_each(|(w, _)| *w /= kept_total);
+    kept.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+    kept
 }
 
 /// Fit every form to the deseasonalised series `a` (outliers capped;
@@ -428,6 +472,23 @@ mod tests {
         );
         assert_eq!(whole_span_origins(24, 12, 12), vec![12]);
         assert_eq!(origins(12, 4, 4), vec![11, 10, 9, 8]);
+    }
+
+    #[test]
+    fn akaike_weights_are_relative_likelihoods_with_the_unlikely_left_out() {
+        // Deltas 0, 2, 4 and 20: e^0, e^-1, e^-2 and e^-10 before
+        // normalising; the last is far under 5% and is dropped.
+        let w = akaike_weights(&[10.0, 14.0, 12.0, 30.0]);
+        let raw = [1.0, (-1.0f64).exp(), (-2.0f64).exp()];
+        let sum: f64 = raw.iter().sum();
+        assert_eq!(w.iter().map(|x| x.1).collect::<Vec<_>>(), vec![0, 2, 1]);
+        for (k, &(weight, _)) in w.iter().enumerate() {
+            assert!((weight - raw[k] / sum).abs() < 1e-12);
+        }
+        // A tie goes to the simpler (earlier) form; nothing finite, nothing.
+        assert_eq!(akaike_weights(&[5.0, 5.0])[0], (0.5, 0));
+        assert!(akaike_weights(&[f64::NAN, f64::INFINITY]).is_empty());
+        assert_eq!(akaike_weights(&[f64::NAN, 3.0]), vec![(1.0, 1)]);
     }
 
     #[test]
