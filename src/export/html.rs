@@ -512,8 +512,8 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          model was chosen by how it would have forecast the territory's own history \
          (<i>chosen by</i>: rolling-origin CRPS, pooled over the region; <i>average of k</i> \
          where k forms each had at least a 5% chance of forecasting best, weighted by that \
-         chance, each trial drawing one of them; the model shown is the likeliest), or by \
-         AICc with too little history. \
+         chance, each trial drawing one of them; the model shown is the likeliest), or, with \
+         too little history for that, by AICc (forms averaged by their Akaike weights). \
          <i>alpha</i> is how fast the level follows new months (0: the long-run mean){}. \
          {} of {} territories have a trend, {} a seasonal profile{}. \
          Common shocks: company factor {} and region factor {} of each territory's noise \
