@@ -283,7 +283,7 @@ impl Evaluated {
 
     /// The chosen model: the fits `weights` names (the best first) when the
     /// scores chose them, else the fits weighted by `criterion` (AICc for
-    /// AIC, or BIC; [`akaike_weights`]).
+    /// AIC, or BIC; `akaike_weights`).
     pub fn choose(
         self,
         weights: Option<Vec<(usize, f64)>>,
