@@ -879,6 +879,11 @@ pub struct FittedModels {
     /// a local level and for a share of the region (the modes of the
     /// priors on alpha, `ets::prior`); `None` without a prior.
     pub alpha_prior: AlphaPriorModes,
+    /// The factor on every form's smoothing weights in the simulation:
+    /// how far the innovations' persistence is carried, from how a plain
+    /// local level's rolling-origin errors grew over the horizon (`fit`'s
+    /// `persistence_factor`; 1: as fitted).
+    pub persistence: f64,
     pub warnings: Vec<String>,
 }
 

@@ -130,6 +130,8 @@ pub struct FitSection {
     /// Weight of each earlier year in the seasonal profiles.
     pub season_discount: f64,
     pub alpha_prior: crate::model::AlphaPriorModes,
+    /// [`crate::model::FittedModels::persistence`].
+    pub persistence: f64,
     pub warnings: Vec<String>,
 }
 
@@ -195,6 +197,7 @@ impl FitSection {
             shocks: models.shocks,
             season_discount: models.season_discount,
             alpha_prior: models.alpha_prior,
+            persistence: models.persistence,
             warnings: models.warnings.clone(),
         }
     }

@@ -259,6 +259,7 @@ fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
         cadence: None,
         season_discount: 1.0,
         alpha_prior: Default::default(),
+        persistence: 1.0,
         territories: (0..n_terr)
             .map(|i| TerritoryModel {
                 compound: None,

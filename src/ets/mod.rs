@@ -339,15 +339,27 @@ impl EtsFit {
     /// variance of a stable level (sigma^2 / n) or of a global slope (12
     /// sigma^2 / n^3 per period squared).
     pub fn relative_variance(&self, h: usize) -> f64 {
+        let [still, moving] = self.variance_parts(h);
+        still + moving
+    }
+
+    /// [`Self::relative_variance`] in two parts: what the innovations'
+    /// persistence adds (sigma^2 sum of c_j^2, which a factor r on alpha
+    /// and beta scales by r^2), and the rest (the period's own noise and
+    /// the estimation variance).
+    pub fn variance_parts(&self, h: usize) -> [f64; 2] {
         let s = &self.smoothing;
-        let mut sum = 1.0;
+        let mut sum = 0.0;
         for j in 1..=h {
             let c = s.alpha + s.beta * s.slope_weight(j);
             sum += c * c;
         }
         let (level_var, slope_var) = self.parameter_variance();
         let w = s.slope_weight(h + 1);
-        self.sigma2 * sum + level_var + w * w * slope_var
+        [
+            self.sigma2 + level_var + w * w * slope_var,
+            self.sigma2 * sum,
+        ]
     }
 
     /// The means of the first `weights.len()` periods after the origin, each
@@ -363,9 +375,22 @@ impl EtsFit {
     /// Standard deviation of the total of the first `weights.len()` periods
     /// after the origin, each period's mean multiplied by its weight (its
     /// seasonal index): the innovations' part
-    /// (`Self::innovation_variance`) plus the level's and slope's
+    /// ([`Self::total_variance_parts`]) plus the level's and slope's
     /// estimation variance.
     pub fn total_sd(&self, weights: &[f64]) -> f64 {
+        self.total_variance_parts(weights)
+            .iter()
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// The variance of the total of [`Self::total_sd`] as a quadratic in a
+    /// factor r on alpha and beta: `[a0, a1, a2]`, Var(r) = a0 + a1 r +
+    /// a2 r^2. The innovation of step j reaches every later step h through
+    /// r c_(h-j) (see [`Self::relative_variance`]), so the innovations give
+    /// sigma^2 sum_j (m_j + r R_j)^2, R_j = sum_(h>j) m_h c_(h-j); the
+    /// level's and slope's estimation variance is in a0.
+    pub fn total_variance_parts(&self, weights: &[f64]) -> [f64; 3] {
         let s = &self.smoothing;
         let m = self.weighted_means(weights);
         let (level_var, slope_var) = self.parameter_variance();
@@ -375,24 +400,19 @@ impl EtsFit {
             .enumerate()
             .map(|(h, v)| v * s.slope_weight(h + 1))
             .sum();
-        (self.innovation_variance(&m) + level_var * total * total + slope_var * sloped * sloped)
-            .sqrt()
-    }
-
-    /// Variance of the horizon total from the innovations, for the
-    /// weighted means `m`
-    /// ([`Self::weighted_means`]): the innovation of step j reaches every
-    /// later step h through c_(h-j) (see [`Self::relative_variance`]), so
-    /// Var = sigma^2 sum_j (m_j + sum_(h>j) m_h c_(h-j))^2.
-    fn innovation_variance(&self, m: &[f64]) -> f64 {
-        let s = &self.smoothing;
         let c = |k: usize| s.alpha + s.beta * s.slope_weight(k);
-        let mut var = 0.0;
+        let [mut own, mut cross, mut reached] = [0.0; 3];
         for j in 0..m.len() {
-            let reach: f64 = m[j] + (j + 1..m.len()).map(|h| m[h] * c(h - j)).sum::<f64>();
-            var += reach * reach;
+            let r: f64 = (j + 1..m.len()).map(|h| m[h] * c(h - j)).sum();
+            own += m[j] * m[j];
+            cross += 2.0 * m[j] * r;
+            reached += r * r;
         }
-        self.sigma2 * var
+        [
+            self.sigma2 * own + level_var * total * total + slope_var * sloped * sloped,
+            self.sigma2 * cross,
+            self.sigma2 * reached,
+        ]
     }
 
     /// Relative estimation variance of the level and of the slope per period

@@ -369,6 +369,21 @@ fn summary_section(s: &mut String, report: &Report) {
     s.push_str("</section>");
 }
 
+/// How far the simulation carries each surprise, for the fit section's
+/// text (nothing when as fitted).
+fn persistence_text(r: f64) -> String {
+    if r >= 1.0 {
+        return String::new();
+    }
+    format!(
+        "; the past forecasts' errors grew less over the horizon than the fitted alphas \
+         imply, so the simulation carries {} of each surprise forward (alpha and beta \
+         times {})",
+        percent(r),
+        fixed(r, 2)
+    )
+}
+
 /// What the territories together say of alpha, for the fit section's text.
 fn alpha_prior_text(prior: &crate::model::AlphaPriorModes) -> String {
     let favoured: Vec<String> = [
@@ -514,7 +529,8 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          where k forms each had at least a 5% chance of forecasting best, weighted by that \
          chance, each trial drawing one of them; the model shown is the likeliest), or, with \
          too little history for that, by AICc (forms averaged by their Akaike weights). \
-         <i>alpha</i> is how fast the level follows new months (0: the long-run mean){}. \
+         <i>alpha</i> is how fast the simulated level follows new months (0: the long-run \
+         mean){}{}. \
          {} of {} territories have a trend, {} a seasonal profile{}. \
          Common shocks: company factor {} and region factor {} of each territory's noise \
          variance (AR {}); average pairwise correlation {}. \
@@ -523,6 +539,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          1 means none.</p>",
         escape(&models.join(", ")),
         alpha_prior_text(&fit.alpha_prior),
+        persistence_text(fit.persistence),
         trend,
         fit.rows.len(),
         seasonal,

@@ -87,6 +87,7 @@ pub fn summary(report: &Report) -> Value {
                 "factor_ar1": round6(f.shocks.factor_ar),
                 "own_ar1": round6(f.shocks.own_ar),
                 "season_discount": round6(f.season_discount),
+                "persistence": round6(f.persistence),
                 "alpha_prior": {
                     "level": f.alpha_prior.level.map(round6),
                     "share": f.alpha_prior.share.map(round6),
