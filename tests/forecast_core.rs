@@ -470,7 +470,7 @@ fn persistence_is_kept_for_a_wandering_level_and_cut_for_deviations_that_fade() 
     let mut t = 0usize;
     let r_walk = persistence_of(11, |rng| {
         // A fresh walk for each territory (72 periods each).
-        if t % 72 == 0 {
+        if t.is_multiple_of(72) {
             walk = 1.0;
         }
         t += 1;

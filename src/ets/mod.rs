@@ -600,7 +600,43 @@ pub fn fit(
     prior: &FormPriors,
     per_year: usize,
 ) -> Option<EtsFit> {
-    fit_from(a, form, growth, prior, None, per_year)
+    fit_from(a, form, growth, prior, Start::Cold, per_year)
+}
+
+/// [`fit`] from the default start with a refit's budget and tolerance
+/// (see [`EtsFit::refit`]): a rolling origin's fit that owes nothing to
+/// the whole history's optimum, at a refit's cost.
+pub fn fit_fresh(
+    a: &[f64],
+    form: Form,
+    growth: &Growth,
+    prior: &FormPriors,
+    per_year: usize,
+) -> Option<EtsFit> {
+    fit_from(a, form, growth, prior, Start::Fresh, per_year)
+}
+
+/// Where the optimiser starts, and how long it searches.
+#[derive(Clone, Copy)]
+enum Start<'a> {
+    /// The default start, the full budget and a tight tolerance.
+    Cold,
+    /// The default start with a refit's budget and tolerance.
+    Fresh,
+    /// Another fit's optimum (same form and coordinates), a smaller
+    /// simplex, a refit's budget and tolerance.
+    Warm(&'a [f64]),
+}
+
+impl Start<'_> {
+    /// A warm start whose coordinates do not fit the form (`len`) starts
+    /// cold.
+    fn filter_len(self, len: usize) -> Self {
+        match self {
+            Start::Warm(w) if w.len() != len => Start::Cold,
+            other => other,
+        }
+    }
 }
 
 impl EtsFit {
@@ -614,7 +650,7 @@ impl EtsFit {
             self.form,
             growth,
             prior,
-            Some(&self.coords),
+            Start::Warm(&self.coords),
             self.per_year,
         )
     }
@@ -625,7 +661,7 @@ fn fit_from(
     form: Form,
     growth: &Growth,
     prior: &FormPriors,
-    warm: Option<&[f64]>,
+    begin: Start,
     per_year: usize,
 ) -> Option<EtsFit> {
     let none = Growth::none();
@@ -691,11 +727,19 @@ fn fit_from(
             x: start.clone(),
             value: objective(&start),
         }
-    } else if let Some(warm) = warm.filter(|w| w.len() == start.len()) {
+    } else if let Start::Warm(warm) = begin.filter_len(start.len()) {
         let step: Vec<f64> = step.iter().map(|v| 0.25 * v).collect();
         minimize(
             objective,
             warm,
+            &step,
+            EVALS_PER_PARAM / 3 * start.len(),
+            REFIT_TOLERANCE,
+        )
+    } else if let Start::Fresh = begin {
+        minimize(
+            objective,
+            &start,
             &step,
             EVALS_PER_PARAM / 3 * start.len(),
             REFIT_TOLERANCE,
