@@ -1175,6 +1175,11 @@ fn persistence_factor(territories: &[&[(usize, select::Miss)]], independent: f64
     let half = steps / 2;
     let clear = -gap_sd(territories, half, independent);
     let gap = |r: f64| half_gap(&misses, half, r);
+    // A gap or doubt that cannot be measured (a half whose errors are all
+    // 0, a jackknife group without one) is no evidence: as fitted.
+    if !clear.is_finite() || !gap(1.0).is_finite() || !gap(0.0).is_finite() {
+        return 1.0;
+    }
     if gap(1.0) >= clear {
         return 1.0;
     }
@@ -1186,7 +1191,8 @@ fn persistence_factor(territories: &[&[(usize, select::Miss)]], independent: f64
     let (mut lo, mut hi) = (0.0, 1.0);
     for _ in 0..14 {
         let mid = 0.5 * (lo + hi);
-        if gap(mid) > clear {
+        // Not measurable at `mid`: keep r the higher.
+        if !gap(mid).is_finite() || gap(mid) > clear {
             lo = mid;
         } else {
             hi = mid;
@@ -1246,7 +1252,12 @@ fn gap_sd(territories: &[&[(usize, select::Miss)]], half: usize, independent: f6
     ((g - 1.0) / g * left_out.iter().map(|v| (v - mean).powi(2)).sum::<f64>()).sqrt()
 }
 
-/// Calibrate each fitted territory's simulated spread against its own
+/// Choose how far the innovations' persistence is carried
+/// ([`persistence_factor`], returned and applied to every territory by
+/// [`carry_persistence`]; it scales every form's
+/// alpha and beta, including those the prior pulled: a company-wide
+/// correction of how far one-step fits carry surprises), then, at that
+/// factor, calibrate each fitted territory's simulated spread against its own
 /// rolling-origin errors, shrunk toward the company's (and the same for
 /// the horizon total, from the errors of the scored spans' totals), by
 /// empirical Bayes (Efron and Morris), as the forms' scores are pooled:
@@ -1555,7 +1566,7 @@ fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
 /// criterion chose takes, did not).
 fn level_parameters(f: &TerritoryFit) -> f64 {
     let own_errors = f.evaluation.origins >= select::MIN_ORIGINS
-        && f.evaluation.misses.len() >= MIN_CALIBRATION_ERRORS;
+        && f.evaluation.z(f.persistence).len() >= MIN_CALIBRATION_ERRORS;
     match (own_errors, f.diag.trend) {
         (true, _) => 0.0,
         (false, true) => 2.0,

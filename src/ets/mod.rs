@@ -343,10 +343,11 @@ impl EtsFit {
         still + moving
     }
 
-    /// [`Self::relative_variance`] in two parts: what the innovations'
-    /// persistence adds (sigma^2 sum of c_j^2, which a factor r on alpha
-    /// and beta scales by r^2), and the rest (the period's own noise and
-    /// the estimation variance).
+    /// [`Self::relative_variance`] in two parts: `[rest, persistence]`,
+    /// the period's own noise and the estimation variance, then what the
+    /// innovations' persistence adds (sigma^2 sum of c_j^2, which a factor
+    /// r on alpha and beta scales by r^2; for the compounding form to
+    /// first order: its convexity, in the mean, is the fitted one's).
     pub fn variance_parts(&self, h: usize) -> [f64; 2] {
         let s = &self.smoothing;
         let mut sum = 0.0;
@@ -603,17 +604,13 @@ pub fn fit(
     fit_from(a, form, growth, prior, Start::Cold, per_year)
 }
 
-/// [`fit`] from the default start with a refit's budget and tolerance
-/// (see [`EtsFit::refit`]): a rolling origin's fit that owes nothing to
-/// the whole history's optimum, at a refit's cost.
-pub fn fit_fresh(
-    a: &[f64],
-    form: Form,
-    growth: &Growth,
-    prior: &FormPriors,
-    per_year: usize,
-) -> Option<EtsFit> {
-    fit_from(a, form, growth, prior, Start::Fresh, per_year)
+/// `form` fitted to `a` by its own likelihood alone (no group growth, no
+/// prior on alpha), from the default start with a refit's budget and
+/// tolerance (see [`EtsFit::refit`]): a rolling origin's fit that owes
+/// nothing to the whole history, at a refit's cost.
+pub fn fit_fresh(a: &[f64], form: Form, per_year: usize) -> Option<EtsFit> {
+    let none = Growth::none();
+    fit_from(a, form, &none, &FormPriors::none(), Start::Fresh, per_year)
 }
 
 /// Where the optimiser starts, and how long it searches.

@@ -44,7 +44,10 @@
 //! kept, so that the chosen mixture's standardised errors (actual minus
 //! mean, over the predicted standard deviation, by the mixture's first two
 //! moments) can be computed: `fit` turns them into the calibration of the
-//! simulated spread.
+//! simulated spread. A plain local level is also fitted afresh at each
+//! recent origin, by its own likelihood alone (`fit_fresh`): how its
+//! errors grew over the horizon sets how far the simulation carries the
+//! innovations' persistence (`Evaluated::persistence_misses`).
 
 use super::prior::FormPriors;
 use super::{fit, fit_fresh, EtsFit, Form, Growth};
@@ -383,6 +386,7 @@ impl Evaluated {
                     },
                     evaluation: Evaluation {
                         origins: self.origins,
+                        persistence_misses: self.persistence_misses.clone(),
                         ..Evaluation::default()
                     },
                 })
@@ -501,7 +505,6 @@ pub fn evaluate(
     }
     // The plain local level afresh at each recent origin, without the
     // prior (see `Evaluated::persistence_misses`).
-    let none = Growth::none();
     let persistence_misses: Vec<(usize, Miss)> = if origins.len() >= MIN_ORIGINS {
         // Fitted afresh at each origin (not from the whole history's
         // optimum, which a refit's short search stays near: on Walmart
@@ -512,10 +515,7 @@ pub fn evaluate(
         // (r 0.72 -> 1).
         origins
             .iter()
-            .filter_map(|&o| {
-                fit_fresh(&a[..o], Form::Level, &none, &FormPriors::none(), season_len)
-                    .map(|f| (o, f))
-            })
+            .filter_map(|&o| fit_fresh(&a[..o], Form::Level, season_len).map(|f| (o, f)))
             .flat_map(|(o, f)| score_from(&f, actual, season, o, horizon).1)
             .filter_map(|(h, fc)| mixture_miss(&[(1.0, fc)]).map(|m| (h, m)))
             .collect()
