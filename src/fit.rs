@@ -1177,13 +1177,11 @@ fn persistence_factor(territories: &[&[(usize, select::Miss)]], independent: f64
     let gap = |r: f64| half_gap(&misses, half, r);
     // A gap or doubt that cannot be measured (a half whose errors are all
     // 0, a jackknife group without one) is no evidence: as fitted.
-    if !clear.is_finite() || !gap(1.0).is_finite() || !gap(0.0).is_finite() {
+    let (at_one, at_zero) = (gap(1.0), gap(0.0));
+    if !clear.is_finite() || !at_one.is_finite() || !at_zero.is_finite() || at_one >= clear {
         return 1.0;
     }
-    if gap(1.0) >= clear {
-        return 1.0;
-    }
-    if gap(0.0) <= clear {
+    if at_zero <= clear {
         return 0.0;
     }
     // Bisection to 2^-14 (r to 6e-5): every step sorts the company's
@@ -1192,7 +1190,8 @@ fn persistence_factor(territories: &[&[(usize, select::Miss)]], independent: f64
     for _ in 0..14 {
         let mid = 0.5 * (lo + hi);
         // Not measurable at `mid`: keep r the higher.
-        if !gap(mid).is_finite() || gap(mid) > clear {
+        let g = gap(mid);
+        if !g.is_finite() || g > clear {
             lo = mid;
         } else {
             hi = mid;
@@ -1303,23 +1302,22 @@ fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
         .map(|f| f.evaluation.independent_origins)
         .sum();
     let r = persistence_factor(&misses, independent);
-    let pooled: Vec<(usize, f64)> = fits
+    // Each evaluated territory's standardised errors at r, of its periods
+    // and of its whole spans' totals (empty for the others), computed once.
+    let errors: Vec<[Vec<(usize, f64)>; 2]> = fits
         .iter()
-        .filter(|f| evaluated(f))
-        .flat_map(|f| f.evaluation.z(r))
+        .map(|f| {
+            if evaluated(f) {
+                let e = &f.evaluation;
+                [e.z(r), e.z_total(r).into_iter().map(|z| (0, z)).collect()]
+            } else {
+                [Vec::new(), Vec::new()]
+            }
+        })
         .collect();
-    let totals = |f: &TerritoryFit| -> Vec<(usize, f64)> {
-        f.evaluation
-            .z_total(r)
-            .into_iter()
-            .map(|z| (0, z))
-            .collect()
-    };
-    let pooled_totals: Vec<(usize, f64)> = fits
-        .iter()
-        .filter(|f| evaluated(f))
-        .flat_map(totals)
-        .collect();
+    let pooled: Vec<(usize, f64)> = errors.iter().flat_map(|e| e[0].iter().copied()).collect();
+    let pooled_totals: Vec<(usize, f64)> =
+        errors.iter().flat_map(|e| e[1].iter().copied()).collect();
     let company = calibration_factor(&pooled);
     let company_totals = calibration_factor(&pooled_totals);
     // Each territory's own log factors with their sampling variances: the
@@ -1331,12 +1329,13 @@ fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
     };
     let owns: Vec<[Option<(f64, f64)>; 2]> = fits
         .iter()
-        .map(|f| {
+        .zip(&errors)
+        .map(|(f, [z, z_total])| {
             if evaluated(f) {
                 let e = &f.evaluation;
                 [
-                    own(&e.z(r), e.independent_origins),
-                    own(&totals(f), e.independent_spans),
+                    own(z, e.independent_origins),
+                    own(z_total, e.independent_spans),
                 ]
             } else {
                 [None, None]

@@ -45,7 +45,7 @@ use crate::stats::special::{norm_cdf, norm_ppf};
 const MIN_MEMBERS: usize = 3;
 /// Smallest probability of forecasting best for a form to be kept in the
 /// mixture.
-pub(super) const MIN_WEIGHT: f64 = 0.05;
+const MIN_WEIGHT: f64 = 0.05;
 /// Quantile points of each posterior law in [`best_probabilities`].
 const QUADRATURE_POINTS: usize = 256;
 
@@ -160,26 +160,38 @@ pub fn pooled_weights(
                 .filter_map(|k| posterior(k).map(|p| (k, p)))
                 .collect();
             let p = best_probabilities(&scored.iter().map(|c| c.1).collect::<Vec<_>>());
-            let mut chosen: Vec<(usize, f64)> = scored
-                .iter()
-                .zip(&p)
-                .filter(|(_, &w)| w >= MIN_WEIGHT)
-                .filter_map(|(c, &w)| {
-                    let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
-                    Some((i, w))
-                })
-                .collect();
-            let total: f64 = chosen.iter().map(|c| c.1).sum();
-            if chosen.is_empty() || total <= 0.0 {
-                return None;
-            }
-            chosen.iter_mut().for_each(|c| c.1 /= total);
-            // The likeliest first (the model `fit.csv` names); ties keep
-            // the simpler form's place.
-            chosen.sort_by(|x, y| y.1.total_cmp(&x.1));
-            Some(chosen)
+            let chosen = likely_forms(
+                scored
+                    .iter()
+                    .zip(&p)
+                    .filter_map(|(c, &w)| {
+                        let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
+                        Some((i, w))
+                    })
+                    .collect(),
+            );
+            (!chosen.is_empty()).then_some(chosen)
         })
         .collect()
+}
+
+/// The forms worth averaging, from each one's probability `(index,
+/// probability)` (of forecasting best, or of being the closest to the
+/// truth): those under `MIN_WEIGHT` left out, the rest renormalised, the
+/// likeliest first (the model `fit.csv` names; ties keep the simpler
+/// form's place). Empty when none is left.
+pub(super) fn likely_forms(probabilities: Vec<(usize, f64)>) -> Vec<(usize, f64)> {
+    let mut kept: Vec<(usize, f64)> = probabilities
+        .into_iter()
+        .filter(|&(_, w)| w >= MIN_WEIGHT)
+        .collect();
+    let total: f64 = kept.iter().map(|c| c.1).sum();
+    if total <= 0.0 {
+        return Vec::new();
+    }
+    kept.iter_mut().for_each(|c| c.1 /= total);
+    kept.sort_by(|x, y| y.1.total_cmp(&x.1));
+    kept
 }
 
 /// The probability that each of independent normal laws `(mean, variance)`

@@ -50,7 +50,7 @@
 //! innovations' persistence (`Evaluated::persistence_misses`).
 
 use super::prior::FormPriors;
-use super::{fit, fit_fresh, EtsFit, Form, Growth};
+use super::{fit, fit_fresh, pool, EtsFit, Form, Growth};
 use crate::scenario::Criterion;
 use crate::stats::special::{norm_cdf, norm_pdf};
 
@@ -339,7 +339,7 @@ impl Evaluated {
             independent_spans: total_misses.len() as f64 * self.span_independence,
             misses,
             total_misses,
-            persistence_misses: self.persistence_misses.clone(),
+            persistence_misses: Vec::new(),
         }
     }
 
@@ -347,62 +347,56 @@ impl Evaluated {
     /// scores chose them, else the fits weighted by `criterion` (AICc for
     /// AIC, or BIC; `akaike_weights`).
     pub fn choose(
-        self,
+        mut self,
         weights: Option<Vec<(usize, f64)>>,
         criterion: Criterion,
     ) -> Option<Choice> {
         let scored = |i: usize| self.scores.get(i).is_some_and(Option::is_some);
         let weights = weights.filter(|w| !w.is_empty() && w.iter().all(|&(i, _)| scored(i)));
-        match weights {
-            Some(w) => Some(Choice {
-                fit: self.fits[w[0].0].clone(),
-                others: w[1..]
-                    .iter()
-                    .map(|&(j, v)| (v, self.fits[j].clone()))
-                    .collect(),
-                weight: w[0].1,
-                by: "rolling-origin CRPS",
-                evaluation: self.mixture_errors(&w),
-            }),
+        let (weights, by, mut evaluation) = match weights {
+            Some(w) => {
+                let errors = self.mixture_errors(&w);
+                (w, "rolling-origin CRPS", errors)
+            }
             None => {
                 let ic = |f: &EtsFit| match criterion {
                     Criterion::Aic => f.aicc,
                     Criterion::Bic => f.bic,
                 };
                 let criteria: Vec<f64> = self.fits.iter().map(ic).collect();
-                let mut weighted = akaike_weights(&criteria);
-                let (weight, best) = weighted.first().cloned()?;
-                weighted.remove(0);
-                Some(Choice {
-                    fit: self.fits[best].clone(),
-                    others: weighted
-                        .into_iter()
-                        .map(|(w, j)| (w, self.fits[j].clone()))
-                        .collect(),
-                    weight,
-                    by: match criterion {
-                        Criterion::Aic => "AICc",
-                        Criterion::Bic => "BIC",
-                    },
-                    evaluation: Evaluation {
-                        origins: self.origins,
-                        persistence_misses: self.persistence_misses.clone(),
-                        ..Evaluation::default()
-                    },
-                })
+                let by = match criterion {
+                    Criterion::Aic => "AICc",
+                    Criterion::Bic => "BIC",
+                };
+                let origins = Evaluation {
+                    origins: self.origins,
+                    ..Evaluation::default()
+                };
+                (akaike_weights(&criteria), by, origins)
             }
-        }
+        };
+        let &(best, weight) = weights.first()?;
+        evaluation.persistence_misses = std::mem::take(&mut self.persistence_misses);
+        Some(Choice {
+            fit: self.fits[best].clone(),
+            others: weights[1..]
+                .iter()
+                .map(|&(j, w)| (w, self.fits[j].clone()))
+                .collect(),
+            weight,
+            by,
+            evaluation,
+        })
     }
 }
 
 /// Akaike weights of forms with information criteria `criteria`
 /// (Burnham and Anderson 2002): exp(-delta / 2), delta the criterion's
 /// excess over the best, is each form's relative likelihood of being the
-/// closest to the truth. As with the scores' weights (`pool`), forms
-/// under `pool::MIN_WEIGHT` are left out and the rest renormalised.
-/// Heaviest first (on ties the earlier, simpler form), as (weight, index);
-/// empty when no criterion is finite.
-fn akaike_weights(criteria: &[f64]) -> Vec<(f64, usize)> {
+/// closest to the truth; kept and ordered as the scores' weights are
+/// ([`pool::likely_forms`]), as (index, weight). Empty when no criterion
+/// is finite.
+fn akaike_weights(criteria: &[f64]) -> Vec<(usize, f64)> {
     let best = criteria
         .iter()
         .copied()
@@ -422,16 +416,7 @@ fn akaike_weights(criteria: &[f64]) -> Vec<(f64, usize)> {
         })
         .collect();
     let total: f64 = raw.iter().sum();
-    let mut kept: Vec<(f64, usize)> = raw
-        .iter()
-        .enumerate()
-        .map(|(i, &w)| (w / total, i))
-        .filter(|&(w, _)| w >= super::pool::MIN_WEIGHT)
-        .collect();
-    let kept_total: f64 = kept.iter().map(|(w, _)| w).sum();
-    kept.iter_mut().for_each(|(w, _)| *w /= kept_total);
-    kept.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-    kept
+    pool::likely_forms(raw.iter().map(|w| w / total).enumerate().collect())
 }
 
 /// Fit every form to the deseasonalised series `a` (outliers capped;
@@ -564,14 +549,14 @@ mod tests {
         let w = akaike_weights(&[10.0, 14.0, 12.0, 30.0]);
         let raw = [1.0, (-1.0f64).exp(), (-2.0f64).exp()];
         let sum: f64 = raw.iter().sum();
-        assert_eq!(w.iter().map(|x| x.1).collect::<Vec<_>>(), vec![0, 2, 1]);
-        for (k, &(weight, _)) in w.iter().enumerate() {
+        assert_eq!(w.iter().map(|x| x.0).collect::<Vec<_>>(), vec![0, 2, 1]);
+        for (k, &(_, weight)) in w.iter().enumerate() {
             assert!((weight - raw[k] / sum).abs() < 1e-12);
         }
         // A tie goes to the simpler (earlier) form; nothing finite, nothing.
-        assert_eq!(akaike_weights(&[5.0, 5.0])[0], (0.5, 0));
+        assert_eq!(akaike_weights(&[5.0, 5.0])[0], (0, 0.5));
         assert!(akaike_weights(&[f64::NAN, f64::INFINITY]).is_empty());
-        assert_eq!(akaike_weights(&[f64::NAN, 3.0]), vec![(1.0, 1)]);
+        assert_eq!(akaike_weights(&[f64::NAN, 3.0]), vec![(1, 1.0)]);
     }
 
     #[test]
