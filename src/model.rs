@@ -586,7 +586,7 @@ pub struct PathSampler<'a> {
     own: f64,
     own_ar: f64,
     innovation: f64,
-    /// 1 / E[R]: an innovation is R / E[R] - 1.
+    /// 1 / E\[R\]: an innovation is R / E\[R\] - 1.
     inv_ratio_mean: f64,
     /// The largest innovation that moves the state (a 1-in-1,000 period's).
     max_innovation: f64,

@@ -169,7 +169,7 @@ pub fn quarter_of(p: usize, per_year: usize) -> usize {
 /// Per trial and simulated period, the multiplier and addition of every
 /// adjustment: drawn once per trial, shared by all territories it covers.
 struct AdjustmentDraws {
-    /// [adjustment][trial] -> (happens, multiplier)
+    /// \[adjustment\]\[trial\] -> (happens, multiplier)
     draws: Vec<Vec<(bool, f64)>>,
     /// [adjustment][simulated period] -> active
     active: Vec<Vec<bool>>,
@@ -296,7 +296,7 @@ fn mix_by_region(
 }
 
 /// Each region's seasonal-profile error as multipliers of the horizon's
-/// periods: [region] -> [trial * n + h] (`None` where the profile has no
+/// periods: \[region\] -> \[trial * n + h\] (`None` where the profile has no
 /// error to draw). Regions sharing a profile (those that borrow the
 /// company's) share one stream and one array.
 fn season_multipliers(

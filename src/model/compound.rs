@@ -37,7 +37,7 @@ use crate::stats::special::ln_gamma;
 const DIRECT_SUM_MAX: u64 = 64;
 /// At or above this expected deal count (twice `DIRECT_SUM_MAX`: a count
 /// at or below that is then a 1e-9 chance) a period's revenue is drawn as
-/// one gamma with the compound sum's mean and variance (lambda E[size]
+/// one gamma with the compound sum's mean and variance (lambda E\[size\]
 /// and lambda E[size^2]) instead of a Poisson count and then a gamma sum:
 /// the count's own variance is kept, and of its shape only the third
 /// cumulant moves, by a factor 2 (1 + v) / (1 + 2 v), v the sizes' squared

@@ -1,0 +1,204 @@
+//! Widening the in-sample spread for what was fitted to it: the
+//! degrees-of-freedom correction of the residual law and of the state's
+//! covariance, with each territory's calibration factor
+//! ([`correct_for_fitted_parameters`]), and the level shift that gives the
+//! horizon total the width its calibration asks for ([`widen_total`]).
+
+use serde_json::json;
+
+use super::calibration::MIN_CALIBRATION_ERRORS;
+use super::{round6, TerritoryFit};
+use crate::ets::select;
+use crate::model::ShockModel;
+
+/// Largest relative variance of the level after the totals' calibration
+/// (a standard deviation of half the level): a normal level shift much
+/// wider than that is clamped at zero and biases the mean upward, most of
+/// all for sparse territories whose totals are mostly noise.
+const MAX_LEVEL_REL_VAR: f64 = 0.25;
+/// Largest variance inflation for fitted parameters (noise spread x 2; the
+/// seasonal-deviation error is added on top).
+const MAX_DOF_INFLATION: f64 = 4.0;
+
+/// Variance inflation n / (n - p) for `p` parameters fitted to `n` periods,
+/// at most `MAX_DOF_INFLATION` (when p is near n the residuals say little).
+fn dof_inflation(n: usize, p: f64) -> f64 {
+    let n = n as f64;
+    if n <= 0.0 {
+        return 1.0;
+    }
+    (n / (n - p).max(n / MAX_DOF_INFLATION)).max(1.0)
+}
+
+/// Undo the shrinking of in-sample residuals by the parameters fitted to
+/// them. Least squares with p parameters leaves residuals whose variance
+/// is (n - p) / n of the noise's; with two years of monthly data the
+/// seasonal indices alone take 11 of 24 degrees of freedom, and the
+/// forecast would be about a third too narrow. Two parts are corrected
+/// separately:
+/// - the *common* part of the noise (company and region factors) was
+///   absorbed by the group's seasonal profile and each level and trend:
+///   its variance is inflated by n / (n - group_params - 2);
+/// - a territory's *own* noise was absorbed by its seasonal indices and its
+///   level and trend. Per season position the index is its own estimate
+///   with weight w (its shrinkage weight) and the group's with weight
+///   1 - w, of which the territory's share of the group's revenue is its
+///   own data: the seasonal parameters it paid for are sum w + (group
+///   parameters - sum w) x share, at most the group's. The level and
+///   trend are not counted again: their covariance already divides by
+///   n - 1 or n - 2.
+///
+/// The own seasonal deviations are estimates too: their posterior variance
+/// (w x v, on the log scale) is added to the spread, for the part of the
+/// territory's revenue that is not its group's profile (1 - share: a
+/// territory that is its whole group has no deviations of its own, and its
+/// profile's error is drawn per trial with the group's). Over a year the
+/// renormalised deviations' errors nearly cancel, so this widens periods
+/// more than it should widen annual totals.
+///
+/// Each territory's residual law is widened by the square root of the
+/// inflated total variance
+/// ([`ResidualLaw::widened`](crate::model::ResidualLaw::widened): on the
+/// log scale, mean kept), its level and slope covariance scaled by the inflated noise
+/// variance, and the factor shares re-weighted to the inflated parts. The
+/// compound law is not widened (its deal counts and sizes carry their own
+/// parameter draws) and reports a spread factor of 1.
+pub(super) fn correct_for_fitted_parameters(
+    fits: &mut [TerritoryFit],
+    shocks: &mut ShockModel,
+    n: usize,
+    group_params: f64,
+    shares: &[f64],
+) {
+    let common_k = dof_inflation(n, group_params + 2.0);
+    let own_k: Vec<f64> = fits
+        .iter()
+        .zip(shares)
+        .map(|(f, share)| {
+            let level_params = level_parameters(f);
+            let own = f.season_dof.min(group_params);
+            let seasonal = own + (group_params - own) * share;
+            dof_inflation(n, seasonal + level_params)
+        })
+        .collect();
+    let fitted: Vec<usize> = (0..fits.len()).filter(|&i| !fits[i].empty).collect();
+    if fitted.is_empty() {
+        return;
+    }
+    let (c, r) = (shocks.company_share, shocks.region_share);
+    let own_share = (1.0 - c - r).max(0.0);
+    let mean_own_k = fitted.iter().map(|&i| own_k[i]).sum::<f64>() / fitted.len() as f64;
+    let total = (c + r) * common_k + own_share * mean_own_k;
+    if total > 0.0 {
+        shocks.company_share = c * common_k / total;
+        shocks.region_share = r * common_k / total;
+    }
+    for &i in &fitted {
+        let f = &mut fits[i];
+        let variance = (c + r) * common_k + own_share * own_k[i];
+        let level_params = level_parameters(f);
+        let n_f = n as f64;
+        let k = f.calibration.unwrap_or(1.0);
+        // Level and slope: the noise variance inflated, less the level
+        // parameters the covariance already accounted for.
+        let level_k = (variance * (n_f - level_params) / n_f).max(1.0);
+        f.level = f.level.with_cov_scaled((level_k * k * k).max(1.0));
+        for a in &mut f.alternatives {
+            a.level = a.level.with_cov_scaled((level_k * k * k).max(1.0));
+        }
+        if f.compound.is_some() {
+            f.diag.spread = 1.0;
+            widen_total(f, 1.0, 1.0);
+            continue;
+        }
+        let law_var = f.residual.variance();
+        let season = if law_var > 0.0 {
+            f.season_var * (1.0 - shares[i]) / law_var
+        } else {
+            0.0
+        };
+        let spread = ((variance + season).sqrt() * k).max(1.0);
+        f.residual = f.residual.clone().widened(spread);
+        f.diag.spread = spread;
+        widen_total(f, (variance + season).sqrt(), spread);
+    }
+}
+
+/// Where the whole spans' totals missed more than their periods (errors
+/// that persist: a level that is further off, or moves more, than the
+/// model allows), the missing variance of the horizon total is one level
+/// shift per trial, common to every period of the horizon and to every
+/// averaged form alike (the level's relative variance at most
+/// `MAX_LEVEL_REL_VAR`). The spans' totals cannot tell a misplaced level
+/// from a wandering one. Of the two, the shift is the one that keeps the
+/// year's median: given instead to the innovations' persistence (the
+/// simulated alpha raised until they add it), each period's own surprise
+/// moves the level for the rest of the horizon, and on a lumpy territory
+/// (one big order, then empty months: relative noise of 100-170% a month)
+/// the level becomes a mean-kept random walk whose median sinks by
+/// alpha^2 sigma^2 / 2 a period; Superstore's states' year P50s fell to
+/// under half their means. `dof` is the degrees-of-freedom widening and
+/// `spread` the periods' total widening.
+fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
+    let Some(k_total) = f.total_calibration else {
+        return;
+    };
+    let target = k_total * dof;
+    let [a0, a1, a2] = f.total_rel_var;
+    let r = f.persistence;
+    let rel_var = a0 + r * (a1 + r * a2);
+    if target <= spread || rel_var <= 0.0 {
+        return;
+    }
+    let needed = (target * target - spread * spread) * rel_var;
+    let mut capped = false;
+    let alternatives = f
+        .alternatives
+        .iter_mut()
+        .map(|a| (&mut a.level, a.total_per_level));
+    for (law, per_level) in std::iter::once((&mut f.level, f.total_per_level)).chain(alternatives) {
+        // The total's relative variance, as the level's (a growing form's
+        // total is more than its level held flat).
+        let want = needed * per_level * per_level;
+        let l2 = law.level * law.level;
+        let room = (MAX_LEVEL_REL_VAR - law.cov[0][0] / l2).max(0.0);
+        capped |= want > room;
+        law.cov[0][0] += want.min(room) * l2;
+    }
+    // Shown in `params`: the shift's relative standard deviation, and
+    // whether the cap on the level's uncertainty held it below what the
+    // totals' errors asked for.
+    if let Some(p) = f.diag.params.as_object_mut() {
+        p.insert("level_shift_sd".into(), json!(round6(needed.sqrt())));
+        if capped {
+            p.insert("level_shift_capped".into(), json!(true));
+        }
+    }
+}
+
+/// Level and trend parameters counted by the degrees-of-freedom
+/// correction: none when the territory's own rolling origins measured
+/// their error out of sample (enough of its own errors for a factor of its
+/// own; a factor borrowed from the company, as a territory whose form the
+/// criterion chose takes, did not).
+fn level_parameters(f: &TerritoryFit) -> f64 {
+    let own_errors = f.evaluation.origins >= select::MIN_ORIGINS
+        && f.evaluation.z(f.persistence).len() >= MIN_CALIBRATION_ERRORS;
+    match (own_errors, f.diag.trend) {
+        (true, _) => 0.0,
+        (false, true) => 2.0,
+        (false, false) => 1.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn degrees_of_freedom_inflation_is_n_over_n_minus_p_and_capped() {
+        assert!((dof_inflation(24, 12.0) - 2.0).abs() < 1e-12);
+        assert_eq!(dof_inflation(24, 0.0), 1.0);
+        assert_eq!(dof_inflation(10, 12.0), MAX_DOF_INFLATION);
+    }
+}
