@@ -11,9 +11,10 @@
 //!    are fitted by maximum likelihood to the deseasonalised series, scored
 //!    by how they would have forecast it from rolling origins, and chosen
 //!    with the region's evidence (`ets::pool`); the same errors calibrate
-//!    the simulated spread (`calibration`) and how far it carries each
-//!    innovation (`persistence`), on top of the widening for the
-//!    parameters fitted in sample (`spread`).
+//!    the simulated spread (`calibration`), and a plain local level's
+//!    errors at the same origins set how far it carries each innovation
+//!    (`persistence`), on top of the widening for the parameters fitted
+//!    in sample and the totals' level shift (`spread`).
 //! 3. **Residual law** of actual / expected: non-positive periods (zeros,
 //!    net credits) as an explicit mass with their observed values; the
 //!    positive part chosen among normal, lognormal, gamma, Weibull (each the

@@ -31,7 +31,7 @@ pub(super) const MIN_CALIBRATION_ERRORS: usize = 8;
 /// spread more than this many times narrower or wider than the model's.
 const CALIBRATION_RANGE: (f64, f64) = (0.5, 4.0);
 /// |z| quantile of a standard normal at 0.8: the P10-P90 half-width.
-pub(super) const Z_80: f64 = 1.281_551_565_5;
+const Z_80: f64 = 1.281_551_565_5;
 
 /// The calibration factor of standardised rolling-origin errors `z` (with
 /// their horizon steps): the factor by which the predicted standard

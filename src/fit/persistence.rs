@@ -2,6 +2,8 @@
 //! r on every form's smoothing weights, from how the errors of a plain
 //! local level fitted afresh at the recent rolling origins grew over the
 //! horizon ([`persistence_factor`]), applied by [`carry_persistence`].
+//! The halves are compared by the calibration's coverage statistic
+//! (`calibration::quantile_80`), and its calibration runs at this factor.
 
 use serde_json::json;
 
@@ -21,8 +23,9 @@ const MIN_JACKKNIFE_TERRITORIES: usize = 5;
 /// was 0.71-0.75 on local linear trends whose persistence is right: the
 /// prior's pull on the refits' alpha and the mixture's spread of means
 /// both make the later errors look small): a factor r in [0, 1] on every
-/// form's smoothing weights (alpha and beta), at which the errors of the horizon's later half are as
-/// large, relative to the forecast's spread, as those of its earlier half
+/// form's smoothing weights (alpha and beta), at which the errors of the
+/// horizon's later half are as large, relative to the forecast's spread,
+/// as those of its earlier half
 /// (their 80% quantiles of |z| equal). A form's spread grows with the
 /// horizon by its innovations' persistence (sigma^2 sum of c_j^2); where
 /// the errors grew less than that (Walmart's weekly stores: errors of 3.7%

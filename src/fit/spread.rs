@@ -59,8 +59,9 @@ fn dof_inflation(n: usize, p: f64) -> f64 {
 /// Each territory's residual law is widened by the square root of the
 /// inflated total variance
 /// ([`ResidualLaw::widened`](crate::model::ResidualLaw::widened): on the
-/// log scale, mean kept), its level and slope covariance scaled by the inflated noise
-/// variance, and the factor shares re-weighted to the inflated parts. The
+/// log scale, mean kept), its level and slope covariance scaled by the
+/// inflated noise variance, and the factor shares re-weighted to the
+/// inflated parts. The
 /// compound law is not widened (its deal counts and sizes carry their own
 /// parameter draws) and reports a spread factor of 1.
 pub(super) fn correct_for_fitted_parameters(
