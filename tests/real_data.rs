@@ -241,14 +241,15 @@ fn walmart_monthly_is_calibrated_once_reporting_weeks_are_counted() {
     // origins: 45 stores x 12 months x 3 = 1,620 points; the 80% interval
     // must cover 72-88% of them (statsforecast's AutoARIMA reaches 0.807
     // on one origin, BASELINES.md).
-    // Since the state-space core (issue 14) coverage is 0.71-0.72 here
-    // (the core before it: 0.79), so the band's floor is 0.70: with 19-21
-    // months, three rolling origins at most, the calibration has little to
-    // go on (README, Status).
+    // Measured 2026-12-06: coverage 0.757, pinball 0.240 (the core before
+    // the state-space one: 0.79 and 0.234). The 19-21-month trainings
+    // had two rolling origins at the quarter-horizon step, so no
+    // calibration (coverage 0.71-0.77, and the band's floor was 0.70);
+    // the step is now halved until there are three.
     let Some(r) = backtest_scores("walmart_monthly.toml", 12, 3, 1) else {
         return;
     };
-    let t = calibrated_and_better_than_seasonal_naive(&r, 0.70..=0.88);
+    let t = calibrated_and_better_than_seasonal_naive(&r, 0.72..=0.88);
     // And beat naive drift too.
     assert!(t.scaled_pinball < t.drift_scaled_pinball);
 }
@@ -262,13 +263,14 @@ fn walmart_weekly_backtest_is_calibrated_and_beats_seasonal_naive() {
     let Some(r) = backtest_scores("walmart_weekly.toml", 52, 3, 4) else {
         return;
     };
-    // Since the state-space core (issue 14) this is about a tie with
-    // seasonal naive (pinball 0.350 against 0.341, CRPS 0.841 against
-    // 0.813; the core before it reached 0.302): the 83- and 87-week
-    // trainings have two rolling origins each, too few to choose the
-    // level's form, and AICc picks local levels that follow the weeks'
-    // noise (README, Status). Asserted: calibrated, and within 4% of
-    // seasonal naive on pinball and CRPS.
+    // Measured 2026-12-06: pinball 0.312 against seasonal naive's 0.341,
+    // CRPS 0.760 against 0.813, coverage 0.798 (the core before the
+    // state-space one reached 0.302). Until the rolling origins' step was
+    // halved where a quarter horizon leaves fewer than three origins, the
+    // 83- and 87-week trainings had two each, so AICc chose the level's
+    // form and no calibration was measured: 0.330, 0.801 and 0.854.
+    // Asserted: calibrated, and better than seasonal naive on pinball and
+    // CRPS.
     assert_eq!(r.by_level[0].0, "territory");
     let t = &r.by_level[0].1;
     assert!(
@@ -276,8 +278,18 @@ fn walmart_weekly_backtest_is_calibrated_and_beats_seasonal_naive() {
         "coverage {}",
         t.coverage_80
     );
-    assert!(t.scaled_pinball < 1.04 * t.baseline_scaled_pinball);
-    assert!(t.scaled_crps < 1.04 * t.baseline_scaled_crps);
+    assert!(
+        t.scaled_pinball < t.baseline_scaled_pinball,
+        "pinball {} against seasonal naive's {}",
+        t.scaled_pinball,
+        t.baseline_scaled_pinball
+    );
+    assert!(
+        t.scaled_crps < t.baseline_scaled_crps,
+        "CRPS {} against seasonal naive's {}",
+        t.scaled_crps,
+        t.baseline_scaled_crps
+    );
 }
 
 #[test]
