@@ -14,9 +14,12 @@
 //! forecasts from them say more than the criterion fitted to the whole
 //! history, and the company's calibration has errors to pool (with none,
 //! no territory had any: Walmart weekly 0.330 -> 0.312 over three
-//! backtest origins, coverage 0.854 -> 0.798; monthly 0.253 -> 0.240). Why four horizons: the forms' scores from
-//! overlapping spans amount to origins x step / horizon independent ones,
-//! and with two horizons (eight origins) that is 2, too few to tell a
+//! backtest origins, coverage 0.854 -> 0.798; monthly 0.253 -> 0.240).
+//! It happens only where no origin has a whole horizon after it: a
+//! history that has one leaves four or more at the quarter-horizon step.
+//! Why four horizons: the forms' scores from overlapping spans amount to
+//! origins x step / horizon independent ones, and with two horizons
+//! (eight origins) that is 2, too few to tell a
 //! trend from a level in most histories; back to the history's start,
 //! origins from a regime long past (a market flat for years before it
 //! grew) outvote the recent ones. One season,
