@@ -314,6 +314,38 @@ fn local_level_year(months: usize, wander: f64, reps: u64) -> (f64, f64) {
 }
 
 #[test]
+fn twenty_months_are_scored_and_calibrated_on_their_own_rolling_origins() {
+    // 20 months and a 12-month horizon leave two origins a quarter horizon
+    // apart (17 and 14, each with a season of training); the step is
+    // halved down to one month, which leaves eight (19 back to 12), so the
+    // forms are chosen by how they forecast and the spread is calibrated
+    // on those errors, not left to AICc with no calibration.
+    let noise = Normal::new(0.0, 0.1).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2012);
+    let h = history(
+        (0..12)
+            .map(|_| {
+                (0..20)
+                    .map(|_| 1000.0 * (1.0 + noise.sample(&mut rng)))
+                    .collect()
+            })
+            .collect(),
+    );
+    let models = fit(&h, h.n_periods(), 12, &spec());
+    for t in &models.territories {
+        let d = &t.diagnostics;
+        assert_eq!(d.origins, 8, "{}: {} origins", t.name, d.origins);
+        assert!(
+            d.chosen_by.starts_with("rolling-origin"),
+            "{}: chosen by {}",
+            t.name,
+            d.chosen_by
+        );
+        assert!(d.calibration.is_some(), "{}: no calibration", t.name);
+    }
+}
+
+#[test]
 fn two_years_of_history_are_still_calibrated_and_wider_than_ten() {
     // 12 companies of 10 territories each: binomial sd of an 80% coverage
     // over 120 territories 0.037, so the band 0.70-0.90 is +-2.7 sd.
