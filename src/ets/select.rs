@@ -6,9 +6,9 @@
 //! end, each leaving at least one season (and at least eight periods) of
 //! training, at most `MAX_ORIGINS` of them (the most recent: four horizons
 //! back at that step). Where that step leaves fewer than `MIN_ORIGINS`
-//! (a history barely longer than a season and a horizon: Walmart's 83-87
-//! weeks with a 52-week horizon had two, its 20 months with a 12-month
-//! horizon two), it is halved until it does not, down to one period
+//! (a history shorter than a season and three quarters of a horizon:
+//! Walmart's 83-87 weeks with a 52-week horizon had two, its 20 months
+//! with a 12-month horizon two), it is halved until it does not, down to one period
 //! ([`origin_step`]): origins that close overlap more, and are counted as
 //! the fewer independent ones they amount to, but a territory's own
 //! forecasts from them say more than the criterion fitted to the whole
