@@ -134,9 +134,11 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     let seasonal_any = company_profile.is_some();
     // Each region's growth per period, as its deseasonalised total showed
     // it up to each rolling origin and up to the end (the group-growth form).
-    let mut lengths: Vec<usize> = select::origins(n_fit, horizon.max(1), s)
+    let origins = select::Origins::of(n_fit, horizon.max(1), s);
+    let mut lengths: Vec<usize> = origins
+        .recent
         .into_iter()
-        .chain(select::whole_span_origins(n_fit, horizon.max(1), s))
+        .chain(origins.whole)
         .chain([n_fit])
         .collect();
     // The two sets of origins overlap: each growth path is estimated once.

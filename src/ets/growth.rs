@@ -4,7 +4,7 @@
 //! forecast means.
 //!
 //! The path's model is chosen by how it would have forecast the group's
-//! own totals from the rolling origins ([`super::select::origins`]: the
+//! own totals from the rolling origins ([`super::select::Origins`]: the
 //! spans up to a horizon ahead of each, the latest ones shorter; least mean
 //! absolute log error of the span totals), among the territories' forms
 //! but the group share (stable level, local level, damped, linear and
@@ -70,7 +70,7 @@ fn path_growth(path: &EtsFit, horizon: usize) -> Growth {
 /// The form of a group's path, chosen on its whole deseasonalised total
 /// `a` (see the module header); `None` when nothing fits.
 fn choose(a: &[f64], horizon: usize, season_len: usize) -> Option<Form> {
-    let origins = select::origins(a.len(), horizon, season_len);
+    let origins = select::Origins::of(a.len(), horizon, season_len).recent;
     if origins.len() >= select::MIN_ORIGINS {
         let score = |form: Form| -> Option<f64> {
             let mut sum = 0.0;

@@ -8,8 +8,9 @@
 //! back at that step). Where that step leaves fewer than `MIN_ORIGINS`
 //! (a history shorter than a season and three quarters of a horizon:
 //! Walmart's 83-87 weeks with a 52-week horizon had two, its 20 months
-//! with a 12-month horizon two), it is halved until it does not, down to one period
-//! ([`origin_step`]): origins that close overlap more, and are counted as
+//! with a 12-month horizon two), it is halved until it does not, down to
+//! one period (`origin_step`): origins that close overlap more, and are
+//! counted as
 //! the fewer independent ones they amount to, but a territory's own
 //! forecasts from them say more than the criterion fitted to the whole
 //! history, and the company's calibration has errors to pool (with none,
@@ -42,7 +43,7 @@
 //! too is judged only on what was known then.
 //!
 //! Every form is also refitted at the origins whose span is a whole
-//! horizon (`whole_span_origins`): their totals, and only theirs, calibrate
+//! horizon (`Origins::whole`): their totals, and only theirs, calibrate
 //! the horizon total.
 //!
 //! Which forms are used is decided with the region's evidence (`pool`:
@@ -163,34 +164,43 @@ fn origins_from(from: usize, step: usize, season_len: usize) -> Vec<usize> {
         .collect()
 }
 
-/// The origins the forms are chosen on: the most recent ones of a series
-/// of `n` periods, from one step before its end.
-pub fn origins(n: usize, horizon: usize, season_len: usize) -> Vec<usize> {
-    let step = origin_step(n, horizon, season_len);
-    origins_from(n.saturating_sub(step), step, season_len)
+/// A series' rolling origins (training lengths, latest first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origins {
+    /// Periods between origins (`origin_step`).
+    pub step: usize,
+    /// The origins the forms are chosen on: the most recent ones, from one
+    /// step before the end.
+    pub recent: Vec<usize>,
+    /// The origins whose span is a whole horizon: the only ones whose
+    /// totals calibrate the horizon total (a shorter span's total is nearer
+    /// its origin and misses less than the horizon's will: with a level
+    /// that wanders, a fifth as far over three months as over twelve).
+    pub whole: Vec<usize>,
+}
+
+impl Origins {
+    /// The origins of a series of `n` periods, forecast `horizon` ahead,
+    /// with seasons of `season_len`.
+    pub fn of(n: usize, horizon: usize, season_len: usize) -> Self {
+        let step = origin_step(n, horizon, season_len);
+        Self {
+            step,
+            recent: origins_from(n.saturating_sub(step), step, season_len),
+            whole: origins_from(n.saturating_sub(horizon), step, season_len),
+        }
+    }
 }
 
 /// The step between origins: max(1, horizon / 4), halved (down to 1)
 /// while a history of `n` periods would leave fewer than `MIN_ORIGINS`
 /// (see the module header).
-pub fn origin_step(n: usize, horizon: usize, season_len: usize) -> usize {
+fn origin_step(n: usize, horizon: usize, season_len: usize) -> usize {
     let mut step = (horizon / 4).max(1);
     while step > 1 && origins_from(n.saturating_sub(step), step, season_len).len() < MIN_ORIGINS {
         step /= 2;
     }
     step
-}
-
-/// The origins whose span is a whole horizon: the only ones whose totals
-/// calibrate the horizon total (a shorter span's total is nearer its
-/// origin and misses less than the horizon's will: with a level that
-/// wanders, a fifth as far over three months as over twelve).
-pub fn whole_span_origins(n: usize, horizon: usize, season_len: usize) -> Vec<usize> {
-    origins_from(
-        n.saturating_sub(horizon),
-        origin_step(n, horizon, season_len),
-        season_len,
-    )
 }
 
 /// CRPS of the normal law N(mean, sd^2) at `y`.
@@ -279,7 +289,7 @@ fn score_from(
     };
     crps += crps_normal(total, mean_total, total_forecast.sd());
     // Only a whole horizon's total calibrates the horizon total (see
-    // `whole_span_origins`).
+    // `Origins::whole`).
     let span = (end - origin == horizon).then_some(total_forecast);
     (crps, periods, span)
 }
@@ -471,8 +481,11 @@ pub fn evaluate(
     if fits.is_empty() {
         return None;
     }
-    let origins = origins(a.len(), horizon, season_len);
-    let whole = whole_span_origins(a.len(), horizon, season_len);
+    let Origins {
+        step,
+        recent: origins,
+        whole,
+    } = Origins::of(a.len(), horizon, season_len);
     let mut scores = vec![None; fits.len()];
     let mut periods = vec![Vec::new(); fits.len()];
     let mut totals = vec![Vec::new(); fits.len()];
@@ -535,7 +548,6 @@ pub fn evaluate(
     } else {
         Vec::new()
     };
-    let step = origin_step(a.len(), horizon, season_len);
     Some(Evaluated {
         fits,
         origins: origins.len(),
@@ -554,30 +566,36 @@ mod tests {
 
     #[test]
     fn origins_step_back_a_quarter_horizon_or_finer_and_keep_a_season() {
-        assert_eq!(origins(36, 12, 12), vec![33, 30, 27, 24, 21, 18, 15, 12]);
-        assert_eq!(origins(21, 12, 12), vec![18, 15, 12]);
-        assert_eq!(origins(12, 12, 12), Vec::<usize>::new());
-        assert_eq!(origins(120, 12, 12).len(), MAX_ORIGINS);
         assert_eq!(
-            whole_span_origins(60, 12, 12),
+            Origins::of(36, 12, 12).recent,
+            vec![33, 30, 27, 24, 21, 18, 15, 12]
+        );
+        assert_eq!(Origins::of(21, 12, 12).recent, vec![18, 15, 12]);
+        assert_eq!(Origins::of(12, 12, 12).recent, Vec::<usize>::new());
+        assert_eq!(Origins::of(120, 12, 12).recent.len(), MAX_ORIGINS);
+        assert_eq!(
+            Origins::of(60, 12, 12).whole,
             vec![48, 45, 42, 39, 36, 33, 30, 27, 24, 21, 18, 15, 12]
         );
         assert_eq!(
-            origins(120, 12, 12),
+            Origins::of(120, 12, 12).recent,
             (0..16).map(|k| 117 - 3 * k).collect::<Vec<_>>()
         );
-        assert_eq!(whole_span_origins(24, 12, 12), vec![12]);
-        assert_eq!(origins(12, 4, 4), vec![11, 10, 9, 8]);
+        assert_eq!(Origins::of(24, 12, 12).whole, vec![12]);
+        assert_eq!(Origins::of(12, 4, 4).recent, vec![11, 10, 9, 8]);
         // A history a little longer than a season and a horizon: the
         // quarter-horizon step would leave two origins (17 and 14), so it
         // is halved down to one period.
-        assert_eq!(origin_step(20, 12, 12), 1);
-        assert_eq!(origins(20, 12, 12), (12..=19).rev().collect::<Vec<_>>());
+        assert_eq!(Origins::of(20, 12, 12).step, 1);
+        assert_eq!(
+            Origins::of(20, 12, 12).recent,
+            (12..=19).rev().collect::<Vec<_>>()
+        );
         // 87 weeks, a 52-week horizon: 13 leaves two, 6 leaves five.
-        assert_eq!(origin_step(87, 52, 52), 6);
-        assert_eq!(origins(87, 52, 52), vec![81, 75, 69, 63, 57]);
+        assert_eq!(Origins::of(87, 52, 52).step, 6);
+        assert_eq!(Origins::of(87, 52, 52).recent, vec![81, 75, 69, 63, 57]);
         // Enough origins at the quarter-horizon step: unchanged.
-        assert_eq!(origin_step(36, 12, 12), 3);
+        assert_eq!(Origins::of(36, 12, 12).step, 3);
     }
 
     #[test]
