@@ -645,6 +645,37 @@ fn skip_mode_counts_bad_rows() {
 }
 
 #[test]
+fn skipped_rows_are_reported_by_every_command_not_only_validate() {
+    // 24 good months and 30 rows whose dates do not parse: with skip mode
+    // the run goes on, and says on stderr what it left out (most of the
+    // table, so it points at the date format).
+    let mut sales = String::from("date,territory,amount\n");
+    for m in 0..24 {
+        sales.push_str(&format!(
+            "{}-{:02}-05,T-1,{}\n",
+            2023 + m / 12,
+            m % 12 + 1,
+            100 + m
+        ));
+    }
+    for d in 0..30 {
+        sales.push_str(&format!("13/{:02}/2024,T-1,5\n", d % 28 + 1));
+    }
+    let c = Case::new(sales.as_bytes(), &scenario("on_bad_rows = \"skip\"", ""));
+    let out = c.path("out");
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args(["forecast", "s.toml", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "30 of 54 rows skipped (30 bad date; data.on_bad_rows = \"skip\"); more than half of the table",
+        ));
+}
+
+#[test]
 fn failed_run_leaves_previous_output_intact() {
     let c = ok_case();
     let out = c.path("out");

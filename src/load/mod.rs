@@ -446,6 +446,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         }
         None => BTreeMap::new(),
     };
+    warn_of_skipped_rows(&mut report);
     diagnose(&names, &revenue, calendar.kind.per_year(), &mut report);
     let history = SalesHistory {
         calendar,
@@ -468,6 +469,37 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         report,
     };
     Ok(history)
+}
+
+/// A warning for each table whose bad rows were skipped (`on_bad_rows =
+/// "skip"`): every command then says what it left out, not only
+/// `validate` and the report. A wrong `date_format` can reject most of a
+/// table and leave the rest read with day and month swapped, so more than
+/// half skipped says so.
+fn warn_of_skipped_rows(report: &mut LoadReport) {
+    for t in &report.tables {
+        let skipped: usize = t.rejected.values().sum();
+        if skipped == 0 {
+            continue;
+        }
+        let reasons: Vec<String> = t
+            .rejected
+            .iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        let most = if 2 * skipped > t.rows_read {
+            "; more than half of the table: check data.date_format and the column names"
+        } else {
+            ""
+        };
+        report.warnings.push(format!(
+            "{} table {}: {skipped} of {} rows skipped ({}; data.on_bad_rows = \"skip\"){most}",
+            t.table,
+            t.source(),
+            t.rows_read,
+            reasons.join(", ")
+        ));
+    }
 }
 
 /// Warnings about series that fit poorly: gaps inside a territory's active
