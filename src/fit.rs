@@ -50,6 +50,7 @@ mod calibration;
 mod compound;
 mod persistence;
 mod season;
+pub use season::shortest_seasonal_history;
 mod spread;
 
 use calibration::calibrate;

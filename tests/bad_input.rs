@@ -676,6 +676,25 @@ fn skipped_rows_are_reported_by_every_command_not_only_validate() {
 }
 
 #[test]
+fn a_history_too_short_for_any_seasonal_profile_says_so() {
+    // Ten months: no region's profile can be estimated (a year and three
+    // periods are needed), so the warning must not promise a borrowed one.
+    let mut sales = String::from("date,territory,amount\n");
+    for m in 0..10 {
+        for t in ["T-1", "T-2"] {
+            sales.push_str(&format!("2024-{:02}-05,{t},{}\n", m + 1, 100 + m));
+        }
+    }
+    let c = Case::new(sales.as_bytes(), &scenario("", ""));
+    let out = c.validates();
+    assert!(
+        out.contains("the history has 10 complete periods, fewer than a year and three (15)"),
+        "{out}"
+    );
+    assert!(!out.contains("borrowed from their region"), "{out}");
+}
+
+#[test]
 fn failed_run_leaves_previous_output_intact() {
     let c = ok_case();
     let out = c.path("out");

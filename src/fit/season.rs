@@ -138,6 +138,13 @@ impl GroupProfile {
     }
 }
 
+/// The fewest periods from which a group's seasonal profile is estimated
+/// (seasons of `s` periods): a year and three. With fewer, no territory
+/// or group has seasonality.
+pub fn shortest_seasonal_history(s: usize) -> usize {
+    s + 3
+}
+
 /// Seasonal indices of a group total from a regression of its log ratio to
 /// the local level on seasonal dummies, when BIC prefers it to no
 /// seasonality; each year's periods weigh `discount` times the next year's
@@ -149,7 +156,7 @@ pub(super) fn group_profile(
     discount: f64,
 ) -> Option<GroupProfile> {
     let n = total.len();
-    if n < s + 3 || total.iter().any(|&v| v <= 0.0) {
+    if n < shortest_seasonal_history(s) || total.iter().any(|&v| v <= 0.0) {
         return None;
     }
     // Against the local level (a centred moving average over a year), so

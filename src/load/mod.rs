@@ -539,7 +539,15 @@ fn diagnose(names: &[String], revenue: &[Vec<f64>], per_year: usize, report: &mu
             list(&gaps)
         ));
     }
-    if !short.is_empty() {
+    // Too short a history for a region's seasonal profile: no territory
+    // can borrow one.
+    let periods = revenue.first().map_or(0, Vec::len);
+    let seasonal = crate::fit::shortest_seasonal_history(per_year);
+    if per_year > 1 && periods < seasonal {
+        report.warnings.push(format!(
+            "the history has {periods} complete periods, fewer than a year and three ({seasonal}): no seasonal profile can be estimated for any territory or region, so the forecast has no seasonality"
+        ));
+    } else if !short.is_empty() {
         report.warnings.push(format!(
             "{} territories have less than a year of activity; their seasonality is borrowed from their region: {}",
             short.len(),
