@@ -121,6 +121,37 @@ fn report_html_has_every_section_of_the_run_and_nothing_outside_itself() {
 }
 
 #[test]
+fn the_fit_table_shows_the_calibration_factors_of_fit_csv() {
+    // The "the report shows the same": each territory's row carries
+    // its calibration and horizon-total calibration beside the spread
+    // factor they lead to.
+    let (_dir, out) = demo_run();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let fit = &html[html.find("<section id=\"fit\">").unwrap()..];
+    let table = &fit[..fit.find("</table>").unwrap()];
+    assert!(table.contains(">calibration<") && table.contains(">year cal.<"));
+    let csv = std::fs::read_to_string(out.join("fit.csv")).unwrap();
+    let mut rows = csv.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    for line in rows {
+        // The params column is quoted JSON with commas: count from the end.
+        let cells: Vec<&str> = line.rsplitn(header.len() - column("params"), ',').collect();
+        let from_end = |name: &str| cells[header.len() - 1 - column(name)];
+        let territory = line.split(',').next().unwrap();
+        let row_start = table.find(&format!(">{territory}<")).unwrap();
+        let row = &table[row_start..row_start + table[row_start..].find("</tr>").unwrap()];
+        for name in ["calibration", "calibration_total"] {
+            let value = from_end(name);
+            if !value.is_empty() {
+                let shown = format!(">{:.2}<", value.parse::<f64>().unwrap());
+                assert!(row.contains(&shown), "{territory} {name} {value}: {row}");
+            }
+        }
+    }
+}
+
+#[test]
 fn backtest_report_shows_scores_and_coverage_plot() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bt");

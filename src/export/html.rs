@@ -534,9 +534,14 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          {} of {} territories have a trend, {} a seasonal profile{}. \
          Common shocks: company factor {} and region factor {} of each territory's noise \
          variance (AR {}); average pairwise correlation {}. \
-         <i>Spread x</i> is how much each law was widened: by how far the territory's past \
-         forecasts missed (its calibration) and for the parameters fitted to the history; \
-         1 means none.</p>",
+         <i>Calibration</i> is how far the territory's past forecasts missed against what \
+         the model said (its rolling-origin errors, shrunk toward the company's; above 1 \
+         they missed more, below 1 less), <i>year cal.</i> the same for whole past \
+         horizons' totals, where they missed more than their months (blank: none). \
+         <i>Spread x</i> is how much each month's law was widened in all: the calibration \
+         times a correction for the parameters fitted to the history, never below 1 (a \
+         calibration under 1 does not narrow the law below the model's own in-sample \
+         spread).</p>",
         escape(&models.join(", ")),
         alpha_prior_text(&fit.alpha_prior),
         persistence_text(fit.persistence),
@@ -561,6 +566,8 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         "pooled",
         "alpha",
         "chosen by",
+        "calibration",
+        "year cal.",
         "spread x",
         "KS",
     ]);
@@ -577,11 +584,10 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
             Cell::text(if r.pooled { "yes" } else { "" }),
             Cell::num(r.alpha, fixed(r.alpha, 3)),
             Cell::text(&r.chosen_by),
+            optional_number(r.calibration, 2),
+            optional_number(r.calibration_total, 2),
             Cell::num(r.spread_factor, fixed(r.spread_factor, 2)),
-            Cell::num(
-                r.gof_stat.unwrap_or(f64::NAN),
-                r.gof_stat.map(|v| fixed(v, 3)).unwrap_or_default(),
-            ),
+            optional_number(r.gof_stat, 3),
         ]);
     }
     s.push_str(&t.html());
@@ -589,6 +595,14 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         figure_html(s, plots, &format!("fit_{}", k + 1));
     }
     s.push_str("</section>");
+}
+
+/// A number's cell with `decimals`, blank where there is none.
+fn optional_number(v: Option<f64>, decimals: usize) -> Cell {
+    Cell::num(
+        v.unwrap_or(f64::NAN),
+        v.map(|v| fixed(v, decimals)).unwrap_or_default(),
+    )
 }
 
 fn forecast_section(s: &mut String, report: &Report, plots: &[Rendered]) {
