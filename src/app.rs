@@ -163,15 +163,34 @@ pub fn last_year_actuals(history: &SalesHistory, horizon: &Horizon) -> Vec<f64> 
     history
         .revenue
         .iter()
-        .map(|r| {
-            (1..=horizon.periods as i64)
-                .filter_map(|k| {
-                    let idx = horizon.start - k - history.first_period;
-                    usize::try_from(idx).ok().and_then(|i| r.get(i))
-                })
-                .sum()
-        })
+        .map(|r| last_year_periods(history, horizon).map(|i| r[i]).sum())
         .collect()
+}
+
+/// Indices into the history of the periods of the span of the horizon's
+/// length just before its start that the data covers.
+fn last_year_periods<'a>(
+    history: &'a SalesHistory,
+    horizon: &'a Horizon,
+) -> impl Iterator<Item = usize> + 'a {
+    (1..=horizon.periods as i64).filter_map(move |k| {
+        usize::try_from(horizon.start - k - history.first_period)
+            .ok()
+            .filter(|&i| i < history.n_periods())
+    })
+}
+
+/// A warning when the data covers only part of the span before the
+/// horizon that `last_year_actual` sums: quotas for a whole horizon then
+/// sit beside a shorter year of actuals.
+fn partial_last_year_warning(history: &SalesHistory, horizon: &Horizon) -> Option<String> {
+    let covered = last_year_periods(history, horizon).count();
+    (covered < horizon.periods).then(|| {
+        format!(
+            "last_year_actual in quotas.csv covers {covered} of the {} periods before the plan's start (the data covers no more): compare it with the quotas with care",
+            horizon.periods
+        )
+    })
 }
 
 /// Company revenue in each of the horizon's length of periods just before
@@ -754,6 +773,7 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         (Some(sim), Some(q)) if stage >= Stage::Quota => {
             let names: Vec<String> = history.territories.iter().map(|t| t.name.clone()).collect();
             let last_year = last_year_actuals(history, &run.horizon);
+            warnings.extend(partial_last_year_warning(history, &run.horizon));
             let last_quota: Vec<Option<f64>> = (0..names.len())
                 .map(|t| history.quotas.get(&t).copied())
                 .collect();

@@ -695,6 +695,30 @@ fn a_history_too_short_for_any_seasonal_profile_says_so() {
 }
 
 #[test]
+fn quotas_beside_a_partial_last_year_say_so() {
+    // Ten months of history before a 12-month plan: quotas.csv's
+    // last_year_actual sums ten months, and the run says so.
+    let mut sales = String::from("date,territory,amount\n");
+    for m in 0..10 {
+        for t in ["T-1", "T-2"] {
+            sales.push_str(&format!("2024-{:02}-05,{t},{}\n", m + 1, 100 + m));
+        }
+    }
+    let c = Case::new(sales.as_bytes(), &scenario("", "[quota]\nplan = 3000\n"));
+    let out = c.path("out");
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args(["quota", "s.toml", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "last_year_actual in quotas.csv covers 10 of the 12 periods before the plan's start",
+        ));
+}
+
+#[test]
 fn failed_run_leaves_previous_output_intact() {
     let c = ok_case();
     let out = c.path("out");
