@@ -279,8 +279,12 @@ pub fn backtest(
         for (t, s) in sim.territories.iter().enumerate() {
             score("territory", s, &history.revenue[t]);
         }
-        for (r, s) in sim.regions.iter().enumerate() {
-            score("region", s, &regions[r].1);
+        // One region is the company: scored once, as the total (scoring
+        // both would count its periods twice in the overall scores).
+        if sim.regions.len() > 1 {
+            for (r, s) in sim.regions.iter().enumerate() {
+                score("region", s, &regions[r].1);
+            }
         }
         score("total", &sim.total, &total);
         company_inside.push(trial_coverage(&sim, 0.1, 0.9));
@@ -288,6 +292,7 @@ pub fn backtest(
     let overall = scores(rows.iter().collect());
     let by_level = ["territory", "region", "total"]
         .iter()
+        .filter(|l| rows.iter().any(|r| r.level == **l))
         .map(|l| {
             (
                 l.to_string(),

@@ -704,3 +704,28 @@ fn two_years_of_seasonal_history_give_calibrated_intervals() {
         "company coverage {company}"
     );
 }
+
+#[test]
+fn a_single_regions_company_is_scored_once_in_a_backtest() {
+    // With one region, its series is the company total: the backtest scores
+    // it once (as the total), so the overall scores do not count its
+    // periods twice.
+    use salesplan::backtest::{backtest, BacktestSpec};
+    let gamma = Gamma::new(8.0, 1.0 / 8.0).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(31);
+    let revenue: Vec<Vec<f64>> = (0..4)
+        .map(|_| (0..48).map(|_| 1000.0 * gamma.sample(&mut rng)).collect())
+        .collect();
+    let h = one_region_history(Calendar::new(PeriodKind::Month, 1), revenue);
+    let spec = BacktestSpec {
+        holdout: 12,
+        rolling: 1,
+        step: 1,
+        trials: 500,
+        seed: 2,
+    };
+    let result = backtest(&h, &spec_aic(), &spec).unwrap();
+    let levels: Vec<&str> = result.by_level.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(levels, ["territory", "total"]);
+    assert_eq!(result.overall.points, 4 * 12 + 12);
+}

@@ -393,23 +393,12 @@ fn backtest_coverage(b: &crate::backtest::BacktestResult) -> Figure {
             .collect(),
         dashed: false,
     };
-    // With one region its line is the total's: draw it once.
-    let same = |a: &str, b_: &str| {
-        let find = |l: &str| b.by_level.iter().find(|(x, _)| x == l).map(|(_, s)| s);
-        matches!((find(a), find(b_)), (Some(x), Some(y)) if x.below_quantile == y.below_quantile && x.points == y.points)
-    };
-    let single_region = same("region", "total");
+    // With one region the backtest scores no region level (its line would
+    // be the total's).
     let mut lines: Vec<Line> = b
         .by_level
         .iter()
-        .filter(|(level, _)| !(single_region && level == "region"))
-        .map(|(level, s)| {
-            if single_region && level == "total" {
-                curve("total (= the only region)", s)
-            } else {
-                curve(level, s)
-            }
-        })
+        .map(|(level, s)| curve(level, s))
         .collect();
     lines.push(curve("all levels", &b.overall));
     Figure {
