@@ -233,7 +233,7 @@
       var change = t.lastYear > 0 ? pct(q / t.lastYear - 1) : '';
       rows.push('<tr><td>' + esc(t.name) + '</td><td class="n">' + money(t.lastYear) + '</td><td class="n">' +
         money(t.base) + '</td><td class="n">' +
-        money(quantile(t.q, 0.5)) + '</td><td class="n quota">' + fmt0(q) + '</td><td class="n">' + change +
+        money(quantile(t.q, 0.5)) + '</td><td class="n quota" data-value="' + q.toFixed(2) + '">' + money(q) + '</td><td class="n">' + change +
         '</td><td class="n">' + pct(probs[i]) + '</td><td>' + (r.binding[i] || '') + '</td></tr>');
     }
     body.innerHTML = rows.join('');

@@ -348,10 +348,19 @@ where
     let top = shares.iter().cloned().fold(0.0, f64::max).max(1e-9) * 1.1;
     let label_room = 0.09 * markers.len() as f64;
     let y_hi = top * (1.06 + label_room + if note.is_some() { 0.12 } else { 0.0 });
-    let (x_lo, x_hi) = span(
-        [lo, hi].into_iter().chain(markers.iter().map(|m| m.at)),
-        false,
-    );
+    let (x_lo, x_hi) = if x_percent {
+        // Shares and attainment: the bins' edges bound the axis, so no tick
+        // reads below 0% (padding had the share of 4 territories attaining
+        // run from -20% to 120%).
+        let markers_hi = markers.iter().map(|m| m.at).fold(hi, f64::max);
+        let markers_lo = markers.iter().map(|m| m.at).fold(lo, f64::min);
+        (markers_lo, markers_hi)
+    } else {
+        span(
+            [lo, hi].into_iter().chain(markers.iter().map(|m| m.at)),
+            false,
+        )
+    };
     let x_fmt = |x: &f64| axis_value(*x, x_percent);
     let y_fmt = |y: &f64| percent(*y);
     let mut chart = frame(
