@@ -82,7 +82,14 @@ fn good_input_passes_validation() {
 #[test]
 fn missing_file() {
     let c = Case::new(b"", &scenario("", "").replace("sales.csv", "nope.csv"));
-    c.fails("validate", &["nope.csv", "file not found"]);
+    c.fails(
+        "validate",
+        &[
+            "nope.csv",
+            "file not found (data.sales, looked for /",
+            "/nope.csv)",
+        ],
+    );
 }
 
 #[test]

@@ -115,6 +115,25 @@ struct Opened {
 /// empty file, a header without rows, a missing required column, text that
 /// is not valid in the given encoding (with its line), a workbook that
 /// cannot be read, a missing sheet or an error cell (with its row).
+/// `path` made absolute against the working directory with `.` and `..`
+/// resolved by name (the file need not exist): where a relative path in a
+/// scenario pointed.
+fn lexically_absolute(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = std::path::PathBuf::new();
+    for c in full.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 pub fn read_table(
     path: &Path,
     table: &str,
@@ -124,7 +143,13 @@ pub fn read_table(
     extra: &[String],
 ) -> Result<Table> {
     if !path.exists() {
-        return Err(Error::data(path, "file not found"));
+        return Err(Error::data(
+            path,
+            format!(
+                "file not found (data.{table}, looked for {})",
+                lexically_absolute(path).display()
+            ),
+        ));
     }
     regular_file(path)?;
     let opened = if excel::is_workbook(path) {
