@@ -180,6 +180,19 @@ fn last_year_periods<'a>(
     })
 }
 
+/// A warning when the plan is below last year's actual revenue (`last_year`,
+/// a whole year of it): quotas that add up to it are set below last year's
+/// sales, often a plan for part of the horizon or in other units.
+fn plan_below_last_year_warning(plan: f64, last_year: &[f64]) -> Option<String> {
+    let actual: f64 = last_year.iter().sum();
+    (plan < actual).then(|| {
+        format!(
+            "the plan ({plan:.0}) is {:.0}% below last year's actual revenue ({actual:.0}): quotas that add up to it are set below last year's sales (is it the plan for the whole horizon?)",
+            100.0 * (1.0 - plan / actual)
+        )
+    })
+}
+
 /// A warning when the data covers only part of the span before the
 /// horizon that `last_year_actual` sums: quotas for a whole horizon then
 /// sit beside a shorter year of actuals.
@@ -773,7 +786,10 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         (Some(sim), Some(q)) if stage >= Stage::Quota => {
             let names: Vec<String> = history.territories.iter().map(|t| t.name.clone()).collect();
             let last_year = last_year_actuals(history, &run.horizon);
-            warnings.extend(partial_last_year_warning(history, &run.horizon));
+            warnings.extend(
+                partial_last_year_warning(history, &run.horizon)
+                    .or_else(|| plan_below_last_year_warning(q.plan, &last_year)),
+            );
             let last_quota: Vec<Option<f64>> = (0..names.len())
                 .map(|t| history.quotas.get(&t).copied())
                 .collect();

@@ -726,6 +726,35 @@ fn quotas_beside_a_partial_last_year_say_so() {
 }
 
 #[test]
+fn a_plan_below_last_years_sales_is_questioned() {
+    // Two years of two territories selling about 1,000 a month each: last
+    // year's actual is 24,180 (months 12-23: 1,002 to 1,013 each), and a plan of 12,000 warns.
+    let mut sales = String::from("date,territory,amount\n");
+    for m in 0..24 {
+        for t in ["T-1", "T-2"] {
+            sales.push_str(&format!(
+                "{}-{:02}-05,{t},{}\n",
+                2023 + m / 12,
+                m % 12 + 1,
+                990 + m
+            ));
+        }
+    }
+    let c = Case::new(sales.as_bytes(), &scenario("", "[quota]\nplan = 12000\n"));
+    let out = c.path("out");
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args(["quota", "s.toml", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "the plan (12000) is 50% below last year's actual revenue (24180)",
+        ));
+}
+
+#[test]
 fn failed_run_leaves_previous_output_intact() {
     let c = ok_case();
     let out = c.path("out");
