@@ -529,6 +529,8 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          where k forms each had at least a 5% chance of forecasting best, weighted by that \
          chance, each trial drawing one of them; the model shown is the likeliest), or, with \
          too little history for that, by AICc (forms averaged by their Akaike weights). \
+         <i>has</i>: a trend, a seasonal profile, a residual law pooled from other \
+         territories (too few periods of its own). \
          <i>alpha</i> is how fast the simulated level follows new months (0: the long-run \
          mean){}{}. \
          {} of {} territories have a trend, {} a seasonal profile{}. \
@@ -561,9 +563,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         "runner-up",
         "periods",
         "level",
-        "trend",
-        "seasonal",
-        "pooled",
+        "has",
         "alpha",
         "chosen by",
         "calibration",
@@ -579,9 +579,18 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
             Cell::text(r.runner_up.clone().unwrap_or_default()),
             Cell::num(r.n_periods as f64, r.n_periods.to_string()),
             Cell::num(r.level, thousands(r.level)),
-            Cell::text(if r.trend { "yes" } else { "" }),
-            Cell::text(if r.seasonal { "yes" } else { "" }),
-            Cell::text(if r.pooled { "yes" } else { "" }),
+            Cell::text(
+                [
+                    (r.trend, "trend"),
+                    (r.seasonal, "season"),
+                    (r.pooled, "pooled"),
+                ]
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, name)| *name)
+                .collect::<Vec<_>>()
+                .join(", "),
+            ),
             Cell::num(r.alpha, fixed(r.alpha, 3)),
             Cell::text(&r.chosen_by),
             optional_number(r.calibration, 2),
