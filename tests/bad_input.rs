@@ -651,47 +651,59 @@ fn skip_mode_counts_bad_rows() {
     assert!(out.contains("2 used"), "{out}");
 }
 
+/// A sales table of `months` monthly rows from January 2023 for each of
+/// `territories`, month m selling `first + m`.
+fn monthly_sales(months: usize, territories: &[&str], first: usize) -> String {
+    let mut sales = String::from("date,territory,amount\n");
+    for m in 0..months {
+        for t in territories {
+            sales.push_str(&format!(
+                "{}-{:02}-05,{t},{}\n",
+                2023 + m / 12,
+                m % 12 + 1,
+                first + m
+            ));
+        }
+    }
+    sales
+}
+
+impl Case {
+    /// Run `command` into a fresh output folder: success, with `warning`
+    /// on stderr.
+    fn warns(&self, command: &str, warning: &str) {
+        Command::cargo_bin("salesplan")
+            .unwrap()
+            .current_dir(self.dir.path())
+            .args([command, "s.toml", "--out"])
+            .arg(self.path("out"))
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(warning));
+    }
+}
+
 #[test]
 fn skipped_rows_are_reported_by_every_command_not_only_validate() {
     // 24 good months and 30 rows whose dates do not parse: with skip mode
     // the run goes on, and says on stderr what it left out (most of the
     // table, so it points at the date format).
-    let mut sales = String::from("date,territory,amount\n");
-    for m in 0..24 {
-        sales.push_str(&format!(
-            "{}-{:02}-05,T-1,{}\n",
-            2023 + m / 12,
-            m % 12 + 1,
-            100 + m
-        ));
-    }
+    let mut sales = monthly_sales(24, &["T-1"], 100);
     for d in 0..30 {
         sales.push_str(&format!("13/{:02}/2024,T-1,5\n", d % 28 + 1));
     }
     let c = Case::new(sales.as_bytes(), &scenario("on_bad_rows = \"skip\"", ""));
-    let out = c.path("out");
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(c.dir.path())
-        .args(["forecast", "s.toml", "--out"])
-        .arg(&out)
-        .assert()
-        .success()
-        .stderr(predicate::str::contains(
-            "30 of 54 rows skipped (30 bad date; data.on_bad_rows = \"skip\"); more than half of the table",
-        ));
+    c.warns(
+        "forecast",
+        "30 of 54 rows skipped (30 bad date; data.on_bad_rows = \"skip\"); more than half of the table",
+    );
 }
 
 #[test]
 fn a_history_too_short_for_any_seasonal_profile_says_so() {
     // Ten months: no region's profile can be estimated (a year and three
     // periods are needed), so the warning must not promise a borrowed one.
-    let mut sales = String::from("date,territory,amount\n");
-    for m in 0..10 {
-        for t in ["T-1", "T-2"] {
-            sales.push_str(&format!("2024-{:02}-05,{t},{}\n", m + 1, 100 + m));
-        }
-    }
+    let sales = monthly_sales(10, &["T-1", "T-2"], 100);
     let c = Case::new(sales.as_bytes(), &scenario("", ""));
     let out = c.validates();
     assert!(
@@ -705,53 +717,25 @@ fn a_history_too_short_for_any_seasonal_profile_says_so() {
 fn quotas_beside_a_partial_last_year_say_so() {
     // Ten months of history before a 12-month plan: quotas.csv's
     // last_year_actual sums ten months, and the run says so.
-    let mut sales = String::from("date,territory,amount\n");
-    for m in 0..10 {
-        for t in ["T-1", "T-2"] {
-            sales.push_str(&format!("2024-{:02}-05,{t},{}\n", m + 1, 100 + m));
-        }
-    }
+    let sales = monthly_sales(10, &["T-1", "T-2"], 100);
     let c = Case::new(sales.as_bytes(), &scenario("", "[quota]\nplan = 3000\n"));
-    let out = c.path("out");
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(c.dir.path())
-        .args(["quota", "s.toml", "--out"])
-        .arg(&out)
-        .assert()
-        .success()
-        .stderr(predicate::str::contains(
-            "last_year_actual in quotas.csv covers 10 of the 12 periods before the plan's start",
-        ));
+    c.warns(
+        "quota",
+        "last_year_actual in quotas.csv covers 10 of the 12 periods before the plan's start",
+    );
 }
 
 #[test]
 fn a_plan_below_last_years_sales_is_questioned() {
     // Two years of two territories selling about 1,000 a month each: last
-    // year's actual is 24,180 (months 12-23: 1,002 to 1,013 each), and a plan of 12,000 warns.
-    let mut sales = String::from("date,territory,amount\n");
-    for m in 0..24 {
-        for t in ["T-1", "T-2"] {
-            sales.push_str(&format!(
-                "{}-{:02}-05,{t},{}\n",
-                2023 + m / 12,
-                m % 12 + 1,
-                990 + m
-            ));
-        }
-    }
+    // year's actual is 24,180 (months 12-23: 1,002 to 1,013 each), and a
+    // plan of 12,000 warns.
+    let sales = monthly_sales(24, &["T-1", "T-2"], 990);
     let c = Case::new(sales.as_bytes(), &scenario("", "[quota]\nplan = 12000\n"));
-    let out = c.path("out");
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(c.dir.path())
-        .args(["quota", "s.toml", "--out"])
-        .arg(&out)
-        .assert()
-        .success()
-        .stderr(predicate::str::contains(
-            "the plan (12000) is 50% below last year's actual revenue (24180)",
-        ));
+    c.warns(
+        "quota",
+        "the plan (12000) is 50% below last year's actual revenue (24180)",
+    );
 }
 
 #[test]

@@ -436,14 +436,8 @@ fn backtest_on_data_drawn_from_the_model_is_calibrated() {
 /// naive on pinball.
 #[track_caller]
 fn assert_calibrated_over_last_year(h: &SalesHistory) {
-    use salesplan::backtest::{backtest, BacktestSpec};
-    let spec = BacktestSpec {
-        holdout: 12,
-        rolling: 1,
-        step: 1,
-        trials: 2000,
-        seed: 3,
-    };
+    use salesplan::backtest::backtest;
+    let spec = last_year_backtest(2000, 3);
     let result = backtest(h, &spec_aic(), &spec).unwrap();
     let territory = &result
         .by_level
@@ -630,7 +624,7 @@ fn backtest_on_compound_data_is_calibrated() {
 /// each backtested on its last 12 months. Returns the coverage of the 80%
 /// interval by level (territory, total), pooled over the datasets.
 fn short_seasonal_coverage(n_terr: usize, common: f64, datasets: u64) -> (f64, f64) {
-    use salesplan::backtest::{backtest, BacktestSpec};
+    use salesplan::backtest::backtest;
     let profile: Vec<f64> = (0..12)
         .map(|m| 1.0 + 0.3 * (2.0 * std::f64::consts::PI * m as f64 / 12.0).sin())
         .collect();
@@ -658,13 +652,7 @@ fn short_seasonal_coverage(n_terr: usize, common: f64, datasets: u64) -> (f64, f
             })
             .collect();
         let h = one_region_history(Calendar::new(PeriodKind::Month, 1), revenue);
-        let spec = BacktestSpec {
-            holdout: 12,
-            rolling: 1,
-            step: 1,
-            trials: 2000,
-            seed: 5 + d,
-        };
+        let spec = last_year_backtest(2000, 5 + d);
         let result = backtest(&h, &spec_aic(), &spec).unwrap();
         for (k, level) in ["territory", "total"].iter().enumerate() {
             let score = &result.by_level.iter().find(|(l, _)| l == level).unwrap().1;
@@ -710,22 +698,27 @@ fn a_single_regions_company_is_scored_once_in_a_backtest() {
     // With one region, its series is the company total: the backtest scores
     // it once (as the total), so the overall scores do not count its
     // periods twice.
-    use salesplan::backtest::{backtest, BacktestSpec};
+    use salesplan::backtest::backtest;
     let gamma = Gamma::new(8.0, 1.0 / 8.0).unwrap();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(31);
     let revenue: Vec<Vec<f64>> = (0..4)
         .map(|_| (0..48).map(|_| 1000.0 * gamma.sample(&mut rng)).collect())
         .collect();
     let h = one_region_history(Calendar::new(PeriodKind::Month, 1), revenue);
-    let spec = BacktestSpec {
-        holdout: 12,
-        rolling: 1,
-        step: 1,
-        trials: 500,
-        seed: 2,
-    };
+    let spec = last_year_backtest(500, 2);
     let result = backtest(&h, &spec_aic(), &spec).unwrap();
     let levels: Vec<&str> = result.by_level.iter().map(|(l, _)| l.as_str()).collect();
     assert_eq!(levels, ["territory", "total"]);
     assert_eq!(result.overall.points, 4 * 12 + 12);
+}
+
+/// One origin, the last 12 months held out.
+fn last_year_backtest(trials: usize, seed: u64) -> salesplan::backtest::BacktestSpec {
+    salesplan::backtest::BacktestSpec {
+        holdout: 12,
+        rolling: 1,
+        step: 1,
+        trials,
+        seed,
+    }
 }
