@@ -453,6 +453,11 @@ fn validate(path: &Path, c: &Common) -> Result<(), Error> {
         "accounts: {}  reps: {}  open pipeline rows: {}",
         d.accounts, d.reps, d.pipeline
     );
+    if !d.revenue_by_year.is_empty() {
+        // The years' sums are of the complete periods the fit uses: a
+        // partly covered period at an edge is dropped (see the warnings).
+        println!("revenue by year, complete periods only:");
+    }
     for (year, revenue) in &d.revenue_by_year {
         println!("revenue {year}: {revenue:.2} {}", s.currency);
     }
