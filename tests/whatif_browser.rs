@@ -164,6 +164,19 @@ fn whatif_loads_cleanly_and_the_plan_moves_the_quotas() {
             base[t]
         );
     }
+    // And the engine's P(company >= plan), read from the company's
+    // quantile table to within a thousandth (measured 2026-12-06: 0.2046
+    // against 0.2045).
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(page.parent().unwrap().join("summary.json")).unwrap(),
+    )
+    .unwrap();
+    let engine_p = summary["forecast"]["prob_hit_plan"].as_f64().unwrap();
+    let page_p = page_value(&dom, "whatif-plan-probability");
+    assert!(
+        (page_p - engine_p).abs() <= 0.001,
+        "page {page_p} engine {engine_p}"
+    );
     let (dom, log) = render(&browser, &page, "?plan=31000000");
     assert_clean(&dom, &log);
     let higher = page_quotas(&dom);
