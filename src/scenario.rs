@@ -1241,8 +1241,14 @@ fn check_quota(ctx: &Ctx, raw: &RawQuota, forecast: &ForecastSpec) -> Result<Quo
         return Err(ctx.err(
             "quota.plan",
             format!(
-                "found {:e}, expected a revenue plan greater than 0 and below {MAX_PLAN:e}",
-                raw.plan
+                "found {}, expected a revenue plan greater than 0 and below {MAX_PLAN:e}",
+                // As written where it is a plain number (-850000, not
+                // -8.5e5); huge or non-finite values in exponent form.
+                if raw.plan.abs() < MAX_PLAN {
+                    raw.plan.to_string()
+                } else {
+                    format!("{:e}", raw.plan)
+                }
             ),
         ));
     }

@@ -629,12 +629,21 @@ fn quota_horizon_not_one_year() {
 
 #[test]
 fn plan_zero_or_negative() {
-    for plan in ["0", "-100"] {
+    for plan in ["0", "-100", "-850000"] {
         let c = Case::new(
             GOOD_SALES.as_bytes(),
             &scenario("", &format!("[quota]\nplan = {plan}\n")),
         );
-        c.fails("validate", &["s.toml", "quota.plan", "greater than 0"]);
+        // The value as written, not in exponent form (-8.5e5).
+        c.fails(
+            "validate",
+            &[
+                "s.toml",
+                "quota.plan",
+                &format!("found {plan}, "),
+                "greater than 0",
+            ],
+        );
     }
 }
 
