@@ -193,6 +193,24 @@ fn plan_below_last_year_warning(plan: f64, last_year: &[f64]) -> Option<String> 
     })
 }
 
+/// A warning when the quotas' attainment probability (the common one, or
+/// the territories' mean) is under 10% or over 90%: the plan is far from
+/// the forecast, and quotas nearly all missed or all made say little about
+/// who did well.
+fn extreme_attainment_warning(p: f64) -> Option<String> {
+    let (side, kind) = if p < 0.1 {
+        ("above", "hard")
+    } else if p > 0.9 {
+        ("below", "easy")
+    } else {
+        return None;
+    };
+    Some(format!(
+        "quotas attain with probability {:.1}%: the plan is far {side} the forecast, and quotas this {kind} tell little about who performs",
+        100.0 * p
+    ))
+}
+
 /// A warning when the data covers only part of the span before the
 /// horizon that `last_year_actual` sums: quotas for a whole horizon then
 /// sit beside a shorter year of actuals.
@@ -832,6 +850,9 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
             None
         }
     };
+    if let Some(q) = &quota {
+        warnings.extend(extreme_attainment_warning(q.attain_probability));
+    }
     if let (Some(sim), Some(q)) = (sim_view, quota.as_mut()) {
         for ((row, shares), t) in q
             .rows

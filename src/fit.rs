@@ -64,6 +64,13 @@ use spread::correct_for_fitted_parameters;
 const MIN_OWN_FIT: usize = 6;
 /// Fewest positive residuals for the empirical law to be a candidate.
 const MIN_EMPIRICAL: usize = 12;
+/// Log spread of the residual law of a territory fitted exactly (every
+/// residual ratio the same: a constant or exactly regular history), where
+/// no family can be fitted: a relative error of 1e-4, the rounding
+/// `ets::prior` counts such series with. Before 2026-12-06 they took the
+/// pooled spread of the others, or 0.5 when all were so: two territories
+/// selling 990, 991, ... a month were forecast at 7,000 for a 12,200 year.
+const REGULAR_SDLOG: f64 = 1e-4;
 
 /// Fit every territory of `history` on its first `n_fit` periods, for a
 /// forecast `horizon` periods ahead.
@@ -647,11 +654,25 @@ fn fit_territory(
         Criterion::Bic => c.bic,
     };
     candidates.sort_by(|a, b| key(a).total_cmp(&key(b)));
-    let needs_pooling = candidates.is_empty();
+    // Enough residuals, all equal: no family fits a zero spread, but the
+    // history says the law is that tight, not that it must be borrowed.
+    let exact =
+        candidates.is_empty() && n_pos >= MIN_OWN_FIT && positive.iter().all(|&r| r == positive[0]);
+    let needs_pooling = candidates.is_empty() && !exact;
     let chosen_k = candidates.first().map_or(2, |c| c.k);
     let key_chosen = candidates.first().map_or(0.0, key);
     let (positive_part, ll, aic, bic_v) = match candidates.first() {
         Some(c) => (c.part.clone(), Some(c.loglik), Some(c.aic), Some(c.bic)),
+        None if exact => {
+            let f = Fitted {
+                family: Family::LogNormal,
+                params: [
+                    positive[0].ln() - 0.5 * REGULAR_SDLOG * REGULAR_SDLOG,
+                    REGULAR_SDLOG,
+                ],
+            };
+            (PositivePart::Parametric(f), None, None, None)
+        }
         None => {
             let f = dist::fit(Family::LogNormal, &positive).unwrap_or(Fitted {
                 family: Family::LogNormal,

@@ -748,6 +748,23 @@ fn a_plan_below_last_years_sales_is_questioned() {
 }
 
 #[test]
+fn quotas_nearly_all_made_or_all_missed_are_warned_of() {
+    // Two years at about 1,000 a month per territory: a plan of half the
+    // forecast makes every quota near certain, four times it near hopeless.
+    let sales = monthly_sales(24, &["T-1", "T-2"], 990);
+    for (plan, side) in [
+        (12_000, "far below the forecast"),
+        (96_000, "far above the forecast"),
+    ] {
+        let c = Case::new(
+            sales.as_bytes(),
+            &scenario("", &format!("[quota]\nplan = {plan}\n")),
+        );
+        c.warns("quota", side);
+    }
+}
+
+#[test]
 fn failed_run_leaves_previous_output_intact() {
     let c = ok_case();
     let out = c.path("out");

@@ -522,3 +522,25 @@ fn persistence_is_kept_for_a_wandering_level_and_cut_for_deviations_that_fade() 
     });
     assert!(r_fading < 0.9, "fading deviations: persistence {r_fading}");
 }
+
+#[test]
+fn an_exactly_regular_history_is_forecast_on_its_line_and_tight() {
+    // Two territories selling 990, 991, ... 1,013 a month: every residual
+    // ratio is the same, so no family can be fitted. The next year is
+    // 1,014 + ... + 1,025 = 12,234 each; until 2026-12-06 their residual
+    // law was borrowed (a log spread of 0.5 with none to borrow from) and
+    // the year's P50 was about 7,000.
+    let line: Vec<f64> = (0..24).map(|m| 990.0 + m as f64).collect();
+    let h = history(vec![line.clone(), line]);
+    let sim = forecast(&h, 2000, 3);
+    for t in &sim.territories {
+        let year = &t.year.quantiles;
+        let (lo, mid, hi) = (
+            year[at(&sim, 0.1)],
+            year[at(&sim, 0.5)],
+            year[at(&sim, 0.9)],
+        );
+        assert!((mid / 12_234.0 - 1.0).abs() < 0.01, "P50 {mid}");
+        assert!((hi - lo) / mid < 0.02, "P10 {lo} P90 {hi}");
+    }
+}
