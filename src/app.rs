@@ -180,18 +180,29 @@ fn last_year_periods<'a>(
     })
 }
 
-/// A warning when the plan is below last year's actual revenue (`last_year`,
-/// a whole year of it): quotas that add up to it are set below last year's
-/// sales, often a plan for part of the horizon or in other units.
-fn plan_below_last_year_warning(plan: f64, last_year: &[f64]) -> Option<String> {
+/// A warning when the quotas' total, plan x (1 + over-assignment), is more
+/// than `SHORTFALL_WARNING` below last year's actual revenue (`last_year`,
+/// a whole year of it): often a plan for part of the horizon or in other
+/// units; a planned decline of a few percent is not questioned.
+fn plan_below_last_year_warning(
+    plan: f64,
+    over_assignment: f64,
+    last_year: &[f64],
+) -> Option<String> {
     let actual: f64 = last_year.iter().sum();
-    (plan < actual).then(|| {
+    let quotas = plan * (1.0 + over_assignment);
+    (quotas < (1.0 - SHORTFALL_WARNING) * actual).then(|| {
         format!(
-            "the plan ({plan:.0}) is {:.0}% below last year's actual revenue ({actual:.0}): quotas that add up to it are set below last year's sales (is it the plan for the whole horizon?)",
-            100.0 * (1.0 - plan / actual)
+            "the quotas add up to {quotas:.0} (the plan {plan:.0} with {:.0}% over-assignment), {:.0}% below last year's actual revenue ({actual:.0}): is the plan for the whole horizon?",
+            100.0 * over_assignment,
+            100.0 * (1.0 - quotas / actual)
         )
     })
 }
+
+/// How far below last year's revenue the quotas' total may fall before the
+/// plan is questioned.
+const SHORTFALL_WARNING: f64 = 0.1;
 
 /// A warning when the quotas' attainment probability (the common one, or
 /// the territories' mean) is under 10% or over 90%: the plan is far from
@@ -805,8 +816,9 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
             let names: Vec<String> = history.territories.iter().map(|t| t.name.clone()).collect();
             let last_year = last_year_actuals(history, &run.horizon);
             warnings.extend(
-                partial_last_year_warning(history, &run.horizon)
-                    .or_else(|| plan_below_last_year_warning(q.plan, &last_year)),
+                partial_last_year_warning(history, &run.horizon).or_else(|| {
+                    plan_below_last_year_warning(q.plan, q.over_assignment, &last_year)
+                }),
             );
             let last_quota: Vec<Option<f64>> = (0..names.len())
                 .map(|t| history.quotas.get(&t).copied())

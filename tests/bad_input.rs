@@ -738,12 +738,15 @@ fn quotas_beside_a_partial_last_year_say_so() {
 fn a_plan_below_last_years_sales_is_questioned() {
     // Two years of two territories selling about 1,000 a month each: last
     // year's actual is 24,180 (months 12-23: 1,002 to 1,013 each), and a
-    // plan of 12,000 warns.
+    // plan of 12,000 (quotas 12,600 with 5% over-assignment) warns.
     let sales = monthly_sales(24, &["T-1", "T-2"], 990);
-    let c = Case::new(sales.as_bytes(), &scenario("", "[quota]\nplan = 12000\n"));
+    let c = Case::new(
+        sales.as_bytes(),
+        &scenario("", "[quota]\nplan = 12000\nover_assignment = 0.05\n"),
+    );
     c.warns(
         "quota",
-        "the plan (12000) is 50% below last year's actual revenue (24180)",
+        "the quotas add up to 12600 (the plan 12000 with 5% over-assignment), 48% below last year's actual revenue (24180)",
     );
 }
 
