@@ -650,14 +650,16 @@ fn plan_zero_or_negative() {
 #[test]
 fn skip_mode_counts_bad_rows() {
     let c = Case::new(
-        b"date,territory,amount\n2024-01-05,T-1,1\n2024-01-06,T-1,lots\nsoon,T-1,3\n2024-02-05,,4\n2024-02-06,T-1,5\n",
+        b"date,territory,amount\n2024-01-05,T-1,1\n2024-01-06,T-1,lots\nsoon,T-1,3\n2024-02-05,,4\n2024-02-06,T-1,5\n2024-02-07,,\n",
         &scenario("on_bad_rows = \"skip\"", ""),
     );
     let out = c.validates();
-    assert!(out.contains("1 rejected (bad amount)"), "{out}");
+    // The last row fails twice (territory and amount) and counts once.
+    assert!(out.contains("2 rejected (bad amount)"), "{out}");
     assert!(out.contains("1 rejected (bad date)"), "{out}");
-    assert!(out.contains("1 rejected (bad territory)"), "{out}");
+    assert!(out.contains("2 rejected (bad territory)"), "{out}");
     assert!(out.contains("2 used"), "{out}");
+    assert!(out.contains("4 of 6 rows skipped"), "{out}");
 }
 
 /// A sales table of `months` monthly rows from January 2023 for each of
@@ -693,7 +695,7 @@ impl Case {
 }
 
 #[test]
-fn skipped_rows_are_reported_by_every_command_not_only_validate() {
+fn skipped_rows_are_warned_of_by_a_forecast_not_only_counted_by_validate() {
     // 24 good months and 30 rows whose dates do not parse: with skip mode
     // the run goes on, and says on stderr what it left out (most of the
     // table, so it points at the date format).
@@ -704,7 +706,7 @@ fn skipped_rows_are_reported_by_every_command_not_only_validate() {
     let c = Case::new(sales.as_bytes(), &scenario("on_bad_rows = \"skip\"", ""));
     c.warns(
         "forecast",
-        "30 of 54 rows skipped (30 bad date; data.on_bad_rows = \"skip\"); more than half of the table",
+        "30 of 54 rows skipped (30 bad date; data.on_bad_rows = \"skip\"); more than half of the table: check data.date_format",
     );
 }
 

@@ -475,10 +475,12 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
 /// "skip"`): every command then says what it left out, not only
 /// `validate` and the report. A wrong `date_format` can reject most of a
 /// table and leave the rest read with day and month swapped, so more than
-/// half skipped says so.
+/// half of the rows `data.filter` kept skipped says where to look.
 fn warn_of_skipped_rows(report: &mut LoadReport) {
     for t in &report.tables {
-        let skipped: usize = t.rejected.values().sum();
+        // Each row once (a row can fail for several reasons).
+        let checked = t.rows_read - t.rows_filtered_out;
+        let skipped = checked - t.rows_used;
         if skipped == 0 {
             continue;
         }
@@ -487,16 +489,18 @@ fn warn_of_skipped_rows(report: &mut LoadReport) {
             .iter()
             .map(|(reason, n)| format!("{n} {reason}"))
             .collect();
-        let most = if 2 * skipped > t.rows_read {
-            "; more than half of the table: check data.date_format and the column names"
-        } else {
+        let bad_dates = t.rejected.get("bad date").copied().unwrap_or(0);
+        let most = if 2 * skipped <= checked {
             ""
+        } else if 2 * bad_dates > skipped {
+            "; more than half of the table: check data.date_format"
+        } else {
+            "; more than half of the table: check the column names"
         };
         report.warnings.push(format!(
-            "{} table {}: {skipped} of {} rows skipped ({}; data.on_bad_rows = \"skip\"){most}",
+            "{} table {}: {skipped} of {checked} rows skipped ({}; data.on_bad_rows = \"skip\"){most}",
             t.table,
             t.source(),
-            t.rows_read,
             reasons.join(", ")
         ));
     }

@@ -369,7 +369,8 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
                 ));
             }
             BadRows::Skip => {
-                rejected.insert(format!("bad {column}"), count);
+                // Missing and too-large amounts share a reason: add them.
+                *rejected.entry(format!("bad {column}")).or_insert(0) += count;
                 let not = !&mask;
                 keep = Some(match keep {
                     None => not,
@@ -378,10 +379,14 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
             }
         }
     }
+    let before_checks = df.height();
     let df = match keep {
         Some(k) => df.filter(&k).map_err(pe(path))?,
         None => df,
     };
+    // Rows dropped by the checks, each once (a row can fail several: its
+    // reasons above overlap).
+    let mut rows_rejected = before_checks - df.height();
 
     let parser = DateParser::new(data.date_format.as_deref());
     let lf = df.clone().lazy();
@@ -450,7 +455,9 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
                 ),
             ));
         }
-        rejected.insert("bad date".into(), count_rows_with(&by_day, &dates));
+        let bad_dates = count_rows_with(&by_day, &dates);
+        *rejected.entry("bad date".into()).or_insert(0) += bad_dates;
+        rows_rejected += bad_dates;
     }
 
     let keys = by_day
@@ -489,7 +496,6 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
             });
         }
     }
-    let rows_rejected: usize = rejected.values().sum();
 
     let by_account_day = if has("account") {
         let g = lf
