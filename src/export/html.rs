@@ -539,11 +539,13 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          <i>Calibration</i> is how far the territory's past forecasts missed against what \
          the model said (its rolling-origin errors, shrunk toward the company's; above 1 \
          they missed more, below 1 less), <i>year cal.</i> the same for whole past \
-         horizons' totals, where they missed more than their months (blank: none). \
-         <i>Spread x</i> is how much each month's law was widened in all: the calibration \
-         times a correction for the parameters fitted to the history, never below 1 (a \
-         calibration under 1 does not narrow the law below the model's own in-sample \
-         spread).</p>",
+         horizons' totals (blank: no whole horizon to measure); where it exceeds the \
+         months' widening, the horizon total is widened to it by one level shift per \
+         simulated year. <i>Spread x</i> is how much each month's law was widened in all: \
+         the calibration times a correction for the parameters fitted to the history, \
+         never below 1 (a calibration under 1 does not narrow the law below the model's \
+         own in-sample spread); 1 for a compound deals x size law, whose counts and \
+         sizes carry their own parameter uncertainty.</p>",
         escape(&models.join(", ")),
         alpha_prior_text(&fit.alpha_prior),
         persistence_text(fit.persistence),

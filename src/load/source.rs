@@ -104,17 +104,6 @@ struct Opened {
     header_row: Option<usize>,
 }
 
-/// Read `path` (for a workbook, its sheet `sheet`, the first worksheet by
-/// default; `table` names the table in messages, as in `data.<table>_sheet`),
-/// keeping the `wanted` columns (renamed to their model names) and the
-/// `extra` file columns (kept under their own names, e.g. for filters),
-/// plus the [`ROW`] column.
-///
-/// # Errors
-/// `Error::Data` naming the file (and a workbook's sheet) for a missing or
-/// empty file, a header without rows, a missing required column, text that
-/// is not valid in the given encoding (with its line), a workbook that
-/// cannot be read, a missing sheet or an error cell (with its row).
 /// `path` made absolute against the working directory with `.` and `..`
 /// resolved by name (the file need not exist): where a relative path in a
 /// scenario pointed.
@@ -134,6 +123,25 @@ fn lexically_absolute(path: &Path) -> std::path::PathBuf {
     out
 }
 
+/// The scenario key that names `table`'s file.
+fn file_key(table: &str) -> String {
+    match table {
+        "fixed_moves" => "territories.fixed_moves".into(),
+        _ => format!("data.{table}"),
+    }
+}
+
+/// Read `path` (for a workbook, its sheet `sheet`, the first worksheet by
+/// default; `table` names the table in messages, as in `data.<table>_sheet`),
+/// keeping the `wanted` columns (renamed to their model names) and the
+/// `extra` file columns (kept under their own names, e.g. for filters),
+/// plus the [`ROW`] column.
+///
+/// # Errors
+/// `Error::Data` naming the file (and a workbook's sheet) for a missing or
+/// empty file, a header without rows, a missing required column, text that
+/// is not valid in the given encoding (with its line), a workbook that
+/// cannot be read, a missing sheet or an error cell (with its row).
 pub fn read_table(
     path: &Path,
     table: &str,
@@ -146,7 +154,8 @@ pub fn read_table(
         return Err(Error::data(
             path,
             format!(
-                "file not found (data.{table}, looked for {})",
+                "file not found ({}, looked for {})",
+                file_key(table),
                 lexically_absolute(path).display()
             ),
         ));

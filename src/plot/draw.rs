@@ -349,9 +349,10 @@ where
     let label_room = 0.09 * markers.len() as f64;
     let y_hi = top * (1.06 + label_room + if note.is_some() { 0.12 } else { 0.0 });
     let (x_lo, x_hi) = if x_percent {
-        // Shares and attainment: the bins' edges bound the axis, so no tick
-        // reads below 0% (padding had the share of 4 territories attaining
-        // run from -20% to 120%).
+        // Shares and attainment: the bins' edges bound the axis, with no
+        // padding past them (which had the share of 4 territories
+        // attaining run from -20% to 120%; the first bin, centred on 0%,
+        // still starts half a bin below it).
         let markers_hi = markers.iter().map(|m| m.at).fold(hi, f64::max);
         let markers_lo = markers.iter().map(|m| m.at).fold(lo, f64::min);
         (markers_lo, markers_hi)
