@@ -925,12 +925,15 @@ fn pooled_law(sdlog: f64) -> ResidualLaw {
 
 /// Median log-scale spread of the territories fitted on their own.
 fn pooled_sdlog(fits: &[TerritoryFit]) -> f64 {
+    // Every fitted territory's spread as the log spread of a lognormal with
+    // its law's mean and variance, whatever family it chose (only the
+    // lognormal ones counted until 2026-12-06, and with none 0.5 was used).
     let mut v: Vec<f64> = fits
         .iter()
         .filter(|f| !f.needs_pooling && !f.empty)
-        .filter_map(|f| match &f.residual.positive {
-            PositivePart::Parametric(p) if p.family == Family::LogNormal => Some(p.params[1]),
-            _ => None,
+        .filter_map(|f| {
+            let (m, var) = (f.residual.mean(), f.residual.variance());
+            (m > 0.0 && var.is_finite()).then(|| (1.0 + var / (m * m)).ln().sqrt())
         })
         .collect();
     median(&mut v).unwrap_or(0.5).clamp(0.05, 2.0)

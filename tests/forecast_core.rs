@@ -544,3 +544,31 @@ fn an_exactly_regular_history_is_forecast_on_its_line_and_tight() {
         assert!((hi - lo) / mid < 0.02, "P10 {lo} P90 {hi}");
     }
 }
+
+#[test]
+fn a_sparse_territory_borrows_the_spread_of_the_others_whatever_their_family() {
+    // Ten territories of gamma months (cv 0.2), fitted with the gamma
+    // family only, and one with four sales in 36 months: its residual law
+    // is a lognormal with the others' spread as a log spread, about
+    // sqrt(ln(1 + 0.2^2)) = 0.198. Until 2026-12-06 only territories that
+    // chose the lognormal counted, and with none 0.5 was used.
+    let gamma = Gamma::new(25.0, 40.0).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(77);
+    let mut revenue: Vec<Vec<f64>> = (0..10)
+        .map(|_| (0..36).map(|_| gamma.sample(&mut rng)).collect())
+        .collect();
+    revenue.push(
+        (0..36)
+            .map(|t| if t % 9 == 4 { 900.0 } else { 0.0 })
+            .collect(),
+    );
+    let gamma_only = FitSpec {
+        criterion: Criterion::Aic,
+        families: vec!["gamma".to_string()],
+    };
+    let models = fit(&history(revenue), 36, 12, &gamma_only);
+    let sparse = &models.territories[10].diagnostics;
+    assert!(sparse.pooled, "{}", sparse.model);
+    let sdlog = sparse.params["sdlog"].as_f64().unwrap();
+    assert!((0.12..0.3).contains(&sdlog), "pooled sdlog {sdlog}");
+}
