@@ -69,7 +69,7 @@ const MIN_EMPIRICAL: usize = 12;
 /// no family can be fitted: a relative error of 1e-4, the rounding
 /// `ets::prior` counts such series with. Before 2026-12-06 they took the
 /// pooled spread of the others, or 0.5 when all were so: two territories
-/// selling 990, 991, ... a month were forecast at 7,000 for a 12,200 year.
+/// selling 990, 991, ... a month were forecast at 7,600 for a 12,234 year.
 const REGULAR_SDLOG: f64 = 1e-4;
 
 /// Fit every territory of `history` on its first `n_fit` periods, for a
