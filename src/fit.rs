@@ -421,6 +421,11 @@ struct TerritoryFit {
     /// Mean posterior variance of the territory's own log seasonal
     /// deviations: their estimation error.
     season_var: f64,
+    /// The level-and-trend parameters the averaged forms' one-step
+    /// variance was divided for (`EtsFit::sigma2` divides the squared
+    /// errors by n less these), weighted as the forms are; `None` without
+    /// a fitted form.
+    form_parameters: Option<f64>,
 }
 
 /// A form averaged with a territory's chosen one.
@@ -577,6 +582,14 @@ fn fit_territory(
     let forms: Vec<(f64, &crate::ets::EtsFit)> = std::iter::once((choice.weight, ets))
         .chain(alternatives.iter().map(|a| (a.weight, &a.fit)))
         .collect();
+    let form_weight: f64 = forms.iter().map(|(w, _)| w).sum();
+    let form_parameters = (form_weight > 0.0).then(|| {
+        forms
+            .iter()
+            .map(|(w, f)| w * f.form.variance_parameters() as f64)
+            .sum::<f64>()
+            / form_weight
+    });
     // As a quadratic in a factor on the smoothing weights (`calibrate`
     // scales the innovations' persistence).
     let moments: Vec<(f64, f64, [f64; 3])> = forms
@@ -815,6 +828,7 @@ fn fit_territory(
         persistence: 1.0,
         season_dof,
         season_var,
+        form_parameters,
     }
 }
 
@@ -908,6 +922,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         persistence: 1.0,
         season_dof: 0.0,
         season_var: 0.0,
+        form_parameters: None,
     }
 }
 

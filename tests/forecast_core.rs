@@ -572,3 +572,47 @@ fn a_sparse_territory_borrows_the_spread_of_the_others_whatever_their_family() {
     let sdlog = sparse.params["sdlog"].as_f64().unwrap();
     assert!((0.12..0.3).contains(&sdlog), "pooled sdlog {sdlog}");
 }
+
+#[test]
+fn the_simulated_spread_is_on_the_basis_its_calibration_was_measured_on() {
+    // The calibration factor is measured against the forms' predicted
+    // variance, whose one-step part divides the squared errors by n less
+    // the form's parameters (at least one: a stable level's mean); the
+    // residual law is fitted by maximum likelihood (over n). So on 24
+    // months without a seasonal profile each territory's law must be
+    // widened by at least its factor times sqrt(24 / 23). Before
+    // 2026-12-06 (session 14) a territory with its own rolling-origin
+    // errors got its factor alone, 4-11% narrower than measured.
+    let noise = Normal::new(0.0, 0.1).unwrap();
+    let step = Normal::new(0.0, 0.03).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1406);
+    let h = history(
+        (0..12)
+            .map(|_| {
+                let mut level = 1000.0;
+                (0..24)
+                    .map(|_| {
+                        level *= 1.0 + step.sample(&mut rng);
+                        level * (1.0 + noise.sample(&mut rng))
+                    })
+                    .collect()
+            })
+            .collect(),
+    );
+    let models = fit(&h, h.n_periods(), 12, &spec());
+    let least = (24.0f64 / 23.0).sqrt();
+    let mut checked = 0;
+    for t in &models.territories {
+        let d = &t.diagnostics;
+        assert!(!d.seasonal, "{}: a seasonal profile on noise", t.name);
+        let Some(k) = d.calibration else { continue };
+        assert!(
+            d.spread >= (k * least).max(1.0) - 1e-9,
+            "{}: spread {} below calibration {k} x {least}",
+            t.name,
+            d.spread
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} territories calibrated");
+}

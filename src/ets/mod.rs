@@ -139,6 +139,13 @@ impl Form {
         }
     }
 
+    /// The parameters the one-step variance `EtsFit::sigma2` is divided
+    /// for: every parameter but the variance itself (it divides the
+    /// squared errors by n less these).
+    pub fn variance_parameters(self) -> usize {
+        self.n_params() - 1
+    }
+
     fn has_trend(self) -> bool {
         matches!(self, Form::Damped | Form::Trend | Form::Compounding)
     }
@@ -775,7 +782,7 @@ fn fit_from(
         smoothing,
         level: pass.level,
         slope: if form.has_trend() { pass.slope } else { 0.0 },
-        sigma2: pass.sse / (nf - kf + 1.0).max(1.0),
+        sigma2: pass.sse / (nf - form.variance_parameters() as f64).max(1.0),
         fitted,
         growth: growth.forecast.clone(),
         coords: best.x,
