@@ -582,7 +582,7 @@ fn the_simulated_spread_is_on_the_basis_its_calibration_was_measured_on() {
     // months without a seasonal profile each territory's law must be
     // widened by at least its factor times sqrt(24 / 23). Before
     // 2026-12-06 (session 14) a territory with its own rolling-origin
-    // errors got its factor alone, 4-11% narrower than measured.
+    // errors got its factor alone, 4-12% narrower than measured.
     let noise = Normal::new(0.0, 0.1).unwrap();
     let step = Normal::new(0.0, 0.03).unwrap();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1406);

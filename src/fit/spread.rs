@@ -188,7 +188,7 @@ fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
 /// taken to have measured the fitted parameters' cost out of sample; but
 /// they measured it against the larger variance), and the others 1 for a
 /// level and 2 for a trend: on 24 months the simulated spread was 4% (a
-/// local level) to 11% (a damped trend) narrower than the calibration
+/// local level) to 12% (a damped trend) narrower than the calibration
 /// had found right. A territory without a fitted form (no sales, or net
 /// credits) counts 1, or 2 with a trend.
 fn level_parameters(f: &TerritoryFit) -> f64 {
