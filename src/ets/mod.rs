@@ -299,7 +299,8 @@ pub struct EtsFit {
     /// Level and slope after the last period (the forecast origin's state).
     pub level: f64,
     pub slope: f64,
-    /// Relative innovation variance: sum e^2 / (n - params).
+    /// Relative innovation variance: sum e^2 / (n - the form's
+    /// [`Form::variance_parameters`]).
     pub sigma2: f64,
     /// One-step-ahead means mu_t over the history.
     #[serde(skip)]

@@ -112,7 +112,9 @@ pub(super) fn quantile_80(z: &[(usize, f64)]) -> f64 {
 /// covariance by k^2, so periods, their persistence and totals all scale
 /// together (applied by `spread::correct_for_fitted_parameters`, on top
 /// of its correction for the seasonal parameters, which the rolling
-/// origins do not refit and so cannot see).
+/// origins do not refit and so cannot see, and of the one that brings the
+/// residual law, fitted over n, to the forms' variance over n less their
+/// parameters, against which k was measured).
 pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
     let evaluated = |f: &TerritoryFit| !f.empty && f.evaluation.origins >= select::MIN_ORIGINS;
     let misses: Vec<&[(usize, select::Miss)]> = fits

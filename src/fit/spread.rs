@@ -36,15 +36,20 @@ fn dof_inflation(n: usize, p: f64) -> f64 {
 /// separately:
 /// - the *common* part of the noise (company and region factors) was
 ///   absorbed by the group's seasonal profile and each level and trend:
-///   its variance is inflated by n / (n - group_params - 2);
+///   its variance is inflated by n / (n - group_params - 2) (two level and
+///   trend parameters, whatever the territory's forms);
 /// - a territory's *own* noise was absorbed by its seasonal indices and its
 ///   level and trend. Per season position the index is its own estimate
 ///   with weight w (its shrinkage weight) and the group's with weight
 ///   1 - w, of which the territory's share of the group's revenue is its
 ///   own data: the seasonal parameters it paid for are sum w + (group
-///   parameters - sum w) x share, at most the group's. The level and
-///   trend are not counted again: their covariance already divides by
-///   n - 1 or n - 2.
+///   parameters - sum w) x share, at most the group's. Its level and
+///   trend count too, as the parameters its forms' one-step variance
+///   divides by ([`level_parameters`]): the residual law is fitted over
+///   n, the forms' variance, and so every calibration factor, over n
+///   less those. The level's covariance, already on the forms' basis, is
+///   scaled by the inflation less that part (`level_k`), and so is the
+///   horizon total's missing variance ([`widen_total`]).
 ///
 /// The own seasonal deviations are estimates too: their posterior variance
 /// (w x v, on the log scale) is added to the spread, for the part of the
@@ -107,7 +112,7 @@ pub(super) fn correct_for_fitted_parameters(
         }
         if f.compound.is_some() {
             f.diag.spread = 1.0;
-            widen_total(f, 1.0, 1.0);
+            widen_total(f, 1.0, 1.0, 1.0);
             continue;
         }
         let law_var = f.residual.variance();
@@ -119,7 +124,12 @@ pub(super) fn correct_for_fitted_parameters(
         let spread = ((variance + season).sqrt() * k).max(1.0);
         f.residual = f.residual.clone().widened(spread);
         f.diag.spread = spread;
-        widen_total(f, (variance + season).sqrt(), spread);
+        widen_total(
+            f,
+            (variance + season).sqrt(),
+            spread,
+            (n_f - level_params) / n_f,
+        );
     }
 }
 
@@ -136,9 +146,12 @@ pub(super) fn correct_for_fitted_parameters(
 /// (one big order, then empty months: relative noise of 100-170% a month)
 /// the level becomes a mean-kept random walk whose median sinks by
 /// alpha^2 sigma^2 / 2 a period; Superstore's states' year P50s fell to
-/// under half their means. `dof` is the degrees-of-freedom widening and
-/// `spread` the periods' total widening.
-fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
+/// under half their means. `dof` is the degrees-of-freedom widening,
+/// `spread` the periods' total widening, and `basis` the share of the
+/// widening that only brings the residual law to the forms' variance,
+/// (n - level parameters) / n: the model's total variance is already on
+/// that basis.
+fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64, basis: f64) {
     let Some(k_total) = f.total_calibration else {
         return;
     };
@@ -149,7 +162,7 @@ fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
     if target <= spread || rel_var <= 0.0 {
         return;
     }
-    let needed = (target * target - spread * spread) * rel_var;
+    let needed = (target * target - spread * spread) * rel_var * basis;
     let mut capped = false;
     let alternatives = f
         .alternatives
@@ -187,16 +200,12 @@ fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64) {
 /// territory with its own rolling-origin errors counted none (they were
 /// taken to have measured the fitted parameters' cost out of sample; but
 /// they measured it against the larger variance), and the others 1 for a
-/// level and 2 for a trend: on 24 months the simulated spread was 4% (a
-/// local level) to 12% (a damped trend) narrower than the calibration
-/// had found right. A territory without a fitted form (no sales, or net
-/// credits) counts 1, or 2 with a trend.
+/// level and 2 for a trend: on 24 months without a seasonal profile the
+/// simulated spread was 4% (a local level) to 11% (a damped trend)
+/// narrower than the calibration had found right. A territory without a
+/// fitted form (a net-credit one) counts 1.
 fn level_parameters(f: &TerritoryFit) -> f64 {
-    match (f.form_parameters, f.diag.trend) {
-        (Some(p), _) => p,
-        (None, true) => 2.0,
-        (None, false) => 1.0,
-    }
+    f.form_parameters.unwrap_or(1.0)
 }
 
 #[cfg(test)]
