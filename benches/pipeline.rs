@@ -86,6 +86,7 @@ fn data_spec(path: PathBuf) -> DataSpec {
         .collect();
     DataSpec {
         sales: TableSpec {
+            key: "data.sales".into(),
             path,
             columns,
             filter: Default::default(),

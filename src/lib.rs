@@ -25,6 +25,7 @@ pub mod horizon;
 pub mod load;
 pub mod model;
 pub mod output;
+pub mod paths;
 pub mod pipeline;
 pub mod plot;
 pub mod quota;

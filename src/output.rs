@@ -305,17 +305,7 @@ fn staging_name(name: &str) -> String {
 /// `path` made absolute with its existing part's symbolic links resolved
 /// (the rest is appended as written, `..` and `.` removed).
 fn resolve(path: &Path) -> PathBuf {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut clean = PathBuf::new();
-    for c in absolute.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                clean.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => clean.push(other),
-        }
-    }
+    let clean = crate::paths::lexically_absolute(path);
     let mut existing = clean.as_path();
     let mut rest = Vec::new();
     loop {

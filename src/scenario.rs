@@ -265,6 +265,8 @@ impl Encoding {
 /// One input table: its path and its column map (model name -> file name).
 #[derive(Debug, Clone)]
 pub struct TableSpec {
+    /// The scenario key that names the file (`data.sales`), for messages.
+    pub key: String,
     pub path: PathBuf,
     pub columns: BTreeMap<String, String>,
     /// Keep only rows whose (file) column equals one of the values.
@@ -994,6 +996,7 @@ fn table(
         }
     }
     Ok(TableSpec {
+        key: key.to_string(),
         path,
         columns,
         filter,

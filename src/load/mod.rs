@@ -52,6 +52,7 @@ pub fn load_fixed_moves(
     encoding: crate::scenario::Encoding,
 ) -> Result<Vec<(String, String, String)>> {
     let spec = crate::scenario::TableSpec {
+        key: "territories.fixed_moves".into(),
         path: path.to_path_buf(),
         columns: [("account", "account"), ("territory", "territory")]
             .into_iter()

@@ -238,7 +238,7 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
     let extra: Vec<String> = spec.filter.keys().cloned().collect();
     let table = read_table(
         path,
-        "sales",
+        &spec.key,
         data.encoding,
         spec.sheet.as_deref(),
         &wanted,

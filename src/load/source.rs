@@ -104,35 +104,9 @@ struct Opened {
     header_row: Option<usize>,
 }
 
-/// `path` made absolute against the working directory with `.` and `..`
-/// resolved by name (the file need not exist): where a relative path in a
-/// scenario pointed.
-fn lexically_absolute(path: &Path) -> std::path::PathBuf {
-    use std::path::Component;
-    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut out = std::path::PathBuf::new();
-    for c in full.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// The scenario key that names `table`'s file.
-fn file_key(table: &str) -> String {
-    match table {
-        "fixed_moves" => "territories.fixed_moves".into(),
-        _ => format!("data.{table}"),
-    }
-}
-
 /// Read `path` (for a workbook, its sheet `sheet`, the first worksheet by
-/// default; `table` names the table in messages, as in `data.<table>_sheet`),
+/// default; `key` is the scenario key that names the file, as `data.sales`,
+/// and `<key>_sheet` the sheet's, in messages),
 /// keeping the `wanted` columns (renamed to their model names) and the
 /// `extra` file columns (kept under their own names, e.g. for filters),
 /// plus the [`ROW`] column.
@@ -144,7 +118,7 @@ fn file_key(table: &str) -> String {
 /// cannot be read, a missing sheet or an error cell (with its row).
 pub fn read_table(
     path: &Path,
-    table: &str,
+    key: &str,
     encoding: Encoding,
     sheet: Option<&str>,
     wanted: &[Wanted],
@@ -154,16 +128,14 @@ pub fn read_table(
         return Err(Error::data(
             path,
             format!(
-                "file not found ({}, looked for {})",
-                file_key(table),
-                lexically_absolute(path).display()
+                "file not found ({key}, looked for {})",
+                crate::paths::lexically_absolute(path).display()
             ),
         ));
     }
     regular_file(path)?;
     let opened = if excel::is_workbook(path) {
-        let key = format!("data.{table}_sheet");
-        let sheet = excel::Sheet::read(path, sheet, &key)?;
+        let sheet = excel::Sheet::read(path, sheet, &format!("{key}_sheet"))?;
         let p = path.to_path_buf();
         Opened {
             header: sheet.header.clone(),

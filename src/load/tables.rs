@@ -67,7 +67,14 @@ impl TextTable {
             }
         }
         let extra: Vec<String> = spec.filter.keys().cloned().collect();
-        let table = read_table(path, name, encoding, spec.sheet.as_deref(), &wanted, &extra)?;
+        let table = read_table(
+            path,
+            &spec.key,
+            encoding,
+            spec.sheet.as_deref(),
+            &wanted,
+            &extra,
+        )?;
         let (df, present, sheet) = (table.frame, table.present, table.sheet);
         let rows_read = df.height();
         let from_frame = |df: &DataFrame| {
