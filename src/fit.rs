@@ -50,6 +50,7 @@ mod calibration;
 mod compound;
 mod persistence;
 mod season;
+mod skew;
 pub use season::shortest_seasonal_history;
 mod spread;
 
@@ -406,6 +407,9 @@ struct TerritoryFit {
     calibration: Option<f64>,
     /// The same for the horizon total (from the spans' totals' errors).
     total_calibration: Option<f64>,
+    /// The horizon total's factor on each side of its median, below and
+    /// above (the two-sided factor with the side's offset, `skew`).
+    total_sides: Option<[f64; 2]>,
     /// Relative variance of the horizon total under the fitted model, as
     /// a quadratic in a factor r on the smoothing weights (`[a0, a1, a2]`:
     /// a0 + a1 r + a2 r^2).
@@ -462,6 +466,7 @@ fn level_law(ets: &crate::ets::EtsFit) -> LevelLaw {
         level: ets.level,
         slope: ets.slope,
         cov: [[level_var * l2, 0.0], [0.0, slope_var * slope_unit]],
+        shift_var: [0.0, 0.0],
         smoothing: ets.smoothing,
     }
 }
@@ -735,6 +740,7 @@ fn fit_territory(
         origins: choice.evaluation.origins,
         calibration: None,
         total_calibration: None,
+        total_calibration_sides: None,
         actual: y.to_vec(),
         fitted: denominators.iter().map(|d| d * target).collect(),
     };
@@ -823,6 +829,7 @@ fn fit_territory(
         alternatives,
         calibration: None,
         total_calibration: None,
+        total_sides: None,
         total_rel_var,
         total_per_level: per_level[0],
         persistence: 1.0,
@@ -917,6 +924,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         alternatives: Vec::new(),
         calibration: None,
         total_calibration: None,
+        total_sides: None,
         total_rel_var: [0.0; 3],
         total_per_level: 1.0,
         persistence: 1.0,

@@ -290,6 +290,11 @@ pub struct LevelLaw {
     pub slope: f64,
     /// Covariance [[var level, cov], [cov, var slope]].
     pub cov: [[f64; 2]; 2],
+    /// Extra variance of the level below and above its estimate: the
+    /// horizon total's calibrated level shift, on each side as far as
+    /// that side's misses asked (`fit::spread::widen_total`). The level's
+    /// score keeps its sign, so the level's median stays where it is.
+    pub shift_var: [f64; 2],
     /// Smoothing weights and damping of the state recursions (all zero: a
     /// level that never moves and no trend).
     pub smoothing: Smoothing,
@@ -302,19 +307,27 @@ impl LevelLaw {
             level,
             slope: 0.0,
             cov: [[0.0, 0.0], [0.0, 0.0]],
+            shift_var: [0.0, 0.0],
             smoothing: Smoothing::FIXED,
         }
     }
 }
 
 impl LevelLaw {
-    /// Cholesky factor `[l11, l21, l22]` of the covariance (a non-positive
-    /// variance counts as zero).
-    pub fn cholesky(&self) -> [f64; 3] {
-        let l11 = self.cov[0][0].max(0.0).sqrt();
+    /// Cholesky factor of the covariance with the level shift's variance
+    /// (a non-positive variance counts as zero): the level's standard
+    /// deviation below and above its estimate, then l21 and l22 from the
+    /// level's variance with the two sides' mean shift.
+    pub fn cholesky(&self) -> LevelCholesky {
+        let side = |shift: f64| (self.cov[0][0] + shift).max(0.0).sqrt();
+        let l11 = side(0.5 * (self.shift_var[0] + self.shift_var[1]));
         let l21 = if l11 > 0.0 { self.cov[1][0] / l11 } else { 0.0 };
-        let l22 = (self.cov[1][1] - l21 * l21).max(0.0).sqrt();
-        [l11, l21, l22]
+        LevelCholesky {
+            below: side(self.shift_var[0]),
+            above: side(self.shift_var[1]),
+            l21,
+            l22: (self.cov[1][1] - l21 * l21).max(0.0).sqrt(),
+        }
     }
 
     /// The trial's level and slope from two standard normal scores (the
@@ -327,11 +340,11 @@ impl LevelLaw {
     /// [`Self::at_scores`] with the Cholesky factor computed once by the
     /// caller (the simulation draws many trials from one law).
     #[inline]
-    pub fn at_scores_with(&self, chol: [f64; 3], z: [f64; 2]) -> PathParams {
-        let [l11, l21, l22] = chol;
+    pub fn at_scores_with(&self, chol: LevelCholesky, z: [f64; 2]) -> PathParams {
+        let l11 = if z[0] < 0.0 { chol.below } else { chol.above };
         PathParams {
             level: self.level + l11 * z[0],
-            slope: self.slope + l21 * z[0] + l22 * z[1],
+            slope: self.slope + chol.l21 * z[0] + chol.l22 * z[1],
         }
     }
 
@@ -343,6 +356,7 @@ impl LevelLaw {
         self.level *= c;
         self.slope *= slope_c;
         self.cov[0][0] *= c * c;
+        self.shift_var = self.shift_var.map(|v| v * c * c);
         self.cov[0][1] *= c * slope_c;
         self.cov[1][0] *= c * slope_c;
         self.cov[1][1] *= slope_c * slope_c;
@@ -366,8 +380,19 @@ impl LevelLaw {
                 *v *= factor;
             }
         }
+        self.shift_var = self.shift_var.map(|v| v * factor);
         self
     }
+}
+
+/// [`LevelLaw::cholesky`]: the level's standard deviation on each side of
+/// its estimate, and the slope's loadings on the level's and its own score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LevelCholesky {
+    pub below: f64,
+    pub above: f64,
+    pub l21: f64,
+    pub l22: f64,
 }
 
 impl Distribution<PathParams> for LevelLaw {
@@ -411,6 +436,9 @@ pub struct Diagnostics {
     pub calibration: Option<f64>,
     /// The same for the horizon total (none: not calibrated).
     pub total_calibration: Option<f64>,
+    /// The horizon total's factors below and above its median: the
+    /// two-sided one moved by the side's own misses (`fit::skew`).
+    pub total_calibration_sides: Option<[f64; 2]>,
     /// The series the fit saw (revenue per period, or per reporting date)
     /// and the fitted mean of each of its periods (level path x season x
     /// mean ratio), for the fitted-vs-actual plot.
@@ -602,8 +630,8 @@ struct FormSampler {
     /// draws this form.
     below: f64,
     law: LevelLaw,
-    /// Cholesky factor of the state law's covariance: l11, l21, l22.
-    chol: [f64; 3],
+    /// Cholesky factor of the state law's covariance.
+    chol: LevelCholesky,
     /// Lowest simulated level.
     floor: f64,
     /// The group's growth in each horizon period (0: none).

@@ -105,6 +105,8 @@ pub struct FitRow {
     pub calibration: Option<f64>,
     /// Calibration factor of the horizon total, if any.
     pub calibration_total: Option<f64>,
+    /// The horizon total's factors below and above its median, if any.
+    pub calibration_total_sides: Option<[f64; 2]>,
 }
 
 /// A territory's history beside the model's fitted mean.
@@ -164,6 +166,7 @@ impl FitSection {
                 origins: t.diagnostics.origins,
                 calibration: t.diagnostics.calibration,
                 calibration_total: t.diagnostics.total_calibration,
+                calibration_total_sides: t.diagnostics.total_calibration_sides,
             })
             .collect();
         let mut by_size: Vec<&crate::model::TerritoryModel> = models

@@ -625,3 +625,79 @@ fn the_simulated_spread_is_on_the_basis_its_calibration_was_measured_on() {
     }
     assert!(checked >= 10, "only {checked} territories calibrated");
 }
+
+/// Twelve territories of 60 months, 5% noise around a level that is flat
+/// for three years and then grows by `growth` a month (upward, or down
+/// for a negative one: a market that turned), each with its own
+/// wandering; each territory's horizon-total factors below and above its
+/// median, and its year's P50 less P10 and P90 less P50.
+fn sides_after_a_turn(growth: f64, seed: u64) -> Vec<([f64; 2], [f64; 2])> {
+    let noise = Normal::new(0.0, 0.05).unwrap();
+    let wander = Normal::new(0.0, 0.01).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let h = history(
+        (0..12)
+            .map(|_| {
+                let mut level = 1000.0;
+                (0..60)
+                    .map(|t| {
+                        level *= 1.0 + wander.sample(&mut rng) + if t >= 36 { growth } else { 0.0 };
+                        level * (1.0 + noise.sample(&mut rng))
+                    })
+                    .collect()
+            })
+            .collect(),
+    );
+    let models = fit(&h, h.n_periods(), 12, &spec());
+    let sim = simulate(&models, &SimSpec::from_origin(&models, 12, seed, 4000));
+    models
+        .territories
+        .iter()
+        .zip(&sim.territories)
+        .filter_map(|(m, t)| {
+            let sides = m.diagnostics.total_calibration_sides?;
+            let year = &t.year.quantiles;
+            let (lo, mid, hi) = (
+                year[at(&sim, 0.1)],
+                year[at(&sim, 0.5)],
+                year[at(&sim, 0.9)],
+            );
+            Some((sides, [mid - lo, hi - mid]))
+        })
+        .collect()
+}
+
+#[test]
+fn totals_that_kept_beating_their_forecasts_widen_the_year_above_not_below() {
+    // Conformal-style sides (fit::skew): where the market turned to grow
+    // a year and a half before the origin, the whole spans since missed
+    // upward, so the year is widened above its median more than below.
+    // Measured 2026-12-06 (seed 1407): 11 of 12 territories with the
+    // factor above over the one below, and the year's median skew
+    // (P90 - P50 less P50 - P10, over their sum) 0.141 against 0.039
+    // for the same territories without the turn (a multiplicative
+    // forecast's own skew). With both sides at the two-sided factor
+    // (before the sides) it is 0.014 after the turn and 0.029 without.
+    let skew = |r: &[([f64; 2], [f64; 2])]| {
+        let mut s: Vec<f64> = r
+            .iter()
+            .map(|(_, [below, above])| (above - below) / (above + below))
+            .collect();
+        s.sort_unstable_by(f64::total_cmp);
+        s[s.len() / 2]
+    };
+    let turned = sides_after_a_turn(0.02, 1407);
+    let flat = sides_after_a_turn(0.0, 1407);
+    assert!(turned.len() >= 10 && flat.len() >= 10, "too few calibrated");
+    let wider_above = turned.iter().filter(|([b, a], _)| a > b).count();
+    assert!(
+        wider_above * 4 >= turned.len() * 3,
+        "{wider_above} of {}",
+        turned.len()
+    );
+    let (t, f) = (skew(&turned), skew(&flat));
+    assert!(
+        t >= 0.1 && t >= f + 0.05,
+        "skew {t} after the turn, {f} without"
+    );
+}

@@ -173,6 +173,27 @@ fn the_fit_table_shows_the_calibration_factors_of_fit_csv() {
             );
             checked += 1;
         }
+        // The year's sides, shown as "below / above" to two decimals.
+        let side = |name: &str| cells[header.len() - 1 - csv_column(name)];
+        let (below, above) = (
+            side("calibration_total_below"),
+            side("calibration_total_above"),
+        );
+        let td = tds[column_of("year below / above")];
+        if below.is_empty() {
+            assert!(
+                above.is_empty() && td.ends_with("></td>"),
+                "{territory}: {td}"
+            );
+        } else {
+            let shown = format!(
+                "{:.2} / {:.2}",
+                below.parse::<f64>().unwrap(),
+                above.parse::<f64>().unwrap()
+            );
+            assert!(td.contains(&shown), "{territory}: {td} against {shown}");
+            checked += 1;
+        }
     }
     assert!(checked > 0, "no calibration factor to compare");
 }

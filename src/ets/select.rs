@@ -116,6 +116,15 @@ impl Evaluation {
     pub fn z_total(&self, r: f64) -> Vec<f64> {
         self.total_misses.iter().filter_map(|m| m.z(r)).collect()
     }
+
+    /// The whole spans' totals' standardised errors on the log scale
+    /// ([`Miss::log_z`]), with their origins' order (the latest first).
+    pub fn log_z_total(&self, r: f64) -> Vec<f64> {
+        self.total_misses
+            .iter()
+            .filter_map(|m| m.log_z(r))
+            .collect()
+    }
 }
 
 /// A forecast's miss: the actual less the forecast mean, and the forecast
@@ -125,6 +134,8 @@ impl Evaluation {
 pub struct Miss {
     pub error: f64,
     pub var: [f64; 3],
+    /// The forecast mean the error is from.
+    pub mean: f64,
 }
 
 impl Miss {
@@ -134,6 +145,23 @@ impl Miss {
         let [a, b, c] = self.var;
         let v = a + r * (b + r * c);
         (v > 0.0).then(|| self.error / v.sqrt())
+    }
+
+    /// The standardised error on the log scale, were the forecast
+    /// lognormal with its mean and variance (persistence scaled by `r`):
+    /// (ln(actual / mean) + s^2 / 2) / s, s^2 = ln(1 + variance / mean^2).
+    /// A multiplicative series' errors are right-skewed in amounts even
+    /// when its forecast is right; on this scale they are not. `None`
+    /// unless the actual, the mean and the variance are positive.
+    pub fn log_z(&self, r: f64) -> Option<f64> {
+        let [a, b, c] = self.var;
+        let v = a + r * (b + r * c);
+        let actual = self.mean + self.error;
+        if v <= 0.0 || self.mean <= 0.0 || actual <= 0.0 {
+            return None;
+        }
+        let s2 = (v / (self.mean * self.mean)).ln_1p();
+        Some(((actual / self.mean).ln() + 0.5 * s2) / s2.sqrt())
     }
 }
 
@@ -247,6 +275,7 @@ fn mixture_miss(forms: &[(f64, Forecast)]) -> Option<Miss> {
     Some(Miss {
         error: actual - mean,
         var,
+        mean,
     })
 }
 

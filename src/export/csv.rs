@@ -117,8 +117,15 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             "origins",
             "calibration",
             "calibration_total",
+            "calibration_total_below",
+            "calibration_total_above",
         ]);
         for r in &fit.rows {
+            let side = |i: usize| {
+                r.calibration_total_sides
+                    .map(|k| format!("{:.4}", k[i]))
+                    .unwrap_or_default()
+            };
             c.row([
                 r.territory.clone(),
                 r.model.clone(),
@@ -143,6 +150,8 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
                 r.calibration_total
                     .map(|k| format!("{k:.4}"))
                     .unwrap_or_default(),
+                side(0),
+                side(1),
             ]);
         }
         out.write("fit.csv", &c.into_bytes())?;

@@ -539,9 +539,12 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          <i>Calibration</i> is how far the territory's past forecasts missed against what \
          the model said (its rolling-origin errors, shrunk toward the company's; above 1 \
          they missed more, below 1 less), <i>year cal.</i> the same for whole past \
-         horizons' totals (blank: no whole horizon to measure); where it exceeds the \
-         months' widening, the horizon total is widened to it by one level shift per \
-         simulated year. <i>Spread x</i> is how much each month's law was widened in all: \
+         horizons' totals (blank: no whole horizon to measure), and <i>year below / \
+         above</i> the same on each side of the year's median, from the past totals that \
+         fell short of their forecast and those that beat it (a history whose totals kept \
+         beating their forecasts widens the year above its median, not below); where a \
+         side exceeds the months' widening, the horizon total is widened to it on that \
+         side by one level shift per simulated year. <i>Spread x</i> is how much each month's law was widened in all: \
          the calibration times a correction for the parameters fitted to the history, \
          never below 1 (a calibration under 1 does not narrow the law below the model's \
          own in-sample spread); 1 for a compound deals x size law, whose counts and \
@@ -570,6 +573,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         "chosen by",
         "calibration",
         "year cal.",
+        "year below / above",
         "spread x",
         "KS",
     ]);
@@ -597,6 +601,11 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
             Cell::text(&r.chosen_by),
             optional_number(r.calibration, 2),
             optional_number(r.calibration_total, 2),
+            Cell::text(
+                r.calibration_total_sides
+                    .map(|[below, above]| format!("{} / {}", fixed(below, 2), fixed(above, 2)))
+                    .unwrap_or_default(),
+            ),
             Cell::num(r.spread_factor, fixed(r.spread_factor, 2)),
             optional_number(r.gof_stat, 3),
         ]);

@@ -6,6 +6,7 @@
 //! degrees-of-freedom correction (`spread`).
 
 use super::persistence::{carry_persistence, persistence_factor};
+use super::skew;
 use super::TerritoryFit;
 use crate::ets::select;
 
@@ -29,9 +30,9 @@ const MIN_CALIBRATION_MEMBERS: usize = 3;
 pub(super) const MIN_CALIBRATION_ERRORS: usize = 8;
 /// Range of the calibration factor: a history never makes the simulated
 /// spread more than this many times narrower or wider than the model's.
-const CALIBRATION_RANGE: (f64, f64) = (0.5, 4.0);
+pub(super) const CALIBRATION_RANGE: (f64, f64) = (0.5, 4.0);
 /// |z| quantile of a standard normal at 0.8: the P10-P90 half-width.
-const Z_80: f64 = 1.281_551_565_5;
+pub(super) const Z_80: f64 = 1.281_551_565_5;
 
 /// The calibration factor of standardised rolling-origin errors `z` (with
 /// their horizon steps): the factor by which the predicted standard
@@ -44,7 +45,7 @@ const Z_80: f64 = 1.281_551_565_5;
 /// these same origins (on Walmart's 19-21 months narrowing took coverage
 /// to 0.63). A coverage statistic, not the errors' sd: one wild month does
 /// not widen every forecast.
-fn calibration_factor(z: &[(usize, f64)]) -> Option<f64> {
+pub(super) fn calibration_factor(z: &[(usize, f64)]) -> Option<f64> {
     if z.len() < MIN_CALIBRATION_ERRORS {
         return None;
     }
@@ -99,7 +100,7 @@ pub(super) fn quantile_80(z: &[(usize, f64)]) -> f64 {
 /// allows. tau^2 the
 /// variance of the territories' true log factors: the variance of their
 /// own log factors less their mean se^2, at least 0
-/// ([`true_factor_variance`]). So where the territories' factors differ
+/// ([`true_variance`]). So where the territories' factors differ
 /// no more than their noise would make them (a panel of iid series), each
 /// takes the company's, and where some really wander more than others,
 /// their own evidence counts in proportion. Before 2026-12-05 the weight
@@ -168,45 +169,79 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
             }
         })
         .collect();
-    let tau2 = [0, 1].map(|i| true_factor_variance(owns.iter().filter_map(|o| o[i])));
+    let tau2 = [0, 1].map(|i| {
+        true_variance(owns.iter().filter_map(|o| o[i]))
+            .unwrap_or(FACTOR_LOG_VARIANCE / CALIBRATION_PRIOR_ORIGINS)
+    });
     let shrink = |own: Option<(f64, f64)>, company: Option<f64>, tau2: f64| match (own, company) {
         (Some((o, se2)), Some(c)) => {
-            let w = if tau2 + se2 > 0.0 {
-                tau2 / (tau2 + se2)
-            } else {
-                1.0
-            };
+            let w = own_weight(tau2, se2);
             Some((w * o + (1.0 - w) * c.ln()).exp())
         }
         (Some((o, _)), None) => Some(o.exp()),
         (None, c) => c,
     };
-    for (f, [own, own_total]) in fits.iter_mut().zip(owns) {
+    // The sides read the totals' errors on the log scale, where a
+    // multiplicative forecast that is right misses as far either way.
+    let log_totals: Vec<Vec<(usize, f64)>> = fits
+        .iter()
+        .map(|f| {
+            let z = if evaluated(f) {
+                f.evaluation.log_z_total(r)
+            } else {
+                Vec::new()
+            };
+            z.into_iter().map(|z| (0, z)).collect()
+        })
+        .collect();
+    let spans: Vec<Option<skew::SpanErrors>> = fits
+        .iter()
+        .zip(&log_totals)
+        .map(|(f, z)| evaluated(f).then_some((z.as_slice(), f.evaluation.independent_spans)))
+        .collect();
+    let offsets = skew::side_offsets(&spans);
+    for ((f, [own, own_total]), offset) in fits.iter_mut().zip(owns).zip(offsets) {
         if f.empty {
             continue;
         }
         f.calibration = shrink(own, company, tau2[0]);
         f.total_calibration = shrink(own_total, company_totals, tau2[1]);
+        f.total_sides = f
+            .total_calibration
+            .map(|k| offset.map(|o| (k * o.exp()).clamp(CALIBRATION_RANGE.0, CALIBRATION_RANGE.1)));
         f.diag.calibration = f.calibration;
         f.diag.total_calibration = f.total_calibration;
+        f.diag.total_calibration_sides = f.total_sides;
         carry_persistence(f, r);
     }
     r
 }
 
-/// The variance of the territories' true log calibration factors, from
-/// their own estimates (log factor, sampling variance): the estimates'
-/// variance less their mean sampling variance, at least 0. With fewer
-/// than `MIN_CALIBRATION_MEMBERS` estimates it cannot be told, and is
-/// taken as `FACTOR_LOG_VARIANCE / CALIBRATION_PRIOR_ORIGINS`.
-fn true_factor_variance(own: impl Iterator<Item = (f64, f64)>) -> f64 {
+/// The variance of the territories' true values of an estimate, from
+/// their own estimates (value, sampling variance): the estimates'
+/// variance less their mean sampling variance, at least 0; `None` with
+/// fewer than `MIN_CALIBRATION_MEMBERS` estimates, where it cannot be
+/// told (the caller's fallback applies).
+pub(super) fn true_variance(own: impl Iterator<Item = (f64, f64)>) -> Option<f64> {
     let own: Vec<(f64, f64)> = own.collect();
     if own.len() < MIN_CALIBRATION_MEMBERS {
-        return FACTOR_LOG_VARIANCE / CALIBRATION_PRIOR_ORIGINS;
+        return None;
     }
     let n = own.len() as f64;
     let mean = own.iter().map(|o| o.0).sum::<f64>() / n;
     let spread = own.iter().map(|o| (o.0 - mean).powi(2)).sum::<f64>() / (n - 1.0);
     let noise = own.iter().map(|o| o.1).sum::<f64>() / n;
-    (spread - noise).max(0.0)
+    Some((spread - noise).max(0.0))
+}
+
+/// The empirical-Bayes weight of a territory's own estimate of sampling
+/// variance `se2` against the company's, where the territories' true
+/// values vary by `tau2`: tau^2 / (tau^2 + se^2) (1 where both are 0:
+/// an exact estimate).
+pub(super) fn own_weight(tau2: f64, se2: f64) -> f64 {
+    if tau2 + se2 > 0.0 {
+        tau2 / (tau2 + se2)
+    } else {
+        1.0
+    }
 }

@@ -164,6 +164,7 @@ mod tests {
                 let miss = select::Miss {
                     error: z * sd(h as f64),
                     var: [1.0, 0.0, 0.5 * h as f64],
+                    mean: 100.0,
                 };
                 out.push((h, miss));
             }

@@ -152,17 +152,22 @@ pub(super) fn correct_for_fitted_parameters(
 /// (n - level parameters) / n: the model's total variance is already on
 /// that basis.
 fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64, basis: f64) {
-    let Some(k_total) = f.total_calibration else {
+    let Some(k_sides) = f.total_sides else {
         return;
     };
-    let target = k_total * dof;
     let [a0, a1, a2] = f.total_rel_var;
     let r = f.persistence;
     let rel_var = a0 + r * (a1 + r * a2);
-    if target <= spread || rel_var <= 0.0 {
+    if rel_var <= 0.0 {
         return;
     }
-    let needed = (target * target - spread * spread) * rel_var * basis;
+    let needed = k_sides.map(|k| {
+        let target = k * dof;
+        (target * target - spread * spread).max(0.0) * rel_var * basis
+    });
+    if needed == [0.0, 0.0] {
+        return;
+    }
     let mut capped = false;
     let alternatives = f
         .alternatives
@@ -171,17 +176,22 @@ fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64, basis: f64) {
     for (law, per_level) in std::iter::once((&mut f.level, f.total_per_level)).chain(alternatives) {
         // The total's relative variance, as the level's (a growing form's
         // total is more than its level held flat).
-        let want = needed * per_level * per_level;
         let l2 = law.level * law.level;
         let room = (MAX_LEVEL_REL_VAR - law.cov[0][0] / l2).max(0.0);
-        capped |= want > room;
-        law.cov[0][0] += want.min(room) * l2;
+        for (shift, need) in law.shift_var.iter_mut().zip(needed) {
+            let want = need * per_level * per_level;
+            capped |= want > room;
+            *shift += want.min(room) * l2;
+        }
     }
-    // Shown in `params`: the shift's relative standard deviation, and
-    // whether the cap on the level's uncertainty held it below what the
-    // totals' errors asked for.
+    // Shown in `params`: the shift's relative standard deviation below and
+    // above, and whether the cap on the level's uncertainty held it below
+    // what the totals' errors asked for.
     if let Some(p) = f.diag.params.as_object_mut() {
-        p.insert("level_shift_sd".into(), json!(round6(needed.sqrt())));
+        p.insert(
+            "level_shift_sd".into(),
+            json!(needed.map(|v| round6(v.sqrt()))),
+        );
         if capped {
             p.insert("level_shift_capped".into(), json!(true));
         }
