@@ -11,7 +11,8 @@
 //!    are fitted by maximum likelihood to the deseasonalised series, scored
 //!    by how they would have forecast it from rolling origins, and chosen
 //!    with the region's evidence (`ets::pool`); the same errors calibrate
-//!    the simulated spread (`calibration`), and a plain local level's
+//!    the simulated spread (`calibration`; the horizon total's on each
+//!    side of its median, `skew`), and a plain local level's
 //!    errors at the same origins set how far it carries each innovation
 //!    (`persistence`), on top of the widening for the parameters fitted
 //!    in sample and the totals' level shift (`spread`).

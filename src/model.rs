@@ -10,7 +10,9 @@
 //! slope + beta mu_h e_h`, or `(1 + slope) (1 + beta e_h) - 1`: see
 //! [`crate::ets::Smoothing`]), so one innovation moves the level (and trend)
 //! for the rest of the horizon. The state at the origin is drawn once per
-//! trial from its estimated joint normal law (parameter uncertainty). R is
+//! trial from its estimated joint normal law (parameter uncertainty), the
+//! level's split at its estimate where the horizon total's calibrated
+//! shift differs below and above it ([`LevelLaw::shift_var`]). R is
 //! the residual ratio drawn through the territory's normal-score transform
 //! `T(x) = F^-1(Phi(x))`. The argument x mixes the trial's common shocks
 //! (company and region factors) with the territory's own AR(1) noise, so
@@ -282,13 +284,15 @@ pub struct PathParams {
 
 /// The exponential-smoothing state at the origin: the estimated joint
 /// normal law of (level, slope: an amount per period, or a compounding
-/// trend's rate), and the smoothing weights with which the simulation
-/// moves it.
+/// trend's rate), with the level's extra variance on each side of its
+/// estimate (a split normal: the level's median stays the estimate), and
+/// the smoothing weights with which the simulation moves it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LevelLaw {
     pub level: f64,
     pub slope: f64,
-    /// Covariance [[var level, cov], [cov, var slope]].
+    /// Covariance [[var level, cov], [cov, var slope]] of the estimates
+    /// (the level's without `shift_var`).
     pub cov: [[f64; 2]; 2],
     /// Extra variance of the level below and above its estimate: the
     /// horizon total's calibrated level shift, on each side as far as
@@ -517,7 +521,9 @@ pub struct Loadings {
 impl TerritoryModel {
     /// The deseasonalised mean `h` periods after the origin with no
     /// innovations (before the season and the residual ratio's mean),
-    /// averaged over the forms with their weights.
+    /// averaged over the forms with their weights, at the level's estimate
+    /// (its median; a level shift wider on one side moves the simulated
+    /// mean off it).
     pub fn expected(&self, h: usize) -> f64 {
         let others: f64 = self.alternatives.iter().map(|a| a.weight).sum();
         (1.0 - others) * form_mean(&self.level, &self.growth, h)
@@ -600,7 +606,7 @@ const LEVEL_FLOOR: f64 = 1e-3;
 /// index per horizon period, computed once per run instead of per draw.
 ///
 /// A trial's path: the state (level and slope) drawn from its joint normal
-/// law (two normals), then per period h the territory's own AR(1) noise
+/// law (two normals; the level's scaled by its side's shift), then per period h the territory's own AR(1) noise
 /// (one normal), the mixed normal score `x = common[h] + own_weight * own`,
 /// the mean `mu = level + phi * slope` (or its compounding form), the value `mu * season[h] * T(x)`
 /// (or the compound law's deals at that base and score), and the state

@@ -118,12 +118,11 @@ impl Evaluation {
     }
 
     /// The whole spans' totals' standardised errors on the log scale
-    /// ([`Miss::log_z`]), with their origins' order (the latest first).
-    pub fn log_z_total(&self, r: f64) -> Vec<f64> {
-        self.total_misses
-            .iter()
-            .filter_map(|m| m.log_z(r))
-            .collect()
+    /// ([`Miss::log_z`]), one per whole span, the latest first (`None`
+    /// where it has none), so that the j-th is the same origin for every
+    /// territory of the same history.
+    pub fn log_z_total(&self, r: f64) -> Vec<Option<f64>> {
+        self.total_misses.iter().map(|m| m.log_z(r)).collect()
     }
 }
 
@@ -139,11 +138,17 @@ pub struct Miss {
 }
 
 impl Miss {
+    /// The forecast variance were the innovations' persistence scaled by
+    /// `r` (1: as fitted).
+    fn var_at(&self, r: f64) -> f64 {
+        let [a, b, c] = self.var;
+        a + r * (b + r * c)
+    }
+
     /// The standardised error were the innovations' persistence scaled by
     /// `r` (1: as fitted); `None` when that variance is not positive.
     pub fn z(&self, r: f64) -> Option<f64> {
-        let [a, b, c] = self.var;
-        let v = a + r * (b + r * c);
+        let v = self.var_at(r);
         (v > 0.0).then(|| self.error / v.sqrt())
     }
 
@@ -154,8 +159,7 @@ impl Miss {
     /// when its forecast is right; on this scale they are not. `None`
     /// unless the actual, the mean and the variance are positive.
     pub fn log_z(&self, r: f64) -> Option<f64> {
-        let [a, b, c] = self.var;
-        let v = a + r * (b + r * c);
+        let v = self.var_at(r);
         let actual = self.mean + self.error;
         if v <= 0.0 || self.mean <= 0.0 || actual <= 0.0 {
             return None;

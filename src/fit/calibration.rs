@@ -2,8 +2,9 @@
 //! each evaluated territory's factor on its periods' spread and on its
 //! horizon total's, from its standardised errors at the company's
 //! persistence (`persistence`), shrunk toward the company's factor by
-//! empirical Bayes ([`calibrate`]). The factors are applied with the
-//! degrees-of-freedom correction (`spread`).
+//! empirical Bayes ([`calibrate`]), the total's on each side of its median
+//! (`skew`). The factors are applied with the degrees-of-freedom
+//! correction (`spread`).
 
 use super::persistence::{carry_persistence, persistence_factor};
 use super::skew;
@@ -30,9 +31,9 @@ const MIN_CALIBRATION_MEMBERS: usize = 3;
 pub(super) const MIN_CALIBRATION_ERRORS: usize = 8;
 /// Range of the calibration factor: a history never makes the simulated
 /// spread more than this many times narrower or wider than the model's.
-pub(super) const CALIBRATION_RANGE: (f64, f64) = (0.5, 4.0);
+const CALIBRATION_RANGE: (f64, f64) = (0.5, 4.0);
 /// |z| quantile of a standard normal at 0.8: the P10-P90 half-width.
-pub(super) const Z_80: f64 = 1.281_551_565_5;
+const Z_80: f64 = 1.281_551_565_5;
 
 /// The calibration factor of standardised rolling-origin errors `z` (with
 /// their horizon steps): the factor by which the predicted standard
@@ -49,7 +50,14 @@ pub(super) fn calibration_factor(z: &[(usize, f64)]) -> Option<f64> {
     if z.len() < MIN_CALIBRATION_ERRORS {
         return None;
     }
-    Some((quantile_80(z) / Z_80).clamp(CALIBRATION_RANGE.0, CALIBRATION_RANGE.1))
+    Some(factor_of(quantile_80(z)))
+}
+
+/// The factor of an error quantile measured where the normal's is 1.2816
+/// (`Z_80`: the |z| quantile at 0.8, the z quantile at 0.9), within
+/// `CALIBRATION_RANGE`.
+pub(super) fn factor_of(quantile: f64) -> f64 {
+    (quantile / Z_80).clamp(CALIBRATION_RANGE.0, CALIBRATION_RANGE.1)
 }
 
 /// The 80% quantile of |z| over errors `z` with their horizon steps,
@@ -74,6 +82,18 @@ pub(super) fn quantile_80(z: &[(usize, f64)]) -> f64 {
             cumulative >= 0.8 * total
         })
         .map_or(Z_80, |(v, _)| *v)
+}
+
+/// One evaluated territory's standardised rolling-origin errors.
+#[derive(Default)]
+struct Errors {
+    /// Its periods', with their horizon steps.
+    periods: Vec<(usize, f64)>,
+    /// Its whole spans' totals' (step 0).
+    totals: Vec<(usize, f64)>,
+    /// The same on the log scale, one per whole span (`None`: not
+    /// positive), the latest first.
+    log_totals: Vec<Option<f64>>,
 }
 
 /// Choose how far the innovations' persistence is carried
@@ -108,7 +128,11 @@ pub(super) fn quantile_80(z: &[(usize, f64)]) -> f64 {
 /// territory's total took half its own factor, known to 45%, and one of
 /// eight iid series had its year widened 40% by chance. The company's
 /// factor pools every evaluated territory's errors; a territory with fewer
-/// than `select::MIN_ORIGINS` origins takes the company's. The residual
+/// than `select::MIN_ORIGINS` origins takes the company's. The total's
+/// factor then gets one side each below and above the median: k_total
+/// times exp(offset), the offsets from the spans' totals' errors on the
+/// log scale (`select::Miss::log_z`), shrunk toward the company's
+/// (`skew::side_offsets`), within the factors' range. The residual
 /// law is widened by k (on the log scale, mean kept) and the state's
 /// covariance by k^2, so periods, their persistence and totals all scale
 /// together (applied by `spread::correct_for_fitted_parameters`, on top
@@ -130,16 +154,27 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
         .sum();
     let r = persistence_factor(&misses, independent);
     // Each evaluated territory's standardised errors at r, of its periods
-    // and of its whole spans' totals (empty for the others), computed once.
-    let errors: Vec<[Vec<(usize, f64)>; 2]> = fits
+    // and of its whole spans' totals, and the totals' on the log scale
+    // (one per whole span: the sides', `skew`), computed once.
+    let evaluated_errors: Vec<Option<Errors>> = fits
         .iter()
         .map(|f| {
-            if evaluated(f) {
+            evaluated(f).then(|| {
                 let e = &f.evaluation;
-                [e.z(r), e.z_total(r).into_iter().map(|z| (0, z)).collect()]
-            } else {
-                [Vec::new(), Vec::new()]
-            }
+                Errors {
+                    periods: e.z(r),
+                    totals: e.z_total(r).into_iter().map(|z| (0, z)).collect(),
+                    log_totals: e.log_z_total(r),
+                }
+            })
+        })
+        .collect();
+    let empty = Errors::default();
+    let errors: Vec<[&[(usize, f64)]; 2]> = evaluated_errors
+        .iter()
+        .map(|e| {
+            let e = e.as_ref().unwrap_or(&empty);
+            [e.periods.as_slice(), e.totals.as_slice()]
         })
         .collect();
     let pooled: Vec<(usize, f64)> = errors.iter().flat_map(|e| e[0].iter().copied()).collect();
@@ -183,21 +218,13 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
     };
     // The sides read the totals' errors on the log scale, where a
     // multiplicative forecast that is right misses as far either way.
-    let log_totals: Vec<Vec<(usize, f64)>> = fits
-        .iter()
-        .map(|f| {
-            let z = if evaluated(f) {
-                f.evaluation.log_z_total(r)
-            } else {
-                Vec::new()
-            };
-            z.into_iter().map(|z| (0, z)).collect()
-        })
-        .collect();
     let spans: Vec<Option<skew::SpanErrors>> = fits
         .iter()
-        .zip(&log_totals)
-        .map(|(f, z)| evaluated(f).then_some((z.as_slice(), f.evaluation.independent_spans)))
+        .zip(&evaluated_errors)
+        .map(|(f, e)| {
+            e.as_ref()
+                .map(|e| (e.log_totals.as_slice(), f.evaluation.independent_spans))
+        })
         .collect();
     let offsets = skew::side_offsets(&spans);
     for ((f, [own, own_total]), offset) in fits.iter_mut().zip(owns).zip(offsets) {

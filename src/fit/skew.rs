@@ -6,7 +6,7 @@
 //! company's toward none, by how well the errors measure it.
 
 use super::calibration::{
-    calibration_factor, own_weight, true_variance, CALIBRATION_RANGE, MIN_CALIBRATION_ERRORS, Z_80,
+    calibration_factor, factor_of, own_weight, true_variance, MIN_CALIBRATION_ERRORS,
 };
 
 /// Sampling variance of a side's log offset ([`own_offsets`]) from m
@@ -17,9 +17,10 @@ use super::calibration::{
 /// side's own (1.35-1.9).
 const OFFSET_LOG_VARIANCE: f64 = 1.2;
 
-/// A territory's whole spans' standardised errors (with their steps, all
-/// 0) and the independent spans they amount to.
-pub(super) type SpanErrors<'a> = (&'a [(usize, f64)], f64);
+/// A territory's whole spans' standardised errors on the log scale, one
+/// per whole span, the latest first (`None`: no positive total to read),
+/// and the independent spans they amount to.
+pub(super) type SpanErrors<'a> = (&'a [Option<f64>], f64);
 
 /// One side of the forecast's distribution: `Below` the median (the P10)
 /// or `Above` it (the P90).
@@ -33,11 +34,11 @@ impl Side {
     const BOTH: [Side; 2] = [Side::Below, Side::Above];
 }
 
-/// One side's calibration factor of standardised errors `z` (signed; the
-/// steps are ignored: a total's are all 0): how far that side's tenth of
-/// the errors reached, in the model's standard deviations, over the
-/// normal's 1.2816; between 0.5 and 4 (a side no error reached takes 0.5).
-fn side_factor(z: &[(usize, f64)], side: Side) -> Option<f64> {
+/// One side's calibration factor of standardised errors `z` (signed): how
+/// far that side's tenth of the errors reached, in the model's standard
+/// deviations, over the normal's 1.2816; between 0.5 and 4 (a side no
+/// error reached takes 0.5).
+fn side_factor(z: &[f64], side: Side) -> Option<f64> {
     if z.len() < MIN_CALIBRATION_ERRORS {
         return None;
     }
@@ -45,17 +46,18 @@ fn side_factor(z: &[(usize, f64)], side: Side) -> Option<f64> {
         Side::Below => -1.0,
         Side::Above => 1.0,
     };
-    let mut signed: Vec<f64> = z.iter().map(|(_, v)| sign * v).collect();
+    let mut signed: Vec<f64> = z.iter().map(|v| sign * v).collect();
     signed.sort_unstable_by(f64::total_cmp);
     let rank = ((0.9 * signed.len() as f64).ceil() as usize).clamp(1, signed.len());
-    Some((signed[rank - 1] / Z_80).clamp(CALIBRATION_RANGE.0, CALIBRATION_RANGE.1))
+    Some(factor_of(signed[rank - 1]))
 }
 
 /// The log offsets of each side's factor from the two-sided one
 /// ([`calibration_factor`]) of errors `z`: `[below, above]`; `None` with
 /// too few errors.
-fn own_offsets(z: &[(usize, f64)]) -> Option<[f64; 2]> {
-    let both = calibration_factor(z)?;
+fn own_offsets(z: &[f64]) -> Option<[f64; 2]> {
+    let stepped: Vec<(usize, f64)> = z.iter().map(|v| (0, *v)).collect();
+    let both = calibration_factor(&stepped)?;
     let [below, above] = Side::BOTH.map(|side| side_factor(z, side));
     Some([(below? / both).ln(), (above? / both).ln()])
 }
@@ -71,36 +73,54 @@ fn shrink_toward_none(x: f64, se2: f64) -> f64 {
     x * (1.0 - se2 / (x * x)).max(0.0)
 }
 
+/// The errors of a territory's spans that have one, and the independent
+/// spans they amount to (its independent spans in proportion).
+fn readable((z, m): SpanErrors) -> (Vec<f64>, f64) {
+    let read: Vec<f64> = z.iter().flatten().copied().collect();
+    let share = if z.is_empty() {
+        0.0
+    } else {
+        read.len() as f64 / z.len() as f64
+    };
+    (read, m * share)
+}
+
 /// The independent spans the territories' pooled errors amount to: their
 /// own independent spans summed, over the design effect 1 + (N - 1) rho
-/// of N territories whose errors at the same origin share a part rho
-/// ([`common_share`]): where every territory missed the same way at the
-/// same origin (a company-wide shock), the company has seen one event per
-/// origin, not N.
+/// of the N territories with errors, whose errors at the same origin
+/// share a part rho ([`common_share`]): where every territory missed the
+/// same way at the same origin (a company-wide shock), the company has
+/// seen one event per origin, not N.
 fn effective_spans(members: &[SpanErrors]) -> f64 {
-    let total: f64 = members.iter().map(|(_, m)| m).sum();
-    let n = members.len() as f64;
+    let with_errors: Vec<&SpanErrors> = members
+        .iter()
+        .filter(|(z, _)| z.iter().any(Option::is_some))
+        .collect();
+    let total: f64 = with_errors.iter().map(|s| readable(**s).1).sum();
+    let n = with_errors.len() as f64;
     if n <= 1.0 {
         return total;
     }
-    let groups: Vec<&[(usize, f64)]> = members.iter().map(|(z, _)| *z).collect();
+    let groups: Vec<&[Option<f64>]> = with_errors.iter().map(|(z, _)| *z).collect();
     total / (1.0 + (n - 1.0) * common_share(&groups))
 }
 
 /// The share of the territories' span errors common to an origin: the
 /// intraclass correlation of the one-way random-effects analysis of
 /// variance with the origins as groups (each territory's `j`th error is
-/// its `j`th latest whole span, the same dates for every territory
-/// ending together), between 0 and 1; 1 (all shared, the cautious
-/// reading) where it cannot be told (fewer than two origins with
-/// errors, or no within-origin spread).
-fn common_share(territories: &[&[(usize, f64)]]) -> f64 {
+/// its `j`th latest whole span, the same dates for every territory of
+/// one history), between 0 and 1; 1 (all shared, the cautious reading)
+/// where it cannot be told (fewer than two origins with errors, or no
+/// within-origin spread). The spans overlap, so neighbouring origins'
+/// means are alike and the between-origin variance, and so rho, reads
+/// somewhat low.
+fn common_share(territories: &[&[Option<f64>]]) -> f64 {
     let origins = territories.iter().map(|z| z.len()).max().unwrap_or(0);
     let groups: Vec<Vec<f64>> = (0..origins)
         .map(|j| {
             territories
                 .iter()
-                .filter_map(|z| z.get(j).map(|e| e.1))
+                .filter_map(|z| z.get(j).copied().flatten())
                 .collect()
         })
         .filter(|g: &Vec<f64>| !g.is_empty())
@@ -154,12 +174,11 @@ fn common_share(territories: &[&[(usize, f64)]]) -> f64 {
 ///
 /// The factor of each side is the two-sided factor times exp(offset).
 pub(super) fn side_offsets(spans: &[Option<SpanErrors>]) -> Vec<[f64; 2]> {
-    let pooled: Vec<(usize, f64)> = spans
-        .iter()
-        .flatten()
-        .flat_map(|(z, _)| z.iter().copied())
-        .collect();
     let members: Vec<SpanErrors> = spans.iter().flatten().copied().collect();
+    let pooled: Vec<f64> = members
+        .iter()
+        .flat_map(|(z, _)| z.iter().flatten().copied())
+        .collect();
     let pooled_spans = effective_spans(&members);
     let company = match own_offsets(&pooled) {
         Some(c) if pooled_spans > 0.0 => {
@@ -170,8 +189,8 @@ pub(super) fn side_offsets(spans: &[Option<SpanErrors>]) -> Vec<[f64; 2]> {
     let owns: Vec<Option<([f64; 2], f64)>> = spans
         .iter()
         .map(|s| {
-            let (z, m) = (*s)?;
-            let offsets = own_offsets(z)?;
+            let (z, m) = readable((*s)?);
+            let offsets = own_offsets(&z)?;
             (m > 0.0).then(|| (offsets, OFFSET_LOG_VARIANCE / m))
         })
         .collect();
@@ -180,15 +199,16 @@ pub(super) fn side_offsets(spans: &[Option<SpanErrors>]) -> Vec<[f64; 2]> {
     let tau2 = [0, 1].map(|side| {
         true_variance(owns.iter().flatten().map(|(o, se2)| (o[side], *se2))).unwrap_or(0.0)
     });
+    // A territory without offsets of its own (too few spans, or not
+    // evaluated: it takes the company's two-sided factor too) takes the
+    // company's.
     owns.iter()
-        .zip(spans)
-        .map(|(own, span)| match (own, span) {
-            (Some((o, se2)), _) => [0, 1].map(|side| {
+        .map(|own| match own {
+            Some((o, se2)) => [0, 1].map(|side| {
                 let w = own_weight(tau2[side], *se2);
                 w * o[side] + (1.0 - w) * company[side]
             }),
-            (None, Some(_)) => company,
-            (None, None) => [0.0, 0.0],
+            None => company,
         })
         .collect()
 }
@@ -197,21 +217,20 @@ pub(super) fn side_offsets(spans: &[Option<SpanErrors>]) -> Vec<[f64; 2]> {
 mod tests {
     use super::*;
 
-    fn at_step_0(z: &[f64]) -> Vec<(usize, f64)> {
-        z.iter().map(|v| (0, *v)).collect()
+    fn spans(z: &[f64]) -> Vec<Option<f64>> {
+        z.iter().map(|v| Some(*v)).collect()
     }
 
     #[test]
     fn each_side_reads_its_own_tenth_of_the_errors() {
         // Ten errors: the 90% quantile is the ninth from each end.
-        let z = at_step_0(&[-2.0, -1.0, -0.5, 0.0, 0.1, 0.2, 0.3, 0.5, 2.5631, 3.0]);
+        let z = [-2.0, -1.0, -0.5, 0.0, 0.1, 0.2, 0.3, 0.5, 2.5631, 3.0];
         let above = side_factor(&z, Side::Above).unwrap();
         let below = side_factor(&z, Side::Below).unwrap();
         assert!((above - 2.0).abs() < 1e-4, "{above}");
-        assert!((below - 1.0 / Z_80).abs() < 1e-12, "{below}");
+        assert_eq!(below, factor_of(1.0));
         // Every error above the forecast: nothing reaches below.
-        let up = at_step_0(&[0.5; 10]);
-        assert_eq!(side_factor(&up, Side::Below), Some(CALIBRATION_RANGE.0));
+        assert_eq!(side_factor(&[0.5; 10], Side::Below), Some(0.5));
         assert_eq!(side_factor(&z[..7], Side::Above), None);
     }
 
@@ -227,14 +246,40 @@ mod tests {
     fn a_single_series_keeps_only_the_asymmetry_its_errors_show() {
         // Spans that all missed upward, amounting to 4 independent ones:
         // the below side's offset is large and negative and survives.
-        let up: Vec<(usize, f64)> = at_step_0(&[0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 2.0, 2.4, 2.6]);
+        let up = spans(&[0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 2.0, 2.4, 2.6]);
         let [below, above] = side_offsets(&[Some((&up, 4.0))])[0];
         assert!(below < -0.5, "{below}");
         assert!(above >= 0.0, "{above}");
         // Symmetric errors: no offset survives the shrinkage.
-        let even = at_step_0(&[-2.0, -1.2, -0.8, -0.4, -0.1, 0.1, 0.4, 0.8, 1.2, 2.0]);
+        let even = spans(&[-2.0, -1.2, -0.8, -0.4, -0.1, 0.1, 0.4, 0.8, 1.2, 2.0]);
         assert_eq!(side_offsets(&[Some((&even, 4.0))])[0], [0.0, 0.0]);
-        // Not evaluated: no offset.
-        assert_eq!(side_offsets(&[None])[0], [0.0, 0.0]);
+        // Not evaluated, beside it: the company's (its) offsets.
+        let offsets = side_offsets(&[Some((&up, 4.0)), None]);
+        assert_eq!(offsets[1], offsets[0]);
+    }
+
+    #[test]
+    fn errors_shared_at_each_origin_count_as_one_territory() {
+        // Four territories that missed alike at each of ten origins: the
+        // company has seen ten spans' worth, not forty.
+        let origin = [-1.5, -0.7, -0.2, 0.1, 0.4, 0.9, 1.3, -1.1, 0.6, 2.0];
+        let alike = spans(&origin);
+        let members = vec![(alike.as_slice(), 2.5); 4];
+        assert_eq!(common_share(&[&alike, &alike, &alike, &alike]), 1.0);
+        assert!((effective_spans(&members) - 2.5).abs() < 1e-12);
+        // The same errors rotated across territories: nothing in common
+        // at an origin, so all four count.
+        let rotated: Vec<Vec<Option<f64>>> = (0..4)
+            .map(|k| spans(&[&origin[k..], &origin[..k]].concat()))
+            .collect();
+        let groups: Vec<&[Option<f64>]> = rotated.iter().map(Vec::as_slice).collect();
+        let rho = common_share(&groups);
+        assert!(rho < 0.2, "{rho}");
+        // A span with no error of its own keeps the others on their
+        // origins, and its territory's spans count in proportion.
+        let mut gap = alike.clone();
+        gap[3] = None;
+        assert_eq!(common_share(&[&alike, &gap, &alike]), 1.0);
+        assert!((readable((&gap, 2.5)).1 - 2.25).abs() < 1e-12);
     }
 }

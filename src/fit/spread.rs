@@ -2,15 +2,16 @@
 //! degrees-of-freedom correction of the residual law and of the state's
 //! covariance, with each territory's calibration factor
 //! ([`correct_for_fitted_parameters`]), and the level shift that gives the
-//! horizon total the width its calibration asks for ([`widen_total`]).
+//! horizon total the width its calibration asks for on each side of its
+//! median ([`widen_total`]).
 
 use serde_json::json;
 
 use super::{round6, TerritoryFit};
 use crate::model::ShockModel;
 
-/// Largest relative variance of the level after the totals' calibration
-/// (a standard deviation of half the level): a normal level shift much
+/// Largest relative variance of the level after the totals' calibration,
+/// on each side (a standard deviation of half the level): a level shift much
 /// wider than that is clamped at zero and biases the mean upward, most of
 /// all for sparse territories whose totals are mostly noise.
 const MAX_LEVEL_REL_VAR: f64 = 0.25;
@@ -138,7 +139,10 @@ pub(super) fn correct_for_fitted_parameters(
 /// model allows), the missing variance of the horizon total is one level
 /// shift per trial, common to every period of the horizon and to every
 /// averaged form alike (the level's relative variance at most
-/// `MAX_LEVEL_REL_VAR`). The spans' totals cannot tell a misplaced level
+/// `MAX_LEVEL_REL_VAR`). Each side of the median has its own
+/// (`TerritoryFit::total_sides`, from `skew`): the level's variance
+/// below its estimate and above it (`LevelLaw::shift_var`), none on a
+/// side whose factor the periods' widening already meets. The spans' totals cannot tell a misplaced level
 /// from a wandering one. Of the two, the shift is the one that keeps the
 /// year's median: given instead to the innovations' persistence (the
 /// simulated alpha raised until they add it), each period's own surprise
