@@ -573,6 +573,32 @@ fn a_sparse_territory_borrows_the_spread_of_the_others_whatever_their_family() {
     assert!((0.12..0.3).contains(&sdlog), "pooled sdlog {sdlog}");
 }
 
+/// `territories` series of `months` (seeded by `seed`): a level from 1,000
+/// moved each month by a normal step of sd `sd[1]` plus `drift(month)`,
+/// times one plus normal noise of sd `sd[0]`.
+fn wandering_levels(
+    seed: u64,
+    territories: usize,
+    months: usize,
+    sd: [f64; 2],
+    drift: impl Fn(usize) -> f64,
+) -> Vec<Vec<f64>> {
+    let noise = Normal::new(0.0, sd[0]).unwrap();
+    let step = Normal::new(0.0, sd[1]).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    (0..territories)
+        .map(|_| {
+            let mut level = 1000.0;
+            (0..months)
+                .map(|t| {
+                    level *= 1.0 + step.sample(&mut rng) + drift(t);
+                    level * (1.0 + noise.sample(&mut rng))
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn the_simulated_spread_is_on_the_basis_its_calibration_was_measured_on() {
     // The calibration factor is measured against the forms' predicted
@@ -585,22 +611,7 @@ fn the_simulated_spread_is_on_the_basis_its_calibration_was_measured_on() {
     // errors got its factor alone, 4-11% narrower than measured. At most
     // the factor times sqrt(24 / 19) (a damped trend's five parameters):
     // the basis is not converted twice.
-    let noise = Normal::new(0.0, 0.1).unwrap();
-    let step = Normal::new(0.0, 0.03).unwrap();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1406);
-    let h = history(
-        (0..12)
-            .map(|_| {
-                let mut level = 1000.0;
-                (0..24)
-                    .map(|_| {
-                        level *= 1.0 + step.sample(&mut rng);
-                        level * (1.0 + noise.sample(&mut rng))
-                    })
-                    .collect()
-            })
-            .collect(),
-    );
+    let h = history(wandering_levels(1406, 12, 24, [0.1, 0.03], |_| 0.0));
     let models = fit(&h, h.n_periods(), 12, &spec());
     let least = (24.0f64 / 23.0).sqrt();
     let most = (24.0f64 / 19.0).sqrt();
@@ -632,22 +643,8 @@ fn the_simulated_spread_is_on_the_basis_its_calibration_was_measured_on() {
 /// wandering; each territory's horizon-total factors below and above its
 /// median, and its year's P50 less P10 and P90 less P50.
 fn sides_after_a_turn(growth: f64, seed: u64) -> Vec<([f64; 2], [f64; 2])> {
-    let noise = Normal::new(0.0, 0.05).unwrap();
-    let wander = Normal::new(0.0, 0.01).unwrap();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let h = history(
-        (0..12)
-            .map(|_| {
-                let mut level = 1000.0;
-                (0..60)
-                    .map(|t| {
-                        level *= 1.0 + wander.sample(&mut rng) + if t >= 36 { growth } else { 0.0 };
-                        level * (1.0 + noise.sample(&mut rng))
-                    })
-                    .collect()
-            })
-            .collect(),
-    );
+    let turn = |t: usize| if t >= 36 { growth } else { 0.0 };
+    let h = history(wandering_levels(seed, 12, 60, [0.05, 0.01], turn));
     let models = fit(&h, h.n_periods(), 12, &spec());
     let sim = simulate(&models, &SimSpec::from_origin(&models, 12, seed, 4000));
     models
