@@ -667,7 +667,7 @@ fn sides_after_a_turn(growth: f64, seed: u64) -> Vec<([f64; 2], [f64; 2])> {
 #[test]
 fn totals_that_kept_beating_their_forecasts_widen_the_year_above_not_below() {
     // Conformal-style sides (fit::skew): where the market turned to grow
-    // a year and a half before the origin, the whole spans since missed
+    // two years before the origin, the whole spans since missed
     // upward, so the year is widened above its median more than below.
     // Measured 2026-12-06 (seed 1407): 11 of 12 territories with the
     // factor above over the one below, and the year's median skew
