@@ -539,8 +539,8 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          <i>Calibration</i> is how far the territory's past forecasts missed against what \
          the model said (its rolling-origin errors, shrunk toward the company's; above 1 \
          they missed more, below 1 less), <i>year cal.</i> the same for whole past \
-         horizons' totals (blank: no whole horizon to measure), and <i>year below / \
-         above</i> the same on each side of the year's median, from the past totals that \
+         horizons' totals (blank: no whole horizon to measure), with <i>(below / \
+         above)</i> the same on each side of the year's median, from the past totals that \
          fell short of their forecast and those that beat it (a history whose totals kept \
          beating their forecasts widens the year above its median, not below); where a \
          side exceeds the months' widening, the horizon total is widened to it on that \
@@ -565,24 +565,22 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         "territory",
         "region",
         "model",
-        "runner-up",
         "periods",
         "level",
         "has",
         "alpha",
         "chosen by",
         "calibration",
-        "year cal.",
-        "year below / above",
+        "year cal. (below / above)",
         "spread x",
         "KS",
+        "runner-up",
     ]);
     for r in &fit.rows {
         t.row(vec![
             Cell::text(&r.territory),
             Cell::text(&r.region),
             Cell::text(&r.model),
-            Cell::text(r.runner_up.clone().unwrap_or_default()),
             Cell::num(r.n_periods as f64, r.n_periods.to_string()),
             Cell::num(r.level, thousands(r.level)),
             Cell::text(
@@ -600,14 +598,10 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
             Cell::num(r.alpha, fixed(r.alpha, 3)),
             Cell::text(&r.chosen_by),
             optional_number(r.calibration, 2),
-            optional_number(r.calibration_total, 2),
-            Cell::text(
-                r.calibration_total_sides
-                    .map(|[below, above]| format!("{} / {}", fixed(below, 2), fixed(above, 2)))
-                    .unwrap_or_default(),
-            ),
+            year_calibration(r.calibration_total, r.calibration_total_sides),
             Cell::num(r.spread_factor, fixed(r.spread_factor, 2)),
             optional_number(r.gof_stat, 3),
+            Cell::text(r.runner_up.clone().unwrap_or_default()),
         ]);
     }
     s.push_str(&t.html());
@@ -615,6 +609,24 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         figure_html(s, plots, &format!("fit_{}", k + 1));
     }
     s.push_str("</section>");
+}
+
+/// The horizon total's calibration with its sides, "1.79 (0.82 / 1.79)",
+/// sorted by the two-sided factor; blank where there is none.
+fn year_calibration(both: Option<f64>, sides: Option<[f64; 2]>) -> Cell {
+    let Some(k) = both else {
+        return optional_number(None, 2);
+    };
+    let shown = match sides {
+        Some([below, above]) => format!(
+            "{} ({} / {})",
+            fixed(k, 2),
+            fixed(below, 2),
+            fixed(above, 2)
+        ),
+        None => fixed(k, 2),
+    };
+    Cell::num(k, shown)
 }
 
 /// A number's cell with `decimals`, blank where there is none.
