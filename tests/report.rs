@@ -150,7 +150,7 @@ fn the_fit_table_shows_the_calibration_factors_of_fit_csv() {
         let tds: Vec<&str> = row.split("<td").skip(1).collect();
         for (csv_name, html_name) in [
             ("calibration", "calibration"),
-            ("calibration_total", "year cal. (below / above)"),
+            ("calibration_total", "year cal. (lo / hi)"),
         ] {
             let value = cells[header.len() - 1 - csv_column(csv_name)];
             let td = tds[column_of(html_name)];
@@ -173,14 +173,14 @@ fn the_fit_table_shows_the_calibration_factors_of_fit_csv() {
             );
             checked += 1;
         }
-        // The year's sides, shown as "(below / above)" to two decimals
+        // The year's sides, shown as "(lo / hi)": below / above, to two decimals
         // beside the two-sided factor.
         let side = |name: &str| cells[header.len() - 1 - csv_column(name)];
         let (below, above) = (
             side("calibration_total_below"),
             side("calibration_total_above"),
         );
-        let td = tds[column_of("year cal. (below / above)")];
+        let td = tds[column_of("year cal. (lo / hi)")];
         if below.is_empty() {
             assert!(above.is_empty() && !td.contains('('), "{territory}: {td}");
         } else {

@@ -539,8 +539,8 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          <i>Calibration</i> is how far the territory's past forecasts missed against what \
          the model said (its rolling-origin errors, shrunk toward the company's; above 1 \
          they missed more, below 1 less), <i>year cal.</i> the same for whole past \
-         horizons' totals (blank: no whole horizon to measure), with <i>(below / \
-         above)</i> the same on each side of the year's median, from the past totals that \
+         horizons' totals (blank: no whole horizon to measure), with <i>(lo / hi)</i> \
+         the same below and above the year's median, from the past totals that \
          fell short of their forecast and those that beat it (a history whose totals kept \
          beating their forecasts widens the year above its median, not below); where a \
          side exceeds the months' widening, the horizon total is widened to it on that \
@@ -571,7 +571,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         "alpha",
         "chosen by",
         "calibration",
-        "year cal. (below / above)",
+        "year cal. (lo / hi)",
         "spread x",
         "KS",
         "runner-up",
