@@ -96,6 +96,17 @@ struct Errors {
     log_totals: Vec<Option<f64>>,
 }
 
+impl Errors {
+    /// The periods' errors (0) or the totals' (1).
+    fn of(&self, i: usize) -> &[(usize, f64)] {
+        if i == 0 {
+            &self.periods
+        } else {
+            &self.totals
+        }
+    }
+}
+
 /// Choose how far the innovations' persistence is carried
 /// ([`persistence_factor`], returned and applied to every territory by
 /// [`carry_persistence`]; it scales every form's
@@ -169,53 +180,14 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
             })
         })
         .collect();
-    let empty = Errors::default();
-    let errors: Vec<[&[(usize, f64)]; 2]> = evaluated_errors
+    let evidence: Vec<[f64; 2]> = fits
         .iter()
-        .map(|e| {
-            let e = e.as_ref().unwrap_or(&empty);
-            [e.periods.as_slice(), e.totals.as_slice()]
+        .map(|f| {
+            let e = &f.evaluation;
+            [e.independent_origins, e.independent_spans]
         })
         .collect();
-    let pooled: Vec<(usize, f64)> = errors.iter().flat_map(|e| e[0].iter().copied()).collect();
-    let pooled_totals: Vec<(usize, f64)> =
-        errors.iter().flat_map(|e| e[1].iter().copied()).collect();
-    let company = calibration_factor(&pooled);
-    let company_totals = calibration_factor(&pooled_totals);
-    // Each territory's own log factors with their sampling variances: the
-    // periods' by the independent origins, the total's by the independent
-    // whole spans (none: no evidence).
-    let own = |z: &[(usize, f64)], m: f64| -> Option<(f64, f64)> {
-        let k = calibration_factor(z)?;
-        (m > 0.0).then(|| (k.ln(), FACTOR_LOG_VARIANCE / m))
-    };
-    let owns: Vec<[Option<(f64, f64)>; 2]> = fits
-        .iter()
-        .zip(&errors)
-        .map(|(f, [z, z_total])| {
-            if evaluated(f) {
-                let e = &f.evaluation;
-                [
-                    own(z, e.independent_origins),
-                    own(z_total, e.independent_spans),
-                ]
-            } else {
-                [None, None]
-            }
-        })
-        .collect();
-    let tau2 = [0, 1].map(|i| {
-        true_variance(owns.iter().filter_map(|o| o[i]))
-            .unwrap_or(FACTOR_LOG_VARIANCE / CALIBRATION_PRIOR_ORIGINS)
-    });
-    let shrink = |own: Option<(f64, f64)>, company: Option<f64>, tau2: f64| match (own, company) {
-        (Some((o, se2)), Some(c)) => {
-            let w = own_weight(tau2, se2);
-            Some((w * o + (1.0 - w) * c.ln()).exp())
-        }
-        (Some((o, _)), None) => Some(o.exp()),
-        (None, c) => c,
-    };
+    let factors = shrunk_factors(&evaluated_errors, &evidence);
     // The sides read the totals' errors on the log scale, where a
     // multiplicative forecast that is right misses as far either way.
     let spans: Vec<Option<skew::SpanErrors>> = fits
@@ -227,12 +199,12 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
         })
         .collect();
     let offsets = skew::side_offsets(&spans);
-    for ((f, [own, own_total]), offset) in fits.iter_mut().zip(owns).zip(offsets) {
+    for ((f, [periods, total]), offset) in fits.iter_mut().zip(factors).zip(offsets) {
         if f.empty {
             continue;
         }
-        f.calibration = shrink(own, company, tau2[0]);
-        f.total_calibration = shrink(own_total, company_totals, tau2[1]);
+        f.calibration = periods;
+        f.total_calibration = total;
         f.total_sides = f
             .total_calibration
             .map(|k| offset.map(|o| (k * o.exp()).clamp(CALIBRATION_RANGE.0, CALIBRATION_RANGE.1)));
@@ -242,6 +214,51 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
         carry_persistence(f, r);
     }
     r
+}
+
+/// Each territory's calibration factors of its periods and of its horizon
+/// total, from its standardised errors (`None`: not evaluated) and the
+/// independent origins and whole spans they amount to: its own log
+/// factor, of sampling variance `FACTOR_LOG_VARIANCE` / m, shrunk toward
+/// the company's pooled one by empirical Bayes ([`calibrate`]); the
+/// company's where it has none of its own.
+fn shrunk_factors(errors: &[Option<Errors>], independent: &[[f64; 2]]) -> Vec<[Option<f64>; 2]> {
+    let company = [0, 1].map(|i| {
+        let pooled: Vec<(usize, f64)> = errors
+            .iter()
+            .flatten()
+            .flat_map(|e| e.of(i).iter().copied())
+            .collect();
+        calibration_factor(&pooled)
+    });
+    // Each territory's own log factors with their sampling variances (no
+    // independent origin or span: no evidence).
+    let owns: Vec<[Option<(f64, f64)>; 2]> = errors
+        .iter()
+        .zip(independent)
+        .map(|(e, m)| {
+            [0, 1].map(|i| {
+                let k = calibration_factor(e.as_ref()?.of(i))?;
+                (m[i] > 0.0).then(|| (k.ln(), FACTOR_LOG_VARIANCE / m[i]))
+            })
+        })
+        .collect();
+    let tau2 = [0, 1].map(|i| {
+        true_variance(owns.iter().filter_map(|o| o[i]))
+            .unwrap_or(FACTOR_LOG_VARIANCE / CALIBRATION_PRIOR_ORIGINS)
+    });
+    owns.iter()
+        .map(|own| {
+            [0, 1].map(|i| match (own[i], company[i]) {
+                (Some((o, se2)), Some(c)) => {
+                    let w = own_weight(tau2[i], se2);
+                    Some((w * o + (1.0 - w) * c.ln()).exp())
+                }
+                (Some((o, _)), None) => Some(o.exp()),
+                (None, c) => c,
+            })
+        })
+        .collect()
 }
 
 /// The variance of the territories' true values of an estimate, from
