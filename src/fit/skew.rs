@@ -2,8 +2,13 @@
 //! spans missed mostly one way (a market that kept growing past every
 //! forecast), the P90 moves out and the P10 does not, instead of both by
 //! the same factor ([`side_offsets`]). Conformal-style, each side from its
-//! own errors; the asymmetry is shrunk toward the company's, and the
-//! company's toward none, by how well the errors measure it.
+//! own errors (read on the log scale, `select::Miss::log_z`); the
+//! asymmetry is shrunk toward the company's, and the company's toward
+//! none, by how well the errors measure it. The simulation keeps the
+//! level's median (`spread::widen_total`), and the year's median moves
+//! toward the wider side as that side meets the other noise: that move,
+//! not the tails' shape, is what the sides were measured to be worth
+//! (README, The model, item 5).
 
 use super::calibration::{
     calibration_factor, factor_of, own_weight, true_variance, MIN_CALIBRATION_ERRORS,
@@ -25,7 +30,7 @@ pub(super) type SpanErrors<'a> = (&'a [Option<f64>], f64);
 /// One side of the forecast's distribution: `Below` the median (the P10)
 /// or `Above` it (the P90).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Side {
+enum Side {
     Below,
     Above,
 }
