@@ -12,22 +12,12 @@ actual), three draws each.
 
 Needs numpy.
 """
-import csv, json, subprocess, sys, tempfile
+import csv, subprocess, sys, tempfile
 from pathlib import Path
 import numpy as np
-SC = """name = "turns"
-seed = 5
-[data]
-sales = "sales.csv"
-[forecast]
-period = "month"
-start = "2020-01-01"
-periods = 12
-trials = 4000
-[output]
-formats = ["csv", "json"]
-"""
-Q = [(0.05,"p05"),(0.1,"p10"),(0.25,"p25"),(0.5,"p50"),(0.75,"p75"),(0.9,"p90"),(0.95,"p95")]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from one_off_jumps import SCENARIO as SC, score  # noqa: E402
+
 def gen(seed, d, kind):
     rng = np.random.default_rng(seed); T, H, N = 60, 12, 40
     dates = [f"{2015 + m // 12}-{m % 12 + 1:02d}-15" for m in range(T + H)]
@@ -46,13 +36,6 @@ def gen(seed, d, kind):
         w = csv.writer(f); w.writerow(["date","region","territory","amount"]); w.writerows(rows)
     (d / "scenario.toml").write_text(SC)
     return truth
-def score(truth, out):
-    yr = {x["name"]: x for x in csv.DictReader(open(out / "forecast.csv")) if x["period"] == "year" and x["level"] == "territory"}
-    r, c, p = [], [], []
-    for n, a in truth.items():
-        x = yr[n]; r.append(a / float(x["p50"])); c.append(float(x["p10"]) <= a <= float(x["p90"]))
-        p.append(np.mean([max(q*(a-float(x[k])), (q-1)*(a-float(x[k]))) for q, k in Q]) / a)
-    return np.median(r), np.mean(c), np.mean(p)
 for kind in sys.argv[2:]:
   for b in sys.argv[1].split(','):
     res = []
