@@ -37,7 +37,7 @@ def gen(seed, d, kind):
     (d / "scenario.toml").write_text(SC)
     return truth
 for kind in sys.argv[2:]:
-  for b in sys.argv[1].split(','):
+  for b in [str(Path(x).resolve()) for x in sys.argv[1].split(",")]:
     res = []
     for seed in [1, 2, 3]:
         with tempfile.TemporaryDirectory() as d:
