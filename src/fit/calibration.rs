@@ -292,3 +292,21 @@ pub(super) fn own_weight(tau2: f64, se2: f64) -> f64 {
         1.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_80_percent_quantile_is_the_same_order_statistic_at_every_count() {
+        // n equal-weight errors 1..n: the quantile is the ceil(0.8 n)-th
+        // (where 0.8 n is whole, the error that reaches it exactly). Before
+        // session 15 the sums of 1/n weights picked the next one at some
+        // counts.
+        for n in 5..=60usize {
+            let z: Vec<(usize, f64)> = (1..=n).map(|i| (0, i as f64)).collect();
+            let rank = (0.8 * n as f64 - 1e-9).ceil();
+            assert_eq!(quantile_80(&z), rank, "{n} errors");
+        }
+    }
+}
