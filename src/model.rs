@@ -606,9 +606,10 @@ const LEVEL_FLOOR: f64 = 1e-3;
 /// index per horizon period, computed once per run instead of per draw.
 ///
 /// A trial's path: the state (level and slope) drawn from its joint normal
-/// law (two normals; the level's scaled by its side's shift), then per period h the territory's own AR(1) noise
-/// (one normal), the mixed normal score `x = common[h] + own_weight * own`,
-/// the mean `mu = level + phi * slope` (or its compounding form), the value `mu * season[h] * T(x)`
+/// law (two normals; the level's scaled by its side's shift), then per
+/// period h the territory's own AR(1) noise (one normal), the mixed normal
+/// score `x = common[h] + own_weight * own`, the mean `mu = level + phi *
+/// slope` (or its compounding form), the value `mu * season[h] * T(x)`
 /// (or the compound law's deals at that base and score), and the state
 /// moved by the period's innovation (see the module docs).
 #[derive(Debug, Clone)]

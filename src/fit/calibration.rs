@@ -63,28 +63,35 @@ pub(super) fn factor_of(quantile: f64) -> f64 {
 /// The 80% quantile of |z| over errors `z` with their horizon steps,
 /// every step weighing the same (the forecast's periods do: the early
 /// steps, scored from more origins, would otherwise set it for the whole
-/// horizon); the normal's, `Z_80`, for no errors. The first error whose
-/// cumulative weight reaches 0.8 of the total, to within rounding: with
-/// ten errors of a step the eighth (the weights' sums in floating point
-/// would otherwise pick the eighth or the ninth depending on the count).
+/// horizon); the normal's, `Z_80`, for no errors.
 pub(super) fn quantile_80(z: &[(usize, f64)]) -> f64 {
     let steps = z.iter().map(|(h, _)| h + 1).max().unwrap_or(1);
     let mut count = vec![0usize; steps];
     z.iter().for_each(|(h, _)| count[*h] += 1);
-    let mut weighted: Vec<(f64, f64)> = z
+    let weighted: Vec<(f64, f64)> = z
         .iter()
         .map(|(h, v)| (v.abs(), 1.0 / count[*h] as f64))
         .collect();
-    weighted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    let total: f64 = weighted.iter().map(|w| w.1).sum();
+    weighted_quantile(weighted, 0.8).unwrap_or(Z_80)
+}
+
+/// The `p` quantile of values with their weights: the first value, in
+/// order, whose cumulative weight reaches `p` of the total, to within
+/// rounding (with ten errors of weight 1/10 the eighth at 0.8: the
+/// weights' floating-point sums would otherwise pick the eighth or the
+/// ninth depending on the count); `None` for no values. Every quantile
+/// of the calibration reads through it.
+pub(super) fn weighted_quantile(mut values: Vec<(f64, f64)>, p: f64) -> Option<f64> {
+    values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = values.iter().map(|v| v.1).sum();
     let mut cumulative = 0.0;
-    weighted
+    values
         .iter()
         .find(|(_, w)| {
             cumulative += w;
-            cumulative >= 0.8 * total * (1.0 - 1e-12)
+            cumulative >= p * total * (1.0 - 1e-12)
         })
-        .map_or(Z_80, |(v, _)| *v)
+        .map(|(v, _)| *v)
 }
 
 /// One evaluated territory's standardised rolling-origin errors.

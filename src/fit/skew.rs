@@ -11,7 +11,8 @@
 //! (README, The model, item 5).
 
 use super::calibration::{
-    calibration_factor, factor_of, own_weight, true_variance, MIN_CALIBRATION_ERRORS,
+    calibration_factor, factor_of, own_weight, true_variance, weighted_quantile,
+    MIN_CALIBRATION_ERRORS,
 };
 
 /// Sampling variance of a side's log offset ([`own_offsets`]) from m
@@ -51,10 +52,8 @@ fn side_factor(z: &[f64], side: Side) -> Option<f64> {
         Side::Below => -1.0,
         Side::Above => 1.0,
     };
-    let mut signed: Vec<f64> = z.iter().map(|v| sign * v).collect();
-    signed.sort_unstable_by(f64::total_cmp);
-    let rank = ((0.9 * signed.len() as f64).ceil() as usize).clamp(1, signed.len());
-    Some(factor_of(signed[rank - 1]))
+    let signed = z.iter().map(|v| (sign * v, 1.0)).collect();
+    weighted_quantile(signed, 0.9).map(factor_of)
 }
 
 /// The log offsets of each side's factor from the two-sided one

@@ -142,8 +142,8 @@ pub(super) fn correct_for_fitted_parameters(
 /// `MAX_LEVEL_REL_VAR`). Each side of the median has its own
 /// (`TerritoryFit::total_sides`, from `skew`): the level's variance
 /// below its estimate and above it (`LevelLaw::shift_var`), none on a
-/// side whose factor the periods' widening already meets. The spans' totals cannot tell a misplaced level
-/// from a wandering one. Of the two, the shift is the one that keeps the
+/// side whose factor the periods' widening already meets. The spans'
+/// totals cannot tell a misplaced level from a wandering one. Of the two, the shift is the one that keeps the
 /// year's median: given instead to the innovations' persistence (the
 /// simulated alpha raised until they add it), each period's own surprise
 /// moves the level for the rest of the horizon, and on a lumpy territory
