@@ -90,17 +90,18 @@ fn readable((z, m): SpanErrors) -> (Vec<f64>, f64) {
 }
 
 /// The independent spans the territories' pooled errors amount to: their
-/// own independent spans summed, over the design effect 1 + (N - 1) rho
-/// of the N territories with errors, whose errors at the same origin
-/// share a part rho ([`common_share`]): where every territory missed the
-/// same way at the same origin (a company-wide shock), the company has
-/// seen one event per origin, not N.
+/// own independent spans (each territory's readable share, [`readable`])
+/// summed, over the design effect 1 + (N - 1) rho of the N territories
+/// with errors, whose errors at the same origin share a part rho
+/// ([`common_share`]): where every territory missed the same way at the
+/// same origin (a company-wide shock), the company has seen one event per
+/// origin, not N.
 fn effective_spans(members: &[SpanErrors]) -> f64 {
     let with_errors: Vec<&SpanErrors> = members
         .iter()
         .filter(|(z, _)| z.iter().any(Option::is_some))
         .collect();
-    let total: f64 = with_errors.iter().map(|s| readable(**s).1).sum();
+    let total: f64 = with_errors.iter().map(|(_, m)| m).sum();
     let n = with_errors.len() as f64;
     if n <= 1.0 {
         return total;
@@ -178,10 +179,18 @@ fn common_share(territories: &[&[Option<f64>]]) -> f64 {
 ///
 /// The factor of each side is the two-sided factor times exp(offset).
 pub(super) fn side_offsets(spans: &[Option<SpanErrors>]) -> Vec<[f64; 2]> {
-    let members: Vec<SpanErrors> = spans.iter().flatten().copied().collect();
-    let pooled: Vec<f64> = members
+    // Each territory's readable errors and the independent spans they
+    // amount to, read once.
+    let read: Vec<Option<(Vec<f64>, f64)>> = spans.iter().map(|s| s.map(readable)).collect();
+    let members: Vec<SpanErrors> = spans
         .iter()
-        .flat_map(|(z, _)| z.iter().flatten().copied())
+        .zip(&read)
+        .filter_map(|(s, r)| Some((s.as_ref()?.0, r.as_ref()?.1)))
+        .collect();
+    let pooled: Vec<f64> = read
+        .iter()
+        .flatten()
+        .flat_map(|(z, _)| z.iter().copied())
         .collect();
     let pooled_spans = effective_spans(&members);
     let company = match own_offsets(&pooled) {
@@ -190,12 +199,12 @@ pub(super) fn side_offsets(spans: &[Option<SpanErrors>]) -> Vec<[f64; 2]> {
         }
         _ => [0.0, 0.0],
     };
-    let owns: Vec<Option<([f64; 2], f64)>> = spans
+    let owns: Vec<Option<([f64; 2], f64)>> = read
         .iter()
-        .map(|s| {
-            let (z, m) = readable((*s)?);
-            let offsets = own_offsets(&z)?;
-            (m > 0.0).then(|| (offsets, OFFSET_LOG_VARIANCE / m))
+        .map(|r| {
+            let (z, m) = r.as_ref()?;
+            let offsets = own_offsets(z)?;
+            (*m > 0.0).then(|| (offsets, OFFSET_LOG_VARIANCE / m))
         })
         .collect();
     // With too few territories to tell how their offsets differ, each
