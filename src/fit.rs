@@ -54,6 +54,7 @@ mod season;
 mod skew;
 pub use season::shortest_seasonal_history;
 mod spread;
+mod start;
 
 use calibration::calibrate;
 use season::{
@@ -107,6 +108,10 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         None => history.revenue.iter().map(|r| &r[..n_fit]).collect(),
     };
 
+    // Each territory's fit starts at its first sale when the empty periods
+    // before it are evidence that it had not started (`start`).
+    let starts: Vec<usize> = series.iter().map(|y| start::history_start(y)).collect();
+
     let company_total = sum_series(series.iter().copied(), n_fit);
     // How much each earlier year's seasonal pattern counts, as the
     // history's own year-ahead predictions of it chose.
@@ -144,11 +149,21 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     let seasonal_any = company_profile.is_some();
     // Each region's growth per period, as its deseasonalised total showed
     // it up to each rolling origin and up to the end (the group-growth form).
-    let origins = select::Origins::of(n_fit, horizon.max(1), s);
-    let mut lengths: Vec<usize> = origins
-        .recent
-        .into_iter()
-        .chain(origins.whole)
+    // (A territory that started later has its own origins, at the same
+    // periods of the calendar when its history leaves the same step.)
+    let mut distinct_starts = starts.clone();
+    distinct_starts.sort_unstable();
+    distinct_starts.dedup();
+    let mut lengths: Vec<usize> = distinct_starts
+        .iter()
+        .flat_map(|&start| {
+            let origins = select::Origins::of(n_fit - start, horizon.max(1), s);
+            origins
+                .recent
+                .into_iter()
+                .chain(origins.whole)
+                .map(move |o| o + start)
+        })
         .chain([n_fit])
         .collect();
     // The two sets of origins overlap: each growth path is estimated once.
@@ -171,7 +186,10 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     let deviations: Vec<Vec<(f64, f64)>> = series
         .iter()
         .zip(&region_index)
-        .map(|(y, &r)| seasonal_deviations(y, &positions, &region_profiles[r], discount))
+        .zip(&starts)
+        .map(|((y, &r), &t0)| {
+            seasonal_deviations(&y[t0..], &positions[t0..], &region_profiles[r], discount)
+        })
         .collect();
     let tau2 = if seasonal_any {
         seasonal_spread(&deviations)
@@ -191,7 +209,6 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .then(|| compound::deals_by_territory(history, n_fit, &region_index, regions.len()))
         .flatten();
     let settings = Settings {
-        positions: &positions,
         families: &families,
         allow_empirical,
         criterion: spec.criterion,
@@ -203,8 +220,14 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .par_iter()
         .enumerate()
         .map(|(i, y)| {
-            let r = region_index[i];
-            deseasonalise(y, &region_profiles[r], &deviations[i], &positions, tau2)
+            let (r, t0) = (region_index[i], starts[i]);
+            deseasonalise(
+                &y[t0..],
+                &region_profiles[r],
+                &deviations[i],
+                &positions[t0..],
+                tau2,
+            )
         })
         .collect();
     // How far levels (and shares of the region) move, as the company's
@@ -218,15 +241,21 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
             .map_or(&no_growth, |(_, g)| g)
     };
     let pooled = |grown: bool| {
+        let growths: Vec<Growth> = region_index
+            .iter()
+            .zip(&starts)
+            .map(|(&r, &t0)| {
+                if grown {
+                    full_growth(r).since(t0)
+                } else {
+                    Growth::none()
+                }
+            })
+            .collect();
         let series: Vec<(&[f64], &Growth)> = deseasonalised
             .iter()
-            .zip(&region_index)
-            .map(|(d, &r)| {
-                (
-                    d.a_capped.as_slice(),
-                    if grown { full_growth(r) } else { &no_growth },
-                )
-            })
+            .zip(&growths)
+            .map(|(d, g)| (d.a_capped.as_slice(), g))
             .collect();
         AlphaPrior::pooled(&series, s as f64)
     };
@@ -238,8 +267,15 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .into_par_iter()
         .enumerate()
         .map(|(i, d)| {
-            let r = region_index[i];
-            let e = evaluate_territory(series[i], &d, &region_growth[r], &settings, &alpha_prior);
+            let (r, t0) = (region_index[i], starts[i]);
+            let e = evaluate_territory(
+                &series[i][t0..],
+                &d,
+                &region_growth[r],
+                t0,
+                &settings,
+                &alpha_prior,
+            );
             (d, e)
         })
         .collect();
@@ -255,13 +291,18 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .zip(picks)
         .enumerate()
         .map(|(i, ((d, e), pick))| {
-            fit_territory(
-                series[i],
-                deals.as_ref().and_then(|d| d.get(i)),
+            let t0 = starts[i];
+            let own_deals = deals.as_ref().and_then(|d| d.get(i)).map(|d| d.since(t0));
+            let mut f = fit_territory(
+                &series[i][t0..],
+                own_deals.as_ref(),
                 d,
                 e.and_then(|e| e.choose(pick, spec.criterion)),
                 &settings,
-            )
+                &positions[t0..],
+            );
+            f.pad_scores(t0);
+            f
         })
         .collect();
 
@@ -318,6 +359,16 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         if n_fit < s && !f.empty {
             f.diag.seasonal = seasonal_any;
         }
+        if starts[i] > 0 {
+            let first = calendar.start_of(history.first_period + starts[i] as i64);
+            warnings.push(format!(
+                "territory '{name}' has no sales in the {} {}s before {first}: fitted on its {} {}s from then (too long a run to be its own quiet spells: taken as before it started selling)",
+                starts[i],
+                calendar.kind.name(),
+                n_fit - starts[i],
+                calendar.kind.name(),
+            ));
+        }
     }
     if n_fit < 2 * s {
         warnings.push(format!(
@@ -341,7 +392,15 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         })
         .collect();
     let group_params = if seasonal_any { (s - 1) as f64 } else { 0.0 };
-    correct_for_fitted_parameters(&mut fits, &mut shocks, n_fit, group_params, &shares);
+    let own_periods: Vec<usize> = starts.iter().map(|t0| n_fit - t0).collect();
+    correct_for_fitted_parameters(
+        &mut fits,
+        &mut shocks,
+        n_fit,
+        &own_periods,
+        group_params,
+        &shares,
+    );
     let territories = fits
         .into_iter()
         .enumerate()
@@ -349,7 +408,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
             name: history.territories[i].name.clone(),
             region: history.territories[i].region.clone(),
             region_index: region_index[i],
-            n_periods: n_fit,
+            n_periods: n_fit - starts[i],
             level: f.level,
             season: f.season,
             residual: f.residual,
@@ -472,9 +531,21 @@ fn level_law(ets: &crate::ets::EtsFit) -> LevelLaw {
     }
 }
 
+impl TerritoryFit {
+    /// The residuals' normal scores put on the company's calendar for a
+    /// history that starts at period `start`: the periods before it take
+    /// the territory's mean score, so that they add nothing to the common
+    /// shocks' covariances.
+    fn pad_scores(&mut self, start: usize) {
+        if start > 0 && !self.scores.is_empty() {
+            let m = mean(&self.scores);
+            self.scores.splice(0..0, std::iter::repeat_n(m, start));
+        }
+    }
+}
+
 /// Settings shared by every territory's fit.
 struct Settings<'a> {
-    positions: &'a [usize],
     families: &'a [Family],
     allow_empirical: bool,
     criterion: Criterion,
@@ -501,11 +572,13 @@ fn median(v: &mut [f64]) -> Option<f64> {
 }
 
 /// How each candidate form would have forecast territory `y` (none for a
-/// territory without sales).
+/// territory without sales), whose history starts at period `start` of
+/// its region's growth paths.
 fn evaluate_territory(
     y: &[f64],
     d: &Deseasonalised,
     region_growth: &[(usize, Growth)],
+    start: usize,
     settings: &Settings,
     prior: &FormPriors,
 ) -> Option<select::Evaluated> {
@@ -515,8 +588,8 @@ fn evaluate_territory(
     let growth = |len: usize| {
         region_growth
             .iter()
-            .find(|(l, _)| *l == len)
-            .map_or_else(Growth::none, |(_, g)| g.clone())
+            .find(|(l, _)| *l == len + start)
+            .map_or_else(Growth::none, |(_, g)| g.since(start))
     };
     select::evaluate(
         &d.a_capped,
@@ -535,9 +608,9 @@ fn fit_territory(
     deseasonalised: Deseasonalised,
     choice: Option<select::Choice>,
     settings: &Settings,
+    positions: &[usize],
 ) -> TerritoryFit {
     let Settings {
-        positions,
         families,
         allow_empirical,
         criterion,

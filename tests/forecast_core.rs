@@ -700,3 +700,55 @@ fn totals_that_kept_beating_their_forecasts_widen_the_year_above_not_below() {
         "skew {t} after the turn, {f} without"
     );
 }
+
+#[test]
+fn a_territory_that_opened_late_is_forecast_from_its_first_sale() {
+    // Eight territories of iid noise (mean 1000 a month, cv 0.1) over 48
+    // months; four opened late, with zeros before (as the loader fills a
+    // territory's periods before its first row). Fitted from their first
+    // sale, their year is about 12,000 like the others'; fitted on the
+    // zeros too, the jump read as growth: P50s of 8-38k and P90s of 110-254k
+    // (measured before 2026-12-06, session 17). 12% is over 3 standard errors
+    // of a mean of 8 months (0.1 / sqrt(8) = 3.5%).
+    let noise = Normal::new(0.0, 0.1).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(4817);
+    let opened = [0, 0, 0, 0, 24, 30, 36, 40];
+    let revenue: Vec<Vec<f64>> = opened
+        .iter()
+        .map(|&start| {
+            (0..48)
+                .map(|t| {
+                    let v = 1000.0 * (1.0 + noise.sample(&mut rng));
+                    if t < start {
+                        0.0
+                    } else {
+                        v
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let h = history(revenue);
+    let models = fit(&h, h.n_periods(), 12, &spec());
+    let sim = simulate(&models, &SimSpec::from_origin(&models, 12, 3, 4000));
+    for ((t, m), &start) in sim.territories.iter().zip(&models.territories).zip(&opened) {
+        assert_eq!(m.n_periods, 48 - start, "{}", m.name);
+        let year = &t.year.quantiles;
+        let (p50, p90) = (year[at(&sim, 0.5)], year[at(&sim, 0.9)]);
+        assert!(
+            (p50 / 12_000.0 - 1.0).abs() < 0.12,
+            "{} (opened in month {start}): year P50 {p50:.0}",
+            m.name
+        );
+        assert!(
+            p90 / p50 < 1.3,
+            "{} (opened in month {start}): year P90 {p90:.0} over P50 {p50:.0}",
+            m.name
+        );
+        let named = models
+            .warnings
+            .iter()
+            .any(|w| w.contains(&format!("'{}' has no sales in the {start} months", m.name)));
+        assert_eq!(named, start > 0, "{}: {:?}", m.name, models.warnings);
+    }
+}

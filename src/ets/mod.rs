@@ -186,6 +186,15 @@ impl Growth {
     fn history_at(&self, t: usize) -> f64 {
         self.history.get(t).copied().unwrap_or(0.0)
     }
+
+    /// The same growth seen by a series that starts at period `start` of
+    /// the history (a territory that began selling later than its group).
+    pub fn since(&self, start: usize) -> Self {
+        Self {
+            history: self.history.get(start..).unwrap_or_default().to_vec(),
+            forecast: self.forecast.clone(),
+        }
+    }
 }
 
 /// Growth factor from the origin's state to forecast step `h` under the

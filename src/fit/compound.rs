@@ -66,6 +66,18 @@ pub(super) struct Deals {
     pub pool: std::sync::Arc<Vec<f64>>,
 }
 
+impl Deals {
+    /// The same deals for a history that starts at period `start` (a
+    /// territory fitted from its first sale, `super::start`): the counts
+    /// of the earlier periods left out (they have no sales, so no sizes).
+    pub fn since(&self, start: usize) -> Self {
+        Self {
+            counts: self.counts.get(start..).unwrap_or_default().to_vec(),
+            ..self.clone()
+        }
+    }
+}
+
 /// A fitted compound law and its score on the period totals.
 #[derive(Debug, Clone)]
 pub(super) struct CompoundFit {

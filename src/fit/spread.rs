@@ -35,6 +35,8 @@ fn dof_inflation(n: usize, p: f64) -> f64 {
 /// seasonal indices alone take 11 of 24 degrees of freedom, and the
 /// forecast would be about a third too narrow. Two parts are corrected
 /// separately:
+/// (n is the company's periods for the common part, each territory's own,
+/// `own_periods`, from its first sale, `super::start`, for the rest):
 /// - the *common* part of the noise (company and region factors) was
 ///   absorbed by the group's seasonal profile and each level and trend:
 ///   its variance is inflated by n / (n - group_params - 2) (two level and
@@ -72,6 +74,7 @@ pub(super) fn correct_for_fitted_parameters(
     fits: &mut [TerritoryFit],
     shocks: &mut ShockModel,
     n: usize,
+    own_periods: &[usize],
     group_params: f64,
     shares: &[f64],
 ) {
@@ -79,11 +82,12 @@ pub(super) fn correct_for_fitted_parameters(
     let own_k: Vec<f64> = fits
         .iter()
         .zip(shares)
-        .map(|(f, share)| {
+        .zip(own_periods)
+        .map(|((f, share), &own_n)| {
             let level_params = level_parameters(f);
             let own = f.season_dof.min(group_params);
             let seasonal = own + (group_params - own) * share;
-            dof_inflation(n, seasonal + level_params)
+            dof_inflation(own_n, seasonal + level_params)
         })
         .collect();
     let fitted: Vec<usize> = (0..fits.len()).filter(|&i| !fits[i].empty).collect();
@@ -102,7 +106,7 @@ pub(super) fn correct_for_fitted_parameters(
         let f = &mut fits[i];
         let variance = (c + r) * common_k + own_share * own_k[i];
         let level_params = level_parameters(f);
-        let n_f = n as f64;
+        let n_f = own_periods[i] as f64;
         let k = f.calibration.unwrap_or(1.0);
         // Level and slope: the noise variance inflated, less the level
         // parameters the covariance already accounted for.

@@ -1,0 +1,82 @@
+//! Where a territory's history starts: at its first sale, when the empty
+//! periods before it are the time before the territory existed (a new
+//! hire, a store opened, an account won) rather than its own quiet spells.
+//!
+//! The loader puts every territory on the company's calendar, with zeros
+//! where nothing was sold, so a territory that opened two years into a
+//! four-year history arrives with 24 zeros in front of its sales. Fitted
+//! as they stand, those zeros are a market that jumped from nothing: the
+//! trend forms extrapolate the jump, the residual law takes the zeros as
+//! periods that may come again, and the year's P90 ran to 20 times its
+//! run rate. So the empty periods before the first sale are left out of
+//! the territory's fit when they are evidence that it had not started:
+//! were the territory's empty periods spread at random over its history, a
+//! run that long at its start would happen less than `START_EVIDENCE` of
+//! the time (the chance that a random arrangement of Z empty periods among
+//! N puts L of them first, C(N - L, Z - L) / C(N, Z)). A territory that
+//! sells every few months keeps its leading zeros (they are like its later
+//! ones), and so does one whose only sale came late (36 months with one
+//! sale in the 35th: 2 in 36, no evidence of when it started).
+
+/// The chance under which a leading run of empty periods is taken as the
+/// time before the territory started.
+const START_EVIDENCE: f64 = 0.01;
+
+/// The first period of `y` the territory's fit uses: the first non-zero
+/// period when the zeros before it are evidence of a later start (see the
+/// module header), else 0 (also for a territory with no sales at all).
+pub(super) fn history_start(y: &[f64]) -> usize {
+    let Some(first) = y.iter().position(|&v| v != 0.0) else {
+        return 0;
+    };
+    let (n, zeros) = (y.len(), y.iter().filter(|&&v| v == 0.0).count());
+    let chance: f64 = (0..first)
+        .map(|k| (zeros - k) as f64 / (n - k) as f64)
+        .product();
+    if chance < START_EVIDENCE {
+        first
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_start;
+
+    #[test]
+    fn a_late_opening_starts_at_its_first_sale() {
+        // 24 empty months, then five with one empty: 120 / (26 x 27 x 28 x
+        // 29) = 0.0002.
+        let mut y = vec![0.0; 24];
+        y.extend([10.0, 12.0, 0.0, 11.0, 9.0]);
+        assert_eq!(history_start(&y), 24);
+        // Net credits count as activity: 1 / C(12, 2) = 0.015 is not yet
+        // evidence, 1 / C(16, 2) = 0.008 is.
+        let mut y = vec![0.0; 10];
+        y.extend([-5.0, 10.0]);
+        assert_eq!(history_start(&y), 0);
+        let mut y = vec![0.0; 14];
+        y.extend([-5.0, 10.0]);
+        assert_eq!(history_start(&y), 14);
+    }
+
+    #[test]
+    fn leading_zeros_like_the_later_ones_are_kept() {
+        // Quiet spells later: two leading zeros are the territory's own
+        // intermittency (5/8 x 4/7 = 0.36).
+        let y = [0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 4.0, 6.0];
+        assert_eq!(history_start(&y), 0);
+        // One sale, late: 2 in 36.
+        let mut y = vec![0.0; 36];
+        y[34] = 1603.0;
+        assert_eq!(history_start(&y), 0);
+    }
+
+    #[test]
+    fn full_and_empty_histories_start_at_the_beginning() {
+        assert_eq!(history_start(&[1.0, 2.0, 3.0]), 0);
+        assert_eq!(history_start(&[0.0, 0.0]), 0);
+        assert_eq!(history_start(&[]), 0);
+    }
+}
