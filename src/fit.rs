@@ -53,6 +53,7 @@ mod persistence;
 mod season;
 mod skew;
 pub use season::shortest_seasonal_history;
+mod spikes;
 mod spread;
 mod start;
 
@@ -347,7 +348,9 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         } else if f.needs_pooling {
             let p0 = f.residual.p0;
             let nonpositive = f.residual.nonpositive.clone();
-            f.residual = ResidualLaw::new(p0, nonpositive, pooled_law(pooled_sdlog).positive);
+            let (p_spike, spikes) = (f.residual.p_spike, f.residual.spikes.clone());
+            f.residual = ResidualLaw::new(p0, nonpositive, pooled_law(pooled_sdlog).positive)
+                .with_spikes(p_spike, spikes);
             f.diag.model = "lognormal".into();
             f.diag.pooled = true;
             f.diag.params = with_smoothing(params_json(&f.residual), &f.level);
@@ -625,6 +628,8 @@ fn fit_territory(
         season_dof,
         season_var,
         outliers,
+        a: deseasonalised_a,
+        a_capped,
         ..
     } = deseasonalised;
     let seasonal = season.iter().any(|&v| (v - 1.0).abs() > 1e-9);
@@ -711,8 +716,13 @@ fn fit_territory(
         .collect();
     let ratios: Vec<f64> = y.iter().zip(&denominators).map(|(v, d)| v / d).collect();
     let nonpositive: Vec<f64> = ratios.iter().copied().filter(|&r| r <= 0.0).collect();
-    let positive: Vec<f64> = ratios.iter().copied().filter(|&r| r > 0.0).collect();
+    // One-off spikes that would move every period's median are a mass of
+    // their own (`spikes`).
+    let capped: Vec<bool> = (0..n).map(|t| deseasonalised_a[t] > a_capped[t]).collect();
+    let spikes::Split { positive, spikes } = spikes::split(&ratios, &capped);
+    let spike = |t: usize| capped[t] && !spikes.is_empty();
     let p0 = nonpositive.len() as f64 / nf;
+    let p_spike = spikes.len() as f64 / nf;
     let n_pos = positive.len();
 
     let mut candidates: Vec<Candidate> = Vec::new();
@@ -777,7 +787,8 @@ fn fit_territory(
         .get(1)
         .map(|c| (c.part.name().to_string(), key(c)));
     let gof = (!needs_pooling).then(|| ks_statistic(&positive, |x| positive_part.cdf(x)));
-    let residual = ResidualLaw::new(p0, nonpositive, positive_part);
+    let residual =
+        ResidualLaw::new(p0, nonpositive, positive_part).with_spikes(p_spike, spikes.clone());
     // Keep the forecast mean equal to the fitted mean: E[R] should be mean(ratios).
     let target = mean(&ratios);
     let law_mean = residual.mean();
@@ -826,18 +837,23 @@ fn fit_territory(
     if let (Some(deals), Some(ll), true) = (deals, ll, target > 0.0 && law_mean > 0.0) {
         let expected: Vec<f64> = denominators.iter().map(|d| d * target).collect();
         if let Some(cf) = compound::fit_compound(y, &expected, deals, law_mean, allow_empirical) {
-            let n0 = n - n_pos;
+            // The positive part's density, the non-positive and spike
+            // masses' probabilities (their values are drawn as observed).
+            let n_spike = residual.spikes.len();
+            let n0 = n - n_pos - n_spike;
             let mut resid_ll = ll
-                - y.iter()
-                    .zip(&denominators)
-                    .filter(|(&v, _)| v > 0.0)
-                    .map(|(_, d)| d.ln())
+                - (0..n)
+                    .filter(|&t| ratios[t] > 0.0 && !spike(t))
+                    .map(|t| denominators[t].ln())
                     .sum::<f64>();
-            if n_pos > 0 && p0 < 1.0 {
-                resid_ll += n_pos as f64 * (1.0 - p0).ln();
+            if n_pos > 0 && p0 + p_spike < 1.0 {
+                resid_ll += n_pos as f64 * (1.0 - p0 - p_spike).ln();
             }
             if n0 > 0 && p0 > 0.0 {
                 resid_ll += n0 as f64 * p0.ln();
+            }
+            if n_spike > 0 {
+                resid_ll += n_spike as f64 * p_spike.ln();
             }
             let ic = |ll: f64, k: f64| match criterion {
                 Criterion::Aic => 2.0 * k - 2.0 * ll,
@@ -1064,6 +1080,11 @@ fn params_json(law: &ResidualLaw) -> serde_json::Value {
         }
     }
     map.insert("p_nonpositive".into(), json!(round6(law.p0)));
+    if !law.spikes.is_empty() {
+        map.insert("p_spike".into(), json!(round6(law.p_spike)));
+        let ratios: Vec<f64> = law.spikes.iter().map(|&r| round6(r)).collect();
+        map.insert("spikes".into(), json!(ratios));
+    }
     serde_json::Value::Object(map)
 }
 

@@ -101,12 +101,17 @@ fn empirical_cdf(sorted: &[f64], x: f64) -> f64 {
 
 /// The law of a territory's residual ratio (actual / expected): with
 /// probability `p0` a non-positive period (zero or net credits) drawn from
-/// the observed non-positive ratios, otherwise the positive part.
+/// the observed non-positive ratios, with probability `p_spike` a one-off
+/// spike drawn from the observed spikes' ratios (the periods the state's
+/// fit capped: a quarter's one big order), otherwise the positive part.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResidualLaw {
     pub p0: f64,
     pub nonpositive: Vec<f64>,
     pub positive: PositivePart,
+    pub p_spike: f64,
+    /// The spikes' ratios, sorted.
+    pub spikes: Vec<f64>,
     /// `F^-1(Phi(x))` on the grid as segments `[value, next value - value]`
     /// (one load per lookup, fixed size: no bounds checks), and the last
     /// grid value.
@@ -124,14 +129,41 @@ impl ResidualLaw {
             p0,
             nonpositive,
             positive,
+            p_spike: 0.0,
+            spikes: Vec::new(),
             segments: Box::new([[0.0; 2]; GRID - 1]),
             last: 0.0,
         };
-        let table: Vec<f64> = (0..GRID)
-            .map(|i| law.quantile(norm_cdf(i as f64 / PER_UNIT - X_MAX)))
-            .collect();
-        law.set_table(&table);
+        law.tabulate();
         law
+    }
+
+    /// The same law with a spike mass: probability `p_spike` of one of the
+    /// observed spikes' ratios `spikes` (none when empty), the positive
+    /// part's share reduced by it.
+    pub fn with_spikes(mut self, p_spike: f64, mut spikes: Vec<f64>) -> Self {
+        if spikes.is_empty() || p_spike <= 0.0 {
+            return self;
+        }
+        spikes.sort_by(f64::total_cmp);
+        self.p_spike = p_spike;
+        self.spikes = spikes;
+        self.tabulate();
+        self
+    }
+
+    /// Tabulate the normal-score transform from the parts.
+    fn tabulate(&mut self) {
+        let table: Vec<f64> = (0..GRID)
+            .map(|i| self.quantile(norm_cdf(i as f64 / PER_UNIT - X_MAX)))
+            .collect();
+        self.set_table(&table);
+    }
+
+    /// The probability below which a quantile is the positive part's or a
+    /// non-positive value's, above which a spike's.
+    fn spike_from(&self) -> f64 {
+        1.0 - self.p_spike
     }
 
     /// Store the grid values `table` (GRID of them) as segments.
@@ -160,13 +192,17 @@ impl ResidualLaw {
             } else {
                 sorted_quantile(&self.nonpositive, u / self.p0)
             }
+        } else if u >= self.spike_from() && !self.spikes.is_empty() {
+            sorted_quantile(&self.spikes, (u - self.spike_from()) / self.p_spike)
         } else {
+            let share = (self.spike_from() - self.p0).max(1e-12);
             self.positive
-                .quantile(((u - self.p0) / (1.0 - self.p0)).clamp(1e-12, 1.0 - 1e-12))
+                .quantile(((u - self.p0) / share).clamp(1e-12, 1.0 - 1e-12))
         }
     }
 
-    /// CDF of the whole law (mid-mass for values inside the non-positive part).
+    /// CDF of the whole law (mid-mass for values inside the non-positive
+    /// part, and inside a single spike's).
     pub fn cdf(&self, x: f64) -> f64 {
         if x <= 0.0 && self.p0 > 0.0 {
             let f = if self.nonpositive.len() > 1 {
@@ -176,7 +212,14 @@ impl ResidualLaw {
             };
             self.p0 * f
         } else {
-            self.p0 + (1.0 - self.p0) * self.positive.cdf(x)
+            let spikes = match self.spikes.len() {
+                0 => 0.0,
+                1 if x == self.spikes[0] => 0.5,
+                1 if x > self.spikes[0] => 1.0,
+                1 => 0.0,
+                _ => empirical_cdf(&self.spikes, x),
+            };
+            self.p0 + (self.spike_from() - self.p0) * self.positive.cdf(x) + self.p_spike * spikes
         }
     }
 
@@ -207,7 +250,8 @@ impl ResidualLaw {
     /// to them. The positive part is widened on the log scale (log R' =
     /// mu + factor (log R - mu), mu the mean log of the positive part) and
     /// then scaled so that the law's mean is unchanged; the non-positive
-    /// mass (observed zeros and credits) is kept as it is. So a positive
+    /// mass (observed zeros and credits) and the spikes are kept as they
+    /// are. So a positive
     /// ratio stays positive (a linear widening around the mean would push
     /// the lower tail below zero). The table alone changes; the fitted
     /// parts, reported in `fit.csv`, stay as estimated.
@@ -215,23 +259,29 @@ impl ResidualLaw {
         if (factor - 1.0).abs() <= 1e-12 {
             return self;
         }
-        let p_pos = self.expectation(|r| if r > 0.0 { 1.0 } else { 0.0 });
+        // The spikes, like the non-positive mass, are kept as observed:
+        // the grid points in the spike mass's share of the table.
+        let spike_from = self.spike_from();
+        let widens = |i: usize, r: f64| {
+            r > 0.0 && !(self.p_spike > 0.0 && norm_cdf(i as f64 / PER_UNIT - X_MAX) >= spike_from)
+        };
+        let p_pos = self.expectation_by(|i, r| if widens(i, r) { 1.0 } else { 0.0 });
         if p_pos <= 0.0 {
             return self;
         }
-        let mu = self.expectation(|r| if r > 0.0 { r.ln() } else { 0.0 }) / p_pos;
+        let mu = self.expectation_by(|i, r| if widens(i, r) { r.ln() } else { 0.0 }) / p_pos;
         let widen = |r: f64| (mu + factor * (r.ln() - mu)).exp();
         let mean = self.mean();
-        let negative = self.expectation(|r| if r > 0.0 { 0.0 } else { r });
-        let widened = self.expectation(|r| if r > 0.0 { widen(r) } else { 0.0 });
-        let scale = (mean - negative) / widened;
+        let kept = self.expectation_by(|i, r| if widens(i, r) { 0.0 } else { r });
+        let widened = self.expectation_by(|i, r| if widens(i, r) { widen(r) } else { 0.0 });
+        let scale = (mean - kept) / widened;
         if !(scale.is_finite() && scale > 0.0) {
             return self;
         }
         let table: Vec<f64> = (0..GRID)
             .map(|i| {
                 let v = self.value(i);
-                if v > 0.0 {
+                if widens(i, v) {
                     scale * widen(v)
                 } else {
                     v
@@ -256,14 +306,20 @@ impl ResidualLaw {
     /// E[f(T(Z))] for standard normal Z, by the trapezoid rule on the
     /// table's grid.
     fn expectation(&self, f: impl Fn(f64) -> f64) -> f64 {
+        self.expectation_by(|_, v| f(v))
+    }
+
+    /// [`Self::expectation`] of a function of the grid point's index too.
+    fn expectation_by(&self, f: impl Fn(usize, f64) -> f64) -> f64 {
         let dx = 1.0 / PER_UNIT;
         let weight = |i: usize| {
             let x = i as f64 / PER_UNIT - X_MAX;
             (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
         };
-        let inner: f64 = (1..GRID - 1).map(|i| f(self.value(i)) * weight(i)).sum();
-        let ends =
-            0.5 * (f(self.value(0)) * weight(0) + f(self.value(GRID - 1)) * weight(GRID - 1));
+        let inner: f64 = (1..GRID - 1).map(|i| f(i, self.value(i)) * weight(i)).sum();
+        let ends = 0.5
+            * (f(0, self.value(0)) * weight(0)
+                + f(GRID - 1, self.value(GRID - 1)) * weight(GRID - 1));
         (inner + ends) * dx
     }
 }

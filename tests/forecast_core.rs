@@ -752,3 +752,43 @@ fn a_territory_that_opened_late_is_forecast_from_its_first_sale() {
         assert_eq!(named, start > 0, "{}: {:?}", m.name, models.warnings);
     }
 }
+
+#[test]
+fn a_one_off_spike_recurs_at_its_rate_without_moving_the_median() {
+    // Four territories of noise (1000 a month, cv 0.05) over 48 months; one
+    // sold 50 times its level in month 30. Its ratio stays in the residual
+    // law as a mass of its own (one period in 48), so the year's median is
+    // its run rate and the spike shows in the upper tail: P(at least one in
+    // 12 months) = 1 - (47/48)^12 = 22%, so P90 carries one. With the spike
+    // in the family (its mean the sample's, 2.0) the year's P50 was 24,049
+    // and its P10 16,471, above every year of the history (measured before
+    // 2026-12-06, session 17). 5% is over 6 standard errors of a year's
+    // median here.
+    let noise = Normal::new(0.0, 0.05).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(3050);
+    let mut revenue: Vec<Vec<f64>> = (0..4)
+        .map(|_| {
+            (0..48)
+                .map(|_| 1000.0 * (1.0 + noise.sample(&mut rng)))
+                .collect()
+        })
+        .collect();
+    revenue[0][30] = 50_000.0;
+    let h = history(revenue);
+    let models = fit(&h, h.n_periods(), 12, &spec());
+    let sim = simulate(&models, &SimSpec::from_origin(&models, 12, 5, 4000));
+    let year = &sim.territories[0].year.quantiles;
+    let (p10, p50, p90) = (
+        year[at(&sim, 0.1)],
+        year[at(&sim, 0.5)],
+        year[at(&sim, 0.9)],
+    );
+    assert!(
+        (p50 / 12_000.0 - 1.0).abs() < 0.05,
+        "year P10/P50/P90 {p10:.0} / {p50:.0} / {p90:.0}"
+    );
+    assert!(p10 < 12_000.0, "year P10 {p10:.0}");
+    assert!(p90 > 50_000.0, "year P90 {p90:.0}: the spike's recurrence");
+    let params = &models.territories[0].diagnostics.params;
+    assert!(params.get("p_spike").is_some(), "{params}");
+}
