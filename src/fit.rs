@@ -170,7 +170,21 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     // The two sets of origins overlap: each growth path is estimated once.
     lengths.sort_unstable();
     lengths.dedup();
-    let region_growth: Vec<Vec<(usize, Growth)>> = region_totals
+    // The regions' growth paths follow the territories they had (a
+    // territory's opening is not the region's growth: `start`).
+    let like_for_like: Vec<Vec<f64>> = (0..regions.len())
+        .map(|r| {
+            let members: Vec<(&[f64], usize)> = series
+                .iter()
+                .zip(&region_index)
+                .zip(&starts)
+                .filter(|((_, &ri), _)| ri == r)
+                .map(|((y, _), &t0)| (*y, t0))
+                .collect();
+            start::like_for_like_total(&members, &region_totals[r])
+        })
+        .collect();
+    let region_growth: Vec<Vec<(usize, Growth)>> = like_for_like
         .par_iter()
         .zip(&region_profiles)
         .map(|(total, profile)| {

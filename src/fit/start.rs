@@ -40,9 +40,61 @@ pub(super) fn history_start(y: &[f64]) -> usize {
     }
 }
 
+/// A group's total for its growth path, chained over the territories it
+/// already had: from one period to the next it grows as the territories
+/// that had started by the first of the two grew, so that a territory's
+/// opening is not read as the group's growth (retail's like-for-like or
+/// same-store sales). `members` are the group's series with their starts
+/// ([`history_start`]), `total` their plain sum, returned as it is when
+/// no member starts late (or the chain has nothing to follow).
+pub(super) fn like_for_like_total(members: &[(&[f64], usize)], total: &[f64]) -> Vec<f64> {
+    if members.iter().all(|&(_, t0)| t0 == 0) {
+        return total.to_vec();
+    }
+    let mut chained = Vec::with_capacity(total.len());
+    for t in 0..total.len() {
+        let Some(&previous) = chained.last() else {
+            chained.push(total[t]);
+            continue;
+        };
+        let (mut now, mut before) = (0.0, 0.0);
+        for &(y, t0) in members {
+            if t0 < t {
+                now += y[t];
+                before += y[t - 1];
+            }
+        }
+        chained.push(if before > 0.0 && now > 0.0 && previous > 0.0 {
+            previous * now / before
+        } else {
+            total[t]
+        });
+    }
+    chained
+}
+
 #[cfg(test)]
 mod tests {
-    use super::history_start;
+    use super::{history_start, like_for_like_total};
+
+    #[test]
+    fn a_group_grows_with_the_territories_it_had_not_by_openings() {
+        // Two territories at 100 a period; a third opens in period 2 at
+        // 100: the plain total jumps 200 -> 300, the chained one stays
+        // flat, then follows all three.
+        let (a, b) = ([100.0; 5], [100.0; 5]);
+        let c = [0.0, 0.0, 100.0, 100.0, 110.0];
+        let total: Vec<f64> = (0..5).map(|t| a[t] + b[t] + c[t]).collect();
+        let members = [(&a[..], 0), (&b[..], 0), (&c[..], 2)];
+        let chained = like_for_like_total(&members, &total);
+        assert_eq!(&chained[..4], &[200.0, 200.0, 200.0, 200.0]);
+        // Period 4 grows as all three did: 310 / 300.
+        assert!((chained[4] - 200.0 * 310.0 / 300.0).abs() < 1e-9);
+        // Nobody late: the plain total, bit for bit.
+        let members = [(&a[..], 0), (&b[..], 0)];
+        let total = vec![200.0; 5];
+        assert_eq!(like_for_like_total(&members, &total), total);
+    }
 
     #[test]
     fn a_late_opening_starts_at_its_first_sale() {
