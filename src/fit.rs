@@ -722,11 +722,18 @@ fn fit_territory(
         [0.0; 3]
     };
 
-    // Residual ratios actual / expected.
+    // Residual ratios actual / expected, the expected floored at 5% of the
+    // history's mean level so that a level driven near zero (a run of
+    // zeros or credits) does not make a ratio explode. The history's mean,
+    // not the level at the origin: a market that grew a hundredfold had its
+    // first year floored at 5% of its last level, its ratios there at
+    // 0.25-0.75, and a law that wide took the simulated paths' median to
+    // zero within the year (session 17).
+    let expected_floor = 0.05 * mean(&deseasonalised_a).max(0.0);
     let denominators: Vec<f64> = positions
         .iter()
         .zip(&fitted)
-        .map(|(&m, f)| f.max(level.level * 0.05) * season[m])
+        .map(|(&m, f)| f.max(expected_floor) * season[m])
         .collect();
     let ratios: Vec<f64> = y.iter().zip(&denominators).map(|(v, d)| v / d).collect();
     let nonpositive: Vec<f64> = ratios.iter().copied().filter(|&r| r <= 0.0).collect();
