@@ -750,6 +750,18 @@ fn a_territory_that_opened_late_is_forecast_from_its_first_sale() {
             .iter()
             .any(|w| w.contains(&format!("'{}' has no sales in the {start} months", m.name)));
         assert_eq!(named, start > 0, "{}: {:?}", m.name, models.warnings);
+        // A year or less of its own (no rolling origin leaves a season of
+        // training): its forms are weighted by the region's evidence.
+        if 48 - start <= 12 {
+            assert!(
+                m.diagnostics
+                    .chosen_by
+                    .starts_with("region's rolling-origin CRPS"),
+                "{}: chosen by {}",
+                m.name,
+                m.diagnostics.chosen_by
+            );
+        }
     }
 }
 

@@ -31,7 +31,11 @@
 //! growing market two forms without growth outvote the trend that scored
 //! best; the probability of being best is the same doubt, measured. And
 //! not weights fitted to the scores (minimising the mixture's score):
-//! weights estimated from a few correlated origins are noise. Regions with
+//! weights estimated from a few correlated origins are noise. A territory
+//! with no scores of its own (one that opened a year or less ago, or whose
+//! forms could not be fitted at every origin) in a pooled region takes
+//! the region's laws, as a new member would: each form's difference
+//! N(D, tau^2 + var(D)). Regions with
 //! fewer than `MIN_MEMBERS` scored territories leave each to its own
 //! scores. Counting overlapping origins as independent would shrink se^2
 //! and let each territory's noise choose (on a history of noise, trends
@@ -128,11 +132,27 @@ pub fn pooled_weights(
         .zip(group)
         .map(|((e, d), &g)| {
             let e = (*e)?;
-            let Some(d) = d else {
-                let best = e.scored().then(|| e.own_best()).flatten()?;
-                return Some(vec![(best, 1.0)]);
-            };
             let pooled = priors[g].iter().any(Option::is_some);
+            let Some(d) = d else {
+                if e.scored() {
+                    let best = e.own_best()?;
+                    return Some(vec![(best, 1.0)]);
+                }
+                // No rolling origins of its own (a territory that opened
+                // late): the region's laws, each form's difference drawn
+                // as a new member's would be (the region's mean, the
+                // spread of true differences plus the mean's error).
+                if !pooled {
+                    return None;
+                }
+                let laws: Vec<(usize, (f64, f64))> = (0..Form::ALL.len())
+                    .filter_map(|k| {
+                        let (mean, tau2, prior_var) = priors[g][k]?;
+                        Some((k, (mean, tau2 + prior_var)))
+                    })
+                    .collect();
+                return weighted(e, &laws);
+            };
 
             // Posterior mean (and variance) of each form's difference.
             let posterior = |k: usize| -> Option<(f64, f64)> {
@@ -159,20 +179,26 @@ pub fn pooled_weights(
             let scored: Vec<(usize, (f64, f64))> = (0..Form::ALL.len())
                 .filter_map(|k| posterior(k).map(|p| (k, p)))
                 .collect();
-            let p = best_probabilities(&scored.iter().map(|c| c.1).collect::<Vec<_>>());
-            let chosen = likely_forms(
-                scored
-                    .iter()
-                    .zip(&p)
-                    .filter_map(|(c, &w)| {
-                        let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
-                        Some((i, w))
-                    })
-                    .collect(),
-            );
-            (!chosen.is_empty()).then_some(chosen)
+            weighted(e, &scored)
         })
         .collect()
+}
+
+/// The territory's fits weighted by each form's probability of
+/// forecasting best under the laws `(form index in Form::ALL, (mean,
+/// variance))` of its score difference; `None` when none is kept.
+fn weighted(e: &Evaluated, laws: &[(usize, (f64, f64))]) -> Option<Vec<(usize, f64)>> {
+    let p = best_probabilities(&laws.iter().map(|c| c.1).collect::<Vec<_>>());
+    let chosen = likely_forms(
+        laws.iter()
+            .zip(&p)
+            .filter_map(|(c, &w)| {
+                let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
+                Some((i, w))
+            })
+            .collect(),
+    );
+    (!chosen.is_empty()).then_some(chosen)
 }
 
 /// The forms worth averaging, from each one's probability `(index,

@@ -49,7 +49,8 @@
 //! Which forms are used is decided with the region's evidence (`pool`:
 //! each weighted by its probability of forecasting best); on a territory's own scores alone, the one
 //! with the lowest total CRPS (on ties, the simpler). With fewer than
-//! `MIN_ORIGINS` origins the scenario's `[fit] criterion` (AICc for `aic`,
+//! `MIN_ORIGINS` origins, its region's evidence where the region has some
+//! (`pool`), else the scenario's `[fit] criterion` (AICc for `aic`,
 //! or BIC) weighs them instead, by their Akaike weights (`akaike_weights`):
 //! on a short history the criteria of a stable level, a local level and a
 //! trend are often a few units apart, and picking the lowest is the same
@@ -423,8 +424,19 @@ impl Evaluated {
         criterion: Criterion,
     ) -> Option<Choice> {
         let scored = |i: usize| self.scores.get(i).is_some_and(Option::is_some);
-        let weights = weights.filter(|w| !w.is_empty() && w.iter().all(|&(i, _)| scored(i)));
+        // Weights for a territory with no scores of its own are its
+        // region's evidence (`pool`); otherwise they name scored fits.
+        let borrowed = !self.scored();
+        let weights =
+            weights.filter(|w| !w.is_empty() && (borrowed || w.iter().all(|&(i, _)| scored(i))));
         let (weights, by, mut evaluation) = match weights {
+            Some(w) if borrowed => {
+                let origins = Evaluation {
+                    origins: self.origins,
+                    ..Evaluation::default()
+                };
+                (w, "region's rolling-origin CRPS", origins)
+            }
             Some(w) => {
                 let errors = self.mixture_errors(&w);
                 (w, "rolling-origin CRPS", errors)
