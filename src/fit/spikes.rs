@@ -71,30 +71,30 @@ pub(super) fn split(ratios: &[f64], capped: &[bool]) -> Split {
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::{split, Split};
+
+    /// 47 periods near 1 (sd about 0.05) and a last, capped one at `last`.
+    fn split_with_capped(last: f64) -> Split {
+        let mut ratios: Vec<f64> = (0..47).map(|i| 0.95 + 0.1 * (i % 5) as f64 / 4.0).collect();
+        ratios.push(last);
+        let mut capped = vec![false; 47];
+        capped.push(true);
+        split(&ratios, &capped)
+    }
 
     #[test]
     fn a_spike_that_moves_the_mean_is_a_mass_of_its_own() {
-        // 47 periods near 1 (sd 0.05) and one at 50: the mean moves by
-        // about 1, twenty standard deviations.
-        let mut ratios: Vec<f64> = (0..47).map(|i| 0.95 + 0.1 * (i % 5) as f64 / 4.0).collect();
-        ratios.push(50.0);
-        let mut capped = vec![false; 47];
-        capped.push(true);
-        let s = split(&ratios, &capped);
+        // One at 50: the mean moves by about 1, twenty standard deviations.
+        let s = split_with_capped(50.0);
         assert_eq!(s.spikes, vec![50.0]);
         assert_eq!(s.positive.len(), 47);
     }
 
     #[test]
     fn a_bump_within_the_spread_stays_in_the_family() {
-        // A capped period 3% up on a series whose periods vary by 5%: it
-        // moves the mean by 0.03 / 48 of a ratio, far under half the sd.
-        let mut ratios: Vec<f64> = (0..47).map(|i| 0.95 + 0.1 * (i % 5) as f64 / 4.0).collect();
-        ratios.push(1.03);
-        let mut capped = vec![false; 47];
-        capped.push(true);
-        let s = split(&ratios, &capped);
+        // A capped period 3% up: it moves the mean by 0.03 / 48 of a
+        // ratio, far under half the sd.
+        let s = split_with_capped(1.03);
         assert!(s.spikes.is_empty());
         assert_eq!(s.positive.len(), 48);
         // Zeros and credits are in neither part.
