@@ -112,6 +112,9 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     // Each territory's fit starts at its first sale when the empty periods
     // before it are evidence that it had not started (`start`).
     let starts: Vec<usize> = series.iter().map(|y| start::history_start(y)).collect();
+    // And where it stopped, for the company's evidence (its own fit keeps
+    // the empty periods after).
+    let ends: Vec<usize> = series.iter().map(|y| start::history_end(y)).collect();
 
     let company_total = sum_series(series.iter().copied(), n_fit);
     // How much each earlier year's seasonal pattern counts, as the
@@ -170,16 +173,13 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     // The two sets of origins overlap: each growth path is estimated once.
     lengths.sort_unstable();
     lengths.dedup();
-    // The regions' growth paths follow the territories they had (a
-    // territory's opening is not the region's growth: `start`).
+    // The regions' growth paths follow the territories they had in both
+    // periods (an opening or a closing is not the region's growth: `start`).
     let like_for_like: Vec<Vec<f64>> = (0..regions.len())
         .map(|r| {
-            let members: Vec<(&[f64], usize)> = series
-                .iter()
-                .zip(&region_index)
-                .zip(&starts)
-                .filter(|((_, &ri), _)| ri == r)
-                .map(|((y, _), &t0)| (*y, t0))
+            let members: Vec<(&[f64], usize, usize)> = (0..series.len())
+                .filter(|&i| region_index[i] == r)
+                .map(|i| (series[i], starts[i], ends[i]))
                 .collect();
             start::like_for_like_total(&members, &region_totals[r])
         })
@@ -267,10 +267,16 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
                 }
             })
             .collect();
+        // Each territory's periods from its first sale to its last (a
+        // closing's drop to nothing is not how far its level moved).
         let series: Vec<(&[f64], &Growth)> = deseasonalised
             .iter()
             .zip(&growths)
-            .map(|(d, g)| (d.a_capped.as_slice(), g))
+            .enumerate()
+            .map(|(i, (d, g))| {
+                let own = ends[i].saturating_sub(starts[i]).max(1);
+                (&d.a_capped[..own.min(d.a_capped.len())], g)
+            })
             .collect();
         AlphaPrior::pooled(&series, s as f64)
     };

@@ -40,15 +40,30 @@ pub(super) fn history_start(y: &[f64]) -> usize {
     }
 }
 
+/// Where a territory's selling ends (exclusive): before a closing run of
+/// empty periods that is evidence that it stopped (the mirror of
+/// [`history_start`]: a rep who left, a store closed), else the end of
+/// `y`. The territory's own fit keeps those periods (it did stop); the
+/// company's evidence on its region's growth and on how far levels move
+/// leaves them out.
+pub(super) fn history_end(y: &[f64]) -> usize {
+    let reversed: Vec<f64> = y.iter().rev().copied().collect();
+    y.len() - history_start(&reversed)
+}
+
 /// A group's total for its growth path, chained over the territories it
-/// already had: from one period to the next it grows as the territories
-/// that had started by the first of the two grew, so that a territory's
-/// opening is not read as the group's growth (retail's like-for-like or
-/// same-store sales). `members` are the group's series with their starts
-/// ([`history_start`]), `total` their plain sum, returned as it is when
-/// no member starts late (or the chain has nothing to follow).
-pub(super) fn like_for_like_total(members: &[(&[f64], usize)], total: &[f64]) -> Vec<f64> {
-    if members.iter().all(|&(_, t0)| t0 == 0) {
+/// had in both periods: from one period to the next it grows as the
+/// territories selling in both grew, so that a territory's opening or
+/// closing is not read as the group's growth (retail's like-for-like or
+/// same-store sales). `members` are the group's series with the span they
+/// sold in ([`history_start`], [`history_end`]), `total` their plain sum,
+/// returned as it is when every member sold throughout (or the chain has
+/// nothing to follow).
+pub(super) fn like_for_like_total(members: &[(&[f64], usize, usize)], total: &[f64]) -> Vec<f64> {
+    if members
+        .iter()
+        .all(|&(y, t0, end)| t0 == 0 && end == y.len())
+    {
         return total.to_vec();
     }
     let mut chained = Vec::with_capacity(total.len());
@@ -58,8 +73,8 @@ pub(super) fn like_for_like_total(members: &[(&[f64], usize)], total: &[f64]) ->
             continue;
         };
         let (mut now, mut before) = (0.0, 0.0);
-        for &(y, t0) in members {
-            if t0 < t {
+        for &(y, t0, end) in members {
+            if t0 < t && t < end {
                 now += y[t];
                 before += y[t - 1];
             }
@@ -75,7 +90,7 @@ pub(super) fn like_for_like_total(members: &[(&[f64], usize)], total: &[f64]) ->
 
 #[cfg(test)]
 mod tests {
-    use super::{history_start, like_for_like_total};
+    use super::{history_end, history_start, like_for_like_total};
 
     #[test]
     fn a_group_grows_with_the_territories_it_had_not_by_openings() {
@@ -85,15 +100,33 @@ mod tests {
         let (a, b) = ([100.0; 5], [100.0; 5]);
         let c = [0.0, 0.0, 100.0, 100.0, 110.0];
         let total: Vec<f64> = (0..5).map(|t| a[t] + b[t] + c[t]).collect();
-        let members = [(&a[..], 0), (&b[..], 0), (&c[..], 2)];
+        let members = [(&a[..], 0, 5), (&b[..], 0, 5), (&c[..], 2, 5)];
         let chained = like_for_like_total(&members, &total);
         assert_eq!(&chained[..4], &[200.0, 200.0, 200.0, 200.0]);
         // Period 4 grows as all three did: 310 / 300.
         assert!((chained[4] - 200.0 * 310.0 / 300.0).abs() < 1e-9);
         // Nobody late: the plain total, bit for bit.
-        let members = [(&a[..], 0), (&b[..], 0)];
+        let members = [(&a[..], 0, 5), (&b[..], 0, 5)];
         let total = vec![200.0; 5];
         assert_eq!(like_for_like_total(&members, &total), total);
+        // One closes after period 2: the total drops 300 -> 200, the
+        // chained one does not.
+        let d = [100.0, 100.0, 100.0, 0.0, 0.0];
+        let total: Vec<f64> = (0..5).map(|t| a[t] + b[t] + d[t]).collect();
+        let members = [(&a[..], 0, 5), (&b[..], 0, 5), (&d[..], 0, 3)];
+        assert_eq!(like_for_like_total(&members, &total), vec![300.0; 5]);
+    }
+
+    #[test]
+    fn a_closing_run_of_empty_periods_ends_the_territory() {
+        // The mirror of a late opening.
+        let mut y = vec![10.0, 12.0, 0.0, 11.0, 9.0];
+        y.extend([0.0; 24]);
+        assert_eq!(history_end(&y), 5);
+        // A quiet spell like its others does not.
+        let y = [5.0, 0.0, 0.0, 0.0, 4.0, 6.0, 0.0, 0.0];
+        assert_eq!(history_end(&y), y.len());
+        assert_eq!(history_end(&[]), 0);
     }
 
     #[test]
