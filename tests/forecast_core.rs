@@ -55,6 +55,27 @@ fn at(sim: &SimResults, q: f64) -> usize {
         .unwrap()
 }
 
+/// `count` territories of `months` periods, period t's value `value(t,
+/// z)` from one normal draw z of sd `sd` (seeded by `seed`; drawn for
+/// every period, in order, so a value that ignores z keeps the sequence).
+fn draws(
+    count: usize,
+    months: usize,
+    seed: u64,
+    sd: f64,
+    mut value: impl FnMut(usize, f64) -> f64,
+) -> Vec<Vec<f64>> {
+    let noise = Normal::new(0.0, sd).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    (0..count)
+        .map(|_| {
+            (0..months)
+                .map(|t| value(t, noise.sample(&mut rng)))
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn a_history_of_noise_is_forecast_at_its_long_run_mean() {
     // 20 territories x 120 months of iid gamma noise (mean 1000, cv 0.3):
@@ -124,19 +145,14 @@ fn a_random_walks_widths_grow_like_the_square_root_of_the_horizon() {
     // 10 territories x 120 months of a geometric random walk (log steps sd
     // 0.05): the month-h interval's log width grows like sqrt(h), so month
     // 12's is sqrt(12) = 3.5 times month 1's.
-    let step = Normal::new(0.0, 0.05).unwrap();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(77);
-    let revenue: Vec<Vec<f64>> = (0..10)
-        .map(|_| {
-            let mut log = 1000f64.ln();
-            (0..120)
-                .map(|_| {
-                    log += step.sample(&mut rng);
-                    log.exp()
-                })
-                .collect()
-        })
-        .collect();
+    let mut log = 0.0;
+    let revenue = draws(10, 120, 77, 0.05, |t, step| {
+        if t == 0 {
+            log = 1000f64.ln();
+        }
+        log += step;
+        log.exp()
+    });
     let sim = forecast(&history(revenue), 4000, 9);
     let (lo, hi) = (at(&sim, 0.1), at(&sim, 0.9));
     let width = |t: &salesplan::sim::SeriesSummary, p: usize| {
@@ -776,15 +792,7 @@ fn a_one_off_spike_recurs_at_its_rate_without_moving_the_median() {
     // and its P10 16,471, above every year of the history (measured before
     // 2026-12-06, session 17). 5% is over 6 standard errors of a year's
     // median here.
-    let noise = Normal::new(0.0, 0.05).unwrap();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(3050);
-    let mut revenue: Vec<Vec<f64>> = (0..4)
-        .map(|_| {
-            (0..48)
-                .map(|_| 1000.0 * (1.0 + noise.sample(&mut rng)))
-                .collect()
-        })
-        .collect();
+    let mut revenue = draws(4, 48, 3050, 0.05, |_, z| 1000.0 * (1.0 + z));
     revenue[0][30] = 50_000.0;
     let h = history(revenue);
     let models = fit(&h, h.n_periods(), 12, &spec());
@@ -845,6 +853,20 @@ fn year_p50s(revenue: Vec<Vec<f64>>) -> Vec<f64> {
         .collect()
 }
 
+/// The first eight territories of `revenue` (its whole span) are forecast
+/// within `tolerance` of their year P50 without the others (`what`:
+/// what the others did).
+fn eight_forecast_as_alone(revenue: Vec<Vec<f64>>, tolerance: f64, what: &str) {
+    let alone = year_p50s(revenue[..8].to_vec());
+    let with = year_p50s(revenue);
+    for (k, (a, w)) in alone.iter().zip(&with).enumerate() {
+        assert!(
+            (w / a - 1.0).abs() < tolerance,
+            "T-{k}: year P50 {w:.0} with the {what}, {a:.0} without"
+        );
+    }
+}
+
 #[test]
 fn territories_opening_in_a_region_are_not_its_growth() {
     // Eight territories share a region's wandering level; six more open
@@ -858,15 +880,7 @@ fn territories_opening_in_a_region_are_not_its_growth() {
     // median here.
     let mut spans = vec![(0, 48); 8];
     spans.extend([24, 28, 32, 36, 40, 44].map(|start| (start, 48)));
-    let revenue = shared_region(123, &spans);
-    let alone = year_p50s(revenue[..8].to_vec());
-    let with = year_p50s(revenue);
-    for (k, (a, w)) in alone.iter().zip(&with).enumerate() {
-        assert!(
-            (w / a - 1.0).abs() < 0.015,
-            "T-{k}: year P50 {w:.0} with the openings, {a:.0} without"
-        );
-    }
+    eight_forecast_as_alone(shared_region(123, &spans), 0.015, "openings");
 }
 
 #[test]
@@ -892,14 +906,7 @@ fn territories_closing_in_a_region_are_not_its_decline() {
     let (alone, with) = (fitted(&revenue[..8]), fitted(&revenue));
     assert_eq!(alone.level, with.level, "level prior's mode");
     assert_eq!(alone.share, with.share, "shares' prior's mode");
-    let alone = year_p50s(revenue[..8].to_vec());
-    let with = year_p50s(revenue);
-    for (k, (a, w)) in alone.iter().zip(&with).enumerate() {
-        assert!(
-            (w / a - 1.0).abs() < 0.025,
-            "T-{k}: year P50 {w:.0} with the closings, {a:.0} without"
-        );
-    }
+    eight_forecast_as_alone(revenue, 0.025, "closings");
 }
 
 #[test]
@@ -910,15 +917,9 @@ fn a_market_that_grew_a_hundredfold_keeps_a_one_step_spread_of_its_own_errors() 
     // whole first year's expected sat far above its actuals, ratios of
     // 0.25-0.75 made the law wide, and the next month's P10 was 0.28 of
     // its P50 (measured before 2026-12-06, session 17; 0.83 after).
-    let noise = Normal::new(0.0, 0.05).unwrap();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1515);
-    let revenue: Vec<Vec<f64>> = (0..4)
-        .map(|_| {
-            (0..36)
-                .map(|t| 100.0 * 1.15f64.powi(t) * (1.0 + noise.sample(&mut rng)))
-                .collect()
-        })
-        .collect();
+    let revenue = draws(4, 36, 1515, 0.05, |t, z| {
+        100.0 * 1.15f64.powi(t as i32) * (1.0 + z)
+    });
     let sim = forecast(&history(revenue), 4000, 15);
     for (k, t) in sim.territories.iter().enumerate() {
         let first = &t.periods[0].quantiles;
