@@ -300,12 +300,14 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
             (d, e)
         })
         .collect();
+    let closed: Vec<bool> = ends.iter().map(|&end| end < n_fit).collect();
     let picks = pool::pooled_weights(
         &evaluated
             .iter()
             .map(|(_, e)| e.as_ref())
             .collect::<Vec<_>>(),
         &region_index,
+        &closed,
     );
     let mut fits: Vec<TerritoryFit> = evaluated
         .into_par_iter()
@@ -323,6 +325,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
                 &positions[t0..],
             );
             f.pad_scores(t0);
+            f.closed = closed[i];
             f
         })
         .collect();
@@ -478,6 +481,10 @@ struct TerritoryFit {
     scores: Vec<f64>,
     empty: bool,
     needs_pooling: bool,
+    /// Whether it stopped selling before the origin (`start::history_end`):
+    /// its misses are left out of the company's evidence (calibration,
+    /// persistence, common shocks).
+    closed: bool,
     n_positive: usize,
     /// The rolling-origin evaluation of the chosen form.
     evaluation: select::Evaluation,
@@ -940,6 +947,7 @@ fn fit_territory(
         scores,
         empty: false,
         needs_pooling,
+        closed: false,
         n_positive: n_pos,
         growth: choice.fit.growth.clone(),
         evaluation: choice.evaluation,
@@ -1035,6 +1043,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         scores: vec![f64::NAN; n],
         empty: true,
         needs_pooling: true,
+        closed: false,
         n_positive: 0,
         growth: Vec::new(),
         evaluation: select::Evaluation::default(),
@@ -1176,7 +1185,9 @@ fn estimate_shocks(fits: &[TerritoryFit], region_index: &[usize], n_regions: usi
     // Territories with a score that is not a number (no law of their own to
     // score against) are left out: one would make every share NaN.
     let used: Vec<usize> = (0..fits.len())
-        .filter(|&i| !fits[i].empty && !fits[i].needs_pooling && fits[i].scores.len() >= 4)
+        .filter(|&i| {
+            !fits[i].empty && !fits[i].needs_pooling && !fits[i].closed && fits[i].scores.len() >= 4
+        })
         .filter(|&i| fits[i].scores.iter().all(|v| v.is_finite()))
         .collect();
     if used.len() < 2 {

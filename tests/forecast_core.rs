@@ -887,15 +887,15 @@ fn territories_opening_in_a_region_are_not_its_growth() {
 fn territories_closing_in_a_region_are_not_its_decline() {
     // Eight territories share a region's wandering level; three more stop
     // selling 6-10 months before the origin. The region's growth path is
-    // chained over the territories selling in both periods, and the alpha
-    // prior pools each territory's periods up to its last sale: with the
-    // closings' drops to nothing in both, the level prior's mode went 0.12
-    // -> 0.73 here (0.27 -> 0.73 on a numpy draw of the same kind, whose
-    // eight's year P50 ran 1-4% lower; measured before 2026-12-06, session
-    // 17). 2.5% bounds a model difference, not a Monte Carlo one: the
-    // closed territories' rolling-origin misses still count in the
-    // region's evidence on the forms and in the company's calibration
-    // (1-2% here).
+    // chained over the territories selling in both periods, the alpha
+    // prior pools each territory's periods up to its last sale, and the
+    // closed territories' misses are left out of the region's evidence on
+    // the forms, the company's calibration and the common shocks. With the
+    // closings in all of these, the level prior's mode went 0.12 -> 0.73
+    // here (0.27 -> 0.73 on a numpy draw of the same kind, whose eight's
+    // year P50 ran 1-4% lower; measured before 2026-12-06, session 17);
+    // with them out of the growth path and the prior only, 1-2% lower.
+    // 1.5% is over 10 Monte Carlo standard errors of a year median here.
     let mut spans = vec![(0, 48); 8];
     spans.extend([(0, 38), (0, 40), (0, 42)]);
     let revenue = shared_region(321, &spans);
@@ -906,7 +906,7 @@ fn territories_closing_in_a_region_are_not_its_decline() {
     let (alone, with) = (fitted(&revenue[..8]), fitted(&revenue));
     assert_eq!(alone.level, with.level, "level prior's mode");
     assert_eq!(alone.share, with.share, "shares' prior's mode");
-    eight_forecast_as_alone(revenue, 0.025, "closings");
+    eight_forecast_as_alone(revenue, 0.015, "closings");
 }
 
 #[test]

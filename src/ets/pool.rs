@@ -93,11 +93,14 @@ fn differences(e: &Evaluated) -> Option<Vec<Difference>> {
 
 /// Each territory's chosen fits (indices into its `fits`, the best first,
 /// with their weights), pooling the scores within groups (`group` of each
-/// territory); `None` where the territory was not scored (the caller falls
+/// territory; those `closed`, which stopped selling before the origin,
+/// are left out of their group's evidence: their misses are their
+/// closing's); `None` where the territory was not scored (the caller falls
 /// back to AICc).
 pub fn pooled_weights(
     evaluated: &[Option<&Evaluated>],
     group: &[usize],
+    closed: &[bool],
 ) -> Vec<Option<Vec<(usize, f64)>>> {
     let diffs: Vec<Option<Vec<Difference>>> =
         evaluated.iter().map(|e| e.and_then(differences)).collect();
@@ -111,8 +114,9 @@ pub fn pooled_weights(
                     let members: Vec<(f64, f64)> = diffs
                         .iter()
                         .zip(group)
-                        .filter(|(_, &gi)| gi == g)
-                        .filter_map(|(d, _)| d.as_ref()?.get(k).copied().flatten())
+                        .zip(closed)
+                        .filter(|((_, &gi), &shut)| gi == g && !shut)
+                        .filter_map(|((d, _), _)| d.as_ref()?.get(k).copied().flatten())
                         .collect();
                     if members.len() < MIN_MEMBERS {
                         return None;

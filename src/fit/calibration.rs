@@ -162,7 +162,11 @@ impl Errors {
 /// residual law, fitted over n, to the forms' variance over n less their
 /// parameters, against which k was measured).
 pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
-    let evaluated = |f: &TerritoryFit| !f.empty && f.evaluation.origins >= select::MIN_ORIGINS;
+    // A territory that stopped selling (`start::history_end`) missed by
+    // its closing, which says nothing of how far the others' forecasts
+    // miss: it takes the company's factors and gives none.
+    let evaluated =
+        |f: &TerritoryFit| !f.empty && !f.closed && f.evaluation.origins >= select::MIN_ORIGINS;
     let misses: Vec<&[(usize, select::Miss)]> = fits
         .iter()
         .filter(|f| evaluated(f))
