@@ -528,7 +528,9 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          (<i>chosen by</i>: rolling-origin CRPS, pooled over the region; <i>average of k</i> \
          where k forms each had at least a 5% chance of forecasting best, weighted by that \
          chance, each trial drawing one of them; the model shown is the likeliest), or, with \
-         too little history for that, by AICc (forms averaged by their Akaike weights). \
+         too little history for that, by how the forms forecast the region's other territories \
+         (<i>region's rolling-origin CRPS</i>: a territory that opened recently) or, with none \
+         to learn from, by AICc (forms averaged by their Akaike weights). \
          <i>has</i>: a trend, a seasonal profile, a residual law pooled from other \
          territories (too few periods of its own). \
          <i>alpha</i> is how fast the simulated level follows new months (0: the long-run \

@@ -539,8 +539,8 @@ fn diagnose(names: &[String], revenue: &[Vec<f64>], per_year: usize, report: &mu
     };
     if !gaps.is_empty() {
         report.warnings.push(format!(
-            "{} territories have periods without sales inside their active span (kept as zeros): {}",
-            gaps.len(),
+            "{} periods without sales inside their active span (kept as zeros): {}",
+            territories_have(gaps.len()),
             list(&gaps)
         ));
     }
@@ -554,15 +554,15 @@ fn diagnose(names: &[String], revenue: &[Vec<f64>], per_year: usize, report: &mu
         ));
     } else if !short.is_empty() {
         report.warnings.push(format!(
-            "{} territories have less than a year of activity; their seasonality is borrowed from their region: {}",
-            short.len(),
+            "{} less than a year of activity; their seasonality is borrowed from their region: {}",
+            territories_have(short.len()),
             list(&short)
         ));
     }
     if !sparse.is_empty() {
         report.warnings.push(format!(
-            "{} territories have fewer than 6 periods with sales; their spread is pooled from the others: {}",
-            sparse.len(),
+            "{} fewer than 6 periods with sales; their spread is pooled from the others: {}",
+            territories_have(sparse.len()),
             list(&sparse)
         ));
     }
@@ -868,6 +868,15 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
         }
     }
     pa.len().cmp(&pb.len()).then(a.cmp(b))
+}
+
+/// "1 territory has" or "n territories have", for the warnings.
+fn territories_have(n: usize) -> String {
+    if n == 1 {
+        "1 territory has".to_string()
+    } else {
+        format!("{n} territories have")
+    }
 }
 
 #[cfg(test)]
