@@ -930,3 +930,44 @@ fn a_market_that_grew_a_hundredfold_keeps_a_one_step_spread_of_its_own_errors() 
         );
     }
 }
+
+#[test]
+fn a_new_territory_ramping_up_is_forecast_near_its_full_rate() {
+    // Six territories of noise at 1,000 a month (cv 0.08) for 48 months,
+    // and one that opened a year before the origin and ramped from 20% to
+    // its full 1,000 over its first six months. With no rolling origin of
+    // its own, its forms are weighed by its region's evidence (a stable
+    // mean and a local level forecast the others best) times its own
+    // likelihood (a stable mean fits a ramp badly): year P50 13.5k here.
+    // By AICc alone an undamped trend extrapolated the ramp (16.4k, +36%;
+    // 17.7k on a numpy draw of this kind); by the region's evidence alone
+    // the stable mean averaged it (9.3k, -23%); measured 2026-12-06,
+    // session 17.
+    let noise = Normal::new(0.0, 0.08).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(36);
+    let mut revenue: Vec<Vec<f64>> = (0..6)
+        .map(|_| {
+            (0..48)
+                .map(|_| 1000.0 * (1.0 + noise.sample(&mut rng)))
+                .collect()
+        })
+        .collect();
+    revenue.push(
+        (0..48)
+            .map(|t| {
+                let share = if t < 36 {
+                    0.0
+                } else {
+                    (0.2 + 0.8 * (t - 36) as f64 / 6.0).min(1.0)
+                };
+                1000.0 * share * (1.0 + noise.sample(&mut rng))
+            })
+            .collect(),
+    );
+    let sim = forecast(&history(revenue), 4000, 36);
+    let p50 = sim.territories[6].year.quantiles[at(&sim, 0.5)];
+    assert!(
+        (p50 / 12_000.0 - 1.0).abs() < 0.15,
+        "year P50 {p50:.0} for a full rate of 12,000"
+    );
+}

@@ -35,7 +35,8 @@
 //! with no scores of its own (one that opened a year or less ago, or whose
 //! forms could not be fitted at every origin) in a pooled region takes
 //! the region's laws, as a new member would: each form's difference
-//! N(D, tau^2 + var(D)). Regions with
+//! N(D, tau^2 + var(D)), its probabilities then weighed by the territory's
+//! own likelihood (`select`). Regions with
 //! fewer than `MIN_MEMBERS` scored territories leave each to its own
 //! scores. Counting overlapping origins as independent would shrink se^2
 //! and let each territory's noise choose (on a history of noise, trends
@@ -145,7 +146,9 @@ pub fn pooled_weights(
                 // No rolling origins of its own (a territory that opened
                 // late): the region's laws, each form's difference drawn
                 // as a new member's would be (the region's mean, the
-                // spread of true differences plus the mean's error).
+                // spread of true differences plus the mean's error); every
+                // form's probability is kept, for `select` to weigh by the
+                // territory's own likelihood.
                 if !pooled {
                     return None;
                 }
@@ -155,7 +158,16 @@ pub fn pooled_weights(
                         Some((k, (mean, tau2 + prior_var)))
                     })
                     .collect();
-                return weighted(e, &laws);
+                let p = best_probabilities(&laws.iter().map(|c| c.1).collect::<Vec<_>>());
+                let all: Vec<(usize, f64)> = laws
+                    .iter()
+                    .zip(&p)
+                    .filter_map(|(c, &w)| {
+                        let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
+                        Some((i, w))
+                    })
+                    .collect();
+                return (!all.is_empty()).then_some(all);
             };
 
             // Posterior mean (and variance) of each form's difference.

@@ -368,6 +368,17 @@ impl Evaluated {
         self.origins >= MIN_ORIGINS && self.scores.iter().any(Option::is_some)
     }
 
+    /// Each fit's information criterion: AICc for `aic`, or BIC.
+    fn criteria(&self, criterion: Criterion) -> Vec<f64> {
+        self.fits
+            .iter()
+            .map(|f| match criterion {
+                Criterion::Aic => f.aicc,
+                Criterion::Bic => f.bic,
+            })
+            .collect()
+    }
+
     /// The fit with the lowest total CRPS (on ties, the simpler).
     pub fn own_best(&self) -> Option<usize> {
         let total = |i: usize| self.scores[i].as_ref().map(|s| s.iter().sum::<f64>());
@@ -430,32 +441,44 @@ impl Evaluated {
         let weights =
             weights.filter(|w| !w.is_empty() && (borrowed || w.iter().all(|&(i, _)| scored(i))));
         let (weights, by, mut evaluation) = match weights {
+            // The region's probability of forecasting best as the prior,
+            // the territory's own relative likelihood (its Akaike weight)
+            // as the evidence: a year that ramped up is no stable mean,
+            // whatever its region's stable territories show.
             Some(w) if borrowed => {
+                let likelihoods = relative_likelihoods(&self.criteria(criterion));
+                let posterior: Vec<(usize, f64)> = w
+                    .iter()
+                    .map(|&(i, p)| (i, p * likelihoods.get(i).copied().unwrap_or(0.0)))
+                    .collect();
+                let total: f64 = posterior.iter().map(|c| c.1).sum();
                 let origins = Evaluation {
                     origins: self.origins,
                     ..Evaluation::default()
                 };
-                (w, "region's rolling-origin CRPS", origins)
+                if total > 0.0 && total.is_finite() {
+                    let normalised = posterior.iter().map(|&(i, p)| (i, p / total)).collect();
+                    (
+                        pool::likely_forms(normalised),
+                        "region's rolling-origin CRPS",
+                        origins,
+                    )
+                } else {
+                    let by = criterion_name(criterion);
+                    (akaike_weights(&self.criteria(criterion)), by, origins)
+                }
             }
             Some(w) => {
                 let errors = self.mixture_errors(&w);
                 (w, "rolling-origin CRPS", errors)
             }
             None => {
-                let ic = |f: &EtsFit| match criterion {
-                    Criterion::Aic => f.aicc,
-                    Criterion::Bic => f.bic,
-                };
-                let criteria: Vec<f64> = self.fits.iter().map(ic).collect();
-                let by = match criterion {
-                    Criterion::Aic => "AICc",
-                    Criterion::Bic => "BIC",
-                };
                 let origins = Evaluation {
                     origins: self.origins,
                     ..Evaluation::default()
                 };
-                (akaike_weights(&criteria), by, origins)
+                let by = criterion_name(criterion);
+                (akaike_weights(&self.criteria(criterion)), by, origins)
             }
         };
         let &(best, weight) = weights.first()?;
@@ -473,32 +496,46 @@ impl Evaluated {
     }
 }
 
-/// Akaike weights of forms with information criteria `criteria`
-/// (Burnham and Anderson 2002): exp(-delta / 2), delta the criterion's
-/// excess over the best, is each form's relative likelihood of being the
-/// closest to the truth; kept and ordered as the scores' weights are
-/// ([`pool::likely_forms`]), as (index, weight). Empty when no criterion
-/// is finite.
-fn akaike_weights(criteria: &[f64]) -> Vec<(usize, f64)> {
+/// The name `chosen_by` gives `criterion`.
+fn criterion_name(criterion: Criterion) -> &'static str {
+    match criterion {
+        Criterion::Aic => "AICc",
+        Criterion::Bic => "BIC",
+    }
+}
+
+/// Each form's relative likelihood of being the closest to the truth,
+/// exp(-delta / 2), delta its information criterion's excess over the best
+/// (Burnham and Anderson 2002); 0 for a criterion that is not finite, and
+/// all 0 when none is.
+fn relative_likelihoods(criteria: &[f64]) -> Vec<f64> {
     let best = criteria
         .iter()
         .copied()
         .filter(|v| v.is_finite())
         .fold(f64::INFINITY, f64::min);
-    if !best.is_finite() {
-        return Vec::new();
-    }
-    let raw: Vec<f64> = criteria
+    criteria
         .iter()
         .map(|&v| {
-            if v.is_finite() {
+            if v.is_finite() && best.is_finite() {
                 (-0.5 * (v - best)).exp()
             } else {
                 0.0
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Akaike weights of forms with information criteria `criteria`: their
+/// relative likelihoods normalised, kept and ordered as the scores'
+/// weights are ([`pool::likely_forms`]), as (index, weight). Empty when no
+/// criterion is finite.
+fn akaike_weights(criteria: &[f64]) -> Vec<(usize, f64)> {
+    let raw = relative_likelihoods(criteria);
     let total: f64 = raw.iter().sum();
+    if total <= 0.0 {
+        return Vec::new();
+    }
     pool::likely_forms(raw.iter().map(|w| w / total).enumerate().collect())
 }
 
