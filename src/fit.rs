@@ -386,14 +386,23 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
             f.diag.seasonal = seasonal_any;
         }
         if starts[i] > 0 {
-            let first = calendar.start_of(history.first_period + starts[i] as i64);
-            warnings.push(format!(
-                "territory '{name}' has no sales in the {} {}s before {first}: fitted on its {} {}s from then (too long a run to be its own quiet spells: taken as before it started selling)",
-                starts[i],
-                calendar.kind.name(),
-                n_fit - starts[i],
-                calendar.kind.name(),
-            ));
+            let t0 = starts[i];
+            let first = calendar.start_of(history.first_period + t0 as i64);
+            let unit = calendar.kind.name();
+            let before = &series[i][..t0];
+            let message = if before.iter().all(|&v| v == 0.0) {
+                format!(
+                    "territory '{name}' has no sales in the {t0} {unit}s before {first}: fitted on its {} {unit}s from then (too long a run to be its own quiet spells: taken as before it started selling)",
+                    n_fit - t0,
+                )
+            } else {
+                let spell = before.iter().rev().take_while(|&&v| v == 0.0).count();
+                format!(
+                    "territory '{name}' sold nothing in the {spell} {unit}s before {first}, after selling before them: fitted on its {} {unit}s from then (too long a spell to be its own quiet spells: taken as a restart, such as a vacancy filled or rows missing)",
+                    n_fit - t0,
+                )
+            };
+            warnings.push(message);
         }
     }
     if n_fit < 2 * s {
