@@ -574,13 +574,34 @@ impl TerritoryFit {
     /// The residuals' normal scores put on the company's calendar for a
     /// history that starts at period `start`: the periods before it take
     /// the territory's mean score, so that they add nothing to the common
-    /// shocks' covariances.
+    /// shocks' covariances. (Its variance and covariances are still divided
+    /// by the company's periods, so its correlations with the others read
+    /// about sqrt(own / company periods) of what they are: a late starter
+    /// counts for less in the shared shocks, not more.)
     fn pad_scores(&mut self, start: usize) {
         if start > 0 && !self.scores.is_empty() {
             let m = mean(&self.scores);
             self.scores.splice(0..0, std::iter::repeat_n(m, start));
         }
     }
+}
+
+/// 5% of each period's local level: the mean of `a` over the `season`
+/// periods centred on it (fewer at the history's ends), at least 0.
+fn local_floor(a: &[f64], season: usize) -> Vec<f64> {
+    let n = a.len();
+    let half = (season / 2).max(1);
+    let mut prefix = Vec::with_capacity(n + 1);
+    prefix.push(0.0);
+    for v in a {
+        prefix.push(prefix.last().copied().unwrap_or(0.0) + v);
+    }
+    (0..n)
+        .map(|t| {
+            let (lo, hi) = (t.saturating_sub(half), (t + half + 1).min(n));
+            (0.05 * (prefix[hi] - prefix[lo]) / (hi - lo) as f64).max(0.0)
+        })
+        .collect()
 }
 
 /// Settings shared by every territory's fit.
@@ -745,17 +766,20 @@ fn fit_territory(
     };
 
     // Residual ratios actual / expected, the expected floored at 5% of the
-    // history's mean level so that a level driven near zero (a run of
-    // zeros or credits) does not make a ratio explode. The history's mean,
-    // not the level at the origin: a market that grew a hundredfold had its
-    // first year floored at 5% of its last level, its ratios there at
-    // 0.25-0.75, and a law that wide took the simulated paths' median to
-    // zero within the year (session 17).
-    let expected_floor = 0.05 * mean(&deseasonalised_a).max(0.0);
+    // territory's level around that period (the mean of its capped,
+    // deseasonalised values over the season centred on it) so that a level
+    // driven near zero (a run of zeros or credits) does not make a ratio
+    // explode. Around that period, not at the origin: a market that grew a
+    // hundredfold had its first year floored at 5% of its last level, its
+    // ratios there at 0.25-0.75, and a law that wide took the simulated
+    // paths' median to zero within the year; nor the history's mean, which
+    // a market that shrank fortyfold sits under (session 17).
+    let expected_floor = local_floor(&a_capped, season.len());
     let denominators: Vec<f64> = positions
         .iter()
         .zip(&fitted)
-        .map(|(&m, f)| f.max(expected_floor) * season[m])
+        .zip(&expected_floor)
+        .map(|((&m, f), floor)| f.max(*floor) * season[m])
         .collect();
     let ratios: Vec<f64> = y.iter().zip(&denominators).map(|(v, d)| v / d).collect();
     let nonpositive: Vec<f64> = ratios.iter().copied().filter(|&r| r <= 0.0).collect();

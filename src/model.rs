@@ -160,10 +160,42 @@ impl ResidualLaw {
         self.set_table(&table);
     }
 
-    /// The probability below which a quantile is the positive part's or a
-    /// non-positive value's, above which a spike's.
+    /// The non-positive mass and the positive part's together: 1 less the
+    /// spikes' mass.
     fn spike_from(&self) -> f64 {
         1.0 - self.p_spike
+    }
+
+    /// The quantile `u` (at least `p0`) of the positive part and the spikes
+    /// together: the spikes are point masses at their observed ratios,
+    /// wherever they fall against the positive part, so the quantile is
+    /// the mixture's own (the inverse of [`Self::cdf`]) and the table
+    /// stays monotone. Between consecutive spikes the mixture's CDF is the
+    /// positive part's, lifted by the spikes below; at a spike it jumps.
+    fn positive_quantile(&self, u: f64) -> f64 {
+        let share = (self.spike_from() - self.p0).max(0.0);
+        let k = self.spikes.len();
+        let step = self.p_spike / k.max(1) as f64;
+        let mut lower = 0.0;
+        for j in 0..=k {
+            let upper = self.spikes.get(j).copied().unwrap_or(f64::INFINITY);
+            let reached = self.p0 + step * j as f64;
+            // Inside the jump at the spike just below.
+            if j > 0 && u <= reached + share * self.positive.cdf(lower) {
+                return lower;
+            }
+            if share > 0.0 {
+                let target = (u - reached) / share;
+                if target < 1.0 {
+                    let x = self.positive.quantile(target.clamp(1e-12, 1.0 - 1e-12));
+                    if x < upper {
+                        return x.max(lower);
+                    }
+                }
+            }
+            lower = upper;
+        }
+        lower
     }
 
     /// Store the grid values `table` (GRID of them) as segments.
@@ -192,8 +224,8 @@ impl ResidualLaw {
             } else {
                 sorted_quantile(&self.nonpositive, u / self.p0)
             }
-        } else if u >= self.spike_from() && !self.spikes.is_empty() {
-            sorted_quantile(&self.spikes, (u - self.spike_from()) / self.p_spike)
+        } else if !self.spikes.is_empty() {
+            self.positive_quantile(u)
         } else {
             let share = (self.spike_from() - self.p0).max(1e-12);
             self.positive
@@ -202,7 +234,7 @@ impl ResidualLaw {
     }
 
     /// CDF of the whole law (mid-mass for values inside the non-positive
-    /// part, and inside a single spike's).
+    /// part, and at a spike's own value).
     pub fn cdf(&self, x: f64) -> f64 {
         if x <= 0.0 && self.p0 > 0.0 {
             let f = if self.nonpositive.len() > 1 {
@@ -212,12 +244,12 @@ impl ResidualLaw {
             };
             self.p0 * f
         } else {
-            let spikes = match self.spikes.len() {
-                0 => 0.0,
-                1 if x == self.spikes[0] => 0.5,
-                1 if x > self.spikes[0] => 1.0,
-                1 => 0.0,
-                _ => empirical_cdf(&self.spikes, x),
+            let spikes = if self.spikes.is_empty() {
+                0.0
+            } else {
+                let below = self.spikes.partition_point(|&v| v < x);
+                let at_or_below = self.spikes.partition_point(|&v| v <= x);
+                (below + at_or_below) as f64 / (2 * self.spikes.len()) as f64
             };
             self.p0 + (self.spike_from() - self.p0) * self.positive.cdf(x) + self.p_spike * spikes
         }
@@ -260,20 +292,18 @@ impl ResidualLaw {
             return self;
         }
         // The spikes, like the non-positive mass, are kept as observed:
-        // the grid points in the spike mass's share of the table.
-        let spike_from = self.spike_from();
-        let widens = |i: usize, r: f64| {
-            r > 0.0 && !(self.p_spike > 0.0 && norm_cdf(i as f64 / PER_UNIT - X_MAX) >= spike_from)
-        };
-        let p_pos = self.expectation_by(|i, r| if widens(i, r) { 1.0 } else { 0.0 });
+        // the grid points at a spike's own ratio (the quantile returns it
+        // exactly).
+        let widens = |r: f64| r > 0.0 && self.spikes.binary_search_by(|v| v.total_cmp(&r)).is_err();
+        let p_pos = self.expectation(|r| if widens(r) { 1.0 } else { 0.0 });
         if p_pos <= 0.0 {
             return self;
         }
-        let mu = self.expectation_by(|i, r| if widens(i, r) { r.ln() } else { 0.0 }) / p_pos;
+        let mu = self.expectation(|r| if widens(r) { r.ln() } else { 0.0 }) / p_pos;
         let widen = |r: f64| (mu + factor * (r.ln() - mu)).exp();
         let mean = self.mean();
-        let kept = self.expectation_by(|i, r| if widens(i, r) { 0.0 } else { r });
-        let widened = self.expectation_by(|i, r| if widens(i, r) { widen(r) } else { 0.0 });
+        let kept = self.expectation(|r| if widens(r) { 0.0 } else { r });
+        let widened = self.expectation(|r| if widens(r) { widen(r) } else { 0.0 });
         let scale = (mean - kept) / widened;
         if !(scale.is_finite() && scale > 0.0) {
             return self;
@@ -281,7 +311,7 @@ impl ResidualLaw {
         let table: Vec<f64> = (0..GRID)
             .map(|i| {
                 let v = self.value(i);
-                if widens(i, v) {
+                if widens(v) {
                     scale * widen(v)
                 } else {
                     v
@@ -306,20 +336,14 @@ impl ResidualLaw {
     /// E[f(T(Z))] for standard normal Z, by the trapezoid rule on the
     /// table's grid.
     fn expectation(&self, f: impl Fn(f64) -> f64) -> f64 {
-        self.expectation_by(|_, v| f(v))
-    }
-
-    /// [`Self::expectation`] of a function of the grid point's index too.
-    fn expectation_by(&self, f: impl Fn(usize, f64) -> f64) -> f64 {
         let dx = 1.0 / PER_UNIT;
         let weight = |i: usize| {
             let x = i as f64 / PER_UNIT - X_MAX;
             (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
         };
-        let inner: f64 = (1..GRID - 1).map(|i| f(i, self.value(i)) * weight(i)).sum();
-        let ends = 0.5
-            * (f(0, self.value(0)) * weight(0)
-                + f(GRID - 1, self.value(GRID - 1)) * weight(GRID - 1));
+        let inner: f64 = (1..GRID - 1).map(|i| f(self.value(i)) * weight(i)).sum();
+        let ends =
+            0.5 * (f(self.value(0)) * weight(0) + f(self.value(GRID - 1)) * weight(GRID - 1));
         (inner + ends) * dx
     }
 }
@@ -1052,6 +1076,36 @@ mod tests {
                 params: [1.0, sd],
             }),
         )
+    }
+
+    #[test]
+    fn spikes_are_point_masses_wherever_they_fall_and_the_table_stays_monotone() {
+        // A positive part around 1 (sd 0.2, reaching past 1.3) with spikes
+        // at 1.3 (inside its range) and 50, 5% of the mass between them.
+        let law = normal_law(0.2).with_spikes(0.05, vec![50.0, 1.3]);
+        // The CDF is the mixture's: half a spike's mass at its own value.
+        let below = law.cdf(1.3 - 1e-9);
+        assert!((law.cdf(1.3) - below - 0.0125).abs() < 1e-6);
+        // The quantile inverts it, landing on the spikes exactly.
+        assert_eq!(law.quantile(below + 0.01), 1.3);
+        assert_eq!(law.quantile(0.999), 50.0);
+        for x in [0.6, 1.0, 1.2, 1.4, 1.7] {
+            let back = law.quantile(law.cdf(x));
+            assert!((back - x).abs() < 1e-6, "{x} -> {back}");
+        }
+        // The table is monotone (the copula's ordering holds).
+        let mut previous = f64::NEG_INFINITY;
+        for i in 0..GRID {
+            let v = law.value(i);
+            assert!(v >= previous, "grid {i}: {v} after {previous}");
+            previous = v;
+        }
+        // The mean keeps the spikes' share: 0.95 x 1 + 0.025 x (1.3 + 50).
+        assert!(
+            (law.mean() - (0.95 + 0.025 * 51.3)).abs() < 0.02,
+            "{}",
+            law.mean()
+        );
     }
 
     /// All noise common (no own part), no persistence.

@@ -96,8 +96,10 @@ fn differences(e: &Evaluated) -> Option<Vec<Difference>> {
 /// with their weights), pooling the scores within groups (`group` of each
 /// territory; those `closed`, which stopped selling before the origin,
 /// are left out of their group's evidence: their misses are their
-/// closing's); `None` where the territory was not scored (the caller falls
-/// back to AICc).
+/// closing's); for a territory not scored in a pooled group, every form's
+/// probability under the group's laws (weighed by its own likelihood in
+/// `select`); `None` where it was not scored and its group was not pooled
+/// (the caller falls back to AICc).
 pub fn pooled_weights(
     evaluated: &[Option<&Evaluated>],
     group: &[usize],

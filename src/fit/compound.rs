@@ -60,6 +60,8 @@ pub(super) struct Deals {
     pub counts: Vec<f64>,
     /// Sizes of the positive deals.
     pub sizes: Vec<f64>,
+    /// The period of each size (none when the history does not say).
+    pub periods: Option<Vec<usize>>,
     /// Lognormal size law of the territory's region (or the company).
     pub prior: Option<Fitted>,
     /// The region's deal sizes (or the company's), shared.
@@ -68,11 +70,24 @@ pub(super) struct Deals {
 
 impl Deals {
     /// The same deals for a history that starts at period `start` (a
-    /// territory fitted from its first sale, `super::start`): the counts
-    /// of the earlier periods left out (they have no sales, so no sizes).
+    /// territory fitted from its first sale or its restart,
+    /// `super::start`): the counts and sizes of the earlier periods left
+    /// out.
     pub fn since(&self, start: usize) -> Self {
+        let sizes = match &self.periods {
+            Some(p) => self
+                .sizes
+                .iter()
+                .zip(p)
+                .filter(|(_, &q)| q >= start)
+                .map(|(&v, _)| v)
+                .collect(),
+            None => self.sizes.clone(),
+        };
         Self {
             counts: self.counts.get(start..).unwrap_or_default().to_vec(),
+            sizes,
+            periods: None,
             ..self.clone()
         }
     }
@@ -99,21 +114,27 @@ pub(super) fn deals_by_territory(
 ) -> Option<Vec<Deals>> {
     let counts = history.deal_counts.as_ref()?;
     let sizes = history.deal_sizes.as_ref()?;
-    let own: Vec<Vec<f64>> = sizes
+    // Each territory's positive deal sizes in the fitted periods, with
+    // their periods where the history has them.
+    let own_dated: Vec<(Vec<f64>, Option<Vec<usize>>)> = sizes
         .iter()
         .enumerate()
         .map(
             |(i, s)| match history.deal_periods.as_ref().and_then(|p| p.get(i)) {
-                Some(p) => s
-                    .iter()
-                    .zip(p)
-                    .filter(|(&v, &q)| q < n_fit && v > 0.0)
-                    .map(|(&v, _)| v)
-                    .collect(),
-                None => s.iter().copied().filter(|&v| v > 0.0).collect(),
+                Some(p) => {
+                    let (v, q): (Vec<f64>, Vec<usize>) = s
+                        .iter()
+                        .zip(p)
+                        .filter(|(&v, &q)| q < n_fit && v > 0.0)
+                        .map(|(&v, &q)| (v, q))
+                        .unzip();
+                    (v, Some(q))
+                }
+                None => (s.iter().copied().filter(|&v| v > 0.0).collect(), None),
             },
         )
         .collect();
+    let own: Vec<Vec<f64>> = own_dated.iter().map(|(v, _)| v.clone()).collect();
     let lognormal = |x: Vec<f64>| {
         (x.len() >= MIN_OWN_DEALS)
             .then(|| dist::fit(Family::LogNormal, &x))
@@ -138,14 +159,16 @@ pub(super) fn deals_by_territory(
         })
         .collect();
     Some(
-        own.into_iter()
+        own_dated
+            .into_iter()
             .enumerate()
-            .map(|(i, sizes)| Deals {
+            .map(|(i, (sizes, periods))| Deals {
                 counts: counts
                     .get(i)
                     .map(|c| c.iter().take(n_fit).copied().collect())
                     .unwrap_or_default(),
                 sizes,
+                periods,
                 prior: regions.get(region_index[i]).and_then(|r| r.0),
                 pool: regions
                     .get(region_index[i])
@@ -346,6 +369,7 @@ mod tests {
         Deals {
             counts: vec![1.0; 12],
             sizes,
+            periods: None,
             prior,
             pool: std::sync::Arc::new(pool),
         }
@@ -389,6 +413,7 @@ mod tests {
         let d = Deals {
             counts: vec![4.0; 12],
             sizes: sizes.clone(),
+            periods: None,
             prior: None,
             pool: std::sync::Arc::new(Vec::new()),
         };

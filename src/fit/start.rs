@@ -16,7 +16,8 @@
 //! N puts L of them first, C(N - L, Z - L) / C(N, Z)). A territory that
 //! sells every few months keeps its leading zeros (they are like its later
 //! ones), and so does one whose only sale came late (36 months with one
-//! sale in the 35th: 2 in 36, no evidence of when it started).
+//! sale in the 35th: 2 in 36, no evidence of when it started), and one
+//! with fewer than `MIN_ACTIVE` periods of sales since (no rate to fit).
 //!
 //! A spell without sales inside the history is a restart when it is as
 //! unlikely anywhere (the same chance times the number of places a run
@@ -29,6 +30,10 @@
 /// The chance under which a leading run of empty periods is taken as the
 /// time before the territory started.
 const START_EVIDENCE: f64 = 0.01;
+/// Fewest periods with sales from a (re)start on: one or two sales are no
+/// rate to fit a territory on (one sale in the last of 150 weeks would
+/// otherwise be forecast every week).
+const MIN_ACTIVE: usize = 3;
 
 /// The chance that a random arrangement of `zeros` empty periods among
 /// `n` puts a given `run` of them together: C(n - run, zeros - run) /
@@ -62,7 +67,8 @@ pub(super) fn history_start(y: &[f64]) -> usize {
         }
         let run = t - run_start;
         let places = if run_start == 0 { 1 } else { n - run + 1 };
-        if places as f64 * run_chance(n, zeros, run) < START_EVIDENCE {
+        let active = y[t..].iter().filter(|&&v| v != 0.0).count();
+        if active >= MIN_ACTIVE && places as f64 * run_chance(n, zeros, run) < START_EVIDENCE {
             start = t;
         }
     }
@@ -116,8 +122,13 @@ pub(super) fn like_for_like_total(members: &[(&[f64], usize, usize)], total: &[f
                 before += y[t - 1];
             }
         }
+        // Where the territories selling in both periods sold nothing in
+        // either, the chain holds (the plain total would bring back the
+        // openings it leaves out), unless it has nothing to hold.
         chained.push(if before > 0.0 && now > 0.0 && previous > 0.0 {
             previous * now / before
+        } else if previous > 0.0 {
+            previous
         } else {
             total[t]
         });
@@ -173,14 +184,14 @@ mod tests {
         let mut y = vec![0.0; 24];
         y.extend([10.0, 12.0, 0.0, 11.0, 9.0]);
         assert_eq!(history_start(&y), 24);
-        // Net credits count as activity: 1 / C(12, 2) = 0.015 is not yet
-        // evidence, 1 / C(16, 2) = 0.008 is.
-        let mut y = vec![0.0; 10];
-        y.extend([-5.0, 10.0]);
+        // Net credits count as activity: 1 / C(15, 3) = 0.002.
+        let mut y = vec![0.0; 12];
+        y.extend([-5.0, 10.0, 8.0]);
+        assert_eq!(history_start(&y), 12);
+        // Two sales are no rate, however late: 1 / C(150, 2) < 0.01.
+        let mut y = vec![0.0; 148];
+        y.extend([5.0, 6.0]);
         assert_eq!(history_start(&y), 0);
-        let mut y = vec![0.0; 14];
-        y.extend([-5.0, 10.0]);
-        assert_eq!(history_start(&y), 14);
     }
 
     #[test]
