@@ -913,10 +913,11 @@ fn territories_closing_in_a_region_are_not_its_decline() {
 fn a_market_that_grew_a_hundredfold_keeps_a_one_step_spread_of_its_own_errors() {
     // Four territories growing 15% a month for 36 months (100 -> 15,000)
     // under 5% noise. The residual ratios' expected values are floored at
-    // 5% of the history's mean level; floored at 5% of the last level, the
-    // whole first year's expected sat far above its actuals, ratios of
-    // 0.25-0.75 made the law wide, and the next month's P10 was 0.28 of
-    // its P50 (measured before 2026-12-06, session 17; 0.83 after).
+    // 5% of the level over the season around each period; floored at 5% of
+    // the last level, the whole first year's expected sat far above its
+    // actuals, ratios of 0.25-0.75 made the law wide, and the next month's
+    // P10 was 0.28 of its P50 (measured before 2026-12-06, session 17; 0.83
+    // with the floor at 5% of the history's mean, 0.87-0.88 now).
     let revenue = draws(4, 36, 1515, 0.05, |t, z| {
         100.0 * 1.15f64.powi(t as i32) * (1.0 + z)
     });
