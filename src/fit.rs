@@ -414,13 +414,16 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
 
     let mut shocks = estimate_shocks(&fits, &region_index, regions.len());
     let persistence = calibrate(&mut fits);
+    // Each territory's share of its region over its own periods (from its
+    // first sale or restart).
     let shares: Vec<f64> = series
         .iter()
         .zip(&region_index)
-        .map(|(y, &r)| {
-            let group = mean(&region_totals[r]);
+        .zip(&starts)
+        .map(|((y, &r), &t0)| {
+            let group = mean(&region_totals[r][t0..]);
             if group > 0.0 {
-                (mean(y) / group).clamp(0.0, 1.0)
+                (mean(&y[t0..]) / group).clamp(0.0, 1.0)
             } else {
                 0.0
             }
@@ -1109,10 +1112,11 @@ fn pooled_law(sdlog: f64) -> ResidualLaw {
 fn pooled_sdlog(fits: &[TerritoryFit]) -> f64 {
     // Every fitted territory's spread as the log spread of a lognormal with
     // its law's mean and variance, whatever family it chose (only the
-    // lognormal ones counted until 2026-12-06, and with none 0.5 was used).
+    // lognormal ones counted until 2026-12-06, and with none 0.5 was used);
+    // not a closed territory's, whose zeros since are its closing.
     let mut v: Vec<f64> = fits
         .iter()
-        .filter(|f| !f.needs_pooling && !f.empty)
+        .filter(|f| !f.needs_pooling && !f.empty && !f.closed)
         .filter_map(|f| {
             let (m, var) = (f.residual.mean(), f.residual.variance());
             (m > 0.0 && var.is_finite()).then(|| (1.0 + var / (m * m)).ln().sqrt())
