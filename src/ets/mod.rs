@@ -188,10 +188,15 @@ impl Growth {
     }
 
     /// The same growth seen by a series that starts at period `start` of
-    /// the history (a territory that began selling later than its group).
+    /// the history (a territory that began selling later than its group):
+    /// its first period, like any series' first, has no growth before it.
     pub fn since(&self, start: usize) -> Self {
+        let mut history = self.history.get(start..).unwrap_or_default().to_vec();
+        if let Some(first) = history.first_mut() {
+            *first = 0.0;
+        }
         Self {
-            history: self.history.get(start..).unwrap_or_default().to_vec(),
+            history,
             forecast: self.forecast.clone(),
         }
     }
