@@ -776,7 +776,7 @@ fn fit_territory(
     // hundredfold had its first year floored at 5% of its last level, its
     // ratios there at 0.25-0.75, and a law that wide took the simulated
     // paths' median to zero within the year; nor the history's mean, which
-    // a market that shrank fortyfold sits under (session 17).
+    // a market that shrank a hundredfold sits under (session 17).
     let expected_floor = local_floor(&a_capped, season.len());
     let denominators: Vec<f64> = positions
         .iter()

@@ -160,15 +160,7 @@ pub fn pooled_weights(
                         Some((k, (mean, tau2 + prior_var)))
                     })
                     .collect();
-                let p = best_probabilities(&laws.iter().map(|c| c.1).collect::<Vec<_>>());
-                let all: Vec<(usize, f64)> = laws
-                    .iter()
-                    .zip(&p)
-                    .filter_map(|(c, &w)| {
-                        let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
-                        Some((i, w))
-                    })
-                    .collect();
+                let all = best_fits(e, &laws);
                 return (!all.is_empty()).then_some(all);
             };
 
@@ -202,20 +194,24 @@ pub fn pooled_weights(
         .collect()
 }
 
-/// The territory's fits weighted by each form's probability of
-/// forecasting best under the laws `(form index in Form::ALL, (mean,
-/// variance))` of its score difference; `None` when none is kept.
-fn weighted(e: &Evaluated, laws: &[(usize, (f64, f64))]) -> Option<Vec<(usize, f64)>> {
+/// Each of the territory's fits (index into its `fits`) with its form's
+/// probability of forecasting best under the laws `(form index in
+/// Form::ALL, (mean, variance))` of its score difference.
+fn best_fits(e: &Evaluated, laws: &[(usize, (f64, f64))]) -> Vec<(usize, f64)> {
     let p = best_probabilities(&laws.iter().map(|c| c.1).collect::<Vec<_>>());
-    let chosen = likely_forms(
-        laws.iter()
-            .zip(&p)
-            .filter_map(|(c, &w)| {
-                let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
-                Some((i, w))
-            })
-            .collect(),
-    );
+    laws.iter()
+        .zip(&p)
+        .filter_map(|(c, &w)| {
+            let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
+            Some((i, w))
+        })
+        .collect()
+}
+
+/// [`best_fits`] with the unlikely left out ([`likely_forms`]); `None`
+/// when none is kept.
+fn weighted(e: &Evaluated, laws: &[(usize, (f64, f64))]) -> Option<Vec<(usize, f64)>> {
+    let chosen = likely_forms(best_fits(e, laws));
     (!chosen.is_empty()).then_some(chosen)
 }
 

@@ -446,7 +446,8 @@ impl Evaluated {
             // as the evidence: a year that ramped up is no stable mean,
             // whatever its region's stable territories show.
             Some(w) if borrowed => {
-                let likelihoods = relative_likelihoods(&self.criteria(criterion));
+                let criteria = self.criteria(criterion);
+                let likelihoods = relative_likelihoods(&criteria);
                 let posterior: Vec<(usize, f64)> = w
                     .iter()
                     .map(|&(i, p)| (i, p * likelihoods.get(i).copied().unwrap_or(0.0)))
@@ -465,7 +466,7 @@ impl Evaluated {
                     )
                 } else {
                     let by = criterion_name(criterion);
-                    (akaike_weights(&self.criteria(criterion)), by, origins)
+                    (akaike_weights(&criteria), by, origins)
                 }
             }
             Some(w) => {

@@ -51,10 +51,13 @@ fn run_chance(n: usize, zeros: usize, run: usize) -> f64 {
 pub(super) fn history_start(y: &[f64]) -> usize {
     let n = y.len();
     let zeros = y.iter().filter(|&&v| v == 0.0).count();
+    // Periods with sales from t on: all of them, less those passed.
+    let mut active = n - zeros;
     let mut start = 0;
     let mut t = 0;
     while t < n {
         if y[t] != 0.0 {
+            active -= 1;
             t += 1;
             continue;
         }
@@ -67,7 +70,6 @@ pub(super) fn history_start(y: &[f64]) -> usize {
         }
         let run = t - run_start;
         let places = if run_start == 0 { 1 } else { n - run + 1 };
-        let active = y[t..].iter().filter(|&&v| v != 0.0).count();
         if active >= MIN_ACTIVE && places as f64 * run_chance(n, zeros, run) < START_EVIDENCE {
             start = t;
         }
