@@ -435,7 +435,8 @@ where
     let values = rows
         .iter()
         .flat_map(|r| [r.lo, r.hi, r.mid].into_iter().chain(r.marker));
-    let mut chart = category_frame(f, root, span(values, true), &names)?;
+    let x_range = span(values, true);
+    let mut chart = category_frame(f, root, x_range, &names)?;
     let band = palette(0);
     let y = |i: usize| (n - 1 - i) as f64;
     chart
@@ -470,7 +471,60 @@ where
                 PathElement::new([(x + 8, y - 6), (x + 8, y + 6)], mark.stroke_width(3))
             });
     }
-    legend(&mut chart, SeriesLabelPosition::LowerRight)
+    legend(&mut chart, emptiest_corner(rows, x_range))
+}
+
+/// The corner of a ranges chart whose legend box (about a quarter of the
+/// width and three rows high) covers the least of the rows' ranges and
+/// markers (a marker hidden counts as a quarter of the box's width of
+/// range): the lower right, where the smallest rows usually leave room,
+/// unless their ranges reach into it (a new territory's wide interval);
+/// ties keep the lower right.
+fn emptiest_corner(rows: &[RangeRow], (x_lo, x_hi): (f64, f64)) -> SeriesLabelPosition {
+    let width = 0.28 * (x_hi - x_lo);
+    let depth = 3.min(rows.len());
+    let covered = |top: bool, right: bool| -> f64 {
+        let (from, to) = if right {
+            (x_hi - width, x_hi)
+        } else {
+            (x_lo, x_lo + width)
+        };
+        let picked: Vec<&RangeRow> = if top {
+            rows.iter().take(depth).collect()
+        } else {
+            rows.iter().rev().take(depth).collect()
+        };
+        picked
+            .iter()
+            .map(|r| {
+                let band = (r.hi.min(to) - r.lo.max(from)).max(0.0);
+                let mark = r.marker.map_or(0.0, |m| {
+                    if (from..=to).contains(&m) {
+                        0.25 * width
+                    } else {
+                        0.0
+                    }
+                });
+                band + mark
+            })
+            .sum()
+    };
+    [
+        (SeriesLabelPosition::LowerRight, false, true),
+        (SeriesLabelPosition::LowerLeft, false, false),
+        (SeriesLabelPosition::UpperLeft, true, false),
+        (SeriesLabelPosition::UpperRight, true, true),
+    ]
+    .into_iter()
+    .map(|(position, top, right)| (position, covered(top, right)))
+    .fold(
+        None,
+        |best: Option<(SeriesLabelPosition, f64)>, (p, c)| match best {
+            Some((_, b)) if b <= c => best,
+            _ => Some((p, c)),
+        },
+    )
+    .map_or(SeriesLabelPosition::LowerRight, |(p, _)| p)
 }
 
 fn bars<DB: DrawingBackend>(
@@ -755,4 +809,51 @@ where
         placed.push((lx, ly));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(lo: f64, mid: f64, hi: f64, marker: f64) -> RangeRow {
+        RangeRow {
+            name: String::new(),
+            lo,
+            mid,
+            hi,
+            marker: Some(marker),
+        }
+    }
+
+    #[test]
+    fn the_ranges_legend_goes_where_the_rows_leave_room() {
+        // Largest first, the smallest at the bottom leaving the lower right.
+        let usual = vec![
+            row(11.6, 12.1, 12.6, 11.1),
+            row(11.6, 12.0, 12.5, 11.1),
+            row(11.5, 12.0, 12.4, 11.0),
+            row(4.0, 6.0, 8.0, 5.0),
+            row(3.0, 5.0, 7.0, 4.0),
+            row(2.0, 4.0, 6.0, 3.0),
+        ];
+        assert!(matches!(
+            emptiest_corner(&usual, (0.0, 13.0)),
+            SeriesLabelPosition::LowerRight
+        ));
+        // New territories at the bottom with intervals across the chart
+        // (the quota plot of a company with three openings): the upper
+        // left, where no range or quota falls.
+        let openings = vec![
+            row(11.6, 12.1, 12.6, 11.1),
+            row(11.6, 12.0, 12.5, 11.1),
+            row(11.5, 12.0, 12.4, 11.0),
+            row(9.3, 11.5, 14.3, 7.3),
+            row(4.0, 10.6, 18.0, 1.0),
+            row(5.1, 10.1, 19.1, 1.4),
+        ];
+        assert!(matches!(
+            emptiest_corner(&openings, (0.0, 20.4)),
+            SeriesLabelPosition::UpperLeft
+        ));
+    }
 }
