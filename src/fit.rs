@@ -49,6 +49,7 @@ use crate::stats::quantile::mean;
 
 mod calibration;
 mod compound;
+mod offseason;
 mod persistence;
 mod season;
 mod skew;
@@ -78,13 +79,103 @@ const REGULAR_SDLOG: f64 = 1e-4;
 
 /// Fit every territory of `history` on its first `n_fit` periods, for a
 /// forecast `horizon` periods ahead.
+///
+/// A company closed in part of every year is fitted on its selling periods
+/// alone and its models put back on the calendar (`offseason`).
 pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec) -> FittedModels {
     let calendar = history.calendar;
     let n_fit = n_fit.min(history.n_periods());
     let s = calendar.kind.per_year();
-    let positions: Vec<usize> = (0..n_fit as i64)
-        .map(|t| calendar.season_of(history.first_period + t) % s)
+    let ordinals: Vec<i64> = (0..n_fit as i64)
+        .map(|t| history.first_period + t)
         .collect();
+    let positions: Vec<usize> = ordinals
+        .iter()
+        .map(|&o| calendar.season_of(o) % s)
+        .collect();
+    let origin = history.first_period + n_fit as i64;
+    let Some(closed) = offseason::closed_season(history, n_fit, &positions, s) else {
+        let layout = Layout {
+            s,
+            positions,
+            ordinals,
+            origin,
+        };
+        return fit_periods(history, n_fit, horizon, spec, &layout);
+    };
+    let layout = Layout {
+        s: closed.selling(),
+        positions: closed.selling_positions(&positions),
+        ordinals: closed.kept.iter().map(|&t| ordinals[t]).collect(),
+        origin,
+    };
+    let ahead: Vec<usize> = (0..horizon as i64)
+        .map(|h| calendar.season_of(origin + h) % s)
+        .collect();
+    let selling_ahead = closed.selling_positions(&ahead).len();
+    let selling = closed.selling_history(history);
+    let mut models = fit_periods(
+        &selling,
+        closed.kept.len(),
+        selling_ahead.max(1),
+        spec,
+        &layout,
+    );
+    closed.expand(&mut models, &ahead, n_fit);
+    let names: Vec<String> = (0..s)
+        .filter(|&m| closed.slots[m].is_none())
+        .filter_map(|m| positions.iter().position(|&p| p == m))
+        .map(|t| offseason::position_name(&calendar, ordinals[t]))
+        .collect();
+    let strays: Vec<String> = closed
+        .strays
+        .iter()
+        .map(|&t| {
+            let amount: f64 = history.revenue.iter().map(|r| r[t]).sum();
+            format!("{amount:.0} in {}", calendar.start_of(ordinals[t]))
+        })
+        .collect();
+    let left_out = if strays.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " but for {} (under a twentieth of a selling {}: left out of the fit)",
+            strays.join(", "),
+            calendar.kind.name()
+        )
+    };
+    models.warnings.insert(
+        0,
+        format!(
+            "the company sold nothing in {} in any year of its history{left_out}: forecast at zero there, and each territory fitted on its {} selling {}s a year",
+            names.join(", "),
+            closed.selling(),
+            calendar.kind.name()
+        ),
+    );
+    models
+}
+
+/// Where the fitted periods sit on the calendar: `s` positions a year,
+/// each period's position and ordinal, and the first period after them.
+struct Layout {
+    s: usize,
+    positions: Vec<usize>,
+    ordinals: Vec<i64>,
+    origin: i64,
+}
+
+/// [`fit`] on the periods `layout` places.
+fn fit_periods(
+    history: &SalesHistory,
+    n_fit: usize,
+    horizon: usize,
+    spec: &FitSpec,
+    layout: &Layout,
+) -> FittedModels {
+    let calendar = history.calendar;
+    let s = layout.s;
+    let positions: &[usize] = &layout.positions;
     let regions = history.regions();
     let region_index = history.region_index();
     // Revenue per reporting date when the data has a fixed cadence.
@@ -119,8 +210,8 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     let company_total = sum_series(series.iter().copied(), n_fit);
     // How much each earlier year's seasonal pattern counts, as the
     // history's own year-ahead predictions of it chose.
-    let discount = seasonal_discount(&series, &positions, s);
-    let company_fit = group_profile(&company_total, &positions, s, discount);
+    let discount = seasonal_discount(&series, positions, s);
+    let company_fit = group_profile(&company_total, positions, s, discount);
     let company_profile = company_fit.as_ref().map(|g| g.index.clone());
     let region_totals: Vec<Vec<f64>> = (0..regions.len())
         .map(|r| {
@@ -140,7 +231,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .iter()
         .zip(&regions)
         .map(
-            |(total, name)| match (group_profile(total, &positions, s, discount), &company_fit) {
+            |(total, name)| match (group_profile(total, positions, s, discount), &company_fit) {
                 (Some(g), _) => {
                     let e = g.error(&format!("region:{name}"));
                     (g.index, e)
@@ -190,7 +281,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .map(|(total, profile)| {
             let a: Vec<f64> = total
                 .iter()
-                .zip(&positions)
+                .zip(positions)
                 .map(|(v, &m)| v / profile[m])
                 .collect();
             group_growth_paths(&a, &lengths, horizon.max(1), s)
@@ -387,7 +478,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         }
         if starts[i] > 0 {
             let t0 = starts[i];
-            let first = calendar.start_of(history.first_period + t0 as i64);
+            let first = calendar.start_of(layout.ordinals[t0]);
             let unit = calendar.kind.name();
             let before = &series[i][..t0];
             let message = if before.iter().all(|&v| v == 0.0) {
@@ -466,7 +557,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .collect();
     FittedModels {
         calendar,
-        origin: history.first_period + n_fit as i64,
+        origin: layout.origin,
         regions,
         territories,
         shocks,

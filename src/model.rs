@@ -555,7 +555,9 @@ pub struct TerritoryModel {
     /// Periods of history the fit used.
     pub n_periods: usize,
     pub level: LevelLaw,
-    /// Seasonal index by position in the year (mean 1).
+    /// Seasonal index by position in the year (mean 1; over the positions
+    /// it sells in, zero at those its company is closed in:
+    /// `fit::offseason`).
     pub season: Vec<f64>,
     pub residual: ResidualLaw,
     /// The compound (deals x size) law, when it was chosen over the residual law.
@@ -631,6 +633,11 @@ impl TerritoryModel {
             Some(c) => c.mean_scale,
             None => self.residual.mean(),
         };
+        let season: Vec<f64> = seasons.iter().map(|&s| self.season[s]).collect();
+        let selling = season
+            .contains(&0.0)
+            .then(|| (0..season.len()).filter(|&h| season[h] != 0.0).collect());
+        let sells = |h: &usize| selling.as_ref().is_none_or(|s: &Vec<usize>| s.contains(h));
         let mut cumulative = 0.0;
         let forms = self
             .forms()
@@ -642,6 +649,7 @@ impl TerritoryModel {
                     chol: law.cholesky(),
                     floor: LEVEL_FLOOR * law.level.abs(),
                     growth: (0..seasons.len())
+                        .filter(sells)
                         .map(|h| growth.get(h).copied().unwrap_or(0.0))
                         .collect(),
                 }
@@ -666,7 +674,8 @@ impl TerritoryModel {
                     0.0
                 }
             },
-            season: seasons.iter().map(|&s| self.season[s]).collect(),
+            season: season.iter().copied().filter(|&v| v != 0.0).collect(),
+            selling,
         }
     }
 }
@@ -705,8 +714,12 @@ pub struct PathSampler<'a> {
     inv_ratio_mean: f64,
     /// The largest innovation that moves the state (a 1-in-1,000 period's).
     max_innovation: f64,
-    /// Seasonal index of each horizon period.
+    /// Seasonal index of each horizon period it sells in.
     season: Vec<f64>,
+    /// The horizon periods it sells in, when its company is closed in
+    /// some (`fit::offseason`): its paths are drawn over those alone, the
+    /// state waiting through the closed ones, which are zero. `None`: all.
+    selling: Option<Vec<usize>>,
 }
 
 /// One form's constants for drawing paths.
@@ -756,6 +769,37 @@ impl PathSampler<'_> {
     /// as `out`) the trials' combined common shocks (`None`: all zero, as
     /// without company and region factors, and then not read).
     pub fn sample_batch<R: Rng + Clone>(
+        &self,
+        rng: &mut R,
+        level_common: &[f64],
+        common: Option<&[f64]>,
+        out: &mut [f64],
+        z: &mut Vec<f64>,
+    ) {
+        let Some(selling) = &self.selling else {
+            return self.draw_batch(rng, level_common, common, out, z);
+        };
+        // The selling periods drawn together, then put in their places.
+        let trials = level_common.len() / 2;
+        let (n, k) = (out.len() / trials.max(1), selling.len());
+        let gather = |v: &[f64]| -> Vec<f64> {
+            (0..trials)
+                .flat_map(|t| selling.iter().map(move |&h| v[t * n + h]))
+                .collect()
+        };
+        let common = common.map(gather);
+        let mut drawn = vec![0.0; trials * k];
+        self.draw_batch(rng, level_common, common.as_deref(), &mut drawn, z);
+        out.fill(0.0);
+        for (row, values) in out.chunks_exact_mut(n).zip(drawn.chunks_exact(k.max(1))) {
+            for (&h, &v) in selling.iter().zip(values) {
+                row[h] = v;
+            }
+        }
+    }
+
+    /// [`Self::sample_batch`] over every period of `out`.
+    fn draw_batch<R: Rng + Clone>(
         &self,
         rng: &mut R,
         level_common: &[f64],
@@ -900,9 +944,19 @@ pub struct SeasonError {
     /// The estimated indices (mean 1).
     pub index: Vec<f64>,
     pub chol: Vec<Vec<f64>>,
+    /// Each position of the year's entry in `index`, when the profile was
+    /// fitted on a company's selling positions alone (`fit::offseason`;
+    /// the closed ones take any: their index is zero); `None`: the
+    /// position itself.
+    pub slots: Option<Vec<usize>>,
 }
 
 impl SeasonError {
+    /// The entry of `index` that position `m` of the year reads.
+    pub fn slot(&self, m: usize) -> usize {
+        self.slots.as_ref().map_or(m, |s| s[m])
+    }
+
     /// Standard normal scores needed per trial.
     pub fn dim(&self) -> usize {
         self.chol.len()

@@ -320,7 +320,7 @@ fn season_multipliers(
             for trial in 0..trials {
                 e.multipliers(&z[trial * dim..(trial + 1) * dim], &mut by_position);
                 for (h, &pos) in seasons.iter().enumerate() {
-                    out[trial * n + h] = by_position[pos];
+                    out[trial * n + h] = by_position[e.slot(pos)];
                 }
             }
             (source, Arc::new(out))

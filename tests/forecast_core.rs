@@ -1004,3 +1004,59 @@ fn a_territory_vacant_for_a_year_is_forecast_from_when_it_resumed() {
         models.warnings
     );
 }
+
+#[test]
+fn a_company_closed_every_winter_is_forecast_at_zero_then_and_in_full_in_season() {
+    // Six territories selling about 2,000 a month (cv 0.1) from May to
+    // September and nothing in the other months, over 48 months: a year
+    // of 10,000 (sd 447). Fitted with the closed months as months at zero,
+    // every month's median was zero and the year's P10 / P50 / P90 were
+    // 2.7k / 10.8k / 20.9k on a numpy draw of this kind (measured
+    // 2026-12-06, session 18). The level rests on 20 selling months (a
+    // standard error of 0.1 / sqrt(20) = 2.2%): 7% is three of them.
+    let revenue = draws(6, 48, 5309, 0.1, |t, z| {
+        if (4..9).contains(&(t % 12)) {
+            2000.0 * (1.0 + z)
+        } else {
+            0.0
+        }
+    });
+    let h = history(revenue);
+    let models = fit(&h, h.n_periods(), 12, &spec());
+    assert!(
+        models.warnings.iter().any(|w| w
+            .contains("the company sold nothing in Jan, Feb, Mar, Apr, Oct, Nov, Dec in any year")),
+        "{:?}",
+        models.warnings
+    );
+    let sim = simulate(&models, &SimSpec::from_origin(&models, 12, 8, 4000));
+    let (p10, p50, p90) = (at(&sim, 0.1), at(&sim, 0.5), at(&sim, 0.9));
+    for (t, m) in sim.territories.iter().zip(&models.territories) {
+        assert_eq!(m.n_periods, 20, "{}: fitted on its selling months", m.name);
+        for (month, q) in t.periods.iter().enumerate() {
+            let q = &q.quantiles;
+            if (4..9).contains(&month) {
+                assert!(
+                    q[p10] > 1200.0 && (q[p50] / 2000.0 - 1.0).abs() < 0.1,
+                    "{} month {month}: P10 {:.0}, P50 {:.0}",
+                    m.name,
+                    q[p10],
+                    q[p50]
+                );
+            } else {
+                assert_eq!(q[p90], 0.0, "{} month {month} is closed", m.name);
+            }
+        }
+        let year = &t.year.quantiles;
+        assert!(
+            (year[p50] / 10_000.0 - 1.0).abs() < 0.07
+                && year[p10] > 8_500.0
+                && year[p90] < 11_500.0,
+            "{}: year P10 / P50 / P90 {:.0} / {:.0} / {:.0}",
+            m.name,
+            year[p10],
+            year[p50],
+            year[p90]
+        );
+    }
+}

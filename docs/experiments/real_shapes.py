@@ -1,6 +1,6 @@
 """Shapes real sales data has and the zoo does not: what the binary forecasts.
 
-Session 17 (2026-12-06). Each panel is monthly, in one region, with
+Sessions 17 and 18 (2026-12-06). Each panel is monthly, in one region, with
 territories selling about 1,000 a month under their own noise; the binary
 forecasts the next 12 months and the script prints each territory's year
 P10 / P50 / P90 (thousands) and the periods it was fitted on. What each
@@ -15,7 +15,10 @@ panel should give (a year of about 12k unless said):
 - ramp:      T6-T8 opened 18, 14 and 12 months before the origin, ramping
              from 20% to their full rate over six months;
 - growth:    four territories growing 15% a month for 36 months under 5%
-             noise (the truth's next year about 430k).
+             noise (the truth's next year about 430k);
+- closed:    six territories selling about 2,000 a month (cv 0.1) from May
+             to September and nothing in the other months (a year of
+             10k; session 18).
 
     python3 docs/experiments/real_shapes.py target/release/salesplan
 
@@ -76,6 +79,8 @@ def panels():
         s[start:] *= np.minimum(1, 0.2 + 0.8 * np.arange(48 - start) / 6)
     out["ramp"] = ramp
     out["growth"] = [100 * 1.15 ** np.arange(36) * (1 + 0.05 * rng.standard_normal(36)) for _ in range(4)]
+    selling = np.isin(np.arange(48) % 12, [4, 5, 6, 7, 8])
+    out["closed"] = [np.where(selling, noise(48, 0.1) * 2, 0.0) for _ in range(6)]
     return out
 
 

@@ -134,6 +134,7 @@ impl GroupProfile {
             source: source.to_string(),
             index: self.index.clone(),
             chol,
+            slots: None,
         })
     }
 }

@@ -38,7 +38,7 @@ const MIN_ACTIVE: usize = 3;
 /// The chance that a random arrangement of `zeros` empty periods among
 /// `n` puts a given `run` of them together: C(n - run, zeros - run) /
 /// C(n, zeros).
-fn run_chance(n: usize, zeros: usize, run: usize) -> f64 {
+pub(super) fn run_chance(n: usize, zeros: usize, run: usize) -> f64 {
     (0..run)
         .map(|k| (zeros - k) as f64 / (n - k) as f64)
         .product()

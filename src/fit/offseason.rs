@@ -1,0 +1,403 @@
+//! A business that sells nothing in part of every year: a ski school's
+//! summer, a garden centre's winter. Those periods are not observations
+//! of its level at zero; the business is closed.
+//!
+//! The seasonal profile is fitted on log ratios and cannot hold a season
+//! of zeros, so before this module the zeros went to the residual law's
+//! zero mass, drawn in any period: a company selling about 2,000 a month
+//! from May to September, and nothing else, was forecast with a median of
+//! zero every month and a year of P10 / P50 / P90 2.7k / 10.8k / 20.9k
+//! per territory against 10k.
+//!
+//! So when the company as a whole sold nothing in the same positions of
+//! the year (months, quarters, weeks) in every year its history shows
+//! them, and at least twice, and that is evidence of a closed season
+//! (were the company's empty periods spread at random over its history,
+//! that many of them would fill some `j` whole positions less than
+//! `CLOSED_EVIDENCE` of the time: C(s, j) C(N - K, Z - K) / C(N, Z), the
+//! union over the sets of `j` positions of the chance that a given set's
+//! K periods are all empty), the fit is run on the selling periods alone,
+//! as if the year had only those positions:
+//! - the level and trend move from one selling period to the next (the
+//!   closed months are missing observations, not months at zero), and
+//!   the trend's growth and the compounding bound are per selling year;
+//! - the residual law, the calibration and the common shocks see the
+//!   selling periods alone, so a zero inside the season is still a zero;
+//! - the seasonal index is zero at the closed positions, and the
+//!   simulation draws nothing there and leaves the state as it is.
+//!
+//! A month otherwise closed that sold once in at least three years, for
+//! less than a twentieth of the company's mean selling period (a late
+//! invoice, a return), stays closed; that sale is left out of the fit, and
+//! the warning names it.
+//!
+//! A company whose territories are closed in different seasons is left
+//! as before (each territory's zeros in its residual law); a sparse
+//! territory's empty months are not a closed season unless the whole
+//! company's are. A history with a reporting cadence is left as before.
+
+use crate::calendar::{Calendar, PeriodKind};
+use crate::history::SalesHistory;
+use crate::model::FittedModels;
+
+use super::start::run_chance;
+
+/// The chance under which the company's empty positions are taken as a
+/// closed season (as `start` takes a leading run as a late start).
+const CLOSED_EVIDENCE: f64 = 0.01;
+/// Fewest years a position must be seen empty in.
+const MIN_YEARS: usize = 2;
+/// A closed month's one stray sale (in a position seen in at least three
+/// years, empty in the others) is below this share of the company's mean
+/// selling period: a late invoice or a return, not a season. Leaving it
+/// out moves the forecast by less than its own size over the years seen.
+const STRAY_SHARE: f64 = 0.05;
+
+/// The company's closed season, and the periods it sells in.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ClosedSeason {
+    /// Per position of the year: its index among the selling positions,
+    /// `None` where the company is closed.
+    pub slots: Vec<Option<usize>>,
+    /// The fitted periods in the selling positions, in order.
+    pub kept: Vec<usize>,
+    /// The periods with sales in a closed position: the one year a month
+    /// otherwise closed sold in, for less than `STRAY_SHARE` of a
+    /// selling period (a late invoice, a return). Left out of the fit.
+    pub strays: Vec<usize>,
+}
+
+/// The company's closed season in its first `n_fit` periods (positions
+/// `positions`, `s` a year), if its history is evidence of one.
+pub(super) fn closed_season(
+    history: &SalesHistory,
+    n_fit: usize,
+    positions: &[usize],
+    s: usize,
+) -> Option<ClosedSeason> {
+    if history.cadence.is_some() || s < 2 || n_fit == 0 {
+        return None;
+    }
+    let empty: Vec<bool> = (0..n_fit)
+        .map(|t| history.revenue.iter().all(|r| r[t] == 0.0))
+        .collect();
+    let (mut seen, mut seen_empty) = (vec![0usize; s], vec![0usize; s]);
+    for (&m, &e) in positions.iter().zip(&empty) {
+        seen[m] += 1;
+        seen_empty[m] += usize::from(e);
+    }
+    let mut closed: Vec<bool> = (0..s)
+        .map(|m| seen[m] >= MIN_YEARS && seen_empty[m] == seen[m])
+        .collect();
+    let j = closed.iter().filter(|&&c| c).count();
+    let selling = (0..s).filter(|&m| !closed[m] && seen[m] > 0).count();
+    if j == 0 || selling == 0 {
+        return None;
+    }
+    let zeros = empty.iter().filter(|&&e| e).count();
+    let in_closed: usize = (0..s).filter(|&m| closed[m]).map(|m| seen[m]).sum();
+    let sets: f64 = (0..j).map(|k| (s - k) as f64 / (k + 1) as f64).product();
+    if sets * run_chance(n_fit, zeros, in_closed) >= CLOSED_EVIDENCE {
+        return None;
+    }
+    // A month sold in once, and for next to nothing, stays closed.
+    let company: Vec<f64> = (0..n_fit)
+        .map(|t| history.revenue.iter().map(|r| r[t]).sum())
+        .collect();
+    let selling_periods: Vec<f64> = (0..n_fit)
+        .filter(|&t| !closed[positions[t]] && !empty[t])
+        .map(|t| company[t])
+        .collect();
+    let typical = selling_periods.iter().sum::<f64>() / selling_periods.len().max(1) as f64;
+    let mut strays = Vec::new();
+    for m in 0..s {
+        let sold: Vec<usize> = (0..n_fit)
+            .filter(|&t| positions[t] == m && !empty[t])
+            .collect();
+        let amount: f64 = sold.iter().map(|&t| company[t]).sum();
+        if !closed[m]
+            && seen[m] > MIN_YEARS
+            && sold.len() == 1
+            && amount.abs() < STRAY_SHARE * typical
+        {
+            closed[m] = true;
+            strays.extend(sold);
+        }
+    }
+    let mut next = 0;
+    let slots = closed
+        .iter()
+        .map(|&c| {
+            (!c).then(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect();
+    let kept = (0..n_fit).filter(|&t| !closed[positions[t]]).collect();
+    Some(ClosedSeason {
+        slots,
+        kept,
+        strays,
+    })
+}
+
+impl ClosedSeason {
+    /// Selling positions a year.
+    pub fn selling(&self) -> usize {
+        self.slots.iter().flatten().count()
+    }
+
+    /// The history's selling periods alone (revenue and deals), as the fit
+    /// sees them.
+    pub fn selling_history(&self, history: &SalesHistory) -> SalesHistory {
+        let mut out = history.clone();
+        let keep = |s: &[f64]| self.kept.iter().map(|&t| s[t]).collect::<Vec<f64>>();
+        out.revenue = history.revenue.iter().map(|r| keep(r)).collect();
+        if let Some(c) = &mut out.deal_counts {
+            *c = c.iter().map(|r| keep(r)).collect();
+        }
+        if let (Some(sizes), Some(periods)) = (&mut out.deal_sizes, &mut out.deal_periods) {
+            for (s, p) in sizes.iter_mut().zip(periods.iter_mut()) {
+                let (v, q): (Vec<f64>, Vec<usize>) = s
+                    .iter()
+                    .zip(p.iter())
+                    .filter_map(|(&v, &q)| self.kept.binary_search(&q).ok().map(|k| (v, k)))
+                    .unzip();
+                *s = v;
+                *p = q;
+            }
+        }
+        out
+    }
+
+    /// The selling positions of the periods `positions` (the closed ones
+    /// left out), as the fit numbers them.
+    pub fn selling_positions(&self, positions: &[usize]) -> Vec<usize> {
+        positions.iter().filter_map(|&m| self.slots[m]).collect()
+    }
+
+    /// Each of the simulated horizon's periods (positions `horizon`): its
+    /// step among the selling ones, `None` where closed.
+    fn steps(&self, horizon: &[usize]) -> Vec<Option<usize>> {
+        let mut next = 0;
+        horizon
+            .iter()
+            .map(|&m| {
+                self.slots[m].map(|_| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect()
+    }
+
+    /// Models fitted on the selling periods, put back on the calendar:
+    /// seasonal indices zero at the closed positions, growth paths per
+    /// simulated period (`horizon`: their positions), the fitted-vs-actual
+    /// series over the history's periods from the first one fitted
+    /// (`n_fit` of them), the closed periods at zero.
+    pub fn expand(&self, models: &mut FittedModels, horizon: &[usize], n_fit: usize) {
+        let steps = self.steps(horizon);
+        let on_calendar = |v: &[f64]| -> Vec<f64> {
+            self.slots
+                .iter()
+                .map(|slot| slot.map_or(0.0, |k| v[k]))
+                .collect()
+        };
+        let per_period = |g: &[f64]| -> Vec<f64> {
+            if g.is_empty() {
+                return Vec::new();
+            }
+            steps
+                .iter()
+                .map(|k| k.and_then(|k| g.get(k).copied()).unwrap_or(0.0))
+                .collect()
+        };
+        for t in &mut models.territories {
+            t.season = on_calendar(&t.season);
+            t.growth = per_period(&t.growth);
+            for a in &mut t.alternatives {
+                a.growth = per_period(&a.growth);
+            }
+            let d = &mut t.diagnostics;
+            let first = self.kept.len() - d.actual.len().min(self.kept.len());
+            if let Some(&from) = self.kept.get(first) {
+                let mut actual = vec![0.0; n_fit - from];
+                let mut mean = vec![0.0; n_fit - from];
+                for (k, &p) in self.kept[first..].iter().enumerate() {
+                    actual[p - from] = d.actual[k];
+                    mean[p - from] = d.fitted.get(k).copied().unwrap_or(0.0);
+                }
+                d.actual = actual;
+                d.fitted = mean;
+            }
+        }
+        for e in models.season_errors.iter_mut().flatten() {
+            e.slots = Some(self.slots.iter().map(|s| s.unwrap_or(0)).collect());
+        }
+    }
+}
+
+/// The name of the position of the year of period `ordinal`: its month
+/// ("Jan"), its fiscal quarter ("Q3"), or its week ("week 27").
+pub(super) fn position_name(calendar: &Calendar, ordinal: i64) -> String {
+    let m = calendar.season_of(ordinal);
+    match calendar.kind {
+        PeriodKind::Month => calendar.start_of(ordinal).format("%b").to_string(),
+        PeriodKind::Quarter => format!("Q{}", m + 1),
+        PeriodKind::Week => format!("week {}", m + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::{Calendar, PeriodKind};
+    use crate::history::Territory;
+
+    /// Territories selling `value(i, t)` over `n` months from January.
+    fn monthly(count: usize, n: usize, value: impl Fn(usize, usize) -> f64) -> SalesHistory {
+        let territories = (0..count)
+            .map(|i| Territory {
+                name: format!("T{i}"),
+                region: "R".into(),
+            })
+            .collect();
+        let revenue = (0..count)
+            .map(|i| (0..n).map(|t| value(i, t)).collect())
+            .collect();
+        SalesHistory::from_series(
+            Calendar::new(PeriodKind::Month, 1),
+            2000 * 12,
+            territories,
+            revenue,
+        )
+    }
+
+    fn positions(n: usize) -> Vec<usize> {
+        (0..n).map(|t| t % 12).collect()
+    }
+
+    /// Open May to September.
+    fn summer(t: usize) -> bool {
+        (4..9).contains(&(t % 12))
+    }
+
+    #[test]
+    fn a_company_closed_every_winter_is_fitted_on_its_selling_months() {
+        let h = monthly(3, 36, |i, t| {
+            if summer(t) {
+                100.0 + (i + t) as f64
+            } else {
+                0.0
+            }
+        });
+        let closed = closed_season(&h, 36, &positions(36), 12).expect("a closed season");
+        let open: Vec<usize> = (0..12).filter(|&m| closed.slots[m].is_some()).collect();
+        assert_eq!(open, vec![4, 5, 6, 7, 8]);
+        assert_eq!(closed.slots[6], Some(2));
+        assert_eq!(closed.selling(), 5);
+        assert_eq!(closed.kept.len(), 15);
+        assert_eq!(closed.kept[5], 16, "the second May");
+        let selling = closed.selling_history(&h);
+        assert_eq!(selling.revenue[1][5], h.revenue[1][16]);
+        assert_eq!(selling.n_periods(), 15);
+        assert_eq!(
+            closed.selling_positions(&positions(14)),
+            vec![0, 1, 2, 3, 4]
+        );
+        // Two years are enough (a chance of 1 in 2 million before the
+        // 792 sets of seven months); one is not.
+        assert!(closed_season(&h, 24, &positions(24), 12).is_some());
+        assert!(closed_season(&h, 12, &positions(12), 12).is_none());
+    }
+
+    #[test]
+    fn empty_months_at_random_or_in_one_territory_are_not_a_closed_season() {
+        // A company selling in about one month in five, wherever it falls:
+        // some months of the year are empty in all of its three years by
+        // chance (0.8^3 each), but so are most of its periods.
+        let sparse = |_: usize, t: usize| {
+            if (t * 7919).is_multiple_of(5) {
+                50.0
+            } else {
+                0.0
+            }
+        };
+        let h = monthly(1, 36, sparse);
+        let zeros = h.revenue[0].iter().filter(|&&v| v == 0.0).count();
+        assert!(zeros > 24, "{zeros} empty months");
+        assert!(closed_season(&h, 36, &positions(36), 12).is_none());
+        // A month sold in once for next to nothing stays closed (three
+        // territories' 4 each against a selling month of 300: a twentieth
+        // is 15); sold in for more, or in two years, it is open.
+        let stray = |amount: f64, years: &'static [usize]| {
+            move |_: usize, t: usize| match t {
+                t if summer(t) => 100.0,
+                t if t % 12 == 2 && years.contains(&(t / 12)) => amount,
+                _ => 0.0,
+            }
+        };
+        let closed = closed_season(&monthly(3, 36, stray(4.0, &[1])), 36, &positions(36), 12);
+        assert_eq!(closed.map(|c| (c.selling(), c.strays)), Some((5, vec![14])));
+        for (amount, years) in [(6.0, &[1][..]), (4.0, &[0, 2][..])] {
+            let closed = closed_season(
+                &monthly(3, 36, stray(amount, years)),
+                36,
+                &positions(36),
+                12,
+            );
+            assert_eq!(
+                closed.map(|c| c.selling()),
+                Some(6),
+                "{amount} in {years:?}"
+            );
+        }
+        // One territory closed in winter, another selling all year.
+        let h = monthly(2, 36, |i, t| if i == 1 || summer(t) { 100.0 } else { 0.0 });
+        assert!(closed_season(&h, 36, &positions(36), 12).is_none());
+    }
+
+    #[test]
+    fn deals_follow_their_periods_and_the_models_go_back_on_the_calendar() {
+        let mut h = monthly(1, 24, |_, t| if summer(t) { 100.0 } else { 0.0 });
+        h.deal_counts = Some(vec![h.revenue[0].iter().map(|&v| v / 50.0).collect()]);
+        h.deal_sizes = Some(vec![vec![50.0, 50.0, 70.0]]);
+        h.deal_periods = Some(vec![vec![4, 5, 17]]);
+        let closed = closed_season(&h, 24, &positions(24), 12).unwrap();
+        let selling = closed.selling_history(&h);
+        assert_eq!(selling.deal_periods, Some(vec![vec![0, 1, 6]]));
+        assert_eq!(selling.deal_counts.as_ref().unwrap()[0], vec![2.0; 10]);
+
+        let spec = crate::scenario::FitSpec {
+            criterion: crate::scenario::Criterion::Aic,
+            families: vec!["lognormal".into()],
+        };
+        let layout = super::super::Layout {
+            s: 5,
+            positions: closed.selling_positions(&positions(24)),
+            ordinals: closed.kept.iter().map(|&t| 2000 * 12 + t as i64).collect(),
+            origin: 2000 * 12 + 24,
+        };
+        let mut models = super::super::fit_periods(&selling, 10, 5, &spec, &layout);
+        assert_eq!(models.territories[0].season.len(), 5);
+        models.territories[0].growth = vec![0.1, 0.2, 0.3, 0.4, 0.5];
+        // Fifteen months from January: the next May to September sell.
+        let ahead = positions(15);
+        closed.expand(&mut models, &ahead, 24);
+        let t = &models.territories[0];
+        assert_eq!(t.season.len(), 12);
+        assert!(t
+            .season
+            .iter()
+            .enumerate()
+            .all(|(m, &v)| (v > 0.0) == summer(m)));
+        assert_eq!(&t.growth[3..10], &[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.0]);
+        // The fitted-vs-actual series from the first May, closed months at zero.
+        assert_eq!(t.diagnostics.actual.len(), 20);
+        assert_eq!(t.diagnostics.actual[0], 100.0);
+        assert_eq!(t.diagnostics.actual[5], 0.0);
+        assert_eq!(t.diagnostics.actual[12], 100.0);
+    }
+}
