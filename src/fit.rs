@@ -1,6 +1,8 @@
 //! Fitting: from a [`SalesHistory`] to [`FittedModels`].
 //!
-//! Per territory, in this order (the README explains the choices):
+//! A company closed in part of every year is fitted on its selling periods
+//! alone (`offseason`). Per territory, in this order (the README explains
+//! the choices):
 //! 1. **Seasonality** (`season`), pooled: a log-linear regression on the
 //!    company's and each region's total picks seasonal indices when the
 //!    information criterion supports them; each territory's own deviations
