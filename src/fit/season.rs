@@ -14,6 +14,9 @@ const MIN_WITHIN_DF: usize = 6;
 /// Periods more than this many robust standard deviations above their
 /// local median are capped when estimating level and trend (`winsorize`).
 const OUTLIER_Z: f64 = 5.0;
+/// Fewest other years' ratios a position keeps for one of its periods to
+/// be left out of its group's profile as an extreme (`group_profile`).
+const MIN_USUAL_YEARS: usize = 3;
 /// Neighbours whose median a period is measured against for spikes.
 const SPIKE_NEIGHBOURS: usize = 4;
 
@@ -150,6 +153,15 @@ pub fn shortest_seasonal_history(s: usize) -> usize {
 /// the local level on seasonal dummies, when BIC prefers it to no
 /// seasonality; each year's periods weigh `discount` times the next year's
 /// (weighted least squares: the profile as the latest years show it).
+///
+/// One-off shocks are not season (X-11's extreme values): a period whose
+/// deseasonalised total is more than `OUTLIER_Z` robust standard
+/// deviations from the median of the year centred on it (`extremes`) is
+/// left out of the regression, and its total replaced by that median
+/// times its seasonal index in the local level the others are measured
+/// against. Three months of a company-wide shutdown at 30% of the usual
+/// had taken a plain ±25% season's profile away (BIC: the shock's squares
+/// outweighed the season's), and with it every territory's seasonality.
 pub(super) fn group_profile(
     total: &[f64],
     positions: &[usize],
@@ -160,6 +172,83 @@ pub(super) fn group_profile(
     if n < shortest_seasonal_history(s) || total.iter().any(|&v| v <= 0.0) {
         return None;
     }
+    let first = regress(total, positions, s, discount, &[])?;
+    // The first profile for finding the extremes: each position's median
+    // log ratio (a shock in one year moves a mean, not a median).
+    let index = median_index(total, positions, s)
+        .unwrap_or_else(|| profile_index(&first.with, s, first.trend_terms));
+    let deseasonalised: Vec<f64> = total
+        .iter()
+        .zip(positions)
+        .map(|(v, &m)| v / index[m])
+        .collect();
+    let local = centred_level(total, s);
+    let (extreme, level) = extremes(&deseasonalised, s);
+    // Only where the position's other years show what is usual: at least
+    // `MIN_USUAL_YEARS` ratios to the centred level are left at it (with
+    // fewer, a shock cannot be told from the position's season, nor a
+    // moving holiday from a shock).
+    let mut usual = vec![0usize; s];
+    for (t, l) in local.iter().enumerate() {
+        if l.is_some() && !extreme.contains(&t) {
+            usual[positions[t]] += 1;
+        }
+    }
+    let extreme: Vec<usize> = extreme
+        .into_iter()
+        .filter(|&t| usual[positions[t]] >= MIN_USUAL_YEARS)
+        .collect();
+    let fit = if extreme.is_empty() {
+        first
+    } else {
+        let cleaned: Vec<f64> = (0..n)
+            .map(|t| {
+                if extreme.contains(&t) {
+                    level[t] * index[positions[t]]
+                } else {
+                    total[t]
+                }
+            })
+            .collect();
+        regress(&cleaned, positions, s, discount, &extreme)?
+    };
+    if bic(&fit.with) >= bic(&fit.without) {
+        return None;
+    }
+    let k = fit.trend_terms;
+    let sigma2 = fit.with.sigma2();
+    let log_cov = (k..s + k - 1)
+        .map(|i| {
+            (k..s + k - 1)
+                .map(|j| sigma2 * fit.with.xtx_inv[i][j])
+                .collect()
+        })
+        .collect();
+    Some(GroupProfile {
+        index: profile_index(&fit.with, s, k),
+        log_cov,
+    })
+}
+
+/// A group total's regressions with and without seasonal dummies.
+struct Regression {
+    with: Ols,
+    without: Ols,
+    /// Level terms before the dummies: 1 (against the centred level), or
+    /// 2 (a log-linear trend, under two seasons of centred points).
+    trend_terms: usize,
+}
+
+/// The regressions of [`group_profile`] on `total`, the periods `skip`
+/// left out.
+fn regress(
+    total: &[f64],
+    positions: &[usize],
+    s: usize,
+    discount: f64,
+    skip: &[usize],
+) -> Option<Regression> {
+    let n = total.len();
     // Against the local level (a centred moving average over a year), so
     // that a trend that turns is not read as seasonality.
     // With under two seasons the centred level leaves too few periods: a
@@ -168,6 +257,9 @@ pub(super) fn group_profile(
     let centred = local.iter().filter(|l| l.is_some()).count() >= 2 * s;
     let (mut y, mut pos, mut t, mut root_w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (i, ((v, l), &m)) in total.iter().zip(&local).zip(positions).enumerate() {
+        if skip.contains(&i) {
+            continue;
+        }
         let value = match (centred, l) {
             (true, Some(l)) => (v / l).ln(),
             (true, None) => continue,
@@ -195,12 +287,34 @@ pub(super) fn group_profile(
             r
         })
         .collect();
-    let without = ols(&base, &y)?;
-    let with = ols(&seasonal, &y)?;
-    if bic(&with) >= bic(&without) {
-        return None;
+    Some(Regression {
+        without: ols(&base, &y)?,
+        with: ols(&seasonal, &y)?,
+        trend_terms,
+    })
+}
+
+/// Seasonal indices (mean 1) from each position's median log ratio to the
+/// centred level; `None` where a position has no ratio.
+fn median_index(total: &[f64], positions: &[usize], s: usize) -> Option<Vec<f64>> {
+    let local = centred_level(total, s);
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); s];
+    for ((v, l), &m) in total.iter().zip(&local).zip(positions) {
+        if let Some(l) = l {
+            ratios[m].push((v / l).ln());
+        }
     }
-    let k = trend_terms;
+    let mut idx = ratios
+        .iter_mut()
+        .map(|r| median(r).map(f64::exp))
+        .collect::<Option<Vec<f64>>>()?;
+    let m = mean(&idx);
+    idx.iter_mut().for_each(|v| *v /= m);
+    Some(idx)
+}
+
+/// Seasonal indices (mean 1) from the dummies' coefficients.
+fn profile_index(with: &Ols, s: usize, k: usize) -> Vec<f64> {
     let mut idx: Vec<f64> = (0..s)
         .map(|m| {
             if m == 0 {
@@ -212,18 +326,34 @@ pub(super) fn group_profile(
         .collect();
     let m = mean(&idx);
     idx.iter_mut().for_each(|v| *v /= m);
-    let sigma2 = with.sigma2();
-    let log_cov = (k..s + k - 1)
-        .map(|i| {
-            (k..s + k - 1)
-                .map(|j| sigma2 * with.xtx_inv[i][j])
-                .collect()
+    idx
+}
+
+/// The periods of the deseasonalised series `a` (positive) whose log is
+/// more than `OUTLIER_Z` robust standard deviations (1.4826 median
+/// absolute deviations) from the log of the median of the `s + 1` periods
+/// centred on them (fewer at the ends), and those medians. A year's
+/// median: a shock of a few months does not move it, as it moves a
+/// moving average or a spike's four neighbours.
+fn extremes(a: &[f64], s: usize) -> (Vec<usize>, Vec<f64>) {
+    let n = a.len();
+    let half = (s / 2).max(1);
+    let level: Vec<f64> = (0..n)
+        .map(|t| {
+            let mut w: Vec<f64> = a[t.saturating_sub(half)..(t + half + 1).min(n)].to_vec();
+            median(&mut w).unwrap_or(a[t])
         })
         .collect();
-    Some(GroupProfile {
-        index: idx,
-        log_cov,
-    })
+    let log_dev: Vec<f64> = a.iter().zip(&level).map(|(v, l)| (v / l).ln()).collect();
+    let mut abs: Vec<f64> = log_dev.iter().map(|d| d.abs()).collect();
+    let sd = median(&mut abs).unwrap_or(0.0) * 1.4826;
+    if !(sd > 0.0) {
+        return (Vec::new(), level);
+    }
+    let extreme = (0..n)
+        .filter(|&t| log_dev[t].abs() > OUTLIER_Z * sd)
+        .collect();
+    (extreme, level)
 }
 
 fn bic(f: &Ols) -> f64 {
