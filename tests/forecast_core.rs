@@ -1060,3 +1060,35 @@ fn a_company_closed_every_winter_is_forecast_at_zero_then_and_in_full_in_season(
         );
     }
 }
+
+#[test]
+fn a_shutdown_of_a_few_months_does_not_take_the_season_away() {
+    // Eight territories with a ±25% season (noise cv 0.08) over 60 months,
+    // months 39-41 (a spring, 18 months before the origin) at 30% of their
+    // usual everywhere. The shutdown's squares had outweighed the season
+    // in the company's profile: no territory was seasonal, every month of
+    // the next year was forecast alike, and the monthly medians missed
+    // the truth by 16% on average on a numpy draw of this kind (measured
+    // 2026-12-06, session 18; 6% since). 10% is over four standard errors
+    // of a territory's mean of 5 Januaries (0.08 / sqrt(5) = 3.6%) and
+    // allows the profile's own error.
+    let season =
+        |t: usize| 1.0 + 0.25 * (2.0 * std::f64::consts::PI * (t % 12) as f64 / 12.0).sin();
+    let revenue = draws(8, 60, 3906, 0.08, |t, z| {
+        let shock = if (39..42).contains(&t) { 0.3 } else { 1.0 };
+        1000.0 * season(t) * shock * (1.0 + z)
+    });
+    let h = history(revenue);
+    let models = fit(&h, h.n_periods(), 12, &spec());
+    let sim = simulate(&models, &SimSpec::from_origin(&models, 12, 5, 4000));
+    let p50 = at(&sim, 0.5);
+    let mut errors = Vec::new();
+    for (t, m) in sim.territories.iter().zip(&models.territories) {
+        assert!(m.diagnostics.seasonal, "{} lost its season", m.name);
+        for (month, q) in t.periods.iter().enumerate() {
+            errors.push((q.quantiles[p50] / (1000.0 * season(month)) - 1.0).abs());
+        }
+    }
+    let mean_error = errors.iter().sum::<f64>() / errors.len() as f64;
+    assert!(mean_error < 0.10, "monthly medians off by {mean_error:.3}");
+}

@@ -18,7 +18,11 @@ panel should give (a year of about 12k unless said):
              noise (the truth's next year about 430k);
 - closed:    six territories selling about 2,000 a month (cv 0.1) from May
              to September and nothing in the other months (a year of
-             10k; session 18).
+             10k; session 18);
+- shutdown:  eight territories of 1,000 a month under a ±25% season (cv
+             0.08) for 60 months, months 39-41 at 30% of their usual
+             everywhere (a year of 12k; session 18). The script also prints
+             the monthly medians' mean absolute error against the truth.
 
     python3 docs/experiments/real_shapes.py target/release/salesplan
 
@@ -81,6 +85,9 @@ def panels():
     out["growth"] = [100 * 1.15 ** np.arange(36) * (1 + 0.05 * rng.standard_normal(36)) for _ in range(4)]
     selling = np.isin(np.arange(48) % 12, [4, 5, 6, 7, 8])
     out["closed"] = [np.where(selling, noise(48, 0.1) * 2, 0.0) for _ in range(6)]
+    shape = 1 + 0.25 * np.sin(2 * np.pi * np.arange(60) / 12)
+    shock = np.where(np.isin(np.arange(60), [39, 40, 41]), 0.3, 1.0)
+    out["shutdown"] = [shape * shock * noise(60) for _ in range(8)]
     return out
 
 
@@ -105,6 +112,11 @@ def main():
             print(name + ": " + "  ".join(
                 f"{r['name']} {float(r['p10']) / 1e3:.1f}/{float(r['p50']) / 1e3:.1f}/{float(r['p90']) / 1e3:.1f} ({periods[r['name']]})"
                 for r in rows))
+            if name == "shutdown":
+                shape = 1 + 0.25 * np.sin(2 * np.pi * np.arange(12) / 12)
+                periods_ = [r for r in csv.DictReader(open(d / "out" / "forecast.csv")) if r["level"] == "territory" and r["period"] != "year"]
+                errors = [abs(float(r["p50"]) / (1000 * shape[int(r["period"][5:7]) - 1]) - 1) for r in periods_]
+                print(f"shutdown: monthly medians off the truth by {np.mean(errors):.3f} on average")
 
 
 if __name__ == "__main__":

@@ -127,6 +127,8 @@ pub(super) struct GroupProfile {
     /// Covariance of the log coefficients of positions 1..s (position 0 is
     /// the reference): sigma^2 (X'X)^-1 of the regression.
     pub(super) log_cov: Vec<Vec<f64>>,
+    /// Periods left out as extremes: shocks to the whole group.
+    pub(super) extremes: Vec<usize>,
 }
 
 impl GroupProfile {
@@ -227,6 +229,7 @@ pub(super) fn group_profile(
     Some(GroupProfile {
         index: profile_index(&fit.with, s, k),
         log_cov,
+        extremes: extreme,
     })
 }
 
@@ -659,6 +662,32 @@ mod tests {
                 100.0 * (1.0 + amp(t / 12) * angle.cos()) * (1.0 + 2.0 * noise * u)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_shock_of_a_few_months_is_left_out_of_the_profile_not_its_season() {
+        // Five years of a ±25% season (noise ±2%), months 39-41 at 30% of
+        // their usual (a shutdown). The shock's squares had outweighed the
+        // season's under BIC: no profile at all.
+        let positions: Vec<usize> = (0..60).map(|t| t % 12).collect();
+        let usual = seasonal_series(5, |_| 0.25, 0.02, 7);
+        let mut shocked = usual.clone();
+        shocked[39..42].iter_mut().for_each(|v| *v *= 0.3);
+        let plain = group_profile(&usual, &positions, 12, 1.0).expect("a season");
+        let g = group_profile(&shocked, &positions, 12, 1.0).expect("a season despite the shock");
+        assert_eq!(g.extremes, vec![39, 40, 41]);
+        assert!(plain.extremes.is_empty());
+        for (m, (a, b)) in g.index.iter().zip(&plain.index).enumerate() {
+            assert!(
+                (a / b - 1.0).abs() < 0.03,
+                "position {m}: {a:.3} against {b:.3}"
+            );
+        }
+        // Two years and a half (Walmart's weekly or monthly history): a
+        // position has too few other years to tell a shock from its season.
+        let short: Vec<f64> = shocked[12..42].to_vec();
+        let g = group_profile(&short, &positions[..30], 12, 1.0);
+        assert!(g.is_none_or(|g| g.extremes.is_empty()));
     }
 
     #[test]
