@@ -63,7 +63,7 @@ mod start;
 use calibration::calibrate;
 use season::{
     deseasonalise, group_profile, seasonal_deviations, seasonal_discount, seasonal_spread,
-    Deseasonalised,
+    Deseasonalised, GroupProfile, OUTLIER_Z,
 };
 use spread::correct_for_fitted_parameters;
 
@@ -149,10 +149,11 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     models.warnings.insert(
         0,
         format!(
-            "the company sold nothing in {} in any year of its history{left_out}: forecast at zero there, and each territory fitted on its {} selling {}s a year",
+            "the company sold nothing in {} in any year of its history{left_out}: forecast at zero there, and each territory fitted on its {} selling {}{} a year",
             names.join(", "),
             closed.selling(),
-            calendar.kind.name()
+            calendar.kind.name(),
+            if closed.selling() == 1 { "" } else { "s" }
         ),
     );
     models
@@ -229,19 +230,42 @@ fn fit_periods(
         .collect();
     // Each region's profile and its estimation error (the company's where
     // the region's own total shows no seasonality the criterion supports).
-    let (region_profiles, season_errors): (Vec<Vec<f64>>, Vec<Option<SeasonError>>) = region_totals
+    let region_fits: Vec<Option<GroupProfile>> = region_totals
         .iter()
+        .map(|total| group_profile(total, positions, s, discount))
+        .collect();
+    // The shocks left out of the profiles, named (the regions' beside the
+    // company's).
+    let mut shock_warnings: Vec<String> = Vec::new();
+    let company_shocks = company_fit.as_ref().map_or(&[][..], |g| &g.extremes[..]);
+    let groups = std::iter::once(("the company's".to_string(), company_shocks)).chain(
+        regions.iter().zip(&region_fits).filter_map(|(name, g)| {
+            let e = &g.as_ref()?.extremes;
+            (e.iter().any(|t| !company_shocks.contains(t)))
+                .then(|| (format!("region '{name}''s"), &e[..]))
+        }),
+    );
+    for (group, shocks) in groups.filter(|(_, e)| !e.is_empty()) {
+        let dates: Vec<String> = shocks
+            .iter()
+            .map(|&t| calendar.start_of(layout.ordinals[t]).to_string())
+            .collect();
+        shock_warnings.push(format!(
+            "{group} total in {} was far from its usual (over {OUTLIER_Z} robust standard deviations from the median of the year around it): left out of its seasonal profile, as a shock and not the season",
+            dates.join(", ")
+        ));
+    }
+    let (region_profiles, season_errors): (Vec<Vec<f64>>, Vec<Option<SeasonError>>) = region_fits
+        .into_iter()
         .zip(&regions)
-        .map(
-            |(total, name)| match (group_profile(total, positions, s, discount), &company_fit) {
-                (Some(g), _) => {
-                    let e = g.error(&format!("region:{name}"));
-                    (g.index, e)
-                }
-                (None, Some(c)) => (c.index.clone(), c.error("company")),
-                (None, None) => (vec![1.0; s], None),
-            },
-        )
+        .map(|(fitted, name)| match (fitted, &company_fit) {
+            (Some(g), _) => {
+                let e = g.error(&format!("region:{name}"));
+                (g.index, e)
+            }
+            (None, Some(c)) => (c.index.clone(), c.error("company")),
+            (None, None) => (vec![1.0; s], None),
+        })
         .unzip();
     let seasonal_any = company_profile.is_some();
     // Each region's growth per period, as its deseasonalised total showed
@@ -424,7 +448,7 @@ fn fit_periods(
         .collect();
 
     // Pool what cannot be fitted alone.
-    let mut warnings = Vec::new();
+    let mut warnings = shock_warnings;
     let pooled_sdlog = pooled_sdlog(&fits);
     // A region with no fitted territory borrows the company's median.
     let level_median = |region: Option<usize>| {
@@ -1215,7 +1239,33 @@ fn pooled_sdlog(fits: &[TerritoryFit]) -> f64 {
             (m > 0.0 && var.is_finite()).then(|| (1.0 + var / (m * m)).ln().sqrt())
         })
         .collect();
-    median(&mut v).unwrap_or(0.5).clamp(0.05, 2.0)
+    median(&mut v)
+        .or_else(|| sparse_sdlog(fits))
+        .unwrap_or(0.5)
+        .clamp(0.05, 2.0)
+}
+
+/// Where no territory has enough positive periods for its own law, the
+/// spread of their log ratios pooled (each about its own mean: the
+/// pooled variance, sum of squares over degrees of freedom); `None`
+/// without two ratios in any. Five territories billing once a year had
+/// taken the 0.5 of no evidence: a year of 12,000 at cv 0.1 was forecast
+/// at P10 / P50 / P90 4.9k / 10.2k / 21.8k (session 18).
+fn sparse_sdlog(fits: &[TerritoryFit]) -> Option<f64> {
+    let (mut squares, mut dof) = (0.0, 0.0);
+    for f in fits
+        .iter()
+        .filter(|f| f.needs_pooling && !f.empty && !f.closed)
+    {
+        if let (PositivePart::Parametric(p), true) = (&f.residual.positive, f.n_positive >= 2) {
+            if p.family == Family::LogNormal {
+                // The maximum-likelihood sd: squares over n.
+                squares += p.params[1] * p.params[1] * f.n_positive as f64;
+                dof += (f.n_positive - 1) as f64;
+            }
+        }
+    }
+    (dof > 0.0).then(|| (squares / dof).sqrt())
 }
 
 /// `params` with the state's smoothing weights added (`alpha`, `beta`,

@@ -13,7 +13,7 @@ use crate::stats::quantile::mean;
 const MIN_WITHIN_DF: usize = 6;
 /// Periods more than this many robust standard deviations above their
 /// local median are capped when estimating level and trend (`winsorize`).
-const OUTLIER_Z: f64 = 5.0;
+pub(super) const OUTLIER_Z: f64 = 5.0;
 /// Fewest other years' ratios a position keeps for one of its periods to
 /// be left out of its group's profile as an extreme (`group_profile`).
 const MIN_USUAL_YEARS: usize = 3;
