@@ -350,7 +350,7 @@ fn extremes(a: &[f64], s: usize) -> (Vec<usize>, Vec<f64>) {
     let log_dev: Vec<f64> = a.iter().zip(&level).map(|(v, l)| (v / l).ln()).collect();
     let mut abs: Vec<f64> = log_dev.iter().map(|d| d.abs()).collect();
     let sd = median(&mut abs).unwrap_or(0.0) * 1.4826;
-    if !(sd > 0.0) {
+    if sd.is_nan() || sd <= 0.0 {
         return (Vec::new(), level);
     }
     let extreme = (0..n)
