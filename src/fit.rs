@@ -507,24 +507,28 @@ fn fit_periods(
             let first = calendar.start_of(layout.ordinals[t0]);
             let unit = calendar.kind.name();
             let before = &series[i][..t0];
+            // Calendar periods (a closed season's included).
+            let since = |t: usize| layout.ordinals[t0] - layout.ordinals[t];
+            let from_then = layout.origin - layout.ordinals[t0];
             let message = if before.iter().all(|&v| v == 0.0) {
                 format!(
-                    "territory '{name}' has no sales in the {t0} {unit}s before {first}: fitted on its {} {unit}s from then (too long a run to be its own quiet spells: taken as before it started selling)",
-                    n_fit - t0,
+                    "territory '{name}' has no sales in the {} {unit}s before {first}: fitted on its {from_then} {unit}s from then (too long a run to be its own quiet spells: taken as before it started selling)",
+                    since(0),
                 )
             } else {
                 let spell = before.iter().rev().take_while(|&&v| v == 0.0).count();
                 format!(
-                    "territory '{name}' sold nothing in the {spell} {unit}s before {first}, after selling before them: fitted on its {} {unit}s from then (too long a spell to be its own quiet spells: taken as a restart, such as a vacancy filled or rows missing)",
-                    n_fit - t0,
+                    "territory '{name}' sold nothing in the {} {unit}s before {first}, after selling before them: fitted on its {from_then} {unit}s from then (too long a spell to be its own quiet spells: taken as a restart, such as a vacancy filled or rows missing)",
+                    since(t0 - spell),
                 )
             };
             warnings.push(message);
         }
     }
     if n_fit < 2 * s {
+        let periods = layout.origin - layout.ordinals.first().copied().unwrap_or(layout.origin);
         warnings.push(format!(
-            "only {n_fit} {}s of history: seasonal and trend terms are estimated from less than two years",
+            "only {periods} {}s of history: seasonal and trend terms are estimated from less than two years",
             calendar.kind.name()
         ));
     }
@@ -615,6 +619,10 @@ struct TerritoryFit {
     /// persistence, common shocks).
     closed: bool,
     n_positive: usize,
+    /// The positive ratios' log sum of squares about their mean and its
+    /// degrees of freedom, for a territory too sparse for its own law
+    /// (`sparse_sdlog`); `None` otherwise.
+    sparse_squares: Option<(f64, f64)>,
     /// The rolling-origin evaluation of the chosen form.
     evaluation: select::Evaluation,
     /// The forms averaged with the chosen one.
@@ -1102,6 +1110,7 @@ fn fit_territory(
         needs_pooling,
         closed: false,
         n_positive: n_pos,
+        sparse_squares: needs_pooling.then(|| log_squares(&positive)).flatten(),
         growth: choice.fit.growth.clone(),
         evaluation: choice.evaluation,
         alternatives,
@@ -1198,6 +1207,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         needs_pooling: true,
         closed: false,
         n_positive: 0,
+        sparse_squares: None,
         growth: Vec::new(),
         evaluation: select::Evaluation::default(),
         alternatives: Vec::new(),
@@ -1252,20 +1262,27 @@ fn pooled_sdlog(fits: &[TerritoryFit]) -> f64 {
 /// taken the 0.5 of no evidence: a year of 12,000 at cv 0.1 was forecast
 /// at P10 / P50 / P90 4.9k / 10.2k / 21.8k (session 18).
 fn sparse_sdlog(fits: &[TerritoryFit]) -> Option<f64> {
-    let (mut squares, mut dof) = (0.0, 0.0);
-    for f in fits
+    let (squares, dof) = fits
         .iter()
-        .filter(|f| f.needs_pooling && !f.empty && !f.closed)
-    {
-        if let (PositivePart::Parametric(p), true) = (&f.residual.positive, f.n_positive >= 2) {
-            if p.family == Family::LogNormal {
-                // The maximum-likelihood sd: squares over n.
-                squares += p.params[1] * p.params[1] * f.n_positive as f64;
-                dof += (f.n_positive - 1) as f64;
-            }
-        }
-    }
+        .filter(|f| !f.empty && !f.closed)
+        .filter_map(|f| f.sparse_squares)
+        .fold((0.0, 0.0), |(s, d), (fs, fd)| (s + fs, d + fd));
     (dof > 0.0).then(|| (squares / dof).sqrt())
+}
+
+/// The log sum of squares of positive `x` about its mean and its degrees
+/// of freedom (n - 1); `None` under two values. Equal values give 0: an
+/// exactly regular history's spread, not the 0.5 of no evidence.
+fn log_squares(x: &[f64]) -> Option<(f64, f64)> {
+    if x.len() < 2 {
+        return None;
+    }
+    let logs: Vec<f64> = x.iter().map(|v| v.ln()).collect();
+    let m = mean(&logs);
+    Some((
+        logs.iter().map(|l| (l - m).powi(2)).sum(),
+        (x.len() - 1) as f64,
+    ))
 }
 
 /// `params` with the state's smoothing weights added (`alpha`, `beta`,

@@ -605,7 +605,8 @@ impl TerritoryModel {
     /// innovations (before the season and the residual ratio's mean),
     /// averaged over the forms with their weights, at the level's estimate
     /// (its median; a level shift wider on one side moves the simulated
-    /// mean off it).
+    /// mean off it). For a company with a closed season (`fit::offseason`)
+    /// `h` counts the periods it sells in: its state steps only in those.
     pub fn expected(&self, h: usize) -> f64 {
         let others: f64 = self.alternatives.iter().map(|a| a.weight).sum();
         (1.0 - others) * form_mean(&self.level, &self.growth, h)
@@ -693,6 +694,8 @@ const LEVEL_FLOOR: f64 = 1e-3;
 /// One territory's constants for drawing paths in batches of trials: the
 /// Cholesky factor of its state law, its noise weights and its season
 /// index per horizon period, computed once per run instead of per draw.
+/// "Period" below is a period it sells in: a closed season's periods are
+/// left out of the draws and set to zero (`selling`).
 ///
 /// A trial's path: the state (level and slope) drawn from its joint normal
 /// law (two normals; the level's scaled by its side's shift), then per
@@ -734,13 +737,14 @@ struct FormSampler {
     chol: LevelCholesky,
     /// Lowest simulated level.
     floor: f64,
-    /// The group's growth in each horizon period (0: none).
+    /// The group's growth in each horizon period it sells in (0: none).
     growth: Vec<f64>,
 }
 
 impl PathSampler<'_> {
-    /// Standard normals one trial uses: two for its state, one per period
-    /// for its own noise, and with averaged forms one that draws the form.
+    /// Standard normals one trial uses: two for its state, one per selling
+    /// period for its own noise, and with averaged forms one that draws
+    /// the form.
     pub fn normals_per_trial(&self) -> usize {
         2 + self.season.len() + usize::from(self.forms.len() > 1)
     }

@@ -234,16 +234,39 @@ pub fn memory_estimate(models: &FittedModels, spec: &SimSpec) -> u64 {
     shocks + paths + kept + chunk
 }
 
-/// Common shocks per region: [region][trial * n + h], already weighted by
-/// the company and region loadings.
-fn common_shocks(models: &FittedModels, seed: u64, trials: usize, n: usize) -> Vec<Vec<f64>> {
+/// Common shocks per region: [region][trial * n + h] for the horizon's
+/// periods of season positions `seasons`, already weighted by the company
+/// and region loadings. The factors' AR(1) steps from one selling period to
+/// the next: through a company's closed season (`fit::offseason`), where
+/// they were estimated without the closed periods, they hold still.
+fn common_shocks(
+    models: &FittedModels,
+    seed: u64,
+    trials: usize,
+    seasons: &[usize],
+) -> Vec<Vec<f64>> {
+    let n = seasons.len();
     let phi = models.shocks.factor_ar;
     let innovation = (1.0 - phi * phi).sqrt();
+    let closed: Vec<bool> = seasons
+        .iter()
+        .map(|&m| {
+            !models.territories.is_empty()
+                && models
+                    .territories
+                    .iter()
+                    .all(|t| t.season.get(m) == Some(&0.0))
+        })
+        .collect();
     let ar_path = |stream: &str| -> Vec<f64> {
         let mut out = standard_normals(seed, stream_id(stream), trials, n);
         for row in out.chunks_exact_mut(n.max(1)) {
             for h in 1..row.len() {
-                row[h] = phi * row[h - 1] + innovation * row[h];
+                row[h] = if closed[h] {
+                    row[h - 1]
+                } else {
+                    phi * row[h - 1] + innovation * row[h]
+                };
             }
         }
         out
@@ -367,7 +390,7 @@ pub fn simulate_with_progress(
     let cadence = models.cadence_factors(n_sim);
     let sim_starts = horizon.simulated_starts();
     let adjustments = draw_adjustments(spec, &sim_starts);
-    let common = common_shocks(models, spec.seed, trials, n_sim);
+    let common = common_shocks(models, spec.seed, trials, &seasons);
     let level_common = common_level_scores(models, spec.seed, trials);
     let season_mult = season_multipliers(models, spec.seed, trials, &seasons);
     let loadings = models.shocks.loadings();
