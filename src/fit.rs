@@ -96,47 +96,146 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .map(|&o| calendar.season_of(o) % s)
         .collect();
     let origin = history.first_period + n_fit as i64;
-    let Some(closed) = offseason::closed_season(history, n_fit, &positions, s) else {
-        let layout = Layout {
-            s,
-            positions,
-            ordinals,
-            origin,
-        };
-        return fit_periods(history, n_fit, horizon, spec, &layout);
-    };
     let layout = Layout {
-        s: closed.selling(),
-        positions: closed.selling_positions(&positions),
-        ordinals: closed.kept.iter().map(|&t| ordinals[t]).collect(),
+        s,
+        positions,
+        ordinals,
         origin,
     };
     let ahead: Vec<usize> = (0..horizon as i64)
         .map(|h| calendar.season_of(origin + h) % s)
         .collect();
-    let selling_ahead = closed.selling_positions(&ahead).len();
-    let selling = closed.selling_history(history);
-    let mut models = fit_periods(
-        &selling,
-        closed.kept.len(),
-        selling_ahead.max(1),
-        spec,
-        &layout,
-    );
-    closed.expand(&mut models, &ahead, n_fit);
-    let names: Vec<String> = (0..s)
-        .filter(|&m| closed.slots[m].is_none())
-        .filter_map(|m| positions.iter().position(|&p| p == m))
-        .map(|t| offseason::position_name(&calendar, ordinals[t]))
-        .collect();
-    let strays: Vec<String> = closed
+    if let Some(closed) = offseason::closed_season(history, n_fit, &layout.positions, s) {
+        let mut models = fit_selling(history, &closed, n_fit, horizon, spec, &layout, &ahead);
+        let note = closed_note(history, &closed, &layout, "the company");
+        models.warnings.insert(
+            0,
+            format!(
+                "{note}: forecast at zero there, and each territory fitted on its {}",
+                selling_count(&closed, &calendar)
+            ),
+        );
+        return models;
+    }
+    let mut models = fit_periods(history, n_fit, horizon, spec, &layout);
+    // A territory closed on its own in part of every year (its annual
+    // renewals in one month, its own season) is fitted again alone on its
+    // selling periods: the company's fit drew its empty months in any.
+    let mut alone_notes = Vec::new();
+    for i in 0..history.territories.len() {
+        let own = [&history.revenue[i][..n_fit]];
+        let cadence = history.cadence.is_some();
+        let Some(closed) = offseason::closed_positions(&own, cadence, n_fit, &layout.positions, s)
+        else {
+            continue;
+        };
+        let single = offseason::one_territory(history, i);
+        let alone = fit_selling(&single, &closed, n_fit, horizon, spec, &layout, &ahead);
+        let Some(mut model) = alone.territories.into_iter().next() else {
+            continue;
+        };
+        let name = &history.territories[i].name;
+        let selling: Vec<String> = (0..s)
+            .filter(|&m| closed.slots[m].is_some())
+            .filter_map(|m| layout.positions.iter().position(|&p| p == m))
+            .map(|t| offseason::position_name(&calendar, layout.ordinals[t]))
+            .collect();
+        let strays = stray_sales(&single, &closed, &layout);
+        alone_notes.push(if strays.is_empty() {
+            format!("{name} ({})", selling.join(", "))
+        } else {
+            format!(
+                "{name} ({}; left out: {})",
+                selling.join(", "),
+                strays.join(", ")
+            )
+        });
+        // Its warnings are the fit alone's.
+        let named = format!("'{name}'");
+        models.warnings.retain(|w| !w.contains(&named));
+        models
+            .warnings
+            .extend(alone.warnings.into_iter().filter(|w| w.contains(&named)));
+        model.region_index = models.territories[i].region_index;
+        models.territories[i] = model;
+    }
+    if !alone_notes.is_empty() {
+        models.warnings.push(format!(
+            "{} sold only in the same {}s of every year of the history (the others empty in every year, too many to be by chance), and {} fitted alone on those {}s (without the region's evidence) and forecast at zero in the others: {}",
+            if alone_notes.len() == 1 { "1 territory".to_string() } else { format!("{} territories", alone_notes.len()) },
+            calendar.kind.name(),
+            if alone_notes.len() == 1 { "is" } else { "are" },
+            calendar.kind.name(),
+            alone_notes.join(", ")
+        ));
+    }
+    models
+}
+
+/// The stray sales `closed` left out, as "500 in 2016-03-01".
+fn stray_sales(
+    history: &SalesHistory,
+    closed: &offseason::ClosedSeason,
+    layout: &Layout,
+) -> Vec<String> {
+    closed
         .strays
         .iter()
         .map(|&t| {
             let amount: f64 = history.revenue.iter().map(|r| r[t]).sum();
-            format!("{amount:.0} in {}", calendar.start_of(ordinals[t]))
+            format!(
+                "{amount:.0} in {}",
+                history.calendar.start_of(layout.ordinals[t])
+            )
         })
+        .collect()
+}
+
+/// `history` fitted on the selling periods of `closed` alone (`layout`:
+/// the whole calendar's; `ahead`: the horizon's positions), its models put
+/// back on the calendar.
+fn fit_selling(
+    history: &SalesHistory,
+    closed: &offseason::ClosedSeason,
+    n_fit: usize,
+    horizon: usize,
+    spec: &FitSpec,
+    layout: &Layout,
+    ahead: &[usize],
+) -> FittedModels {
+    let selling_layout = Layout {
+        s: closed.selling(),
+        positions: closed.selling_positions(&layout.positions),
+        ordinals: closed.kept.iter().map(|&t| layout.ordinals[t]).collect(),
+        origin: layout.origin,
+    };
+    let selling_ahead = closed.selling_positions(ahead).len();
+    let mut models = fit_periods(
+        &closed.selling_history(history),
+        closed.kept.len(),
+        selling_ahead.max(1).min(horizon.max(1)),
+        spec,
+        &selling_layout,
+    );
+    closed.expand(&mut models, ahead, n_fit);
+    models
+}
+
+/// "`who` sold nothing in Jan, Feb, ... in any year of its history" (and
+/// the stray sales left out).
+fn closed_note(
+    history: &SalesHistory,
+    closed: &offseason::ClosedSeason,
+    layout: &Layout,
+    who: &str,
+) -> String {
+    let calendar = history.calendar;
+    let names: Vec<String> = (0..layout.s)
+        .filter(|&m| closed.slots[m].is_none())
+        .filter_map(|m| layout.positions.iter().position(|&p| p == m))
+        .map(|t| offseason::position_name(&calendar, layout.ordinals[t]))
         .collect();
+    let strays = stray_sales(history, closed, layout);
     let left_out = if strays.is_empty() {
         String::new()
     } else {
@@ -146,17 +245,20 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
             calendar.kind.name()
         )
     };
-    models.warnings.insert(
-        0,
-        format!(
-            "the company sold nothing in {} in any year of its history{left_out}: forecast at zero there, and each territory fitted on its {} selling {}{} a year",
-            names.join(", "),
-            closed.selling(),
-            calendar.kind.name(),
-            if closed.selling() == 1 { "" } else { "s" }
-        ),
-    );
-    models
+    format!(
+        "{who} sold nothing in {} in any year of its history{left_out}",
+        names.join(", ")
+    )
+}
+
+/// "5 selling months a year".
+fn selling_count(closed: &offseason::ClosedSeason, calendar: &crate::calendar::Calendar) -> String {
+    let n = closed.selling();
+    format!(
+        "{n} selling {}{} a year",
+        calendar.kind.name(),
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// Where the fitted periods sit on the calendar: `s` positions a year,

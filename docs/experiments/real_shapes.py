@@ -22,7 +22,10 @@ panel should give (a year of about 12k unless said):
 - shutdown:  eight territories of 1,000 a month under a ±25% season (cv
              0.08) for 60 months, months 39-41 at 30% of their usual
              everywhere (a year of 12k; session 18). The script also prints
-             the monthly medians' mean absolute error against the truth.
+             the monthly medians' mean absolute error against the truth;
+- renewals:  six territories of 1,000 a month and one billing about 12,000
+             each April only (an annual renewal), cv 0.1 (its year 12k;
+             session 18).
 
     python3 docs/experiments/real_shapes.py target/release/salesplan
 
@@ -88,6 +91,9 @@ def panels():
     shape = 1 + 0.25 * np.sin(2 * np.pi * np.arange(60) / 12)
     shock = np.where(np.isin(np.arange(60), [39, 40, 41]), 0.3, 1.0)
     out["shutdown"] = [shape * shock * noise(60) for _ in range(8)]
+    renewals = [noise(48, 0.1) for _ in range(7)]
+    renewals[6] = np.where(np.arange(48) % 12 == 3, 12 * renewals[6], 0.0)
+    out["renewals"] = renewals
     return out
 
 

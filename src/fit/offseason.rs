@@ -75,11 +75,24 @@ pub(super) fn closed_season(
     positions: &[usize],
     s: usize,
 ) -> Option<ClosedSeason> {
-    if history.cadence.is_some() || s < 2 || n_fit == 0 {
+    let revenue: Vec<&[f64]> = history.revenue.iter().map(Vec::as_slice).collect();
+    closed_positions(&revenue, history.cadence.is_some(), n_fit, positions, s)
+}
+
+/// [`closed_season`] of the territories whose series are `revenue` (with a
+/// reporting `cadence`: none).
+pub(super) fn closed_positions(
+    revenue: &[&[f64]],
+    cadence: bool,
+    n_fit: usize,
+    positions: &[usize],
+    s: usize,
+) -> Option<ClosedSeason> {
+    if cadence || s < 2 || n_fit == 0 || revenue.is_empty() {
         return None;
     }
     let empty: Vec<bool> = (0..n_fit)
-        .map(|t| history.revenue.iter().all(|r| r[t] == 0.0))
+        .map(|t| revenue.iter().all(|r| r[t] == 0.0))
         .collect();
     let (mut seen, mut seen_empty) = (vec![0usize; s], vec![0usize; s]);
     for (&m, &e) in positions.iter().zip(&empty) {
@@ -102,7 +115,7 @@ pub(super) fn closed_season(
     }
     // A month sold in once, and for next to nothing, stays closed.
     let company: Vec<f64> = (0..n_fit)
-        .map(|t| history.revenue.iter().map(|r| r[t]).sum())
+        .map(|t| revenue.iter().map(|r| r[t]).sum())
         .collect();
     let selling_periods: Vec<f64> = (0..n_fit)
         .filter(|&t| !closed[positions[t]] && !empty[t])
@@ -140,6 +153,22 @@ pub(super) fn closed_season(
         kept,
         strays,
     })
+}
+
+/// Territory `i` of `history` alone (its revenue and deals), for a fit of
+/// its own.
+pub(super) fn one_territory(history: &SalesHistory, i: usize) -> SalesHistory {
+    let mut out = SalesHistory::from_series(
+        history.calendar,
+        history.first_period,
+        vec![history.territories[i].clone()],
+        vec![history.revenue[i].clone()],
+    );
+    out.deal_counts = history.deal_counts.as_ref().map(|c| vec![c[i].clone()]);
+    out.deal_sizes = history.deal_sizes.as_ref().map(|c| vec![c[i].clone()]);
+    out.deal_periods = history.deal_periods.as_ref().map(|c| vec![c[i].clone()]);
+    out.cadence = history.cadence;
+    out
 }
 
 impl ClosedSeason {
