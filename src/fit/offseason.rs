@@ -31,10 +31,12 @@
 //! invoice, a return), stays closed; that sale is left out of the fit, and
 //! the warning names it.
 //!
-//! A company whose territories are closed in different seasons is left
-//! as before (each territory's zeros in its residual law); a sparse
-//! territory's empty months are not a closed season unless the whole
-//! company's are. A history with a reporting cadence is left as before.
+//! A territory closed on its own in part of every year (an annual renewal
+//! billed in one month; the same test on its own series) is fitted again
+//! alone on its selling periods (`fit::fit`), without its region's
+//! evidence: its season is unlike theirs. A sparse territory's empty
+//! months pass the test only when they are as concentrated. A history
+//! with a reporting cadence is left as before.
 
 use crate::calendar::{Calendar, PeriodKind};
 use crate::history::SalesHistory;
