@@ -780,43 +780,31 @@ impl PathSampler<'_> {
         out: &mut [f64],
         z: &mut Vec<f64>,
     ) {
-        let Some(selling) = &self.selling else {
-            return self.draw_batch(rng, level_common, common, out, z);
-        };
-        // The selling periods drawn together, then put in their places.
+        // A closed season's periods (`selling`): the selling ones are
+        // drawn together into `compact`, then put in their places.
+        let mut compact = Vec::new();
+        let gathered: Option<Vec<f64>>;
         let trials = level_common.len() / 2;
-        let (n, k) = (out.len() / trials.max(1), selling.len());
-        let gather = |v: &[f64]| -> Vec<f64> {
-            (0..trials)
-                .flat_map(|t| selling.iter().map(move |&h| v[t * n + h]))
-                .collect()
-        };
-        let common = common.map(gather);
-        let mut drawn = vec![0.0; trials * k];
-        self.draw_batch(rng, level_common, common.as_deref(), &mut drawn, z);
-        out.fill(0.0);
-        for (row, values) in out.chunks_exact_mut(n).zip(drawn.chunks_exact(k.max(1))) {
-            for (&h, &v) in selling.iter().zip(values) {
-                row[h] = v;
+        let all = out.len() / trials.max(1);
+        let (target, common) = match &self.selling {
+            None => (&mut *out, common),
+            Some(selling) => {
+                gathered = common.map(|v| {
+                    (0..trials)
+                        .flat_map(|t| selling.iter().map(move |&h| v[t * all + h]))
+                        .collect()
+                });
+                out.fill(0.0);
+                compact.resize(trials * selling.len(), 0.0);
+                (&mut compact[..], gathered.as_deref())
             }
-        }
-    }
-
-    /// [`Self::sample_batch`] over every period of `out`.
-    fn draw_batch<R: Rng + Clone>(
-        &self,
-        rng: &mut R,
-        level_common: &[f64],
-        common: Option<&[f64]>,
-        out: &mut [f64],
-        z: &mut Vec<f64>,
-    ) {
+        };
         let n = self.season.len();
         if n == 0 {
             return;
         }
         let per = self.normals_per_trial();
-        z.resize(out.len() / n * per, 0.0);
+        z.resize(target.len() / n * per, 0.0);
         normal::fill(rng, z);
         let residual = |_: &mut R, _: usize, b: f64, x: f64| {
             let r = self.model.residual.transform(x);
@@ -830,16 +818,16 @@ impl PathSampler<'_> {
         });
         match (&self.model.compound, common) {
             (None, Some(c)) if moves => {
-                self.paths::<true, true, R, _>(rng, level_common, c, out, z, residual)
+                self.paths::<true, true, R, _>(rng, level_common, c, target, z, residual)
             }
             (None, Some(c)) => {
-                self.paths::<true, false, R, _>(rng, level_common, c, out, z, residual)
+                self.paths::<true, false, R, _>(rng, level_common, c, target, z, residual)
             }
             (None, None) if moves => {
-                self.paths::<false, true, R, _>(rng, level_common, &[], out, z, residual)
+                self.paths::<false, true, R, _>(rng, level_common, &[], target, z, residual)
             }
             (None, None) => {
-                self.paths::<false, false, R, _>(rng, level_common, &[], out, z, residual)
+                self.paths::<false, false, R, _>(rng, level_common, &[], target, z, residual)
             }
             (Some(law), c) => {
                 // The trial's deal-law parameters, drawn at its first period.
@@ -854,8 +842,23 @@ impl PathSampler<'_> {
                     (v, if b > 0.0 { v / b } else { 0.0 })
                 };
                 match c {
-                    Some(c) => self.paths::<true, true, R, _>(rng, level_common, c, out, z, deals),
-                    None => self.paths::<false, true, R, _>(rng, level_common, &[], out, z, deals),
+                    Some(c) => {
+                        self.paths::<true, true, R, _>(rng, level_common, c, target, z, deals)
+                    }
+                    None => {
+                        self.paths::<false, true, R, _>(rng, level_common, &[], target, z, deals)
+                    }
+                }
+            }
+        }
+        if let Some(selling) = &self.selling {
+            let k = selling.len().max(1);
+            for (row, values) in out
+                .chunks_exact_mut(all.max(1))
+                .zip(compact.chunks_exact(k))
+            {
+                for (&h, &v) in selling.iter().zip(values) {
+                    row[h] = v;
                 }
             }
         }

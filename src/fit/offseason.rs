@@ -298,12 +298,8 @@ mod tests {
         let revenue = (0..count)
             .map(|i| (0..n).map(|t| value(i, t)).collect())
             .collect();
-        SalesHistory::from_series(
-            Calendar::new(PeriodKind::Month, 1),
-            2000 * 12,
-            territories,
-            revenue,
-        )
+        let months = Calendar::new(PeriodKind::Month, 1);
+        SalesHistory::from_series(months, 24_000, territories, revenue)
     }
 
     fn positions(n: usize) -> Vec<usize> {
