@@ -171,10 +171,38 @@ pub(super) fn group_profile(
     discount: f64,
 ) -> Option<GroupProfile> {
     let n = total.len();
-    if n < shortest_seasonal_history(s) || total.iter().any(|&v| v <= 0.0) {
+    if n < shortest_seasonal_history(s) {
         return None;
     }
-    let first = regress(total, positions, s, discount, &[])?;
+    // An empty period (a season's edge sold in some years only, a group
+    // that sold nothing one month) is missing, not a level of zero: it
+    // stands in as its position's median over the years that sold, and is
+    // left out of the regressions like an extreme. A position that never
+    // sold has no profile to give.
+    let empty: Vec<usize> = (0..n).filter(|&t| total[t] <= 0.0).collect();
+    let filled: Vec<f64>;
+    let total = if empty.is_empty() {
+        total
+    } else {
+        let mut sold: Vec<Vec<f64>> = vec![Vec::new(); s];
+        for (&v, &m) in total.iter().zip(positions) {
+            if v > 0.0 {
+                sold[m].push(v);
+            }
+        }
+        let medians: Vec<Option<f64>> = sold.iter_mut().map(|v| median(v)).collect();
+        filled = (0..n)
+            .map(|t| {
+                if total[t] > 0.0 {
+                    Some(total[t])
+                } else {
+                    medians[positions[t]]
+                }
+            })
+            .collect::<Option<Vec<f64>>>()?;
+        &filled[..]
+    };
+    let first = regress(total, positions, s, discount, &empty)?;
     // The first profile for finding the extremes: each position's median
     // log ratio (a shock in one year moves a mean, not a median).
     let index = median_index(total, positions, s)
@@ -198,21 +226,23 @@ pub(super) fn group_profile(
     }
     let extreme: Vec<usize> = extreme
         .into_iter()
-        .filter(|&t| usual[positions[t]] >= MIN_USUAL_YEARS)
+        .filter(|&t| usual[positions[t]] >= MIN_USUAL_YEARS && !empty.contains(&t))
         .collect();
-    let fit = if extreme.is_empty() {
+    let mut skip: Vec<usize> = extreme.iter().chain(&empty).copied().collect();
+    skip.sort_unstable();
+    let fit = if skip.is_empty() {
         first
     } else {
         let cleaned: Vec<f64> = (0..n)
             .map(|t| {
-                if extreme.contains(&t) {
+                if skip.contains(&t) {
                     level[t] * index[positions[t]]
                 } else {
                     total[t]
                 }
             })
             .collect();
-        regress(&cleaned, positions, s, discount, &extreme)?
+        regress(&cleaned, positions, s, discount, &skip)?
     };
     if bic(&fit.with) >= bic(&fit.without) {
         return None;
@@ -691,6 +721,33 @@ mod tests {
         short[27..30].iter_mut().for_each(|v| *v *= 0.5);
         let g = group_profile(&short, &positions[..36], 12, 1.0).expect("a season");
         assert!(g.extremes.is_empty(), "{:?}", g.extremes);
+    }
+
+    #[test]
+    fn an_empty_period_is_missing_not_a_season_at_zero() {
+        // Five years of a ±25% season; position 9 sold nothing in two of
+        // them (a season's edge). Before, any empty period gave no profile.
+        let positions: Vec<usize> = (0..60).map(|t| t % 12).collect();
+        let usual = seasonal_series(5, |_| 0.25, 0.02, 11);
+        let mut edged = usual.clone();
+        edged[21] = 0.0;
+        edged[45] = 0.0;
+        let plain = group_profile(&usual, &positions, 12, 1.0).expect("a season");
+        let g = group_profile(&edged, &positions, 12, 1.0).expect("a season despite the gaps");
+        assert!(
+            g.extremes.is_empty(),
+            "empty periods are not named as shocks"
+        );
+        for (m, (a, b)) in g.index.iter().zip(&plain.index).enumerate() {
+            assert!(
+                (a / b - 1.0).abs() < 0.03,
+                "position {m}: {a:.3} against {b:.3}"
+            );
+        }
+        // A position that never sold gives none.
+        let mut never = usual.clone();
+        (9..60).step_by(12).for_each(|t| never[t] = 0.0);
+        assert!(group_profile(&never, &positions, 12, 1.0).is_none());
     }
 
     #[test]
