@@ -117,10 +117,24 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         );
         return models;
     }
-    let mut models = fit_periods(history, n_fit, horizon, spec, &layout);
-    // A territory closed on its own in part of every year (its annual
-    // renewals in one month, its own season) is fitted again alone on its
-    // selling periods: the company's fit drew its empty months in any.
+    fit_with_alone(history, n_fit, horizon, spec, &layout, &ahead)
+}
+
+/// [`fit_periods`], then each territory closed on its own in part of every
+/// year (its annual renewals in one month, its own season) fitted again
+/// alone on its selling periods: the company's fit drew its empty
+/// periods in any. `ahead`: the horizon's positions.
+fn fit_with_alone(
+    history: &SalesHistory,
+    n_fit: usize,
+    horizon: usize,
+    spec: &FitSpec,
+    layout: &Layout,
+    ahead: &[usize],
+) -> FittedModels {
+    let calendar = history.calendar;
+    let s = layout.s;
+    let mut models = fit_periods(history, n_fit, horizon, spec, layout);
     let mut alone_notes = Vec::new();
     for i in 0..history.territories.len() {
         let own = [&history.revenue[i][..n_fit]];
@@ -130,7 +144,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
             continue;
         };
         let single = offseason::one_territory(history, i);
-        let alone = fit_selling(&single, &closed, n_fit, horizon, spec, &layout, &ahead);
+        let alone = fit_selling(&single, &closed, n_fit, horizon, spec, layout, ahead);
         let Some(mut model) = alone.territories.into_iter().next() else {
             continue;
         };
@@ -140,7 +154,7 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
             .filter_map(|m| layout.positions.iter().position(|&p| p == m))
             .map(|t| offseason::position_name(&calendar, layout.ordinals[t]))
             .collect();
-        let strays = stray_sales(&single, &closed, &layout);
+        let strays = stray_sales(&single, &closed, layout);
         alone_notes.push(if strays.is_empty() {
             format!("{name} ({})", selling.join(", "))
         } else {
@@ -192,8 +206,10 @@ fn stray_sales(
 }
 
 /// `history` fitted on the selling periods of `closed` alone (`layout`:
-/// the whole calendar's; `ahead`: the horizon's positions), its models put
-/// back on the calendar.
+/// the periods it was tested on; `ahead`: the horizon's positions), its
+/// models put back on that layout. Its territories closed in some of the
+/// selling positions on their own are fitted alone in turn
+/// ([`fit_with_alone`]: each level has fewer positions, so it ends).
 fn fit_selling(
     history: &SalesHistory,
     closed: &offseason::ClosedSeason,
@@ -209,13 +225,14 @@ fn fit_selling(
         ordinals: closed.kept.iter().map(|&t| layout.ordinals[t]).collect(),
         origin: layout.origin,
     };
-    let selling_ahead = closed.selling_positions(ahead).len();
-    let mut models = fit_periods(
+    let selling_ahead = closed.selling_positions(ahead);
+    let mut models = fit_with_alone(
         &closed.selling_history(history),
         closed.kept.len(),
-        selling_ahead.max(1).min(horizon.max(1)),
+        selling_ahead.len().max(1).min(horizon.max(1)),
         spec,
         &selling_layout,
+        &selling_ahead,
     );
     closed.expand(&mut models, ahead, n_fit);
     models

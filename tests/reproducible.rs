@@ -76,3 +76,85 @@ fn a_different_seed_gives_different_numbers() {
         std::fs::read(b.join("forecast.csv")).unwrap()
     );
 }
+
+#[test]
+fn a_closed_season_and_a_territory_fitted_alone_are_identical_on_one_and_two_threads() {
+    // A company closed January-April and October-December, one of whose
+    // territories bills only in June: the selling periods' draws, the
+    // factors stepped over the closed months and the fit alone (nested in
+    // the company's closed season).
+    let dir = tempfile::tempdir().unwrap();
+    let mut sales = String::from("date,territory,amount\n");
+    for k in 0..48usize {
+        let month = k % 12;
+        for t in 0..4usize {
+            let sells = if t == 3 {
+                month == 5
+            } else {
+                (4..9).contains(&month)
+            };
+            if sells {
+                let wiggle = ((k * 7 + t * 13) % 11) as f64 * 20.0;
+                let amount = if t == 3 { 12_000.0 } else { 2_000.0 } + wiggle;
+                sales.push_str(&format!(
+                    "{}-{:02}-01,T{t},{amount}\n",
+                    2015 + k / 12,
+                    month + 1
+                ));
+            }
+        }
+    }
+    std::fs::write(dir.path().join("sales.csv"), sales).unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        "name = \"closed\"\nseed = 3\n[data]\nsales = \"sales.csv\"\n[forecast]\nperiod = \"month\"\nstart = \"2019-01-01\"\nperiods = 12\ntrials = 2000\n",
+    )
+    .unwrap();
+    let run = |threads: &str| {
+        let out = dir.path().join(format!("t{threads}"));
+        assert_cmd::Command::cargo_bin("salesplan")
+            .unwrap()
+            .current_dir(dir.path())
+            .args([
+                "forecast",
+                "s.toml",
+                "--quiet",
+                "--threads",
+                threads,
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    };
+    let (a, b) = (run("1"), run("2"));
+    for f in ["forecast.csv", "fit.csv", "summary.json"] {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(x == y, "{f} differs between 1 and 2 threads");
+    }
+    let forecast = std::fs::read_to_string(a.join("forecast.csv")).unwrap();
+    // Closed months at zero; the renewal's June not.
+    assert!(
+        forecast.contains("territory,T0,2019-01-01,0.00,0.00"),
+        "{forecast}"
+    );
+    // The renewal territory, closed on its own within the company's
+    // season, is fitted alone: its June near 12,000, its May zero.
+    let p50 = |month: &str| -> f64 {
+        let line = forecast
+            .lines()
+            .find(|l| l.starts_with(&format!("territory,T3,2019-{month}-01,")))
+            .unwrap();
+        line.split(',').nth(7).unwrap().parse().unwrap()
+    };
+    assert!(
+        (p50("06") / 12_100.0 - 1.0).abs() < 0.1,
+        "June P50 {}",
+        p50("06")
+    );
+    assert_eq!(p50("05"), 0.0);
+}
