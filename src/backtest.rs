@@ -250,43 +250,63 @@ pub fn backtest(
         let sim = simulate(&models, &sim_spec);
         let origin = history.calendar.start_of(models.origin).to_string();
         origins.push(origin.clone());
-        let mut score = |level: &str, summary: &SeriesSummary, actual: &[f64]| {
-            let train_part = &actual[..cut];
-            let scale = seasonal_naive_scale(train_part, season);
-            let n_std = STANDARD_QUANTILES.len();
-            for p in 0..spec.holdout {
-                let y = actual[cut + p];
-                let q = &summary.periods[p].quantiles;
-                let naive_grid = seasonal_naive(train_part, season, p, &grid);
-                let drift_grid = naive_drift(train_part, p, &grid);
-                rows.push(BacktestRow {
-                    origin: origin.clone(),
-                    level: level.to_string(),
-                    name: summary.name.clone(),
-                    period: sim.period_starts[p].to_string(),
-                    actual: y,
-                    mean: summary.periods[p].mean,
-                    quantiles: q[..n_std].to_vec(),
-                    baseline: seasonal_naive(train_part, season, p, &STANDARD_QUANTILES),
-                    drift: naive_drift(train_part, p, &STANDARD_QUANTILES),
-                    crps: crps_from_grid(y, &q[n_std..]),
-                    baseline_crps: crps_from_grid(y, &naive_grid),
-                    drift_crps: crps_from_grid(y, &drift_grid),
-                    scale,
-                });
-            }
+        // A period every territory of a series was forecast closed in
+        // (`fit::offseason`: a zero seasonal index), and that sold nothing,
+        // is not scored: a sure zero met would flatter the coverage and
+        // the pinball. One that sold is scored (the forecast missed it).
+        let seasons = models.seasons(spec.holdout);
+        let closed = |members: &[usize], p: usize| {
+            !members.is_empty()
+                && members
+                    .iter()
+                    .all(|&t| models.territories[t].season.get(seasons[p]) == Some(&0.0))
         };
+        let mut score =
+            |level: &str, summary: &SeriesSummary, actual: &[f64], members: &[usize]| {
+                let train_part = &actual[..cut];
+                let scale = seasonal_naive_scale(train_part, season);
+                let n_std = STANDARD_QUANTILES.len();
+                for p in 0..spec.holdout {
+                    let y = actual[cut + p];
+                    if y == 0.0 && closed(members, p) {
+                        continue;
+                    }
+                    let q = &summary.periods[p].quantiles;
+                    let naive_grid = seasonal_naive(train_part, season, p, &grid);
+                    let drift_grid = naive_drift(train_part, p, &grid);
+                    rows.push(BacktestRow {
+                        origin: origin.clone(),
+                        level: level.to_string(),
+                        name: summary.name.clone(),
+                        period: sim.period_starts[p].to_string(),
+                        actual: y,
+                        mean: summary.periods[p].mean,
+                        quantiles: q[..n_std].to_vec(),
+                        baseline: seasonal_naive(train_part, season, p, &STANDARD_QUANTILES),
+                        drift: naive_drift(train_part, p, &STANDARD_QUANTILES),
+                        crps: crps_from_grid(y, &q[n_std..]),
+                        baseline_crps: crps_from_grid(y, &naive_grid),
+                        drift_crps: crps_from_grid(y, &drift_grid),
+                        scale,
+                    });
+                }
+            };
         for (t, s) in sim.territories.iter().enumerate() {
-            score("territory", s, &history.revenue[t]);
+            score("territory", s, &history.revenue[t], &[t]);
         }
         // One region is the company: scored once, as the total (scoring
         // both would count its periods twice in the overall scores).
+        let region_of = history.region_index();
         if sim.regions.len() > 1 {
             for (r, s) in sim.regions.iter().enumerate() {
-                score("region", s, &regions[r].1);
+                let members: Vec<usize> = (0..region_of.len())
+                    .filter(|&t| region_of[t] == r)
+                    .collect();
+                score("region", s, &regions[r].1, &members);
             }
         }
-        score("total", &sim.total, &total);
+        let everyone: Vec<usize> = (0..sim.territories.len()).collect();
+        score("total", &sim.total, &total, &everyone);
         company_inside.push(trial_coverage(&sim, 0.1, 0.9));
     }
     let overall = scores(rows.iter().collect());

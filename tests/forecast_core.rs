@@ -1182,3 +1182,36 @@ fn territories_billing_once_a_year_pool_their_spread_with_each_other() {
         );
     }
 }
+
+#[test]
+fn a_backtest_does_not_score_the_closed_months_it_was_sure_of() {
+    // The closed-season company of the test above, backtested over its
+    // last 12 months: the seven closed months (forecast at zero, sold
+    // nothing) are left out of the scores, the five selling ones kept,
+    // for the three territories and the total.
+    let revenue = draws(3, 48, 5309, 0.1, |t, z| {
+        if (4..9).contains(&(t % 12)) {
+            2000.0 * (1.0 + z)
+        } else {
+            0.0
+        }
+    });
+    let h = history(revenue);
+    let spec = salesplan::backtest::BacktestSpec {
+        holdout: 12,
+        rolling: 1,
+        step: 1,
+        trials: 500,
+        seed: 4,
+    };
+    let result = salesplan::backtest::backtest(&h, &self::spec(), &spec).unwrap();
+    assert_eq!(
+        result.rows.len(),
+        5 * 4,
+        "five months of three territories and the total"
+    );
+    assert!(result.rows.iter().all(|r| {
+        let month: usize = r.period[5..7].parse().unwrap();
+        (5..=9).contains(&month)
+    }));
+}
