@@ -33,8 +33,9 @@
 //!
 //! A territory closed on its own in part of every year (an annual renewal
 //! billed in one month; the same test on its own series) is fitted again
-//! alone on its selling periods (`fit::fit`), without its region's
-//! evidence: its season is unlike theirs. A sparse territory's empty
+//! alone on its selling periods (`fit::fit_with_alone`, also inside a
+//! company's closed season), without its region's evidence: its season is
+//! unlike theirs. A sparse territory's empty
 //! months pass the test only when they are as concentrated. A history
 //! with a reporting cadence is left as before.
 
