@@ -97,21 +97,33 @@ pub(super) fn closed_positions(
     let empty: Vec<bool> = (0..n_fit)
         .map(|t| revenue.iter().all(|r| r[t] == 0.0))
         .collect();
-    let (mut seen, mut seen_empty) = (vec![0usize; s], vec![0usize; s]);
-    for (&m, &e) in positions.iter().zip(&empty) {
-        seen[m] += 1;
+    // Periods and years each position is seen in, and its empty periods.
+    // A year starts where the positions wrap round: a weekly calendar's
+    // week 53, folded onto week 52, is a second period of the same year.
+    let (mut periods, mut seen_empty) = (vec![0usize; s], vec![0usize; s]);
+    let (mut seen, mut last_year) = (vec![0usize; s], vec![usize::MAX; s]);
+    let mut year = 0;
+    for (t, (&m, &e)) in positions.iter().zip(&empty).enumerate() {
+        if t > 0 && m < positions[t - 1] {
+            year += 1;
+        }
+        periods[m] += 1;
         seen_empty[m] += usize::from(e);
+        if last_year[m] != year {
+            last_year[m] = year;
+            seen[m] += 1;
+        }
     }
     let mut closed: Vec<bool> = (0..s)
-        .map(|m| seen[m] >= MIN_YEARS && seen_empty[m] == seen[m])
+        .map(|m| seen[m] >= MIN_YEARS && seen_empty[m] == periods[m])
         .collect();
     let j = closed.iter().filter(|&&c| c).count();
-    let selling = (0..s).filter(|&m| !closed[m] && seen[m] > 0).count();
+    let selling = (0..s).filter(|&m| !closed[m] && periods[m] > 0).count();
     if j == 0 || selling == 0 {
         return None;
     }
     let zeros = empty.iter().filter(|&&e| e).count();
-    let in_closed: usize = (0..s).filter(|&m| closed[m]).map(|m| seen[m]).sum();
+    let in_closed: usize = (0..s).filter(|&m| closed[m]).map(|m| periods[m]).sum();
     let sets: f64 = (0..j).map(|k| (s - k) as f64 / (k + 1) as f64).product();
     if sets * run_chance(n_fit, zeros, in_closed) >= CLOSED_EVIDENCE {
         return None;
@@ -385,6 +397,29 @@ mod tests {
         // One territory closed in winter, another selling all year.
         let h = monthly(2, 36, |i, t| if i == 1 || summer(t) { 100.0 } else { 0.0 });
         assert!(closed_season(&h, 36, &positions(36), 12).is_none());
+    }
+
+    #[test]
+    fn a_folded_53rd_week_is_not_a_third_year() {
+        // Two years of weeks, the first with a 53rd week folded onto week
+        // 52 (position 51: seen in periods 51 and 52, then 104). Weeks
+        // 46-51 are closed in both years; week 52 sold once, a little, in
+        // the folded week. Two years are too few for a stray sale (three
+        // are needed): week 52 stays open. Counted by periods, it had
+        // seemed seen in three years and been closed.
+        let positions: Vec<usize> = (0..105)
+            .map(|t| if t < 53 { t.min(51) } else { t - 53 })
+            .collect();
+        let series: Vec<f64> = (0..105)
+            .map(|t| match positions[t] {
+                45..=50 => 0.0,
+                51 if t == 52 => 1.0,
+                51 => 0.0,
+                _ => 100.0,
+            })
+            .collect();
+        let closed = closed_positions(&[&series], false, 105, &positions, 52).expect("closed");
+        assert_eq!((closed.selling(), closed.strays.len()), (46, 0));
     }
 
     #[test]
