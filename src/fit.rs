@@ -374,6 +374,14 @@ fn fit_periods(
             dates.join(", ")
         ));
     }
+    let region_shocks: Vec<Vec<usize>> = region_fits
+        .iter()
+        .map(|g| match (g, &company_fit) {
+            (Some(g), _) => g.extremes.clone(),
+            (None, Some(c)) => c.extremes.clone(),
+            (None, None) => Vec::new(),
+        })
+        .collect();
     let (region_profiles, season_errors): (Vec<Vec<f64>>, Vec<Option<SeasonError>>) = region_fits
         .into_iter()
         .zip(&regions)
@@ -525,9 +533,15 @@ fn fit_periods(
         .enumerate()
         .map(|(i, d)| {
             let (r, t0) = (region_index[i], starts[i]);
+            let shocks: Vec<usize> = region_shocks[r]
+                .iter()
+                .filter(|&&t| t >= t0)
+                .map(|&t| t - t0)
+                .collect();
             let e = evaluate_territory(
                 &series[i][t0..],
                 &d,
+                &shocks,
                 &region_growth[r],
                 t0,
                 &settings,
@@ -884,6 +898,7 @@ fn median(v: &mut [f64]) -> Option<f64> {
 fn evaluate_territory(
     y: &[f64],
     d: &Deseasonalised,
+    shocks: &[usize],
     region_growth: &[(usize, Growth)],
     start: usize,
     settings: &Settings,
@@ -891,6 +906,15 @@ fn evaluate_territory(
 ) -> Option<select::Evaluated> {
     if y.iter().all(|&v| v == 0.0) {
         return None;
+    }
+    let mut scored = d.a.clone();
+    if !shocks.is_empty() {
+        let level = season::year_median(&d.a, d.season.len());
+        for &t in shocks {
+            if t < scored.len() {
+                scored[t] = level[t];
+            }
+        }
     }
     let growth = |len: usize| {
         region_growth
@@ -900,7 +924,7 @@ fn evaluate_territory(
     };
     select::evaluate(
         &d.a_capped,
-        &d.a,
+        &scored,
         &d.season_t,
         settings.horizon,
         d.season.len(),

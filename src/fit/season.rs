@@ -362,6 +362,12 @@ fn profile_index(with: &Ols, s: usize, k: usize) -> Vec<f64> {
     idx
 }
 
+/// The median of the `s + 1` periods of `a` centred on each (fewer at the
+/// ends): a level a shock of a few periods does not move.
+pub(super) fn year_median(a: &[f64], s: usize) -> Vec<f64> {
+    extremes(a, s).1
+}
+
 /// The periods of the deseasonalised series `a` (positive) whose log is
 /// more than `OUTLIER_Z` robust standard deviations (1.4826 median
 /// absolute deviations) from the log of the median of the `s + 1` periods
