@@ -370,7 +370,7 @@ fn fit_periods(
             .map(|&t| calendar.start_of(layout.ordinals[t]).to_string())
             .collect();
         shock_warnings.push(format!(
-            "{group} total in {} was far from its usual (over {OUTLIER_Z} robust standard deviations from the median of the year around it): left out of its seasonal profile, as a shock and not the season",
+            "{group} total in {} was far from its usual (over {OUTLIER_Z} robust standard deviations from the median of the year around it): taken as a shock, not the season: left out of its seasonal profile and, in scoring the forecasts of its territories, read at that median (its risk stays in their residual laws)",
             dates.join(", ")
         ));
     }
