@@ -370,7 +370,7 @@ fn fit_periods(
             .map(|&t| calendar.start_of(layout.ordinals[t]).to_string())
             .collect();
         shock_warnings.push(format!(
-            "{group} total in {} was far from its usual (over {OUTLIER_Z} robust standard deviations from the median of the year around it): taken as a shock, not the season: left out of its seasonal profile and, in scoring the forecasts of its territories, read at that median (its risk stays in their residual laws)",
+            "{group} total in {} was far from its usual (over {OUTLIER_Z} robust standard deviations from the median of the year around it), so taken as a shock, not the season: left out of its seasonal profile and read at that median when its territories' forecasts are scored (its risk stays in their residual laws)",
             dates.join(", ")
         ));
     }
