@@ -91,22 +91,17 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
     let ordinals: Vec<i64> = (0..n_fit as i64)
         .map(|t| history.first_period + t)
         .collect();
-    let positions: Vec<usize> = ordinals
-        .iter()
-        .map(|&o| calendar.season_of(o) % s)
-        .collect();
     let origin = history.first_period + n_fit as i64;
+    let position = |o: i64| calendar.season_of(o) % s;
     let layout = Layout {
         s,
-        positions,
+        positions: ordinals.iter().map(|&o| position(o)).collect(),
         ordinals,
         origin,
+        ahead: (0..horizon as i64).map(|h| position(origin + h)).collect(),
     };
-    let ahead: Vec<usize> = (0..horizon as i64)
-        .map(|h| calendar.season_of(origin + h) % s)
-        .collect();
     if let Some(closed) = offseason::closed_season(history, n_fit, &layout.positions, s) {
-        let mut models = fit_selling(history, &closed, n_fit, horizon, spec, &layout, &ahead);
+        let mut models = fit_selling(history, &closed, spec, &layout);
         let note = closed_note(history, &closed, &layout, "the company");
         models.warnings.insert(
             0,
@@ -117,52 +112,38 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         );
         return models;
     }
-    fit_with_alone(history, n_fit, horizon, spec, &layout, &ahead)
+    fit_with_alone(history, spec, &layout)
 }
 
 /// [`fit_periods`], then each territory closed on its own in part of every
 /// year (its annual renewals in one month, its own season) fitted again
 /// alone on its selling periods: the company's fit drew its empty
-/// periods in any. `ahead`: the horizon's positions.
-fn fit_with_alone(
-    history: &SalesHistory,
-    n_fit: usize,
-    horizon: usize,
-    spec: &FitSpec,
-    layout: &Layout,
-    ahead: &[usize],
-) -> FittedModels {
+/// periods in any.
+fn fit_with_alone(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> FittedModels {
     let calendar = history.calendar;
-    let s = layout.s;
-    let mut models = fit_periods(history, n_fit, horizon, spec, layout);
+    let n_fit = layout.positions.len();
+    let mut models = fit_periods(history, spec, layout);
     let mut alone_notes = Vec::new();
     for i in 0..history.territories.len() {
         let own = [&history.revenue[i][..n_fit]];
         let cadence = history.cadence.is_some();
-        let Some(closed) = offseason::closed_positions(&own, cadence, n_fit, &layout.positions, s)
+        let Some(closed) =
+            offseason::closed_positions(&own, cadence, n_fit, &layout.positions, layout.s)
         else {
             continue;
         };
         let single = offseason::one_territory(history, i);
-        let alone = fit_selling(&single, &closed, n_fit, horizon, spec, layout, ahead);
+        let alone = fit_selling(&single, &closed, spec, layout);
         let Some(mut model) = alone.territories.into_iter().next() else {
             continue;
         };
         let name = &history.territories[i].name;
-        let selling: Vec<String> = (0..s)
-            .filter(|&m| closed.slots[m].is_some())
-            .filter_map(|m| layout.positions.iter().position(|&p| p == m))
-            .map(|t| offseason::position_name(&calendar, layout.ordinals[t]))
-            .collect();
+        let selling = position_names(&closed, layout, &calendar, true).join(", ");
         let strays = stray_sales(&single, &closed, layout);
         alone_notes.push(if strays.is_empty() {
-            format!("{name} ({})", selling.join(", "))
+            format!("{name} ({selling})")
         } else {
-            format!(
-                "{name} ({}; left out: {})",
-                selling.join(", "),
-                strays.join(", ")
-            )
+            format!("{name} ({selling}; left out: {})", strays.join(", "))
         });
         // Its warnings are the fit alone's.
         let named = format!("'{name}'");
@@ -186,6 +167,21 @@ fn fit_with_alone(
     models
 }
 
+/// The names of the positions of the year `closed` keeps selling in
+/// (`selling`) or closes, in the year's order ("Jan", "Q3", "week 27").
+fn position_names(
+    closed: &offseason::ClosedSeason,
+    layout: &Layout,
+    calendar: &crate::calendar::Calendar,
+    selling: bool,
+) -> Vec<String> {
+    (0..layout.s)
+        .filter(|&m| closed.slots[m].is_some() == selling)
+        .filter_map(|m| layout.positions.iter().position(|&p| p == m))
+        .map(|t| offseason::position_name(calendar, layout.ordinals[t]))
+        .collect()
+}
+
 /// The stray sales `closed` left out, as "500 in 2016-03-01".
 fn stray_sales(
     history: &SalesHistory,
@@ -206,35 +202,25 @@ fn stray_sales(
 }
 
 /// `history` fitted on the selling periods of `closed` alone (`layout`:
-/// the periods it was tested on; `ahead`: the horizon's positions), its
-/// models put back on that layout. Its territories closed in some of the
-/// selling positions on their own are fitted alone in turn
-/// ([`fit_with_alone`]: each level has fewer positions, so it ends).
+/// the periods it was tested on), its models put back on that layout. Its
+/// territories closed in some of the selling positions on their own are
+/// fitted alone in turn ([`fit_with_alone`]: each level has fewer
+/// positions, so it ends).
 fn fit_selling(
     history: &SalesHistory,
     closed: &offseason::ClosedSeason,
-    n_fit: usize,
-    horizon: usize,
     spec: &FitSpec,
     layout: &Layout,
-    ahead: &[usize],
 ) -> FittedModels {
     let selling_layout = Layout {
         s: closed.selling(),
         positions: closed.selling_positions(&layout.positions),
         ordinals: closed.kept.iter().map(|&t| layout.ordinals[t]).collect(),
         origin: layout.origin,
+        ahead: closed.selling_positions(&layout.ahead),
     };
-    let selling_ahead = closed.selling_positions(ahead);
-    let mut models = fit_with_alone(
-        &closed.selling_history(history),
-        closed.kept.len(),
-        selling_ahead.len().max(1).min(horizon.max(1)),
-        spec,
-        &selling_layout,
-        &selling_ahead,
-    );
-    closed.expand(&mut models, ahead, n_fit);
+    let mut models = fit_with_alone(&closed.selling_history(history), spec, &selling_layout);
+    closed.expand(&mut models, &layout.ahead, layout.positions.len());
     models
 }
 
@@ -246,12 +232,6 @@ fn closed_note(
     layout: &Layout,
     who: &str,
 ) -> String {
-    let calendar = history.calendar;
-    let names: Vec<String> = (0..layout.s)
-        .filter(|&m| closed.slots[m].is_none())
-        .filter_map(|m| layout.positions.iter().position(|&p| p == m))
-        .map(|t| offseason::position_name(&calendar, layout.ordinals[t]))
-        .collect();
     let strays = stray_sales(history, closed, layout);
     let left_out = if strays.is_empty() {
         String::new()
@@ -259,12 +239,12 @@ fn closed_note(
         format!(
             " but for {} (under a twentieth of a selling {}: left out of the fit)",
             strays.join(", "),
-            calendar.kind.name()
+            history.calendar.kind.name()
         )
     };
     format!(
         "{who} sold nothing in {} in any year of its history{left_out}",
-        names.join(", ")
+        position_names(closed, layout, &history.calendar, false).join(", ")
     )
 }
 
@@ -279,24 +259,22 @@ fn selling_count(closed: &offseason::ClosedSeason, calendar: &crate::calendar::C
 }
 
 /// Where the fitted periods sit on the calendar: `s` positions a year,
-/// each period's position and ordinal, and the first period after them.
+/// each period's position and ordinal (one per fitted period), the first
+/// period after them, and the positions of the periods forecast from it.
 struct Layout {
     s: usize,
     positions: Vec<usize>,
     ordinals: Vec<i64>,
     origin: i64,
+    ahead: Vec<usize>,
 }
 
 /// [`fit`] on the periods `layout` places.
-fn fit_periods(
-    history: &SalesHistory,
-    n_fit: usize,
-    horizon: usize,
-    spec: &FitSpec,
-    layout: &Layout,
-) -> FittedModels {
+fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> FittedModels {
     let calendar = history.calendar;
     let s = layout.s;
+    let n_fit = layout.positions.len();
+    let horizon = layout.ahead.len();
     let positions: &[usize] = &layout.positions;
     let regions = history.regions();
     let region_index = history.region_index();
@@ -907,15 +885,20 @@ fn evaluate_territory(
     if y.iter().all(|&v| v == 0.0) {
         return None;
     }
-    let mut scored = d.a.clone();
-    if !shocks.is_empty() {
+    // The group's shock periods read at the year's median (item 1 of the
+    // README's model): their risk is in the residual law once.
+    let scored: std::borrow::Cow<[f64]> = if shocks.is_empty() {
+        std::borrow::Cow::Borrowed(&d.a)
+    } else {
         let level = season::year_median(&d.a, d.season.len());
+        let mut a = d.a.clone();
         for &t in shocks {
-            if t < scored.len() {
-                scored[t] = level[t];
+            if let (Some(v), Some(&l)) = (a.get_mut(t), level.get(t)) {
+                *v = l;
             }
         }
-    }
+        std::borrow::Cow::Owned(a)
+    };
     let growth = |len: usize| {
         region_growth
             .iter()

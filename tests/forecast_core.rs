@@ -76,6 +76,24 @@ fn draws(
         .collect()
 }
 
+/// `count` territories of 48 months from January selling `level` (cv
+/// 0.1) in the months of the year `months` (0 January) and nothing in
+/// the others.
+fn selling_in(
+    count: usize,
+    seed: u64,
+    level: f64,
+    months: std::ops::Range<usize>,
+) -> Vec<Vec<f64>> {
+    draws(count, 48, seed, 0.1, |t, z| {
+        if months.contains(&(t % 12)) {
+            level * (1.0 + z)
+        } else {
+            0.0
+        }
+    })
+}
+
 #[test]
 fn a_history_of_noise_is_forecast_at_its_long_run_mean() {
     // 20 territories x 120 months of iid gamma noise (mean 1000, cv 0.3):
@@ -1014,13 +1032,7 @@ fn a_company_closed_every_winter_is_forecast_at_zero_then_and_in_full_in_season(
     // 2.7k / 10.8k / 20.9k on a numpy draw of this kind (measured
     // 2026-12-06, session 18). The level rests on 20 selling months (a
     // standard error of 0.1 / sqrt(20) = 2.2%): 7% is three of them.
-    let revenue = draws(6, 48, 5309, 0.1, |t, z| {
-        if (4..9).contains(&(t % 12)) {
-            2000.0 * (1.0 + z)
-        } else {
-            0.0
-        }
-    });
+    let revenue = selling_in(6, 5309, 2000.0, 4..9);
     let h = history(revenue);
     let models = fit(&h, h.n_periods(), 12, &spec());
     assert!(
@@ -1175,13 +1187,7 @@ fn territories_billing_once_a_year_pool_their_spread_with_each_other() {
     // with each other (15 degrees of freedom), the spread is about the
     // truth's 0.1: P90 over P10 of the truth's law is 1.29, and the
     // level's own error (0.1 / 2) widens it.
-    let revenue = draws(5, 48, 6007, 0.1, |t, z| {
-        if t % 12 == 0 {
-            12_000.0 * (1.0 + z)
-        } else {
-            0.0
-        }
-    });
+    let revenue = selling_in(5, 6007, 12_000.0, 0..1);
     let h = history(revenue);
     let models = fit(&h, h.n_periods(), 12, &spec());
     let sim = simulate(&models, &SimSpec::from_origin(&models, 12, 6, 4000));
@@ -1206,13 +1212,7 @@ fn a_backtest_does_not_score_the_closed_months_it_was_sure_of() {
     // last 12 months: the seven closed months (forecast at zero, sold
     // nothing) are left out of the scores, the five selling ones kept,
     // for the three territories and the total.
-    let revenue = draws(3, 48, 5309, 0.1, |t, z| {
-        if (4..9).contains(&(t % 12)) {
-            2000.0 * (1.0 + z)
-        } else {
-            0.0
-        }
-    });
+    let revenue = selling_in(3, 5309, 2000.0, 4..9);
     let h = history(revenue);
     let spec = salesplan::backtest::BacktestSpec {
         holdout: 12,

@@ -128,21 +128,12 @@ fn rebalance_output_is_identical_on_one_and_two_threads() {
     let dir = tempfile::tempdir().unwrap();
     let run = |threads: &str| {
         let out = dir.path().join(format!("t{threads}"));
-        assert_cmd::Command::cargo_bin("salesplan")
-            .unwrap()
-            .current_dir(root)
-            .args([
-                "rebalance",
-                "scenarios/demo.toml",
-                "--frontier",
-                "--quiet",
-                "--threads",
-                threads,
-                "--out",
-            ])
-            .arg(&out)
-            .assert()
-            .success();
+        common::run_on_threads(
+            root,
+            &["rebalance", "scenarios/demo.toml", "--frontier"],
+            threads,
+            &out,
+        );
         [
             "assignments.csv",
             "territories.csv",

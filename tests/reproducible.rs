@@ -112,20 +112,7 @@ fn a_closed_season_and_a_territory_fitted_alone_are_identical_on_one_and_two_thr
     .unwrap();
     let run = |threads: &str| {
         let out = dir.path().join(format!("t{threads}"));
-        assert_cmd::Command::cargo_bin("salesplan")
-            .unwrap()
-            .current_dir(dir.path())
-            .args([
-                "forecast",
-                "s.toml",
-                "--quiet",
-                "--threads",
-                threads,
-                "--out",
-            ])
-            .arg(&out)
-            .assert()
-            .success();
+        common::run_on_threads(dir.path(), &["forecast", "s.toml"], threads, &out);
         out
     };
     let (a, b) = (run("1"), run("2"));

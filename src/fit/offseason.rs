@@ -170,20 +170,32 @@ pub(super) fn closed_positions(
     })
 }
 
-/// Territory `i` of `history` alone (its revenue and deals), for a fit of
-/// its own.
-pub(super) fn one_territory(history: &SalesHistory, i: usize) -> SalesHistory {
+/// Territories `which` of `history` with what the fit reads of them (their
+/// revenue and deals; not the accounts, reps or pipeline).
+fn series_of(history: &SalesHistory, which: &[usize]) -> SalesHistory {
+    let pick = |v: &Vec<Vec<f64>>| which.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
     let mut out = SalesHistory::from_series(
         history.calendar,
         history.first_period,
-        vec![history.territories[i].clone()],
-        vec![history.revenue[i].clone()],
+        which
+            .iter()
+            .map(|&i| history.territories[i].clone())
+            .collect(),
+        pick(&history.revenue),
     );
-    out.deal_counts = history.deal_counts.as_ref().map(|c| vec![c[i].clone()]);
-    out.deal_sizes = history.deal_sizes.as_ref().map(|c| vec![c[i].clone()]);
-    out.deal_periods = history.deal_periods.as_ref().map(|c| vec![c[i].clone()]);
+    out.deal_counts = history.deal_counts.as_ref().map(pick);
+    out.deal_sizes = history.deal_sizes.as_ref().map(pick);
+    out.deal_periods = history
+        .deal_periods
+        .as_ref()
+        .map(|p| which.iter().map(|&i| p[i].clone()).collect());
     out.cadence = history.cadence;
     out
+}
+
+/// Territory `i` of `history` alone, for a fit of its own.
+pub(super) fn one_territory(history: &SalesHistory, i: usize) -> SalesHistory {
+    series_of(history, &[i])
 }
 
 impl ClosedSeason {
@@ -195,7 +207,8 @@ impl ClosedSeason {
     /// The history's selling periods alone (revenue and deals), as the fit
     /// sees them.
     pub fn selling_history(&self, history: &SalesHistory) -> SalesHistory {
-        let mut out = history.clone();
+        let all: Vec<usize> = (0..history.territories.len()).collect();
+        let mut out = series_of(history, &all);
         let keep = |s: &[f64]| self.kept.iter().map(|&t| s[t]).collect::<Vec<f64>>();
         out.revenue = history.revenue.iter().map(|r| keep(r)).collect();
         if let Some(c) = &mut out.deal_counts {
@@ -442,8 +455,9 @@ mod tests {
             positions: closed.selling_positions(&positions(24)),
             ordinals: closed.kept.iter().map(|&t| 2000 * 12 + t as i64).collect(),
             origin: 2000 * 12 + 24,
+            ahead: vec![0, 1, 2, 3, 4],
         };
-        let mut models = super::super::fit_periods(&selling, 10, 5, &spec, &layout);
+        let mut models = super::super::fit_periods(&selling, &spec, &layout);
         assert_eq!(models.territories[0].season.len(), 5);
         models.territories[0].growth = vec![0.1, 0.2, 0.3, 0.4, 0.5];
         // Fifteen months from January: the next May to September sell.

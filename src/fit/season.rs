@@ -202,18 +202,27 @@ pub(super) fn group_profile(
             .collect::<Option<Vec<f64>>>()?;
         &filled[..]
     };
-    let first = regress(total, positions, s, discount, &empty)?;
+    let local = centred_level(total, s);
     // The first profile for finding the extremes: each position's median
-    // log ratio (a shock in one year moves a mean, not a median).
-    let index = median_index(total, positions, s)
-        .unwrap_or_else(|| profile_index(&first.with, s, first.trend_terms));
+    // log ratio (a shock in one year moves a mean, not a median); the
+    // regression's where a position has no ratio.
+    let mut plain = None;
+    let index = match median_index(total, &local, positions, s) {
+        Some(index) => index,
+        None => {
+            let first = regress(total, positions, s, discount, &empty)?;
+            let index = profile_index(&first.with, s, first.trend_terms);
+            plain = Some(first);
+            index
+        }
+    };
     let deseasonalised: Vec<f64> = total
         .iter()
         .zip(positions)
         .map(|(v, &m)| v / index[m])
         .collect();
-    let local = centred_level(total, s);
-    let (extreme, level) = extremes(&deseasonalised, s);
+    let level = year_median(&deseasonalised, s);
+    let extreme = extremes(&deseasonalised, &level);
     // Only where the position's other years show what is usual: at least
     // `MIN_USUAL_YEARS` ratios to the centred level are left at it (with
     // fewer, a shock cannot be told from the position's season, nor a
@@ -231,7 +240,10 @@ pub(super) fn group_profile(
     let mut skip: Vec<usize> = extreme.iter().chain(&empty).copied().collect();
     skip.sort_unstable();
     let fit = if skip.is_empty() {
-        first
+        match plain {
+            Some(first) => first,
+            None => regress(total, positions, s, discount, &[])?,
+        }
     } else {
         let cleaned: Vec<f64> = (0..n)
             .map(|t| {
@@ -328,11 +340,16 @@ fn regress(
 }
 
 /// Seasonal indices (mean 1) from each position's median log ratio to the
-/// centred level; `None` where a position has no ratio.
-fn median_index(total: &[f64], positions: &[usize], s: usize) -> Option<Vec<f64>> {
-    let local = centred_level(total, s);
+/// centred level `local` (`centred_level`); `None` where a position has
+/// no ratio.
+fn median_index(
+    total: &[f64],
+    local: &[Option<f64>],
+    positions: &[usize],
+    s: usize,
+) -> Option<Vec<f64>> {
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); s];
-    for ((v, l), &m) in total.iter().zip(&local).zip(positions) {
+    for ((v, l), &m) in total.iter().zip(local).zip(positions) {
         if let Some(l) = l {
             ratios[m].push((v / l).ln());
         }
@@ -363,36 +380,32 @@ fn profile_index(with: &Ols, s: usize, k: usize) -> Vec<f64> {
 }
 
 /// The median of the `s + 1` periods of `a` centred on each (fewer at the
-/// ends): a level a shock of a few periods does not move.
-pub(super) fn year_median(a: &[f64], s: usize) -> Vec<f64> {
-    extremes(a, s).1
-}
-
-/// The periods of the deseasonalised series `a` (positive) whose log is
-/// more than `OUTLIER_Z` robust standard deviations (1.4826 median
-/// absolute deviations) from the log of the median of the `s + 1` periods
-/// centred on them (fewer at the ends), and those medians. A year's
-/// median: a shock of a few months does not move it, as it moves a
+/// ends): a level a shock of a few periods does not move, as it moves a
 /// moving average or a spike's four neighbours.
-fn extremes(a: &[f64], s: usize) -> (Vec<usize>, Vec<f64>) {
+pub(super) fn year_median(a: &[f64], s: usize) -> Vec<f64> {
     let n = a.len();
     let half = (s / 2).max(1);
-    let level: Vec<f64> = (0..n)
+    (0..n)
         .map(|t| {
             let mut w: Vec<f64> = a[t.saturating_sub(half)..(t + half + 1).min(n)].to_vec();
             median(&mut w).unwrap_or(a[t])
         })
-        .collect();
-    let log_dev: Vec<f64> = a.iter().zip(&level).map(|(v, l)| (v / l).ln()).collect();
+        .collect()
+}
+
+/// The periods of the positive series `a` whose log is more than
+/// `OUTLIER_Z` robust standard deviations (1.4826 median absolute
+/// deviations) from the log of their `level` (`year_median`).
+fn extremes(a: &[f64], level: &[f64]) -> Vec<usize> {
+    let log_dev: Vec<f64> = a.iter().zip(level).map(|(v, l)| (v / l).ln()).collect();
     let mut abs: Vec<f64> = log_dev.iter().map(|d| d.abs()).collect();
     let sd = median(&mut abs).unwrap_or(0.0) * 1.4826;
     if sd.is_nan() || sd <= 0.0 {
-        return (Vec::new(), level);
+        return Vec::new();
     }
-    let extreme = (0..n)
+    (0..a.len())
         .filter(|&t| log_dev[t].abs() > OUTLIER_Z * sd)
-        .collect();
-    (extreme, level)
+        .collect()
 }
 
 fn bic(f: &Ols) -> f64 {

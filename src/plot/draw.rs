@@ -827,33 +827,39 @@ mod tests {
 
     #[test]
     fn the_ranges_legend_goes_where_the_rows_leave_room() {
-        // Largest first, the smallest at the bottom leaving the lower right.
-        let usual = vec![
+        let top = [
             row(11.6, 12.1, 12.6, 11.1),
             row(11.6, 12.0, 12.5, 11.1),
             row(11.5, 12.0, 12.4, 11.0),
-            row(4.0, 6.0, 8.0, 5.0),
-            row(3.0, 5.0, 7.0, 4.0),
-            row(2.0, 4.0, 6.0, 3.0),
         ];
-        assert!(matches!(
-            emptiest_corner(&usual, (0.0, 13.0)),
-            SeriesLabelPosition::LowerRight
-        ));
-        // New territories at the bottom with intervals across the chart
+        // Largest first, the smallest at the bottom leaving the lower right;
+        // new territories at the bottom with intervals across the chart
         // (the quota plot of a company with three openings): the upper
         // left, where no range or quota falls.
-        let openings = vec![
-            row(11.6, 12.1, 12.6, 11.1),
-            row(11.6, 12.0, 12.5, 11.1),
-            row(11.5, 12.0, 12.4, 11.0),
-            row(9.3, 11.5, 14.3, 7.3),
-            row(4.0, 10.6, 18.0, 1.0),
-            row(5.1, 10.1, 19.1, 1.4),
+        let cases = [
+            (
+                [
+                    row(4.0, 6.0, 8.0, 5.0),
+                    row(3.0, 5.0, 7.0, 4.0),
+                    row(2.0, 4.0, 6.0, 3.0),
+                ],
+                13.0,
+                SeriesLabelPosition::LowerRight,
+            ),
+            (
+                [
+                    row(9.3, 11.5, 14.3, 7.3),
+                    row(4.0, 10.6, 18.0, 1.0),
+                    row(5.1, 10.1, 19.1, 1.4),
+                ],
+                20.4,
+                SeriesLabelPosition::UpperLeft,
+            ),
         ];
-        assert!(matches!(
-            emptiest_corner(&openings, (0.0, 20.4)),
-            SeriesLabelPosition::UpperLeft
-        ));
+        for (bottom, max, expected) in cases {
+            let rows: Vec<_> = top.iter().cloned().chain(bottom).collect();
+            let corner = emptiest_corner(&rows, (0.0, max));
+            assert_eq!(format!("{corner:?}"), format!("{expected:?}"));
+        }
     }
 }

@@ -94,3 +94,16 @@ pub fn shared_scenario(name: &str) -> Option<(PathBuf, String)> {
         text.replace("../../../shared/data", &data.display().to_string()),
     ))
 }
+
+/// `salesplan <args> --quiet --threads <threads> --out <out>` run in `dir`,
+/// asserted to succeed: one of the runs a reproducibility test compares.
+pub fn run_on_threads(dir: &Path, args: &[&str], threads: &str, out: &Path) {
+    assert_cmd::Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(dir)
+        .args(args)
+        .args(["--quiet", "--threads", threads, "--out"])
+        .arg(out)
+        .assert()
+        .success();
+}
