@@ -26,6 +26,16 @@ panel should give (a year of about 12k unless said):
 - renewals:  six territories of 1,000 a month and one billing about 12,000
              each April only (an annual renewal), cv 0.1 (its year 12k;
              session 18).
+- edge:      six territories closed November-April, selling 2,000 a month
+             shaped 0.8 / 1.0 / 1.3 / 1.1 / 0.8 from May to September and
+             about 600 in the Octobers of years 2 and 4 (a year of about
+             10.3k with October's half chance; session 18);
+- annual:    five territories billing about 12,000 each January only,
+             cv 0.1 (a year of 12k; session 18);
+- step:      six territories of 1,000 a month (cv 0.08), all 30% higher
+             from month 42 of 48 (a price rise; their year 15.6k);
+- split:     six territories of 1,000 a month (cv 0.08); T0 lost half its
+             accounts to a new T6 in month 36 of 48 (T0's and T6's year 6k).
 
     python3 docs/experiments/real_shapes.py target/release/salesplan
 
@@ -94,6 +104,16 @@ def panels():
     renewals = [noise(48, 0.1) for _ in range(7)]
     renewals[6] = np.where(np.arange(48) % 12 == 3, 12 * renewals[6], 0.0)
     out["renewals"] = renewals
+    on = np.isin(np.arange(48) % 12, [4, 5, 6, 7, 8])
+    shape = np.array([0, 0, 0, 0, 0.8, 1.0, 1.3, 1.1, 0.8, 0, 0, 0])[np.arange(48) % 12]
+    october = (np.arange(48) % 12 == 9) & np.isin(np.arange(48) // 12, [1, 3])
+    out["edge"] = [np.where(on, 2 * shape * noise(48, 0.1), np.where(october, 0.6 * noise(48, 0.1), 0.0)) for _ in range(6)]
+    out["annual"] = [np.where(np.arange(48) % 12 == 0, 12 * noise(48, 0.1), 0.0) for _ in range(5)]
+    out["step"] = [np.where(np.arange(48) >= 42, 1.3, 1.0) * noise(48) for _ in range(6)]
+    split = [noise(48) for _ in range(7)]
+    split[0][36:] *= 0.5
+    split[6] = np.where(np.arange(48) >= 36, 0.5 * split[6], 0.0)
+    out["split"] = split
     return out
 
 
