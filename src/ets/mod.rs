@@ -92,6 +92,15 @@ pub enum Form {
     Compounding,
     /// A local share of the group: ETS(M,N) moved by the group's level path.
     Group,
+    /// A linear trend whose slope is held at its fitted value (ETS(M,A)
+    /// with beta = 0: a random walk with drift in state-space form). A
+    /// group path's candidate only (`growth`): a total that has grown
+    /// steadily for years keeps growing at that rate, where a smoothed
+    /// slope would read a few flat months as growth that stopped.
+    Drift,
+    /// A compounding trend whose rate is held at its fitted value (ETS(M,M)
+    /// with beta = 0). A group path's candidate only, as [`Form::Drift`].
+    Rate,
 }
 
 impl Form {
@@ -114,6 +123,8 @@ impl Form {
             Form::Trend => "trend",
             Form::Compounding => "compounding",
             Form::Group => "group",
+            Form::Drift => "drift",
+            Form::Rate => "rate",
         }
     }
 
@@ -123,8 +134,8 @@ impl Form {
             Form::Mean | Form::Level => "N",
             Form::Group => "G",
             Form::Damped => "Ad",
-            Form::Trend => "A",
-            Form::Compounding => "M",
+            Form::Trend | Form::Drift => "A",
+            Form::Compounding | Form::Rate => "M",
         }
     }
 
@@ -136,6 +147,7 @@ impl Form {
             Form::Level | Form::Group => 3,
             Form::Damped => 6,
             Form::Trend | Form::Compounding => 5,
+            Form::Drift | Form::Rate => 4,
         }
     }
 
@@ -147,7 +159,10 @@ impl Form {
     }
 
     fn has_trend(self) -> bool {
-        matches!(self, Form::Damped | Form::Trend | Form::Compounding)
+        matches!(
+            self,
+            Form::Damped | Form::Trend | Form::Compounding | Form::Drift | Form::Rate
+        )
     }
 }
 
@@ -596,6 +611,33 @@ fn unpack(form: Form, x: &[f64], scale: f64, per_year: usize) -> (Smoothing, f64
                 (b * (x[3] / b).tanh()).exp() - 1.0,
             )
         }
+        // The held slope's forms: the same maps without the slope's
+        // smoothing coordinate.
+        Form::Drift => (
+            Smoothing {
+                alpha: bound(x[0]),
+                beta: 0.0,
+                phi: 1.0,
+                compounding: false,
+                rate_limits: [0.0, 0.0],
+            },
+            scale * x[1].exp(),
+            scale * x[2],
+        ),
+        Form::Rate => {
+            let b = rate_bound(per_year);
+            (
+                Smoothing {
+                    alpha: bound(x[0]),
+                    beta: 0.0,
+                    phi: 1.0,
+                    compounding: true,
+                    rate_limits: rate_limits(b),
+                },
+                scale * x[1].exp(),
+                (b * (x[2] / b).tanh()).exp() - 1.0,
+            )
+        }
         Form::Damped | Form::Trend => {
             let alpha = bound(x[0]);
             let phi = if form == Form::Damped {
@@ -724,16 +766,24 @@ fn fit_from(
             vec![logit(0.2), logit(0.1), 0.0, slope0 / scale],
             vec![1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
         ),
+        Form::Drift => (
+            vec![logit(0.2), 0.0, slope0 / scale],
+            vec![1.0, 0.1, 0.01 + (slope0 / scale).abs()],
+        ),
         // The slope as a rate: the first stretch's slope over its level,
         // through the inverse of `unpack`'s map (kept inside the bound).
-        Form::Compounding => {
+        Form::Compounding | Form::Rate => {
             let b = rate_bound(per_year);
             let log_rate = (1.0 + slope0 / mean(&a[..w]).max(floor)).max(1e-9).ln();
             let x = b * (log_rate / b).clamp(-0.9, 0.9).atanh();
-            (
-                vec![logit(0.2), logit(0.1), 0.0, x],
-                vec![1.0, 1.0, 0.1, 0.5 * b + x.abs()],
-            )
+            if form == Form::Rate {
+                (vec![logit(0.2), 0.0, x], vec![1.0, 0.1, 0.5 * b + x.abs()])
+            } else {
+                (
+                    vec![logit(0.2), logit(0.1), 0.0, x],
+                    vec![1.0, 1.0, 0.1, 0.5 * b + x.abs()],
+                )
+            }
         }
     };
     let setup_at = |x: &[f64]| {
@@ -854,6 +904,29 @@ mod tests {
         let d = alone(&a, Form::Damped);
         assert!(d.mean_at(11) < f.mean_at(11) + 1e-9);
         assert!(d.smoothing.beta <= d.smoothing.alpha);
+    }
+
+    #[test]
+    fn the_held_slopes_keep_the_slope_they_fitted() {
+        // A line and a rate under a fixed +-1% pattern: the held slopes'
+        // beta is 0 (one coordinate fewer), their slope the line's or the
+        // rate, and their forecasts keep it.
+        let wiggle = |t: usize| 1.0 + 0.01 * [1.0, -1.0, 0.5, -0.5][t % 4];
+        let line: Vec<f64> = (0..48)
+            .map(|t| (100.0 + 2.0 * t as f64) * wiggle(t))
+            .collect();
+        let d = alone(&line, Form::Drift);
+        assert_eq!(d.smoothing.beta, 0.0);
+        assert_eq!(d.coords.len(), 3);
+        assert!((d.slope - 2.0).abs() < 0.1, "slope {}", d.slope);
+        assert!((d.mean_at(11) - d.mean_at(10) - d.slope).abs() < 1e-9);
+        let rate: Vec<f64> = (0..72)
+            .map(|t| 100.0 * 1.01f64.powi(t as i32) * wiggle(t))
+            .collect();
+        let r = alone(&rate, Form::Rate);
+        assert_eq!(r.smoothing.beta, 0.0);
+        assert!((r.slope - 0.01).abs() < 1e-3, "rate {}", r.slope);
+        assert!((r.mean_at(11) / r.mean_at(10) - 1.01).abs() < 1e-3);
     }
 
     #[test]

@@ -227,7 +227,12 @@ impl FormPriors {
     pub fn cost(&self, form: Form, alpha: f64) -> f64 {
         match form {
             Form::Level => self.level.cost(alpha),
-            Form::Group | Form::Damped | Form::Trend | Form::Compounding => self.group.cost(alpha),
+            Form::Group
+            | Form::Damped
+            | Form::Trend
+            | Form::Compounding
+            | Form::Drift
+            | Form::Rate => self.group.cost(alpha),
             Form::Mean => 0.0,
         }
     }
