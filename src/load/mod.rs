@@ -448,7 +448,14 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         None => BTreeMap::new(),
     };
     warn_of_skipped_rows(&mut report);
-    diagnose(&names, &revenue, calendar.kind.per_year(), &mut report);
+    let period_start = |p: usize| calendar.start_of(first_period + p as i64).to_string();
+    diagnose(
+        &names,
+        &revenue,
+        calendar.kind.per_year(),
+        &period_start,
+        &mut report,
+    );
     let history = SalesHistory {
         calendar,
         first_period,
@@ -507,9 +514,42 @@ fn warn_of_skipped_rows(report: &mut LoadReport) {
     }
 }
 
-/// Warnings about series that fit poorly: gaps inside a territory's active
-/// span, and territories with too little history for their own fit.
-fn diagnose(names: &[String], revenue: &[Vec<f64>], per_year: usize, report: &mut LoadReport) {
+/// Warnings about series that fit poorly: periods in which no territory
+/// sold (`period_start` names a period by its first day), gaps inside a
+/// territory's active span besides those, and territories with too little
+/// history for their own fit.
+fn diagnose(
+    names: &[String],
+    revenue: &[Vec<f64>],
+    per_year: usize,
+    period_start: &dyn Fn(usize) -> String,
+    report: &mut LoadReport,
+) {
+    let periods = revenue.first().map_or(0, Vec::len);
+    // Periods in which no territory sold: a company closed part of the
+    // year (fitted as a closed season: `fit::offseason`) or rows missing
+    // for everyone. Named once here, not as every territory's own gaps.
+    let company_empty: Vec<bool> = (0..periods)
+        .map(|p| revenue.iter().all(|s| s[p] == 0.0))
+        .collect();
+    let selling: Vec<usize> = (0..periods).filter(|&p| !company_empty[p]).collect();
+    if let (Some(&first), Some(&last)) = (selling.first(), selling.last()) {
+        let empty: Vec<usize> = (first..=last).filter(|&p| company_empty[p]).collect();
+        if !empty.is_empty() {
+            let shown: Vec<String> = empty.iter().take(8).map(|&p| period_start(p)).collect();
+            let more = if empty.len() > 8 {
+                format!(" and {} more", empty.len() - 8)
+            } else {
+                String::new()
+            };
+            report.warnings.push(format!(
+                "no territory sold anything in {} period{} inside the history (kept as zeros: a season the company is closed, or rows missing for everyone): {}{more}",
+                empty.len(),
+                if empty.len() == 1 { "" } else { "s" },
+                shown.join(", ")
+            ));
+        }
+    }
     let mut gaps = Vec::new();
     let mut short = Vec::new();
     let mut sparse = Vec::new();
@@ -518,7 +558,9 @@ fn diagnose(names: &[String], revenue: &[Vec<f64>], per_year: usize, report: &mu
         let (Some(&first), Some(&last)) = (active.first(), active.last()) else {
             continue;
         };
-        let zeros = (first..=last).filter(|&p| series[p] == 0.0).count();
+        let zeros = (first..=last)
+            .filter(|&p| series[p] == 0.0 && !company_empty[p])
+            .count();
         if zeros > 0 {
             gaps.push(format!("{name} ({zeros})"));
         }
@@ -546,7 +588,6 @@ fn diagnose(names: &[String], revenue: &[Vec<f64>], per_year: usize, report: &mu
     }
     // Too short a history for a region's seasonal profile: no territory
     // can borrow one.
-    let periods = revenue.first().map_or(0, Vec::len);
     let seasonal = crate::fit::shortest_seasonal_history(per_year);
     if per_year > 1 && periods < seasonal {
         report.warnings.push(format!(
@@ -889,6 +930,52 @@ mod tests {
         let mut v = vec!["T-10", "T-2", "T-1", "A"];
         v.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(v, vec!["A", "T-1", "T-2", "T-10"]);
+    }
+
+    #[test]
+    fn months_no_territory_sold_in_are_named_once_not_as_every_gap() {
+        // Two territories closed November-February of two years (one of
+        // them also empty in one May of its own), and nothing sold by
+        // anyone before the first sale or after the last: the closed
+        // months are one warning naming them, the territory's own May its
+        // only gap. Before session 19 each territory listed the company's
+        // closed months as its own gaps (T0 (4), T1 (5)).
+        let open = |m: usize| !matches!(m % 12, 10 | 11 | 0 | 1);
+        let series = |gap: Option<usize>| -> Vec<f64> {
+            (0..24)
+                .map(|p| {
+                    if open(p + 2) && Some(p) != gap {
+                        100.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        };
+        let names = vec!["T0".to_string(), "T1".to_string()];
+        let revenue = vec![series(None), series(Some(14))];
+        let mut report = LoadReport::default();
+        let start = |p: usize| format!("month {p}");
+        diagnose(&names, &revenue, 12, &start, &mut report);
+        let closed: Vec<&String> = report
+            .warnings
+            .iter()
+            .filter(|w| w.starts_with("no territory sold anything"))
+            .collect();
+        assert_eq!(closed.len(), 1, "{:?}", report.warnings);
+        assert!(
+            closed[0].contains("in 4 periods")
+                && closed[0].contains("month 8, month 9, month 10, month 11"),
+            "{}",
+            closed[0]
+        );
+        let gaps: Vec<&String> = report
+            .warnings
+            .iter()
+            .filter(|w| w.contains("without sales inside their active span"))
+            .collect();
+        assert_eq!(gaps.len(), 1, "{:?}", report.warnings);
+        assert!(gaps[0].ends_with(": T1 (1)"), "{}", gaps[0]);
     }
 
     #[test]
