@@ -5,20 +5,22 @@
 //!
 //! The path's model is chosen by how it would have forecast the group's
 //! own totals from the rolling origins ([`super::select::Origins`]: the
-//! spans up to a horizon ahead of each, the latest ones shorter; least mean
-//! absolute log error of the span totals), among the territories' forms
-//! but the group share (stable level, local level, damped, linear and
-//! **compounding trend**: ETS(M,M), the level grows by a rate, itself
-//! smoothed; see [`super::Form`]). Why compounding: a market growing 10% a year adds more each
+//! spans up to a horizon ahead of each, the latest ones shorter; least
+//! absolute log error of the span totals, summed over the origins), among
+//! the territories' forms but the group share (stable level, local level,
+//! damped, linear and **compounding trend**: ETS(M,M), the level grows by
+//! a rate, itself smoothed; see [`super::Form`]) and the linear and
+//! compounding trends with their slope held ([`Form::Drift`],
+//! [`Form::Rate`]). Why compounding: a market growing 10% a year adds more each
 //! year, which a slope carried forward as an amount (and more so a damped
 //! one) underestimates; its territories' year medians ran 1% low. Why the
 //! **held slopes** (the linear and compounding trends with beta = 0, the
 //! state-space form of a random walk with drift): a smoothed slope follows
-//! the last months, and a total that grew 4.5-9.7% in each of seven years
-//! and was flat for most of the last one (Australia's departures before
-//! 2015) was forecast to shrink 1.5% (its damped slope), where the held
-//! slope, chosen by the same scores (0.131 against 0.196), carries its
-//! years' growth (4.3%). Which to use is the history's call: where growth
+//! the last months, and a total that grew 4.3-9.7% a year from 2008 to
+//! 2014 and was flat for most of 2014 (Australia's departures) was
+//! forecast to shrink about 1.5% a year (its damped slope), where the held
+//! slope, chosen by the same scores (summed over its 16 origins, 0.131
+//! against 0.196), carries 4.3% a year. Which to use is the history's call: where growth
 //! did change, the smoothed slopes forecast it better and are chosen. Why by
 //! rolling origins and not AICc: a group total is smooth and long enough
 //! for its own forecasts to decide, and a horizon total is what its path
@@ -26,7 +28,9 @@
 //! model is refitted for each earlier origin the territories are
 //! evaluated at (choosing it again per origin would nest the rolling
 //! origins and multiply the fit's cost by their number). With fewer than
-//! [`super::select::MIN_ORIGINS`] origins, AICc among the same forms.
+//! [`super::select::MIN_ORIGINS`] origins, AICc among the same forms
+//! (where a smoothed slope's beta is near 0, its held twin, one parameter
+//! fewer, wins there).
 
 use super::prior::FormPriors;
 use super::{fit, select, EtsFit, Form, Growth};
@@ -216,9 +220,9 @@ mod tests {
         // The smoothed slopes (damped, linear, compounding) read 2014's
         // flat months as growth that stopped and forecast -0.1% to -0.2%
         // a month; the held slope carries the years' growth (4.3% a year)
-        // and forecast the seven years' origins better (mean absolute log
-        // error of the spans 0.131 against the damped slope's 0.196). 2015
-        // grew 4.8%.
+        // and forecast its 16 rolling origins (2011-2014) better (absolute
+        // log errors of the spans summed, 0.131 against the damped
+        // slope's 0.196). 2015 grew 4.8%.
         let paths = group_growth_paths(&DEPARTURES, &[84], 12, 12);
         let g = &paths[0].1.forecast;
         assert!(

@@ -11,7 +11,10 @@
 //! smoothed level path, g_t being the path's growth in period t, and its
 //! forecast grows as the region's forecast does; shrinkage of the trend
 //! toward the group, for territories too sparse or short to show their
-//! own). With mu_t = (l + phi b)(1 + g_t) (g = 0 but for the group share):
+//! own). A region's growth path (`growth`) may also be a linear or
+//! compounding trend whose slope is held (beta = 0: [`Form::Drift`],
+//! [`Form::Rate`]); territories do not use those. With mu_t = (l + phi
+//! b)(1 + g_t) (g = 0 but for the group share):
 //!
 //! ```text
 //! a_t = mu_t (1 + e_t)
@@ -33,7 +36,7 @@
 //! Parameters and initial states are estimated by maximum likelihood
 //! (concentrated: n/2 ln(sum e^2) + sum ln mu_t) with Nelder–Mead on
 //! logistic-mapped parameters: 0 < beta < alpha < 1, 0.8 <= phi <= 0.98
-//! (the R `forecast` package's bounds). The simulation (`model`) runs the
+//! (the R `forecast` package's bounds; beta = 0 for the held slopes). The simulation (`model`) runs the
 //! same recursions with drawn innovations, so one innovation moves the
 //! level and trend for the rest of the horizon.
 
@@ -104,7 +107,9 @@ pub enum Form {
 }
 
 impl Form {
-    /// Every candidate, simplest first.
+    /// Every territory candidate, simplest first (the held slopes,
+    /// [`Form::Drift`] and [`Form::Rate`], are a region path's only:
+    /// `growth`).
     pub const ALL: [Form; 6] = [
         Form::Mean,
         Form::Level,
@@ -173,12 +178,12 @@ pub struct Smoothing {
     pub beta: f64,
     /// Damping of the trend (1 for an undamped trend, 0 without a trend).
     pub phi: f64,
-    /// Whether the slope is a growth rate ([`Form::Compounding`]) rather
-    /// than an amount per period.
+    /// Whether the slope is a growth rate ([`Form::Compounding`],
+    /// [`Form::Rate`]) rather than an amount per period.
     pub compounding: bool,
     /// A compounding rate's lowest and highest values, e^-B - 1 and
     /// e^B - 1 for its bound B on the log scale ([`rate_limits`]); zero for
-    /// the other forms. Kept as rates so that the recursions, which hold
+    /// the forms whose slope is an amount. Kept as rates so that the recursions, which hold
     /// the rate within them every period, need no `exp`.
     pub rate_limits: [f64; 2],
 }
@@ -920,6 +925,20 @@ mod tests {
         assert_eq!(d.coords.len(), 3);
         assert!((d.slope - 2.0).abs() < 0.1, "slope {}", d.slope);
         assert!((d.mean_at(11) - d.mean_at(10) - d.slope).abs() < 1e-9);
+        // Held: the slope at the origin is the initial one, though the
+        // line ends with a year flat, which a smoothed slope follows down.
+        let mut bent = line.clone();
+        bent.extend(std::iter::repeat_n(bent[47], 12));
+        let held = alone(&bent, Form::Drift);
+        let scale = Units::of(&bent).unwrap().scale;
+        assert_eq!(held.slope, unpack(Form::Drift, &held.coords, scale, 12).2);
+        let smoothed = alone(&bent, Form::Trend);
+        assert!(
+            smoothed.slope < 0.5 * held.slope,
+            "{} against {}",
+            smoothed.slope,
+            held.slope
+        );
         let rate: Vec<f64> = (0..72)
             .map(|t| 100.0 * 1.01f64.powi(t as i32) * wiggle(t))
             .collect();

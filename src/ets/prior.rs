@@ -200,8 +200,9 @@ impl AlphaPrior {
 }
 
 /// The priors on each form's alpha. The local level takes the pooled
-/// profile of a plain local level. The group share and the three trend
-/// forms take the profile of a level moved by its group's growth path: in
+/// profile of a plain local level. The group share and the trend forms
+/// (the held slopes too, though a region path is fitted without a prior)
+/// take the profile of a level moved by its group's growth path: in
 /// each, alpha is how far the level moves *beyond* a growth the form
 /// already carries (the group's, or the form's own slope), and a plain
 /// level's profile, which chases growth with a large alpha, would pull a

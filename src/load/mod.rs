@@ -525,28 +525,35 @@ fn diagnose(
     period_start: &dyn Fn(usize) -> String,
     report: &mut LoadReport,
 ) {
+    let list = |v: &[String]| {
+        let shown: Vec<&str> = v.iter().take(8).map(String::as_str).collect();
+        let more = if v.len() > 8 {
+            format!(" and {} more", v.len() - 8)
+        } else {
+            String::new()
+        };
+        format!("{}{more}", shown.join(", "))
+    };
     let periods = revenue.first().map_or(0, Vec::len);
-    // Periods in which no territory sold: a company closed part of the
-    // year (fitted as a closed season: `fit::offseason`) or rows missing
-    // for everyone. Named once here, not as every territory's own gaps.
+    // Periods in which no territory sold, between the first and the last
+    // that any did: a season the company is closed (the fit then treats it
+    // as one when it recurs: `fit::offseason`) or rows missing for
+    // everyone. Named once here, not as every territory's own gaps.
     let company_empty: Vec<bool> = (0..periods)
         .map(|p| revenue.iter().all(|s| s[p] == 0.0))
         .collect();
     let selling: Vec<usize> = (0..periods).filter(|&p| !company_empty[p]).collect();
     if let (Some(&first), Some(&last)) = (selling.first(), selling.last()) {
-        let empty: Vec<usize> = (first..=last).filter(|&p| company_empty[p]).collect();
+        let empty: Vec<String> = (first..=last)
+            .filter(|&p| company_empty[p])
+            .map(period_start)
+            .collect();
         if !empty.is_empty() {
-            let shown: Vec<String> = empty.iter().take(8).map(|&p| period_start(p)).collect();
-            let more = if empty.len() > 8 {
-                format!(" and {} more", empty.len() - 8)
-            } else {
-                String::new()
-            };
             report.warnings.push(format!(
-                "no territory sold anything in {} period{} inside the history (kept as zeros: a season the company is closed, or rows missing for everyone): {}{more}",
+                "no territory sold anything in {} period{} (kept as zeros): {}",
                 empty.len(),
                 if empty.len() == 1 { "" } else { "s" },
-                shown.join(", ")
+                list(&empty)
             ));
         }
     }
@@ -570,15 +577,6 @@ fn diagnose(
             short.push(name.clone());
         }
     }
-    let list = |v: &[String]| {
-        let shown: Vec<&str> = v.iter().take(8).map(String::as_str).collect();
-        let more = if v.len() > 8 {
-            format!(" and {} more", v.len() - 8)
-        } else {
-            String::new()
-        };
-        format!("{}{more}", shown.join(", "))
-    };
     if !gaps.is_empty() {
         report.warnings.push(format!(
             "{} periods without sales inside their active span (kept as zeros): {}",
@@ -964,8 +962,8 @@ mod tests {
             .collect();
         assert_eq!(closed.len(), 1, "{:?}", report.warnings);
         assert!(
-            closed[0].contains("in 4 periods")
-                && closed[0].contains("month 8, month 9, month 10, month 11"),
+            closed[0]
+                .ends_with("in 4 periods (kept as zeros): month 8, month 9, month 10, month 11"),
             "{}",
             closed[0]
         );
