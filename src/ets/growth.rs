@@ -40,8 +40,9 @@ const MAX_GROUP_GROWTH: f64 = 0.2;
 
 /// The forms a group's path is chosen among: every territory form but the
 /// group share (a group is not a share of itself), and the two trends with
-/// their slope held ([`Form::Drift`], [`Form::Rate`]), last so that a tie
-/// goes to the smoothed slope.
+/// their slope held ([`Form::Drift`], [`Form::Rate`]) where the history is
+/// long enough ([`Form::holds_slope_over`]), last so that a tie goes to
+/// the smoothed slope.
 const CANDIDATES: [Form; 7] = [
     Form::Mean,
     Form::Level,
@@ -86,6 +87,11 @@ fn path_growth(path: &EtsFit, horizon: usize) -> Growth {
 /// The form of a group's path, chosen on its whole deseasonalised total
 /// `a` (see the module header); `None` when nothing fits.
 fn choose(a: &[f64], horizon: usize, season_len: usize) -> Option<Form> {
+    let held = Form::holds_slope_over(a.len(), season_len);
+    let candidates: Vec<Form> = CANDIDATES
+        .into_iter()
+        .filter(|f| held || f.family() == *f)
+        .collect();
     let origins = select::Origins::of(a.len(), horizon, season_len).recent;
     if origins.len() >= select::MIN_ORIGINS {
         let score = |form: Form| -> Option<f64> {
@@ -102,7 +108,7 @@ fn choose(a: &[f64], horizon: usize, season_len: usize) -> Option<Form> {
             }
             Some(sum)
         };
-        let best = CANDIDATES
+        let best = candidates
             .iter()
             .filter_map(|&f| Some((score(f)?, f)))
             .min_by(|x, y| x.0.total_cmp(&y.0));
@@ -110,7 +116,7 @@ fn choose(a: &[f64], horizon: usize, season_len: usize) -> Option<Form> {
             return Some(form);
         }
     }
-    CANDIDATES
+    candidates
         .iter()
         .filter_map(|&form| fit_path(a, form, season_len))
         .min_by(|x, y| x.aicc.total_cmp(&y.aicc))
@@ -141,7 +147,7 @@ pub fn group_growth_paths(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -201,7 +207,7 @@ mod tests {
     /// 2008-2014, deseasonalised by their group profile as the fit does
     /// it: 4.3%, 9.7%, 4.9%, 4.7%, 6.1% and 5.8% growth a year, most of
     /// 2014's within its first months.
-    const DEPARTURES: [f64; 84] = [
+    pub(crate) const DEPARTURES: [f64; 84] = [
         976307.0, 1026811.0, 1032213.0, 944236.0, 1001583.0, 944280.0, 995321.0, 994143.0,
         931761.0, 966229.0, 974053.0, 967741.0, 977893.0, 983844.0, 980096.0, 1012421.0, 1019020.0,
         975100.0, 1024032.0, 1017947.0, 1028426.0, 1090932.0, 1080026.0, 1071306.0, 1083692.0,

@@ -79,6 +79,9 @@ const REFIT_TOLERANCE: f64 = 1e-3;
 /// would otherwise drive it through zero).
 const LEVEL_FLOOR: f64 = 1e-3;
 
+/// Fewest seasons of history for the held slopes ([`Form::holds_slope_over`]).
+const HELD_SLOPE_SEASONS: usize = 3;
+
 /// The level-and-trend form of a candidate model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -161,6 +164,38 @@ impl Form {
     /// squared errors by n less these).
     pub fn variance_parameters(self) -> usize {
         self.n_params() - 1
+    }
+
+    /// The territory candidate a form stands in for: a held slope for its
+    /// smoothed trend ([`Form::Drift`] for [`Form::Trend`], [`Form::Rate`]
+    /// for [`Form::Compounding`]), every other form for itself.
+    pub fn family(self) -> Form {
+        match self {
+            Form::Drift => Form::Trend,
+            Form::Rate => Form::Compounding,
+            other => other,
+        }
+    }
+
+    /// Whether a history of `n` periods, with seasons of `season_len`, is
+    /// long enough for the held slopes: `HELD_SLOPE_SEASONS` seasons. A
+    /// held slope is a drift read off the whole history; over two years a
+    /// level's wander is most of what a slope would read, and the
+    /// rolling origins (each after a season of training) are too few and
+    /// too short to tell (the synthetic short panel, a wandering level
+    /// forecast from 24 months: year coverage 0.762 -> 0.688 with held
+    /// slopes, 0.762 without).
+    pub fn holds_slope_over(n: usize, season_len: usize) -> bool {
+        n >= HELD_SLOPE_SEASONS * season_len.max(1)
+    }
+
+    /// The held-slope twin of a smoothed trend, if it has one.
+    pub fn held(self) -> Option<Form> {
+        match self {
+            Form::Trend => Some(Form::Drift),
+            Form::Compounding => Some(Form::Rate),
+            _ => None,
+        }
     }
 
     fn has_trend(self) -> bool {
@@ -481,7 +516,16 @@ impl EtsFit {
         let carried = (1.0 - self.smoothing.alpha).powf(2.0 * n);
         let level = carried * self.sigma2 / n;
         let slope = if self.form.has_trend() {
-            12.0 * self.sigma2 / (n * n * n)
+            let global = 12.0 * self.sigma2 / (n * n * n);
+            // A held slope is the drift of the level's random walk: the
+            // mean of its n moves, each of relative variance alpha^2
+            // sigma^2.
+            let drift = if self.form.family() != self.form {
+                self.smoothing.alpha * self.smoothing.alpha * self.sigma2 / n
+            } else {
+                0.0
+            };
+            global + drift
         } else {
             0.0
         };

@@ -76,7 +76,7 @@ fn differences(e: &Evaluated) -> Option<Vec<Difference>> {
     let by_form = Form::ALL
         .iter()
         .map(|form| {
-            let i = e.fits.iter().position(|f| f.form == *form)?;
+            let i = e.fits.iter().position(|f| f.form.family() == *form)?;
             let s = e.scores[i].as_ref()?;
             let d: Vec<f64> = s
                 .iter()
@@ -202,7 +202,10 @@ fn best_fits(e: &Evaluated, laws: &[(usize, (f64, f64))]) -> Vec<(usize, f64)> {
     laws.iter()
         .zip(&p)
         .filter_map(|(c, &w)| {
-            let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
+            let i = e
+                .fits
+                .iter()
+                .position(|f| f.form.family() == Form::ALL[c.0])?;
             Some((i, w))
         })
         .collect()
