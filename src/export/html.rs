@@ -523,7 +523,9 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         s,
         "<p>Models chosen: {}. Each is an exponential-smoothing level model \
          (<i>ETS(error, trend, season)</i>: trend N none, G its region's growth, Ad damped, \
-         A linear, M compounding) with the law of each month's revenue around it; the level \
+         A linear, M compounding, the last two with their slope held at its fitted value \
+         where that would have forecast better: <code>drift</code> and <code>rate</code> in the forms of fit.csv's params) \
+         with the law of each month's revenue around it; the level \
          model was chosen by how it would have forecast the territory's own history \
          (<i>chosen by</i>: rolling-origin CRPS, pooled over the region; <i>average of k</i> \
          where k forms each had at least a 5% chance of forecasting best, weighted by that \
