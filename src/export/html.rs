@@ -143,8 +143,8 @@ section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1
 .card .k{color:var(--muted);font-size:13px}
 .card .v{font-size:22px;font-weight:700}
 .card .d{color:var(--muted);font-size:12px}
-.scroll{max-height:560px;overflow:auto;border:1px solid var(--line);border-radius:6px;margin:8px 0}
-table{border-collapse:collapse;width:100%;font-size:13px}
+.scroll{max-height:560px;overflow:auto;border:1px solid var(--line);border-radius:6px;margin:8px 0;width:fit-content;max-width:100%}
+table{border-collapse:collapse;width:auto;font-size:13px}
 th{position:sticky;top:0;background:#eef1f6;text-align:left;padding:6px 8px;cursor:pointer;white-space:nowrap;border-bottom:1px solid var(--line)}
 th.n{text-align:right}
 th[data-dir=asc]::after{content:" ▲"}th[data-dir=desc]::after{content:" ▼"}
@@ -854,7 +854,7 @@ fn territories_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         .collect();
     let _ = write!(
         s,
-        "<p>{} Budget: {} optional moves; {} accounts moved ({} forced by closed territories or \
+        "<p>Method: {}. Budget: {} optional moves; {} accounts moved ({} forced by closed territories or \
          fixed moves), {} of potential. Weighted objective {} → {}. {}.</p>",
         escape(&t.method),
         t.budget_accounts,
