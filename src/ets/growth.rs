@@ -11,7 +11,8 @@
 //! damped, linear and **compounding trend**: ETS(M,M), the level grows by
 //! a rate, itself smoothed; see [`super::Form`]) and the linear and
 //! compounding trends with their slope held ([`Form::Drift`],
-//! [`Form::Rate`]). Why compounding: a market growing 10% a year adds more each
+//! [`Form::Rate`], given three seasons of history:
+//! [`Form::holds_slope_over`]). Why compounding: a market growing 10% a year adds more each
 //! year, which a slope carried forward as an amount (and more so a damped
 //! one) underestimates; its territories' year medians ran 1% low. Why the
 //! **held slopes** (the linear and compounding trends with beta = 0, the
@@ -28,9 +29,7 @@
 //! model is refitted for each earlier origin the territories are
 //! evaluated at (choosing it again per origin would nest the rolling
 //! origins and multiply the fit's cost by their number). With fewer than
-//! [`super::select::MIN_ORIGINS`] origins, AICc among the same forms
-//! (where a smoothed slope's beta is near 0, its held twin, one parameter
-//! fewer, wins there).
+//! [`super::select::MIN_ORIGINS`] origins, AICc among the same forms.
 
 use super::prior::FormPriors;
 use super::{fit, select, EtsFit, Form, Growth};

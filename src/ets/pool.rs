@@ -58,7 +58,8 @@ const QUADRATURE_POINTS: usize = 256;
 /// the mean); `None` for a form not scored at every origin.
 type Difference = Option<(f64, f64)>;
 
-/// A territory's scale-free score differences, per form of `Form::ALL`.
+/// A territory's scale-free score differences, per family of `Form::ALL`
+/// (its fit of that family: [`Form::family`]).
 fn differences(e: &Evaluated) -> Option<Vec<Difference>> {
     if !e.scored() {
         return None;
@@ -195,7 +196,7 @@ pub fn pooled_weights(
 }
 
 /// Each of the territory's fits (index into its `fits`) with its form's
-/// probability of forecasting best under the laws `(form index in
+/// probability of forecasting best under the laws `(family index in
 /// Form::ALL, (mean, variance))` of its score difference.
 fn best_fits(e: &Evaluated, laws: &[(usize, (f64, f64))]) -> Vec<(usize, f64)> {
     let p = best_probabilities(&laws.iter().map(|c| c.1).collect::<Vec<_>>());

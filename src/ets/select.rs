@@ -54,8 +54,14 @@
 //! or BIC) weighs them instead, by their Akaike weights (`akaike_weights`):
 //! on a short history the criteria of a stable level, a local level and a
 //! trend are often a few units apart, and picking the lowest is the same
-//! coin toss the scores' weights avoid. Every form's forecasts at the origins are
-//! kept, so that the chosen mixture's standardised errors (actual minus
+//! coin toss the scores' weights avoid. With three seasons of history the
+//! linear and compounding trends are also fitted with their slope held
+//! (beta = 0: `Form::Drift`, `Form::Rate`), and of each pair the one
+//! with the lower total CRPS at the origins (the scored one if only one
+//! is; with none, the lower AICc) stands for the trend: the region's
+//! evidence weighs one candidate per family, since a near-duplicate
+//! would split the probability of forecasting best. Every kept form's
+//! forecasts at the origins are kept, so that the chosen mixture's standardised errors (actual minus
 //! mean, over the predicted standard deviation, by the mixture's first two
 //! moments) can be computed: `fit` turns them into the calibration of the
 //! simulated spread. A plain local level is also fitted afresh at each
@@ -332,7 +338,9 @@ fn score_from(
 /// forecast it from the rolling origins.
 #[derive(Debug, Clone)]
 pub struct Evaluated {
-    /// The forms that could be fitted to the whole series.
+    /// The forms that could be fitted to the whole series, one per family
+    /// of `Form::ALL` (a held-slope twin in its trend's place where it
+    /// forecast the origins better).
     pub fits: Vec<EtsFit>,
     /// Origins evaluated (fewer than `MIN_ORIGINS`: none were scored).
     pub origins: usize,
@@ -540,7 +548,9 @@ fn akaike_weights(criteria: &[f64]) -> Vec<(usize, f64)> {
     pool::likely_forms(raw.iter().map(|w| w / total).enumerate().collect())
 }
 
-/// Fit every form to the deseasonalised series `a` (outliers capped;
+/// Fit every form (and, with three seasons of history, the held-slope
+/// twins, one of each pair kept: see the module header) to the
+/// deseasonalised series `a` (outliers capped;
 /// `actual` is the same series as observed, which the forecasts are scored
 /// against; `season` the seasonal index of each period) and score their
 /// forecasts `horizon` periods ahead from the rolling origins.
@@ -804,6 +814,7 @@ mod tests {
         let e = evaluated(a);
         assert_eq!(e.fits.len(), e.scores.len());
         assert_eq!(e.fits.len(), e.periods.len());
+        assert_eq!(e.fits.len(), e.totals.len());
         for form in Form::ALL {
             let n = e.fits.iter().filter(|f| f.form.family() == form).count();
             assert!(n <= 1, "{form:?}: {n} fits");

@@ -144,6 +144,7 @@ section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1
 .card .v{font-size:22px;font-weight:700}
 .card .d{color:var(--muted);font-size:12px}
 .scroll{max-height:560px;overflow:auto;border:1px solid var(--line);border-radius:6px;margin:8px 0;width:fit-content;max-width:100%}
+#whatif .scroll{width:auto}
 table{border-collapse:collapse;width:auto;font-size:13px}
 th{position:sticky;top:0;background:#eef1f6;text-align:left;padding:6px 8px;cursor:pointer;white-space:nowrap;border-bottom:1px solid var(--line)}
 th.n{text-align:right}
@@ -524,7 +525,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         "<p>Models chosen: {}. Each is an exponential-smoothing level model \
          (<i>ETS(error, trend, season)</i>: trend N none, G its region's growth, Ad damped, \
          A linear, M compounding, the last two with their slope held at its fitted value \
-         where that would have forecast better: <code>drift</code> and <code>rate</code> in the forms of fit.csv's params) \
+         where that would have forecast better: beta 0 in fit.csv's params, <code>drift</code> and <code>rate</code> among its forms) \
          with the law of each month's revenue around it; the level \
          model was chosen by how it would have forecast the territory's own history \
          (<i>chosen by</i>: rolling-origin CRPS, pooled over the region; <i>average of k</i> \
