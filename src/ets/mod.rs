@@ -83,6 +83,9 @@ const LEVEL_FLOOR: f64 = 1e-3;
 
 /// Fewest seasons of history for the held slopes ([`Form::holds_slope_over`]).
 const HELD_SLOPE_SEASONS: usize = 3;
+/// The coordinate of the linear and compounding trends' slope smoothing
+/// (beta over alpha), which their held twins do not have.
+const HELD_BETA_COORD: usize = 1;
 
 /// The level-and-trend form of a candidate model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -671,31 +674,19 @@ fn unpack(form: Form, x: &[f64], scale: f64, per_year: usize) -> (Smoothing, f64
                 (b * (x[3] / b).tanh()).exp() - 1.0,
             )
         }
-        // The held slope's forms: the same maps without the slope's
-        // smoothing coordinate.
-        Form::Drift => (
-            Smoothing {
-                alpha: bound(x[0]),
-                beta: 0.0,
-                phi: 1.0,
-                compounding: false,
-                rate_limits: [0.0, 0.0],
-            },
-            scale * x[1].exp(),
-            scale * x[2],
-        ),
-        Form::Rate => {
-            let b = rate_bound(per_year);
+        // A held slope: its smoothed trend's map, without the slope's
+        // smoothing coordinate (`HELD_BETA_COORD`) and with beta 0.
+        Form::Drift | Form::Rate => {
+            let mut full = x.to_vec();
+            full.insert(HELD_BETA_COORD, 0.0);
+            let (smoothing, l0, b0) = unpack(form.family(), &full, scale, per_year);
             (
                 Smoothing {
-                    alpha: bound(x[0]),
                     beta: 0.0,
-                    phi: 1.0,
-                    compounding: true,
-                    rate_limits: rate_limits(b),
+                    ..smoothing
                 },
-                scale * x[1].exp(),
-                (b * (x[2] / b).tanh()).exp() - 1.0,
+                l0,
+                b0,
             )
         }
         Form::Damped | Form::Trend => {
@@ -822,13 +813,9 @@ fn fit_from(
             vec![logit(0.2), logit(0.1), logit(0.8), 0.0, slope0 / scale],
             vec![1.0, 1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
         ),
-        Form::Trend => (
+        Form::Trend | Form::Drift => (
             vec![logit(0.2), logit(0.1), 0.0, slope0 / scale],
             vec![1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
-        ),
-        Form::Drift => (
-            vec![logit(0.2), 0.0, slope0 / scale],
-            vec![1.0, 0.1, 0.01 + (slope0 / scale).abs()],
         ),
         // The slope as a rate: the first stretch's slope over its level,
         // through the inverse of `unpack`'s map (kept inside the bound).
@@ -836,15 +823,22 @@ fn fit_from(
             let b = rate_bound(per_year);
             let log_rate = (1.0 + slope0 / mean(&a[..w]).max(floor)).max(1e-9).ln();
             let x = b * (log_rate / b).clamp(-0.9, 0.9).atanh();
-            if form == Form::Rate {
-                (vec![logit(0.2), 0.0, x], vec![1.0, 0.1, 0.5 * b + x.abs()])
-            } else {
-                (
-                    vec![logit(0.2), logit(0.1), 0.0, x],
-                    vec![1.0, 1.0, 0.1, 0.5 * b + x.abs()],
-                )
-            }
+            (
+                vec![logit(0.2), logit(0.1), 0.0, x],
+                vec![1.0, 1.0, 0.1, 0.5 * b + x.abs()],
+            )
         }
+    };
+    // A held slope starts where its smoothed trend does, without the
+    // slope's smoothing coordinate.
+    let (start, step) = if form == Form::Drift || form == Form::Rate {
+        let drop = |mut v: Vec<f64>| {
+            v.remove(HELD_BETA_COORD);
+            v
+        };
+        (drop(start), drop(step))
+    } else {
+        (start, step)
     };
     let setup_at = |x: &[f64]| {
         let (smoothing, l0, b0) = unpack(form, x, scale, per_year);

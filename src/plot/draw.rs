@@ -517,13 +517,8 @@ fn emptiest_corner(rows: &[RangeRow], (x_lo, x_hi): (f64, f64)) -> SeriesLabelPo
     ]
     .into_iter()
     .map(|(position, top, right)| (position, covered(top, right)))
-    .fold(
-        None,
-        |best: Option<(SeriesLabelPosition, f64)>, (p, c)| match best {
-            Some((_, b)) if b <= c => best,
-            _ => Some((p, c)),
-        },
-    )
+    // The first of equals: ties keep the lower right.
+    .min_by(|x, y| x.1.total_cmp(&y.1))
     .map_or(SeriesLabelPosition::LowerRight, |(p, _)| p)
 }
 
