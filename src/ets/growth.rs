@@ -89,7 +89,7 @@ fn choose(a: &[f64], horizon: usize, season_len: usize) -> Option<Form> {
     let held = Form::holds_slope_over(a.len(), season_len);
     let candidates: Vec<Form> = CANDIDATES
         .into_iter()
-        .filter(|f| held || f.family() == *f)
+        .filter(|f| held || !f.is_held())
         .collect();
     let origins = select::Origins::of(a.len(), horizon, season_len).recent;
     if origins.len() >= select::MIN_ORIGINS {

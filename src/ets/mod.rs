@@ -11,11 +11,10 @@
 //! smoothed level path, g_t being the path's growth in period t, and its
 //! forecast grows as the region's forecast does; shrinkage of the trend
 //! toward the group, for territories too sparse or short to show their
-//! own). The linear and compounding trends also have a twin whose slope
-//! is held (beta = 0: [`Form::Drift`], [`Form::Rate`]), which may stand
-//! for them in a territory's candidates (`select`) and is a candidate of a
-//! region's growth path (`growth`), given three seasons of history
-//! ([`Form::holds_slope_over`]). With mu_t = (l + phi b)(1 + g_t) (g = 0
+//! own). The linear and compounding trends also come with their slope
+//! held (beta = 0: [`Form::Drift`], [`Form::Rate`]), candidates of a
+//! territory (`select`) and of a region's growth path (`growth`) given
+//! three seasons of history ([`Form::holds_slope_over`]). With mu_t = (l + phi b)(1 + g_t) (g = 0
 //! but for the group share):
 //!
 //! ```text
@@ -104,28 +103,30 @@ pub enum Form {
     /// A local share of the group: ETS(M,N) moved by the group's level path.
     Group,
     /// A linear trend whose slope is held at its fitted value (ETS(M,A)
-    /// with beta = 0: a random walk with drift in state-space form), the
-    /// twin of [`Form::Trend`] (it may stand for it: `select`; a region
-    /// path's candidate: `growth`): a series that has grown steadily for
-    /// years keeps growing at that rate, where a smoothed slope would read
-    /// a few flat months as growth that stopped.
+    /// with beta = 0: a random walk with drift in state-space form), a
+    /// candidate beside [`Form::Trend`] (`select`, `growth`): a series that
+    /// has grown steadily for years keeps growing at that rate, where a
+    /// smoothed slope would read a few flat months as growth that
+    /// stopped.
     Drift,
     /// A compounding trend whose rate is held at its fitted value (ETS(M,M)
-    /// with beta = 0), the twin of [`Form::Compounding`], as [`Form::Drift`].
+    /// with beta = 0), beside [`Form::Compounding`] as [`Form::Drift`] is
+    /// beside [`Form::Trend`].
     Rate,
 }
 
 impl Form {
-    /// Every family of territory candidates, simplest first (a held-slope
-    /// twin, [`Form::Drift`] or [`Form::Rate`], may stand for its smoothed
-    /// trend: [`Form::family`]).
-    pub const ALL: [Form; 6] = [
+    /// Every territory candidate, simplest first but for the held slopes
+    /// (fitted only with [`Form::holds_slope_over`] seasons of history).
+    pub const ALL: [Form; 8] = [
         Form::Mean,
         Form::Level,
         Form::Group,
         Form::Damped,
         Form::Trend,
         Form::Compounding,
+        Form::Drift,
+        Form::Rate,
     ];
 
     /// The form's name in `fit.csv`'s params: as the serialised form.
@@ -172,9 +173,9 @@ impl Form {
         self.n_params() - 1
     }
 
-    /// The territory candidate a form stands in for: a held slope for its
-    /// smoothed trend ([`Form::Drift`] for [`Form::Trend`], [`Form::Rate`]
-    /// for [`Form::Compounding`]), every other form for itself.
+    /// The smoothed form whose parameter map and start a form shares: a
+    /// held slope's smoothed trend ([`Form::Trend`] for [`Form::Drift`],
+    /// [`Form::Compounding`] for [`Form::Rate`]), every other form itself.
     pub fn family(self) -> Form {
         match self {
             Form::Drift => Form::Trend,
@@ -195,13 +196,9 @@ impl Form {
         n >= HELD_SLOPE_SEASONS * season_len.max(1)
     }
 
-    /// The held-slope twin of a smoothed trend, if it has one.
-    pub fn held(self) -> Option<Form> {
-        match self {
-            Form::Trend => Some(Form::Drift),
-            Form::Compounding => Some(Form::Rate),
-            _ => None,
-        }
+    /// Whether the form holds its slope ([`Form::Drift`], [`Form::Rate`]).
+    pub fn is_held(self) -> bool {
+        self.family() != self
     }
 
     fn has_trend(self) -> bool {
@@ -534,7 +531,7 @@ impl EtsFit {
             // A held slope is the drift of the level's random walk: the
             // mean of its n moves, each of relative variance alpha^2
             // sigma^2.
-            let drift = if self.form.family() != self.form {
+            let drift = if self.form.is_held() {
                 self.smoothing.alpha * self.smoothing.alpha * self.sigma2 / n
             } else {
                 0.0

@@ -5,7 +5,9 @@
 //! happens to win ignores growth that the region shows plainly. So the
 //! scores are pooled by empirical Bayes (Efron and Morris), form by form:
 //! - a territory's score of form f at origin o, relative to the mean over
-//!   forms at that origin and divided by its mean score (scale-free):
+//!   forms at that origin and divided by its mean score (scale-free; both
+//!   over the forms every territory is fitted with, not the held slopes,
+//!   which need three seasons of history):
 //!   d_o(f); its mean over origins d(f) and that mean's sampling variance
 //!   se^2(f) = var_o(d_o(f)) / m, m the independent origins they amount to
 //!   (origins x step / horizon: the scored spans overlap);
@@ -17,8 +19,13 @@
 //!
 //! Each form is then **weighted by the posterior probability that it
 //! forecasts best**: the chance that its posterior difference is the
-//! lowest, the forms' posteriors taken as independent normal laws (the
-//! territory's forecast is a mixture of their paths, drawn per trial).
+//! lowest, under a joint normal law of the forms' posteriors whose
+//! correlations are those of their differences over the origins, pooled
+//! over the company ([`form_correlation`]; the territory's forecast is a
+//! mixture of their paths, drawn per trial). Taken as independent, two
+//! forms that forecast alike (a trend and the same trend with its slope
+//! held) each had a chance of their own, and together took weight from
+//! every other form; correlated, they share one.
 //! Forms with less than `MIN_WEIGHT` of that chance are left out and the
 //! rest renormalised: a form that unlikely moves the mixture by little,
 //! and its paths would only add noise to the tails. Why weights and not
@@ -44,27 +51,55 @@
 
 use super::select::Evaluated;
 use super::Form;
-use crate::stats::special::{norm_cdf, norm_ppf};
+use crate::stats::special::norm_ppf;
 
 /// Fewest scored territories in a region for pooling.
 const MIN_MEMBERS: usize = 3;
 /// Smallest probability of forecasting best for a form to be kept in the
 /// mixture.
 const MIN_WEIGHT: f64 = 0.05;
-/// Quantile points of each posterior law in [`best_probabilities`].
-const QUADRATURE_POINTS: usize = 256;
+/// Quasi-random points of the forms' joint posterior law in
+/// [`best_probabilities`].
+const JOINT_POINTS: usize = 4096;
 
-/// A form's scale-free score difference: (mean over origins, variance of
-/// the mean); `None` for a form not scored at every origin.
-type Difference = Option<(f64, f64)>;
+/// A form's scale-free score differences from the origins' centre: each
+/// origin's, their mean and the mean's sampling variance.
+struct Difference {
+    per_origin: Vec<f64>,
+    mean: f64,
+    var: f64,
+}
 
-/// A territory's scale-free score differences, per family of `Form::ALL`
-/// (its fit of that family: [`Form::family`]).
-fn differences(e: &Evaluated) -> Option<Vec<Difference>> {
+/// A territory's differences, per form of `Form::ALL` (`None` for a form
+/// not fitted or not scored at every origin), and the independent origins
+/// they amount to.
+struct TerritoryDifferences {
+    forms: Vec<Option<Difference>>,
+    effective_origins: f64,
+}
+
+impl TerritoryDifferences {
+    /// Form `k`'s (mean difference, sampling variance of the mean).
+    fn get(&self, k: usize) -> Option<(f64, f64)> {
+        self.forms[k].as_ref().map(|d| (d.mean, d.var))
+    }
+}
+
+/// A territory's scale-free score differences.
+fn differences(e: &Evaluated) -> Option<TerritoryDifferences> {
     if !e.scored() {
         return None;
     }
-    let complete: Vec<&Vec<f64>> = e.scores.iter().flatten().collect();
+    // The centre and the scale: the forms every territory is fitted with
+    // (not the held slopes, which need three seasons), so that
+    // territories with and without them are compared on one footing.
+    let complete: Vec<&Vec<f64>> = e
+        .fits
+        .iter()
+        .zip(&e.scores)
+        .filter(|(f, _)| !f.form.is_held())
+        .filter_map(|(_, s)| s.as_ref())
+        .collect();
     let origins = complete.first()?.len();
     let cells = (complete.len() * origins) as f64;
     let scale = complete.iter().flat_map(|s| s.iter()).sum::<f64>() / cells;
@@ -74,23 +109,79 @@ fn differences(e: &Evaluated) -> Option<Vec<Difference>> {
     let centre: Vec<f64> = (0..origins)
         .map(|o| complete.iter().map(|s| s[o]).sum::<f64>() / complete.len() as f64)
         .collect();
-    let by_form = Form::ALL
+    let forms = Form::ALL
         .iter()
         .map(|form| {
-            let i = e.fits.iter().position(|f| f.form.family() == *form)?;
+            let i = e.fits.iter().position(|f| f.form == *form)?;
             let s = e.scores[i].as_ref()?;
-            let d: Vec<f64> = s
+            let per_origin: Vec<f64> = s
                 .iter()
                 .zip(&centre)
                 .map(|(v, c)| (v - c) / scale)
                 .collect();
-            let m = d.len() as f64;
-            let mean = d.iter().sum::<f64>() / m;
-            let var = d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1.0);
-            Some((mean, var / e.effective_origins))
+            let m = per_origin.len() as f64;
+            let mean = per_origin.iter().sum::<f64>() / m;
+            let var = per_origin.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1.0);
+            Some(Difference {
+                per_origin,
+                mean,
+                var: var / e.effective_origins,
+            })
         })
         .collect();
-    Some(by_form)
+    Some(TerritoryDifferences {
+        forms,
+        effective_origins: e.effective_origins,
+    })
+}
+
+/// How the forms' score differences move together, pooled over the
+/// company's scored territories: for each pair of forms, the correlation
+/// of their differences over the origins (the products around each
+/// territory's means, summed over territories), shrunk toward none in
+/// proportion K / (E + K), E the independent origins the territories
+/// amount to and K the forms. Forms that forecast alike (a local level
+/// and the group share, a trend and its damped version) win and lose at
+/// the same origins; taken as independent laws, each had its own chance
+/// of being lowest, and a near-duplicate took weight from every other
+/// form.
+fn form_correlation(diffs: &[&TerritoryDifferences]) -> Vec<Vec<f64>> {
+    let k = Form::ALL.len();
+    let mut products = vec![vec![0.0; k]; k];
+    for t in diffs {
+        for (a, row) in products.iter_mut().enumerate() {
+            for (b, cell) in row.iter_mut().enumerate().skip(a) {
+                let (Some(x), Some(y)) = (&t.forms[a], &t.forms[b]) else {
+                    continue;
+                };
+                *cell += x
+                    .per_origin
+                    .iter()
+                    .zip(&y.per_origin)
+                    .map(|(u, v)| (u - x.mean) * (v - y.mean))
+                    .sum::<f64>();
+            }
+        }
+    }
+    let evidence: f64 = diffs.iter().map(|t| t.effective_origins).sum();
+    let keep = evidence / (evidence + k as f64);
+    (0..k)
+        .map(|a| {
+            (0..k)
+                .map(|b| {
+                    let (lo, hi) = (a.min(b), a.max(b));
+                    let scale = (products[lo][lo] * products[hi][hi]).sqrt();
+                    if a == b {
+                        1.0
+                    } else if scale > 0.0 && scale.is_finite() {
+                        keep * (products[lo][hi] / scale).clamp(-1.0, 1.0)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Each territory's chosen fits (indices into its `fits`, the best first,
@@ -106,8 +197,16 @@ pub fn pooled_weights(
     group: &[usize],
     closed: &[bool],
 ) -> Vec<Option<Vec<(usize, f64)>>> {
-    let diffs: Vec<Option<Vec<Difference>>> =
+    let diffs: Vec<Option<TerritoryDifferences>> =
         evaluated.iter().map(|e| e.and_then(differences)).collect();
+    let correlation = form_correlation(
+        &diffs
+            .iter()
+            .zip(closed)
+            .filter(|(_, &shut)| !shut)
+            .filter_map(|(d, _)| d.as_ref())
+            .collect::<Vec<_>>(),
+    );
     let n_groups = group.iter().max().map_or(0, |g| g + 1);
     // Per group and form: (mean difference, spread of true differences,
     // sampling variance of the mean).
@@ -120,7 +219,7 @@ pub fn pooled_weights(
                         .zip(group)
                         .zip(closed)
                         .filter(|((_, &gi), &shut)| gi == g && !shut)
-                        .filter_map(|((d, _), _)| d.as_ref()?.get(k).copied().flatten())
+                        .filter_map(|((d, _), _)| d.as_ref()?.get(k))
                         .collect();
                     if members.len() < MIN_MEMBERS {
                         return None;
@@ -161,13 +260,13 @@ pub fn pooled_weights(
                         Some((k, (mean, tau2 + prior_var)))
                     })
                     .collect();
-                let all = best_fits(e, &laws);
+                let all = best_fits(e, &laws, None);
                 return (!all.is_empty()).then_some(all);
             };
 
             // Posterior mean (and variance) of each form's difference.
             let posterior = |k: usize| -> Option<(f64, f64)> {
-                let (own, se2) = d[k]?;
+                let (own, se2) = d.get(k)?;
                 match priors[g][k] {
                     Some((prior, tau2, prior_var)) => {
                         let w = if tau2 + se2 > 0.0 {
@@ -190,23 +289,41 @@ pub fn pooled_weights(
             let scored: Vec<(usize, (f64, f64))> = (0..Form::ALL.len())
                 .filter_map(|k| posterior(k).map(|p| (k, p)))
                 .collect();
-            weighted(e, &scored)
+            weighted(e, &scored, &correlation)
         })
         .collect()
 }
 
 /// Each of the territory's fits (index into its `fits`) with its form's
-/// probability of forecasting best under the laws `(family index in
-/// Form::ALL, (mean, variance))` of its score difference.
-fn best_fits(e: &Evaluated, laws: &[(usize, (f64, f64))]) -> Vec<(usize, f64)> {
-    let p = best_probabilities(&laws.iter().map(|c| c.1).collect::<Vec<_>>());
+/// probability of forecasting best under the laws `(index in Form::ALL,
+/// (mean, variance))` of its score difference, correlated as
+/// `correlation` says (indexed by form; `None`: independent).
+fn best_fits(
+    e: &Evaluated,
+    laws: &[(usize, (f64, f64))],
+    correlation: Option<&[Vec<f64>]>,
+) -> Vec<(usize, f64)> {
+    let means: Vec<f64> = laws.iter().map(|c| c.1 .0).collect();
+    let cov: Vec<Vec<f64>> = laws
+        .iter()
+        .map(|&(a, (_, va))| {
+            laws.iter()
+                .map(|&(b, (_, vb))| {
+                    let r = match correlation {
+                        _ if a == b => 1.0,
+                        Some(c) => c[a][b],
+                        None => 0.0,
+                    };
+                    r * (va.max(0.0) * vb.max(0.0)).sqrt()
+                })
+                .collect()
+        })
+        .collect();
+    let p = best_probabilities(&means, &cov);
     laws.iter()
         .zip(&p)
         .filter_map(|(c, &w)| {
-            let i = e
-                .fits
-                .iter()
-                .position(|f| f.form.family() == Form::ALL[c.0])?;
+            let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
             Some((i, w))
         })
         .collect()
@@ -214,8 +331,12 @@ fn best_fits(e: &Evaluated, laws: &[(usize, (f64, f64))]) -> Vec<(usize, f64)> {
 
 /// [`best_fits`] with the unlikely left out ([`likely_forms`]); `None`
 /// when none is kept.
-fn weighted(e: &Evaluated, laws: &[(usize, (f64, f64))]) -> Option<Vec<(usize, f64)>> {
-    let chosen = likely_forms(best_fits(e, laws));
+fn weighted(
+    e: &Evaluated,
+    laws: &[(usize, (f64, f64))],
+    correlation: &[Vec<f64>],
+) -> Option<Vec<(usize, f64)>> {
+    let chosen = likely_forms(best_fits(e, laws, Some(correlation)));
     (!chosen.is_empty()).then_some(chosen)
 }
 
@@ -238,102 +359,199 @@ pub(super) fn likely_forms(probabilities: Vec<(usize, f64)>) -> Vec<(usize, f64)
     kept
 }
 
-/// The probability that each of independent normal laws `(mean, variance)`
-/// draws the lowest value: for law k, the mean over its quantiles x of the
-/// others' chances of exceeding x (`QUADRATURE_POINTS` equally likely
-/// points, so a narrow law is integrated as finely as a wide one). A law of
-/// zero variance is a point. The probabilities sum to 1 (up to the
-/// quadrature's error, which is renormalised away).
-fn best_probabilities(laws: &[(f64, f64)]) -> Vec<f64> {
-    // A law with no finite mean or variance cannot be compared: it gets no
-    // weight (the others are compared among themselves).
-    let usable: Vec<bool> = laws
+/// The probability that each coordinate of a normal law (`means`,
+/// covariance `cov`) is the lowest: the share of `JOINT_POINTS`
+/// quasi-random draws of the law ([`joint_points`], the same for every
+/// call, so the weights are reproducible) in which it is, ties split. A
+/// coordinate whose mean or variance is not finite cannot be compared and
+/// gets none (the others are compared among themselves); a zero variance
+/// is a point.
+fn best_probabilities(means: &[f64], cov: &[Vec<f64>]) -> Vec<f64> {
+    let usable: Vec<usize> = (0..means.len())
+        .filter(|&i| means[i].is_finite() && cov[i][i].is_finite())
+        .collect();
+    let mut p = vec![0.0; means.len()];
+    if usable.is_empty() {
+        return p;
+    }
+    let sub: Vec<Vec<f64>> = usable
         .iter()
-        .map(|l| l.0.is_finite() && l.1.is_finite())
-        .collect();
-    let points: Vec<f64> = (0..QUADRATURE_POINTS)
-        .map(|i| norm_ppf((i as f64 + 0.5) / QUADRATURE_POINTS as f64))
-        .collect();
-    let sd: Vec<f64> = laws.iter().map(|l| l.1.max(0.0).sqrt()).collect();
-    // P(X_j > x), a point law counting half at its own value (ties split).
-    let exceeds = |j: usize, x: f64| -> f64 {
-        if sd[j] > 0.0 {
-            1.0 - norm_cdf((x - laws[j].0) / sd[j])
-        } else if laws[j].0 > x {
-            1.0
-        } else if laws[j].0 < x {
-            0.0
-        } else {
-            0.5
-        }
-    };
-    let raw: Vec<f64> = (0..laws.len())
-        .map(|k| {
-            if !usable[k] {
-                return 0.0;
-            }
-            let others = |x: f64| -> f64 {
-                (0..laws.len())
-                    .filter(|&j| j != k && usable[j])
-                    .map(|j| exceeds(j, x))
-                    .product()
-            };
-            if sd[k] > 0.0 {
-                points
-                    .iter()
-                    .map(|z| others(laws[k].0 + sd[k] * z))
-                    .sum::<f64>()
-                    / QUADRATURE_POINTS as f64
-            } else {
-                others(laws[k].0)
-            }
+        .map(|&a| {
+            usable
+                .iter()
+                .map(|&b| {
+                    if cov[a][b].is_finite() {
+                        cov[a][b]
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
         })
         .collect();
-    let total: f64 = raw.iter().sum();
-    let n_usable = usable.iter().filter(|&&u| u).count();
-    if total > 0.0 {
-        raw.iter().map(|p| p / total).collect()
-    } else {
-        usable
-            .iter()
-            .map(|&u| if u { 1.0 / n_usable.max(1) as f64 } else { 0.0 })
-            .collect()
+    let root = cholesky_semidefinite(&sub);
+    let mut draw = vec![0.0; usable.len()];
+    for z in joint_points() {
+        for (a, x) in draw.iter_mut().enumerate() {
+            *x = means[usable[a]] + (0..=a).map(|b| root[a][b] * z[b]).sum::<f64>();
+        }
+        let lowest = draw.iter().copied().fold(f64::INFINITY, f64::min);
+        let ties = draw.iter().filter(|&&x| x == lowest).count() as f64;
+        for (a, &x) in draw.iter().enumerate() {
+            if x == lowest {
+                p[usable[a]] += 1.0 / ties;
+            }
+        }
     }
+    p.iter_mut().for_each(|v| *v /= JOINT_POINTS as f64);
+    p
+}
+
+/// The lower-triangular root L of a positive semidefinite matrix (L L' =
+/// `m`): a pivot that rounding leaves at or below zero gives a zero column
+/// (the centred differences sum to zero over the forms, so their
+/// covariance is singular).
+fn cholesky_semidefinite(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let n = m.len();
+    let mut l = vec![vec![0.0; n]; n];
+    for j in 0..n {
+        let pivot = m[j][j] - (0..j).map(|k| l[j][k] * l[j][k]).sum::<f64>();
+        if pivot <= 1e-12 * m[j][j].abs().max(f64::MIN_POSITIVE) {
+            continue;
+        }
+        l[j][j] = pivot.sqrt();
+        for i in j + 1..n {
+            let s = m[i][j] - (0..j).map(|k| l[i][k] * l[j][k]).sum::<f64>();
+            l[i][j] = s / l[j][j];
+        }
+    }
+    l
+}
+
+/// `JOINT_POINTS` standard normal vectors of `Form::ALL.len()`
+/// coordinates, from the additive recurrence of Roberts' generalised
+/// golden ratio (a low-discrepancy sequence: x_n = frac(1/2 + n a), a_i =
+/// phi^-(i+1), phi the root of x^(d+1) = x + 1), each coordinate through
+/// the normal quantile function.
+fn joint_points() -> &'static [Vec<f64>] {
+    static POINTS: std::sync::OnceLock<Vec<Vec<f64>>> = std::sync::OnceLock::new();
+    POINTS.get_or_init(|| {
+        let d = Form::ALL.len();
+        let phi = (0..64).fold(2.0_f64, |x, _| (1.0 + x).powf(1.0 / (d as f64 + 1.0)));
+        let steps: Vec<f64> = (1..=d).map(|i| phi.powi(-(i as i32))).collect();
+        (0..JOINT_POINTS)
+            .map(|n| {
+                steps
+                    .iter()
+                    .map(|a| norm_ppf((0.5 + n as f64 * a).fract()))
+                    .collect()
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// [`best_probabilities`] of independent laws `(mean, variance)`.
+    fn independent(laws: &[(f64, f64)]) -> Vec<f64> {
+        let cov: Vec<Vec<f64>> = (0..laws.len())
+            .map(|a| {
+                (0..laws.len())
+                    .map(|b| if a == b { laws[a].1 } else { 0.0 })
+                    .collect()
+            })
+            .collect();
+        best_probabilities(&laws.iter().map(|l| l.0).collect::<Vec<_>>(), &cov)
+    }
+
     #[test]
     fn equal_laws_are_equally_likely_to_be_best() {
-        let p = best_probabilities(&[(0.0, 1.0), (0.0, 1.0), (0.0, 1.0)]);
+        let p = independent(&[(0.0, 1.0), (0.0, 1.0), (0.0, 1.0)]);
         for v in p {
-            assert!((v - 1.0 / 3.0).abs() < 1e-3, "{v}");
+            assert!((v - 1.0 / 3.0).abs() < 3e-3, "{v}");
         }
     }
 
     #[test]
     fn two_laws_give_the_normal_chance_of_their_difference() {
         // X - Y ~ N(-1, 2): P(X < Y) = Phi(1 / sqrt 2) = 0.7602.
-        let p = best_probabilities(&[(0.0, 1.0), (1.0, 1.0)]);
+        let p = independent(&[(0.0, 1.0), (1.0, 1.0)]);
         assert!((p[0] - 0.760_25).abs() < 2e-3, "{p:?}");
         assert!((p[0] + p[1] - 1.0).abs() < 1e-12);
     }
 
     #[test]
     fn a_law_that_cannot_be_compared_gets_no_weight() {
-        let p = best_probabilities(&[(0.0, 1.0), (f64::NAN, 1.0), (0.0, f64::NAN)]);
+        let p = independent(&[(0.0, 1.0), (f64::NAN, 1.0), (0.0, f64::NAN)]);
         assert_eq!(p, vec![1.0, 0.0, 0.0]);
     }
 
     #[test]
     fn a_point_law_and_a_clear_leader() {
         // A point at 0 against N(1, 1): P(Y > 0) = Phi(1) = 0.8413.
-        let p = best_probabilities(&[(0.0, 0.0), (1.0, 1.0)]);
+        let p = independent(&[(0.0, 0.0), (1.0, 1.0)]);
         assert!((p[0] - 0.841_34).abs() < 2e-3, "{p:?}");
         // Far apart: all on the lower one.
-        let p = best_probabilities(&[(10.0, 0.01), (0.0, 0.01)]);
+        let p = independent(&[(10.0, 0.01), (0.0, 0.01)]);
         assert!(p[1] > 0.999_999, "{p:?}");
+    }
+
+    #[test]
+    fn a_near_duplicate_form_does_not_take_weight_from_the_others() {
+        // A and its near copy A' (correlation 0.999) against B, half a
+        // unit behind: B's chance is P(B < A) = Phi(-0.5 / sqrt 2) = 0.362,
+        // as without the copy. Taken as independent, the copy had a
+        // chance of its own and B's fell to about 0.26.
+        let means = [0.0, 0.0, 0.5];
+        let r = 0.999;
+        let cov = vec![vec![1.0, r, 0.0], vec![r, 1.0, 0.0], vec![0.0, 0.0, 1.0]];
+        let p = best_probabilities(&means, &cov);
+        assert!((p[2] - 0.3618).abs() < 5e-3, "{p:?}");
+        let q = independent(&[(0.0, 1.0), (0.0, 1.0), (0.5, 1.0)]);
+        assert!(q[2] < 0.28, "{q:?}");
+        // Perfectly correlated copies split their chance evenly.
+        let cov1 = vec![
+            vec![1.0, 1.0, 0.0],
+            vec![1.0, 1.0, 0.0],
+            vec![0.0, 0.0, 1.0],
+        ];
+        let p1 = best_probabilities(&means, &cov1);
+        assert!((p1[0] - p1[1]).abs() < 1e-12, "{p1:?}");
+        assert!((p1[2] - 0.3618).abs() < 5e-3, "{p1:?}");
+    }
+
+    #[test]
+    fn the_forms_correlation_is_pooled_and_shrunk_by_its_evidence() {
+        // Two territories whose level and group share move together at
+        // every origin, and a trend that moves against them.
+        let territory = |scale: f64| TerritoryDifferences {
+            forms: (0..Form::ALL.len())
+                .map(|k| {
+                    let per_origin: Vec<f64> = [1.0, -1.0, 0.5, -0.5]
+                        .iter()
+                        .map(|v| match k {
+                            1 | 2 => scale * v,
+                            4 => -scale * v,
+                            _ => 0.0,
+                        })
+                        .collect();
+                    Some(Difference {
+                        per_origin,
+                        mean: 0.0,
+                        var: 1.0,
+                    })
+                })
+                .collect(),
+            effective_origins: 4.0,
+        };
+        let (t1, t2) = (territory(1.0), territory(2.0));
+        let r = form_correlation(&[&t1, &t2]);
+        let keep = 8.0 / (8.0 + Form::ALL.len() as f64);
+        assert!((r[1][2] - keep).abs() < 1e-12, "{r:?}");
+        assert!((r[1][4] + keep).abs() < 1e-12, "{r:?}");
+        assert_eq!(r[0][1], 0.0, "a form that never moves is uncorrelated");
+        assert_eq!(r[3][3], 1.0);
     }
 }

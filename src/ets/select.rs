@@ -56,12 +56,9 @@
 //! trend are often a few units apart, and picking the lowest is the same
 //! coin toss the scores' weights avoid. With three seasons of history the
 //! linear and compounding trends are also fitted with their slope held
-//! (beta = 0: `Form::Drift`, `Form::Rate`), and of each pair the one
-//! with the lower total CRPS at the origins (the scored one if only one
-//! is; with none, the lower AICc) stands for the trend: the region's
-//! evidence weighs one candidate per family, since a near-duplicate
-//! would split the probability of forecasting best. Every kept form's
-//! forecasts at the origins are kept, so that the chosen mixture's standardised errors (actual minus
+//! (beta = 0: `Form::Drift`, `Form::Rate`), candidates of their own
+//! (`pool` weighs near-duplicates by their scores' correlation). Every
+//! form's forecasts at the origins are kept, so that the chosen mixture's standardised errors (actual minus
 //! mean, over the predicted standard deviation, by the mixture's first two
 //! moments) can be computed: `fit` turns them into the calibration of the
 //! simulated spread. A plain local level is also fitted afresh at each
@@ -338,9 +335,8 @@ fn score_from(
 /// forecast it from the rolling origins.
 #[derive(Debug, Clone)]
 pub struct Evaluated {
-    /// The forms that could be fitted to the whole series, one per family
-    /// of `Form::ALL` (a held-slope twin in its trend's place where it
-    /// forecast the origins better).
+    /// The forms of `Form::ALL` that could be fitted to the whole series
+    /// (the held slopes only with `Form::holds_slope_over` seasons).
     pub fits: Vec<EtsFit>,
     /// Origins evaluated (fewer than `MIN_ORIGINS`: none were scored).
     pub origins: usize,
@@ -548,8 +544,7 @@ fn akaike_weights(criteria: &[f64]) -> Vec<(usize, f64)> {
     pool::likely_forms(raw.iter().map(|w| w / total).enumerate().collect())
 }
 
-/// Fit every form (and, with three seasons of history, the held-slope
-/// twins, one of each pair kept: see the module header) to the
+/// Fit every form (the held slopes with three seasons of history) to the
 /// deseasonalised series `a` (outliers capped;
 /// `actual` is the same series as observed, which the forecasts are scored
 /// against; `season` the seasonal index of each period) and score their
@@ -570,8 +565,8 @@ pub fn evaluate(
     let held = Form::holds_slope_over(a.len(), season_len);
     let fits: Vec<EtsFit> = Form::ALL
         .iter()
-        .flat_map(|&f| std::iter::once(f).chain(f.held().filter(|_| held)))
-        .filter_map(|f| fit(a, f, &growth, prior, season_len))
+        .filter(|f| held || !f.is_held())
+        .filter_map(|&f| fit(a, f, &growth, prior, season_len))
         .collect();
     if fits.is_empty() {
         return None;
@@ -643,32 +638,6 @@ pub fn evaluate(
     } else {
         Vec::new()
     };
-    // Each smoothed trend and its held twin stand for one candidate: the
-    // one that forecast the origins better (summed CRPS), or without
-    // scores the lower AICc; ties to the smoothed slope.
-    let total = |i: usize| scores[i].as_ref().map(|s: &Vec<f64>| s.iter().sum::<f64>());
-    let losers: Vec<usize> = (0..fits.len())
-        .filter_map(|j| {
-            let family = fits[j].form.family();
-            if family == fits[j].form {
-                return None;
-            }
-            let i = fits.iter().position(|f| f.form == family)?;
-            let held_wins = match (total(i), total(j)) {
-                (Some(x), Some(y)) => y < x,
-                (None, Some(_)) => true,
-                (Some(_), None) => false,
-                (None, None) => fits[j].aicc < fits[i].aicc,
-            };
-            Some(if held_wins { i } else { j })
-        })
-        .collect();
-    let (fits, scores, periods, totals) = (
-        without(fits, &losers),
-        without(scores, &losers),
-        without(periods, &losers),
-        without(totals, &losers),
-    );
     Some(Evaluated {
         fits,
         origins: origins.len(),
@@ -679,15 +648,6 @@ pub fn evaluate(
         totals,
         persistence_misses,
     })
-}
-
-/// `v` without the items at `drop`.
-fn without<T>(v: Vec<T>, drop: &[usize]) -> Vec<T> {
-    v.into_iter()
-        .enumerate()
-        .filter(|(i, _)| !drop.contains(i))
-        .map(|(_, x)| x)
-        .collect()
 }
 
 #[cfg(test)]
@@ -800,11 +760,10 @@ mod tests {
     }
 
     #[test]
-    fn a_smoothed_trend_and_its_held_twin_stand_for_one_candidate() {
+    fn the_held_slopes_are_candidates_given_three_seasons() {
         // Departures' company total (seven years, growth.rs's fixture):
-        // each trend is fitted both ways and the one that forecast the 16
-        // origins better stands for it, its scores kept beside it; here
-        // a held slope wins a place. Two years of it: no held slopes.
+        // each trend is fitted both ways and both are scored at the 16
+        // origins, for the pool to weigh. Two years of it: no held slopes.
         let a = &crate::ets::growth::tests::DEPARTURES;
         let none = |_: usize| Growth::none();
         let evaluated = |a: &[f64]| {
@@ -815,16 +774,13 @@ mod tests {
         assert_eq!(e.fits.len(), e.scores.len());
         assert_eq!(e.fits.len(), e.periods.len());
         assert_eq!(e.fits.len(), e.totals.len());
-        for form in Form::ALL {
-            let n = e.fits.iter().filter(|f| f.form.family() == form).count();
-            assert!(n <= 1, "{form:?}: {n} fits");
+        for held in [Form::Drift, Form::Rate] {
+            let i = e.fits.iter().position(|f| f.form == held);
+            let i = i.unwrap_or_else(|| panic!("{held:?} not fitted"));
+            assert!(e.scores[i].is_some(), "{held:?} not scored");
+            assert!(e.fits.iter().any(|f| f.form == held.family()));
         }
-        assert!(
-            e.fits.iter().any(|f| f.form != f.form.family()),
-            "{:?}",
-            e.fits.iter().map(|f| f.form).collect::<Vec<_>>()
-        );
         let short = evaluated(&a[60..]);
-        assert!(short.fits.iter().all(|f| f.form == f.form.family()));
+        assert!(short.fits.iter().all(|f| !f.form.is_held()));
     }
 }
