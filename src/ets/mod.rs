@@ -83,7 +83,7 @@ const LEVEL_FLOOR: f64 = 1e-3;
 /// Fewest seasons of history for the held slopes ([`Form::holds_slope_over`]).
 const HELD_SLOPE_SEASONS: usize = 3;
 /// The coordinate of the linear and compounding trends' slope smoothing
-/// (beta over alpha), which their held twins do not have.
+/// (beta over alpha), which the held slopes do not have.
 const HELD_BETA_COORD: usize = 1;
 
 /// The level-and-trend form of a candidate model.

@@ -524,8 +524,8 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         s,
         "<p>Models chosen: {}. Each is an exponential-smoothing level model \
          (<i>ETS(error, trend, season)</i>: trend N none, G its region's growth, Ad damped, \
-         A linear, M compounding, the last two with their slope held at its fitted value \
-         where that would have forecast better: beta 0 in fit.csv's params, <code>drift</code> and <code>rate</code> among its forms) \
+         A linear, M compounding, the last two also with their slope held at its fitted value, \
+         given three years of history: beta 0 in fit.csv's params, <code>drift</code> and <code>rate</code> among its forms) \
          with the law of each month's revenue around it; the level \
          model was chosen by how it would have forecast the territory's own history \
          (<i>chosen by</i>: rolling-origin CRPS, pooled over the region; <i>average of k</i> \
