@@ -173,7 +173,7 @@ fn form_correlation(diffs: &[&TerritoryDifferences]) -> Vec<Vec<f64>> {
                     let scale = (products[lo][lo] * products[hi][hi]).sqrt();
                     if a == b {
                         1.0
-                    } else if scale > 0.0 && scale.is_finite() {
+                    } else if scale > 0.0 && (products[lo][hi] / scale).is_finite() {
                         keep * (products[lo][hi] / scale).clamp(-1.0, 1.0)
                     } else {
                         0.0
