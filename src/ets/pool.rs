@@ -42,8 +42,12 @@
 //! with no scores of its own (one that opened a year or less ago, or whose
 //! forms could not be fitted at every origin) in a pooled region takes
 //! the region's laws, as a new member would: each form's difference
-//! N(D, tau^2 + var(D)), its probabilities then weighed by the territory's
-//! own likelihood (`select`). Regions with
+//! N(D, tau^2 + var(D)), correlated as the scored territories' are, for
+//! the forms it was fitted with, its probabilities then weighed by the
+//! territory's own likelihood (`select`). A form scored in fewer than
+//! `MIN_MEMBERS` of a pooled region's territories (the held slopes where
+//! most histories are under three years) is left out of that region's
+//! mixtures. Regions with
 //! fewer than `MIN_MEMBERS` scored territories leave each to its own
 //! scores. Counting overlapping origins as independent would shrink se^2
 //! and let each territory's noise choose (on a history of noise, trends
@@ -137,50 +141,71 @@ fn differences(e: &Evaluated) -> Option<TerritoryDifferences> {
 
 /// How the forms' score differences move together, pooled over the
 /// company's scored territories: for each pair of forms, the correlation
-/// of their differences over the origins (the products around each
-/// territory's means, summed over territories), shrunk toward none in
-/// proportion K / (E + K), E the independent origins the territories
-/// amount to and K the forms. Forms that forecast alike (a local level
+/// of their differences over the origins (the products and squares
+/// around each territory's means, summed over the territories that have
+/// both forms), shrunk toward none in proportion K / (E + K), E the
+/// independent origins those territories amount to and K the forms, and
+/// further where the pairs together are not a correlation matrix. Forms that forecast alike (a local level
 /// and the group share, a trend and its damped version) win and lose at
 /// the same origins; taken as independent laws, each had its own chance
 /// of being lowest, and a near-duplicate took weight from every other
 /// form.
 fn form_correlation(diffs: &[&TerritoryDifferences]) -> Vec<Vec<f64>> {
     let k = Form::ALL.len();
-    let mut products = vec![vec![0.0; k]; k];
+    // Per pair, over the territories that have both forms: the products
+    // of their differences and each one's sum of squares, and the
+    // independent origins those territories amount to.
+    let mut cross = vec![vec![0.0; k]; k];
+    let mut squares = vec![vec![(0.0, 0.0); k]; k];
+    let mut evidence = vec![vec![0.0; k]; k];
+    let around = |d: &Difference| -> Vec<f64> { d.per_origin.iter().map(|v| v - d.mean).collect() };
     for t in diffs {
-        for (a, row) in products.iter_mut().enumerate() {
-            for (b, cell) in row.iter_mut().enumerate().skip(a) {
-                let (Some(x), Some(y)) = (&t.forms[a], &t.forms[b]) else {
+        let centred: Vec<Option<Vec<f64>>> =
+            t.forms.iter().map(|f| f.as_ref().map(around)).collect();
+        for a in 0..k {
+            for b in a + 1..k {
+                let (Some(x), Some(y)) = (&centred[a], &centred[b]) else {
                     continue;
                 };
-                *cell += x
-                    .per_origin
-                    .iter()
-                    .zip(&y.per_origin)
-                    .map(|(u, v)| (u - x.mean) * (v - y.mean))
-                    .sum::<f64>();
+                cross[a][b] += x.iter().zip(y).map(|(u, v)| u * v).sum::<f64>();
+                squares[a][b].0 += x.iter().map(|u| u * u).sum::<f64>();
+                squares[a][b].1 += y.iter().map(|v| v * v).sum::<f64>();
+                evidence[a][b] += t.effective_origins;
             }
         }
     }
-    let evidence: f64 = diffs.iter().map(|t| t.effective_origins).sum();
-    let keep = evidence / (evidence + k as f64);
+    let mut r = vec![vec![0.0; k]; k];
+    for a in 0..k {
+        r[a][a] = 1.0;
+        for b in a + 1..k {
+            let ratio = cross[a][b] / (squares[a][b].0 * squares[a][b].1).sqrt();
+            let keep = evidence[a][b] / (evidence[a][b] + k as f64);
+            let v = if ratio.is_finite() {
+                keep * ratio.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            };
+            r[a][b] = v;
+            r[b][a] = v;
+        }
+    }
+    // Pairs measured on different territories need not make a positive
+    // semidefinite matrix: shrink every correlation by a tenth at a time
+    // until they do (none, at the latest, is the identity).
+    for _ in 0..64 {
+        if cholesky_semidefinite(&r).is_some() {
+            return r;
+        }
+        for (a, row) in r.iter_mut().enumerate() {
+            for (b, v) in row.iter_mut().enumerate() {
+                if a != b {
+                    *v *= 0.9;
+                }
+            }
+        }
+    }
     (0..k)
-        .map(|a| {
-            (0..k)
-                .map(|b| {
-                    let (lo, hi) = (a.min(b), a.max(b));
-                    let scale = (products[lo][lo] * products[hi][hi]).sqrt();
-                    if a == b {
-                        1.0
-                    } else if scale > 0.0 && (products[lo][hi] / scale).is_finite() {
-                        keep * (products[lo][hi] / scale).clamp(-1.0, 1.0)
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
-        })
+        .map(|a| (0..k).map(|b| if a == b { 1.0 } else { 0.0 }).collect())
         .collect()
 }
 
@@ -254,13 +279,16 @@ pub fn pooled_weights(
                 if !pooled {
                     return None;
                 }
+                // Only the forms it was fitted with (no held slopes under
+                // three seasons) compete.
                 let laws: Vec<(usize, (f64, f64))> = (0..Form::ALL.len())
+                    .filter(|&k| e.fits.iter().any(|f| f.form == Form::ALL[k]))
                     .filter_map(|k| {
                         let (mean, tau2, prior_var) = priors[g][k]?;
                         Some((k, (mean, tau2 + prior_var)))
                     })
                     .collect();
-                let all = best_fits(e, &laws, None);
+                let all = best_fits(e, &laws, &correlation);
                 return (!all.is_empty()).then_some(all);
             };
 
@@ -297,11 +325,11 @@ pub fn pooled_weights(
 /// Each of the territory's fits (index into its `fits`) with its form's
 /// probability of forecasting best under the laws `(index in Form::ALL,
 /// (mean, variance))` of its score difference, correlated as
-/// `correlation` says (indexed by form; `None`: independent).
+/// `correlation` says (indexed by form).
 fn best_fits(
     e: &Evaluated,
     laws: &[(usize, (f64, f64))],
-    correlation: Option<&[Vec<f64>]>,
+    correlation: &[Vec<f64>],
 ) -> Vec<(usize, f64)> {
     let means: Vec<f64> = laws.iter().map(|c| c.1 .0).collect();
     let cov: Vec<Vec<f64>> = laws
@@ -309,12 +337,8 @@ fn best_fits(
         .map(|&(a, (_, va))| {
             laws.iter()
                 .map(|&(b, (_, vb))| {
-                    let r = match correlation {
-                        _ if a == b => 1.0,
-                        Some(c) => c[a][b],
-                        None => 0.0,
-                    };
-                    r * (va.max(0.0) * vb.max(0.0)).sqrt()
+                    let r = if a == b { 1.0 } else { correlation[a][b] };
+                    r * (nonnegative(va) * nonnegative(vb)).sqrt()
                 })
                 .collect()
         })
@@ -329,6 +353,15 @@ fn best_fits(
         .collect()
 }
 
+/// A variance at least 0, a NaN kept (a law that cannot be compared).
+fn nonnegative(v: f64) -> f64 {
+    if v.is_nan() {
+        v
+    } else {
+        v.max(0.0)
+    }
+}
+
 /// [`best_fits`] with the unlikely left out ([`likely_forms`]); `None`
 /// when none is kept.
 fn weighted(
@@ -336,7 +369,7 @@ fn weighted(
     laws: &[(usize, (f64, f64))],
     correlation: &[Vec<f64>],
 ) -> Option<Vec<(usize, f64)>> {
-    let chosen = likely_forms(best_fits(e, laws, Some(correlation)));
+    let chosen = likely_forms(best_fits(e, laws, correlation));
     (!chosen.is_empty()).then_some(chosen)
 }
 
@@ -389,7 +422,23 @@ fn best_probabilities(means: &[f64], cov: &[Vec<f64>]) -> Vec<f64> {
                 .collect()
         })
         .collect();
-    let root = cholesky_semidefinite(&sub);
+    // Semidefinite by construction (a correlation matrix that is, scaled
+    // by the variances); independent laws if rounding says otherwise.
+    let root = cholesky_semidefinite(&sub).unwrap_or_else(|| {
+        (0..sub.len())
+            .map(|a| {
+                (0..sub.len())
+                    .map(|b| {
+                        if a == b {
+                            sub[a][a].max(0.0).sqrt()
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    });
     let mut draw = vec![0.0; usable.len()];
     for z in joint_points() {
         for (a, x) in draw.iter_mut().enumerate() {
@@ -408,15 +457,19 @@ fn best_probabilities(means: &[f64], cov: &[Vec<f64>]) -> Vec<f64> {
 }
 
 /// The lower-triangular root L of a positive semidefinite matrix (L L' =
-/// `m`): a pivot that rounding leaves at or below zero gives a zero column
-/// (the centred differences sum to zero over the forms, so their
-/// covariance is singular).
-fn cholesky_semidefinite(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
+/// `m`): a pivot that rounding leaves at zero gives a zero column (a
+/// point law, or a form that moves exactly with others); `None` where a
+/// pivot is negative beyond rounding (the matrix is not semidefinite).
+fn cholesky_semidefinite(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let n = m.len();
     let mut l = vec![vec![0.0; n]; n];
     for j in 0..n {
         let pivot = m[j][j] - (0..j).map(|k| l[j][k] * l[j][k]).sum::<f64>();
-        if pivot <= 1e-12 * m[j][j].abs().max(f64::MIN_POSITIVE) {
+        let tolerance = 1e-12 * m[j][j].abs().max(f64::MIN_POSITIVE);
+        if pivot < -tolerance * 1e3 {
+            return None;
+        }
+        if pivot <= tolerance {
             continue;
         }
         l[j][j] = pivot.sqrt();
@@ -425,7 +478,7 @@ fn cholesky_semidefinite(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
             l[i][j] = s / l[j][j];
         }
     }
-    l
+    Some(l)
 }
 
 /// `JOINT_POINTS` standard normal vectors of `Form::ALL.len()`
@@ -553,5 +606,39 @@ mod tests {
         assert!((r[1][4] + keep).abs() < 1e-12, "{r:?}");
         assert_eq!(r[0][1], 0.0, "a form that never moves is uncorrelated");
         assert_eq!(r[3][3], 1.0);
+    }
+
+    #[test]
+    fn a_pair_is_correlated_over_the_territories_that_have_both_forms() {
+        // A long history whose trend and held slope move together, and a
+        // short one, three times as noisy, without held slopes: the pair's
+        // correlation is the long one's, not diluted by the short one's
+        // trend (its squares counted, its products missing).
+        let pattern = [1.0, -1.0, 0.5, -0.5];
+        let territory = |scale: f64, held: bool| TerritoryDifferences {
+            forms: Form::ALL
+                .iter()
+                .map(|form| {
+                    if form.is_held() && !held {
+                        return None;
+                    }
+                    let sign = if *form == Form::Level { -1.0 } else { 1.0 };
+                    Some(Difference {
+                        per_origin: pattern.iter().map(|v| sign * scale * v).collect(),
+                        mean: 0.0,
+                        var: 1.0,
+                    })
+                })
+                .collect(),
+            effective_origins: 4.0,
+        };
+        let (long, short) = (territory(1.0, true), territory(3.0, false));
+        let r = form_correlation(&[&long, &short]);
+        let k = Form::ALL.len() as f64;
+        let trend = Form::ALL.iter().position(|f| *f == Form::Trend).unwrap();
+        let drift = Form::ALL.iter().position(|f| *f == Form::Drift).unwrap();
+        assert!((r[trend][drift] - 4.0 / (4.0 + k)).abs() < 1e-12, "{r:?}");
+        assert!((r[1][trend] + 8.0 / (8.0 + k)).abs() < 1e-12, "{r:?}");
+        assert!(cholesky_semidefinite(&r).is_some());
     }
 }
