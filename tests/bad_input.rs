@@ -712,13 +712,13 @@ fn skipped_rows_are_warned_of_by_a_forecast_not_only_counted_by_validate() {
 
 #[test]
 fn a_history_too_short_for_any_seasonal_profile_says_so() {
-    // Ten months: no region's profile can be estimated (a year and three
+    // Ten months: no region's profile can be estimated (a year and two
     // periods are needed), so the warning must not promise a borrowed one.
     let sales = monthly_sales(10, &["T-1", "T-2"], 100);
     let c = Case::new(sales.as_bytes(), &scenario("", ""));
     let out = c.validates();
     assert!(
-        out.contains("the history has 10 complete periods, fewer than a year and three (15)"),
+        out.contains("the history has 10 complete periods, fewer than a year and two (14)"),
         "{out}"
     );
     assert!(!out.contains("borrowed from their region"), "{out}");

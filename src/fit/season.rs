@@ -145,10 +145,18 @@ impl GroupProfile {
 }
 
 /// The fewest periods from which a group's seasonal profile is estimated
-/// (seasons of `s` periods): a year and three. With fewer, no territory
-/// or group has seasonality.
+/// (seasons of `s` periods): a year and two, which leaves the log-linear
+/// regression one period for its noise; its trend is read off the two
+/// positions seen twice. With fewer, no territory or group has
+/// seasonality. Why not wait for more: a level model fitted to an
+/// unseasoned series reads the season's current phase as its level, and
+/// 14 months of a ±50% season were forecast at 0.56-1.45 of the next
+/// year's truth without a profile, 1.00-1.04 with one (flat or growing
+/// 20% a year, `fourteen_months_of_a_strong_season_keep_their_year`); a
+/// spurious profile fitted to a group's noise moves its periods, not its
+/// year, and its periods are widened for the parameters it took.
 pub fn shortest_seasonal_history(s: usize) -> usize {
-    s + 3
+    s + 2
 }
 
 /// Seasonal indices of a group total from a regression of its log ratio to
