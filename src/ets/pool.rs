@@ -139,38 +139,33 @@ fn differences(e: &Evaluated) -> Option<TerritoryDifferences> {
     })
 }
 
-/// How the forms' score differences move together, pooled over the
-/// company's scored territories: for each pair of forms, the correlation
-/// of their differences over the origins (the products and squares
-/// around each territory's means, summed over the territories that have
-/// both forms), shrunk toward none in proportion K / (E + K), E the
-/// independent origins those territories amount to and K the forms, and
-/// further where the pairs together are not a correlation matrix. Forms that forecast alike (a local level
-/// and the group share, a trend and its damped version) win and lose at
-/// the same origins; taken as independent laws, each had its own chance
-/// of being lowest, and a near-duplicate took weight from every other
-/// form.
-fn form_correlation(diffs: &[&TerritoryDifferences]) -> Vec<Vec<f64>> {
+/// The forms' correlation from `samples`: each a set of deviations per
+/// form of `Form::ALL` (`None` where the sample lacks the form; the same
+/// length for every form it has) and the independent evidence it
+/// amounts to. For each pair of forms, the products and squares of the
+/// deviations summed over the samples that have both, shrunk toward none
+/// in proportion K / (E + K), E the evidence of those samples and K the
+/// forms, and further where the pairs together are not a correlation
+/// matrix. Forms that forecast alike (a local level and the group share,
+/// a trend and its held slope) win and lose at the same origins and in
+/// the same territories; taken as independent laws, each had its own
+/// chance of being lowest, and a near-duplicate took weight from every
+/// other form.
+fn form_correlation(samples: &[(Vec<Option<Vec<f64>>>, f64)]) -> Vec<Vec<f64>> {
     let k = Form::ALL.len();
-    // Per pair, over the territories that have both forms: the products
-    // of their differences and each one's sum of squares, and the
-    // independent origins those territories amount to.
     let mut cross = vec![vec![0.0; k]; k];
     let mut squares = vec![vec![(0.0, 0.0); k]; k];
     let mut evidence = vec![vec![0.0; k]; k];
-    let around = |d: &Difference| -> Vec<f64> { d.per_origin.iter().map(|v| v - d.mean).collect() };
-    for t in diffs {
-        let centred: Vec<Option<Vec<f64>>> =
-            t.forms.iter().map(|f| f.as_ref().map(around)).collect();
+    for (deviations, weight) in samples {
         for a in 0..k {
             for b in a + 1..k {
-                let (Some(x), Some(y)) = (&centred[a], &centred[b]) else {
+                let (Some(x), Some(y)) = (&deviations[a], &deviations[b]) else {
                     continue;
                 };
                 cross[a][b] += x.iter().zip(y).map(|(u, v)| u * v).sum::<f64>();
                 squares[a][b].0 += x.iter().map(|u| u * u).sum::<f64>();
                 squares[a][b].1 += y.iter().map(|v| v * v).sum::<f64>();
-                evidence[a][b] += t.effective_origins;
+                evidence[a][b] += weight;
             }
         }
     }
@@ -209,6 +204,33 @@ fn form_correlation(diffs: &[&TerritoryDifferences]) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// A territory's differences at each origin around their mean, per form,
+/// with the independent origins they amount to: its sample of how the
+/// forms' scores move together ([`form_correlation`]).
+fn within_sample(t: &TerritoryDifferences) -> (Vec<Option<Vec<f64>>>, f64) {
+    let deviations = t
+        .forms
+        .iter()
+        .map(|f| {
+            f.as_ref()
+                .map(|d| d.per_origin.iter().map(|v| v - d.mean).collect())
+        })
+        .collect();
+    (deviations, t.effective_origins)
+}
+
+/// A form's law of its score difference in one territory: its posterior
+/// mean, and its variance in two parts, from the territory's own origins
+/// and from its region's mean (correlated across forms as the origins'
+/// differences, and as the region's members', are).
+#[derive(Clone, Copy)]
+struct Law {
+    form: usize,
+    mean: f64,
+    own: f64,
+    region: f64,
+}
+
 /// Each territory's chosen fits (indices into its `fits`, the best first,
 /// with their weights), pooling the scores within groups (`group` of each
 /// territory; those `closed`, which stopped selling before the origin,
@@ -224,12 +246,12 @@ pub fn pooled_weights(
 ) -> Vec<Option<Vec<(usize, f64)>>> {
     let diffs: Vec<Option<TerritoryDifferences>> =
         evaluated.iter().map(|e| e.and_then(differences)).collect();
-    let correlation = form_correlation(
+    let within = form_correlation(
         &diffs
             .iter()
             .zip(closed)
             .filter(|(_, &shut)| !shut)
-            .filter_map(|(d, _)| d.as_ref())
+            .filter_map(|(d, _)| d.as_ref().map(within_sample))
             .collect::<Vec<_>>(),
     );
     let n_groups = group.iter().max().map_or(0, |g| g + 1);
@@ -258,6 +280,28 @@ pub fn pooled_weights(
                 .collect()
         })
         .collect();
+    // Per group: how its members' mean differences move together around
+    // the group's means (the error of those means, which a sparse
+    // territory's posterior mostly is, is correlated across forms as
+    // they are).
+    let between: Vec<Vec<Vec<f64>>> = (0..n_groups)
+        .map(|g| {
+            let samples: Vec<(Vec<Option<Vec<f64>>>, f64)> = diffs
+                .iter()
+                .zip(group)
+                .zip(closed)
+                .filter(|((_, &gi), &shut)| gi == g && !shut)
+                .filter_map(|((d, _), _)| d.as_ref())
+                .map(|d| {
+                    let deviations = (0..Form::ALL.len())
+                        .map(|k| Some(vec![d.get(k)?.0 - priors[g][k]?.0]))
+                        .collect();
+                    (deviations, 1.0)
+                })
+                .collect();
+            form_correlation(&samples)
+        })
+        .collect();
     evaluated
         .iter()
         .zip(&diffs)
@@ -281,19 +325,24 @@ pub fn pooled_weights(
                 }
                 // Only the forms it was fitted with (no held slopes under
                 // three seasons) compete.
-                let laws: Vec<(usize, (f64, f64))> = (0..Form::ALL.len())
+                let laws: Vec<Law> = (0..Form::ALL.len())
                     .filter(|&k| e.fits.iter().any(|f| f.form == Form::ALL[k]))
                     .filter_map(|k| {
                         let (mean, tau2, prior_var) = priors[g][k]?;
-                        Some((k, (mean, tau2 + prior_var)))
+                        Some(Law {
+                            form: k,
+                            mean,
+                            own: 0.0,
+                            region: tau2 + prior_var,
+                        })
                     })
                     .collect();
-                let all = best_fits(e, &laws, &correlation);
+                let all = best_fits(e, &laws, &within, &between[g]);
                 return (!all.is_empty()).then_some(all);
             };
 
-            // Posterior mean (and variance) of each form's difference.
-            let posterior = |k: usize| -> Option<(f64, f64)> {
+            // Posterior law of each form's difference.
+            let posterior = |k: usize| -> Option<Law> {
                 let (own, se2) = d.get(k)?;
                 match priors[g][k] {
                     Some((prior, tau2, prior_var)) => {
@@ -303,42 +352,53 @@ pub fn pooled_weights(
                             1.0
                         };
                         // The region's mean is an estimate too.
-                        Some((
-                            w * own + (1.0 - w) * prior,
-                            w * se2 + (1.0 - w).powi(2) * prior_var,
-                        ))
+                        Some(Law {
+                            form: k,
+                            mean: w * own + (1.0 - w) * prior,
+                            own: w * se2,
+                            region: (1.0 - w).powi(2) * prior_var,
+                        })
                     }
                     // With the region pooled, a form it could not score is
                     // not compared raw against shrunk ones.
                     None if pooled => None,
-                    None => Some((own, se2)),
+                    None => Some(Law {
+                        form: k,
+                        mean: own,
+                        own: se2,
+                        region: 0.0,
+                    }),
                 }
             };
-            let scored: Vec<(usize, (f64, f64))> = (0..Form::ALL.len())
-                .filter_map(|k| posterior(k).map(|p| (k, p)))
-                .collect();
-            weighted(e, &scored, &correlation)
+            let scored: Vec<Law> = (0..Form::ALL.len()).filter_map(posterior).collect();
+            weighted(e, &scored, &within, &between[g])
         })
         .collect()
 }
 
 /// Each of the territory's fits (index into its `fits`) with its form's
-/// probability of forecasting best under the laws `(index in Form::ALL,
-/// (mean, variance))` of its score difference, correlated as
-/// `correlation` says (indexed by form).
+/// probability of forecasting best under the `laws` of its score
+/// difference: their own parts correlated as `within` says, their
+/// region's parts as `between` says (both indexed by form).
 fn best_fits(
     e: &Evaluated,
-    laws: &[(usize, (f64, f64))],
-    correlation: &[Vec<f64>],
+    laws: &[Law],
+    within: &[Vec<f64>],
+    between: &[Vec<f64>],
 ) -> Vec<(usize, f64)> {
-    let means: Vec<f64> = laws.iter().map(|c| c.1 .0).collect();
+    let means: Vec<f64> = laws.iter().map(|l| l.mean).collect();
+    let part = |x: f64, y: f64| (nonnegative(x) * nonnegative(y)).sqrt();
     let cov: Vec<Vec<f64>> = laws
         .iter()
-        .map(|&(a, (_, va))| {
+        .map(|x| {
             laws.iter()
-                .map(|&(b, (_, vb))| {
-                    let r = if a == b { 1.0 } else { correlation[a][b] };
-                    r * (nonnegative(va) * nonnegative(vb)).sqrt()
+                .map(|y| {
+                    let (r, q) = if x.form == y.form {
+                        (1.0, 1.0)
+                    } else {
+                        (within[x.form][y.form], between[x.form][y.form])
+                    };
+                    r * part(x.own, y.own) + q * part(x.region, y.region)
                 })
                 .collect()
         })
@@ -346,8 +406,8 @@ fn best_fits(
     let p = best_probabilities(&means, &cov);
     laws.iter()
         .zip(&p)
-        .filter_map(|(c, &w)| {
-            let i = e.fits.iter().position(|f| f.form == Form::ALL[c.0])?;
+        .filter_map(|(l, &w)| {
+            let i = e.fits.iter().position(|f| f.form == Form::ALL[l.form])?;
             Some((i, w))
         })
         .collect()
@@ -366,10 +426,11 @@ fn nonnegative(v: f64) -> f64 {
 /// when none is kept.
 fn weighted(
     e: &Evaluated,
-    laws: &[(usize, (f64, f64))],
-    correlation: &[Vec<f64>],
+    laws: &[Law],
+    within: &[Vec<f64>],
+    between: &[Vec<f64>],
 ) -> Option<Vec<(usize, f64)>> {
-    let chosen = likely_forms(best_fits(e, laws, correlation));
+    let chosen = likely_forms(best_fits(e, laws, within, between));
     (!chosen.is_empty()).then_some(chosen)
 }
 
@@ -600,7 +661,7 @@ mod tests {
             effective_origins: 4.0,
         };
         let (t1, t2) = (territory(1.0), territory(2.0));
-        let r = form_correlation(&[&t1, &t2]);
+        let r = form_correlation(&[within_sample(&t1), within_sample(&t2)]);
         let keep = 8.0 / (8.0 + Form::ALL.len() as f64);
         assert!((r[1][2] - keep).abs() < 1e-12, "{r:?}");
         assert!((r[1][4] + keep).abs() < 1e-12, "{r:?}");
@@ -633,7 +694,7 @@ mod tests {
             effective_origins: 4.0,
         };
         let (long, short) = (territory(1.0, true), territory(3.0, false));
-        let r = form_correlation(&[&long, &short]);
+        let r = form_correlation(&[within_sample(&long), within_sample(&short)]);
         let k = Form::ALL.len() as f64;
         let trend = Form::ALL.iter().position(|f| *f == Form::Trend).unwrap();
         let drift = Form::ALL.iter().position(|f| *f == Form::Drift).unwrap();
