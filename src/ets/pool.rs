@@ -19,10 +19,12 @@
 //!
 //! Each form is then **weighted by the posterior probability that it
 //! forecasts best**: the chance that its posterior difference is the
-//! lowest, under a joint normal law of the forms' posteriors whose
-//! correlations are those of their differences over the origins, pooled
-//! over the company ([`form_correlation`]; the territory's forecast is a
-//! mixture of their paths, drawn per trial). Taken as independent, two
+//! lowest, under a joint normal law of the forms' posteriors ([`Law`]):
+//! the part from the territory's own origins correlated as the forms'
+//! differences over the origins are, pooled over the company, the part
+//! from its region's mean as the region's members' mean differences are
+//! ([`form_correlation`]; the territory's forecast is a mixture of their
+//! paths, drawn per trial). Taken as independent, two
 //! forms that forecast alike (a trend and the same trend with its slope
 //! held) each had a chance of their own, and together took weight from
 //! every other form; correlated, they share one.
