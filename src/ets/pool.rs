@@ -57,7 +57,9 @@
 
 use super::select::Evaluated;
 use super::Form;
+use crate::stats::ols::cholesky_semidefinite;
 use crate::stats::special::norm_ppf;
+use rayon::prelude::*;
 
 /// Fewest scored territories in a region for pooling.
 const MIN_MEMBERS: usize = 3;
@@ -304,8 +306,10 @@ pub fn pooled_weights(
             form_correlation(&samples)
         })
         .collect();
+    // Each territory's draws of its forms' joint law are its own work: in
+    // parallel, collected in order (the same weights on any thread count).
     evaluated
-        .iter()
+        .par_iter()
         .zip(&diffs)
         .zip(group)
         .map(|((e, d), &g)| {
@@ -517,31 +521,6 @@ fn best_probabilities(means: &[f64], cov: &[Vec<f64>]) -> Vec<f64> {
     }
     p.iter_mut().for_each(|v| *v /= JOINT_POINTS as f64);
     p
-}
-
-/// The lower-triangular root L of a positive semidefinite matrix (L L' =
-/// `m`): a pivot that rounding leaves at zero gives a zero column (a
-/// point law, or a form that moves exactly with others); `None` where a
-/// pivot is negative beyond rounding (the matrix is not semidefinite).
-fn cholesky_semidefinite(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
-    let n = m.len();
-    let mut l = vec![vec![0.0; n]; n];
-    for j in 0..n {
-        let pivot = m[j][j] - (0..j).map(|k| l[j][k] * l[j][k]).sum::<f64>();
-        let tolerance = 1e-12 * m[j][j].abs().max(f64::MIN_POSITIVE);
-        if pivot < -tolerance * 1e3 {
-            return None;
-        }
-        if pivot <= tolerance {
-            continue;
-        }
-        l[j][j] = pivot.sqrt();
-        for i in j + 1..n {
-            let s = m[i][j] - (0..j).map(|k| l[i][k] * l[j][k]).sum::<f64>();
-            l[i][j] = s / l[j][j];
-        }
-    }
-    Some(l)
 }
 
 /// `JOINT_POINTS` standard normal vectors of `Form::ALL.len()`

@@ -75,21 +75,32 @@ pub fn ols(rows: &[Vec<f64>], y: &[f64]) -> Option<Ols> {
 /// Lower-triangular Cholesky factor L (a = L L') of a symmetric positive
 /// definite matrix; `None` if it is singular to working precision.
 pub fn cholesky(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let l = cholesky_semidefinite(a)?;
+    (0..l.len()).all(|i| l[i][i] > 0.0).then_some(l)
+}
+
+/// Lower-triangular root L (a = L L') of a symmetric positive
+/// semidefinite matrix: a pivot within rounding of zero (1e-12 of the
+/// largest diagonal entry) gives a zero column (a coordinate that is a
+/// point, or moves exactly with the others); `None` where a pivot is
+/// negative beyond rounding (the matrix is not semidefinite).
+pub fn cholesky_semidefinite(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let p = a.len();
     let mut l = vec![vec![0.0; p]; p];
     let scale = (0..p)
         .map(|i| a[i][i].abs())
         .fold(0.0, f64::max)
         .max(1e-300);
+    let tolerance = 1e-12 * scale;
     for i in 0..p {
         for j in 0..=i {
             let s: f64 = a[i][j] - (0..j).map(|k| l[i][k] * l[j][k]).sum::<f64>();
             if i == j {
-                if s <= 1e-12 * scale {
+                if s < -1e3 * tolerance {
                     return None;
                 }
-                l[i][i] = s.sqrt();
-            } else {
+                l[i][i] = if s <= tolerance { 0.0 } else { s.sqrt() };
+            } else if l[j][j] > 0.0 {
                 l[i][j] = s / l[j][j];
             }
         }
