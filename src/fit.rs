@@ -62,8 +62,8 @@ mod start;
 
 use calibration::calibrate;
 use season::{
-    deseasonalise, group_profile, seasonal_deviations, seasonal_discount, seasonal_spread,
-    Deseasonalised, GroupProfile, OUTLIER_Z,
+    deseasonalise, group_profile, own_seasons_repeat, season_repeatability, seasonal_deviations,
+    seasonal_discount, seasonal_spread, Deseasonalised, GroupProfile, OUTLIER_Z,
 };
 use spread::correct_for_fitted_parameters;
 
@@ -419,7 +419,10 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         })
         .collect();
 
-    // Empirical-Bayes spread of territory seasonal deviations.
+    // Empirical-Bayes spread of territory seasonal deviations: from their
+    // region's profile, or from none where the company has no season to
+    // pool and their seasons repeat from year to year (seasons that
+    // cancel in the total are shrunk, not dropped).
     let deviations: Vec<Vec<(f64, f64)>> = series
         .iter()
         .zip(&region_index)
@@ -428,7 +431,15 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             seasonal_deviations(&y[t0..], &positions[t0..], &region_profiles[r], discount)
         })
         .collect();
-    let tau2 = if seasonal_any {
+    let own_seasons = || {
+        let scores: Vec<f64> = series
+            .iter()
+            .zip(&starts)
+            .filter_map(|(y, &t0)| season_repeatability(&y[t0..], s))
+            .collect();
+        own_seasons_repeat(&scores)
+    };
+    let tau2 = if seasonal_any || own_seasons() {
         seasonal_spread(&deviations)
     } else {
         0.0
@@ -668,6 +679,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         &mut shocks,
         n_fit,
         &own_periods,
+        s.saturating_sub(1) as f64,
         group_params,
         &shares,
     );

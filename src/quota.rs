@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::history::QuotaLimit;
 use crate::scenario::{QuotaMethod, QuotaSpec};
 use crate::stats::histogram::Histogram;
-use crate::stats::quantile::sorted_quantile;
+use crate::stats::quantile::{correlation, sorted_quantile};
 use crate::whatif::{quantile_table, WhatIf, WhatIfTerritory};
 
 /// What the quota stage needs to know about each territory.
@@ -507,25 +507,4 @@ fn solve(
         binding,
         probability,
     })
-}
-
-/// Pearson correlation of `x` and `y` (0 with fewer than 3 points or no spread).
-pub fn correlation(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    if x.len() < 3 {
-        return 0.0;
-    }
-    let mx = x.iter().sum::<f64>() / n;
-    let my = y.iter().sum::<f64>() / n;
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx).powi(2);
-        syy += (b - my).powi(2);
-    }
-    if sxx <= 0.0 || syy <= 0.0 {
-        0.0
-    } else {
-        sxy / (sxx * syy).sqrt()
-    }
 }

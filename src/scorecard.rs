@@ -22,10 +22,10 @@ use serde::Serialize;
 use crate::capacity::{midpoint, productivity};
 use crate::error::{Error, Result};
 use crate::history::{Rep, SalesHistory};
-use crate::quota::{attainment, correlation};
+use crate::quota::attainment;
 use crate::quota_backtest::year_sums;
 use crate::stats::histogram::Histogram;
-use crate::stats::quantile::{quantiles, sorted_quantile};
+use crate::stats::quantile::{correlation, quantiles, sorted_quantile};
 
 /// Below this hindsight probability (or above one minus it) a quota was
 /// improbable: too hard (or too easy) when it was set.

@@ -46,7 +46,9 @@ fn dof_inflation(n: usize, p: f64) -> f64 {
 ///   with weight w (its shrinkage weight) and the group's with weight
 ///   1 - w, of which the territory's share of the group's revenue is its
 ///   own data: the seasonal parameters it paid for are sum w + (group
-///   parameters - sum w) x share, at most the group's. Its level and
+///   parameters - sum w) x share, at most the season's `season_params`
+///   (s - 1; where the group has no profile, `group_params` is 0 and a
+///   territory's own shrunk deviations are all it paid for). Its level and
 ///   trend count too, as the parameters its forms' one-step variance
 ///   divides by ([`level_parameters`]): the residual law is fitted over
 ///   n, the forms' variance, and so every calibration factor, over n
@@ -75,6 +77,7 @@ pub(super) fn correct_for_fitted_parameters(
     shocks: &mut ShockModel,
     n: usize,
     own_periods: &[usize],
+    season_params: f64,
     group_params: f64,
     shares: &[f64],
 ) {
@@ -85,8 +88,8 @@ pub(super) fn correct_for_fitted_parameters(
         .zip(own_periods)
         .map(|((f, share), &own_n)| {
             let level_params = level_parameters(f);
-            let own = f.season_dof.min(group_params);
-            let seasonal = own + (group_params - own) * share;
+            let own = f.season_dof.min(season_params);
+            let seasonal = own + (group_params - own).max(0.0) * share;
             dof_inflation(own_n, seasonal + level_params)
         })
         .collect();

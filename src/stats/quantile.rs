@@ -1,5 +1,5 @@
 //! Quantiles of samples (type 7, linear interpolation, as R and numpy
-//! default) and of sorted samples.
+//! default) and of sorted samples; the sample mean and correlation.
 //!
 //! [`quantiles`] finds the needed order statistics exactly without sorting:
 //! each value is mapped to a 64-bit key whose unsigned order is
@@ -189,6 +189,27 @@ pub fn mean(x: &[f64]) -> f64 {
         f64::NAN
     } else {
         x.iter().sum::<f64>() / x.len() as f64
+    }
+}
+
+/// Pearson correlation of `x` and `y` (0 with fewer than 3 points or no spread).
+pub fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    if x.len() < 3 {
+        return 0.0;
+    }
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx).powi(2);
+        syy += (b - my).powi(2);
+    }
+    if sxx <= 0.0 || syy <= 0.0 {
+        0.0
+    } else {
+        sxy / (sxx * syy).sqrt()
     }
 }
 

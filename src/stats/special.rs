@@ -8,12 +8,12 @@ pub fn norm_cdf(x: f64) -> f64 {
     0.5 * erf::erfc(-x / std::f64::consts::SQRT_2)
 }
 
-/// Inverse of the standard normal CDF, for `u` in (0, 1).
 /// Standard normal density.
 pub fn norm_pdf(x: f64) -> f64 {
     (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
 }
 
+/// Inverse of the standard normal CDF, for `u` in (0, 1).
 pub fn norm_ppf(u: f64) -> f64 {
     if u <= 0.0 {
         return f64::NEG_INFINITY;
