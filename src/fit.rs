@@ -8,7 +8,10 @@
 //!    information criterion supports them; each territory's own deviations
 //!    from its region's profile are shrunk toward it by empirical Bayes
 //!    (weight tau^2 / (tau^2 + noise variance)), so a territory with little
-//!    history borrows its region's shape.
+//!    history borrows its region's shape. Without a company profile they
+//!    are measured against no season (or a region's own profile) and kept
+//!    only where seasons repeat from year to year
+//!    (`season::own_seasons_repeat`).
 //! 2. **Level and trend** (`ets`): the candidate exponential-smoothing forms
 //!    are fitted by maximum likelihood to the deseasonalised series, scored
 //!    by how they would have forecast it from rolling origins, and chosen
@@ -419,10 +422,12 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         })
         .collect();
 
-    // Empirical-Bayes spread of territory seasonal deviations: from their
-    // region's profile, or from none where the company has no season to
-    // pool and their seasons repeat from year to year (seasons that
-    // cancel in the total are shrunk, not dropped).
+    // Empirical-Bayes spread of territory seasonal deviations from their
+    // region's profile (flat where neither the region nor the company has
+    // one). Where the company has no profile, only if seasons repeat from
+    // year to year, the territories' against their peers' or the
+    // company's own (seasons that cancel in the total, or that two years
+    // could not confirm, are shrunk, not dropped).
     let deviations: Vec<Vec<(f64, f64)>> = series
         .iter()
         .zip(&region_index)
@@ -434,10 +439,15 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     let own_seasons = || {
         let scores: Vec<f64> = series
             .iter()
+            .zip(&region_index)
             .zip(&starts)
-            .filter_map(|(y, &t0)| season_repeatability(&y[t0..], s))
+            .filter_map(|((y, &r), &t0)| {
+                let peers = peer_total(y, &region_totals[r], &company_total, t0);
+                season_repeatability(&y[t0..], Some(&peers), &positions[t0..], s)
+            })
             .collect();
-        own_seasons_repeat(&scores)
+        let company = season_repeatability(&company_total, None, positions, s);
+        own_seasons_repeat(&scores, company)
     };
     let tau2 = if seasonal_any || own_seasons() {
         seasonal_spread(&deviations)
@@ -862,6 +872,25 @@ struct Settings<'a> {
     criterion: Criterion,
     /// Periods the forecast runs ahead: the rolling-origin evaluation's horizon.
     horizon: usize,
+}
+
+/// The periods of a territory's peers from `t0` on: its region's total
+/// less its own, or the company's less its own where it is alone in its
+/// region (for [`season_repeatability`]).
+fn peer_total(y: &[f64], region: &[f64], company: &[f64], t0: usize) -> Vec<f64> {
+    let others = |total: &[f64]| -> Vec<f64> {
+        total[t0..]
+            .iter()
+            .zip(&y[t0..])
+            .map(|(g, v)| g - v)
+            .collect()
+    };
+    let region_peers = others(region);
+    if region_peers.iter().any(|&v| v > 0.0) {
+        region_peers
+    } else {
+        others(company)
+    }
 }
 
 fn sum_series<'a>(series: impl Iterator<Item = &'a [f64]>, n: usize) -> Vec<f64> {

@@ -1,5 +1,7 @@
 //! Seasonality: the group profiles (company, regions), each territory's
-//! deviations from its region's profile shrunk toward it by empirical Bayes,
+//! deviations from its region's profile (or from none, where seasons repeat
+//! without a group profile: `own_seasons_repeat`) shrunk toward it by
+//! empirical Bayes,
 //! and the territory's series divided by its indices (with one-off spikes
 //! capped) on which the level-and-trend forms are fitted.
 
@@ -23,7 +25,7 @@ const SPIKE_NEIGHBOURS: usize = 4;
 /// Significance at which territories' own seasons are taken where their
 /// group has none (`own_seasons_repeat`).
 const OWN_SEASON_LEVEL: f64 = 0.01;
-/// Fewest positive values a year needs for its shape
+/// Fewest positive values a block needs for its shape
 /// (`season_repeatability`).
 const MIN_YEAR_POINTS: usize = 4;
 /// Correlations are clamped to this before their Fisher z (a shape
@@ -452,35 +454,46 @@ pub(super) fn seasonal_spread(deviations: &[Vec<(f64, f64)>]) -> f64 {
     }
 }
 
-/// How alike a territory's seasonal shapes are in alternate years, as a
-/// standard normal score. The history is cut into whole years from its
-/// first period; in each, the logs of the positive values less the
-/// least-squares line through them (a trend or a wandering level is not
-/// a season) are the year's shape; the shapes are averaged over the even
-/// and over the odd years, and the score is the Fisher z of the
-/// correlation of those two averages over the k places in the year seen
-/// in both, times sqrt(k - 4) (each average has lost two degrees of
-/// freedom to the lines). Years share no periods, so with no season of
-/// its own the two averages are independent and the score is standard
-/// normal whatever the noise's law or scale (checked in numpy on lumpy
-/// deals, trends and random walks: mean within 0.02 of 0, sd 0.98-1.01);
-/// a season that repeats makes it large (a ±5% season under 8% noise, 36
-/// months: 0.57 a territory). `None` under two whole years or five
-/// places, or where a year has under four positive values.
-pub(super) fn season_repeatability(y: &[f64], s: usize) -> Option<f64> {
-    let years = y.len() / s.max(1);
-    if s < 5 || years < 2 {
+/// How alike a series' seasonal shapes are in alternate years, as a
+/// score that is about standard normal where it has no season: the
+/// Fisher z of the correlation between its even and its odd years' mean
+/// shapes over the k places in the year seen in both, times sqrt(k - 4).
+/// The series is `y` over `peers` where a peer total is given (the same
+/// periods of the territory's region, or company, less the territory: a
+/// shock common to all cancels, and so does a season they share, so
+/// that what is left is the territory's own) and `y` itself otherwise.
+/// It is cut into blocks of `s` periods from its first; in each, the logs
+/// of the positive values less their least-squares line over the block
+/// (a trend or a wandering level is not a season) are the year's shape,
+/// filed by each period's place in the year (`positions`, so that a
+/// 53-week year does not shift the later blocks). Blocks share no
+/// periods, so without a season the two means are independent: in numpy
+/// the score's mean was within 0.02 of 0 with sd 0.98-1.01 on white,
+/// lumpy and trending noise; on smooth noise (an AR(1) of 0.8, a random
+/// walk with little noise) its mean was 0.03-0.09 and its sd 1.3, which
+/// [`own_seasons_repeat`] allows for. A ±5% season under 8% noise over
+/// 36 months scores about 0.57. `None` under two blocks or five places,
+/// or where a block has under four positive values.
+pub(super) fn season_repeatability(
+    y: &[f64],
+    peers: Option<&[f64]>,
+    positions: &[usize],
+    s: usize,
+) -> Option<f64> {
+    if s < 5 || y.len() < 2 * s {
         return None;
     }
+    let value = |t: usize| match peers {
+        Some(p) if p[t] > 0.0 => (y[t] > 0.0).then(|| (y[t] / p[t]).ln()),
+        Some(_) => None,
+        None => (y[t] > 0.0).then(|| y[t].ln()),
+    };
     // Per place in the year, (sum of the shapes, count) over the even and
-    // over the odd years.
+    // over the odd blocks.
     let mut halves = vec![[(0.0, 0usize); 2]; s];
-    for (year, values) in y.chunks_exact(s).enumerate() {
-        let points: Vec<(usize, f64)> = values
-            .iter()
-            .enumerate()
-            .filter(|(_, &v)| v > 0.0)
-            .map(|(j, &v)| (j, v.ln()))
+    for block in 0..y.len() / s {
+        let points: Vec<(usize, f64)> = (block * s..(block + 1) * s)
+            .filter_map(|t| Some((t, value(t)?)))
             .collect();
         if points.len() < MIN_YEAR_POINTS {
             continue;
@@ -488,14 +501,14 @@ pub(super) fn season_repeatability(y: &[f64], s: usize) -> Option<f64> {
         let n = points.len() as f64;
         let mean_x = points.iter().map(|p| p.0 as f64).sum::<f64>() / n;
         let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
-        let (sxy, sxx) = points.iter().fold((0.0, 0.0), |(sxy, sxx), &(j, l)| {
-            let dx = j as f64 - mean_x;
+        let (sxy, sxx) = points.iter().fold((0.0, 0.0), |(sxy, sxx), &(t, l)| {
+            let dx = t as f64 - mean_x;
             (sxy + dx * (l - mean_y), sxx + dx * dx)
         });
         let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-        for &(j, l) in &points {
-            let half = &mut halves[j][year % 2];
-            half.0 += l - mean_y - slope * (j as f64 - mean_x);
+        for &(t, l) in &points {
+            let half = &mut halves[positions[t] % s][block % 2];
+            half.0 += l - mean_y - slope * (t as f64 - mean_x);
             half.1 += 1;
         }
     }
@@ -511,25 +524,30 @@ pub(super) fn season_repeatability(y: &[f64], s: usize) -> Option<f64> {
     })
 }
 
-/// Whether territories have seasons of their own where their group has
-/// none: the territories' repeatability scores ([`season_repeatability`])
-/// combined by Stouffer's sum (over the square root of their count) are
-/// beyond the standard normal's 1 - `OWN_SEASON_LEVEL` quantile. Where
-/// the group's total has a profile, its criterion has found a season
-/// and the deviations are departures from it; where it has none, that is
-/// evidence against seasonality, and the territories' own seasons (peaks
-/// that cancel in the total) must show that they repeat, as the group's
-/// had to under BIC. Not a test of the deviations' size against their
-/// sampling variance (Cochran's Q): that variance is a delta-method
-/// guess, and on lumpy deals (Q 1.6 times its degrees of freedom) and
-/// wandering levels (1.3) it found seasons in noise; nor a correlation of
-/// ratios to the centred moving average, whose windows share a period
-/// across years (a bias of 0.03-0.06 a territory, which Stouffer's sum
-/// over 200 territories made 0.4-0.9).
-pub(super) fn own_seasons_repeat(scores: &[f64]) -> bool {
-    !scores.is_empty()
-        && scores.iter().sum::<f64>() / (scores.len() as f64).sqrt()
-            > norm_ppf(1.0 - OWN_SEASON_LEVEL)
+/// Whether territories have seasons of their own where their company
+/// has no profile: their repeatability scores against their peers
+/// ([`season_repeatability`]) have a self-normalised sum, sum z / sqrt(sum
+/// z^2), beyond the standard normal's 1 - `OWN_SEASON_LEVEL` quantile
+/// (a sum that does not assume the scores' variance is 1; it needs six
+/// territories at least to pass), or the company total's own score
+/// (`company`, no peers) is beyond it: a season the company shares that
+/// its criterion could not confirm (two years are too few for BIC on
+/// eleven dummies), which its territories' shapes then carry. Where the
+/// company's total has a profile, its criterion has found a season and
+/// the deviations are departures from it; where it has none, that is
+/// evidence against seasonality, and a season must show that it repeats
+/// from year to year, as the group's had to pass BIC. Not a test of the
+/// deviations' size against their sampling variance (Cochran's Q): that
+/// variance is a delta-method guess, and on lumpy deals (Q 1.6 times its
+/// degrees of freedom) and wandering levels (1.3) it found seasons in
+/// noise; nor a correlation of ratios to the centred moving average,
+/// whose windows share a period across years (a bias of 0.03-0.06 a
+/// territory, which a sum over 200 territories made 0.4-0.9).
+pub(super) fn own_seasons_repeat(scores: &[f64], company: Option<f64>) -> bool {
+    let threshold = norm_ppf(1.0 - OWN_SEASON_LEVEL);
+    let squares: f64 = scores.iter().map(|z| z * z).sum();
+    let territories = squares > 0.0 && scores.iter().sum::<f64>() / squares.sqrt() > threshold;
+    territories || company.is_some_and(|z| z > threshold)
 }
 
 /// Log deviations of a territory's seasonal ratios from its region's
@@ -537,8 +555,8 @@ pub(super) fn own_seasons_repeat(scores: &[f64]) -> bool {
 /// positions are left out); each year's ratios weigh `discount` times the
 /// next year's. A flat profile (no group season: territories whose
 /// seasons cancel in their total) still gets them, so that a territory's
-/// own season is shrunk toward none rather than dropped; none under a
-/// year and two periods (`shortest_seasonal_history`), as for a group.
+/// own season is shrunk toward none rather than dropped (where
+/// [`own_seasons_repeat`] finds seasons).
 pub(super) fn seasonal_deviations(
     y: &[f64],
     positions: &[usize],
@@ -546,7 +564,7 @@ pub(super) fn seasonal_deviations(
     discount: f64,
 ) -> Vec<(f64, f64)> {
     let s = profile.len();
-    if y.len() < shortest_seasonal_history(s) {
+    if y.len() < s {
         return Vec::new();
     }
     let a: Vec<f64> = y
@@ -776,11 +794,12 @@ mod tests {
         // wandering 3% a month, and lumpy deals (0.5-2 a month, sizes
         // lognormal with log sd 0.8, some months empty). Only the first
         // are taken as seasons of their own: the repeatability scores
-        // under no season are about standard normal (Stouffer's sum over
-        // 60 stays under 2.33 but for 1% of draws), and a ±5% season gives
-        // about 0.57 a territory (a sum near 4.4).
+        // under no season are about standard normal (their self-normalised
+        // sum over 60 stays under 2.33 but for about 1% of draws), and a
+        // ±5% season gives about 0.57 a territory (a sum near 4).
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(2106);
         let noise = Normal::new(0.0, 0.08).unwrap();
+        let places: Vec<usize> = (0..36).map(|t| t % 12).collect();
         let seasonal: Vec<f64> = (0..60)
             .filter_map(|i| {
                 let phase = std::f64::consts::TAU * i as f64 / 60.0;
@@ -791,10 +810,10 @@ mod tests {
                         1000.0 * season * (1.0 + noise.sample(&mut rng))
                     })
                     .collect();
-                season_repeatability(&y, 12)
+                season_repeatability(&y, None, &places, 12)
             })
             .collect();
-        assert!(own_seasons_repeat(&seasonal), "{seasonal:?}");
+        assert!(own_seasons_repeat(&seasonal, None), "{seasonal:?}");
         let none: Vec<f64> = (0..60)
             .filter_map(|i| {
                 let mut level = 1000.0;
@@ -820,11 +839,11 @@ mod tests {
                         }
                     })
                     .collect();
-                season_repeatability(&y, 12)
+                season_repeatability(&y, None, &places, 12)
             })
             .collect();
         assert!(none.len() >= 50, "{} territories scored", none.len());
-        assert!(!own_seasons_repeat(&none), "{none:?}");
+        assert!(!own_seasons_repeat(&none, None), "{none:?}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Shared statistics: special functions, maximum-likelihood fits of the
-//! residual families, goodness of fit, least squares, Nelder–Mead and golden-section minimisation, quantiles and the
+//! residual families, goodness of fit, least squares, Nelder–Mead and golden-section minimisation, quantiles, means and correlation, and the
 //! simulation's standard-normal sampler. Pure functions of their inputs
 //! (the sampler's input is the generator it is given); no I/O.
 
