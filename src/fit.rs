@@ -62,6 +62,7 @@ pub use season::shortest_seasonal_history;
 mod spikes;
 mod spread;
 mod start;
+mod zeros;
 
 use calibration::calibrate;
 use season::{
@@ -1149,8 +1150,9 @@ fn fit_territory(
         .get(1)
         .map(|c| (c.part.name().to_string(), key(c)));
     let gof = (!needs_pooling).then(|| ks_statistic(&positive, |x| positive_part.cdf(x)));
-    let residual =
-        ResidualLaw::new(p0, nonpositive, positive_part).with_spikes(p_spike, spikes.clone());
+    let residual = ResidualLaw::new(p0, nonpositive, positive_part)
+        .with_spikes(p_spike, spikes.clone())
+        .with_zero_rate(zeros::fit(y, &denominators));
     // Keep the forecast mean equal to the fitted mean: E[R] should be mean(ratios).
     let target = mean(&ratios);
     let law_mean = residual.mean();
@@ -1480,6 +1482,9 @@ fn params_json(law: &ResidualLaw) -> serde_json::Value {
         }
     }
     map.insert("p_nonpositive".into(), json!(round6(law.p0)));
+    if let Some(rate) = law.zero_rate {
+        map.insert("zero_rate".into(), json!(round6(rate.per_amount)));
+    }
     if !law.spikes.is_empty() {
         map.insert("p_spike".into(), json!(round6(law.p_spike)));
         let ratios: Vec<f64> = law.spikes.iter().map(|&r| round6(r)).collect();

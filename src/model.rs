@@ -119,6 +119,17 @@ pub struct ResidualLaw {
     segments: Box<[[f64; 2]; GRID - 1]>,
     #[serde(skip)]
     last: f64,
+    /// Zeros as deals that came to none (`fit::zeros`): the chance of a
+    /// zero period falls as its expected amount rises. `None`: `p0`
+    /// whatever the amount.
+    pub zero_rate: Option<ZeroRate>,
+}
+
+/// The chance of a period without a sale, exp(-`per_amount` x expected
+/// amount): a count of deals whose rate is proportional to the amount.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ZeroRate {
+    pub per_amount: f64,
 }
 
 impl ResidualLaw {
@@ -133,9 +144,40 @@ impl ResidualLaw {
             spikes: Vec::new(),
             segments: Box::new([[0.0; 2]; GRID - 1]),
             last: 0.0,
+            zero_rate: None,
         };
         law.tabulate();
         law
+    }
+
+    /// The same law with its zeros' chance falling as the expected amount
+    /// rises (`rate`; `None` leaves it as it is). Only where the
+    /// non-positive mass is all zeros.
+    pub fn with_zero_rate(mut self, rate: Option<ZeroRate>) -> Self {
+        if self.nonpositive.iter().all(|&r| r == 0.0) {
+            self.zero_rate = rate;
+        }
+        self
+    }
+
+    /// [`Self::transform`] for a period whose expected amount is `amount`:
+    /// with a zero rate, a zero below the chance exp(-rate x amount) and
+    /// above it the positive side of the law, its uniform score mapped onto
+    /// the positive side's and scaled by (1 - p0) / (1 - chance), so that
+    /// the period's mean is the law's.
+    #[inline]
+    pub fn transform_at(&self, x: f64, amount: f64) -> f64 {
+        let Some(rate) = self.zero_rate else {
+            return self.transform(x);
+        };
+        let chance = (-rate.per_amount * amount).exp();
+        let u = norm_cdf(x);
+        if u < chance || chance >= 1.0 {
+            return 0.0;
+        }
+        let keep = (1.0 - self.p0) / (1.0 - chance);
+        let on_positive = self.p0 + (u - chance) * keep;
+        self.transform(norm_ppf(on_positive.clamp(1e-12, 1.0 - 1e-12))) * keep
     }
 
     /// The same law with a spike mass: probability `p_spike` of one of the
@@ -806,30 +848,16 @@ impl PathSampler<'_> {
         let per = self.normals_per_trial();
         z.resize(target.len() / n * per, 0.0);
         normal::fill(rng, z);
-        let residual = |_: &mut R, _: usize, b: f64, x: f64| {
-            let r = self.model.residual.transform(x);
-            (b * r, r)
-        };
-        // A state that never moves (alpha = beta = 0, the stable level)
-        // needs no innovations: its own kernel, the same values.
-        let moves = self.forms.iter().any(|f| {
-            let st = f.law.smoothing;
-            st.alpha != 0.0 || st.beta != 0.0
-        });
-        match (&self.model.compound, common) {
-            (None, Some(c)) if moves => {
-                self.paths::<true, true, R, _>(rng, level_common, c, target, z, residual)
-            }
-            (None, Some(c)) => {
-                self.paths::<true, false, R, _>(rng, level_common, c, target, z, residual)
-            }
-            (None, None) if moves => {
-                self.paths::<false, true, R, _>(rng, level_common, &[], target, z, residual)
-            }
-            (None, None) => {
-                self.paths::<false, false, R, _>(rng, level_common, &[], target, z, residual)
-            }
-            (Some(law), c) => {
+        let law = &self.model.residual;
+        match (&self.model.compound, law.zero_rate) {
+            // A zero rate's own kernel, so that the others' stays as it was.
+            (None, Some(_)) => self.residual_paths(rng, level_common, common, target, z, |b, x| {
+                law.transform_at(x, b)
+            }),
+            (None, None) => self.residual_paths(rng, level_common, common, target, z, |_, x| {
+                law.transform(x)
+            }),
+            (Some(law), _) => {
                 // The trial's deal-law parameters, drawn at its first period.
                 let mut drawn = None;
                 let deals = |rng: &mut R, h: usize, b: f64, x: f64| {
@@ -841,7 +869,7 @@ impl PathSampler<'_> {
                     let v = law.sample_period(rng, trial, b, x);
                     (v, if b > 0.0 { v / b } else { 0.0 })
                 };
-                match c {
+                match common {
                     Some(c) => {
                         self.paths::<true, true, R, _>(rng, level_common, c, target, z, deals)
                     }
@@ -861,6 +889,40 @@ impl PathSampler<'_> {
                     row[h] = v;
                 }
             }
+        }
+    }
+
+    /// The paths of [`Self::sample_batch`] for a residual law, `ratio(base,
+    /// score)` giving a period's ratio to its base; the kernel chosen by
+    /// whether there are common shocks and whether the state moves (alpha
+    /// = beta = 0, the stable level, needs no innovations: its own kernel,
+    /// the same values).
+    fn residual_paths<R: Rng>(
+        &self,
+        rng: &mut R,
+        level_common: &[f64],
+        common: Option<&[f64]>,
+        target: &mut [f64],
+        z: &[f64],
+        ratio: impl Fn(f64, f64) -> f64,
+    ) {
+        let residual = |_: &mut R, _: usize, b: f64, x: f64| {
+            let r = ratio(b, x);
+            (b * r, r)
+        };
+        let moves = self.forms.iter().any(|f| {
+            let st = f.law.smoothing;
+            st.alpha != 0.0 || st.beta != 0.0
+        });
+        match common {
+            Some(c) if moves => {
+                self.paths::<true, true, R, _>(rng, level_common, c, target, z, residual)
+            }
+            Some(c) => self.paths::<true, false, R, _>(rng, level_common, c, target, z, residual),
+            None if moves => {
+                self.paths::<false, true, R, _>(rng, level_common, &[], target, z, residual)
+            }
+            None => self.paths::<false, false, R, _>(rng, level_common, &[], target, z, residual),
         }
     }
 

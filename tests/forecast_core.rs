@@ -1327,3 +1327,43 @@ fn territories_with_seasons_of_their_own_keep_them_when_the_company_has_none() {
         "year P50 {year_ratio:.3} of the truth (territories {yearly:.3?})"
     );
 }
+
+#[test]
+fn months_without_a_deal_thin_out_as_the_deals_grow() {
+    // Eight territories selling deals (Poisson, 0.6 a month at first,
+    // growing 30% a year; sizes lognormal, log sd 0.5) for 60 months, no
+    // deal column. A third of their history's months sold nothing, but by
+    // the plan year about 2.2 deals are expected a month and a month
+    // without one has a chance near exp(-2.2) = 11%. With the history's
+    // share of zeros in every plan month, the last quarter's months had a
+    // P25 of 0 for six of the eight territories (measured 2026-12-06,
+    // session 21); with the chance of a zero falling as the expected
+    // amount rises (`fit::zeros`), all eight are (560-1,398).
+    let size = rand_distr::LogNormal::new(1000f64.ln() - 0.125, 0.5).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2107);
+    let revenue: Vec<Vec<f64>> = (0..8)
+        .map(|_| {
+            (0..60)
+                .map(|t| {
+                    let rate = 0.6 * 1.3f64.powf(t as f64 / 12.0);
+                    let deals = rand_distr::Poisson::new(rate).unwrap().sample(&mut rng) as usize;
+                    (0..deals).map(|_| size.sample(&mut rng)).sum()
+                })
+                .collect()
+        })
+        .collect();
+    let zeros = revenue.iter().flatten().filter(|&&v| v == 0.0).count();
+    assert!(zeros > 100, "{zeros} of 480 months without a deal");
+    let sim = forecast(&history(revenue), 4000, 27);
+    let p25 = at(&sim, 0.25);
+    let mut last_quarter: Vec<f64> = sim
+        .territories
+        .iter()
+        .map(|t| (9..12).map(|h| t.periods[h].quantiles[p25]).sum::<f64>() / 3.0)
+        .collect();
+    last_quarter.sort_by(f64::total_cmp);
+    assert!(
+        last_quarter[4] > 0.0,
+        "plan months' P25 per territory: {last_quarter:.0?}"
+    );
+}
