@@ -22,7 +22,9 @@
 //!    (`persistence`), on top of the widening for the parameters fitted
 //!    in sample and the totals' level shift (`spread`).
 //! 3. **Residual law** of actual / expected: non-positive periods (zeros,
-//!    net credits) as an explicit mass with their observed values; the
+//!    net credits) as an explicit mass with their observed values (zeros
+//!    alone may have a chance that falls as the expected amount rises:
+//!    `zeros`); the
 //!    positive part chosen among normal, lognormal, gamma, Weibull (each the
 //!    likeliest law of its family with the sample's mean:
 //!    `dist::fit_mean_matched`) and empirical by AIC or BIC, with the KS
@@ -622,8 +624,10 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             let p0 = f.residual.p0;
             let nonpositive = f.residual.nonpositive.clone();
             let (p_spike, spikes) = (f.residual.p_spike, f.residual.spikes.clone());
+            let zero_rate = f.residual.zero_rate;
             f.residual = ResidualLaw::new(p0, nonpositive, pooled_law(pooled_sdlog).positive)
-                .with_spikes(p_spike, spikes);
+                .with_spikes(p_spike, spikes)
+                .with_zero_rate(zero_rate);
             f.diag.model = "lognormal".into();
             f.diag.pooled = true;
             f.diag.params = with_smoothing(params_json(&f.residual), &f.level);

@@ -14,7 +14,9 @@
 //! level's split at its estimate where the horizon total's calibrated
 //! shift differs below and above it ([`LevelLaw::shift_var`]). R is
 //! the residual ratio drawn through the territory's normal-score transform
-//! `T(x) = F^-1(Phi(x))`. The argument x mixes the trial's common shocks
+//! `T(x) = F^-1(Phi(x))` (with a zero rate, its zero chance following the
+//! period's expected amount: [`ResidualLaw::transform_at`]). The argument
+//! x mixes the trial's common shocks
 //! (company and region factors) with the territory's own AR(1) noise, so
 //! territories move together the way the history says they do (a Gaussian
 //! copula with a one-factor-per-level structure) while each keeps its own
@@ -104,6 +106,11 @@ fn empirical_cdf(sorted: &[f64], x: f64) -> f64 {
 /// the observed non-positive ratios, with probability `p_spike` a one-off
 /// spike drawn from the observed spikes' ratios (the periods the state's
 /// fit capped: a quarter's one big order), otherwise the positive part.
+/// With a `zero_rate` (zeros only), the chance of a zero follows the
+/// period's expected amount instead of `p0`, and the positive side
+/// (spikes included) is scaled to keep the mean
+/// ([`Self::transform_at`]); `quantile`, `cdf`, `mean` and `variance`
+/// describe the law at `p0`, as fitted.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResidualLaw {
     pub p0: f64,
@@ -163,21 +170,26 @@ impl ResidualLaw {
     /// [`Self::transform`] for a period whose expected amount is `amount`:
     /// with a zero rate, a zero below the chance exp(-rate x amount) and
     /// above it the positive side of the law, its uniform score mapped onto
-    /// the positive side's and scaled by (1 - p0) / (1 - chance), so that
-    /// the period's mean is the law's.
+    /// the positive side's and scaled by `keep` = (1 - p0) / (1 - chance),
+    /// so that the period's mean is the law's; returns the ratio and
+    /// `keep`.
     #[inline]
-    pub fn transform_at(&self, x: f64, amount: f64) -> f64 {
+    pub fn transform_at(&self, x: f64, amount: f64) -> (f64, f64) {
         let Some(rate) = self.zero_rate else {
-            return self.transform(x);
+            return (self.transform(x), 1.0);
         };
         let chance = (-rate.per_amount * amount).exp();
-        let u = norm_cdf(x);
-        if u < chance || chance >= 1.0 {
-            return 0.0;
+        if chance >= 1.0 {
+            return (0.0, 1.0);
         }
         let keep = (1.0 - self.p0) / (1.0 - chance);
+        let u = norm_cdf(x);
+        if u < chance {
+            return (0.0, keep);
+        }
         let on_positive = self.p0 + (u - chance) * keep;
-        self.transform(norm_ppf(on_positive.clamp(1e-12, 1.0 - 1e-12))) * keep
+        let r = self.transform(norm_ppf(on_positive.clamp(1e-12, 1.0 - 1e-12)));
+        (r * keep, keep)
     }
 
     /// The same law with a spike mass: probability `p_spike` of one of the
@@ -743,7 +755,8 @@ const LEVEL_FLOOR: f64 = 1e-3;
 /// law (two normals; the level's scaled by its side's shift), then per
 /// period h the territory's own AR(1) noise (one normal), the mixed normal
 /// score `x = common[h] + own_weight * own`, the mean `mu = level + phi *
-/// slope` (or its compounding form), the value `mu * season[h] * T(x)`
+/// slope` (or its compounding form), the value `mu * season[h] * T(x)` (`T`
+/// at that expected amount where the law has a zero rate)
 /// (or the compound law's deals at that base and score), and the state
 /// moved by the period's innovation (see the module docs).
 #[derive(Debug, Clone)]
@@ -852,10 +865,13 @@ impl PathSampler<'_> {
         match (&self.model.compound, law.zero_rate) {
             // A zero rate's own kernel, so that the others' stays as it was.
             (None, Some(_)) => self.residual_paths(rng, level_common, common, target, z, |b, x| {
-                law.transform_at(x, b)
+                // The period's law is the positive side scaled by `keep`:
+                // so is its cap.
+                let (r, keep) = law.transform_at(x, b);
+                (r, keep * (1.0 + self.max_innovation) - 1.0)
             }),
             (None, None) => self.residual_paths(rng, level_common, common, target, z, |_, x| {
-                law.transform(x)
+                (law.transform(x), self.max_innovation)
             }),
             (Some(law), _) => {
                 // The trial's deal-law parameters, drawn at its first period.
@@ -867,7 +883,8 @@ impl PathSampler<'_> {
                         drawn.get_or_insert_with(|| law.sample(rng))
                     };
                     let v = law.sample_period(rng, trial, b, x);
-                    (v, if b > 0.0 { v / b } else { 0.0 })
+                    let ratio = if b > 0.0 { v / b } else { 0.0 };
+                    (v, ratio, self.max_innovation)
                 };
                 match common {
                     Some(c) => {
@@ -893,7 +910,8 @@ impl PathSampler<'_> {
     }
 
     /// The paths of [`Self::sample_batch`] for a residual law, `ratio(base,
-    /// score)` giving a period's ratio to its base; the kernel chosen by
+    /// score)` giving a period's ratio to its base and the cap on the
+    /// innovation it makes; the kernel chosen by
     /// whether there are common shocks and whether the state moves (alpha
     /// = beta = 0, the stable level, needs no innovations: its own kernel,
     /// the same values).
@@ -904,11 +922,11 @@ impl PathSampler<'_> {
         common: Option<&[f64]>,
         target: &mut [f64],
         z: &[f64],
-        ratio: impl Fn(f64, f64) -> f64,
+        ratio: impl Fn(f64, f64) -> (f64, f64),
     ) {
         let residual = |_: &mut R, _: usize, b: f64, x: f64| {
-            let r = ratio(b, x);
-            (b * r, r)
+            let (r, cap) = ratio(b, x);
+            (b * r, r, cap)
         };
         let moves = self.forms.iter().any(|f| {
             let st = f.law.smoothing;
@@ -935,7 +953,7 @@ impl PathSampler<'_> {
         const COMMON: bool,
         const MOVES: bool,
         R: Rng,
-        D: FnMut(&mut R, usize, f64, f64) -> (f64, f64),
+        D: FnMut(&mut R, usize, f64, f64) -> (f64, f64, f64),
     >(
         &self,
         rng: &mut R,
@@ -983,12 +1001,12 @@ impl PathSampler<'_> {
                     self.own * own
                 };
                 let mu = s.one_step(level, slope) * (1.0 + form.growth[h]);
-                let (value, ratio) = draw(rng, h, mu.max(0.0) * self.season[h], score);
+                let (value, ratio, cap) = draw(rng, h, mu.max(0.0) * self.season[h], score);
                 x[h] = value;
                 // The fit floors its means; so does the simulation.
                 let mu = mu.max(form.floor);
                 if MOVES {
-                    let e = (ratio * self.inv_ratio_mean - 1.0).min(self.max_innovation);
+                    let e = (ratio * self.inv_ratio_mean - 1.0).min(cap);
                     slope = s.next_slope(slope, mu, mu * e);
                     level = s.next_level(mu, mu * e).max(form.floor);
                 } else {

@@ -1338,7 +1338,7 @@ fn months_without_a_deal_thin_out_as_the_deals_grow() {
     // share of zeros in every plan month, the last quarter's months had a
     // P25 of 0 for six of the eight territories (measured 2026-12-06,
     // session 21); with the chance of a zero falling as the expected
-    // amount rises (`fit::zeros`), all eight are (560-1,398).
+    // amount rises (`fit::zeros`), all eight are (559-1,398).
     let size = rand_distr::LogNormal::new(1000f64.ln() - 0.125, 0.5).unwrap();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2107);
     let revenue: Vec<Vec<f64>> = (0..8)
@@ -1363,7 +1363,7 @@ fn months_without_a_deal_thin_out_as_the_deals_grow() {
         .collect();
     last_quarter.sort_by(f64::total_cmp);
     assert!(
-        last_quarter[4] > 0.0,
+        last_quarter[0] > 0.0,
         "plan months' P25 per territory: {last_quarter:.0?}"
     );
 }

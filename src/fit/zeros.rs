@@ -15,16 +15,26 @@
 use crate::model::ZeroRate;
 use crate::stats::golden;
 
-/// Fewest zero and fewest positive periods for a zero rate of its own.
-const MIN_PERIODS: usize = 3;
+/// Fewest zero and fewest positive periods for a zero rate of its own:
+/// as many as a residual family needs for a fit of its own (`MIN_OWN_FIT`
+/// in `fit`); with three zeros the rate's log has a standard error near
+/// 0.6.
+const MIN_PERIODS: usize = 6;
 /// Golden-section steps on the log of the rate's scale.
-const STEPS: usize = 60;
+const STEPS: usize = 80;
+/// Half-width, in log units, of the bracket around the constant chance's
+/// rate: a factor of 10,000 either way (zeros only in the first months
+/// of a territory that grew a thousandfold put the rate's scale about 460
+/// times the constant's).
+const BRACKET: f64 = 9.2;
 
 /// The zero rate of a territory's periods `values` with their expected
 /// amounts `expected` (the residual law's denominators), or `None` where a
-/// constant chance fits as well, where a period is negative (credits are
-/// not a count of deals), or with fewer than `MIN_PERIODS` zeros or
-/// positive periods.
+/// constant chance fits as well (both have one parameter: the likelier is
+/// kept; where the expected amounts hardly vary the two forecast alike),
+/// where a period is negative (credits are not a count of deals) or an
+/// expected amount is not positive, or with fewer than `MIN_PERIODS` zeros
+/// or positive periods.
 pub(super) fn fit(values: &[f64], expected: &[f64]) -> Option<ZeroRate> {
     if values.iter().any(|&v| v < 0.0) || !expected.iter().all(|&e| e > 0.0) {
         return None;
@@ -53,10 +63,15 @@ pub(super) fn fit(values: &[f64], expected: &[f64]) -> Option<ZeroRate> {
     };
     let p0 = zeros as f64 / n as f64;
     let constant = zeros as f64 * p0.ln() + (n - zeros) as f64 * (1.0 - p0).ln();
-    // The constant chance's rate, -ln p0, brackets the fitted one within
-    // a factor of 100 either way.
+    // Around the constant chance's rate, -ln p0 (the likelihood is concave
+    // in log kappa).
     let centre = (-p0.ln()).ln();
-    let found = golden::minimize(|k| -loglik(k.exp()), centre - 4.6, centre + 4.6, STEPS);
+    let found = golden::minimize(
+        |k| -loglik(k.exp()),
+        centre - BRACKET,
+        centre + BRACKET,
+        STEPS,
+    );
     let kappa = found.x.exp();
     (loglik(kappa) > constant).then(|| ZeroRate {
         per_amount: kappa / scale,
