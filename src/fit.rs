@@ -687,7 +687,19 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             }
         })
         .collect();
-    let group_params = if seasonal_any { (s - 1) as f64 } else { 0.0 };
+    // Each territory's group profile's parameters: its region's (or the
+    // company's, which a region without its own takes), none where neither
+    // has one.
+    let group_params: Vec<f64> = region_index
+        .iter()
+        .map(|&r| {
+            if region_profiles[r].iter().all(|&p| p == 1.0) {
+                0.0
+            } else {
+                s.saturating_sub(1) as f64
+            }
+        })
+        .collect();
     let own_periods: Vec<usize> = starts.iter().map(|t0| n_fit - t0).collect();
     correct_for_fitted_parameters(
         &mut fits,
@@ -695,7 +707,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         n_fit,
         &own_periods,
         s.saturating_sub(1) as f64,
-        group_params,
+        &group_params,
         &shares,
     );
     let territories = fits

@@ -38,17 +38,19 @@ fn dof_inflation(n: usize, p: f64) -> f64 {
 /// (n is the company's periods for the common part, each territory's own,
 /// `own_periods`, from its first sale, `super::start`, for the rest):
 /// - the *common* part of the noise (company and region factors) was
-///   absorbed by the group's seasonal profile and each level and trend:
-///   its variance is inflated by n / (n - group_params - 2) (two level and
-///   trend parameters, whatever the territory's forms);
+///   absorbed by the groups' seasonal profiles and each level and trend:
+///   its variance is inflated by n / (n - g - 2), g the territories' mean
+///   `group_params` (two level and trend parameters, whatever the
+///   territory's forms);
 /// - a territory's *own* noise was absorbed by its seasonal indices and its
 ///   level and trend. Per season position the index is its own estimate
 ///   with weight w (its shrinkage weight) and the group's with weight
 ///   1 - w, of which the territory's share of the group's revenue is its
 ///   own data: the seasonal parameters it paid for are sum w + (group
 ///   parameters - sum w) x share, at most the season's `season_params`
-///   (s - 1; where the group has no profile, `group_params` is 0 and a
-///   territory's own shrunk deviations are all it paid for). Its level and
+///   (s - 1). `group_params` is each territory's group profile's (s - 1,
+///   or 0 where neither its region nor the company has one: then its own
+///   shrunk deviations are all it paid for). Its level and
 ///   trend count too, as the parameters its forms' one-step variance
 ///   divides by ([`level_parameters`]): the residual law is fitted over
 ///   n, the forms' variance, and so every calibration factor, over n
@@ -78,18 +80,20 @@ pub(super) fn correct_for_fitted_parameters(
     n: usize,
     own_periods: &[usize],
     season_params: f64,
-    group_params: f64,
+    group_params: &[f64],
     shares: &[f64],
 ) {
-    let common_k = dof_inflation(n, group_params + 2.0);
+    let mean_group = group_params.iter().sum::<f64>() / group_params.len().max(1) as f64;
+    let common_k = dof_inflation(n, mean_group + 2.0);
     let own_k: Vec<f64> = fits
         .iter()
         .zip(shares)
         .zip(own_periods)
-        .map(|((f, share), &own_n)| {
+        .zip(group_params)
+        .map(|(((f, share), &own_n), &group)| {
             let level_params = level_parameters(f);
             let own = f.season_dof.min(season_params);
-            let seasonal = own + (group_params - own).max(0.0) * share;
+            let seasonal = own + (group - own).max(0.0) * share;
             dof_inflation(own_n, seasonal + level_params)
         })
         .collect();
