@@ -2,6 +2,8 @@
 
     python3 docs/experiments/more_truths.py /tmp/truths_a --set a    # 200 territories a panel
     python3 docs/experiments/more_truths.py /tmp/truths_b --set b    # 150
+    python3 docs/experiments/more_truths.py /tmp/truths_c --set c    # 60, weekly
+    python3 docs/experiments/more_truths.py /tmp/truths_d --set d    # 150, six origins
     python3 /tmp/truths_a/zoo.py --bin target/release/salesplan --out /tmp/truths_a_out
 
 Set a (seed 2026): lumpy deals (Poisson 0.3-3 a month, lognormal sizes,
@@ -15,7 +17,13 @@ before the first origin. Set b (seed 55): weekly, 78 and 104 weeks, a
 shared season, 26 weeks ahead; quarterly, 12 and 16 quarters; lumpy deals
 growing 30% a year; one-off spikes of five times the level in 2% of
 months; credits in 5% of months; one step of +-30% at a random month;
-growth of 15% a year under gamma noise of cv 0.4. Territories are
+growth of 15% a year under gamma noise of cv 0.4. Set c (seed 7, 60
+territories, weekly, five years, origins after three and four): ±20%
+seasons of each territory's own (random peaks), flat, growing 5% a year,
+a level wandering 1% a week, growing with a period of exactly 52 weeks,
+and growth without a season. Set d (seed 44, 150 territories, six
+origins a year apart): the quarterly panels with and without a season
+and the common shocks of set a, drawn longer. Territories are
 independent unless said, in four regions. The weekly panel of set a has
 only 43 weeks after its second origin: its year figures are partial.
 """
@@ -25,7 +33,7 @@ import pandas as pd
 
 ap = argparse.ArgumentParser()
 ap.add_argument("out")
-ap.add_argument("--set", choices=["a", "b"], default="a")
+ap.add_argument("--set", choices=["a", "b", "c", "d"], default="a")
 args = ap.parse_args()
 OUT = args.out
 os.makedirs(OUT, exist_ok=True)
@@ -148,5 +156,53 @@ def set_b():
     write("noisy_growth", out, "2014-01-01", ["2018-01-01", "2019-01-01"], "noisy growth")
 
 
-set_a() if args.set == "a" else set_b()
+def set_c():
+    rng = np.random.default_rng(7)
+    N = 60
+    lv = rng.lognormal(np.log(5000), 1.0, N)
+    T = 52 * 5
+    t = np.arange(T)
+
+    def weekly(g, wander, amp=0.2, P=52.18):
+        out = []
+        for l in lv:
+            ph = rng.uniform(0, 2 * np.pi)
+            out.append(l * (1 + amp * np.sin(2 * np.pi * t / P + ph)) * (1 + g) ** (t / 52) * np.cumprod(1 + wander * rng.standard_normal(T)) * (1 + 0.08 * rng.standard_normal(T)))
+        return out
+
+    O = ["2018-12-31", "2019-12-30"]
+    write("flat", weekly(0, 0), "2016-01-04", O, "flat season", "week", 52)
+    write("grow", weekly(0.05, 0), "2016-01-04", O, "growth 5%", "week", 52)
+    write("wander", weekly(0, 0.01), "2016-01-04", O, "wander 1%", "week", 52)
+    write("grow52", weekly(0.05, 0, P=52.0), "2016-01-04", O, "growth 5% P52", "week", 52)
+    write("noseason", weekly(0.05, 0, amp=0), "2016-01-04", O, "growth 5% no season", "week", 52)
+
+
+def set_d():
+    rng = np.random.default_rng(44)
+    N = 150
+    lv = rng.lognormal(np.log(20000), 1.0, N)
+    years = [f"{y}-01-01" for y in range(2014, 2020)]
+    out = []
+    for l in lv:
+        g = rng.uniform(0, 0.03)
+        ph = rng.uniform(0, 2 * np.pi)
+        t = np.arange(60)
+        out.append(l * (1 + g) ** t * np.cumprod(1 + 0.02 * rng.standard_normal(60)) * (1 + 0.15 * np.sin(2 * np.pi * t / 4 + ph)) * (1 + 0.05 * rng.standard_normal(60)))
+    write("quarterly", out, "2005-01-01", years, "quarterly growth", "quarter", 4)
+    out = []
+    for l in lv:
+        g = rng.uniform(0, 0.03)
+        t = np.arange(60)
+        out.append(l * (1 + g) ** t * np.cumprod(1 + 0.02 * rng.standard_normal(60)) * (1 + 0.05 * rng.standard_normal(60)))
+    write("quarterly_ns", out, "2005-01-01", years, "quarterly growth no season", "quarter", 4)
+    out = []
+    comp = np.cumprod(1 + 0.02 * rng.standard_normal(132))
+    reg = [np.cumprod(1 + 0.02 * rng.standard_normal(132)) for _ in range(4)]
+    for i, l in enumerate(lv):
+        out.append(l * comp * reg[i % 4] * np.cumprod(1 + 0.01 * rng.standard_normal(132)) * (1 + 0.08 * rng.standard_normal(132)))
+    write("common", out, "2010-01-01", [f"{y}-01-01" for y in range(2015, 2021)], "common random-walk shocks")
+
+
+{"a": set_a, "b": set_b, "c": set_c, "d": set_d}[args.set]()
 json.dump(panels, open(f"{OUT}/panels.json", "w"), indent=1)
