@@ -19,10 +19,16 @@ use salesplan::stats::quantile::sorted_quantile;
 
 /// Territories T-0, T-1, ... in one region, from their monthly series.
 fn history(revenue: Vec<Vec<f64>>) -> SalesHistory {
+    history_in(revenue, |_| "All")
+}
+
+/// Territories T-0, T-1, ..., territory i in region `region(i)`, from
+/// their monthly series.
+fn history_in(revenue: Vec<Vec<f64>>, region: impl Fn(usize) -> &'static str) -> SalesHistory {
     let territories = (0..revenue.len())
         .map(|i| Territory {
             name: format!("T-{i}"),
-            region: "All".into(),
+            region: region(i).into(),
         })
         .collect();
     SalesHistory::from_series(
@@ -1368,22 +1374,6 @@ fn months_without_a_deal_thin_out_as_the_deals_grow() {
     );
 }
 
-/// Territories T-0, T-1, ... in regions "A" and "B" by turns.
-fn two_region_history(revenue: Vec<Vec<f64>>) -> SalesHistory {
-    let territories = (0..revenue.len())
-        .map(|i| Territory {
-            name: format!("T-{i}"),
-            region: if i % 2 == 0 { "A" } else { "B" }.into(),
-        })
-        .collect();
-    SalesHistory::from_series(
-        Calendar::new(PeriodKind::Month, 1),
-        2000 * 12,
-        territories,
-        revenue,
-    )
-}
-
 #[test]
 fn a_regions_profile_counts_among_the_parameters_where_the_company_has_none() {
     // Twelve territories in two regions, 24 months under 8% noise, each
@@ -1412,7 +1402,8 @@ fn a_regions_profile_counts_among_the_parameters_where_the_company_has_none() {
                     .collect()
             })
             .collect();
-        let models = fit(&two_region_history(revenue), 24, 12, &spec());
+        let regions = |i: usize| if i.is_multiple_of(2) { "A" } else { "B" };
+        let models = fit(&history_in(revenue, regions), 24, 12, &spec());
         // The widening for the parameters, without the calibration factor.
         let mut s: Vec<f64> = models
             .territories
