@@ -366,6 +366,11 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             (None, None) => Vec::new(),
         })
         .collect();
+    // Whether each region has a profile, its own or the company's.
+    let region_has_profile: Vec<bool> = region_fits
+        .iter()
+        .map(|g| g.is_some() || company_fit.is_some())
+        .collect();
     let (region_profiles, season_errors): (Vec<Vec<f64>>, Vec<Option<SeasonError>>) = region_fits
         .into_iter()
         .zip(&regions)
@@ -693,10 +698,10 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     let group_params: Vec<f64> = region_index
         .iter()
         .map(|&r| {
-            if region_profiles[r].iter().all(|&p| p == 1.0) {
-                0.0
-            } else {
+            if region_has_profile[r] {
                 s.saturating_sub(1) as f64
+            } else {
+                0.0
             }
         })
         .collect();

@@ -945,8 +945,10 @@ impl PathSampler<'_> {
     }
 
     /// The paths of [`Self::sample_batch`] from the trials' normals `z`;
-    /// `draw(rng, h, base, score)` gives period h's value and its ratio to
-    /// the base. Without `COMMON` the common shocks are zero and `common`
+    /// `draw(rng, h, base, score)` gives period h's value, its ratio to
+    /// the base and the cap on the innovation that ratio makes (the law's
+    /// 99.9% quantile over its mean, less 1: `max_innovation`, scaled with
+    /// a zero rate's positive side). Without `COMMON` the common shocks are zero and `common`
     /// is not read; without `MOVES` the state is not updated (for alpha =
     /// beta = 0, where the update would leave it as it is).
     fn paths<
