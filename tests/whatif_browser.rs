@@ -165,8 +165,10 @@ fn whatif_loads_cleanly_and_the_plan_moves_the_quotas() {
         );
     }
     // And the engine's P(company >= plan), read from the company's
-    // quantile table to within a thousandth (measured 2026-12-06: 0.2046
-    // against 0.2045).
+    // quantile table: the plan falls between two of the table's levels,
+    // 0.005 apart, and both the engine's share of trials and the page's
+    // linear interpolation lie between them (measured 2026-12-06: 0.2046
+    // against 0.2045; after session 22's refits 0.2561 against 0.2575).
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(page.parent().unwrap().join("summary.json")).unwrap(),
     )
@@ -174,7 +176,7 @@ fn whatif_loads_cleanly_and_the_plan_moves_the_quotas() {
     let engine_p = summary["forecast"]["prob_hit_plan"].as_f64().unwrap();
     let page_p = page_value(&dom, "whatif-plan-probability");
     assert!(
-        (page_p - engine_p).abs() <= 0.001,
+        (page_p - engine_p).abs() <= 1.0 / (salesplan::whatif::LEVELS - 1) as f64,
         "page {page_p} engine {engine_p}"
     );
     let (dom, log) = render(&browser, &page, "?plan=31000000");
