@@ -167,8 +167,10 @@ fn whatif_loads_cleanly_and_the_plan_moves_the_quotas() {
     // And the engine's P(company >= plan), read from the company's
     // quantile table: the plan falls between two of the table's levels,
     // 0.005 apart, and both the engine's share of trials and the page's
-    // linear interpolation lie between them (measured 2026-12-06: 0.2046
-    // against 0.2045; after session 22's refits 0.2561 against 0.2575).
+    // linear interpolation lie between them (exactly so when the trials
+    // are a multiple of the table's 200 intervals, as this run's 4,000
+    // are; measured 2026-12-06: 0.2046 against 0.2045; after session 22's
+    // refits 0.2561 against 0.2575).
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(page.parent().unwrap().join("summary.json")).unwrap(),
     )

@@ -380,7 +380,8 @@ pub struct EtsFit {
     /// The group's growth over the horizon (group-share form only; empty
     /// otherwise).
     pub growth: Vec<f64>,
-    /// The optimiser's coordinates at the optimum.
+    /// The optimiser's coordinates at the optimum (tests and
+    /// diagnostics).
     #[serde(skip)]
     pub coords: Vec<f64>,
     pub n: usize,
@@ -567,8 +568,7 @@ struct Setup<'a> {
 /// The floor and unit of a series' states: the level never falls below
 /// `LEVEL_FLOOR` of the series' mean, and initial states are in units of
 /// its first year's mean (the same for every stretch of a series that
-/// covers that year, so a refit's start means what it meant). `None`
-/// without a positive mean.
+/// covers that year). `None` without a positive mean.
 struct Units {
     floor: f64,
     scale: f64,
@@ -734,7 +734,8 @@ pub fn fit_fresh(a: &[f64], form: Form, per_year: usize) -> Option<EtsFit> {
     fit_from(a, form, &none, &FormPriors::none(), Start::Fresh, per_year)
 }
 
-/// Where the optimiser starts, and how long it searches.
+/// How long the optimiser searches (it always starts at the default
+/// start).
 #[derive(Clone, Copy)]
 enum Start {
     /// The default start, the full budget and a tight tolerance.
@@ -745,14 +746,20 @@ enum Start {
 
 impl EtsFit {
     /// The same form refitted to `a` (the history before a rolling
-    /// origin) with the same group growth and prior: from the default
-    /// start, as the whole history's fit starts, with a third of its
-    /// evaluations and a looser tolerance. Not from the whole history's
-    /// optimum, which a refit's short search stays near, so that the
-    /// refit, whose forecasts score the forms and calibrate the spread,
-    /// owes nothing to the periods after its origin (session 22: on
-    /// 24-month and 12-16-quarter histories the origins' errors had
-    /// looked 5-8% smaller than the forecasts' then were).
+    /// origin) with the given group growth and prior: from the default
+    /// start, where the whole history's fit starts, with a third of its
+    /// evaluations and a looser tolerance. The refits' errors score the
+    /// forms and calibrate the spread, so they must be the errors of the
+    /// procedure that makes the forecast. Until session 22 they started
+    /// from the whole history's optimum, which their short search stayed
+    /// near: on a flat likelihood (short histories: beta, phi, the
+    /// initial slope) they ended elsewhere than a fit from the default
+    /// start would have, and on 24-month and 12-16-quarter histories the
+    /// origins' errors looked 5-8% smaller than the forecasts' then were.
+    /// Starting each origin from the one before's optimum, also blind to
+    /// what follows, did the same. (Other whole-history quantities still
+    /// reach the refits: the seasonal indices, the outliers' caps and the
+    /// alpha prior; README, The model.)
     pub fn refit(&self, a: &[f64], growth: &Growth, prior: &FormPriors) -> Option<EtsFit> {
         fit_from(a, self.form, growth, prior, Start::Fresh, self.per_year)
     }

@@ -31,9 +31,10 @@
 //! The seasonal parameters' own error, which the origins cannot see, is
 //! corrected for separately (`fit`'s degrees-of-freedom correction). At each
 //! origin every candidate form is refitted on the history before it (from
-//! the default start, as the whole history's fit is: nothing after the
-//! origin, `EtsFit::refit`) and forecasts up to `horizon` periods (fewer at
-//! the latest origins, which see less future). A forecast is scored by the CRPS of its normal
+//! the default start, where the whole history's fit starts: the refits
+//! repeat the forecast's own procedure, `EtsFit::refit`) and forecasts up
+//! to `horizon` periods (fewer at the latest origins, which see less
+//! future). A forecast is scored by the CRPS of its normal
 //! approximation (mean mu_h, standard deviation from
 //! [`EtsFit::relative_variance`]), in the series' own units (the
 //! deseasonalised value times its seasonal index), so that busy seasons
@@ -623,9 +624,10 @@ pub fn evaluate(
     // The plain local level afresh at each recent origin, without the
     // prior (see `Evaluated::persistence_misses`).
     let persistence_misses: Vec<(usize, Miss)> = if origins.len() >= MIN_ORIGINS {
-        // Fitted afresh at each origin, as every refit is (from the whole
-        // history's optimum, which a refit's short search stays near, r
-        // read 0.83 on Walmart weekly, 0.61 afresh). Every origin, though these
+        // Fitted afresh at each origin, as every refit has been since
+        // session 22 (from the whole history's optimum, where the refits
+        // started before, r read 0.83 on Walmart weekly; 0.61 afresh).
+        // Every origin, though these
         // fits cost about a tenth of the whole fit (2.34 against 2.10 s on
         // the 1,000 x 36 bench, back to back): with every other origin the
         // demo's 12 territories no longer show their fading shocks clearly
