@@ -58,6 +58,7 @@ mod calibration;
 mod compound;
 mod offseason;
 mod persistence;
+mod power;
 mod season;
 mod skew;
 pub use season::shortest_seasonal_history;
@@ -715,6 +716,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         &group_params,
         &shares,
     );
+    let variance_power = apply_variance_power(&mut fits);
     let territories = fits
         .into_iter()
         .enumerate()
@@ -754,8 +756,38 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             share: alpha_prior.group.mode(),
         },
         persistence,
+        variance_power,
         warnings,
     }
+}
+
+/// The company's variance power (`power`), estimated from the territories
+/// with a residual law of their own (no compound law, no pooled spread,
+/// no spikes) and carried by every law it suits ([`ResidualLaw::with_power`]),
+/// each at its own reference amount; its exponent, or `None`.
+fn apply_variance_power(fits: &mut [TerritoryFit]) -> Option<f64> {
+    let counts = |f: &TerritoryFit| {
+        !f.empty
+            && !f.closed
+            && !f.needs_pooling
+            && f.compound.is_none()
+            && f.residual.spikes.is_empty()
+    };
+    let periods: Vec<Option<power::Periods>> = fits
+        .iter()
+        .map(|f| counts(f).then(|| power::Periods::of(&f.diag.actual, &f.diag.fitted)))
+        .collect();
+    let evidence: Vec<&power::Periods> = periods.iter().flatten().collect();
+    let k = power::company_exponent(&evidence)?;
+    for (f, p) in fits.iter_mut().zip(&periods) {
+        let Some(p) = p else { continue };
+        f.residual = f.residual.clone().with_power(power::for_territory(k, p));
+        if let (Some(vp), serde_json::Value::Object(map)) = (f.residual.power, &mut f.diag.params) {
+            map.insert("variance_power".into(), json!(round6(vp.exponent)));
+            map.insert("power_reference".into(), json!(round6(vp.reference)));
+        }
+    }
+    Some(k)
 }
 
 /// Intermediate result for one territory.

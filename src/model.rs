@@ -15,7 +15,9 @@
 //! shift differs below and above it ([`LevelLaw::shift_var`]). R is
 //! the residual ratio drawn through the territory's normal-score transform
 //! `T(x) = F^-1(Phi(x))` (with a zero rate, its zero chance following the
-//! period's expected amount: [`ResidualLaw::transform_at`]). The argument
+//! period's expected amount: [`ResidualLaw::transform_at`]; with a variance
+//! power, its spread following that amount:
+//! [`ResidualLaw::transform_powered`]). The argument
 //! x mixes the trial's common shocks
 //! (company and region factors) with the territory's own AR(1) noise, so
 //! territories move together the way the history says they do (a Gaussian
@@ -130,7 +132,31 @@ pub struct ResidualLaw {
     /// zero period falls as its expected amount rises. `None`: `p0`
     /// whatever the amount.
     pub zero_rate: Option<ZeroRate>,
+    /// The relative spread following the expected amount (`fit::power`):
+    /// `None`, the law as fitted at every amount.
+    pub power: Option<VariancePower>,
+    /// With a power, the mean correction E[T(X)] / E[T(sX)] at ln s =
+    /// `LN_S_LOW` + i x `LN_S_STEP` (the law's mean kept at every scale).
+    #[serde(skip)]
+    power_means: Vec<f64>,
 }
+
+/// A period's relative spread proportional to (expected amount /
+/// `reference`)^`exponent` (`exponent` in [-1/2, 0]): the law's normal
+/// score is scaled by that factor and the ratio rescaled to keep the mean
+/// ([`ResidualLaw::transform_powered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct VariancePower {
+    pub exponent: f64,
+    pub reference: f64,
+}
+
+/// Range and step of ln s, the normal score's scale under a variance power
+/// (s from 0.14 to 2.7: an amount 55 times the reference at the Poisson
+/// power, or a seventh of it).
+const LN_S_LOW: f64 = -2.0;
+const LN_S_HIGH: f64 = 1.0;
+const LN_S_STEP: f64 = 0.05;
 
 /// The chance of a period without a sale, exp(-`per_amount` x expected
 /// amount): a count of deals whose rate is proportional to the amount.
@@ -152,6 +178,8 @@ impl ResidualLaw {
             segments: Box::new([[0.0; 2]; GRID - 1]),
             last: 0.0,
             zero_rate: None,
+            power: None,
+            power_means: Vec::new(),
         };
         law.tabulate();
         law
@@ -165,6 +193,75 @@ impl ResidualLaw {
             self.zero_rate = rate;
         }
         self
+    }
+
+    /// The same law with its relative spread following the expected amount
+    /// (`power`; `None` leaves it as it is). Only where the non-positive
+    /// mass is all zeros and there is neither a zero rate nor a spike mass:
+    /// scaling the normal score would otherwise move the chance of a credit
+    /// or of a one-off spike with the amount.
+    pub fn with_power(mut self, power: Option<VariancePower>) -> Self {
+        let eligible = self.zero_rate.is_none()
+            && self.spikes.is_empty()
+            && self.nonpositive.iter().all(|&r| r == 0.0);
+        self.power = power.filter(|_| eligible);
+        self.tabulate_power();
+        self
+    }
+
+    /// The mean corrections of [`Self::power_means`] from the current
+    /// table: E[T(s X)] by the trapezoid rule on x in [-8, 8] through the
+    /// same `transform` the simulation calls.
+    fn tabulate_power(&mut self) {
+        self.power_means.clear();
+        if self.power.is_none() {
+            return;
+        }
+        const STEPS: usize = 640;
+        let (lo, hi) = (-8.0, 8.0);
+        let dx = (hi - lo) / STEPS as f64;
+        let expect = |s: f64| -> f64 {
+            (0..=STEPS)
+                .map(|j| {
+                    let x = lo + j as f64 * dx;
+                    let w = if j == 0 || j == STEPS { 0.5 } else { 1.0 };
+                    w * self.transform(s * x) * (-0.5 * x * x).exp()
+                })
+                .sum::<f64>()
+        };
+        let base = expect(1.0);
+        let n = ((LN_S_HIGH - LN_S_LOW) / LN_S_STEP).round() as usize + 1;
+        self.power_means = (0..n)
+            .map(|i| {
+                let m = expect((LN_S_LOW + i as f64 * LN_S_STEP).exp());
+                if m > 0.0 && base > 0.0 {
+                    base / m
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+    }
+
+    /// [`Self::transform`] for a period whose expected amount is `amount`,
+    /// under the law's variance power: the score scaled by s = (amount /
+    /// reference)^exponent and the ratio by the mean correction at s.
+    /// Without a power, `transform`.
+    #[inline]
+    pub fn transform_powered(&self, x: f64, amount: f64) -> f64 {
+        let Some(p) = self.power else {
+            return self.transform(x);
+        };
+        let ln_s = if amount > 0.0 {
+            (p.exponent * (amount / p.reference).ln()).clamp(LN_S_LOW, LN_S_HIGH)
+        } else {
+            LN_S_HIGH
+        };
+        let pos = (ln_s - LN_S_LOW) / LN_S_STEP;
+        let i = (pos as usize).min(self.power_means.len().saturating_sub(2));
+        let t = pos - i as f64;
+        let c = self.power_means[i] + t * (self.power_means[i + 1] - self.power_means[i]);
+        self.transform(x * ln_s.exp()) * c
     }
 
     /// [`Self::transform`] for a period whose expected amount is `amount`:
@@ -258,6 +355,7 @@ impl ResidualLaw {
             *s = [w[0], w[1] - w[0]];
         }
         self.last = table[GRID - 1];
+        self.tabulate_power();
     }
 
     /// Grid value `i` of the table.
@@ -870,6 +968,11 @@ impl PathSampler<'_> {
                 let (r, keep) = law.transform_at(x, b);
                 (r, keep * (1.0 + self.max_innovation) - 1.0)
             }),
+            (None, None) if law.power.is_some() => {
+                self.residual_paths(rng, level_common, common, target, z, |b, x| {
+                    (law.transform_powered(x, b), self.max_innovation)
+                })
+            }
             (None, None) => self.residual_paths(rng, level_common, common, target, z, |_, x| {
                 (law.transform(x), self.max_innovation)
             }),
@@ -1142,6 +1245,9 @@ pub struct FittedModels {
     /// local level's rolling-origin errors grew over the horizon (`fit`'s
     /// `persistence_factor`; 1: as fitted).
     pub persistence: f64,
+    /// The company's variance power: how a period's relative spread
+    /// follows its expected amount (`fit::power`; `None`: as fitted).
+    pub variance_power: Option<f64>,
     pub warnings: Vec<String>,
 }
 
@@ -1180,6 +1286,58 @@ impl FittedModels {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variance_power_narrows_large_amounts_and_keeps_the_mean() {
+        // A lognormal law (log sd 0.5) with a Poisson power at reference
+        // amount 100: at 400 its normal scores are halved, at 25 doubled,
+        // and at every amount the mean is the law's.
+        let f = Fitted {
+            family: crate::stats::dist::Family::LogNormal,
+            params: [-0.125, 0.5],
+        };
+        let law = ResidualLaw::new(0.0, Vec::new(), PositivePart::Parametric(f)).with_power(Some(
+            VariancePower {
+                exponent: -0.5,
+                reference: 100.0,
+            },
+        ));
+        let xs: Vec<f64> = (0..4001).map(|i| -6.0 + 12.0 * i as f64 / 4000.0).collect();
+        let moments = |amount: f64| {
+            let w: Vec<f64> = xs.iter().map(|x| (-0.5 * x * x).exp()).collect();
+            let total: f64 = w.iter().sum();
+            let r: Vec<f64> = xs
+                .iter()
+                .map(|&x| law.transform_powered(x, amount))
+                .collect();
+            let mean = r.iter().zip(&w).map(|(r, w)| r * w).sum::<f64>() / total;
+            let logs = r.iter().zip(&w).map(|(r, w)| r.ln() * w).sum::<f64>() / total;
+            let sd = (r
+                .iter()
+                .zip(&w)
+                .map(|(r, w)| (r.ln() - logs).powi(2) * w)
+                .sum::<f64>()
+                / total)
+                .sqrt();
+            (mean, sd)
+        };
+        let (m100, sd100) = moments(100.0);
+        let (m400, sd400) = moments(400.0);
+        let (m25, sd25) = moments(25.0);
+        for m in [m100, m400, m25] {
+            assert!(
+                (m - law.mean()).abs() < 2e-3,
+                "mean {m} against {}",
+                law.mean()
+            );
+        }
+        assert!((sd100 - 0.5).abs() < 0.01, "{sd100}");
+        assert!((sd400 - 0.25).abs() < 0.01, "{sd400}");
+        assert!((sd25 - 1.0).abs() < 0.02, "{sd25}");
+        // Without a power, the law at any amount.
+        let plain = law.clone().with_power(None);
+        assert_eq!(plain.transform_powered(1.0, 400.0), plain.transform(1.0));
+    }
     use crate::stats::dist::Family;
 
     #[test]

@@ -134,6 +134,8 @@ pub struct FitSection {
     pub alpha_prior: crate::model::AlphaPriorModes,
     /// [`crate::model::FittedModels::persistence`].
     pub persistence: f64,
+    /// [`crate::model::FittedModels::variance_power`].
+    pub variance_power: Option<f64>,
     pub warnings: Vec<String>,
 }
 
@@ -201,6 +203,7 @@ impl FitSection {
             season_discount: models.season_discount,
             alpha_prior: models.alpha_prior,
             persistence: models.persistence,
+            variance_power: models.variance_power,
             warnings: models.warnings.clone(),
         }
     }

@@ -260,6 +260,7 @@ fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
         season_discount: 1.0,
         alpha_prior: Default::default(),
         persistence: 1.0,
+        variance_power: None,
         territories: (0..n_terr)
             .map(|i| TerritoryModel {
                 compound: None,

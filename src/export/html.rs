@@ -385,6 +385,21 @@ fn persistence_text(r: f64) -> String {
     )
 }
 
+/// How a month's relative spread follows its expected amount, for the fit
+/// section's text (nothing without a variance power).
+fn variance_power_text(k: Option<f64>) -> String {
+    match k {
+        Some(k) => format!(
+            "; the months' relative spread falls as their expected amount rises, as a count \
+             of deals does (variance power: spread proportional to amount^{}, measured within \
+             territories), so a territory's months above its history's typical amount are \
+             simulated less lumpy and those below it more",
+            fixed(k, 2)
+        ),
+        None => String::new(),
+    }
+}
+
 /// What the territories together say of alpha, for the fit section's text.
 fn alpha_prior_text(prior: &crate::model::AlphaPriorModes) -> String {
     let favoured: Vec<String> = [
@@ -537,7 +552,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          <i>has</i>: a trend, a seasonal profile, a residual law pooled from other \
          territories (too few periods of its own). \
          <i>alpha</i> is how fast the simulated level follows new months (0: the long-run \
-         mean){}{}. \
+         mean){}{}{}. \
          {} of {} territories have a trend, {} a seasonal profile{}. \
          Common shocks: company factor {} and region factor {} of each territory's noise \
          variance (AR {}); average pairwise correlation {}. \
@@ -558,6 +573,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         escape(&models.join(", ")),
         alpha_prior_text(&fit.alpha_prior),
         persistence_text(fit.persistence),
+        variance_power_text(fit.variance_power),
         trend,
         fit.rows.len(),
         seasonal,

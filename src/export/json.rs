@@ -88,6 +88,7 @@ pub fn summary(report: &Report) -> Value {
                 "own_ar1": round6(f.shocks.own_ar),
                 "season_discount": round6(f.season_discount),
                 "persistence": round6(f.persistence),
+                "variance_power": f.variance_power.map(round6),
                 "alpha_prior": {
                     "level": f.alpha_prior.level.map(round6),
                     "share": f.alpha_prior.share.map(round6),
