@@ -781,7 +781,11 @@ fn apply_variance_power(fits: &mut [TerritoryFit]) -> Option<f64> {
     let k = power::company_exponent(&evidence)?;
     for (f, p) in fits.iter_mut().zip(&periods) {
         let Some(p) = p else { continue };
-        f.residual = f.residual.clone().with_power(power::for_territory(k, p));
+        let law_mean = f.residual.mean();
+        f.residual = f
+            .residual
+            .clone()
+            .with_power(power::for_territory(k, p, law_mean));
         if let (Some(vp), serde_json::Value::Object(map)) = (f.residual.power, &mut f.diag.params) {
             map.insert("variance_power".into(), json!(round6(vp.exponent)));
             map.insert("power_reference".into(), json!(round6(vp.reference)));

@@ -139,6 +139,10 @@ pub struct ResidualLaw {
     /// `LN_S_LOW` + i x `LN_S_STEP` (the law's mean kept at every scale).
     #[serde(skip)]
     power_means: Vec<f64>,
+    /// With a power, the law's 99.9% point at each scale over its own
+    /// (the innovation cap's factor; same grid).
+    #[serde(skip)]
+    power_caps: Vec<f64>,
 }
 
 /// A period's relative spread proportional to (expected amount /
@@ -180,6 +184,7 @@ impl ResidualLaw {
             zero_rate: None,
             power: None,
             power_means: Vec::new(),
+            power_caps: Vec::new(),
         };
         law.tabulate();
         law
@@ -214,6 +219,7 @@ impl ResidualLaw {
     /// same `transform` the simulation calls.
     fn tabulate_power(&mut self) {
         self.power_means.clear();
+        self.power_caps.clear();
         if self.power.is_none() {
             return;
         }
@@ -241,16 +247,29 @@ impl ResidualLaw {
                 }
             })
             .collect();
+        let z = norm_ppf(STATE_QUANTILE);
+        let top = self.transform(z);
+        self.power_caps = (0..n)
+            .map(|i| {
+                let s = (LN_S_LOW + i as f64 * LN_S_STEP).exp();
+                if top > 0.0 {
+                    self.transform(z * s) * self.power_means[i] / top
+                } else {
+                    1.0
+                }
+            })
+            .collect();
     }
 
     /// [`Self::transform`] for a period whose expected amount is `amount`,
     /// under the law's variance power: the score scaled by s = (amount /
-    /// reference)^exponent and the ratio by the mean correction at s.
-    /// Without a power, `transform`.
+    /// reference)^exponent and the ratio by the mean correction at s;
+    /// returns the ratio and the factor on the law's 99.9% point at s (the
+    /// innovation cap's). Without a power, `transform` and 1.
     #[inline]
-    pub fn transform_powered(&self, x: f64, amount: f64) -> f64 {
+    pub fn transform_powered(&self, x: f64, amount: f64) -> (f64, f64) {
         let Some(p) = self.power else {
-            return self.transform(x);
+            return (self.transform(x), 1.0);
         };
         let ln_s = if amount > 0.0 {
             (p.exponent * (amount / p.reference).ln()).clamp(LN_S_LOW, LN_S_HIGH)
@@ -260,8 +279,11 @@ impl ResidualLaw {
         let pos = (ln_s - LN_S_LOW) / LN_S_STEP;
         let i = (pos as usize).min(self.power_means.len().saturating_sub(2));
         let t = pos - i as f64;
-        let c = self.power_means[i] + t * (self.power_means[i + 1] - self.power_means[i]);
-        self.transform(x * ln_s.exp()) * c
+        let lerp = |v: &[f64]| v[i] + t * (v[i + 1] - v[i]);
+        (
+            self.transform(x * ln_s.exp()) * lerp(&self.power_means),
+            lerp(&self.power_caps),
+        )
     }
 
     /// [`Self::transform`] for a period whose expected amount is `amount`:
@@ -970,7 +992,9 @@ impl PathSampler<'_> {
             }),
             (None, None) if law.power.is_some() => {
                 self.residual_paths(rng, level_common, common, target, z, |b, x| {
-                    (law.transform_powered(x, b), self.max_innovation)
+                    // The law at this amount's scale: so is its cap.
+                    let (r, cap) = law.transform_powered(x, b);
+                    (r, cap * (1.0 + self.max_innovation) - 1.0)
                 })
             }
             (None, None) => self.residual_paths(rng, level_common, common, target, z, |_, x| {
@@ -1308,7 +1332,7 @@ mod tests {
             let total: f64 = w.iter().sum();
             let r: Vec<f64> = xs
                 .iter()
-                .map(|&x| law.transform_powered(x, amount))
+                .map(|&x| law.transform_powered(x, amount).0)
                 .collect();
             let mean = r.iter().zip(&w).map(|(r, w)| r * w).sum::<f64>() / total;
             let logs = r.iter().zip(&w).map(|(r, w)| r.ln() * w).sum::<f64>() / total;
@@ -1336,7 +1360,19 @@ mod tests {
         assert!((sd25 - 1.0).abs() < 0.02, "{sd25}");
         // Without a power, the law at any amount.
         let plain = law.clone().with_power(None);
-        assert_eq!(plain.transform_powered(1.0, 400.0), plain.transform(1.0));
+        assert_eq!(
+            plain.transform_powered(1.0, 400.0),
+            (plain.transform(1.0), 1.0)
+        );
+        // The cap's factor: the 99.9% point at half the scale, over its own
+        // (a lognormal's mean correction at s: exp(sdlog^2 (1 - s^2) / 2)).
+        let (_, cap) = law.transform_powered(0.0, 400.0);
+        let top = |s: f64| (-0.125 + 0.5 * s * 3.0902f64).exp();
+        let expected = top(0.5) * (0.125f64 * (1.0 - 0.25)).exp() / top(1.0);
+        assert!(
+            (cap - expected).abs() < 0.01,
+            "cap factor {cap} against {expected}"
+        );
     }
     use crate::stats::dist::Family;
 

@@ -1430,7 +1430,7 @@ fn deals_that_grow_make_the_plan_year_less_lumpy_than_the_history() {
     // (`fit::power`) is measured below zero, and the year's P10-P90 over
     // its P50 (median over territories) is narrower with it than with the
     // laws as fitted, nearer the true process's (measured 2026-12-06,
-    // session 22: k = -0.32; 0.400 against 0.495 as fitted and 0.278 for
+    // session 22: k = -0.32; 0.403 against 0.495 as fitted and 0.278 for
     // the truth, whose level and parameters are known).
     let size = rand_distr::LogNormal::new(1000f64.ln() - 0.125, 0.5).unwrap();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2203);

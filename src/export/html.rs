@@ -393,7 +393,8 @@ fn variance_power_text(k: Option<f64>) -> String {
             "; the months' relative spread falls as their expected amount rises, as a count \
              of deals does (variance power: spread proportional to amount^{}, measured within \
              territories), so a territory's months above its history's typical amount are \
-             simulated less lumpy and those below it more",
+             simulated less lumpy and those below it more (laws with credits, spikes or a \
+             zero rate excepted)",
             fixed(k, 2)
         ),
         None => String::new(),

@@ -39,23 +39,30 @@ const MIN_LOG_SPREAD: f64 = 0.1;
 /// The weakest power in the law's range: a Poisson count's.
 const K_MIN: f64 = -0.5;
 
-/// One territory's positive periods: their ratios to the expected amount
-/// and the expected amounts.
+/// One territory's positive periods: their ratios to the expected amount,
+/// the expected amounts and the periods' places in the history.
 pub(super) struct Periods {
     pub ratios: Vec<f64>,
     pub amounts: Vec<f64>,
+    pub times: Vec<usize>,
 }
 
 impl Periods {
     /// The periods of `actual` against `expected` whose both are positive.
     pub fn of(actual: &[f64], expected: &[f64]) -> Self {
-        let (ratios, amounts) = actual
-            .iter()
-            .zip(expected)
-            .filter(|(a, e)| **a > 0.0 && **e > 0.0 && a.is_finite() && e.is_finite())
-            .map(|(a, e)| (a / e, *e))
-            .unzip();
-        Self { ratios, amounts }
+        let mut p = Self {
+            ratios: Vec::new(),
+            amounts: Vec::new(),
+            times: Vec::new(),
+        };
+        for (t, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+            if a > 0.0 && e > 0.0 && a.is_finite() && e.is_finite() {
+                p.ratios.push(a / e);
+                p.amounts.push(e);
+                p.times.push(t);
+            }
+        }
+        p
     }
 
     /// The geometric mean of the expected amounts.
@@ -67,57 +74,69 @@ impl Periods {
 
 /// The company's exponent k (see the module's header) from its
 /// territories' periods; `None` where the evidence does not hold it below
-/// zero.
+/// zero. The slope's standard error is clustered by period (White's
+/// sandwich summed over each period's territories): a company-wide change
+/// in spread over time, which the territories' shared growth would
+/// otherwise read as a power, counts as one observation a period, not
+/// one a territory.
 pub(super) fn company_exponent(territories: &[&Periods]) -> Option<f64> {
-    let (mut sxy, mut sxx, mut count, mut groups) = (0.0, 0.0, 0usize, 0usize);
-    let mut centred: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
+    // Each point: (period, centred log amount, centred log squared deviation).
+    let mut points: Vec<(usize, f64, f64)> = Vec::new();
+    let mut groups = 0usize;
     for p in territories.iter().copied() {
         if p.ratios.len() < MIN_PERIODS {
             continue;
         }
         let logs: Vec<f64> = p.ratios.iter().map(|r| r.ln()).collect();
         let m = logs.iter().sum::<f64>() / logs.len() as f64;
-        let pairs: Vec<(f64, f64)> = logs
+        let own: Vec<(usize, f64, f64)> = logs
             .iter()
             .zip(&p.amounts)
-            .map(|(l, a)| ((l - m) * (l - m), a.ln()))
-            .filter(|(d2, _)| *d2 > 1e-12)
-            .map(|(d2, la)| (la, d2.ln()))
+            .zip(&p.times)
+            .map(|((l, a), &t)| (t, a.ln(), (l - m) * (l - m)))
+            .filter(|&(_, _, d2)| d2 > 1e-12)
+            .map(|(t, la, d2)| (t, la, d2.ln()))
             .collect();
-        if pairs.len() < MIN_PERIODS {
+        if own.len() < MIN_PERIODS {
             continue;
         }
-        let n = pairs.len() as f64;
-        let mx = pairs.iter().map(|p| p.0).sum::<f64>() / n;
-        let my = pairs.iter().map(|p| p.1).sum::<f64>() / n;
-        let (x, y): (Vec<f64>, Vec<f64>) = pairs.iter().map(|(a, b)| (a - mx, b - my)).unzip();
-        sxy += x.iter().zip(&y).map(|(a, b)| a * b).sum::<f64>();
-        sxx += x.iter().map(|a| a * a).sum::<f64>();
-        count += pairs.len();
+        let n = own.len() as f64;
+        let mx = own.iter().map(|p| p.1).sum::<f64>() / n;
+        let my = own.iter().map(|p| p.2).sum::<f64>() / n;
+        points.extend(own.iter().map(|&(t, x, y)| (t, x - mx, y - my)));
         groups += 1;
-        centred.push((x, y));
     }
-    if groups < MIN_TERRITORIES || count <= groups + 1 || sxx <= 0.0 {
+    let count = points.len();
+    if groups < MIN_TERRITORIES || count <= groups + 1 {
         return None;
     }
+    let sxx: f64 = points.iter().map(|p| p.1 * p.1).sum();
     if (sxx / count as f64).sqrt() < MIN_LOG_SPREAD {
         return None;
     }
-    let slope = sxy / sxx;
-    let residual: f64 = centred
-        .iter()
-        .flat_map(|(x, y)| x.iter().zip(y).map(|(a, b)| (b - slope * a).powi(2)))
-        .sum();
-    let se = (residual / (count - groups - 1) as f64 / sxx).sqrt();
+    let slope = points.iter().map(|p| p.1 * p.2).sum::<f64>() / sxx;
+    // Clustered by period: sum over periods of (sum x e)^2.
+    let periods = points.iter().map(|p| p.0).max().map_or(0, |t| t + 1);
+    let mut score = vec![0.0; periods];
+    for &(t, x, y) in &points {
+        score[t] += x * (y - slope * x);
+    }
+    let clusters = score.iter().filter(|v| **v != 0.0).count();
+    if clusters < MIN_PERIODS {
+        return None;
+    }
+    let se = (score.iter().map(|v| v * v).sum::<f64>()).sqrt() / sxx;
     (slope < -MIN_T * se).then(|| (0.5 * slope).max(K_MIN))
 }
 
 /// The power a territory's law carries: the company's exponent at the
-/// territory's reference amount.
-pub(super) fn for_territory(k: f64, periods: &Periods) -> Option<VariancePower> {
-    (periods.ratios.len() >= MIN_PERIODS).then(|| VariancePower {
+/// territory's reference amount in the simulation's units (its expected
+/// amounts over `law_mean`, the law's mean: the simulation's amount is
+/// the one the law's ratio multiplies).
+pub(super) fn for_territory(k: f64, periods: &Periods, law_mean: f64) -> Option<VariancePower> {
+    (periods.ratios.len() >= MIN_PERIODS && law_mean > 0.0).then(|| VariancePower {
         exponent: k,
-        reference: periods.reference(),
+        reference: periods.reference() / law_mean,
     })
 }
 
@@ -144,7 +163,11 @@ mod tests {
                         Gamma::new(shape, 1.0 / shape).unwrap().sample(&mut rng)
                     })
                     .collect();
-                Periods { ratios, amounts }
+                Periods {
+                    ratios,
+                    amounts,
+                    times: (0..48).collect(),
+                }
             })
             .collect()
     }
