@@ -15,9 +15,8 @@
 //! shift differs below and above it ([`LevelLaw::shift_var`]). R is
 //! the residual ratio drawn through the territory's normal-score transform
 //! `T(x) = F^-1(Phi(x))` (with a zero rate, its zero chance following the
-//! period's expected amount: [`ResidualLaw::transform_at`]; with a variance
-//! power, its spread following that amount:
-//! [`ResidualLaw::transform_powered`]). The argument
+//! period's expected amount, and with a variance power its spread:
+//! [`ResidualLaw::transform_at`]). The argument
 //! x mixes the trial's common shocks
 //! (company and region factors) with the territory's own AR(1) noise, so
 //! territories move together the way the history says they do (a Gaussian
@@ -148,7 +147,7 @@ pub struct ResidualLaw {
 /// A period's relative spread proportional to (expected amount /
 /// `reference`)^`exponent` (`exponent` in [-1/2, 0]): the law's normal
 /// score is scaled by that factor and the ratio rescaled to keep the mean
-/// ([`ResidualLaw::transform_powered`]).
+/// ([`ResidualLaw::transform_at`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct VariancePower {
     pub exponent: f64,
@@ -261,13 +260,41 @@ impl ResidualLaw {
             .collect();
     }
 
-    /// [`Self::transform`] for a period whose expected amount is `amount`,
-    /// under the law's variance power: the score scaled by s = (amount /
-    /// reference)^exponent and the ratio by the mean correction at s;
-    /// returns the ratio and the factor on the law's 99.9% point at s (the
-    /// innovation cap's). Without a power, `transform` and 1.
+    /// Whether a period's draw depends on its expected amount (a zero rate
+    /// or a variance power): then the simulation calls
+    /// [`Self::transform_at`].
+    pub fn varies_with_amount(&self) -> bool {
+        self.zero_rate.is_some() || self.power.is_some()
+    }
+
+    /// [`Self::transform`] for a period whose expected amount is `amount`;
+    /// returns the ratio and the factor on the law's 99.9% point at that
+    /// amount (the innovation cap's):
+    /// - with a zero rate, a zero below the chance exp(-rate x amount) and
+    ///   above it the positive side of the law, its uniform score mapped
+    ///   onto the positive side's and scaled by `keep` = (1 - p0) / (1 -
+    ///   chance), so that the period's mean is the law's; the factor is
+    ///   `keep`;
+    /// - with a variance power, the score scaled by s = (amount /
+    ///   reference)^exponent and the ratio by the mean correction at s;
+    ///   the factor is the law's 99.9% point at s over its own;
+    /// - otherwise `transform` and 1.
     #[inline]
-    pub fn transform_powered(&self, x: f64, amount: f64) -> (f64, f64) {
+    pub fn transform_at(&self, x: f64, amount: f64) -> (f64, f64) {
+        if let Some(rate) = self.zero_rate {
+            let chance = (-rate.per_amount * amount).exp();
+            if chance >= 1.0 {
+                return (0.0, 1.0);
+            }
+            let keep = (1.0 - self.p0) / (1.0 - chance);
+            let u = norm_cdf(x);
+            if u < chance {
+                return (0.0, keep);
+            }
+            let on_positive = self.p0 + (u - chance) * keep;
+            let r = self.transform(norm_ppf(on_positive.clamp(1e-12, 1.0 - 1e-12)));
+            return (r * keep, keep);
+        }
         let Some(p) = self.power else {
             return (self.transform(x), 1.0);
         };
@@ -284,31 +311,6 @@ impl ResidualLaw {
             self.transform(x * ln_s.exp()) * lerp(&self.power_means),
             lerp(&self.power_caps),
         )
-    }
-
-    /// [`Self::transform`] for a period whose expected amount is `amount`:
-    /// with a zero rate, a zero below the chance exp(-rate x amount) and
-    /// above it the positive side of the law, its uniform score mapped onto
-    /// the positive side's and scaled by `keep` = (1 - p0) / (1 - chance),
-    /// so that the period's mean is the law's; returns the ratio and
-    /// `keep`.
-    #[inline]
-    pub fn transform_at(&self, x: f64, amount: f64) -> (f64, f64) {
-        let Some(rate) = self.zero_rate else {
-            return (self.transform(x), 1.0);
-        };
-        let chance = (-rate.per_amount * amount).exp();
-        if chance >= 1.0 {
-            return (0.0, 1.0);
-        }
-        let keep = (1.0 - self.p0) / (1.0 - chance);
-        let u = norm_cdf(x);
-        if u < chance {
-            return (0.0, keep);
-        }
-        let on_positive = self.p0 + (u - chance) * keep;
-        let r = self.transform(norm_ppf(on_positive.clamp(1e-12, 1.0 - 1e-12)));
-        (r * keep, keep)
     }
 
     /// The same law with a spike mass: probability `p_spike` of one of the
@@ -982,25 +984,20 @@ impl PathSampler<'_> {
         z.resize(target.len() / n * per, 0.0);
         normal::fill(rng, z);
         let law = &self.model.residual;
-        match (&self.model.compound, law.zero_rate) {
-            // A zero rate's own kernel, so that the others' stays as it was.
-            (None, Some(_)) => self.residual_paths(rng, level_common, common, target, z, |b, x| {
-                // The period's law is the positive side scaled by `keep`:
-                // so is its cap.
-                let (r, keep) = law.transform_at(x, b);
-                (r, keep * (1.0 + self.max_innovation) - 1.0)
-            }),
-            (None, None) if law.power.is_some() => {
+        match &self.model.compound {
+            // Laws whose draw depends on the period's amount have a kernel
+            // of their own, so that the others' stays as it was.
+            None if law.varies_with_amount() => {
                 self.residual_paths(rng, level_common, common, target, z, |b, x| {
-                    // The law at this amount's scale: so is its cap.
-                    let (r, cap) = law.transform_powered(x, b);
+                    // The period's law at its amount: so is its cap.
+                    let (r, cap) = law.transform_at(x, b);
                     (r, cap * (1.0 + self.max_innovation) - 1.0)
                 })
             }
-            (None, None) => self.residual_paths(rng, level_common, common, target, z, |_, x| {
+            None => self.residual_paths(rng, level_common, common, target, z, |_, x| {
                 (law.transform(x), self.max_innovation)
             }),
-            (Some(law), _) => {
+            Some(law) => {
                 // The trial's deal-law parameters, drawn at its first period.
                 let mut drawn = None;
                 let deals = |rng: &mut R, h: usize, b: f64, x: f64| {
@@ -1075,7 +1072,7 @@ impl PathSampler<'_> {
     /// `draw(rng, h, base, score)` gives period h's value, its ratio to
     /// the base and the cap on the innovation that ratio makes (the law's
     /// 99.9% quantile over its mean, less 1: `max_innovation`, scaled with
-    /// a zero rate's positive side). Without `COMMON` the common shocks are zero and `common`
+    /// the law at the period's amount, [`ResidualLaw::transform_at`]). Without `COMMON` the common shocks are zero and `common`
     /// is not read; without `MOVES` the state is not updated (for alpha =
     /// beta = 0, where the update would leave it as it is).
     fn paths<
@@ -1330,10 +1327,7 @@ mod tests {
         let moments = |amount: f64| {
             let w: Vec<f64> = xs.iter().map(|x| (-0.5 * x * x).exp()).collect();
             let total: f64 = w.iter().sum();
-            let r: Vec<f64> = xs
-                .iter()
-                .map(|&x| law.transform_powered(x, amount).0)
-                .collect();
+            let r: Vec<f64> = xs.iter().map(|&x| law.transform_at(x, amount).0).collect();
             let mean = r.iter().zip(&w).map(|(r, w)| r * w).sum::<f64>() / total;
             let logs = r.iter().zip(&w).map(|(r, w)| r.ln() * w).sum::<f64>() / total;
             let sd = (r
@@ -1360,13 +1354,10 @@ mod tests {
         assert!((sd25 - 1.0).abs() < 0.02, "{sd25}");
         // Without a power, the law at any amount.
         let plain = law.clone().with_power(None);
-        assert_eq!(
-            plain.transform_powered(1.0, 400.0),
-            (plain.transform(1.0), 1.0)
-        );
+        assert_eq!(plain.transform_at(1.0, 400.0), (plain.transform(1.0), 1.0));
         // The cap's factor: the 99.9% point at half the scale, over its own
         // (a lognormal's mean correction at s: exp(sdlog^2 (1 - s^2) / 2)).
-        let (_, cap) = law.transform_powered(0.0, 400.0);
+        let (_, cap) = law.transform_at(0.0, 400.0);
         let top = |s: f64| (-0.125 + 0.5 * s * 3.0902f64).exp();
         let expected = top(0.5) * (0.125f64 * (1.0 - 0.25)).exp() / top(1.0);
         assert!(
