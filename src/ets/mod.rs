@@ -42,13 +42,13 @@
 //! level and trend for the rest of the horizon.
 
 pub mod growth;
+mod lanes;
 pub mod pool;
 pub mod prior;
 pub mod select;
 
 use serde::Serialize;
 
-use crate::stats::nelder_mead::minimize;
 use crate::stats::quantile::mean;
 use prior::FormPriors;
 
@@ -562,6 +562,8 @@ struct Setup<'a> {
     l0: f64,
     b0: f64,
     floor: f64,
+    /// ln floor, once per series rather than per pass.
+    ln_floor: f64,
     growth: &'a Growth,
 }
 
@@ -571,6 +573,7 @@ struct Setup<'a> {
 /// covers that year). `None` without a positive mean.
 struct Units {
     floor: f64,
+    ln_floor: f64,
     scale: f64,
 }
 
@@ -583,53 +586,94 @@ impl Units {
         let floor = LEVEL_FLOOR * level;
         Some(Self {
             floor,
+            ln_floor: floor.ln(),
             scale: mean(&a[..a.len().min(12)]).max(floor),
         })
     }
 }
 
 fn run(a: &[f64], setup: &Setup, fitted: Option<&mut Vec<f64>>) -> Pass {
-    let s = &setup.smoothing;
-    let (mut l, mut b) = (setup.l0, setup.b0);
-    let (mut sse, mut log_mu) = (0.0, 0.0);
-    let mut fitted = fitted;
-    let floor = setup.floor;
-    // sum ln mu = n ln floor + ln prod (mu / floor), the product taken a
-    // stretch at a time (every factor is at least 1, so it only grows until
-    // it is flushed): one logarithm per stretch instead of per period, the
-    // recursion's largest cost.
-    let per_floor = 1.0 / floor;
-    let mut stretch = 1.0;
-    for (t, &y) in a.iter().enumerate() {
-        let mu = (s.one_step(l, b) * (1.0 + setup.growth.history_at(t))).max(floor);
-        let d = y - mu;
-        let e = d / mu;
-        sse += e * e;
-        let factor = mu * per_floor;
-        if factor > 1e100 {
-            // Beyond any real series' range: taken alone.
-            log_mu += factor.ln();
-        } else {
-            stretch *= factor;
-            if stretch > 1e150 {
-                log_mu += stretch.ln();
-                stretch = 1.0;
+    let mut recursion = Recursion::new(setup);
+    match fitted {
+        Some(f) => {
+            for (t, &y) in a.iter().enumerate() {
+                f.push(recursion.advance(y, t, setup));
             }
         }
-        if let Some(f) = fitted.as_deref_mut() {
-            f.push(mu);
+        None => {
+            for (t, &y) in a.iter().enumerate() {
+                recursion.advance(y, t, setup);
+            }
         }
-        b = s.next_slope(b, mu, d);
-        l = s.next_level(mu, d).max(floor);
     }
-    log_mu += stretch.ln() + a.len() as f64 * floor.ln();
-    let n = a.len().max(1) as f64;
-    Pass {
-        nll: 0.5 * n * (sse / n).max(1e-300).ln() + log_mu,
-        sse,
-        log_mu,
-        level: l,
-        slope: b,
+    recursion.finish(a.len(), setup.ln_floor)
+}
+
+/// The recursions' running state, a period at a time: [`run`] on one
+/// series, [`lanes`] on many at once (each its own state, the same
+/// arithmetic in the same order, so the two agree to the bit).
+struct Recursion {
+    level: f64,
+    slope: f64,
+    sse: f64,
+    log_mu: f64,
+    /// sum ln mu = n ln floor + ln prod (mu / floor), the product taken a
+    /// stretch at a time (every factor is at least 1, so it only grows
+    /// until it is flushed): one logarithm per stretch instead of per
+    /// period, the recursion's largest cost.
+    stretch: f64,
+    per_floor: f64,
+}
+
+impl Recursion {
+    fn new(setup: &Setup) -> Self {
+        Self {
+            level: setup.l0,
+            slope: setup.b0,
+            sse: 0.0,
+            log_mu: 0.0,
+            stretch: 1.0,
+            per_floor: 1.0 / setup.floor,
+        }
+    }
+
+    /// Period `t`'s value `y`: the states move on; returns its one-step
+    /// mean.
+    #[inline(always)]
+    fn advance(&mut self, y: f64, t: usize, setup: &Setup) -> f64 {
+        let s = &setup.smoothing;
+        let mu = (s.one_step(self.level, self.slope) * (1.0 + setup.growth.history_at(t)))
+            .max(setup.floor);
+        let d = y - mu;
+        let e = d / mu;
+        self.sse += e * e;
+        let factor = mu * self.per_floor;
+        if factor > 1e100 {
+            // Beyond any real series' range: taken alone.
+            self.log_mu += factor.ln();
+        } else {
+            self.stretch *= factor;
+            if self.stretch > 1e150 {
+                self.log_mu += self.stretch.ln();
+                self.stretch = 1.0;
+            }
+        }
+        self.slope = s.next_slope(self.slope, mu, d);
+        self.level = s.next_level(mu, d).max(setup.floor);
+        mu
+    }
+
+    /// The pass, after `n` periods.
+    fn finish(self, n: usize, ln_floor: f64) -> Pass {
+        let log_mu = self.log_mu + (self.stretch.ln() + n as f64 * ln_floor);
+        let n = n.max(1) as f64;
+        Pass {
+            nll: 0.5 * n * (self.sse / n).max(1e-300).ln() + log_mu,
+            sse: self.sse,
+            log_mu,
+            level: self.level,
+            slope: self.slope,
+        }
     }
 }
 
@@ -723,25 +767,25 @@ pub fn fit(
     prior: &FormPriors,
     per_year: usize,
 ) -> Option<EtsFit> {
-    fit_from(a, form, growth, prior, Start::Cold, per_year)
-}
-
-/// `form` fitted to `a` by its own likelihood alone (no group growth, no
-/// prior on alpha), from the default start with a refit's budget and
-/// tolerance, as [`EtsFit::refit`].
-pub fn fit_fresh(a: &[f64], form: Form, per_year: usize) -> Option<EtsFit> {
-    let none = Growth::none();
-    fit_from(a, form, &none, &FormPriors::none(), Start::Fresh, per_year)
+    Request {
+        a,
+        form,
+        growth,
+        prior,
+        search: Search::Full,
+        per_year,
+    }
+    .fit()
 }
 
 /// How long the optimiser searches (it always starts at the default
 /// start).
 #[derive(Clone, Copy)]
-enum Start {
-    /// The default start, the full budget and a tight tolerance.
-    Cold,
-    /// The default start with a refit's budget and tolerance.
-    Fresh,
+pub enum Search {
+    /// The full budget and a tight tolerance.
+    Full,
+    /// A refit's budget and tolerance.
+    Short,
 }
 
 impl EtsFit {
@@ -761,134 +805,226 @@ impl EtsFit {
     /// reach the refits: the seasonal indices, the outliers' caps and the
     /// alpha prior; README, The model.)
     pub fn refit(&self, a: &[f64], growth: &Growth, prior: &FormPriors) -> Option<EtsFit> {
-        fit_from(a, self.form, growth, prior, Start::Fresh, self.per_year)
+        self.refit_request(a, growth, prior).fit()
+    }
+
+    /// [`EtsFit::refit`] as a request, to be fitted with others
+    /// ([`lanes::fit_all`]).
+    pub fn refit_request<'a>(
+        &self,
+        a: &'a [f64],
+        growth: &'a Growth,
+        prior: &'a FormPriors,
+    ) -> Request<'a> {
+        Request {
+            a,
+            form: self.form,
+            growth,
+            prior,
+            search: Search::Short,
+            per_year: self.per_year,
+        }
     }
 }
 
-fn fit_from(
-    a: &[f64],
-    form: Form,
-    growth: &Growth,
-    prior: &FormPriors,
-    begin: Start,
-    per_year: usize,
-) -> Option<EtsFit> {
-    let none = Growth::none();
-    let growth = if form == Form::Group { growth } else { &none };
-    let n = a.len();
-    let k = form.n_params();
-    // The stable level is a mean: one period will do (the others need a
-    // few more periods than parameters).
-    let fewest = if form == Form::Mean { 1 } else { k + 2 };
-    if n < fewest {
-        return None;
-    }
-    let level = mean(a);
-    let Units { floor, scale } = Units::of(a)?;
-    // Starting states: the mean of the first stretch and the slope between
-    // the first two stretches (of a year at most).
-    let w = (n / 3).clamp(1, 12);
-    let slope0 = if n >= 2 * w {
-        (mean(&a[w..2 * w]) - mean(&a[..w])) / w as f64
-    } else {
-        0.0
-    };
-    let (start, step): (Vec<f64>, Vec<f64>) = match form {
-        Form::Mean => (vec![(level / scale).ln()], vec![0.1]),
-        Form::Level | Form::Group => (vec![logit(0.2), 0.0], vec![1.0, 0.1]),
-        Form::Damped => (
-            vec![logit(0.2), logit(0.1), logit(0.8), 0.0, slope0 / scale],
-            vec![1.0, 1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
-        ),
-        Form::Trend | Form::Drift => (
-            vec![logit(0.2), logit(0.1), 0.0, slope0 / scale],
-            vec![1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
-        ),
-        // The slope as a rate: the first stretch's slope over its level,
-        // through the inverse of `unpack`'s map (kept inside the bound).
-        Form::Compounding | Form::Rate => {
-            let b = rate_bound(per_year);
-            let log_rate = (1.0 + slope0 / mean(&a[..w]).max(floor)).max(1e-9).ln();
-            let x = b * (log_rate / b).clamp(-0.9, 0.9).atanh();
-            (
-                vec![logit(0.2), logit(0.1), 0.0, x],
-                vec![1.0, 1.0, 0.1, 0.5 * b + x.abs()],
-            )
+/// One fit to make: `form` on the deseasonalised series `a` (`growth`: the
+/// group's, read by [`Form::Group`] only), its smoothing weight under
+/// `prior`, searched as `search` says; `per_year` bounds a compounding
+/// rate.
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub a: &'a [f64],
+    pub form: Form,
+    pub growth: &'a Growth,
+    pub prior: &'a FormPriors,
+    pub search: Search,
+    pub per_year: usize,
+}
+
+/// The group growth of a form that reads none.
+static NO_GROWTH: Growth = Growth {
+    history: Vec::new(),
+    forecast: Vec::new(),
+};
+
+/// No prior on alpha.
+static NO_PRIOR: std::sync::LazyLock<FormPriors> = std::sync::LazyLock::new(FormPriors::none);
+
+impl<'a> Request<'a> {
+    /// `form` to be fitted to `a` by its own likelihood alone (no group
+    /// growth, no prior on alpha), from the default start with a refit's
+    /// budget and tolerance, as [`EtsFit::refit`].
+    pub fn fresh(a: &'a [f64], form: Form, per_year: usize) -> Self {
+        Self {
+            a,
+            form,
+            growth: &NO_GROWTH,
+            prior: &NO_PRIOR,
+            search: Search::Short,
+            per_year,
         }
-    };
-    // A held slope starts where its smoothed trend does, without the
-    // slope's smoothing coordinate.
-    let (start, step) = if form == Form::Drift || form == Form::Rate {
-        let drop = |mut v: Vec<f64>| {
-            v.remove(HELD_BETA_COORD);
-            v
+    }
+
+    /// The fit, alone.
+    pub fn fit(self) -> Option<EtsFit> {
+        lanes::fit_all(&[self]).pop().flatten()
+    }
+}
+
+/// A request made ready: its units, the optimiser's start, steps, budget
+/// and tolerance. `None` when the series is too short for the form or has
+/// no positive mean.
+struct Problem<'a> {
+    request: Request<'a>,
+    units: Units,
+    start: Vec<f64>,
+    step: Vec<f64>,
+    max_evals: usize,
+    tolerance: f64,
+}
+
+impl<'a> Problem<'a> {
+    fn new(request: Request<'a>) -> Option<Self> {
+        let Request {
+            a, form, per_year, ..
+        } = request;
+        let n = a.len();
+        let k = form.n_params();
+        // The stable level is a mean: one period will do (the others need
+        // a few more periods than parameters).
+        let fewest = if form == Form::Mean { 1 } else { k + 2 };
+        if n < fewest {
+            return None;
+        }
+        let level = mean(a);
+        let units = Units::of(a)?;
+        let Units { floor, scale, .. } = units;
+        // Starting states: the mean of the first stretch and the slope
+        // between the first two stretches (of a year at most).
+        let w = (n / 3).clamp(1, 12);
+        let slope0 = if n >= 2 * w {
+            (mean(&a[w..2 * w]) - mean(&a[..w])) / w as f64
+        } else {
+            0.0
         };
-        (drop(start), drop(step))
-    } else {
-        (start, step)
-    };
-    let setup_at = |x: &[f64]| {
-        let (smoothing, l0, b0) = unpack(form, x, scale, per_year);
+        let (start, step): (Vec<f64>, Vec<f64>) = match form {
+            Form::Mean => (vec![(level / scale).ln()], vec![0.1]),
+            Form::Level | Form::Group => (vec![logit(0.2), 0.0], vec![1.0, 0.1]),
+            Form::Damped => (
+                vec![logit(0.2), logit(0.1), logit(0.8), 0.0, slope0 / scale],
+                vec![1.0, 1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
+            ),
+            Form::Trend | Form::Drift => (
+                vec![logit(0.2), logit(0.1), 0.0, slope0 / scale],
+                vec![1.0, 1.0, 0.1, 0.01 + (slope0 / scale).abs()],
+            ),
+            // The slope as a rate: the first stretch's slope over its
+            // level, through the inverse of `unpack`'s map (kept inside the
+            // bound).
+            Form::Compounding | Form::Rate => {
+                let b = rate_bound(per_year);
+                let log_rate = (1.0 + slope0 / mean(&a[..w]).max(floor)).max(1e-9).ln();
+                let x = b * (log_rate / b).clamp(-0.9, 0.9).atanh();
+                (
+                    vec![logit(0.2), logit(0.1), 0.0, x],
+                    vec![1.0, 1.0, 0.1, 0.5 * b + x.abs()],
+                )
+            }
+        };
+        // A held slope starts where its smoothed trend does, without the
+        // slope's smoothing coordinate.
+        let (start, step) = if form == Form::Drift || form == Form::Rate {
+            let drop = |mut v: Vec<f64>| {
+                v.remove(HELD_BETA_COORD);
+                v
+            };
+            (drop(start), drop(step))
+        } else {
+            (start, step)
+        };
+        let (evals_per_param, tolerance) = match request.search {
+            Search::Full => (EVALS_PER_PARAM, FIT_TOLERANCE),
+            Search::Short => (EVALS_PER_PARAM / 3, REFIT_TOLERANCE),
+        };
+        Some(Self {
+            max_evals: evals_per_param * start.len(),
+            request,
+            units,
+            start,
+            step,
+            tolerance,
+        })
+    }
+
+    /// Whether the optimiser has anything to search: the stable level's
+    /// maximum-likelihood level is the mean, its start (see the tests).
+    fn searches(&self) -> bool {
+        self.request.form != Form::Mean
+    }
+
+    /// The recursions' inputs at the optimiser's coordinates `x`.
+    fn setup_at(&self, x: &[f64]) -> Setup<'a> {
+        let Request {
+            form,
+            growth,
+            per_year,
+            ..
+        } = self.request;
+        let (smoothing, l0, b0) = unpack(form, x, self.units.scale, per_year);
         Setup {
             smoothing,
             l0,
             b0,
-            floor,
-            growth,
+            floor: self.units.floor,
+            ln_floor: self.units.ln_floor,
+            growth: if form == Form::Group {
+                growth
+            } else {
+                &NO_GROWTH
+            },
         }
-    };
-    let objective = |x: &[f64]| {
-        let setup = setup_at(x);
-        run(a, &setup, None).nll + prior.cost(form, setup.smoothing.alpha)
-    };
-    let best = if form == Form::Mean {
-        // The maximum-likelihood stable level is the mean (see the tests).
-        crate::stats::nelder_mead::Minimum {
-            x: start.clone(),
-            value: objective(&start),
-        }
-    } else if let Start::Fresh = begin {
-        minimize(
-            objective,
-            &start,
-            &step,
-            EVALS_PER_PARAM / 3 * start.len(),
-            REFIT_TOLERANCE,
-        )
-    } else {
-        minimize(
-            objective,
-            &start,
-            &step,
-            EVALS_PER_PARAM * start.len(),
-            FIT_TOLERANCE,
-        )
-    };
-    let setup = setup_at(&best.x);
-    let smoothing = setup.smoothing;
-    let mut fitted = Vec::with_capacity(n);
-    let pass = run(a, &setup, Some(&mut fitted));
-    if !pass.nll.is_finite() {
-        return None;
     }
-    let nf = n as f64;
-    let kf = k as f64;
-    let aicc = 2.0 * pass.nll + 2.0 * kf + 2.0 * kf * (kf + 1.0) / (nf - kf - 1.0).max(1.0);
-    Some(EtsFit {
-        form,
-        smoothing,
-        level: pass.level,
-        slope: if form.has_trend() { pass.slope } else { 0.0 },
-        sigma2: pass.sse / (nf - form.variance_parameters() as f64).max(1.0),
-        fitted,
-        growth: growth.forecast.clone(),
-        coords: best.x,
-        n,
-        per_year,
-        aicc,
-        bic: 2.0 * pass.nll + kf * nf.ln(),
-        floor,
-    })
+
+    /// The objective at a setup, given its pass's negative
+    /// log-likelihood: the posterior's, with the prior on alpha.
+    fn objective(&self, setup: &Setup, nll: f64) -> f64 {
+        nll + self
+            .request
+            .prior
+            .cost(self.request.form, setup.smoothing.alpha)
+    }
+
+    /// The fit at the optimiser's coordinates `x`.
+    fn finish(&self, x: Vec<f64>) -> Option<EtsFit> {
+        let Request { a, form, .. } = self.request;
+        let setup = self.setup_at(&x);
+        let n = a.len();
+        let k = form.n_params();
+        let smoothing = setup.smoothing;
+        let mut fitted = Vec::with_capacity(n);
+        let pass = run(a, &setup, Some(&mut fitted));
+        if !pass.nll.is_finite() {
+            return None;
+        }
+        let nf = n as f64;
+        let kf = k as f64;
+        let aicc = 2.0 * pass.nll + 2.0 * kf + 2.0 * kf * (kf + 1.0) / (nf - kf - 1.0).max(1.0);
+        Some(EtsFit {
+            form,
+            smoothing,
+            level: pass.level,
+            slope: if form.has_trend() { pass.slope } else { 0.0 },
+            sigma2: pass.sse / (nf - form.variance_parameters() as f64).max(1.0),
+            fitted,
+            growth: setup.growth.forecast.clone(),
+            coords: x,
+            n,
+            per_year: self.request.per_year,
+            aicc,
+            bic: 2.0 * pass.nll + kf * nf.ln(),
+            floor: self.units.floor,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -900,7 +1036,7 @@ mod tests {
         fit(a, form, &Growth::none(), &FormPriors::none(), 12).unwrap()
     }
 
-    fn noise(n: usize, seed: u64) -> Vec<f64> {
+    pub(in crate::ets) fn noise(n: usize, seed: u64) -> Vec<f64> {
         // A fixed pseudo-random sequence around 100 (uniform, +-20%).
         let mut x = seed;
         (0..n)

@@ -88,6 +88,7 @@ fn profile(a: &[f64], growth: &Growth, alpha: f64, units: &Units) -> f64 {
             l0: units.scale * x.exp(),
             b0: 0.0,
             floor: units.floor,
+            ln_floor: units.ln_floor,
             growth,
         };
         let pass = run(a, &setup, None);

@@ -64,12 +64,13 @@
 //! mean, over the predicted standard deviation, by the mixture's first two
 //! moments) can be computed: `fit` turns them into the calibration of the
 //! simulated spread. A plain local level is also fitted afresh at each
-//! recent origin, by its own likelihood alone (`fit_fresh`): how its
+//! recent origin, by its own likelihood alone (`Request::fresh`): how its
 //! errors grew over the horizon sets how far the simulation carries the
 //! innovations' persistence (`Evaluated::persistence_misses`).
 
+use super::lanes::fit_all;
 use super::prior::FormPriors;
-use super::{fit, fit_fresh, pool, EtsFit, Form, Growth};
+use super::{pool, EtsFit, Form, Growth, Request, Search};
 use crate::scenario::Criterion;
 use crate::stats::special::{norm_cdf, norm_pdf};
 
@@ -565,11 +566,19 @@ pub fn evaluate(
 ) -> Option<Evaluated> {
     let growth = group_growth(a.len());
     let held = Form::holds_slope_over(a.len(), season_len);
-    let fits: Vec<EtsFit> = Form::ALL
+    let requests: Vec<Request> = Form::ALL
         .iter()
         .filter(|f| held || !f.is_held())
-        .filter_map(|&f| fit(a, f, &growth, prior, season_len))
+        .map(|&form| Request {
+            a,
+            form,
+            growth: &growth,
+            prior,
+            search: Search::Full,
+            per_year: season_len,
+        })
         .collect();
+    let fits: Vec<EtsFit> = fit_all(&requests).into_iter().flatten().collect();
     if fits.is_empty() {
         return None;
     }
@@ -581,6 +590,7 @@ pub fn evaluate(
     let mut scores = vec![None; fits.len()];
     let mut periods = vec![Vec::new(); fits.len()];
     let mut totals = vec![Vec::new(); fits.len()];
+    let mut persistence_misses: Vec<(usize, Miss)> = Vec::new();
     if origins.len() >= MIN_ORIGINS {
         // Every origin refitted once: the recent ones score the forms and
         // their periods; the whole spans' totals calibrate the total.
@@ -588,16 +598,28 @@ pub fn evaluate(
         all.sort_unstable_by(|x, y| y.cmp(x));
         all.dedup();
         let growths: Vec<Growth> = all.iter().map(|&o| group_growth(o)).collect();
-        for (i, f) in fits.iter().enumerate() {
+        // Every form at every origin, then the plain local level afresh at
+        // each recent origin without the prior (see
+        // `Evaluated::persistence_misses`): one batch, fitted in lockstep.
+        let mut requests: Vec<Request> = fits
+            .iter()
+            .flat_map(|f| {
+                all.iter()
+                    .zip(&growths)
+                    .map(|(&o, g)| f.refit_request(&a[..o], g, prior))
+            })
+            .collect();
+        requests.extend(
+            origins
+                .iter()
+                .map(|&o| Request::fresh(&a[..o], Form::Level, season_len)),
+        );
+        let mut refits = fit_all(&requests).into_iter();
+        for i in 0..fits.len() {
             let per_origin: Option<Vec<(usize, OriginScore)>> = all
                 .iter()
-                .zip(&growths)
-                .map(|(&o, g)| {
-                    Some((
-                        o,
-                        score_from(&f.refit(&a[..o], g, prior)?, actual, season, o, horizon),
-                    ))
-                })
+                .zip(refits.by_ref().take(all.len()).collect::<Vec<_>>())
+                .map(|(&o, refit)| Some((o, score_from(&refit?, actual, season, o, horizon))))
                 .collect();
             let Some(per_origin) = per_origin else {
                 continue;
@@ -620,10 +642,6 @@ pub fn evaluate(
                     .collect();
             }
         }
-    }
-    // The plain local level afresh at each recent origin, without the
-    // prior (see `Evaluated::persistence_misses`).
-    let persistence_misses: Vec<(usize, Miss)> = if origins.len() >= MIN_ORIGINS {
         // Fitted afresh at each origin, as every refit has been since
         // session 22 (from the whole history's optimum, where the refits
         // started before, r read 0.83 on Walmart weekly; 0.61 afresh).
@@ -632,15 +650,14 @@ pub fn evaluate(
         // the 1,000 x 36 bench, back to back): with every other origin the
         // demo's 12 territories no longer show their fading shocks clearly
         // (r 0.72 -> 1).
-        origins
+        persistence_misses = origins
             .iter()
-            .filter_map(|&o| fit_fresh(&a[..o], Form::Level, season_len).map(|f| (o, f)))
+            .zip(refits)
+            .filter_map(|(&o, f)| f.map(|f| (o, f)))
             .flat_map(|(o, f)| score_from(&f, actual, season, o, horizon).1)
             .filter_map(|(h, fc)| mixture_miss(&[(1.0, fc)]).map(|m| (h, m)))
-            .collect()
-    } else {
-        Vec::new()
-    };
+            .collect();
+    }
     Some(Evaluated {
         fits,
         origins: origins.len(),
