@@ -34,7 +34,7 @@
 //! per period this is 3 parameters; with 20 deals a period about 1.1. No I/O.
 
 use crate::history::SalesHistory;
-use crate::model::compound::ln_count_probability;
+use crate::model::compound::CountLaw;
 use crate::model::compound::{EmpiricalSizes, SizeLaw};
 use crate::model::CompoundLaw;
 use crate::stats::dist::{self, Family, Fitted};
@@ -273,11 +273,12 @@ fn fit_with_size(
         .map(|e| (e / (credit_factor * size_mean)).max(0.0))
         .collect();
     let count_ll = |s: f64| -> f64 {
+        let law = CountLaw::new(s);
         deals
             .counts
             .iter()
             .zip(&m)
-            .map(|(&c, &mt)| ln_count_probability(c, mt, s))
+            .map(|(&c, &mt)| law.ln_probability(c, mt))
             .sum()
     };
     let mix_sd = golden::minimize(|x| -count_ll(x), 0.0, MAX_MIX_SD, 40).x;

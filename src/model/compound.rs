@@ -258,11 +258,12 @@ impl CompoundLaw {
     /// sizes are exact.
     pub fn ln_density(&self, y: f64, base: f64) -> f64 {
         let m = self.expected_count(base);
-        let nodes = quadrature(self.mix_sd);
+        let counts = CountLaw::new(self.mix_sd);
         if y <= 0.0 || m <= 0.0 {
-            let p0: f64 = nodes
+            let p0: f64 = counts
+                .nodes
                 .iter()
-                .map(|&(z, w)| w * (-rate(m, self.mix_sd, z)).exp())
+                .map(|node| node.w * (-rate(m, self.mix_sd, node.z)).exp())
                 .sum();
             return if y <= 0.0 { p0.ln() } else { f64::NEG_INFINITY };
         }
@@ -272,14 +273,14 @@ impl CompoundLaw {
         let n_lo = ((lo - 8.0 * lo.sqrt() - 2.0).floor().max(1.0)) as u64;
         let n_hi = ((hi + 8.0 * hi.sqrt() + 10.0).ceil() as u64).min(n_lo + MAX_COUNT_TERMS);
         let (mean1, var1) = (self.size_mean(), self.size.variance());
+        // The rate at each node does not depend on the count: computed
+        // once, not once per count.
+        let rates = counts.rates(m);
+        let mut buffer = Vec::with_capacity(rates.len());
         let mut terms = Vec::with_capacity((n_hi - n_lo + 1) as usize);
         for n in n_lo..=n_hi {
             let nf = n as f64;
-            let ln_fact = ln_gamma(nf + 1.0);
-            let ln_pn = log_sum_exp(nodes.iter().map(|&(z, w)| {
-                let l = rate(m, self.mix_sd, z);
-                w.ln() + nf * l.ln() - l - ln_fact
-            }));
+            let ln_pn = rates.ln_probability(nf, ln_gamma(nf + 1.0), &mut buffer);
             let ln_fn = match self.size.parametric() {
                 Some(f) if f.family == Family::Gamma => Fitted {
                     family: Family::Gamma,
@@ -297,7 +298,7 @@ impl CompoundLaw {
             };
             terms.push(ln_pn + ln_fn);
         }
-        log_sum_exp(terms.into_iter()) - self.credit_factor.ln()
+        log_sum_exp(&terms) - self.credit_factor.ln()
     }
 
     /// One period's revenue in a trial: `base` is the territory's base
@@ -393,44 +394,107 @@ fn rate(m: f64, s: f64, z: f64) -> f64 {
     m * (s * z - 0.5 * s * s).exp()
 }
 
-/// Nodes and weights of a midpoint rule for the standard normal (a single
-/// node when there is no spread).
-fn quadrature(s: f64) -> Vec<(f64, f64)> {
-    if s <= 0.0 {
-        return vec![(0.0, 1.0)];
+/// A node of the midpoint rule over the latent rate's normal score: the
+/// score, its weight and the weight's logarithm.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    z: f64,
+    w: f64,
+    ln_w: f64,
+}
+
+/// The Poisson-lognormal law of a period's deal count at rate spread `s`:
+/// the normal quadrature over the latent rate, built once per spread (the
+/// fit scores every period at each spread it tries).
+pub struct CountLaw {
+    s: f64,
+    nodes: Vec<Node>,
+}
+
+impl CountLaw {
+    /// Nodes and weights of a midpoint rule for the standard normal (a
+    /// single node when there is no spread).
+    pub fn new(s: f64) -> Self {
+        if s <= 0.0 {
+            return Self {
+                s,
+                nodes: vec![Node {
+                    z: 0.0,
+                    w: 1.0,
+                    ln_w: 0.0,
+                }],
+            };
+        }
+        let k = (QUAD_HALF_WIDTH / QUAD_STEP) as i32;
+        let raw: Vec<(f64, f64)> = (-k..=k)
+            .map(|i| {
+                let z = f64::from(i) * QUAD_STEP;
+                (z, (-0.5 * z * z).exp())
+            })
+            .collect();
+        let total: f64 = raw.iter().map(|r| r.1).sum();
+        let nodes = raw
+            .into_iter()
+            .map(|(z, w)| {
+                let w = w / total;
+                Node { z, w, ln_w: w.ln() }
+            })
+            .collect();
+        Self { s, nodes }
     }
-    let k = (QUAD_HALF_WIDTH / QUAD_STEP) as i32;
-    let raw: Vec<(f64, f64)> = (-k..=k)
-        .map(|i| {
-            let z = f64::from(i) * QUAD_STEP;
-            (z, (-0.5 * z * z).exp())
-        })
-        .collect();
-    let total: f64 = raw.iter().map(|r| r.1).sum();
-    raw.into_iter().map(|(z, w)| (z, w / total)).collect()
+
+    /// The rate at every node for an expected count `m`.
+    fn rates(&self, m: f64) -> NodeRates {
+        NodeRates(
+            self.nodes
+                .iter()
+                .map(|node| {
+                    let l = rate(m, self.s, node.z);
+                    (node.ln_w, l, l.ln())
+                })
+                .collect(),
+        )
+    }
+
+    /// Log-probability of `n` deals when the expected count is `m` (the
+    /// latent log rate spread `s`).
+    pub fn ln_probability(&self, n: f64, m: f64) -> f64 {
+        if m <= 0.0 {
+            return if n == 0.0 { 0.0 } else { f64::NEG_INFINITY };
+        }
+        let rates = self.rates(m);
+        rates.ln_probability(n, ln_gamma(n + 1.0), &mut Vec::with_capacity(rates.len()))
+    }
+}
+
+/// Per quadrature node, for one expected count: (ln weight, rate, ln rate),
+/// all that a count's probability reads.
+struct NodeRates(Vec<(f64, f64, f64)>);
+
+impl NodeRates {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// ln P(N = n), given `ln_fact` = ln n! (`buffer`: scratch space).
+    fn ln_probability(&self, n: f64, ln_fact: f64, buffer: &mut Vec<f64>) -> f64 {
+        buffer.clear();
+        buffer.extend(
+            self.0
+                .iter()
+                .map(|&(ln_w, l, ln_l)| ln_w + n * ln_l - l - ln_fact),
+        );
+        log_sum_exp(buffer)
+    }
 }
 
 /// log(sum(exp(t))) without overflow.
-pub(crate) fn log_sum_exp(terms: impl Iterator<Item = f64>) -> f64 {
-    let v: Vec<f64> = terms.collect();
+pub(crate) fn log_sum_exp(v: &[f64]) -> f64 {
     let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if !max.is_finite() {
         return max;
     }
     max + v.iter().map(|t| (t - max).exp()).sum::<f64>().ln()
-}
-
-/// Log-probability of `n` deals when the expected count is `m` and the
-/// latent log rate has spread `s` (Poisson-lognormal).
-pub fn ln_count_probability(n: f64, m: f64, s: f64) -> f64 {
-    if m <= 0.0 {
-        return if n == 0.0 { 0.0 } else { f64::NEG_INFINITY };
-    }
-    let ln_fact = ln_gamma(n + 1.0);
-    log_sum_exp(quadrature(s).into_iter().map(|(z, w)| {
-        let l = rate(m, s, z);
-        w.ln() + n * l.ln() - l - ln_fact
-    }))
 }
 
 #[cfg(test)]
@@ -454,8 +518,9 @@ mod tests {
     #[test]
     fn count_probabilities_sum_to_one() {
         for &(m, s) in &[(3.0, 0.0), (20.0, 0.3), (0.5, 1.0)] {
+            let law = CountLaw::new(s);
             let total: f64 = (0..400)
-                .map(|n| ln_count_probability(f64::from(n), m, s).exp())
+                .map(|n| law.ln_probability(f64::from(n), m).exp())
                 .sum();
             assert!((total - 1.0).abs() < 1e-6, "m={m} s={s}: {total}");
         }
