@@ -9,6 +9,7 @@
 
 mod dates;
 mod excel;
+mod groups;
 mod sales;
 mod source;
 pub use source::regular_file;

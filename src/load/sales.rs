@@ -3,8 +3,10 @@
 //! rep (`territory_from = "rep"`). Deal and account roll-ups are aggregated
 //! the same way when those columns are mapped.
 //!
-//! Row-level work (casting, masks, filters, group-bys) stays in polars; Rust
-//! only sees the aggregated rows and the distinct date strings.
+//! Row-level work (casting, masks, filters, the (key, date) group-by) stays
+//! in polars; the account, deal and rep roll-ups, grouped by two or three
+//! text columns each, are summed in `groups`, where they cost a fraction of
+//! polars' group-by and sort on strings.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -180,29 +182,20 @@ fn with_exact_amount(mut g: DataFrame, path: &Path) -> Result<DataFrame> {
     Ok(g)
 }
 
-/// The rows of the aggregated frame `g`: its `key` column, its `date`
-/// text read through `dates` and its exact `amount`; rows with a missing or
-/// unreadable value are left out.
-fn keyed_days(
-    g: &DataFrame,
-    key: &str,
-    dates: &HashMap<String, Option<NaiveDate>>,
-    path: &Path,
-) -> Result<Vec<KeyDay>> {
-    let k = text_column(g, key, path)?;
-    let d = text_column(g, "date", path)?;
-    let a = number_column(g, "amount", path)?;
-    Ok(k.iter()
-        .zip(d.iter())
-        .zip(a.iter())
-        .filter_map(|((k, d), a)| {
-            Some(KeyDay {
-                key: k?.to_string(),
-                date: (*dates.get(d?)?)?,
-                amount: a?,
-            })
-        })
-        .collect())
+/// The rows grouped by the texts `by`, with their date texts and units
+/// (`groups::group`).
+fn roll_up<'a>(
+    by: &[&'a StringChunked],
+    dates: &'a StringChunked,
+    units: &'a Int64Chunked,
+) -> Vec<super::groups::Group<'a>> {
+    super::groups::group(
+        by.iter()
+            .map(|c| Box::new(c.iter()) as Box<dyn Iterator<Item = Option<&str>>>)
+            .collect(),
+        dates.iter(),
+        units.iter(),
+    )
 }
 
 /// Read and aggregate the sales table.
@@ -405,12 +398,7 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
 
     // Parse each distinct date string once.
     let mut dates: HashMap<String, Option<NaiveDate>> = HashMap::new();
-    let date_col = by_day
-        .column("date")
-        .map_err(pe(path))?
-        .str()
-        .map_err(pe(path))?
-        .clone();
+    let date_col = text_column(&by_day, "date", path)?.clone();
     for s in date_col.iter().flatten() {
         if !dates.contains_key(s) {
             dates.insert(s.to_string(), parser.parse(s));
@@ -497,79 +485,75 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
         }
     }
 
+    // The account, deal and rep roll-ups (`groups`): each row's texts, its
+    // date text and its amount in exact units.
+    let text_of = |name: &str| -> Result<StringChunked> {
+        Ok(df
+            .column(name)
+            .map_err(pe(path))?
+            .cast(&DataType::String)
+            .map_err(pe(path))?
+            .str()
+            .map_err(pe(path))?
+            .clone())
+    };
+    let units = df
+        .column("__units")
+        .map_err(pe(path))?
+        .i64()
+        .map_err(pe(path))?
+        .clone();
+    let row_dates = text_of("date")?;
+    let keys_text = text_of(key)?;
+    let amount_of = |units: i128| units as f64 / AMOUNT_SCALE;
     let by_account_day = if has("account") {
-        let g = lf
-            .clone()
-            .filter(col("account").is_not_null())
-            .group_by([
-                col("account").cast(DataType::String),
-                col(key).cast(DataType::String),
-                date_text.clone(),
-            ])
-            .agg(exact_amount_sums())
-            .sort(["account", key, "date"], Default::default())
-            .collect()
-            .map_err(pe(path))?;
-        let g = with_exact_amount(g, path)?;
-        let acc = text_column(&g, "account", path)?;
-        let k = text_column(&g, key, path)?;
-        let d = text_column(&g, "date", path)?;
-        let a = number_column(&g, "amount", path)?;
-        let mut out = Vec::with_capacity(g.height());
-        for (((acc, k), d), a) in acc.iter().zip(k.iter()).zip(d.iter()).zip(a.iter()) {
-            if let (Some(acc), Some(k), Some(Some(date)), Some(a)) =
-                (acc, k, d.and_then(|d| dates.get(d).copied()), a)
-            {
-                out.push(AccountDay {
-                    account: acc.to_string(),
-                    key: k.to_string(),
-                    date,
-                    amount: a,
-                });
-            }
-        }
-        Some(out)
+        let accounts = text_of("account")?;
+        Some(
+            roll_up(&[&accounts, &keys_text, &row_dates], &row_dates, &units)
+                .into_iter()
+                .filter_map(|g| {
+                    Some(AccountDay {
+                        account: g.texts[0].to_string(),
+                        key: g.texts[1].to_string(),
+                        date: (*dates.get(g.texts[2])?)?,
+                        amount: amount_of(g.units),
+                    })
+                })
+                .collect(),
+        )
     } else {
         None
     };
 
-    let deals = if has("deal") {
-        let g = lf
-            .clone()
-            .filter(col("deal").is_not_null())
-            .group_by([
-                col(key).cast(DataType::String),
-                col("deal").cast(DataType::String),
-            ])
-            .agg({
-                let [hi, lo] = exact_amount_sums();
-                [hi, lo, date_text.clone().min().alias("date")]
+    // Groups led by a key-like text, each on its first date: a deal's date
+    // is its first line's (the smallest date text); a rep's day is its own.
+    let key_days = |groups: Vec<super::groups::Group>| -> Vec<KeyDay> {
+        groups
+            .into_iter()
+            .filter_map(|g| {
+                Some(KeyDay {
+                    key: g.texts[0].to_string(),
+                    date: (*dates.get(g.first_date)?)?,
+                    amount: amount_of(g.units),
+                })
             })
-            .sort([key, "deal"], Default::default())
             .collect()
-            .map_err(pe(path))?;
-        Some(keyed_days(&with_exact_amount(g, path)?, key, &dates, path)?)
+    };
+    let deals = if has("deal") {
+        let deal_ids = text_of("deal")?;
+        Some(key_days(roll_up(
+            &[&keys_text, &deal_ids],
+            &row_dates,
+            &units,
+        )))
     } else {
         None
     };
-
     // Each rep's revenue by day, when the rows carry a rep beside their
     // territory (with `territory_from = "rep"` the key is the rep already).
     let by_rep_day = if has("rep") && key != "rep" {
-        let g = lf
-            .clone()
-            .filter(col("rep").is_not_null())
-            .group_by([col("rep").cast(DataType::String), date_text.clone()])
-            .agg(exact_amount_sums())
-            .sort(["rep", "date"], Default::default())
-            .collect()
-            .map_err(pe(path))?;
-        Some(keyed_days(
-            &with_exact_amount(g, path)?,
-            "rep",
-            &dates,
-            path,
-        )?)
+        let reps = text_of("rep")?;
+        Some(key_days(roll_up(&[&reps, &row_dates], &row_dates, &units)))
     } else {
         None
     };
@@ -623,7 +607,7 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
 /// strings) looked up once per aggregated row: several times faster than
 /// the default SipHash there, and no input is adversarial.
 #[derive(Default)]
-struct Fnv(u64);
+pub(super) struct Fnv(u64);
 
 impl std::hash::Hasher for Fnv {
     fn finish(&self) -> u64 {
