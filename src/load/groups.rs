@@ -82,7 +82,7 @@ pub fn group<'a>(
     // its units.
     let mut numbered: Vec<Column> = (0..width).map(|_| Column::new()).collect();
     let mut date_ids = Column::new();
-    let mut rows: Vec<(u128, u32, i64)> = Vec::new();
+    let mut rows: Vec<(u128, u32, i64)> = Vec::with_capacity(units.size_hint().0);
     let mut columns = columns;
     let mut dates = dates;
     for amount in units {
