@@ -263,7 +263,7 @@ impl CompoundLaw {
             let p0: f64 = counts
                 .nodes
                 .iter()
-                .map(|node| node.w * (-rate(m, self.mix_sd, node.z)).exp())
+                .map(|node| node.w * (-node.rate(m)).exp())
                 .sum();
             return if y <= 0.0 { p0.ln() } else { f64::NEG_INFINITY };
         }
@@ -394,20 +394,36 @@ fn rate(m: f64, s: f64, z: f64) -> f64 {
     m * (s * z - 0.5 * s * s).exp()
 }
 
-/// A node of the midpoint rule over the latent rate's normal score: the
-/// score, its weight and the weight's logarithm.
+/// A node of the midpoint rule over the latent rate's normal score: its
+/// weight, the weight's logarithm, and the rate's factor there,
+/// exp(s z - s^2 / 2) (the rate at mean count m is m times it, as
+/// [`rate`] computes it).
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    z: f64,
     w: f64,
     ln_w: f64,
+    factor: f64,
+}
+
+impl Node {
+    fn new(s: f64, z: f64, w: f64) -> Self {
+        Self {
+            w,
+            ln_w: w.ln(),
+            factor: (s * z - 0.5 * s * s).exp(),
+        }
+    }
+
+    /// The rate at mean count `m`: [`rate`]`(m, s, z)`, to the bit.
+    fn rate(&self, m: f64) -> f64 {
+        m * self.factor
+    }
 }
 
 /// The Poisson-lognormal law of a period's deal count at rate spread `s`:
 /// the normal quadrature over the latent rate, built once per spread (the
 /// fit scores every period at each spread it tries).
 pub struct CountLaw {
-    s: f64,
     nodes: Vec<Node>,
 }
 
@@ -417,12 +433,7 @@ impl CountLaw {
     pub fn new(s: f64) -> Self {
         if s <= 0.0 {
             return Self {
-                s,
-                nodes: vec![Node {
-                    z: 0.0,
-                    w: 1.0,
-                    ln_w: 0.0,
-                }],
+                nodes: vec![Node::new(s, 0.0, 1.0)],
             };
         }
         let k = (QUAD_HALF_WIDTH / QUAD_STEP) as i32;
@@ -435,12 +446,9 @@ impl CountLaw {
         let total: f64 = raw.iter().map(|r| r.1).sum();
         let nodes = raw
             .into_iter()
-            .map(|(z, w)| {
-                let w = w / total;
-                Node { z, w, ln_w: w.ln() }
-            })
+            .map(|(z, w)| Node::new(s, z, w / total))
             .collect();
-        Self { s, nodes }
+        Self { nodes }
     }
 
     /// The rate at every node for an expected count `m`.
@@ -449,7 +457,7 @@ impl CountLaw {
             self.nodes
                 .iter()
                 .map(|node| {
-                    let l = rate(m, self.s, node.z);
+                    let l = node.rate(m);
                     (node.ln_w, l, l.ln())
                 })
                 .collect(),
