@@ -689,32 +689,52 @@ fn build_accounts(
         return Ok(accounts);
     };
     // Revenue by account and territory; sales-only accounts go to the
-    // territory with most of their revenue.
-    let mut per: BTreeMap<&str, BTreeMap<usize, f64>> = BTreeMap::new();
-    let mut totals: HashMap<&str, (f64, f64)> = HashMap::new();
-    for r in sales {
-        let p = calendar.period_of(r.date);
-        if p < first_period || p > last_period {
-            continue;
+    // territory with most of their revenue. Each account's rows taken
+    // together, in account order: `load_sales` gives them so (a stable
+    // sort by account otherwise, which keeps each account's rows, and so
+    // its sums, in the same order).
+    let mut order: Vec<usize> = (0..sales.len()).collect();
+    if !sales.windows(2).all(|w| w[0].account <= w[1].account) {
+        order.sort_by(|&x, &y| sales[x].account.cmp(&sales[y].account));
+    }
+    // Per account: its revenue by territory, its total and last year's.
+    type AccountRevenue<'a> = (&'a str, BTreeMap<usize, f64>, (f64, f64));
+    let mut per: Vec<AccountRevenue> = Vec::new();
+    // The last key's territory: an account's rows come key by key.
+    let mut last_key: Option<(&str, Option<usize>)> = None;
+    for run in order.chunk_by(|&x, &y| sales[x].account == sales[y].account) {
+        let mut by_territory: BTreeMap<usize, f64> = BTreeMap::new();
+        let mut totals = (0.0, 0.0);
+        for r in run.iter().map(|&i| &sales[i]) {
+            let p = calendar.period_of(r.date);
+            if p < first_period || p > last_period {
+                continue;
+            }
+            let ti = match last_key {
+                Some((key, ti)) if key == r.key => ti,
+                _ => {
+                    let ti = territory_of_key(&r.key).and_then(|t| index.get(&t).copied());
+                    last_key = Some((r.key.as_str(), ti));
+                    ti
+                }
+            };
+            let Some(ti) = ti else {
+                continue;
+            };
+            *by_territory.entry(ti).or_insert(0.0) += r.amount;
+            totals.0 += r.amount;
+            if p >= last_year_from {
+                totals.1 += r.amount;
+            }
         }
-        let Some(ti) = territory_of_key(&r.key).and_then(|t| index.get(&t).copied()) else {
-            continue;
-        };
-        *per.entry(r.account.as_str())
-            .or_default()
-            .entry(ti)
-            .or_insert(0.0) += r.amount;
-        let e = totals.entry(r.account.as_str()).or_insert((0.0, 0.0));
-        e.0 += r.amount;
-        if p >= last_year_from {
-            e.1 += r.amount;
+        if !by_territory.is_empty() {
+            per.push((sales[run[0]].account.as_str(), by_territory, totals));
         }
     }
     let mut multi = 0usize;
     let mut example = None;
-    for (id, by_territory) in &per {
-        let (total, last_year) = totals[id];
-        if let Some(&j) = by_id.get(*id) {
+    for &(id, ref by_territory, (total, last_year)) in &per {
+        if let Some(&j) = by_id.get(id) {
             accounts[j].revenue_total = total;
             accounts[j].revenue_last_year = last_year;
             continue;
@@ -974,6 +994,54 @@ mod tests {
         let gaps = warnings_with("without sales inside their active span");
         assert_eq!(gaps.len(), 1, "{:?}", report.warnings);
         assert!(gaps[0].ends_with(": T1 (1)"), "{}", gaps[0]);
+    }
+
+    #[test]
+    fn accounts_from_sales_do_not_depend_on_the_rows_order() {
+        // `load_sales` gives the account-day rows in account order, and
+        // each account's rows are then summed as one run; rows in another
+        // order must give the same accounts, totals to the bit.
+        let cal = Calendar::new(PeriodKind::Month, 1);
+        let index: HashMap<String, usize> = [("T0".to_string(), 0), ("T1".to_string(), 1)].into();
+        let row = |account: &str, key: &str, month: u32, amount: f64| sales::AccountDay {
+            account: account.to_string(),
+            key: key.to_string(),
+            date: NaiveDate::from_ymd_opt(2024, month, 1).unwrap(),
+            amount,
+        };
+        let shuffled = vec![
+            row("b", "T1", 1, 0.1),
+            row("a", "T0", 2, 0.2),
+            row("b", "T0", 3, 0.7),
+            row("c", "TX", 4, 9.0),
+            row("a", "T1", 5, 0.3),
+            row("b", "T1", 12, 0.2),
+            row("a", "T0", 11, 0.1),
+        ];
+        let mut sorted = shuffled.clone();
+        sorted.sort_by(|x, y| x.account.cmp(&y.account));
+        let period = |m: u32| cal.period_of(NaiveDate::from_ymd_opt(2024, m, 1).unwrap());
+        let accounts = |rows: &[sales::AccountDay]| {
+            let known = |k: &str| index.contains_key(k).then(|| k.to_string());
+            build_accounts(
+                None,
+                Some(rows),
+                &index,
+                &known,
+                &cal,
+                (period(1), period(12), period(7)),
+                &mut LoadReport::default(),
+            )
+            .unwrap()
+        };
+        let (a, b) = (accounts(&shuffled), accounts(&sorted));
+        assert_eq!(a, b);
+        // "c" sold only in a territory that is not in the index.
+        let ids: Vec<&str> = a.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        // b: 0.1 + 0.2 in T1, 0.7 in T0, so T0; of its year from July,
+        // only December's 0.2.
+        assert_eq!((a[1].territory, a[1].revenue_last_year), (0, 0.2));
     }
 
     #[test]
