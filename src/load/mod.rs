@@ -303,9 +303,10 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
             let mut counts = vec![vec![0.0; n_periods]; names.len()];
             let mut sizes = vec![Vec::new(); names.len()];
             let mut periods = vec![Vec::new(); names.len()];
+            // Deals come key by key.
+            let mut territory = KeyTerritory::new(&territory_of_key, &index);
             for d in deals {
-                if let (Some(t), Some(s)) = (territory_of_key(&d.key), slot(d.date)) {
-                    let i = index[&t];
+                if let (Some(i), Some(s)) = (territory.of(&d.key), slot(d.date)) {
                     if d.amount > 0.0 {
                         counts[i][s] += 1.0;
                         sizes[i].push(d.amount);
@@ -638,6 +639,40 @@ fn complete_periods(calendar: &Calendar, dates: &BTreeSet<NaiveDate>) -> (i64, i
     (p0, p1, dropped)
 }
 
+/// A key's territory (its index), looked up once for each run of rows
+/// with the same key: the roll-ups come key by key, and the lookup
+/// allocates and hashes.
+struct KeyTerritory<'a, 'k> {
+    territory_of_key: &'a dyn Fn(&str) -> Option<String>,
+    index: &'a HashMap<String, usize>,
+    last: Option<(&'k str, Option<usize>)>,
+}
+
+impl<'a, 'k> KeyTerritory<'a, 'k> {
+    fn new(
+        territory_of_key: &'a dyn Fn(&str) -> Option<String>,
+        index: &'a HashMap<String, usize>,
+    ) -> Self {
+        Self {
+            territory_of_key,
+            index,
+            last: None,
+        }
+    }
+
+    fn of(&mut self, key: &'k str) -> Option<usize> {
+        match self.last {
+            Some((last, territory)) if last == key => territory,
+            _ => {
+                let territory =
+                    (self.territory_of_key)(key).and_then(|t| self.index.get(&t).copied());
+                self.last = Some((key, territory));
+                territory
+            }
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build_accounts(
     table: Option<&TextTable>,
@@ -700,8 +735,8 @@ fn build_accounts(
     // Per account: its revenue by territory, its total and last year's.
     type AccountRevenue<'a> = (&'a str, BTreeMap<usize, f64>, (f64, f64));
     let mut per: Vec<AccountRevenue> = Vec::new();
-    // The last key's territory: an account's rows come key by key.
-    let mut last_key: Option<(&str, Option<usize>)> = None;
+    // An account's rows come key by key.
+    let mut territory = KeyTerritory::new(territory_of_key, index);
     for run in order.chunk_by(|&x, &y| sales[x].account == sales[y].account) {
         let mut by_territory: BTreeMap<usize, f64> = BTreeMap::new();
         let mut totals = (0.0, 0.0);
@@ -710,15 +745,7 @@ fn build_accounts(
             if p < first_period || p > last_period {
                 continue;
             }
-            let ti = match last_key {
-                Some((key, ti)) if key == r.key => ti,
-                _ => {
-                    let ti = territory_of_key(&r.key).and_then(|t| index.get(&t).copied());
-                    last_key = Some((r.key.as_str(), ti));
-                    ti
-                }
-            };
-            let Some(ti) = ti else {
+            let Some(ti) = territory.of(&r.key) else {
                 continue;
             };
             *by_territory.entry(ti).or_insert(0.0) += r.amount;
