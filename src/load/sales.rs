@@ -182,6 +182,114 @@ fn with_exact_amount(mut g: DataFrame, path: &Path) -> Result<DataFrame> {
     Ok(g)
 }
 
+/// Which roll-ups the scenario's columns ask for.
+struct RollUps {
+    accounts: bool,
+    deals: bool,
+    reps: bool,
+}
+
+/// The roll-ups asked for.
+struct RolledUp {
+    accounts: Option<Vec<AccountDay>>,
+    deals: Option<Vec<Deal>>,
+    reps: Option<Vec<KeyDay>>,
+}
+
+/// The account, deal and rep roll-ups of the checked rows `df`
+/// (`groups`): each row's texts, its date text (read through `dates`)
+/// and its amount in exact units. The rows' texts are cast only when a
+/// roll-up is asked for.
+fn roll_ups(
+    df: &DataFrame,
+    key: &str,
+    asked: RollUps,
+    dates: &HashMap<String, Option<NaiveDate>>,
+    path: &Path,
+) -> Result<RolledUp> {
+    if !(asked.accounts || asked.deals || asked.reps) {
+        return Ok(RolledUp {
+            accounts: None,
+            deals: None,
+            reps: None,
+        });
+    }
+    let text_of = |name: &str| -> Result<StringChunked> {
+        Ok(df
+            .column(name)
+            .map_err(pe(path))?
+            .cast(&DataType::String)
+            .map_err(pe(path))?
+            .str()
+            .map_err(pe(path))?
+            .clone())
+    };
+    let units = df
+        .column("__units")
+        .map_err(pe(path))?
+        .i64()
+        .map_err(pe(path))?
+        .clone();
+    let row_dates = text_of("date")?;
+    let keys_text = text_of(key)?;
+    let amount_of = |units: i128| units as f64 / AMOUNT_SCALE;
+    let accounts = if asked.accounts {
+        let accounts = text_of("account")?;
+        Some(
+            roll_up(&[&accounts, &keys_text, &row_dates], &row_dates, &units)
+                .into_iter()
+                .filter_map(|g| {
+                    Some(AccountDay {
+                        account: g.texts[0].to_string(),
+                        key: g.texts[1].to_string(),
+                        date: (*dates.get(g.texts[2])?)?,
+                        amount: amount_of(g.units),
+                    })
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    // Groups led by a key-like text, each on its first date: a deal's date
+    // is its first line's (the smallest date text); a rep's day is its own.
+    let key_days = |groups: Vec<super::groups::Group>| -> Vec<KeyDay> {
+        groups
+            .into_iter()
+            .filter_map(|g| {
+                Some(KeyDay {
+                    key: g.texts[0].to_string(),
+                    date: (*dates.get(g.first_date)?)?,
+                    amount: amount_of(g.units),
+                })
+            })
+            .collect()
+    };
+    let deals = if asked.deals {
+        let deal_ids = text_of("deal")?;
+        Some(key_days(roll_up(
+            &[&keys_text, &deal_ids],
+            &row_dates,
+            &units,
+        )))
+    } else {
+        None
+    };
+    // Each rep's revenue by day, when the rows carry a rep beside their
+    // territory (with `territory_from = "rep"` the key is the rep already).
+    let reps = if asked.reps {
+        let reps = text_of("rep")?;
+        Some(key_days(roll_up(&[&reps, &row_dates], &row_dates, &units)))
+    } else {
+        None
+    };
+    Ok(RolledUp {
+        accounts,
+        deals,
+        reps,
+    })
+}
+
 /// The rows grouped by the texts `by`, with their date texts and units
 /// (`groups::group`).
 fn roll_up<'a>(
@@ -461,8 +569,8 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
     // amounts are later added in this order). Sorting integer ranks of
     // the few distinct keys and dates is far cheaper than sorting a
     // million rows by two string columns.
-    let (key_names, key_rank) = ranks(keys.iter().flatten());
-    let (date_names, date_rank) = ranks(date_col.iter().flatten());
+    let (key_names, key_rank) = super::groups::ranks(keys.iter().flatten());
+    let (date_names, date_rank) = super::groups::ranks(date_col.iter().flatten());
     let date_of_rank: Vec<Option<NaiveDate>> = date_names.iter().map(|d| dates[*d]).collect();
     let mut order: Vec<(u64, f64)> = keys
         .iter()
@@ -486,78 +594,17 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
         }
     }
 
-    // The account, deal and rep roll-ups (`groups`): each row's texts, its
-    // date text and its amount in exact units.
-    let text_of = |name: &str| -> Result<StringChunked> {
-        Ok(df
-            .column(name)
-            .map_err(pe(path))?
-            .cast(&DataType::String)
-            .map_err(pe(path))?
-            .str()
-            .map_err(pe(path))?
-            .clone())
-    };
-    let units = df
-        .column("__units")
-        .map_err(pe(path))?
-        .i64()
-        .map_err(pe(path))?
-        .clone();
-    let row_dates = text_of("date")?;
-    let keys_text = text_of(key)?;
-    let amount_of = |units: i128| units as f64 / AMOUNT_SCALE;
-    let by_account_day = if has("account") {
-        let accounts = text_of("account")?;
-        Some(
-            roll_up(&[&accounts, &keys_text, &row_dates], &row_dates, &units)
-                .into_iter()
-                .filter_map(|g| {
-                    Some(AccountDay {
-                        account: g.texts[0].to_string(),
-                        key: g.texts[1].to_string(),
-                        date: (*dates.get(g.texts[2])?)?,
-                        amount: amount_of(g.units),
-                    })
-                })
-                .collect(),
-        )
-    } else {
-        None
-    };
-
-    // Groups led by a key-like text, each on its first date: a deal's date
-    // is its first line's (the smallest date text); a rep's day is its own.
-    let key_days = |groups: Vec<super::groups::Group>| -> Vec<KeyDay> {
-        groups
-            .into_iter()
-            .filter_map(|g| {
-                Some(KeyDay {
-                    key: g.texts[0].to_string(),
-                    date: (*dates.get(g.first_date)?)?,
-                    amount: amount_of(g.units),
-                })
-            })
-            .collect()
-    };
-    let deals = if has("deal") {
-        let deal_ids = text_of("deal")?;
-        Some(key_days(roll_up(
-            &[&keys_text, &deal_ids],
-            &row_dates,
-            &units,
-        )))
-    } else {
-        None
-    };
-    // Each rep's revenue by day, when the rows carry a rep beside their
-    // territory (with `territory_from = "rep"` the key is the rep already).
-    let by_rep_day = if has("rep") && key != "rep" {
-        let reps = text_of("rep")?;
-        Some(key_days(roll_up(&[&reps, &row_dates], &row_dates, &units)))
-    } else {
-        None
-    };
+    let rolled = roll_ups(
+        &df,
+        key,
+        RollUps {
+            accounts: has("account"),
+            deals: has("deal"),
+            reps: has("rep") && key != "rep",
+        },
+        &dates,
+        path,
+    )?;
 
     let mut region_of_key = BTreeMap::new();
     if has("region") {
@@ -587,9 +634,9 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
 
     Ok(SalesAggregates {
         by_key_day,
-        by_account_day,
-        by_rep_day,
-        deals,
+        by_account_day: rolled.accounts,
+        by_rep_day: rolled.reps,
+        deals: rolled.deals,
         region_of_key,
         report: TableReport {
             table: "sales".into(),
@@ -602,47 +649,6 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
         },
         sheet: None,
     })
-}
-
-/// FNV-1a, for maps keyed by short strings (territory names, date
-/// strings) looked up once per aggregated row: several times faster than
-/// the default SipHash there, and no input is adversarial.
-#[derive(Default)]
-pub(super) struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01B3);
-        }
-        self.0 = h;
-    }
-}
-
-type RankMap<'a> = HashMap<&'a str, u32, std::hash::BuildHasherDefault<Fnv>>;
-
-/// The distinct strings of `values` in byte order, and the rank of each.
-fn ranks<'a>(values: impl Iterator<Item = &'a str>) -> (Vec<&'a str>, RankMap<'a>) {
-    let mut rank = RankMap::default();
-    for v in values {
-        rank.entry(v).or_insert(0);
-    }
-    let mut distinct: Vec<&str> = rank.keys().copied().collect();
-    distinct.sort_unstable();
-    for (i, v) in distinct.iter().enumerate() {
-        rank.insert(v, i as u32);
-    }
-    (distinct, rank)
 }
 
 fn count_rows_with(by_day: &DataFrame, dates: &HashMap<String, Option<NaiveDate>>) -> usize {
