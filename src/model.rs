@@ -1307,6 +1307,7 @@ impl FittedModels {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::dist::Family;
 
     #[test]
     fn a_variance_power_narrows_large_amounts_and_keeps_the_mean() {
@@ -1314,7 +1315,7 @@ mod tests {
         // amount 100: at 400 its normal scores are halved, at 25 doubled,
         // and at every amount the mean is the law's.
         let f = Fitted {
-            family: crate::stats::dist::Family::LogNormal,
+            family: Family::LogNormal,
             params: [-0.125, 0.5],
         };
         let law = ResidualLaw::new(0.0, Vec::new(), PositivePart::Parametric(f)).with_power(Some(
@@ -1365,7 +1366,6 @@ mod tests {
             "cap factor {cap} against {expected}"
         );
     }
-    use crate::stats::dist::Family;
 
     #[test]
     fn transform_matches_the_quantile_function() {

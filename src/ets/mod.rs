@@ -803,13 +803,8 @@ impl EtsFit {
     /// Starting each origin from the one before's optimum, also blind to
     /// what follows, did the same. (Other whole-history quantities still
     /// reach the refits: the seasonal indices, the outliers' caps and the
-    /// alpha prior; README, The model.)
-    pub fn refit(&self, a: &[f64], growth: &Growth, prior: &FormPriors) -> Option<EtsFit> {
-        self.refit_request(a, growth, prior).fit()
-    }
-
-    /// [`EtsFit::refit`] as a request, to be fitted with others
-    /// ([`lanes::fit_all`]).
+    /// alpha prior; README, The model.) A request, fitted alone
+    /// ([`Request::fit`]) or with others ([`lanes::fit_all`]).
     pub fn refit_request<'a>(
         &self,
         a: &'a [f64],
@@ -853,7 +848,7 @@ static NO_PRIOR: std::sync::LazyLock<FormPriors> = std::sync::LazyLock::new(Form
 impl<'a> Request<'a> {
     /// `form` to be fitted to `a` by its own likelihood alone (no group
     /// growth, no prior on alpha), from the default start with a refit's
-    /// budget and tolerance, as [`EtsFit::refit`].
+    /// budget and tolerance, as [`EtsFit::refit_request`].
     pub fn fresh(a: &'a [f64], form: Form, per_year: usize) -> Self {
         Self {
             a,
@@ -1094,8 +1089,14 @@ mod tests {
         let none = Growth::none();
         let prior = FormPriors::none();
         for form in [Form::Level, Form::Trend, Form::Damped, Form::Compounding] {
-            let from_flat = alone(&flat, form).refit(&first, &none, &prior).unwrap();
-            let from_growing = alone(&growing, form).refit(&first, &none, &prior).unwrap();
+            let from_flat = alone(&flat, form)
+                .refit_request(&first, &none, &prior)
+                .fit()
+                .unwrap();
+            let from_growing = alone(&growing, form)
+                .refit_request(&first, &none, &prior)
+                .fit()
+                .unwrap();
             for h in 0..12 {
                 assert_eq!(
                     from_flat.mean_at(h),

@@ -32,7 +32,7 @@
 //! corrected for separately (`fit`'s degrees-of-freedom correction). At each
 //! origin every candidate form is refitted on the history before it (from
 //! the default start, where the whole history's fit starts: the refits
-//! repeat the forecast's own procedure, `EtsFit::refit`) and forecasts up
+//! repeat the forecast's own procedure, `EtsFit::refit_request`) and forecasts up
 //! to `horizon` periods (fewer at the latest origins, which see less
 //! future). A forecast is scored by the CRPS of its normal
 //! approximation (mean mu_h, standard deviation from
