@@ -18,6 +18,9 @@ const MAX_LEVEL_REL_VAR: f64 = 0.25;
 /// Largest variance inflation for fitted parameters (noise spread x 2; the
 /// seasonal-deviation error is added on top).
 const MAX_DOF_INFLATION: f64 = 4.0;
+/// Least share of a period's own noise variance kept when a level shift
+/// takes its place (`widen_total`).
+const MIN_NOISE_KEPT: f64 = 0.5;
 
 /// Variance inflation n / (n - p) for `p` parameters fitted to `n` periods,
 /// at most `MAX_DOF_INFLATION` (when p is near n the residuals say little).
@@ -124,7 +127,7 @@ pub(super) fn correct_for_fitted_parameters(
         }
         if f.compound.is_some() {
             f.diag.spread = 1.0;
-            widen_total(f, 1.0, 1.0, 1.0);
+            widen_total(f, 1.0, 1.0, 1.0, 0.0);
             continue;
         }
         let law_var = f.residual.variance();
@@ -134,14 +137,28 @@ pub(super) fn correct_for_fitted_parameters(
             0.0
         };
         let spread = ((variance + season).sqrt() * k).max(1.0);
-        f.residual = f.residual.clone().widened(spread);
-        f.diag.spread = spread;
-        widen_total(
+        let widened = f.residual.clone().widened(spread);
+        let period_var = widened.variance();
+        let kept = widen_total(
             f,
             (variance + season).sqrt(),
             spread,
             (n_f - level_params) / n_f,
+            period_var,
         );
+        // The shift's variance is taken from the period's own noise, so a
+        // period is as wide as its calibration found right: `spread` stays
+        // the periods' widening (`fit.csv` `spread_factor`), of which the
+        // noise keeps the share `noise_kept` (in `params` where below 1).
+        f.diag.spread = spread;
+        if kept < 1.0 {
+            f.residual = f.residual.clone().widened(spread * kept.sqrt());
+            if let Some(p) = f.diag.params.as_object_mut() {
+                p.insert("noise_kept".into(), json!(round6(kept)));
+            }
+        } else {
+            f.residual = widened;
+        }
     }
 }
 
@@ -166,23 +183,47 @@ pub(super) fn correct_for_fitted_parameters(
 /// widening that only brings the residual law to the forms' variance,
 /// (n - level parameters) / n: the model's total variance is already on
 /// that basis.
-fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64, basis: f64) {
+///
+/// **The periods keep their calibrated width.** The periods' factor k
+/// was measured on the same origins' period errors, level errors
+/// included, so a shift added on top of each period's noise widens every
+/// period past what its errors asked for (a stationary AR(1): periods
+/// 0.89 inside their P10-P90). So the shift's variance comes out of the
+/// period's own noise: with the noise's variance scaled by q (its
+/// innovations, and so the state's, with it), the total's relative
+/// variance is q S + s^2 (S the widened model's, s^2 the shift's) and a
+/// period's q v + s^2 (v the widened residual law's, `period_var`). q is
+/// the share that keeps a period's variance at v, on average over the two
+/// sides, (v - T) / (v - S) for the sides' mean target T, and each side's
+/// shift is then what its target needs beyond q S. q is at least
+/// `MIN_NOISE_KEPT` (a period keeps most of its own law's shape: where a
+/// total needs more than that, the periods widen too). Returns q, 1 where
+/// no shift is needed.
+fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64, basis: f64, period_var: f64) -> f64 {
     let Some(k_sides) = f.total_sides else {
-        return;
+        return 1.0;
     };
     let [a0, a1, a2] = f.total_rel_var;
     let r = f.persistence;
     let rel_var = a0 + r * (a1 + r * a2);
     if rel_var <= 0.0 {
-        return;
+        return 1.0;
     }
-    let needed = k_sides.map(|k| {
+    let model = spread * spread * rel_var * basis;
+    let targets = k_sides.map(|k| {
         let target = k * dof;
-        (target * target - spread * spread).max(0.0) * rel_var * basis
+        target * target * rel_var * basis
     });
-    if needed == [0.0, 0.0] {
-        return;
+    if targets.iter().all(|&t| t <= model) {
+        return 1.0;
     }
+    let mean_target = 0.5 * (targets[0] + targets[1]);
+    let kept = if period_var > model && mean_target > model {
+        ((period_var - mean_target) / (period_var - model)).clamp(MIN_NOISE_KEPT, 1.0)
+    } else {
+        1.0
+    };
+    let needed = targets.map(|t| (t - kept * model).max(0.0));
     let mut capped = false;
     let alternatives = f
         .alternatives
@@ -211,6 +252,7 @@ fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64, basis: f64) {
             p.insert("level_shift_capped".into(), json!(true));
         }
     }
+    kept
 }
 
 /// Level and trend parameters counted by the degrees-of-freedom
