@@ -727,6 +727,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             n_periods: n_fit - starts[i],
             level: f.level,
             season: f.season,
+            season_sd: f.season_var.sqrt(),
             residual: f.residual,
             compound: f.compound,
             growth: f.growth,
@@ -841,7 +842,9 @@ struct TerritoryFit {
     /// (sum of shrinkage weights).
     season_dof: f64,
     /// Mean posterior variance of the territory's own log seasonal
-    /// deviations: their estimation error.
+    /// deviations: their estimation error; after
+    /// `spread::correct_for_fitted_parameters`, the log variance the
+    /// simulation draws per position and trial (`TerritoryModel::season_sd`).
     season_var: f64,
     /// The level-and-trend parameters the averaged forms' one-step
     /// variance was divided for (`EtsFit::sigma2` divides the squared

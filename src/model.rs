@@ -735,6 +735,11 @@ pub struct TerritoryModel {
     /// it sells in, zero at those its company is closed in:
     /// `fit::offseason`).
     pub season: Vec<f64>,
+    /// Standard deviation of the error of the territory's own log seasonal
+    /// deviations (0: none), drawn once per trial and position and
+    /// renormalised so that the indices' sum over the year is kept
+    /// ([`TerritoryModel::own_season_multipliers`]).
+    pub season_sd: f64,
     pub residual: ResidualLaw,
     /// The compound (deals x size) law, when it was chosen over the residual law.
     pub compound: Option<CompoundLaw>,
@@ -777,6 +782,24 @@ pub struct Loadings {
 }
 
 impl TerritoryModel {
+    /// The multipliers of the territory's seasonal indices by position for
+    /// one trial's standard normal scores `z` (one per position): each
+    /// index's log moved by `season_sd` times its score, then all scaled so
+    /// that the indices' sum over the year is the estimated one. A period
+    /// is uncertain by its own deviation's error; a whole year's total is
+    /// not, as the deviations' errors cancel over it.
+    pub fn own_season_multipliers(&self, z: &[f64], out: &mut [f64]) {
+        for (m, z) in out.iter_mut().zip(z) {
+            *m = (self.season_sd * z).exp();
+        }
+        let total: f64 = self.season.iter().sum();
+        let moved: f64 = self.season.iter().zip(out.iter()).map(|(a, m)| a * m).sum();
+        if total > 0.0 && moved > 0.0 {
+            let norm = total / moved;
+            out.iter_mut().for_each(|m| *m *= norm);
+        }
+    }
+
     /// The deseasonalised mean `h` periods after the origin with no
     /// innovations (before the season and the residual ratio's mean),
     /// averaged over the forms with their weights, at the level's estimate
@@ -1453,6 +1476,7 @@ mod tests {
             n_periods: 36,
             level,
             season: vec![1.0; 12],
+            season_sd: 0.0,
             residual: normal_law(0.1),
             compound: None,
             growth: Vec::new(),

@@ -356,6 +356,28 @@ fn season_multipliers(
         .collect()
 }
 
+/// Multiply each trial's periods in `out` (\[trial * n + h\], n the
+/// horizon's `seasons`) by its own draw of the territory's seasonal
+/// deviations' error (`TerritoryModel::own_season_multipliers`).
+fn own_season_errors(
+    m: &crate::model::TerritoryModel,
+    rng: &mut crate::rng::SimRng,
+    seasons: &[usize],
+    out: &mut [f64],
+) {
+    let s = m.season.len();
+    let n = seasons.len();
+    let mut z = vec![0.0; out.len() / n.max(1) * s];
+    normal::fill(rng, &mut z);
+    let mut by_position = vec![0.0; s];
+    for (row, z) in out.chunks_exact_mut(n).zip(z.chunks_exact(s)) {
+        m.own_season_multipliers(z, &mut by_position);
+        for (v, &pos) in row.iter_mut().zip(seasons) {
+            *v *= by_position[pos % s];
+        }
+    }
+}
+
 /// Independent standard normals [trial * n + h] from one stream.
 fn standard_normals(seed: u64, stream: u64, trials: usize, n: usize) -> Vec<f64> {
     let mut out = vec![0.0; trials * n];
@@ -458,6 +480,7 @@ pub fn simulate_with_progress(
                     // Prefixed: a territory named like a common stream
                     // ("company", "season:company", ...) must not share it.
                     let stream = stream_id(&format!("territory:{}", m.name));
+                    let own_season_stream = stream_id(&format!("own season:{}", m.name));
                     // Only the pipeline needs the run-rate's mean (a division
                     // per draw otherwise wasted).
                     let with_mean = spec.pipeline.is_some();
@@ -498,6 +521,14 @@ pub fn simulate_with_progress(
                             for (v, m) in out.iter_mut().zip(&sm[cells.clone()]) {
                                 *v *= m;
                             }
+                        }
+                        if m.season_sd > 0.0 {
+                            own_season_errors(
+                                m,
+                                &mut stream_rng(spec.seed, own_season_stream, b as u64),
+                                &seasons,
+                                out,
+                            );
                         }
                         if plain {
                             continue;

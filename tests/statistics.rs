@@ -263,6 +263,7 @@ fn normal_models(n_terr: usize, sd: f64, company_share: f64) -> FittedModels {
         variance_power: None,
         territories: (0..n_terr)
             .map(|i| TerritoryModel {
+                season_sd: 0.0,
                 compound: None,
                 growth: Vec::new(),
                 alternatives: Vec::new(),

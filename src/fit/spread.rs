@@ -16,7 +16,7 @@ use crate::model::ShockModel;
 /// all for sparse territories whose totals are mostly noise.
 const MAX_LEVEL_REL_VAR: f64 = 0.25;
 /// Largest variance inflation for fitted parameters (noise spread x 2; the
-/// seasonal-deviation error is added on top).
+/// seasonal deviations' error is drawn on top, per trial).
 const MAX_DOF_INFLATION: f64 = 4.0;
 /// Least share of a period's own noise variance kept when a level shift
 /// takes its place (`widen_total`).
@@ -62,12 +62,14 @@ fn dof_inflation(n: usize, p: f64) -> f64 {
 ///   horizon total's missing variance ([`widen_total`]).
 ///
 /// The own seasonal deviations are estimates too: their posterior variance
-/// (w x v, on the log scale) is added to the spread, for the part of the
-/// territory's revenue that is not its group's profile (1 - share: a
-/// territory that is its whole group has no deviations of its own, and its
-/// profile's error is drawn per trial with the group's). Over a year the
-/// renormalised deviations' errors nearly cancel, so this widens periods
-/// more than it should widen annual totals.
+/// (w x v, on the log scale), for the part of the territory's revenue that
+/// is not its group's profile (1 - share: a territory that is its whole
+/// group has no deviations of its own, and its profile's error is drawn
+/// per trial with the group's), is drawn once per trial and position by
+/// the simulation (`TerritoryModel::season_sd`), renormalised over the
+/// year, not added to every period's noise: over a year the deviations'
+/// errors cancel, and as noise they had widened annual totals as much as
+/// periods.
 ///
 /// Each territory's residual law is widened by the square root of the
 /// inflated total variance
@@ -127,21 +129,28 @@ pub(super) fn correct_for_fitted_parameters(
         }
         if f.compound.is_some() {
             f.diag.spread = 1.0;
+            f.season_var = 0.0;
             widen_total(f, 1.0, 1.0, 1.0, 0.0);
             continue;
         }
-        let law_var = f.residual.variance();
-        let season = if law_var > 0.0 {
-            f.season_var * (1.0 - shares[i]) / law_var
+        // The own deviations' error is drawn once per trial, as the group
+        // profile's is (`sim`): a period's variance gains it, a whole
+        // year's total does not, since the deviations are renormalised
+        // over the year. Its log variance, for the part of the revenue
+        // that is not the group's profile; the renormalisation removes
+        // 1/s of it, which s / (s - 1) gives back.
+        let positions = f.season.len() as f64;
+        f.season_var = if positions > 1.0 {
+            f.season_var * (1.0 - shares[i]) * positions / (positions - 1.0)
         } else {
             0.0
         };
-        let spread = ((variance + season).sqrt() * k).max(1.0);
+        let spread = (variance.sqrt() * k).max(1.0);
         let widened = f.residual.clone().widened(spread);
         let period_var = widened.variance();
         let kept = widen_total(
             f,
-            (variance + season).sqrt(),
+            variance.sqrt(),
             spread,
             (n_f - level_params) / n_f,
             period_var,
