@@ -156,11 +156,21 @@ fn a_growing_series_keeps_its_growth_and_its_intervals_cover() {
     }
     let bias = ratios.iter().sum::<f64>() / ratios.len() as f64;
     assert!((bias - 1.0).abs() < 0.03, "actual / P50 averages {bias}");
-    let coverage = inside as f64 / 40.0;
+    assert_share_inside(inside, 40, 0.62..=0.97, "years");
+}
 
+/// `inside` of `cells` actuals within their P10-P90, as a share within
+/// `range`.
+fn assert_share_inside(
+    inside: usize,
+    cells: usize,
+    range: std::ops::RangeInclusive<f64>,
+    what: &str,
+) {
+    let coverage = inside as f64 / cells as f64;
     assert!(
-        (0.62..=0.97).contains(&coverage),
-        "year coverage {coverage}"
+        range.contains(&coverage),
+        "{what} inside their P10-P90: {coverage:.3}"
     );
 }
 
@@ -1388,20 +1398,8 @@ fn a_regions_profile_counts_among_the_parameters_where_the_company_has_none() {
     // 2026-12-06); now 1.081 (the rest: the two draws' common and own
     // shares of the noise differ).
     let spreads = |phase_b: f64| -> f64 {
-        let noise = Normal::new(0.0, 0.08).unwrap();
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(2109);
-        let revenue: Vec<Vec<f64>> = (0..12)
-            .map(|i| {
-                let phase = if i % 2 == 0 { 0.0 } else { phase_b };
-                (0..24)
-                    .map(|t| {
-                        let season =
-                            1.0 + 0.3 * (std::f64::consts::TAU * t as f64 / 12.0 + phase).sin();
-                        1000.0 * season * (1.0 + noise.sample(&mut rng))
-                    })
-                    .collect()
-            })
-            .collect();
+        let phase = |i: usize| if i.is_multiple_of(2) { 0.0 } else { phase_b };
+        let revenue = seasons_under_noise(2109, 12, phase);
         let regions = |i: usize| if i.is_multiple_of(2) { "A" } else { "B" };
         let models = fit(&history_in(revenue, regions), 24, 12, &spec());
         // The widening for the parameters, without the calibration factor.
@@ -1551,11 +1549,7 @@ fn a_level_shift_for_the_totals_leaves_the_months_as_wide_as_calibrated() {
         })
         .filter(|&x| x)
         .count();
-    let coverage = inside as f64 / 720.0;
-    assert!(
-        (0.735..=0.865).contains(&coverage),
-        "months inside their P10-P90: {coverage:.3}"
-    );
+    assert_share_inside(inside, 720, 0.735..=0.865, "months");
 }
 
 #[test]
@@ -1571,21 +1565,8 @@ fn a_seasons_own_error_widens_its_months_not_its_year() {
     // same streams (the error has its own): the months' P10-P90 must be
     // wider with it, the year's within 3% (measured: months 1.14-1.22
     // times as wide, the years 0.998-1.004).
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2424);
-    let noise = Normal::new(0.0, 0.08).unwrap();
-    let revenue: Vec<Vec<f64>> = (0..8)
-        .map(|k| {
-            let phase = std::f64::consts::TAU * k as f64 / 8.0;
-            (0..24)
-                .map(|t| {
-                    let season =
-                        1.0 + 0.3 * (std::f64::consts::TAU * t as f64 / 12.0 + phase).sin();
-                    1000.0 * season * (1.0 + noise.sample(&mut rng))
-                })
-                .collect()
-        })
-        .collect();
-    let h = history(revenue);
+    let phase = |k: usize| std::f64::consts::TAU * k as f64 / 8.0;
+    let h = history(seasons_under_noise(2424, 8, phase));
     let models = fit(&h, h.n_periods(), 12, &spec());
     let with_error = models
         .territories
@@ -1626,4 +1607,23 @@ fn a_seasons_own_error_widens_its_months_not_its_year() {
             m.name
         );
     }
+}
+
+/// `count` territories of 24 months (seeded by `seed`): 1,000 a month
+/// under a ±30% season at territory i's `phase(i)`, times one plus normal
+/// noise of sd 0.08.
+fn seasons_under_noise(seed: u64, count: usize, phase: impl Fn(usize) -> f64) -> Vec<Vec<f64>> {
+    let noise = Normal::new(0.0, 0.08).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    (0..count)
+        .map(|i| {
+            (0..24)
+                .map(|t| {
+                    let season =
+                        1.0 + 0.3 * (std::f64::consts::TAU * t as f64 / 12.0 + phase(i)).sin();
+                    1000.0 * season * (1.0 + noise.sample(&mut rng))
+                })
+                .collect()
+        })
+        .collect()
 }
