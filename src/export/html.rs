@@ -565,12 +565,15 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          fell short of their forecast and those that beat it (a history whose totals kept \
          beating their forecasts widens the year above its median, not below); where a \
          side exceeds the months' widening, the horizon total is widened to it on that \
-         side by one level shift per simulated year. <i>Spread x</i> is how much each \
-         month's law was widened in all: \
+         side by one level shift per simulated year, whose variance comes out of the \
+         months' own noise, so that each month stays as wide as its calibration. \
+         <i>Spread x</i> is how much each month's law was widened in all: \
          the calibration times a correction for the parameters fitted to the history, \
          never below 1 (a calibration under 1 does not narrow the law below the model's \
          own in-sample spread); 1 for a compound deals x size law, whose counts and \
-         sizes carry their own parameter uncertainty.</p>",
+         sizes carry their own parameter uncertainty. A territory's own seasonal \
+         deviations are uncertain too: each trial draws their error once, so that it \
+         widens the months and cancels over a whole year.</p>",
         escape(&models.join(", ")),
         alpha_prior_text(&fit.alpha_prior),
         persistence_text(fit.persistence),
