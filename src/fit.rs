@@ -833,6 +833,10 @@ struct TerritoryFit {
     /// a quadratic in a factor r on the smoothing weights (`[a0, a1, a2]`:
     /// a0 + a1 r + a2 r^2).
     total_rel_var: [f64; 3],
+    /// The part of `total_rel_var`'s a0 that is not the innovations': the
+    /// averaged forms' spread of means and their states' estimation error
+    /// (`spread::TotalPlan` narrows only the innovations).
+    total_fixed_rel_var: f64,
     /// The factor on the smoothing weights the simulation uses
     /// (`persistence::persistence_factor`; 1: as fitted).
     persistence: f64,
@@ -1096,6 +1100,13 @@ fn fit_territory(
             (w, m, f.total_variance_parts(&weights))
         })
         .collect();
+    // The forms' states' estimation error in the total: with their spread
+    // of means, the part of its variance the innovations' scale does not
+    // move.
+    let estimation: f64 = forms
+        .iter()
+        .map(|&(w, f)| w * f.total_estimation_variance(&f.weighted_means(&weights)))
+        .sum();
     // Each form's total over its level held flat (the level shift's size).
     let weight_sum: f64 = weights.iter().sum();
     let per_level: Vec<f64> = forms
@@ -1107,7 +1118,7 @@ fn fit_territory(
         a.total_per_level = *p;
     }
     let expected_total: f64 = moments.iter().map(|(w, m, _)| w * m).sum();
-    let total_rel_var = if expected_total > 0.0 {
+    let (total_rel_var, total_fixed_rel_var) = if expected_total > 0.0 {
         let e2 = expected_total * expected_total;
         let spread: f64 = moments.iter().map(|(w, m, _)| w * m * m).sum::<f64>() - e2;
         let mut parts = [spread.max(0.0) / e2, 0.0, 0.0];
@@ -1116,9 +1127,9 @@ fn fit_territory(
                 *p += w * x / e2;
             }
         }
-        parts
+        (parts, (spread.max(0.0) + estimation) / e2)
     } else {
-        [0.0; 3]
+        ([0.0; 3], 0.0)
     };
 
     // Residual ratios actual / expected, the expected floored at 5% of the
@@ -1347,6 +1358,7 @@ fn fit_territory(
         total_calibration: None,
         total_sides: None,
         total_rel_var,
+        total_fixed_rel_var,
         total_per_level: per_level[0],
         persistence: 1.0,
         season_dof,
@@ -1444,6 +1456,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         total_calibration: None,
         total_sides: None,
         total_rel_var: [0.0; 3],
+        total_fixed_rel_var: 0.0,
         total_per_level: 1.0,
         persistence: 1.0,
         season_dof: 0.0,

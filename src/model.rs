@@ -552,7 +552,7 @@ pub struct LevelLaw {
     pub cov: [[f64; 2]; 2],
     /// Extra variance of the level below and above its estimate: the
     /// horizon total's calibrated level shift, on each side as far as
-    /// that side's misses asked (`fit::spread::widen_total`). The level's
+    /// that side's misses asked (`fit::spread::TotalPlan`). The level's
     /// score keeps its sign, so the level's median stays where it is.
     pub shift_var: [f64; 2],
     /// Smoothing weights and damping of the state recursions (all zero: a
@@ -681,9 +681,11 @@ pub struct Diagnostics {
     pub pooled: bool,
     /// Periods capped as outliers when estimating level and trend.
     pub outliers: usize,
-    /// Factor by which the residual spread and the parameter standard
-    /// deviations were widened for the degrees of freedom the fit used
-    /// (1: none).
+    /// Factor by which the periods' spread and the parameter standard
+    /// deviations were widened for the degrees of freedom the fit used and
+    /// the calibration (1: none). Where a level shift is drawn, the
+    /// residual law keeps the share `noise_kept` (in `params`) of that
+    /// variance and the shift carries the rest.
     pub spread: f64,
     /// The level-and-trend model, as `ETS(M,Ad,M)` (error, trend, season).
     pub ets: String,

@@ -93,8 +93,9 @@ pub struct FitRow {
     pub slope: f64,
     /// The state's smoothing weight of the level (0: a stable level).
     pub alpha: f64,
-    /// Widening of the residual spread: the calibration factor, or the
-    /// degrees-of-freedom correction where there is none (1: none).
+    /// Widening of the periods' spread: the calibration factor times the
+    /// degrees-of-freedom correction (1: none); a level shift, where there
+    /// is one, carries part of it (`noise_kept` in `params`).
     pub spread_factor: f64,
     /// How the level-and-trend model was chosen (`rolling-origin CRPS`, `AICc`).
     pub chosen_by: String,

@@ -1563,8 +1563,8 @@ fn a_seasons_own_error_widens_its_months_not_its_year() {
     // covered 0.90-0.93 of their years (`docs/experiments/more_truths.py
     // --set c`). The same models with the error left out, drawn from the
     // same streams (the error has its own): the months' P10-P90 must be
-    // wider with it, the year's within 3% (measured: months 1.14-1.22
-    // times as wide, the years 0.998-1.004).
+    // wider with it, the year's within 3% (measured: months 1.13-1.22
+    // times as wide, the years 0.997-1.002).
     let phase = |k: usize| std::f64::consts::TAU * k as f64 / 8.0;
     let h = history(seasons_under_noise(2424, 8, phase));
     let models = fit(&h, h.n_periods(), 12, &spec());

@@ -492,13 +492,6 @@ impl EtsFit {
     pub fn total_variance_parts(&self, weights: &[f64]) -> [f64; 3] {
         let s = &self.smoothing;
         let m = self.weighted_means(weights);
-        let (level_var, slope_var) = self.parameter_variance();
-        let total: f64 = m.iter().sum();
-        let sloped: f64 = m
-            .iter()
-            .enumerate()
-            .map(|(h, v)| v * s.slope_weight(h + 1))
-            .sum();
         let c = |k: usize| s.alpha + s.beta * s.slope_weight(k);
         let [mut own, mut cross, mut reached] = [0.0; 3];
         for j in 0..m.len() {
@@ -508,10 +501,25 @@ impl EtsFit {
             reached += r * r;
         }
         [
-            self.sigma2 * own + level_var * total * total + slope_var * sloped * sloped,
+            self.sigma2 * own + self.total_estimation_variance(&m),
             self.sigma2 * cross,
             self.sigma2 * reached,
         ]
+    }
+
+    /// The part of the total's variance (`total_variance_parts`' a0) from
+    /// the level's and slope's estimation error, for the periods' means
+    /// `m` (`weighted_means`): drawn with the state at the origin, not with
+    /// the innovations.
+    pub fn total_estimation_variance(&self, m: &[f64]) -> f64 {
+        let (level_var, slope_var) = self.parameter_variance();
+        let total: f64 = m.iter().sum();
+        let sloped: f64 = m
+            .iter()
+            .enumerate()
+            .map(|(h, v)| v * self.smoothing.slope_weight(h + 1))
+            .sum();
+        level_var * total * total + slope_var * sloped * sloped
     }
 
     /// Relative estimation variance of the level and of the slope per period

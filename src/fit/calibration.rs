@@ -156,7 +156,8 @@ impl Errors {
 /// (`skew::side_offsets`), within the factors' range. The residual
 /// law is widened by k (on the log scale, mean kept) and the state's
 /// covariance by k^2, so periods, their persistence and totals all scale
-/// together (applied by `spread::correct_for_fitted_parameters`, on top
+/// together (a level shift for the totals then takes its variance from
+/// the periods' noise, `spread::TotalPlan`; applied by `spread::correct_for_fitted_parameters`, on top
 /// of its correction for the seasonal parameters, which the rolling
 /// origins do not refit and so cannot see, and of the one that brings the
 /// residual law, fitted over n, to the forms' variance over n less their

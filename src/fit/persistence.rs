@@ -33,7 +33,7 @@ const MIN_JACKKNIFE_TERRITORIES: usize = 5;
 /// 20% and covered 0.75 at the first steps and 0.92 at the last), alpha
 /// fitted to one-step errors carries too much of each surprise forward,
 /// and r < 1 carries less. Where they grew as much or more, r = 1 (wider
-/// totals are the level shift's job, `spread::widen_total`). Pooled over
+/// totals are the level shift's job, `spread::TotalPlan`). Pooled over
 /// the company: one territory's dozen origins say little about the shape of
 /// its errors over the horizon. Moved only as far as the evidence is
 /// clear: r closes the gap between the halves only to one standard error

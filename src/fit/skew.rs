@@ -5,7 +5,7 @@
 //! own errors (read on the log scale, `select::Miss::log_z`); the
 //! asymmetry is shrunk toward the company's, and the company's toward
 //! none, by how well the errors measure it. The simulation keeps the
-//! level's median (`spread::widen_total`), and the year's median moves
+//! level's median (`spread::TotalPlan`), and the year's median moves
 //! toward the wider side as that side meets the other noise: that move,
 //! not the tails' shape, is what the sides were measured to be worth
 //! (README, The model, item 5).

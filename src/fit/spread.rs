@@ -3,7 +3,7 @@
 //! covariance, with each territory's calibration factor
 //! ([`correct_for_fitted_parameters`]), and the level shift that gives the
 //! horizon total the width its calibration asks for on each side of its
-//! median ([`widen_total`]).
+//! median ([`TotalPlan`]).
 
 use serde_json::json;
 
@@ -19,7 +19,7 @@ const MAX_LEVEL_REL_VAR: f64 = 0.25;
 /// seasonal deviations' error is drawn on top, per trial).
 const MAX_DOF_INFLATION: f64 = 4.0;
 /// Least share of a period's own noise variance kept when a level shift
-/// takes its place (`widen_total`).
+/// takes its place (`TotalPlan::kept_share`).
 const MIN_NOISE_KEPT: f64 = 0.5;
 
 /// Variance inflation n / (n - p) for `p` parameters fitted to `n` periods,
@@ -59,7 +59,7 @@ fn dof_inflation(n: usize, p: f64) -> f64 {
 ///   n, the forms' variance, and so every calibration factor, over n
 ///   less those. The level's covariance, already on the forms' basis, is
 ///   scaled by the inflation less that part (`level_k`), and so is the
-///   horizon total's missing variance ([`widen_total`]).
+///   horizon total's missing variance ([`TotalPlan`]).
 ///
 /// The own seasonal deviations are estimates too: their posterior variance
 /// (w x v, on the log scale), for the part of the territory's revenue that
@@ -74,7 +74,8 @@ fn dof_inflation(n: usize, p: f64) -> f64 {
 /// Each territory's residual law is widened by the square root of the
 /// inflated total variance
 /// ([`ResidualLaw::widened`](crate::model::ResidualLaw::widened): on the
-/// log scale, mean kept), its level and slope covariance scaled by the
+/// log scale, mean kept; less where a level shift takes part of that
+/// variance, [`TotalPlan`]), its level and slope covariance scaled by the
 /// inflated noise variance, and the factor shares re-weighted to the
 /// inflated parts. The
 /// compound law is not widened (its deal counts and sizes carry their own
@@ -130,43 +131,54 @@ pub(super) fn correct_for_fitted_parameters(
         if f.compound.is_some() {
             f.diag.spread = 1.0;
             f.season_var = 0.0;
-            widen_total(f, 1.0, 1.0, 1.0, 0.0);
+            if let Some(plan) = TotalPlan::new(f, 1.0, 1.0, 1.0) {
+                add_level_shift(f, plan.needed(1.0));
+            }
             continue;
         }
         // The own deviations' error is drawn once per trial, as the group
         // profile's is (`sim`): a period's variance gains it, a whole
         // year's total does not, since the deviations are renormalised
-        // over the year. Its log variance, for the part of the revenue
-        // that is not the group's profile; the renormalisation removes
-        // 1/s of it, which s / (s - 1) gives back.
-        let positions = f.season.len() as f64;
-        f.season_var = if positions > 1.0 {
-            f.season_var * (1.0 - shares[i]) * positions / (positions - 1.0)
+        // over the year (the estimated indices were renormalised too, so
+        // the draw's own renormalisation leaves each position the error
+        // it has). Its log variance, for the part of the revenue that is
+        // not the group's profile.
+        f.season_var = if f.season.len() > 1 {
+            f.season_var * (1.0 - shares[i])
         } else {
             0.0
         };
         let spread = (variance.sqrt() * k).max(1.0);
-        let widened = f.residual.clone().widened(spread);
-        let period_var = widened.variance();
-        let kept = widen_total(
-            f,
-            variance.sqrt(),
-            spread,
-            (n_f - level_params) / n_f,
-            period_var,
-        );
-        // The shift's variance is taken from the period's own noise, so a
-        // period is as wide as its calibration found right: `spread` stays
-        // the periods' widening (`fit.csv` `spread_factor`), of which the
-        // noise keeps the share `noise_kept` (in `params` where below 1).
+        let mut law = f.residual.clone().widened(spread);
+        let mut kept = 1.0;
+        let basis = (n_f - level_params) / n_f;
+        if let Some(plan) = TotalPlan::new(f, variance.sqrt(), spread, basis) {
+            // The shift's variance is taken from the period's own noise, so
+            // a period is as wide as its calibration found right: `spread`
+            // stays the periods' widening (`fit.csv` `spread_factor`), of
+            // which the noise keeps the share `noise_kept` (in `params`
+            // where below 1). The share the narrowed law really keeps (its
+            // zeros, credits and spikes are not narrowed), and none where
+            // the cap on the level's uncertainty would not let the shift
+            // give the periods back what they lose.
+            let period_var = law.variance();
+            let q = plan.kept_share(period_var);
+            if q < 1.0 {
+                let narrowed = f.residual.clone().widened(spread * q.sqrt());
+                let reached = narrowed.variance() / period_var;
+                if reached < 1.0 && shift_fits(f, plan.needed(reached)) {
+                    law = narrowed;
+                    kept = reached;
+                }
+            }
+            add_level_shift(f, plan.needed(kept));
+        }
+        f.residual = law;
         f.diag.spread = spread;
         if kept < 1.0 {
-            f.residual = f.residual.clone().widened(spread * kept.sqrt());
             if let Some(p) = f.diag.params.as_object_mut() {
                 p.insert("noise_kept".into(), json!(round6(kept)));
             }
-        } else {
-            f.residual = widened;
         }
     }
 }
@@ -198,41 +210,93 @@ pub(super) fn correct_for_fitted_parameters(
 /// included, so a shift added on top of each period's noise widens every
 /// period past what its errors asked for (a stationary AR(1): periods
 /// 0.89 inside their P10-P90). So the shift's variance comes out of the
-/// period's own noise: with the noise's variance scaled by q (its
-/// innovations, and so the state's, with it), the total's relative
-/// variance is q S + s^2 (S the widened model's, s^2 the shift's) and a
-/// period's q v + s^2 (v the widened residual law's, `period_var`). q is
-/// the share that keeps a period's variance at v, on average over the two
-/// sides, (v - T) / (v - S) for the sides' mean target T, and each side's
-/// shift is then what its target needs beyond q S. q is at least
-/// `MIN_NOISE_KEPT` (a period keeps most of its own law's shape: where a
-/// total needs more than that, the periods widen too). Returns q, 1 where
-/// no shift is needed.
-fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64, basis: f64, period_var: f64) -> f64 {
-    let Some(k_sides) = f.total_sides else {
-        return 1.0;
-    };
-    let [a0, a1, a2] = f.total_rel_var;
-    let r = f.persistence;
-    let rel_var = a0 + r * (a1 + r * a2);
-    if rel_var <= 0.0 {
-        return 1.0;
+/// period's own noise ([`TotalPlan::kept_share`]): the residual law, and
+/// with it the innovations, keeps a share q of its variance (measured on
+/// the narrowed law: its zeros, credits and spikes are not narrowed), and
+/// each side's shift is what its target needs beyond the total's narrowed
+/// innovations and its fixed part. Where the cap on the level's
+/// uncertainty would hold the shift below what the periods lose, the
+/// noise is not narrowed. Known approximations: a period's variance is
+/// taken as its law's (the innovations' build-up over the horizon
+/// narrows with q too, so a moving level's later periods narrow a
+/// little), a growing form's shift is sized for its total (its early
+/// periods gain more than they lose), and where one side needs no shift
+/// the periods on that side stay narrowed.
+struct TotalPlan {
+    /// The total's relative variance each side's factor asks for.
+    targets: [f64; 2],
+    /// The widened model's total relative variance: the innovations'
+    /// part, which narrows with the periods' noise, and the rest (the
+    /// forms' spread of means, the states' estimation error).
+    noise: f64,
+    fixed: f64,
+}
+
+impl TotalPlan {
+    /// The plan for `f`'s total, `None` without total factors or a
+    /// total variance.
+    fn new(f: &TerritoryFit, dof: f64, spread: f64, basis: f64) -> Option<TotalPlan> {
+        let k_sides = f.total_sides?;
+        let [a0, a1, a2] = f.total_rel_var;
+        let r = f.persistence;
+        let rel_var = a0 + r * (a1 + r * a2);
+        if rel_var <= 0.0 {
+            return None;
+        }
+        let scale = spread * spread * basis;
+        let fixed = f.total_fixed_rel_var.clamp(0.0, rel_var);
+        Some(TotalPlan {
+            targets: k_sides.map(|k| {
+                let target = k * dof;
+                target * target * rel_var * basis
+            }),
+            noise: scale * (rel_var - fixed),
+            fixed: scale * fixed,
+        })
     }
-    let model = spread * spread * rel_var * basis;
-    let targets = k_sides.map(|k| {
-        let target = k * dof;
-        target * target * rel_var * basis
-    });
-    if targets.iter().all(|&t| t <= model) {
-        return 1.0;
+
+    /// The share q of the periods' noise variance `period_var` that keeps
+    /// a period's variance where it was once the shift is drawn, on
+    /// average over the two sides: q v + s^2 = v and q N + F + s^2 = T
+    /// (N, F the total's innovation and fixed parts, T the sides' mean
+    /// target) give q = (v + F - T) / (v - N); at least `MIN_NOISE_KEPT`,
+    /// 1 where no side needs a shift.
+    fn kept_share(&self, period_var: f64) -> f64 {
+        let model = self.noise + self.fixed;
+        let mean_target = 0.5 * (self.targets[0] + self.targets[1]);
+        if mean_target <= model || period_var <= self.noise {
+            return 1.0;
+        }
+        ((period_var + self.fixed - mean_target) / (period_var - self.noise))
+            .clamp(MIN_NOISE_KEPT, 1.0)
     }
-    let mean_target = 0.5 * (targets[0] + targets[1]);
-    let kept = if period_var > model && mean_target > model {
-        ((period_var - mean_target) / (period_var - model)).clamp(MIN_NOISE_KEPT, 1.0)
-    } else {
-        1.0
-    };
-    let needed = targets.map(|t| (t - kept * model).max(0.0));
+
+    /// Each side's shift (the total's relative variance) once the noise
+    /// keeps the share `kept` of its variance.
+    fn needed(&self, kept: f64) -> [f64; 2] {
+        self.targets
+            .map(|t| (t - kept * self.noise - self.fixed).max(0.0))
+    }
+}
+
+/// Whether the chosen form's level has room under `MAX_LEVEL_REL_VAR` for
+/// the shifts `needed` on both sides.
+fn shift_fits(f: &TerritoryFit, needed: [f64; 2]) -> bool {
+    let law = &f.level;
+    let l2 = law.level * law.level;
+    let room = (MAX_LEVEL_REL_VAR - law.cov[0][0] / l2).max(0.0);
+    needed
+        .iter()
+        .all(|need| need * f.total_per_level * f.total_per_level <= room)
+}
+
+/// Add the level shifts `needed` (each side's relative variance of the
+/// total) to every averaged form's level, sized by the form's total per
+/// level and capped at `MAX_LEVEL_REL_VAR`.
+fn add_level_shift(f: &mut TerritoryFit, needed: [f64; 2]) {
+    if needed == [0.0, 0.0] {
+        return;
+    }
     let mut capped = false;
     let alternatives = f
         .alternatives
@@ -261,7 +325,6 @@ fn widen_total(f: &mut TerritoryFit, dof: f64, spread: f64, basis: f64, period_v
             p.insert("level_shift_capped".into(), json!(true));
         }
     }
-    kept
 }
 
 /// Level and trend parameters counted by the degrees-of-freedom
