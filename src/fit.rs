@@ -1093,36 +1093,35 @@ fn fit_territory(
     });
     // As a quadratic in a factor on the smoothing weights (`calibrate`
     // scales the innovations' persistence).
-    let moments: Vec<(f64, f64, [f64; 3])> = forms
+    // Each form's mean total, its variance's parts, and the part of them
+    // from its state's estimation error (with the forms' spread of means,
+    // the part the innovations' scale does not move).
+    let moments: Vec<(f64, f64, [f64; 3], f64)> = forms
         .iter()
         .map(|&(w, f)| {
-            let m: f64 = f.weighted_means(&weights).iter().sum();
-            (w, m, f.total_variance_parts(&weights))
+            let means = f.weighted_means(&weights);
+            let m: f64 = means.iter().sum();
+            let estimation = f.total_estimation_variance(&means);
+            (w, m, f.total_variance_parts(&weights), estimation)
         })
         .collect();
-    // The forms' states' estimation error in the total: with their spread
-    // of means, the part of its variance the innovations' scale does not
-    // move.
-    let estimation: f64 = forms
-        .iter()
-        .map(|&(w, f)| w * f.total_estimation_variance(&f.weighted_means(&weights)))
-        .sum();
+    let estimation: f64 = moments.iter().map(|(w, _, _, e)| w * e).sum();
     // Each form's total over its level held flat (the level shift's size).
     let weight_sum: f64 = weights.iter().sum();
     let per_level: Vec<f64> = forms
         .iter()
         .zip(&moments)
-        .map(|(&(_, f), &(_, m, _))| total_per_level(m, f.level * weight_sum))
+        .map(|(&(_, f), &(_, m, _, _))| total_per_level(m, f.level * weight_sum))
         .collect();
     for (a, p) in alternatives.iter_mut().zip(&per_level[1..]) {
         a.total_per_level = *p;
     }
-    let expected_total: f64 = moments.iter().map(|(w, m, _)| w * m).sum();
+    let expected_total: f64 = moments.iter().map(|(w, m, _, _)| w * m).sum();
     let (total_rel_var, total_fixed_rel_var) = if expected_total > 0.0 {
         let e2 = expected_total * expected_total;
-        let spread: f64 = moments.iter().map(|(w, m, _)| w * m * m).sum::<f64>() - e2;
+        let spread: f64 = moments.iter().map(|(w, m, _, _)| w * m * m).sum::<f64>() - e2;
         let mut parts = [spread.max(0.0) / e2, 0.0, 0.0];
-        for (w, _, v) in &moments {
+        for (w, _, v, _) in &moments {
             for (p, x) in parts.iter_mut().zip(v) {
                 *p += w * x / e2;
             }

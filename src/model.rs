@@ -794,12 +794,7 @@ impl TerritoryModel {
         for (m, z) in out.iter_mut().zip(z) {
             *m = (self.season_sd * z).exp();
         }
-        let total: f64 = self.season.iter().sum();
-        let moved: f64 = self.season.iter().zip(out.iter()).map(|(a, m)| a * m).sum();
-        if total > 0.0 && moved > 0.0 {
-            let norm = total / moved;
-            out.iter_mut().for_each(|m| *m *= norm);
-        }
+        keep_year_total(&self.season, out);
     }
 
     /// The deseasonalised mean `h` periods after the origin with no
@@ -1202,21 +1197,31 @@ impl SeasonError {
 
     /// Multipliers of the indices, by position, for the scores `z` (`dim()`
     /// of them): the indices with the errors added to their logs,
-    /// renormalised to mean 1, over the estimated indices.
+    /// renormalised to the estimated indices' sum, over the estimated
+    /// indices.
     pub fn multipliers(&self, z: &[f64], out: &mut [f64]) {
         out[0] = 1.0;
         for (i, row) in self.chol.iter().enumerate() {
             let e: f64 = row[..=i].iter().zip(z).map(|(l, z)| l * z).sum();
             out[i + 1] = e.exp();
         }
-        let norm = self
-            .index
-            .iter()
-            .zip(out.iter())
-            .map(|(a, m)| a * m)
-            .sum::<f64>()
-            / self.index.len() as f64;
-        out.iter_mut().for_each(|m| *m /= norm);
+        keep_year_total(&self.index, out);
+    }
+}
+
+/// Scale the multipliers of a seasonal `index` (by position) so that the
+/// index's sum over the year is the estimated one: a profile's errors move
+/// the months, not the year (closed positions, at zero, weigh nothing).
+fn keep_year_total(index: &[f64], multipliers: &mut [f64]) {
+    let total: f64 = index.iter().sum();
+    let moved: f64 = index
+        .iter()
+        .zip(multipliers.iter())
+        .map(|(a, m)| a * m)
+        .sum();
+    if total > 0.0 && moved > 0.0 {
+        let norm = total / moved;
+        multipliers.iter_mut().for_each(|m| *m *= norm);
     }
 }
 

@@ -8,7 +8,7 @@
 use serde_json::json;
 
 use super::{round6, TerritoryFit};
-use crate::model::ShockModel;
+use crate::model::{LevelLaw, ShockModel};
 
 /// Largest relative variance of the level after the totals' calibration,
 /// on each side (a standard deviation of half the level): a level shift much
@@ -282,12 +282,16 @@ impl TotalPlan {
 /// Whether the chosen form's level has room under `MAX_LEVEL_REL_VAR` for
 /// the shifts `needed` on both sides.
 fn shift_fits(f: &TerritoryFit, needed: [f64; 2]) -> bool {
-    let law = &f.level;
-    let l2 = law.level * law.level;
-    let room = (MAX_LEVEL_REL_VAR - law.cov[0][0] / l2).max(0.0);
+    let room = level_room(&f.level);
     needed
         .iter()
         .all(|need| need * f.total_per_level * f.total_per_level <= room)
+}
+
+/// The relative variance a level's shift may still add on each side:
+/// `MAX_LEVEL_REL_VAR` less its estimation variance.
+fn level_room(law: &LevelLaw) -> f64 {
+    (MAX_LEVEL_REL_VAR - law.cov[0][0] / (law.level * law.level)).max(0.0)
 }
 
 /// Add the level shifts `needed` (each side's relative variance of the
@@ -306,7 +310,7 @@ fn add_level_shift(f: &mut TerritoryFit, needed: [f64; 2]) {
         // The total's relative variance, as the level's (a growing form's
         // total is more than its level held flat).
         let l2 = law.level * law.level;
-        let room = (MAX_LEVEL_REL_VAR - law.cov[0][0] / l2).max(0.0);
+        let room = level_room(law);
         for (shift, need) in law.shift_var.iter_mut().zip(needed) {
             let want = need * per_level * per_level;
             capped |= want > room;

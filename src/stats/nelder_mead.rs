@@ -220,8 +220,11 @@ impl Simplex {
 
 /// Minimise `f` from `start`, with initial simplex steps `step` per
 /// coordinate; stops after `max_evals` evaluations or when the simplex's
-/// values differ by less than `tol` (absolute).
-pub fn minimize(
+/// values differ by less than `tol` (absolute). The fits drive
+/// [`Simplex`] themselves (`ets::lanes`); this one-search loop is the
+/// reference their tests compare with.
+#[cfg(test)]
+pub(crate) fn minimize(
     mut f: impl FnMut(&[f64]) -> f64,
     start: &[f64],
     step: &[f64],
