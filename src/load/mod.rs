@@ -611,12 +611,23 @@ fn diagnose(
 
 /// The first and last complete periods, and the partial ones dropped at the edges.
 ///
-/// A period at an edge counts as complete when the data reaches to within
-/// the data's typical spacing of its boundary (daily transactions must start
-/// within the first 3 days; weekly totals within the first week).
+/// Data with one date in every period it covers are the periods' totals
+/// (a quarter's sales stamped on its first day, a month's on its last):
+/// each date stands for its whole period, and none is partial. Otherwise a
+/// period at an edge counts as complete when the data reaches to within
+/// the data's typical spacing of its boundary (daily transactions must
+/// start within the first 3 days; weekly totals within the first week).
+/// Until 2026-12-07 period totals were read by the spacing rule too, and
+/// quarters stamped on their first day lost their last quarter whenever
+/// it was a 92-day one (the median spacing, 91 days, is a day short of
+/// it): the zoo's arrivals were forecast from the quarter before.
 fn complete_periods(calendar: &Calendar, dates: &BTreeSet<NaiveDate>) -> (i64, i64, Vec<i64>) {
     let first = *dates.first().expect("non-empty");
     let last = *dates.last().expect("non-empty");
+    let periods: Vec<i64> = dates.iter().map(|&d| calendar.period_of(d)).collect();
+    if periods.windows(2).all(|w| w[0] != w[1]) {
+        return (periods[0], periods[periods.len() - 1], Vec::new());
+    }
     let mut gaps: Vec<i64> = dates
         .iter()
         .zip(dates.iter().skip(1))
@@ -1085,5 +1096,40 @@ mod tests {
         assert_eq!(cal.start_of(p0), d("2020-02-01"));
         assert_eq!(cal.start_of(p1), d("2020-05-01"));
         assert_eq!(dropped.len(), 2);
+    }
+
+    #[test]
+    fn period_totals_stamped_once_a_period_are_all_complete() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // Quarters on their first day, ending on a 92-day quarter: the
+        // median spacing (91 days) is a day short of its length, and the
+        // spacing rule dropped it.
+        let quarters = Calendar::new(PeriodKind::Quarter, 1);
+        let dates: BTreeSet<NaiveDate> = (2000..2010)
+            .flat_map(|y| ["01", "04", "07", "10"].map(|m| d(&format!("{y}-{m}-01"))))
+            .collect();
+        let (p0, p1, dropped) = complete_periods(&quarters, &dates);
+        assert_eq!(cal_range(&quarters, p0, p1), (d("2000-01-01"), d("2009-10-01")));
+        assert!(dropped.is_empty(), "{dropped:?}");
+        // Months on their last day: January's stamp is 30 days into it.
+        let months = Calendar::new(PeriodKind::Month, 1);
+        let ends: BTreeSet<NaiveDate> = (1..=12)
+            .map(|m| months.end_of(months.period_of(d(&format!("2020-{m:02}-01")))))
+            .collect();
+        let (p0, p1, dropped) = complete_periods(&months, &ends);
+        assert_eq!(cal_range(&months, p0, p1), (d("2020-01-01"), d("2020-12-01")));
+        assert!(dropped.is_empty(), "{dropped:?}");
+        // Weekly totals in a monthly calendar are not the months' totals:
+        // a month the weeks stop early in is still partial.
+        let weeks: BTreeSet<NaiveDate> = (0..19)
+            .map(|k| d("2020-01-13") + chrono::Duration::days(7 * k))
+            .collect();
+        let (p0, p1, dropped) = complete_periods(&months, &weeks);
+        assert_eq!(cal_range(&months, p0, p1), (d("2020-02-01"), d("2020-04-01")));
+        assert_eq!(dropped.len(), 2);
+    }
+
+    fn cal_range(cal: &Calendar, p0: i64, p1: i64) -> (NaiveDate, NaiveDate) {
+        (cal.start_of(p0), cal.start_of(p1))
     }
 }
