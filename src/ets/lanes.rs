@@ -153,17 +153,14 @@ mod tests {
         let mut requests = Vec::new();
         for (i, &form) in Form::ALL.iter().enumerate() {
             for (j, n) in [40, 33, 24, 5].into_iter().enumerate() {
+                let search = if (i + j) % 2 == 0 {
+                    Search::Full
+                } else {
+                    Search::Short
+                };
                 requests.push(Request {
-                    a: &a[..n],
-                    form,
-                    growth: &growth,
-                    prior: &prior,
-                    search: if (i + j) % 2 == 0 {
-                        Search::Full
-                    } else {
-                        Search::Short
-                    },
-                    per_year: 12,
+                    search,
+                    ..Request::new(&a[..n], form, &growth, &prior, 12)
                 });
             }
         }

@@ -775,15 +775,7 @@ pub fn fit(
     prior: &FormPriors,
     per_year: usize,
 ) -> Option<EtsFit> {
-    Request {
-        a,
-        form,
-        growth,
-        prior,
-        search: Search::Full,
-        per_year,
-    }
-    .fit()
+    Request::new(a, form, growth, prior, per_year).fit()
 }
 
 /// How long the optimiser searches (it always starts at the default
@@ -820,12 +812,8 @@ impl EtsFit {
         prior: &'a FormPriors,
     ) -> Request<'a> {
         Request {
-            a,
-            form: self.form,
-            growth,
-            prior,
             search: Search::Short,
-            per_year: self.per_year,
+            ..Request::new(a, self.form, growth, prior, self.per_year)
         }
     }
 }
@@ -854,17 +842,32 @@ static NO_GROWTH: Growth = Growth {
 static NO_PRIOR: std::sync::LazyLock<FormPriors> = std::sync::LazyLock::new(FormPriors::none);
 
 impl<'a> Request<'a> {
+    /// `form` to be fitted to `a` (`per_year` periods a year) with the
+    /// group's `growth` and the alpha `prior`, with the full search.
+    pub fn new(
+        a: &'a [f64],
+        form: Form,
+        growth: &'a Growth,
+        prior: &'a FormPriors,
+        per_year: usize,
+    ) -> Self {
+        Self {
+            a,
+            form,
+            growth,
+            prior,
+            search: Search::Full,
+            per_year,
+        }
+    }
+
     /// `form` to be fitted to `a` by its own likelihood alone (no group
     /// growth, no prior on alpha), from the default start with a refit's
     /// budget and tolerance, as [`EtsFit::refit_request`].
     pub fn fresh(a: &'a [f64], form: Form, per_year: usize) -> Self {
         Self {
-            a,
-            form,
-            growth: &NO_GROWTH,
-            prior: &NO_PRIOR,
             search: Search::Short,
-            per_year,
+            ..Self::new(a, form, &NO_GROWTH, &NO_PRIOR, per_year)
         }
     }
 

@@ -70,7 +70,7 @@
 
 use super::lanes::fit_all;
 use super::prior::FormPriors;
-use super::{pool, EtsFit, Form, Growth, Request, Search};
+use super::{pool, EtsFit, Form, Growth, Request};
 use crate::scenario::Criterion;
 use crate::stats::special::{norm_cdf, norm_pdf};
 
@@ -569,14 +569,7 @@ pub fn evaluate(
     let requests: Vec<Request> = Form::ALL
         .iter()
         .filter(|f| held || !f.is_held())
-        .map(|&form| Request {
-            a,
-            form,
-            growth: &growth,
-            prior,
-            search: Search::Full,
-            per_year: season_len,
-        })
+        .map(|&form| Request::new(a, form, &growth, prior, season_len))
         .collect();
     let fits: Vec<EtsFit> = fit_all(&requests).into_iter().flatten().collect();
     if fits.is_empty() {

@@ -1109,7 +1109,10 @@ mod tests {
             .flat_map(|y| ["01", "04", "07", "10"].map(|m| d(&format!("{y}-{m}-01"))))
             .collect();
         let (p0, p1, dropped) = complete_periods(&quarters, &dates);
-        assert_eq!(cal_range(&quarters, p0, p1), (d("2000-01-01"), d("2009-10-01")));
+        assert_eq!(
+            cal_range(&quarters, p0, p1),
+            (d("2000-01-01"), d("2009-10-01"))
+        );
         assert!(dropped.is_empty(), "{dropped:?}");
         // Months on their last day: January's stamp is 30 days into it.
         let months = Calendar::new(PeriodKind::Month, 1);
@@ -1117,7 +1120,10 @@ mod tests {
             .map(|m| months.end_of(months.period_of(d(&format!("2020-{m:02}-01")))))
             .collect();
         let (p0, p1, dropped) = complete_periods(&months, &ends);
-        assert_eq!(cal_range(&months, p0, p1), (d("2020-01-01"), d("2020-12-01")));
+        assert_eq!(
+            cal_range(&months, p0, p1),
+            (d("2020-01-01"), d("2020-12-01"))
+        );
         assert!(dropped.is_empty(), "{dropped:?}");
         // Weekly totals in a monthly calendar are not the months' totals:
         // a month the weeks stop early in is still partial.
@@ -1125,7 +1131,10 @@ mod tests {
             .map(|k| d("2020-01-13") + chrono::Duration::days(7 * k))
             .collect();
         let (p0, p1, dropped) = complete_periods(&months, &weeks);
-        assert_eq!(cal_range(&months, p0, p1), (d("2020-02-01"), d("2020-04-01")));
+        assert_eq!(
+            cal_range(&months, p0, p1),
+            (d("2020-02-01"), d("2020-04-01"))
+        );
         assert_eq!(dropped.len(), 2);
     }
 
