@@ -1144,3 +1144,44 @@ fn rebalance_writes_the_spec_files() {
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(summary.contains("\"forced_moves\": 1"), "{summary}");
 }
+
+#[test]
+fn period_labels_and_quarters_stamped_on_their_first_day_are_whole_periods() {
+    // Quarter labels (2021-Q1 ...), and the same quarters stamped on their
+    // first day: every quarter is read, the last one too (a 92-day
+    // quarter, which the spacing rule for transactions dropped until
+    // session 25), and nothing is said to be partial.
+    let quarterly = "[forecast]\nperiod = \"quarter\"\ntrials = 100\n";
+    for label in [
+        |y, q| format!("{y}-Q{q}"),
+        |y, q| format!("{y}-{:02}-01", 3 * q - 2),
+    ] {
+        let mut sales = String::from("date,territory,amount\n");
+        for y in 2021..2024 {
+            for q in 1..=4 {
+                sales.push_str(&format!("{},T-1,{}\n", label(y, q), 100 + q));
+            }
+        }
+        let c = Case::new(
+            sales.as_bytes(),
+            &format!("[data]\nsales = \"sales.csv\"\n{quarterly}"),
+        );
+        let out = c.validates();
+        assert!(
+            out.contains("periods: 12 complete quarters (2021-01-01 to 2023-10-01)"),
+            "{out}"
+        );
+        assert!(!out.contains("partly covered"), "{out}");
+    }
+    // A month named without its day, in the scenario's format.
+    let mut sales = String::from("date,territory,amount\n");
+    for m in 1..=12 {
+        sales.push_str(&format!("{m:02}/2023,T-1,{}\n", 100 + m));
+    }
+    let c = Case::new(sales.as_bytes(), &scenario("date_format = \"%m/%Y\"", ""));
+    let out = c.validates();
+    assert!(
+        out.contains("periods: 12 complete months (2023-01-01 to 2023-12-01)"),
+        "{out}"
+    );
+}
