@@ -46,6 +46,15 @@ impl Case {
         String::from_utf8(out).unwrap()
     }
 
+    /// A case of `sales` under `scenario` that validates, printing every
+    /// one of `lines`.
+    fn shows(sales: &[u8], scenario: &str, lines: &[&str]) {
+        let out = Case::new(sales, scenario).validates();
+        for line in lines {
+            assert!(out.contains(line), "{line}: {out}");
+        }
+    }
+
     /// Run `command` and assert exit code 2 with every fragment in stderr.
     fn fails(&self, command: &str, fragments: &[&str]) {
         let out = self.path("out");
@@ -444,14 +453,10 @@ fn a_territory_of_only_spaces_is_missing_and_names_differing_by_spaces_are_warne
             "missing territory",
         ],
     );
-    let c = Case::new(
+    Case::shows(
         b"date,territory,amount\n2024-01-05,T-1,100\n2024-02-05,T-2,120\n2024-03-05,T-2 ,90\n",
         &scenario("", ""),
-    );
-    let out = c.validates();
-    assert!(
-        out.contains("territory names 'T-2' and 'T-2 ' differ only by surrounding spaces"),
-        "{out}"
+        &["territory names 'T-2' and 'T-2 ' differ only by surrounding spaces"],
     );
 }
 
@@ -1150,7 +1155,7 @@ fn period_labels_and_quarters_stamped_on_their_first_day_are_whole_periods() {
     // Quarter labels (2021-Q1 ...), and the same quarters stamped on their
     // first day: every quarter is read, the last one too (a 92-day
     // quarter, which the spacing rule for transactions dropped until
-    // session 25), and nothing is said to be partial.
+    // session 25).
     let quarterly = "[forecast]\nperiod = \"quarter\"\ntrials = 100\n";
     for label in [
         |y, q| format!("{y}-Q{q}"),
@@ -1162,26 +1167,42 @@ fn period_labels_and_quarters_stamped_on_their_first_day_are_whole_periods() {
                 sales.push_str(&format!("{},T-1,{}\n", label(y, q), 100 + q));
             }
         }
-        let c = Case::new(
+        // The warnings are on stderr; the summary says which quarters.
+        Case::shows(
             sales.as_bytes(),
             &format!("[data]\nsales = \"sales.csv\"\n{quarterly}"),
+            &["periods: 12 complete quarters (2021-01-01 to 2023-10-01)"],
         );
-        let out = c.validates();
-        assert!(
-            out.contains("periods: 12 complete quarters (2021-01-01 to 2023-10-01)"),
-            "{out}"
-        );
-        assert!(!out.contains("partly covered"), "{out}");
     }
     // A month named without its day, in the scenario's format.
     let mut sales = String::from("date,territory,amount\n");
     for m in 1..=12 {
         sales.push_str(&format!("{m:02}/2023,T-1,{}\n", 100 + m));
     }
-    let c = Case::new(sales.as_bytes(), &scenario("date_format = \"%m/%Y\"", ""));
-    let out = c.validates();
-    assert!(
-        out.contains("periods: 12 complete months (2023-01-01 to 2023-12-01)"),
-        "{out}"
+    Case::shows(
+        sales.as_bytes(),
+        &scenario("date_format = \"%m/%Y\"", ""),
+        &["periods: 12 complete months (2023-01-01 to 2023-12-01)"],
+    );
+}
+
+#[test]
+fn a_file_separated_by_semicolons_reads_decimal_commas() {
+    // A European export: semicolons between fields, commas in numbers.
+    let sales =
+        "date;territory;amount\n2023-01-05;T-1;1234,50\n2023-02-05;T-1;100\n2023-02-06;T-2;0,25\n";
+    Case::shows(
+        sales.as_bytes(),
+        &scenario("", ""),
+        &["3 rows read, 3 used", "revenue 2023: 1334.75 USD"],
+    );
+    // A thousands separator there is a bad amount, quoted as written.
+    let c = Case::new(
+        "date;territory;amount\n2023-01-05;T-1;1.234,50\n".as_bytes(),
+        &scenario("", ""),
+    );
+    c.fails(
+        "validate",
+        &["line 2", "column 'amount'", "found '1.234,50'", "1234,50"],
     );
 }

@@ -1,78 +1,83 @@
 //! Date parsing for input files: ISO `YYYY-MM-DD` always, period labels
-//! (ISO year-month `YYYY-MM`, quarters `YYYY-Qn`), plus the scenario's
-//! `date_format` (a chrono/strftime string, which may include a time of
-//! day that is then ignored, and may name no day: `%Y-%m`, `%b %Y`).
-//! A label or a format without a day stands for its period's first day.
+//! (the ISO year-month `YYYY-MM`; quarters `YYYY-Qn` where the year is the
+//! calendar year), plus the scenario's `date_format` (a chrono/strftime
+//! string, which may include a time of day that is then ignored, and may
+//! name no day: `%Y-%m`, `%b %Y`). A label, or a date in a format without
+//! its day (or its month), stands for its period's first day.
 
-use chrono::{NaiveDate, NaiveDateTime};
-
-/// Specifiers that name a day (or a whole date): a format with none of
-/// them names a month (or a year) and is read as its first day.
-const DAY_SPECIFIERS: [&str; 9] = ["%d", "%e", "%j", "%F", "%D", "%x", "%c", "%s", "%+"];
-
-/// Specifiers that name a month.
-const MONTH_SPECIFIERS: [&str; 4] = ["%m", "%b", "%B", "%h"];
+use chrono::format::{parse, Parsed, StrftimeItems};
+use chrono::NaiveDate;
 
 /// Parses dates in ISO form, as period labels, or in the scenario's format.
 #[derive(Debug, Clone)]
 pub struct DateParser {
     format: Option<String>,
-    format_has_time: bool,
-    /// The format names no day: the text is read with day 1 appended.
-    format_has_day: bool,
+    /// Quarter labels are read (the fiscal year is the calendar year: with
+    /// another, which year a fiscal quarter's label names is a
+    /// convention the data does not state).
+    quarter_labels: bool,
 }
 
 impl DateParser {
-    /// A parser for ISO dates, period labels and, if given, `format`.
-    pub fn new(format: Option<&str>) -> Self {
-        let names =
-            |specifiers: &[&str]| format.is_some_and(|f| specifiers.iter().any(|t| f.contains(t)));
+    /// A parser for ISO dates, period labels and, if given, `format`, for a
+    /// calendar whose fiscal year starts in `fiscal_start_month`.
+    pub fn new(format: Option<&str>, fiscal_start_month: u32) -> Self {
         Self {
             format: format.map(str::to_string),
-            format_has_time: names(&["%H", "%M", "%S", "%I", "%T", "%R", "%p"]),
-            format_has_day: format.is_none() || names(&DAY_SPECIFIERS),
+            quarter_labels: fiscal_start_month == 1,
         }
     }
 
     /// The date in `s`, or `None` if it is in no accepted form.
     pub fn parse(&self, s: &str) -> Option<NaiveDate> {
         let s = s.trim();
-        if let Some(f) = &self.format {
-            let read = if self.format_has_day {
-                self.parse_with(s, f)
-            } else if MONTH_SPECIFIERS.iter().any(|m| f.contains(m)) {
-                // A month's label: its first day.
-                self.parse_with(&format!("{s} 1"), &format!("{f} %d"))
-            } else {
-                // A year's: its first day.
-                self.parse_with(&format!("{s} 1 1"), &format!("{f} %m %d"))
-            };
-            if read.is_some() {
-                return read;
-            }
-        }
-        parse_iso(s).or_else(|| parse_label(s))
-    }
-
-    /// `s` in format `f` (a date-time's date where `f` has a time of day).
-    fn parse_with(&self, s: &str, f: &str) -> Option<NaiveDate> {
-        if self.format_has_time {
-            NaiveDateTime::parse_from_str(s, f).ok().map(|dt| dt.date())
-        } else {
-            NaiveDate::parse_from_str(s, f).ok()
-        }
+        self.format
+            .as_deref()
+            .and_then(|f| parse_in(s, f))
+            .or_else(|| parse_iso(s))
+            .or_else(|| parse_label(s, self.quarter_labels))
     }
 
     /// What this parser accepts, for error messages.
     pub fn describe(&self) -> String {
+        let labels = if self.quarter_labels {
+            "YYYY-MM, YYYY-Qn"
+        } else {
+            "YYYY-MM; quarter labels YYYY-Qn only where fiscal_year_start is 01-01, since a fiscal quarter's label does not say which year it counts from"
+        };
         match &self.format {
             Some(f) => format!(
-                "the format '{f}' (data.date_format), ISO YYYY-MM-DD or a period label (YYYY-MM, YYYY-Qn)"
+                "the format '{f}' (data.date_format), ISO YYYY-MM-DD or a period label ({labels})"
             ),
-            None => "ISO form YYYY-MM-DD or a period label (YYYY-MM, YYYY-Qn; set data.date_format for other forms, e.g. \"%m/%d/%Y\")"
-                .into(),
+            None => format!(
+                "ISO form YYYY-MM-DD or a period label ({labels}; set data.date_format for other forms, e.g. \"%m/%d/%Y\")"
+            ),
         }
     }
+}
+
+/// `s` in the chrono format `f`, a time of day ignored; a date without its
+/// day (a month's label, `%Y-%m`) is the month's first, one without its
+/// month either (`%Y`) the year's, unless the format reads the day
+/// another way (a day of the year, a week and weekday).
+fn parse_in(s: &str, f: &str) -> Option<NaiveDate> {
+    let mut p = Parsed::new();
+    parse(&mut p, s, StrftimeItems::new(f)).ok()?;
+    let by_week_or_ordinal = p.ordinal().is_some()
+        || p.isoweek().is_some()
+        || p.week_from_sun().is_some()
+        || p.week_from_mon().is_some();
+    if !by_week_or_ordinal && p.timestamp().is_none() {
+        if p.month().is_none() {
+            p.set_month(1).ok()?;
+        }
+        if p.day().is_none() {
+            p.set_day(1).ok()?;
+        }
+    }
+    p.to_naive_date()
+        .or_else(|_| p.to_naive_datetime_with_offset(0).map(|t| t.date()))
+        .ok()
 }
 
 /// `YYYY-MM-DD`, optionally followed by a time (`T...` or ` ...`).
@@ -87,29 +92,29 @@ fn parse_iso(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").ok()
 }
 
-/// A period's label, as its first day: the ISO year-month `YYYY-MM`, or a
-/// quarter `YYYY-Qn`, `YYYYQn` or `YYYY Qn` (`q` either case), n from 1
-/// to 4, the calendar year's quarters.
-fn parse_label(s: &str) -> Option<NaiveDate> {
-    let number = |t: &str| -> Option<u32> {
-        (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+/// A period's label, as its first day: the ISO year-month `YYYY-MM`, or,
+/// with `quarters`, a calendar quarter `YYYY-Qn`, `YYYYQn` or `YYYY Qn`
+/// (`q` either case, n from 1 to 4).
+fn parse_label(s: &str, quarters: bool) -> Option<NaiveDate> {
+    let digits = |t: &str, n: usize| -> Option<u32> {
+        (t.len() == n && t.bytes().all(|b| b.is_ascii_digit()))
             .then(|| t.parse().ok())
             .flatten()
     };
-    let (year, rest) = (number(s.get(..4)?)?, s.get(4..)?);
-    let month = match rest.strip_prefix('-').and_then(number) {
-        Some(m) if rest.len() == 3 => m,
-        Some(_) => return None,
-        None => {
+    let (year, rest) = (digits(s.get(..4)?, 4)?, s.get(4..)?);
+    let month = match rest.strip_prefix('-').and_then(|m| digits(m, 2)) {
+        Some(m) => m,
+        None if quarters => {
             let q = rest.strip_prefix(['-', ' ']).unwrap_or(rest);
-            let q = number(q.strip_prefix(['Q', 'q'])?)?;
+            let q = digits(q.strip_prefix(['Q', 'q'])?, 1)?;
             if !(1..=4).contains(&q) {
                 return None;
             }
             3 * q - 2
         }
+        None => return None,
     };
-    NaiveDate::from_ymd_opt(year as i32, month, 1)
+    (year > 0).then(|| NaiveDate::from_ymd_opt(year as i32, month, 1))?
 }
 
 #[cfg(test)]
@@ -118,7 +123,7 @@ mod tests {
 
     #[test]
     fn iso_and_custom_formats() {
-        let p = DateParser::new(Some("%m/%d/%Y"));
+        let p = DateParser::new(Some("%m/%d/%Y"), 1);
         assert_eq!(p.parse("11/8/2016"), NaiveDate::from_ymd_opt(2016, 11, 8));
         assert_eq!(p.parse("2016-11-08"), NaiveDate::from_ymd_opt(2016, 11, 8));
         assert_eq!(p.parse("2016-13-08"), None);
@@ -127,7 +132,7 @@ mod tests {
 
     #[test]
     fn formats_with_a_time_of_day() {
-        let p = DateParser::new(Some("%m/%d/%Y %H:%M"));
+        let p = DateParser::new(Some("%m/%d/%Y %H:%M"), 1);
         assert_eq!(
             p.parse("2/24/2003 0:00"),
             NaiveDate::from_ymd_opt(2003, 2, 24)
@@ -137,7 +142,7 @@ mod tests {
     #[test]
     fn period_labels_are_their_first_day() {
         let first = |y, m| NaiveDate::from_ymd_opt(y, m, 1);
-        let iso = DateParser::new(None);
+        let iso = DateParser::new(None, 1);
         assert_eq!(iso.parse("2019-01"), first(2019, 1));
         assert_eq!(iso.parse("2019-Q3"), first(2019, 7));
         assert_eq!(iso.parse("2019q4"), first(2019, 10));
@@ -150,29 +155,57 @@ mod tests {
         // A format that names no day reads its month's first day, and one
         // that names no month either its year's.
         assert_eq!(
-            DateParser::new(Some("%Y-%m")).parse("2019-02"),
+            DateParser::new(Some("%Y-%m"), 1).parse("2019-02"),
             first(2019, 2)
         );
         assert_eq!(
-            DateParser::new(Some("%b %Y")).parse("Mar 2019"),
+            DateParser::new(Some("%b %Y"), 1).parse("Mar 2019"),
             first(2019, 3)
         );
         assert_eq!(
-            DateParser::new(Some("%m/%Y")).parse("11/2019"),
+            DateParser::new(Some("%m/%Y"), 1).parse("11/2019"),
             first(2019, 11)
         );
-        assert_eq!(DateParser::new(Some("%Y")).parse("2019"), first(2019, 1));
+        assert_eq!(DateParser::new(Some("%Y"), 1).parse("2019"), first(2019, 1));
         assert_eq!(
-            DateParser::new(Some("%b %Y")).parse("2019-03-05"),
+            DateParser::new(Some("%b %Y"), 1).parse("2019-03-05"),
             NaiveDate::from_ymd_opt(2019, 3, 5)
         );
-        assert_eq!(DateParser::new(Some("%b %Y")).parse("Mar 5 2019"), None);
+        assert_eq!(DateParser::new(Some("%b %Y"), 1).parse("Mar 5 2019"), None);
+        // Days and months written with padding flags, and dates by week,
+        // are read as chrono reads them (a text search for "%d" took
+        // "%-d" for a missing day).
+        let jan5 = NaiveDate::from_ymd_opt(2023, 1, 5);
+        assert_eq!(
+            DateParser::new(Some("%m/%-d/%Y"), 1).parse("1/5/2023"),
+            jan5
+        );
+        assert_eq!(
+            DateParser::new(Some("%-m/%-d/%Y"), 1).parse("1/5/2023"),
+            jan5
+        );
+        assert_eq!(DateParser::new(Some("%v"), 1).parse(" 5-Jan-2023"), jan5);
+        assert_eq!(
+            DateParser::new(Some("%G-W%V-%u"), 1).parse("2023-W01-1"),
+            NaiveDate::from_ymd_opt(2023, 1, 2)
+        );
+        assert_eq!(
+            DateParser::new(Some("%-m/%Y"), 1).parse("2/2023"),
+            first(2023, 2)
+        );
+        // Quarter labels only where the fiscal year is the calendar year;
+        // loose labels are not labels.
+        assert_eq!(DateParser::new(None, 4).parse("2019-Q2"), None);
+        assert_eq!(DateParser::new(None, 4).parse("2019-05"), first(2019, 5));
+        for loose in ["2019-Q01", "0000-01", "2019-1 "] {
+            assert_eq!(iso.parse(loose), None, "{loose}");
+        }
     }
 
     #[test]
     fn day_first_is_not_mistaken_for_iso() {
-        let p = DateParser::new(Some("%d-%m-%Y"));
+        let p = DateParser::new(Some("%d-%m-%Y"), 1);
         assert_eq!(p.parse("05-02-2010"), NaiveDate::from_ymd_opt(2010, 2, 5));
-        assert_eq!(DateParser::new(None).parse("05-02-2010"), None);
+        assert_eq!(DateParser::new(None, 1).parse("05-02-2010"), None);
     }
 }

@@ -85,9 +85,9 @@ pub fn load_fixed_moves(
 /// # Errors
 /// As [`load`].
 pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
-    let parser = DateParser::new(data.date_format.as_deref());
+    let parser = DateParser::new(data.date_format.as_deref(), calendar.fiscal_start_month);
     let mut report = LoadReport::default();
-    let sales = sales::load_sales(data)?;
+    let sales = sales::load_sales(data, &parser)?;
     report.tables.push(sales.report.clone());
     sales::warn_of_names_differing_by_spaces(
         &sales.by_key_day,
@@ -611,21 +611,29 @@ fn diagnose(
 
 /// The first and last complete periods, and the partial ones dropped at the edges.
 ///
-/// Data with one date in every period it covers are the periods' totals
-/// (a quarter's sales stamped on its first day, a month's on its last):
-/// each date stands for its whole period, and none is partial. Otherwise a
-/// period at an edge counts as complete when the data reaches to within
-/// the data's typical spacing of its boundary (daily transactions must
-/// start within the first 3 days; weekly totals within the first week).
-/// Until 2026-12-07 period totals were read by the spacing rule too, and
+/// Data stamped once a period, every stamp its period's first day (a
+/// quarter's sales on 1 January, a period label such as `2021-Q1`) or
+/// every stamp its last day, are the periods' totals: each date stands
+/// for its whole period, and none is partial. Otherwise a period at an
+/// edge counts as complete when the data reaches to within the data's
+/// typical spacing of its boundary (daily transactions must start within
+/// the first 3 days; weekly totals within the first week). Until
+/// 2026-12-07 period totals were read by the spacing rule too, and
 /// quarters stamped on their first day lost their last quarter whenever
 /// it was a 92-day one (the median spacing, 91 days, is a day short of
 /// it): the zoo's arrivals were forecast from the quarter before.
+/// Transactions (several dates in a period, or dates anywhere in their
+/// periods) keep the spacing rule, and so does a single date.
 fn complete_periods(calendar: &Calendar, dates: &BTreeSet<NaiveDate>) -> (i64, i64, Vec<i64>) {
     let first = *dates.first().expect("non-empty");
     let last = *dates.last().expect("non-empty");
     let periods: Vec<i64> = dates.iter().map(|&d| calendar.period_of(d)).collect();
-    if periods.windows(2).all(|w| w[0] != w[1]) {
+    let stamped =
+        |edge: &dyn Fn(i64) -> NaiveDate| dates.iter().zip(&periods).all(|(&d, &p)| d == edge(p));
+    if periods.len() >= 2
+        && periods.windows(2).all(|w| w[0] != w[1])
+        && (stamped(&|p| calendar.start_of(p)) || stamped(&|p| calendar.end_of(p)))
+    {
         return (periods[0], periods[periods.len() - 1], Vec::new());
     }
     let mut gaps: Vec<i64> = dates
@@ -1124,6 +1132,20 @@ mod tests {
             .map(|m| months.end_of(months.period_of(d(&format!("2020-{m:02}-01")))))
             .collect();
         assert_eq!(read(&months, &ends), (d("2020-01-01"), d("2020-12-01"), 0));
+        // Once a month, but not on a period's edge: transactions, whose
+        // edge months may be partial (the spacing rule, 22 days of
+        // tolerance here: January's first sale on the 25th drops it), and
+        // so is a single date.
+        let sparse: BTreeSet<NaiveDate> = ["2023-01-25", "2023-02-10", "2023-03-05", "2023-04-20"]
+            .map(d)
+            .into();
+        assert_eq!(
+            read(&months, &sparse),
+            (d("2023-02-01"), d("2023-04-01"), 1)
+        );
+        let one: BTreeSet<NaiveDate> = [d("2023-03-01")].into();
+        let (p0, p1, _) = complete_periods(&months, &one);
+        assert!(p1 < p0, "a single date is no complete month");
         // Weekly totals in a monthly calendar are not the months' totals:
         // the months the weeks start late in and stop early in are partial.
         let weeks: BTreeSet<NaiveDate> = (0..19)

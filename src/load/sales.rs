@@ -306,12 +306,12 @@ fn roll_up<'a>(
     )
 }
 
-/// Read and aggregate the sales table.
+/// Read and aggregate the sales table, its dates read by `parser`.
 ///
 /// # Errors
 /// `Error::Data` naming file, line and column for the first unusable row
 /// (unless `on_bad_rows = "skip"`), or any problem of [`read_table`].
-pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
+pub fn load_sales(data: &DataSpec, parser: &DateParser) -> Result<SalesAggregates> {
     let spec = &data.sales;
     let path = spec.path.as_path();
     let key = key_column(data);
@@ -347,16 +347,48 @@ pub fn load_sales(data: &DataSpec) -> Result<SalesAggregates> {
         &extra,
     )?;
     let sheet = table.sheet.clone();
-    let mut sales =
-        aggregate(data, table.frame, &table.present).map_err(|e| e.in_sheet(sheet.as_deref()))?;
+    let mut sales = aggregate(
+        data,
+        table.frame,
+        &table.present,
+        table.decimal_comma,
+        parser,
+    )
+    .map_err(|e| e.in_sheet(sheet.as_deref()))?;
     sales.report.sheet.clone_from(&sheet);
     sales.sheet = sheet;
     Ok(sales)
 }
 
+/// The column of text amounts with their decimal commas made points.
+const DECIMAL_POINTS: &str = "__amount_points";
+
+/// `df` with its text amounts (a file that writes 1234,56) copied to
+/// [`DECIMAL_POINTS`], their decimal commas made points.
+fn with_decimal_points(mut df: DataFrame, path: &Path) -> Result<DataFrame> {
+    let points: StringChunked = df
+        .column("amount")
+        .map_err(pe(path))?
+        .str()
+        .map_err(pe(path))?
+        .iter()
+        .map(|v| v.map(|v| v.replace(',', ".")))
+        .collect();
+    df.with_column(points.with_name(DECIMAL_POINTS.into()).into_column())
+        .map_err(pe(path))?;
+    Ok(df)
+}
+
 /// Check, count and aggregate the rows of the sales frame `df` (as
-/// [`read_table`] gives it, `present` its optional columns).
-fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<SalesAggregates> {
+/// [`read_table`] gives it, `present` its optional columns; amounts with
+/// a `decimal_comma` where the file writes them so).
+fn aggregate(
+    data: &DataSpec,
+    df: DataFrame,
+    present: &[String],
+    decimal_comma: bool,
+    parser: &DateParser,
+) -> Result<SalesAggregates> {
     let spec = &data.sales;
     let path = spec.path.as_path();
     let key = key_column(data);
@@ -376,8 +408,15 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
         df.column("amount").map_err(pe(path))?.dtype(),
         DataType::String
     );
+    // With decimal commas the amounts are read from a copy with points,
+    // and a bad one is still quoted as the file writes it.
+    let (df, amount) = if amount_text && decimal_comma {
+        (with_decimal_points(df, path)?, DECIMAL_POINTS)
+    } else {
+        (df, "amount")
+    };
     let amount_expr = if amount_text {
-        col("amount")
+        col(amount)
             .str()
             .strip_chars(lit(NULL))
             .cast(DataType::Float64)
@@ -428,7 +467,11 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
         (
             "__bad_amount",
             "amount",
-            "expected a finite number (a plain decimal such as 1234.50)".to_string(),
+            if decimal_comma {
+                "expected a finite number (a plain decimal such as 1234,50: the file is separated by semicolons, so its decimals are commas)".to_string()
+            } else {
+                "expected a finite number (a plain decimal such as 1234.50)".to_string()
+            },
         ),
         (
             "__big_amount",
@@ -490,7 +533,6 @@ fn aggregate(data: &DataSpec, df: DataFrame, present: &[String]) -> Result<Sales
     // reasons above overlap).
     let mut rows_rejected = before_checks - df.height();
 
-    let parser = DateParser::new(data.date_format.as_deref());
     let lf = df.clone().lazy();
     let date_text = col("date").cast(DataType::String).alias("date");
     let by_day = lf
@@ -681,6 +723,7 @@ pub fn cell_text(df: &DataFrame, column: &str, idx: usize) -> String {
         .map(|v| match v {
             AnyValue::Null => String::new(),
             AnyValue::String(s) => s.to_string(),
+            AnyValue::StringOwned(s) => s.to_string(),
             other => other.to_string(),
         })
         .unwrap_or_default()

@@ -92,6 +92,9 @@ pub struct Table {
     pub present: Vec<String>,
     /// The sheet read, when the file is a workbook.
     pub sheet: Option<String>,
+    /// Numbers are written with a decimal comma (a CSV separated by
+    /// semicolons: [`separator`]).
+    pub decimal_comma: bool,
 }
 
 /// The header of an opened file and how to read its columns.
@@ -102,6 +105,8 @@ struct Opened {
     sheet: Option<String>,
     /// The header's row number, for a workbook (a CSV's is line 1).
     header_row: Option<usize>,
+    /// See [`Table::decimal_comma`].
+    decimal_comma: bool,
 }
 
 /// Read `path` (for a workbook, its sheet `sheet`, the first worksheet by
@@ -141,6 +146,7 @@ pub fn read_table(
             header: sheet.header.clone(),
             sheet: Some(sheet.name.clone()),
             header_row: Some(sheet.header_row),
+            decimal_comma: false,
             reader: Box::new(move |cols: &[String]| sheet.frame(&p, cols)),
         }
     } else if path
@@ -159,6 +165,7 @@ pub fn read_table(
             header,
             sheet: None,
             header_row: None,
+            decimal_comma: false,
             reader: Box::new(move |cols: &[String]| {
                 let file = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
                 ParquetReader::new(file)
@@ -180,6 +187,7 @@ pub fn read_table(
             header,
             sheet: None,
             header_row: None,
+            decimal_comma: sep == b';',
             reader: Box::new(move |cols: &[String]| {
                 read_csv_text(&p, text, cols, sep)?
                     .with_row_index(ROW.into(), Some(2))
@@ -188,12 +196,14 @@ pub fn read_table(
         }
     };
     let sheet = opened.sheet.clone();
+    let decimal_comma = opened.decimal_comma;
     let (frame, present) =
         select(path, opened, wanted, extra).map_err(|e| e.in_sheet(sheet.as_deref()))?;
     Ok(Table {
         frame,
         present,
         sheet,
+        decimal_comma,
     })
 }
 
@@ -441,12 +451,18 @@ fn ragged_line(text: &[u8], sep: u8) -> Option<(usize, usize, usize)> {
 }
 
 /// The field separator of `text`: a tab when its header line has tabs and
-/// no commas (Excel's "Unicode text" export), else a comma.
+/// no commas (Excel's "Unicode text" export), a semicolon when it has
+/// semicolons and neither (a European export, whose numbers then have a
+/// decimal comma: [`Table::decimal_comma`]), else a comma.
 fn separator(text: &[u8]) -> u8 {
     let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
     let line = &text[..end];
-    if line.contains(&b'\t') && !line.contains(&b',') {
+    if line.contains(&b',') {
+        b','
+    } else if line.contains(&b'\t') {
         b'\t'
+    } else if line.contains(&b';') {
+        b';'
     } else {
         b','
     }

@@ -23,6 +23,8 @@ pub struct TextTable {
     /// The sheet read, when the file is a workbook.
     pub sheet: Option<String>,
     columns: Vec<(String, Vec<Option<String>>)>,
+    /// Numbers are written with a decimal comma (`source::Table::decimal_comma`).
+    decimal_comma: bool,
     pub report: TableReport,
 }
 
@@ -79,6 +81,10 @@ impl TextTable {
         let rows_read = df.height();
         let from_frame = |df: &DataFrame| {
             Self::from_frame(name, spec, df, &present, rows_read, sheet.clone())
+                .map(|t| Self {
+                    decimal_comma: table.decimal_comma,
+                    ..t
+                })
                 .map_err(|e| e.in_sheet(sheet.as_deref()))
         };
         let all = if unfiltered && !spec.filter.is_empty() {
@@ -134,6 +140,7 @@ impl TextTable {
             spec: spec.clone(),
             lines,
             columns,
+            decimal_comma: false,
             report: TableReport {
                 table: name.into(),
                 path: path.display().to_string(),
@@ -183,7 +190,11 @@ impl TextTable {
     pub fn number(&self, name: &str, i: usize) -> Result<Option<f64>> {
         match self.text(name, i) {
             None => Ok(None),
-            Some(s) => match s.parse::<f64>() {
+            Some(s) => match if self.decimal_comma {
+                s.replace(',', ".").parse::<f64>()
+            } else {
+                s.parse::<f64>()
+            } {
                 Ok(v) if v.is_finite() => Ok(Some(v)),
                 _ => Err(self.error(name, i, format!("found '{s}', expected a finite number"))),
             },
