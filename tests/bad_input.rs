@@ -1174,6 +1174,15 @@ fn period_labels_and_quarters_stamped_on_their_first_day_are_whole_periods() {
             &["periods: 12 complete quarters (2021-01-01 to 2023-10-01)"],
         );
     }
+    // ISO weeks (their Mondays, the calendar's weeks' first days).
+    let weeks: String = (1..=52)
+        .map(|w| format!("2023-W{w:02},T-1,{}\n", 100 + w))
+        .collect();
+    Case::shows(
+        format!("date,territory,amount\n{weeks}").as_bytes(),
+        "[data]\nsales = \"sales.csv\"\n[forecast]\nperiod = \"week\"\ntrials = 100\n",
+        &["periods: 52 complete weeks (2023-01-02 to 2023-12-25)"],
+    );
     // A month named without its day, in the scenario's format.
     let mut sales = String::from("date,territory,amount\n");
     for m in 1..=12 {

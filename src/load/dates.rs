@@ -1,12 +1,12 @@
 //! Date parsing for input files: ISO `YYYY-MM-DD` always, period labels
-//! (the ISO year-month `YYYY-MM`; quarters `YYYY-Qn` where the year is the
-//! calendar year), plus the scenario's `date_format` (a chrono/strftime
+//! (the ISO year-month `YYYY-MM` and week `YYYY-Www`; quarters `YYYY-Qn`
+//! where the year is the calendar year), plus the scenario's `date_format` (a chrono/strftime
 //! string, which may include a time of day that is then ignored, and may
 //! name no day: `%Y-%m`, `%b %Y`). A label, or a date in a format without
 //! its day (or its month), stands for its period's first day.
 
 use chrono::format::{parse, Parsed, StrftimeItems};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Weekday};
 
 /// Parses dates in ISO form, as period labels, or in the scenario's format.
 #[derive(Debug, Clone)]
@@ -41,9 +41,9 @@ impl DateParser {
     /// What this parser accepts, for error messages.
     pub fn describe(&self) -> String {
         let labels = if self.quarter_labels {
-            "YYYY-MM, YYYY-Qn"
+            "YYYY-MM, YYYY-Www, YYYY-Qn"
         } else {
-            "YYYY-MM; quarter labels YYYY-Qn only where fiscal_year_start is 01-01, since a fiscal quarter's label does not say which year it counts from"
+            "YYYY-MM, YYYY-Www; quarter labels YYYY-Qn only where fiscal_year_start is 01-01, since a fiscal quarter's label does not say which year it counts from"
         };
         match &self.format {
             Some(f) => format!(
@@ -67,6 +67,12 @@ fn parse_in(s: &str, f: &str) -> Option<NaiveDate> {
         || p.isoweek().is_some()
         || p.week_from_sun().is_some()
         || p.week_from_mon().is_some();
+    let by_week =
+        p.isoweek().is_some() || p.week_from_sun().is_some() || p.week_from_mon().is_some();
+    if by_week && p.weekday().is_none() {
+        // A week's label: its Monday, the first day of the calendar's weeks.
+        p.set_weekday(Weekday::Mon).ok()?;
+    }
     if !by_week_or_ordinal && p.timestamp().is_none() {
         if p.month().is_none() {
             p.set_month(1).ok()?;
@@ -92,9 +98,10 @@ fn parse_iso(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").ok()
 }
 
-/// A period's label, as its first day: the ISO year-month `YYYY-MM`, or,
-/// with `quarters`, a calendar quarter `YYYY-Qn`, `YYYYQn` or `YYYY Qn`
-/// (`q` either case, n from 1 to 4).
+/// A period's label, as its first day: the ISO year-month `YYYY-MM`, the
+/// ISO week `YYYY-Www` or `YYYYWww` (its Monday), or, with `quarters`, a
+/// calendar quarter `YYYY-Qn`, `YYYYQn` or `YYYY Qn` (`q` either case, n
+/// from 1 to 4).
 fn parse_label(s: &str, quarters: bool) -> Option<NaiveDate> {
     let digits = |t: &str, n: usize| -> Option<u32> {
         (t.len() == n && t.bytes().all(|b| b.is_ascii_digit()))
@@ -102,6 +109,14 @@ fn parse_label(s: &str, quarters: bool) -> Option<NaiveDate> {
             .flatten()
     };
     let (year, rest) = (digits(s.get(..4)?, 4)?, s.get(4..)?);
+    if let Some(week) = rest
+        .strip_prefix(['-'])
+        .unwrap_or(rest)
+        .strip_prefix(['W', 'w'])
+    {
+        // An ISO week: its Monday.
+        return NaiveDate::from_isoywd_opt(year as i32, digits(week, 2)?, Weekday::Mon);
+    }
     let month = match rest.strip_prefix('-').and_then(|m| digits(m, 2)) {
         Some(m) => m,
         None if quarters => {
@@ -193,6 +208,12 @@ mod tests {
             DateParser::new(Some("%-m/%Y"), 1).parse("2/2023"),
             first(2023, 2)
         );
+        // ISO weeks, labelled or in a format without a weekday: Mondays.
+        let monday = NaiveDate::from_ymd_opt(2023, 1, 30);
+        assert_eq!(iso.parse("2023-W05"), monday);
+        assert_eq!(iso.parse("2023w05"), monday);
+        assert_eq!(iso.parse("2023-W54"), None);
+        assert_eq!(DateParser::new(Some("%G-W%V"), 1).parse("2023-W05"), monday);
         // Quarter labels only where the fiscal year is the calendar year;
         // loose labels are not labels.
         assert_eq!(DateParser::new(None, 4).parse("2019-Q2"), None);
