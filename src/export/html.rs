@@ -536,8 +536,11 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
     let models: Vec<String> = by_model.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let trend = fit.rows.iter().filter(|r| r.trend).count();
     let seasonal = fit.rows.iter().filter(|r| r.seasonal).count();
+    // Written of months, read in the scenario's period (quarters' and
+    // weeks' laws, levels and widening are the same).
+    let mut text = String::new();
     let _ = write!(
-        s,
+        text,
         "<p>Models chosen: {}. Each is an exponential-smoothing level model \
          (<i>ETS(error, trend, season)</i>: trend N none, G its region's growth, Ad damped, \
          A linear, M compounding, the last two also with their slope held at its fitted value, \
@@ -588,6 +591,7 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
         fixed(fit.shocks.factor_ar, 2),
         fixed(fit.shocks.mean_correlation, 2)
     );
+    s.push_str(&text.replace("month", &report.meta.period));
     let mut t = Table::new(&[
         "territory",
         "region",

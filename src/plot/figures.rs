@@ -694,7 +694,7 @@ fn fitted_vs_actual(
         x_label: period.to_string(),
         y_label: format!("revenue ({currency})"),
         caption: format!(
-            "Black: the revenue the fit saw; line: the model's fitted mean (each month's \
+            "Black: the revenue the fit saw; line: the model's fitted mean (each {period}'s \
              one-step-ahead level x seasonal index x the residual law's mean). The {} largest \
              territories are shown.",
             crate::report::FITTED_SHOWN
