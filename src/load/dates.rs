@@ -1,9 +1,10 @@
 //! Date parsing for input files: ISO `YYYY-MM-DD` always, period labels
 //! (the ISO year-month `YYYY-MM` and week `YYYY-Www`; quarters `YYYY-Qn`
-//! where the year is the calendar year), plus the scenario's `date_format` (a chrono/strftime
-//! string, which may include a time of day that is then ignored, and may
-//! name no day: `%Y-%m`, `%b %Y`). A label, or a date in a format without
-//! its day (or its month), stands for its period's first day.
+//! where the fiscal year is the calendar year), plus the scenario's
+//! `date_format` (a chrono/strftime string, which may include a time of
+//! day that is then ignored, and may name no day: `%Y-%m`, `%b %Y`). A
+//! label, or a date in a format without its day (or its month, or its
+//! weekday), stands for its period's first day.
 
 use chrono::format::{parse, Parsed, StrftimeItems};
 use chrono::{NaiveDate, Weekday};
@@ -63,17 +64,13 @@ impl DateParser {
 fn parse_in(s: &str, f: &str) -> Option<NaiveDate> {
     let mut p = Parsed::new();
     parse(&mut p, s, StrftimeItems::new(f)).ok()?;
-    let by_week_or_ordinal = p.ordinal().is_some()
-        || p.isoweek().is_some()
-        || p.week_from_sun().is_some()
-        || p.week_from_mon().is_some();
     let by_week =
         p.isoweek().is_some() || p.week_from_sun().is_some() || p.week_from_mon().is_some();
     if by_week && p.weekday().is_none() {
         // A week's label: its Monday, the first day of the calendar's weeks.
         p.set_weekday(Weekday::Mon).ok()?;
     }
-    if !by_week_or_ordinal && p.timestamp().is_none() {
+    if !by_week && p.ordinal().is_none() && p.timestamp().is_none() {
         if p.month().is_none() {
             p.set_month(1).ok()?;
         }
@@ -109,6 +106,9 @@ fn parse_label(s: &str, quarters: bool) -> Option<NaiveDate> {
             .flatten()
     };
     let (year, rest) = (digits(s.get(..4)?, 4)?, s.get(4..)?);
+    if year == 0 {
+        return None;
+    }
     if let Some(week) = rest
         .strip_prefix(['-'])
         .unwrap_or(rest)
@@ -129,7 +129,7 @@ fn parse_label(s: &str, quarters: bool) -> Option<NaiveDate> {
         }
         None => return None,
     };
-    (year > 0).then(|| NaiveDate::from_ymd_opt(year as i32, month, 1))?
+    NaiveDate::from_ymd_opt(year as i32, month, 1)
 }
 
 #[cfg(test)]
