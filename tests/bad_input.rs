@@ -55,6 +55,12 @@ impl Case {
         }
     }
 
+    /// A case of `sales` under the plain monthly scenario that `validate`
+    /// rejects with every one of `fragments`.
+    fn rejects(sales: &str, fragments: &[&str]) {
+        Case::new(sales.as_bytes(), &scenario("", "")).fails("validate", fragments);
+    }
+
     /// Run `command` and assert exit code 2 with every fragment in stderr.
     fn fails(&self, command: &str, fragments: &[&str]) {
         let out = self.path("out");
@@ -493,12 +499,8 @@ fn large_amounts_add_up_exactly_and_too_large_ones_are_bad_rows() {
     // at 1.1e15 is 0.125 (a wrapped or dropped sum would be far off).
     assert!((revenue - 1_119_999_999_999_988.9).abs() < 1.0, "{revenue}");
     for big in ["1e15", "-2000000000000000", "1e308"] {
-        let c = Case::new(
-            format!("date,territory,amount\n2024-01-05,T-1,100\n2024-02-05,T-1,{big}\n").as_bytes(),
-            &scenario("", ""),
-        );
-        c.fails(
-            "validate",
+        Case::rejects(
+            &format!("date,territory,amount\n2024-01-05,T-1,100\n2024-02-05,T-1,{big}\n"),
             &["sales.csv", "line 3", "column 'amount'", big, "below 9e14"],
         );
     }
@@ -1197,21 +1199,27 @@ fn period_labels_and_quarters_stamped_on_their_first_day_are_whole_periods() {
 
 #[test]
 fn a_file_separated_by_semicolons_reads_decimal_commas() {
-    // A European export: semicolons between fields, commas in numbers.
-    let sales =
-        "date;territory;amount\n2023-01-05;T-1;1234,50\n2023-02-05;T-1;100\n2023-02-06;T-2;0,25\n";
+    // A European export: semicolons between fields, commas in numbers,
+    // and a comma inside a quoted column name.
+    let sales = "date;territory;\"Umsatz, EUR\"\n2023-01-05;T-1;1234,50\n2023-02-05;T-1;100\n2023-02-06;T-2;0,25\n";
+    let mapped = "[data]\nsales = \"sales.csv\"\n[data.columns]\ndate = \"date\"\nterritory = \"territory\"\namount = \"Umsatz, EUR\"\n[forecast]\nperiod = \"month\"\ntrials = 100\n";
     Case::shows(
         sales.as_bytes(),
-        &scenario("", ""),
+        mapped,
         &["3 rows read, 3 used", "revenue 2023: 1334.75 USD"],
     );
-    // A thousands separator there is a bad amount, quoted as written.
-    let c = Case::new(
-        "date;territory;amount\n2023-01-05;T-1;1.234,50\n".as_bytes(),
-        &scenario("", ""),
-    );
-    c.fails(
-        "validate",
-        &["line 2", "column 'amount'", "found '1.234,50'", "1234,50"],
-    );
+    // A point there is a thousands separator (1.234 is 1234 where it was
+    // written) or another convention: a bad amount, quoted as written,
+    // never read as 1.234.
+    for point in ["1.234", "1.234,50", "1234.50"] {
+        Case::rejects(
+            &format!("date;territory;amount\n2023-01-05;T-1;{point}\n"),
+            &[
+                "line 2",
+                "column 'amount'",
+                &format!("found '{point}'"),
+                "1234,50",
+            ],
+        );
+    }
 }

@@ -7,7 +7,22 @@
 //! weekday), stands for its period's first day.
 
 use chrono::format::{parse, Parsed, StrftimeItems};
-use chrono::{NaiveDate, Weekday};
+use chrono::{Datelike, NaiveDate, Weekday};
+
+/// The days of a week from Monday, the first day of the calendar's weeks.
+const WEEK_DAYS: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
+/// Years a date may have: four digits (a millisecond timestamp read as
+/// seconds lands in the year 55,000).
+const YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
 
 /// Parses dates in ISO form, as period labels, or in the scenario's format.
 #[derive(Debug, Clone)]
@@ -37,6 +52,7 @@ impl DateParser {
             .and_then(|f| parse_in(s, f))
             .or_else(|| parse_iso(s))
             .or_else(|| parse_label(s, self.quarter_labels))
+            .filter(|d| YEARS.contains(&d.year()))
     }
 
     /// What this parser accepts, for error messages.
@@ -67,8 +83,15 @@ fn parse_in(s: &str, f: &str) -> Option<NaiveDate> {
     let by_week =
         p.isoweek().is_some() || p.week_from_sun().is_some() || p.week_from_mon().is_some();
     if by_week && p.weekday().is_none() {
-        // A week's label: its Monday, the first day of the calendar's weeks.
-        p.set_weekday(Weekday::Mon).ok()?;
+        // A week's label: its first day inside its year, Monday where the
+        // week is whole (the first day of the calendar's weeks); a week 0
+        // or 53 of `%W` or `%U` straddles the year's edge and starts, or
+        // ends, on another day.
+        return WEEK_DAYS.iter().find_map(|&day| {
+            let mut q = p.clone();
+            q.set_weekday(day).ok()?;
+            q.to_naive_date().ok()
+        });
     }
     if !by_week && p.ordinal().is_none() && p.timestamp().is_none() {
         if p.month().is_none() {
@@ -156,71 +179,65 @@ mod tests {
 
     #[test]
     fn period_labels_are_their_first_day() {
-        let first = |y, m| NaiveDate::from_ymd_opt(y, m, 1);
-        let iso = DateParser::new(None, 1);
-        assert_eq!(iso.parse("2019-01"), first(2019, 1));
-        assert_eq!(iso.parse("2019-Q3"), first(2019, 7));
-        assert_eq!(iso.parse("2019q4"), first(2019, 10));
-        assert_eq!(iso.parse("2019 Q1"), first(2019, 1));
-        for bad in [
-            "2019-13", "2019-Q5", "2019-Q", "2019-1", "201901", "19-01", "2019-Q12",
-        ] {
-            assert_eq!(iso.parse(bad), None, "{bad}");
+        // (date_format, text, the date read: year, month, day), with the
+        // fiscal year the calendar year.
+        let cases: [(Option<&str>, &str, Option<(i32, u32, u32)>); 34] = [
+            // Labels.
+            (None, "2019-01", Some((2019, 1, 1))),
+            (None, "2019-Q3", Some((2019, 7, 1))),
+            (None, "2019q4", Some((2019, 10, 1))),
+            (None, "2019 Q1", Some((2019, 1, 1))),
+            (None, "2023-W05", Some((2023, 1, 30))),
+            (None, "2023w05", Some((2023, 1, 30))),
+            (None, "2019-13", None),
+            (None, "2019-Q5", None),
+            (None, "2019-Q", None),
+            (None, "2019-1", None),
+            (None, "201901", None),
+            (None, "19-01", None),
+            (None, "2019-Q12", None),
+            (None, "2019-Q01", None),
+            (None, "0000-01", None),
+            (None, "2023-W54", None),
+            // A format that names no day reads its month's first day, one
+            // that names no month either its year's; ISO input still reads.
+            (Some("%Y-%m"), "2019-02", Some((2019, 2, 1))),
+            (Some("%b %Y"), "Mar 2019", Some((2019, 3, 1))),
+            (Some("%m/%Y"), "11/2019", Some((2019, 11, 1))),
+            (Some("%-m/%Y"), "2/2023", Some((2023, 2, 1))),
+            (Some("%Y"), "2019", Some((2019, 1, 1))),
+            (Some("%b %Y"), "2019-03-05", Some((2019, 3, 5))),
+            (Some("%b %Y"), "Mar 5 2019", None),
+            // Padding flags and dates by week read as chrono reads them (a
+            // text search for "%d" took "%-d" for a missing day).
+            (Some("%m/%-d/%Y"), "1/5/2023", Some((2023, 1, 5))),
+            (Some("%-m/%-d/%Y"), "1/5/2023", Some((2023, 1, 5))),
+            (Some("%v"), " 5-Jan-2023", Some((2023, 1, 5))),
+            (Some("%G-W%V-%u"), "2023-W01-1", Some((2023, 1, 2))),
+            // A week without its weekday: its Monday, or for a %W or %U
+            // week 0 or 53, which straddles the year's edge, its first
+            // day inside the year.
+            (Some("%G-W%V"), "2023-W05", Some((2023, 1, 30))),
+            (Some("%Y-W%W"), "2022-W05", Some((2022, 1, 31))),
+            (Some("%Y-W%W"), "2022-W00", Some((2022, 1, 1))),
+            (Some("%Y-W%U"), "2023-W53", Some((2023, 12, 31))),
+            // A millisecond timestamp read as seconds is no date.
+            (Some("%s"), "1700000000", Some((2023, 11, 14))),
+            (Some("%s"), "1700000000000", None),
+            (Some("%Y-%m-%d"), "55840-11-08", None),
+        ];
+        for (format, text, date) in cases {
+            let expected = date.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d));
+            assert_eq!(
+                DateParser::new(format, 1).parse(text),
+                expected,
+                "{format:?} {text}"
+            );
         }
-        // A format that names no day reads its month's first day, and one
-        // that names no month either its year's.
-        assert_eq!(
-            DateParser::new(Some("%Y-%m"), 1).parse("2019-02"),
-            first(2019, 2)
-        );
-        assert_eq!(
-            DateParser::new(Some("%b %Y"), 1).parse("Mar 2019"),
-            first(2019, 3)
-        );
-        assert_eq!(
-            DateParser::new(Some("%m/%Y"), 1).parse("11/2019"),
-            first(2019, 11)
-        );
-        assert_eq!(DateParser::new(Some("%Y"), 1).parse("2019"), first(2019, 1));
-        assert_eq!(
-            DateParser::new(Some("%b %Y"), 1).parse("2019-03-05"),
-            NaiveDate::from_ymd_opt(2019, 3, 5)
-        );
-        assert_eq!(DateParser::new(Some("%b %Y"), 1).parse("Mar 5 2019"), None);
-        // Days and months written with padding flags, and dates by week,
-        // are read as chrono reads them (a text search for "%d" took
-        // "%-d" for a missing day).
-        let jan5 = NaiveDate::from_ymd_opt(2023, 1, 5);
-        assert_eq!(
-            DateParser::new(Some("%m/%-d/%Y"), 1).parse("1/5/2023"),
-            jan5
-        );
-        assert_eq!(
-            DateParser::new(Some("%-m/%-d/%Y"), 1).parse("1/5/2023"),
-            jan5
-        );
-        assert_eq!(DateParser::new(Some("%v"), 1).parse(" 5-Jan-2023"), jan5);
-        assert_eq!(
-            DateParser::new(Some("%G-W%V-%u"), 1).parse("2023-W01-1"),
-            NaiveDate::from_ymd_opt(2023, 1, 2)
-        );
-        assert_eq!(
-            DateParser::new(Some("%-m/%Y"), 1).parse("2/2023"),
-            first(2023, 2)
-        );
-        // ISO weeks, labelled or in a format without a weekday: Mondays.
-        let monday = NaiveDate::from_ymd_opt(2023, 1, 30);
-        assert_eq!(iso.parse("2023-W05"), monday);
-        assert_eq!(iso.parse("2023w05"), monday);
-        assert_eq!(iso.parse("2023-W54"), None);
-        assert_eq!(DateParser::new(Some("%G-W%V"), 1).parse("2023-W05"), monday);
-        // Quarter labels only where the fiscal year is the calendar year;
-        // loose labels are not labels.
-        assert_eq!(DateParser::new(None, 4).parse("2019-Q2"), None);
-        assert_eq!(DateParser::new(None, 4).parse("2019-05"), first(2019, 5));
-        for loose in ["2019-Q01", "0000-01", "2019-1 "] {
-            assert_eq!(iso.parse(loose), None, "{loose}");
-        }
+        // Quarter labels only where the fiscal year is the calendar year.
+        let fiscal = DateParser::new(None, 4);
+        assert_eq!(fiscal.parse("2019-Q2"), None);
+        assert_eq!(fiscal.parse("2019-05"), NaiveDate::from_ymd_opt(2019, 5, 1));
     }
 
     #[test]

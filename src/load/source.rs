@@ -456,7 +456,18 @@ fn ragged_line(text: &[u8], sep: u8) -> Option<(usize, usize, usize)> {
 /// decimal comma: [`Table::decimal_comma`]), else a comma.
 fn separator(text: &[u8]) -> u8 {
     let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
-    let line = &text[..end];
+    // The header's bytes outside quotes (a quoted name may hold a comma).
+    let mut quoted = false;
+    let line: Vec<u8> = text[..end]
+        .iter()
+        .filter(|&&b| {
+            if b == b'"' {
+                quoted = !quoted;
+            }
+            !quoted && b != b'"'
+        })
+        .copied()
+        .collect();
     if line.contains(&b',') {
         b','
     } else if line.contains(&b'\t') {
@@ -516,9 +527,16 @@ fn read_csv_text(path: &Path, text: Vec<u8>, columns: &[String], sep: u8) -> Res
                 sheet: None,
                 line: Some(line),
                 column: None,
-                message: format!(
-                    "found {found} fields, expected {expected} as in the header (an unquoted comma inside a value, such as 1,234.56? quote the value or drop the thousands separator)"
-                ),
+                message: if sep == b',' {
+                    format!(
+                        "found {found} fields, expected {expected} as in the header (an unquoted comma inside a value, such as 1,234.56? quote the value or drop the thousands separator)"
+                    )
+                } else {
+                    format!(
+                        "found {found} fields, expected {expected} as in the header (an unquoted '{}' inside a value? quote the value)",
+                        sep as char
+                    )
+                },
             },
             None => Error::data(path, format!("cannot parse CSV: {e}")),
         })

@@ -190,14 +190,22 @@ impl TextTable {
     pub fn number(&self, name: &str, i: usize) -> Result<Option<f64>> {
         match self.text(name, i) {
             None => Ok(None),
-            Some(s) => match if self.decimal_comma {
-                s.replace(',', ".").parse::<f64>()
-            } else {
-                s.parse::<f64>()
-            } {
-                Ok(v) if v.is_finite() => Ok(Some(v)),
-                _ => Err(self.error(name, i, format!("found '{s}', expected a finite number"))),
-            },
+            Some(s) => {
+                let read = if self.decimal_comma {
+                    super::sales::decimal_point(s).and_then(|v| v.parse::<f64>().ok())
+                } else {
+                    s.parse::<f64>().ok()
+                };
+                match read {
+                    Some(v) if v.is_finite() => Ok(Some(v)),
+                    _ if self.decimal_comma => Err(self.error(
+                        name,
+                        i,
+                        format!("found '{s}', expected a finite number with a decimal comma and no thousands separator (the file is separated by semicolons)"),
+                    )),
+                    _ => Err(self.error(name, i, format!("found '{s}', expected a finite number"))),
+                }
+            }
         }
     }
 
