@@ -181,7 +181,8 @@ mod tests {
     fn period_labels_are_their_first_day() {
         // (date_format, text, the date read: year, month, day), with the
         // fiscal year the calendar year.
-        let cases: [(Option<&str>, &str, Option<(i32, u32, u32)>); 34] = [
+        type Case<'a> = (Option<&'a str>, &'a str, Option<(i32, u32, u32)>);
+        let cases: [Case; 34] = [
             // Labels.
             (None, "2019-01", Some((2019, 1, 1))),
             (None, "2019-Q3", Some((2019, 7, 1))),
