@@ -9,6 +9,8 @@
 use chrono::format::{parse, Parsed, StrftimeItems};
 use chrono::{Datelike, NaiveDate, Weekday};
 
+use crate::calendar::PeriodKind;
+
 /// The days of a week from Monday, the first day of the calendar's weeks.
 const WEEK_DAYS: [Weekday; 7] = [
     Weekday::Mon,
@@ -25,6 +27,38 @@ const WEEK_DAYS: [Weekday; 7] = [
 const YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
 
 /// Parses dates in ISO form, as period labels, or in the scenario's format.
+/// How much time a date read names: a day, or a whole week, month,
+/// quarter or year (a label, or a format without its day or month).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Span {
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl Span {
+    /// A calendar period's span.
+    pub fn of(kind: PeriodKind) -> Self {
+        match kind {
+            PeriodKind::Week => Span::Week,
+            PeriodKind::Month => Span::Month,
+            PeriodKind::Quarter => Span::Quarter,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Span::Day => "day",
+            Span::Week => "week",
+            Span::Month => "month",
+            Span::Quarter => "quarter",
+            Span::Year => "year",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DateParser {
     format: Option<String>,
@@ -32,27 +66,36 @@ pub struct DateParser {
     /// another, which year a fiscal quarter's label names is a
     /// convention the data does not state).
     quarter_labels: bool,
+    /// The most time a date may name: a sales table's dates no more than
+    /// its calendar's period (a quarter's total dated by its label in a
+    /// monthly calendar would sit in its first month and leave the other
+    /// two empty); an event's date (a rep's start, a deal's close) any.
+    coarsest: Span,
 }
 
 impl DateParser {
     /// A parser for ISO dates, period labels and, if given, `format`, for a
-    /// calendar whose fiscal year starts in `fiscal_start_month`.
-    pub fn new(format: Option<&str>, fiscal_start_month: u32) -> Self {
+    /// calendar whose fiscal year starts in `fiscal_start_month`, of dates
+    /// naming no more than `coarsest`.
+    pub fn new(format: Option<&str>, fiscal_start_month: u32, coarsest: Span) -> Self {
         Self {
             format: format.map(str::to_string),
             quarter_labels: fiscal_start_month == 1,
+            coarsest,
         }
     }
 
-    /// The date in `s`, or `None` if it is in no accepted form.
+    /// The date in `s` (a period's first day where it names a period), or
+    /// `None` if it is in no accepted form.
     pub fn parse(&self, s: &str) -> Option<NaiveDate> {
         let s = s.trim();
-        self.format
+        let (date, span) = self
+            .format
             .as_deref()
             .and_then(|f| parse_in(s, f))
-            .or_else(|| parse_iso(s))
-            .or_else(|| parse_label(s, self.quarter_labels))
-            .filter(|d| YEARS.contains(&d.year()))
+            .or_else(|| parse_iso(s).map(|d| (d, Span::Day)))
+            .or_else(|| parse_label(s, self.quarter_labels))?;
+        (span <= self.coarsest && YEARS.contains(&date.year())).then_some(date)
     }
 
     /// What this parser accepts, for error messages.
@@ -62,12 +105,17 @@ impl DateParser {
         } else {
             "YYYY-MM, YYYY-Www; quarter labels YYYY-Qn only where fiscal_year_start is 01-01, since a fiscal quarter's label does not say which year it counts from"
         };
+        let within = if self.coarsest < Span::Year {
+            format!(", naming no more than a {}", self.coarsest.name())
+        } else {
+            String::new()
+        };
         match &self.format {
             Some(f) => format!(
-                "the format '{f}' (data.date_format), ISO YYYY-MM-DD or a period label ({labels})"
+                "the format '{f}' (data.date_format), ISO YYYY-MM-DD or a period label ({labels}){within}"
             ),
             None => format!(
-                "ISO form YYYY-MM-DD or a period label ({labels}; set data.date_format for other forms, e.g. \"%m/%d/%Y\")"
+                "ISO form YYYY-MM-DD or a period label ({labels}; set data.date_format for other forms, e.g. \"%m/%d/%Y\"){within}"
             ),
         }
     }
@@ -77,7 +125,7 @@ impl DateParser {
 /// day (a month's label, `%Y-%m`) is the month's first, one without its
 /// month either (`%Y`) the year's, unless the format reads the day
 /// another way (a day of the year, a week and weekday).
-fn parse_in(s: &str, f: &str) -> Option<NaiveDate> {
+fn parse_in(s: &str, f: &str) -> Option<(NaiveDate, Span)> {
     let mut p = Parsed::new();
     parse(&mut p, s, StrftimeItems::new(f)).ok()?;
     let by_week =
@@ -90,20 +138,25 @@ fn parse_in(s: &str, f: &str) -> Option<NaiveDate> {
         return WEEK_DAYS.iter().find_map(|&day| {
             let mut q = p.clone();
             q.set_weekday(day).ok()?;
-            q.to_naive_date().ok()
+            Some((q.to_naive_date().ok()?, Span::Week))
         });
     }
+    let mut span = Span::Day;
     if !by_week && p.ordinal().is_none() && p.timestamp().is_none() {
         if p.month().is_none() {
             p.set_month(1).ok()?;
+            span = Span::Year;
         }
         if p.day().is_none() {
             p.set_day(1).ok()?;
+            span = span.max(Span::Month);
         }
     }
-    p.to_naive_date()
+    let date = p
+        .to_naive_date()
         .or_else(|_| p.to_naive_datetime_with_offset(0).map(|t| t.date()))
-        .ok()
+        .ok()?;
+    Some((date, span))
 }
 
 /// `YYYY-MM-DD`, optionally followed by a time (`T...` or ` ...`).
@@ -122,7 +175,7 @@ fn parse_iso(s: &str) -> Option<NaiveDate> {
 /// ISO week `YYYY-Www` or `YYYYWww` (its Monday), or, with `quarters`, a
 /// calendar quarter `YYYY-Qn`, `YYYYQn` or `YYYY Qn` (`q` either case, n
 /// from 1 to 4).
-fn parse_label(s: &str, quarters: bool) -> Option<NaiveDate> {
+fn parse_label(s: &str, quarters: bool) -> Option<(NaiveDate, Span)> {
     let digits = |t: &str, n: usize| -> Option<u32> {
         (t.len() == n && t.bytes().all(|b| b.is_ascii_digit()))
             .then(|| t.parse().ok())
@@ -138,21 +191,22 @@ fn parse_label(s: &str, quarters: bool) -> Option<NaiveDate> {
         .strip_prefix(['W', 'w'])
     {
         // An ISO week: its Monday.
-        return NaiveDate::from_isoywd_opt(year as i32, digits(week, 2)?, Weekday::Mon);
+        let monday = NaiveDate::from_isoywd_opt(year as i32, digits(week, 2)?, Weekday::Mon)?;
+        return Some((monday, Span::Week));
     }
-    let month = match rest.strip_prefix('-').and_then(|m| digits(m, 2)) {
-        Some(m) => m,
+    let (month, span) = match rest.strip_prefix('-').and_then(|m| digits(m, 2)) {
+        Some(m) => (m, Span::Month),
         None if quarters => {
             let q = rest.strip_prefix(['-', ' ']).unwrap_or(rest);
             let q = digits(q.strip_prefix(['Q', 'q'])?, 1)?;
             if !(1..=4).contains(&q) {
                 return None;
             }
-            3 * q - 2
+            (3 * q - 2, Span::Quarter)
         }
         None => return None,
     };
-    NaiveDate::from_ymd_opt(year as i32, month, 1)
+    Some((NaiveDate::from_ymd_opt(year as i32, month, 1)?, span))
 }
 
 #[cfg(test)]
@@ -161,7 +215,7 @@ mod tests {
 
     #[test]
     fn iso_and_custom_formats() {
-        let p = DateParser::new(Some("%m/%d/%Y"), 1);
+        let p = DateParser::new(Some("%m/%d/%Y"), 1, Span::Year);
         assert_eq!(p.parse("11/8/2016"), NaiveDate::from_ymd_opt(2016, 11, 8));
         assert_eq!(p.parse("2016-11-08"), NaiveDate::from_ymd_opt(2016, 11, 8));
         assert_eq!(p.parse("2016-13-08"), None);
@@ -170,7 +224,7 @@ mod tests {
 
     #[test]
     fn formats_with_a_time_of_day() {
-        let p = DateParser::new(Some("%m/%d/%Y %H:%M"), 1);
+        let p = DateParser::new(Some("%m/%d/%Y %H:%M"), 1, Span::Year);
         assert_eq!(
             p.parse("2/24/2003 0:00"),
             NaiveDate::from_ymd_opt(2003, 2, 24)
@@ -230,21 +284,42 @@ mod tests {
         for (format, text, date) in cases {
             let expected = date.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d));
             assert_eq!(
-                DateParser::new(format, 1).parse(text),
+                DateParser::new(format, 1, Span::Year).parse(text),
                 expected,
                 "{format:?} {text}"
             );
         }
+        // A sales table's dates name no more than its calendar's period.
+        let monthly = |format| DateParser::new(format, 1, Span::of(PeriodKind::Month));
+        assert_eq!(monthly(None).parse("2019-Q2"), None);
+        assert_eq!(monthly(Some("%Y")).parse("2019"), None);
+        assert_eq!(
+            monthly(None).parse("2019-05"),
+            NaiveDate::from_ymd_opt(2019, 5, 1)
+        );
+        assert_eq!(
+            monthly(None).parse("2019-W05"),
+            NaiveDate::from_ymd_opt(2019, 1, 28)
+        );
+        let weekly = DateParser::new(Some("%Y-%m"), 1, Span::of(PeriodKind::Week));
+        assert_eq!(weekly.parse("2019-05"), None);
+        assert_eq!(
+            weekly.parse("2019-05-06"),
+            NaiveDate::from_ymd_opt(2019, 5, 6)
+        );
         // Quarter labels only where the fiscal year is the calendar year.
-        let fiscal = DateParser::new(None, 4);
+        let fiscal = DateParser::new(None, 4, Span::Year);
         assert_eq!(fiscal.parse("2019-Q2"), None);
         assert_eq!(fiscal.parse("2019-05"), NaiveDate::from_ymd_opt(2019, 5, 1));
     }
 
     #[test]
     fn day_first_is_not_mistaken_for_iso() {
-        let p = DateParser::new(Some("%d-%m-%Y"), 1);
+        let p = DateParser::new(Some("%d-%m-%Y"), 1, Span::Year);
         assert_eq!(p.parse("05-02-2010"), NaiveDate::from_ymd_opt(2010, 2, 5));
-        assert_eq!(DateParser::new(None, 1).parse("05-02-2010"), None);
+        assert_eq!(
+            DateParser::new(None, 1, Span::Year).parse("05-02-2010"),
+            None
+        );
     }
 }

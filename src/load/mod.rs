@@ -16,7 +16,7 @@ pub use source::regular_file;
 mod tables;
 pub mod trials;
 
-pub use dates::DateParser;
+pub use dates::{DateParser, Span};
 pub use excel::{is_workbook, WORKBOOK_EXTENSIONS};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -85,9 +85,13 @@ pub fn load_fixed_moves(
 /// # Errors
 /// As [`load`].
 pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
-    let parser = DateParser::new(data.date_format.as_deref(), calendar.fiscal_start_month);
+    // Sales dates name no more than a period; events' dates (a rep's
+    // start, a deal's close) any span.
+    let format = data.date_format.as_deref();
+    let sales_dates = DateParser::new(format, calendar.fiscal_start_month, Span::of(calendar.kind));
+    let parser = DateParser::new(format, calendar.fiscal_start_month, Span::Year);
     let mut report = LoadReport::default();
-    let sales = sales::load_sales(data, &parser)?;
+    let sales = sales::load_sales(data, &sales_dates)?;
     report.tables.push(sales.report.clone());
     sales::warn_of_names_differing_by_spaces(
         &sales.by_key_day,
