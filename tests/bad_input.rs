@@ -1208,6 +1208,17 @@ fn a_file_separated_by_semicolons_reads_decimal_commas() {
         mapped,
         &["3 rows read, 3 used", "revenue 2023: 1334.75 USD"],
     );
+    // Excel's `sep=;` first line names the separator; lines are still
+    // counted in the file.
+    Case::shows(
+        format!("sep=;\n{}", sales.replace("\"Umsatz, EUR\"", "amount")).as_bytes(),
+        &scenario("", ""),
+        &["3 rows read, 3 used", "revenue 2023: 1334.75 USD"],
+    );
+    Case::rejects(
+        "sep=;\ndate;territory;amount\n2023-01-05;T-1;12\n2023-02-05;T-1;x\n",
+        &["line 4", "column 'amount'", "found 'x'"],
+    );
     // A point there is a thousands separator (1.234 is 1234 where it was
     // written) or another convention: a bad amount, quoted as written,
     // never read as 1.234.

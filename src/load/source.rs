@@ -179,7 +179,12 @@ pub fn read_table(
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         not_a_known_binary(path, &bytes)?;
         let text = normalised_line_ends(decode(path, bytes, encoding)?);
-        let sep = separator(&text);
+        // The header's line: the first, or the second after an Excel
+        // `sep=` line naming the separator.
+        let (sep, text, header_line) = match declared_separator(&text) {
+            Some((sep, rest)) => (sep, text[rest..].to_vec(), 2),
+            None => (separator(&text), text, 1),
+        };
         let text = trimmed_header(text, sep);
         let header = csv_header(path, &text, sep)?;
         let p = path.to_path_buf();
@@ -189,8 +194,8 @@ pub fn read_table(
             header_row: None,
             decimal_comma: sep == b';',
             reader: Box::new(move |cols: &[String]| {
-                read_csv_text(&p, text, cols, sep)?
-                    .with_row_index(ROW.into(), Some(2))
+                read_csv_text(&p, text, cols, sep, header_line)?
+                    .with_row_index(ROW.into(), Some(header_line as IdxSize + 1))
                     .map_err(|e| Error::data(&p, format!("cannot number the rows: {e}")))
             }),
         }
@@ -450,6 +455,17 @@ fn ragged_line(text: &[u8], sep: u8) -> Option<(usize, usize, usize)> {
     })
 }
 
+/// The separator an Excel `sep=X` first line names (X one byte), and
+/// where the line after it starts; `None` without such a line.
+fn declared_separator(text: &[u8]) -> Option<(u8, usize)> {
+    let end = text.iter().position(|&b| b == b'\n')?;
+    let line = text[..end].strip_suffix(b"\r").unwrap_or(&text[..end]);
+    match line {
+        [b's', b'e', b'p', b'=', sep] => Some((*sep, end + 1)),
+        _ => None,
+    }
+}
+
 /// The field separator of `text`: a tab when its header line has tabs and
 /// no commas (Excel's "Unicode text" export), a semicolon when it has
 /// semicolons and neither (a European export, whose numbers then have a
@@ -509,7 +525,15 @@ fn csv_header(path: &Path, text: &[u8], sep: u8) -> Result<Vec<String>> {
     Ok(names)
 }
 
-fn read_csv_text(path: &Path, text: Vec<u8>, columns: &[String], sep: u8) -> Result<DataFrame> {
+/// The CSV `text` (its header on file line `header_line`) read as text
+/// columns.
+fn read_csv_text(
+    path: &Path,
+    text: Vec<u8>,
+    columns: &[String],
+    sep: u8,
+    header_line: usize,
+) -> Result<DataFrame> {
     let cols: Arc<[PlSmallStr]> = columns
         .iter()
         .map(|c| PlSmallStr::from(c.as_str()))
@@ -525,7 +549,7 @@ fn read_csv_text(path: &Path, text: Vec<u8>, columns: &[String], sep: u8) -> Res
             Some((line, found, expected)) => Error::Data {
                 file: path.to_path_buf(),
                 sheet: None,
-                line: Some(line),
+                line: Some(line + header_line - 1),
                 column: None,
                 message: if sep == b',' {
                     format!(
