@@ -1219,6 +1219,28 @@ fn a_file_separated_by_semicolons_reads_decimal_commas() {
         "sep=;\ndate;territory;amount\n2023-01-05;T-1;12\n2023-02-05;T-1;x\n",
         &["line 4", "column 'amount'", "found 'x'"],
     );
+    // The other tables read their numbers the same way.
+    let c = Case::new(
+        b"date;territory;amount;account\n2023-01-05;T-1;12,5;a1\n2023-02-05;T-1;3;a1\n2023-03-05;T-1;4;a1\n",
+        &scenario(
+            "accounts = \"accounts.csv\"\n[data.columns]\ndate = \"date\"\nterritory = \"territory\"\namount = \"amount\"\naccount = \"account\"",
+            "",
+        ),
+    );
+    c.write(
+        "accounts.csv",
+        "account;territory;potential\na1;T-1;1.500\n",
+    );
+    c.fails(
+        "validate",
+        &[
+            "accounts.csv",
+            "line 2",
+            "column 'potential'",
+            "found '1.500'",
+            "1234,50",
+        ],
+    );
     // A point there is a thousands separator (1.234 is 1234 where it was
     // written) or another convention: a bad amount, quoted as written,
     // never read as 1.234.

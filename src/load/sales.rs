@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::dates::DateParser;
-use super::source::{read_table, Wanted, ROW};
+use super::source::{decimal_point, read_table, Wanted, DECIMAL_COMMA_NUMBER, ROW};
 use crate::error::{Error, Result};
 use crate::history::TableReport;
 use crate::scenario::{BadRows, DataSpec, TableSpec, TerritoryFrom};
@@ -364,7 +364,8 @@ pub fn load_sales(data: &DataSpec, parser: &DateParser) -> Result<SalesAggregate
 const DECIMAL_POINTS: &str = "__amount_points";
 
 /// `df` with its text amounts (a file that writes 1234,56) copied to
-/// [`DECIMAL_POINTS`] as [`decimal_point`] reads them.
+/// [`DECIMAL_POINTS`] as [`decimal_point`] reads them (missing where it
+/// refuses one: a bad amount).
 fn with_decimal_points(mut df: DataFrame, path: &Path) -> Result<DataFrame> {
     let points: StringChunked = df
         .column("amount")
@@ -372,19 +373,11 @@ fn with_decimal_points(mut df: DataFrame, path: &Path) -> Result<DataFrame> {
         .str()
         .map_err(pe(path))?
         .iter()
-        .map(|v| v.map(|v| decimal_point(v).unwrap_or_else(|| "not a number".into())))
+        .map(|v| v.and_then(decimal_point))
         .collect();
     df.with_column(points.with_name(DECIMAL_POINTS.into()).into_column())
         .map_err(pe(path))?;
     Ok(df)
-}
-
-/// A number written with a decimal comma (`1234,56`) with a decimal point
-/// instead; `None` for one with a point, which in such a file is a
-/// thousands separator (`1.234` is 1234 in the writer's locale) or a
-/// mix of the two conventions, and either way not a number to guess at.
-pub fn decimal_point(v: &str) -> Option<String> {
-    (!v.contains('.')).then(|| v.replace(',', "."))
 }
 
 /// Check, count and aggregate the rows of the sales frame `df` (as
@@ -476,7 +469,7 @@ fn aggregate(
             "__bad_amount",
             "amount",
             if decimal_comma {
-                "expected a finite number (a plain decimal such as 1234,50, without a thousands separator: the file is separated by semicolons, so its decimals are commas)".to_string()
+                format!("expected {DECIMAL_COMMA_NUMBER}")
             } else {
                 "expected a finite number (a plain decimal such as 1234.50)".to_string()
             },

@@ -181,9 +181,13 @@ pub fn read_table(
         let text = normalised_line_ends(decode(path, bytes, encoding)?);
         // The header's line: the first, or the second after an Excel
         // `sep=` line naming the separator.
-        let (sep, text, header_line) = match declared_separator(&text) {
-            Some((sep, rest)) => (sep, text[rest..].to_vec(), 2),
-            None => (separator(&text), text, 1),
+        let mut text = text;
+        let (sep, header_line) = match declared_separator(&text) {
+            Some((sep, rest)) => {
+                text.drain(..rest);
+                (sep, 2)
+            }
+            None => (separator(&text), 1),
         };
         let text = trimmed_header(text, sep);
         let header = csv_header(path, &text, sep)?;
@@ -454,6 +458,19 @@ fn ragged_line(text: &[u8], sep: u8) -> Option<(usize, usize, usize)> {
         (!l.is_empty() && found != expected).then_some((i + 2, found, expected))
     })
 }
+
+/// A number written with a decimal comma (`1234,56`, in a
+/// [`Table::decimal_comma`] file) with a decimal point instead; `None`
+/// for one with a point, which in such a file is a thousands separator
+/// (`1.234` is 1234 in the writer's locale) or a mix of the two
+/// conventions, and either way not a number to guess at.
+pub fn decimal_point(v: &str) -> Option<String> {
+    (!v.contains('.')).then(|| v.replace(',', "."))
+}
+
+/// What a number in a [`Table::decimal_comma`] file must look like, for
+/// messages about one that does not.
+pub const DECIMAL_COMMA_NUMBER: &str = "a finite number with a decimal comma such as 1234,50 and no thousands separator (the file is separated by semicolons)";
 
 /// The separator an Excel `sep=X` first line names (X one byte), and
 /// where the line after it starts; `None` without such a line.

@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use super::dates::DateParser;
 use super::sales::apply_filter;
-use super::source::{read_table, Wanted, ROW};
+use super::source::{decimal_point, read_table, Wanted, DECIMAL_COMMA_NUMBER, ROW};
 use crate::error::{Error, Result};
 use crate::history::TableReport;
 use crate::scenario::{Encoding, TableSpec};
@@ -77,15 +77,20 @@ impl TextTable {
             &wanted,
             &extra,
         )?;
-        let (df, present, sheet) = (table.frame, table.present, table.sheet);
+        let (df, present, sheet, decimal_comma) =
+            (table.frame, table.present, table.sheet, table.decimal_comma);
         let rows_read = df.height();
         let from_frame = |df: &DataFrame| {
-            Self::from_frame(name, spec, df, &present, rows_read, sheet.clone())
-                .map(|t| Self {
-                    decimal_comma: table.decimal_comma,
-                    ..t
-                })
-                .map_err(|e| e.in_sheet(sheet.as_deref()))
+            Self::from_frame(
+                name,
+                spec,
+                df,
+                &present,
+                rows_read,
+                sheet.clone(),
+                decimal_comma,
+            )
+            .map_err(|e| e.in_sheet(sheet.as_deref()))
         };
         let all = if unfiltered && !spec.filter.is_empty() {
             Some(from_frame(&df)?)
@@ -105,6 +110,7 @@ impl TextTable {
         present: &[String],
         rows_read: usize,
         sheet: Option<String>,
+        decimal_comma: bool,
     ) -> Result<Self> {
         let path = spec.path.as_path();
         let lines = df
@@ -140,7 +146,7 @@ impl TextTable {
             spec: spec.clone(),
             lines,
             columns,
-            decimal_comma: false,
+            decimal_comma,
             report: TableReport {
                 table: name.into(),
                 path: path.display().to_string(),
@@ -191,19 +197,15 @@ impl TextTable {
         match self.text(name, i) {
             None => Ok(None),
             Some(s) => {
-                let read = if self.decimal_comma {
-                    super::sales::decimal_point(s).and_then(|v| v.parse::<f64>().ok())
+                let (read, expected) = if self.decimal_comma {
+                    let read = decimal_point(s).and_then(|v| v.parse::<f64>().ok());
+                    (read, DECIMAL_COMMA_NUMBER)
                 } else {
-                    s.parse::<f64>().ok()
+                    (s.parse::<f64>().ok(), "a finite number")
                 };
                 match read {
                     Some(v) if v.is_finite() => Ok(Some(v)),
-                    _ if self.decimal_comma => Err(self.error(
-                        name,
-                        i,
-                        format!("found '{s}', expected a finite number with a decimal comma and no thousands separator (the file is separated by semicolons)"),
-                    )),
-                    _ => Err(self.error(name, i, format!("found '{s}', expected a finite number"))),
+                    _ => Err(self.error(name, i, format!("found '{s}', expected {expected}"))),
                 }
             }
         }
