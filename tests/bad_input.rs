@@ -1201,7 +1201,7 @@ fn period_labels_and_quarters_stamped_on_their_first_day_are_whole_periods() {
 fn a_file_separated_by_semicolons_reads_decimal_commas() {
     // A European export: semicolons between fields, commas in numbers,
     // and a comma inside a quoted column name.
-    let sales = "date;territory;\"Umsatz, EUR\"\n2023-01-05;T-1;1234,50\n2023-02-05;T-1;100\n2023-02-06;T-2;0,25\n";
+    let sales = "date;territory;\"Umsatz, EUR\"\n2023-01-05;T-1;1.234,50 €\n2023-02-05;T-1;100\n2023-02-06;T-2;0,25\n";
     let mapped = "[data]\nsales = \"sales.csv\"\n[data.columns]\ndate = \"date\"\nterritory = \"territory\"\namount = \"Umsatz, EUR\"\n[forecast]\nperiod = \"month\"\ntrials = 100\n";
     Case::shows(
         sales.as_bytes(),
@@ -1242,9 +1242,9 @@ fn a_file_separated_by_semicolons_reads_decimal_commas() {
         ],
     );
     // A point there is a thousands separator (1.234 is 1234 where it was
-    // written) or another convention: a bad amount, quoted as written,
-    // never read as 1.234.
-    for point in ["1.234", "1.234,50", "1234.50"] {
+    // written, 1.234,50 is 1234.50) or another convention: alone, a bad
+    // amount, quoted as written, never read as 1.234.
+    for point in ["1.234", "1234.50", "1,234.50"] {
         Case::rejects(
             &format!("date;territory;amount\n2023-01-05;T-1;{point}\n"),
             &[
@@ -1252,6 +1252,33 @@ fn a_file_separated_by_semicolons_reads_decimal_commas() {
                 "column 'amount'",
                 &format!("found '{point}'"),
                 "1234,50",
+            ],
+        );
+    }
+}
+
+#[test]
+fn money_formatted_as_a_spreadsheet_writes_it_is_read() {
+    // An export of a currency-formatted column: symbols, thousands
+    // commas (quoted, since the file is separated by commas), accounting
+    // parentheses for a credit, an ISO code after the number.
+    let sales = "date,territory,amount\n2023-01-05,T-1,\"$1,234.50\"\n2023-02-05,T-1,($34.50)\n2023-02-06,T-2,\"-$1,000\"\n2023-03-06,T-2,\"2,500.25 USD\"\n2023-03-07,T-2,12\n";
+    Case::shows(
+        sales.as_bytes(),
+        &scenario("", ""),
+        &["5 rows read, 5 used", "revenue 2023: 2712.25 USD"],
+    );
+    // Groups of other than three digits, two symbols or a stray mark are
+    // not one amount: an error quoting the cell and the forms expected.
+    for bad in ["\"$1,23.40\"", "$$12", "12%", "\"1,234 567\""] {
+        let cell = bad.trim_matches('"');
+        Case::rejects(
+            &format!("date,territory,amount\n2023-01-05,T-1,5\n2023-01-06,T-1,{bad}\n"),
+            &[
+                "line 3",
+                "column 'amount'",
+                &format!("found '{cell}'"),
+                "$1,234.50",
             ],
         );
     }

@@ -7,6 +7,7 @@
 //! only in part at either edge are dropped with a warning; territories with
 //! no history are kept (the fitter pools them) with a warning.
 
+mod amount;
 mod dates;
 mod excel;
 mod groups;

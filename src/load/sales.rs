@@ -14,8 +14,9 @@ use std::path::Path;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use super::amount::{expected_number, plain_number};
 use super::dates::DateParser;
-use super::source::{decimal_point, read_table, Wanted, DECIMAL_COMMA_NUMBER, ROW};
+use super::source::{read_table, Wanted, ROW};
 use crate::error::{Error, Result};
 use crate::history::TableReport;
 use crate::scenario::{BadRows, DataSpec, TableSpec, TerritoryFrom};
@@ -360,22 +361,24 @@ pub fn load_sales(data: &DataSpec, parser: &DateParser) -> Result<SalesAggregate
     Ok(sales)
 }
 
-/// The column of text amounts with their decimal commas made points.
-const DECIMAL_POINTS: &str = "__amount_points";
+/// The column of text amounts written as plain decimals.
+const PLAIN_AMOUNTS: &str = "__amount_plain";
 
-/// `df` with its text amounts (a file that writes 1234,56) copied to
-/// [`DECIMAL_POINTS`] as [`decimal_point`] reads them (missing where it
-/// refuses one: a bad amount).
-fn with_decimal_points(mut df: DataFrame, path: &Path) -> Result<DataFrame> {
-    let points: StringChunked = df
+/// `df` with its text amounts (money as a spreadsheet formats it,
+/// `$1,234.50`, or decimal commas, `1234,56`) copied to [`PLAIN_AMOUNTS`]
+/// as [`plain_number`] reads them under the file's convention
+/// (`decimal_comma`; missing where it refuses one: a bad amount, still
+/// quoted as the file writes it).
+fn with_plain_amounts(mut df: DataFrame, path: &Path, decimal_comma: bool) -> Result<DataFrame> {
+    let plain: StringChunked = df
         .column("amount")
         .map_err(pe(path))?
         .str()
         .map_err(pe(path))?
         .iter()
-        .map(|v| v.and_then(decimal_point))
+        .map(|v| v.and_then(|v| plain_number(v, decimal_comma)))
         .collect();
-    df.with_column(points.with_name(DECIMAL_POINTS.into()).into_column())
+    df.with_column(plain.with_name(PLAIN_AMOUNTS.into()).into_column())
         .map_err(pe(path))?;
     Ok(df)
 }
@@ -409,18 +412,16 @@ fn aggregate(
         df.column("amount").map_err(pe(path))?.dtype(),
         DataType::String
     );
-    // With decimal commas the amounts are read from a copy with points,
-    // and a bad one is still quoted as the file writes it.
-    let (df, amount) = if amount_text && decimal_comma {
-        (with_decimal_points(df, path)?, DECIMAL_POINTS)
+    // Text amounts (polars reads a column of plain numbers as numbers)
+    // are read from a plain copy, and a bad one is still quoted as the
+    // file writes it.
+    let df = if amount_text {
+        with_plain_amounts(df, path, decimal_comma)?
     } else {
-        (df, "amount")
+        df
     };
     let amount_expr = if amount_text {
-        col(amount)
-            .str()
-            .strip_chars(lit(NULL))
-            .cast(DataType::Float64)
+        col(PLAIN_AMOUNTS).cast(DataType::Float64)
     } else {
         col("amount").cast(DataType::Float64)
     };
@@ -468,11 +469,7 @@ fn aggregate(
         (
             "__bad_amount",
             "amount",
-            if decimal_comma {
-                format!("expected {DECIMAL_COMMA_NUMBER}")
-            } else {
-                "expected a finite number (a plain decimal such as 1234.50)".to_string()
-            },
+            format!("expected {}", expected_number(decimal_comma)),
         ),
         (
             "__big_amount",

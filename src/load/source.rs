@@ -459,19 +459,6 @@ fn ragged_line(text: &[u8], sep: u8) -> Option<(usize, usize, usize)> {
     })
 }
 
-/// A number written with a decimal comma (`1234,56`, in a
-/// [`Table::decimal_comma`] file) with a decimal point instead; `None`
-/// for one with a point, which in such a file is a thousands separator
-/// (`1.234` is 1234 in the writer's locale) or a mix of the two
-/// conventions, and either way not a number to guess at.
-pub fn decimal_point(v: &str) -> Option<String> {
-    (!v.contains('.')).then(|| v.replace(',', "."))
-}
-
-/// What a number in a [`Table::decimal_comma`] file must look like, for
-/// messages about one that does not.
-pub const DECIMAL_COMMA_NUMBER: &str = "a finite number with a decimal comma such as 1234,50 and no thousands separator (the file is separated by semicolons)";
-
 /// The separator an Excel `sep=X` first line names (X one byte), and
 /// where the line after it starts; `None` without such a line.
 fn declared_separator(text: &[u8]) -> Option<(u8, usize)> {

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use super::amount::{expected_number, plain_number};
 use super::dates::DateParser;
 use super::sales::apply_filter;
-use super::source::{decimal_point, read_table, Wanted, DECIMAL_COMMA_NUMBER, ROW};
+use super::source::{read_table, Wanted, ROW};
 use crate::error::{Error, Result};
 use crate::history::TableReport;
 use crate::scenario::{Encoding, TableSpec};
@@ -197,15 +198,17 @@ impl TextTable {
         match self.text(name, i) {
             None => Ok(None),
             Some(s) => {
-                let (read, expected) = if self.decimal_comma {
-                    let read = decimal_point(s).and_then(|v| v.parse::<f64>().ok());
-                    (read, DECIMAL_COMMA_NUMBER)
-                } else {
-                    (s.parse::<f64>().ok(), "a finite number")
-                };
+                let read = plain_number(s, self.decimal_comma).and_then(|v| v.parse::<f64>().ok());
                 match read {
                     Some(v) if v.is_finite() => Ok(Some(v)),
-                    _ => Err(self.error(name, i, format!("found '{s}', expected {expected}"))),
+                    _ => Err(self.error(
+                        name,
+                        i,
+                        format!(
+                            "found '{s}', expected {}",
+                            expected_number(self.decimal_comma)
+                        ),
+                    )),
                 }
             }
         }
