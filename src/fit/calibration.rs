@@ -15,7 +15,7 @@ use crate::ets::select;
 /// independent errors, times m: the 80% quantile of |z| has standard error
 /// sqrt(0.8 x 0.2) / (2 phi(z80) sqrt(m)), and relative to z80 that is
 /// 0.889 / sqrt(m) (four independent spans: a factor known to 45%).
-pub(super) const FACTOR_LOG_VARIANCE: f64 = 0.791;
+const FACTOR_LOG_VARIANCE: f64 = 0.791;
 /// Where too few territories are evaluated to measure how much their true
 /// factors differ (fewer than `MIN_CALIBRATION_MEMBERS`), that spread is
 /// taken as what this many independent origins would measure: a territory
@@ -173,12 +173,7 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
         .filter(|f| evaluated(f))
         .map(|f| f.evaluation.persistence_misses.as_slice())
         .collect();
-    let independent: f64 = fits
-        .iter()
-        .filter(|f| evaluated(f))
-        .map(|f| f.evaluation.independent_origins)
-        .sum();
-    let r = persistence_factor(&misses, independent);
+    let r = persistence_factor(&misses);
     // Each evaluated territory's standardised errors at r, of its periods
     // and of its whole spans' totals, and the totals' on the log scale
     // (one per whole span: the sides', `skew`), computed once.
