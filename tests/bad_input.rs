@@ -1262,15 +1262,25 @@ fn money_formatted_as_a_spreadsheet_writes_it_is_read() {
     // An export of a currency-formatted column: symbols, thousands
     // commas (quoted, since the file is separated by commas), accounting
     // parentheses for a credit, an ISO code after the number.
-    let sales = "date,territory,amount\n2023-01-05,T-1,\"$1,234.50\"\n2023-02-05,T-1,($34.50)\n2023-02-06,T-2,\"-$1,000\"\n2023-03-06,T-2,\"2,500.25 USD\"\n2023-03-07,T-2,12\n";
+    let sales = "date,territory,amount\n2023-01-05,T-1,\"$1,234.50\"\n2023-02-05,T-1,($34.50)\n2023-02-06,T-2,\"-$1,000.00\"\n2023-03-06,T-2,\"2,500.25 $\"\n2023-03-07,T-2,12\n";
     Case::shows(
         sales.as_bytes(),
         &scenario("", ""),
         &["5 rows read, 5 used", "revenue 2023: 2712.25 USD"],
     );
-    // Groups of other than three digits, two symbols or a stray mark are
-    // not one amount: an error quoting the cell and the forms expected.
-    for bad in ["\"$1,23.40\"", "$$12", "12%", "\"1,234 567\""] {
+    // Groups of other than three digits, two symbols, a stray mark, a
+    // code that is no currency, and one comma group alone (1250, or 1.25
+    // written with a decimal comma by a tab-separated export) are not one
+    // amount: an error quoting the cell and the forms expected.
+    for bad in [
+        "\"$1,23.40\"",
+        "$$12",
+        "12%",
+        "\"1,234 567\"",
+        "12 TSD",
+        "\"1,250\"",
+        "\"0,250\"",
+    ] {
         let cell = bad.trim_matches('"');
         Case::rejects(
             &format!("date,territory,amount\n2023-01-05,T-1,5\n2023-01-06,T-1,{bad}\n"),
@@ -1282,4 +1292,48 @@ fn money_formatted_as_a_spreadsheet_writes_it_is_read() {
             ],
         );
     }
+}
+
+#[test]
+fn amounts_in_two_currencies_are_not_added() {
+    Case::rejects(
+        "date,territory,amount\n2023-01-05,T-1,$100\n2023-01-06,T-1,12\n2023-01-07,T-2,EUR 100\n",
+        &[
+            "line 4",
+            "column 'amount'",
+            "found 'EUR 100'",
+            "line 2's '$100'",
+        ],
+    );
+    // The other tables' money columns are read the same way, their other
+    // numbers (shares, counts, coordinates) only as plain numbers.
+    let sales = b"date,territory,amount,account\n2023-01-05,T-1,12,a1\n2023-02-05,T-1,3,a2\n2023-03-05,T-1,4,a1\n";
+    let accounts_scenario = scenario(
+        "accounts = \"accounts.csv\"\n[data.columns]\ndate = \"date\"\nterritory = \"territory\"\namount = \"amount\"\naccount = \"account\"",
+        "",
+    );
+    let c = Case::new(sales, &accounts_scenario);
+    c.write(
+        "accounts.csv",
+        "account,territory,potential\na1,T-1,\"$1,500.00\"\na2,T-1,($20)\n",
+    );
+    c.validates();
+    let c = Case::new(sales, &accounts_scenario);
+    c.write(
+        "accounts.csv",
+        "account,territory,potential\na1,T-1,\"$1,500.00\"\na2,T-1,\u{20ac}20\n",
+    );
+    c.fails(
+        "validate",
+        &["accounts.csv", "line 3", "column 'potential'", "line 2's"],
+    );
+    let c = Case::new(sales, &accounts_scenario);
+    c.write(
+        "accounts.csv",
+        "account,territory,potential,workload\na1,T-1,10,$5\na2,T-1,20,3\n",
+    );
+    c.fails(
+        "validate",
+        &["accounts.csv", "line 2", "column 'workload'", "found '$5'"],
+    );
 }

@@ -569,7 +569,7 @@ fn persistence_is_kept_for_a_wandering_level_and_cut_for_deviations_that_fade() 
     // Deviations from a fixed level that fade (AR(1), 0.6 a month, as the
     // demo's generator draws its shocks): the one-step fit's alpha follows
     // them, but a year out they are gone, so less is carried (measured
-    // 2026-12-05: 0.66).
+    // 2026-12-05: 0.66; 0.50 since session 26 closes the halves' gap).
     let shock = Normal::new(0.0, 0.06).unwrap();
     let mut dev = 0.0;
     let r_fading = persistence_of(12, |rng| {

@@ -1,19 +1,35 @@
-//! Reading a number cell as a spreadsheet writes money: a plain decimal
-//! (`1234.50`, `-3`, `1e3`), or a formatted one with a currency symbol or
-//! code before or after it (`$1,234.50`, `1 234,50 €`, `EUR 12`),
-//! thousands separators in groups of three, and a minus sign or an
-//! accounting parenthesis for a negative (`-$12.00`, `($1,234.50)`).
-//! Which mark is the decimal one is the file's convention
+//! Reading a number cell: a plain decimal anywhere (`1234.50`, `-3`,
+//! `1e3`; [`plain_number`]), and in money columns (sales amounts,
+//! quotas, potentials, pipeline amounts; [`money`]) also as a
+//! spreadsheet's currency or accounting format writes it: a currency
+//! symbol or ISO 4217 code before or after the number (`$1,234.50`,
+//! `1 234,50 €`, `EUR 12`), thousands in groups of three, and a minus
+//! sign or accounting parentheses for a negative (`-$12.00`,
+//! `($1,234.50)`). Which mark is the decimal one is the file's convention
 //! ([`super::source::Table::decimal_comma`]), never guessed per cell; a
-//! cell that could be read two ways under it (`1.234` in a file of decimal
-//! commas: 1234 in the writer's locale, or a decimal point written by
-//! another tool) is refused, quoting the cell, as is anything else.
+//! cell that could be read two ways under it is refused, quoting the
+//! cell: one group after a comma in a file of decimal points (`1,250`:
+//! 1250, or 1.25 written with a decimal comma by a tab-separated export)
+//! or after a point in a file of decimal commas (`1.250`), and a first
+//! group that starts with 0 (`0,250`). A column's amounts name one
+//! currency at most ([`one_currency`]): `$100` and `€100` are not added.
 
-/// Currency symbols read before or after an amount (with letters before
+/// Currency symbols read before or after an amount (with capitals before
 /// them: `US$`, `R$`, `HK$`).
 const CURRENCY_SYMBOLS: &[char] = &[
     '$', '€', '£', '¥', '₹', '₩', '₽', '₺', '₪', '₫', '₱', '₦', '₴', '₸', '฿', '₡', '₲', '₵', '₭',
     '₮', '₼', '₾', '¢',
+];
+
+/// ISO 4217 codes read before or after an amount: the currencies in
+/// common use (any three capitals would take `12 TSD`, German for
+/// thousands, as 12).
+const CURRENCY_CODES: &[&str] = &[
+    "AED", "ARS", "AUD", "BDT", "BGN", "BHD", "BRL", "CAD", "CHF", "CLP", "CNY", "COP", "CZK",
+    "DKK", "EGP", "EUR", "GBP", "GHS", "HKD", "HUF", "IDR", "ILS", "INR", "ISK", "JOD", "JPY",
+    "KES", "KRW", "KWD", "LKR", "MAD", "MXN", "MYR", "NGN", "NOK", "NPR", "NZD", "OMR", "PEN",
+    "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR", "SEK", "SGD", "THB", "TND", "TRY",
+    "TWD", "UAH", "USD", "UYU", "VND", "ZAR",
 ];
 
 /// Spaces a spreadsheet writes between thousands or around a symbol:
@@ -21,50 +37,111 @@ const CURRENCY_SYMBOLS: &[char] = &[
 /// (French and Swiss formats).
 const SPACES: &[char] = &[' ', '\u{a0}', '\u{202f}'];
 
-/// What a number cell must look like, for messages about one that does
-/// not: in a file of decimal points (`decimal_comma` false) or of
+/// What a plain number cell must look like, for messages about one that
+/// does not: in a file of decimal points (`decimal_comma` false) or of
 /// decimal commas.
 pub fn expected_number(decimal_comma: bool) -> &'static str {
     if decimal_comma {
-        "a finite number with a decimal comma such as 1234,50, 1.234,50 or 1 234,50 € (the file is separated by semicolons; a point is a thousands separator there, so 1.234 alone is refused: 1234 or 1,234?)"
+        "a finite number with a decimal comma such as 1234,50 (the file is separated by semicolons)"
     } else {
-        "a finite number such as 1234.50, -1234.50, 1,234.50, $1,234.50 or ($1,234.50)"
+        "a finite number such as 1234.50 (decimal commas are read in files separated by semicolons)"
+    }
+}
+
+/// What a money cell must look like, for messages about one that does
+/// not (as [`expected_number`]).
+pub fn expected_money(decimal_comma: bool) -> &'static str {
+    if decimal_comma {
+        "an amount (a finite number) with a decimal comma such as 1234,50, 1.234,50, -1 234,50 € or (1.234,50) (the file is separated by semicolons; 1.250 alone could be 1250 or 1,25: write 1250 or 1.250,00)"
+    } else {
+        "an amount (a finite number) such as 1234.50, 1,234.50, $1,234.50, -$12 or ($1,234.50) (1,250 alone could be 1250 or a decimal comma's 1.25: write 1250 or 1,250.00; decimal commas are read in files separated by semicolons)"
     }
 }
 
 /// The cell `v` as a plain decimal (`-1234.50`) that Rust and polars
-/// parse, under the file's convention (`decimal_comma`); `None` where it
-/// is not a number in one of the module's forms.
+/// parse, under the file's convention (`decimal_comma`): a number with
+/// no grouping and no currency; `None` otherwise.
 pub fn plain_number(v: &str, decimal_comma: bool) -> Option<String> {
+    let v = v.trim();
+    let plain = if decimal_comma {
+        if v.contains('.') {
+            return None;
+        }
+        v.replace(',', ".")
+    } else {
+        v.to_string()
+    };
+    plain.parse::<f64>().is_ok().then_some(plain)
+}
+
+/// A money cell read: its plain decimal and the currency symbol or code
+/// it was written with, if any.
+#[derive(Debug, PartialEq)]
+pub struct Money<'a> {
+    pub plain: String,
+    pub currency: Option<&'a str>,
+}
+
+/// The money cell `v` (see the module header) under the file's convention
+/// (`decimal_comma`); `None` where it is not an amount in one of those
+/// forms.
+pub fn money(v: &str, decimal_comma: bool) -> Option<Money<'_>> {
     let v = v.trim();
     let (negative, v) = match v.strip_prefix('(').and_then(|s| s.strip_suffix(')')) {
         Some(inner) => (true, inner.trim()),
         None => (false, v),
     };
-    let (v, stripped) = without_currency(v);
+    let (v, mut currency) = without_currency(v);
     let (sign, body) = match v.strip_prefix(['-', '\u{2212}']) {
         Some(rest) => ("-", rest),
         None => ("", v.strip_prefix('+').unwrap_or(v)),
     };
     // A sign may stand before the symbol or after it (`-$12`, `$-12`),
     // once, and not inside parentheses; there is one symbol at most.
-    let body = if stripped {
+    let body = if currency.is_some() {
         body
     } else {
-        without_currency(body).0
+        let (b, c) = without_currency(body);
+        currency = c;
+        b
     };
     if negative && !sign.is_empty() || body.starts_with(['-', '+', '\u{2212}']) {
         return None;
     }
     let plain = digits(body, decimal_comma)?;
     let sign = if negative { "-" } else { sign };
-    Some(format!("{sign}{plain}"))
+    Some(Money {
+        plain: format!("{sign}{plain}"),
+        currency,
+    })
+}
+
+/// The first pair of rows of `cells` (row, text) whose amounts name
+/// different currencies, for the message that refuses them; `None` when
+/// they name one at most (cells that are not amounts are left to the
+/// caller's own error).
+pub fn one_currency<'a>(
+    cells: impl Iterator<Item = (usize, &'a str)>,
+    decimal_comma: bool,
+) -> Option<[(usize, &'a str); 2]> {
+    let mut first: Option<(usize, &'a str, &'a str)> = None;
+    for (row, text) in cells {
+        let Some(c) = money(text, decimal_comma).and_then(|m| m.currency) else {
+            continue;
+        };
+        match first {
+            None => first = Some((row, text, c)),
+            Some((r0, t0, c0)) if c0 != c => return Some([(r0, t0), (row, text)]),
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 /// `v` without one currency symbol or code at its start or its end (and
-/// the spaces beside it), and whether it had one.
-fn without_currency(v: &str) -> (&str, bool) {
-    let code = |s: &str| s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase());
+/// the spaces beside it), and that symbol or code.
+fn without_currency(v: &str) -> (&str, Option<&str>) {
+    let code = |s: &str| CURRENCY_CODES.contains(&s);
     let symbol = |s: &str| {
         let letters = s.trim_end_matches(CURRENCY_SYMBOLS);
         // One symbol, after at most three capitals (`US$`, `HK$`).
@@ -76,37 +153,35 @@ fn without_currency(v: &str) -> (&str, bool) {
     let starts_number =
         |c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | ',' | '\u{2212}');
     if let Some(i) = v.find(starts_number) {
-        if i > 0 && currency(v[..i].trim_end_matches(SPACES)) {
-            return (&v[i..], true);
+        let head = v[..i].trim_end_matches(SPACES);
+        if i > 0 && currency(head) {
+            return (&v[i..], Some(head));
         }
     }
     if let Some(i) = v.rfind(|c: char| c.is_ascii_digit()) {
-        let tail = &v[i + 1..];
-        if !tail.is_empty() && currency(tail.trim_start_matches(SPACES)) {
-            return (&v[..=i], true);
+        let tail = v[i + 1..].trim_start_matches(SPACES);
+        if !tail.is_empty() && currency(tail) {
+            return (&v[..=i], Some(tail));
         }
     }
-    (v, false)
+    (v, None)
 }
 
 /// The digits of an unsigned amount `v` as a plain decimal: either plain
 /// already (`1234.5`, `1e3`; with a decimal comma, `1234,5`) or with its
 /// thousands in groups of three, separated by one kind of mark (a comma,
 /// or with decimal commas a point; or a space or an apostrophe), and its
-/// decimal mark once.
+/// decimal mark once. A comma (a point) group alone, with no decimal part,
+/// could be either mark, and a first group that starts with 0 is no
+/// thousands: both `None`.
 fn digits(v: &str, decimal_comma: bool) -> Option<String> {
     let (decimal, group) = if decimal_comma {
         (',', '.')
     } else {
         ('.', ',')
     };
-    if decimal_comma {
-        if !v.contains(['.', ' ', '\u{a0}', '\u{202f}', '\'']) {
-            let plain = v.replace(',', ".");
-            return plain.parse::<f64>().is_ok().then_some(plain);
-        }
-    } else if v.parse::<f64>().is_ok() {
-        return Some(v.to_string());
+    if !v.contains([group, ' ', '\u{a0}', '\u{202f}', '\'']) {
+        return plain_number(v, decimal_comma);
     }
     let (whole, fraction) = match v.split_once(decimal) {
         Some((w, f)) => (w, Some(f)),
@@ -120,10 +195,12 @@ fn digits(v: &str, decimal_comma: bool) -> Option<String> {
         return None;
     }
     let groups: Vec<&str> = whole.split(mark).collect();
-    let grouped =
-        groups[0].len() <= 3 && !groups[0].is_empty() && groups[1..].iter().all(|g| g.len() == 3);
-    // `1.234` with decimal commas: a thousands point or a decimal one.
-    let ambiguous = decimal_comma && mark == '.' && groups.len() == 2 && fraction.is_none();
+    let grouped = (1..=3).contains(&groups[0].len())
+        && !(groups[0].starts_with('0'))
+        && groups[1..].iter().all(|g| g.len() == 3);
+    // `1,250` (`1.250` with decimal commas): a thousands mark or a decimal
+    // one written by another convention.
+    let ambiguous = mark == group && groups.len() == 2 && fraction.is_none();
     let fraction_ok =
         fraction.is_none_or(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()));
     if !grouped || ambiguous || !fraction_ok {
@@ -140,6 +217,10 @@ fn digits(v: &str, decimal_comma: bool) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(cell: &str, decimal_comma: bool) -> Option<String> {
+        money(cell, decimal_comma).map(|m| m.plain)
+    }
 
     /// Cells read as a spreadsheet shows them, in a file of decimal points.
     #[test]
@@ -159,16 +240,20 @@ mod tests {
             ("US$ 12.00", "12.00"),
             ("£12", "12"),
             ("12 €", "12"),
-            ("EUR 1,200", "1200"),
-            ("1,200 USD", "1200"),
+            ("EUR 1,200.00", "1200.00"),
+            ("1,200.5 USD", "1200.5"),
             ("1'234.50", "1234.50"),
+            ("1 250", "1250"),
             ("1\u{a0}234.50", "1234.50"),
             ("\u{2212}12", "-12"),
             ("+12", "12"),
         ];
         for (cell, plain) in cases {
-            assert_eq!(plain_number(cell, false).as_deref(), Some(plain), "{cell}");
+            assert_eq!(read(cell, false).as_deref(), Some(plain), "{cell}");
         }
+        assert_eq!(money("EUR 12", false).unwrap().currency, Some("EUR"));
+        assert_eq!(money("(US$ 12)", false).unwrap().currency, Some("US$"));
+        assert_eq!(money("12", false).unwrap().currency, None);
     }
 
     /// Cells that are not one number, or could be read two ways.
@@ -189,6 +274,8 @@ mod tests {
             "--12",
             "12 EURO",
             "usd 12",
+            "12 TSD",
+            "5 PCT",
             "$",
             "$12$",
             "$12 €",
@@ -203,8 +290,14 @@ mod tests {
             "1€2",
             "€€1",
             "1 €€",
+            // One comma group alone: 1250, or 1.25 with a decimal comma.
+            "1,250",
+            "$1,000",
+            "0,250",
+            "00,123",
+            "12,50",
         ] {
-            assert_eq!(plain_number(cell, false), None, "{cell}");
+            assert_eq!(read(cell, false), None, "{cell}");
         }
     }
 
@@ -221,10 +314,35 @@ mod tests {
             ("(1.234,50)", "-1234.50"),
         ];
         for (cell, plain) in cases {
-            assert_eq!(plain_number(cell, true).as_deref(), Some(plain), "{cell}");
+            assert_eq!(read(cell, true).as_deref(), Some(plain), "{cell}");
         }
-        for cell in ["1.234", "1234.50", "1,234.50", "1.23,5", "12,5,0"] {
-            assert_eq!(plain_number(cell, true), None, "{cell}");
+        for cell in [
+            "1.234", "1234.50", "1,234.50", "1.23,5", "12,5,0", "0.250,5", "1,5 MIO",
+        ] {
+            assert_eq!(read(cell, true), None, "{cell}");
         }
+    }
+
+    /// Plain numbers (shares, counts, coordinates) take no money forms.
+    #[test]
+    fn plain_numbers_take_no_symbols_or_groups() {
+        assert_eq!(plain_number(" 0.5 ", false).as_deref(), Some("0.5"));
+        assert_eq!(plain_number("0,5", true).as_deref(), Some("0.5"));
+        for cell in ["$0.5", "(0.5)", "1,234.5", "0,5"] {
+            assert_eq!(plain_number(cell, false), None, "{cell}");
+        }
+        assert_eq!(plain_number("0.5", true), None);
+    }
+
+    /// A column that names two currencies is caught at its first pair.
+    #[test]
+    fn two_currencies_in_one_column_are_found() {
+        let cells = [(2, "$100"), (3, "12"), (4, "$5"), (5, "EUR 100"), (6, "€1")];
+        assert_eq!(
+            one_currency(cells.iter().copied(), false),
+            Some([(2, "$100"), (5, "EUR 100")])
+        );
+        let same = [(2, "$100"), (3, "12"), (4, "($5)")];
+        assert_eq!(one_currency(same.iter().copied(), false), None);
     }
 }

@@ -402,6 +402,9 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                 &[key, "quota"],
                 &["floor", "cap", "locked"],
             )?;
+            for column in ["quota", "floor", "cap"] {
+                t.one_currency(column)?;
+            }
             let mut q = BTreeMap::new();
             for i in 0..t.len() {
                 let name = t.required(key, i)?;
@@ -418,15 +421,15 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                     ));
                 };
                 let v = t
-                    .number("quota", i)?
+                    .amount("quota", i)?
                     .ok_or_else(|| t.error("quota", i, "missing quota"))?;
                 *q.entry(ti).or_insert(0.0) += v;
                 if key == "rep" {
                     *rep_quotas.entry(name.to_string()).or_insert(0.0) += v;
                 }
                 let limit = QuotaLimit {
-                    floor: t.number("floor", i)?,
-                    cap: t.number("cap", i)?,
+                    floor: t.amount("floor", i)?,
+                    cap: t.amount("cap", i)?,
                     locked: t.flag("locked", i)?.then_some(v),
                 };
                 if limit != QuotaLimit::default() {
@@ -710,6 +713,7 @@ fn build_accounts(
     let mut accounts: Vec<Account> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     if let Some(t) = table {
+        t.one_currency("potential")?;
         let mut first_line: HashMap<String, String> = HashMap::new();
         for i in 0..t.len() {
             let id = t.required("account", i)?.to_string();
@@ -734,7 +738,7 @@ fn build_accounts(
             accounts.push(Account {
                 id,
                 territory: ti,
-                potential: t.number("potential", i)?,
+                potential: t.amount("potential", i)?,
                 workload: t.number("workload", i)?,
                 lat: t.number("lat", i)?,
                 lon: t.number("lon", i)?,
@@ -868,6 +872,7 @@ fn build_pipeline(
     parser: &DateParser,
     report: &mut LoadReport,
 ) -> Result<Vec<Opportunity>> {
+    t.one_currency("amount")?;
     let mut out = Vec::with_capacity(t.len());
     let mut unknown = 0usize;
     for i in 0..t.len() {
@@ -889,7 +894,7 @@ fn build_pipeline(
         out.push(Opportunity {
             id: t.required("opportunity", i)?.to_string(),
             territory: ti,
-            amount: t.number("amount", i)?,
+            amount: t.amount("amount", i)?,
             close_date: t.date("close_date", i, parser)?,
             stage: t.text("stage", i).map(str::to_string),
             win_probability,

@@ -14,7 +14,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::amount::{expected_number, plain_number};
+use super::amount::{expected_money, money, one_currency};
 use super::dates::DateParser;
 use super::source::{read_table, Wanted, ROW};
 use crate::error::{Error, Result};
@@ -366,17 +366,41 @@ const PLAIN_AMOUNTS: &str = "__amount_plain";
 
 /// `df` with its text amounts (money as a spreadsheet formats it,
 /// `$1,234.50`, or decimal commas, `1234,56`) copied to [`PLAIN_AMOUNTS`]
-/// as [`plain_number`] reads them under the file's convention
-/// (`decimal_comma`; missing where it refuses one: a bad amount, still
-/// quoted as the file writes it).
-fn with_plain_amounts(mut df: DataFrame, path: &Path, decimal_comma: bool) -> Result<DataFrame> {
-    let plain: StringChunked = df
+/// as [`money`] reads them under the file's convention (`decimal_comma`;
+/// missing where it refuses one: a bad amount, still quoted as the file
+/// writes it). Amounts that name two currencies are an error at the first
+/// that differs (`column`: the file's name of the amount column).
+fn with_plain_amounts(
+    mut df: DataFrame,
+    path: &Path,
+    column: &str,
+    decimal_comma: bool,
+) -> Result<DataFrame> {
+    let texts = df
         .column("amount")
         .map_err(pe(path))?
         .str()
-        .map_err(pe(path))?
+        .map_err(pe(path))?;
+    let lines = df
+        .column(ROW)
+        .and_then(|c| c.cast(&DataType::Int64))
+        .map_err(pe(path))?;
+    let lines = lines.i64().map_err(pe(path))?;
+    let cells = texts
         .iter()
-        .map(|v| v.and_then(|v| plain_number(v, decimal_comma)))
+        .zip(lines.iter())
+        .filter_map(|(v, l)| Some((l.unwrap_or(0) as usize, v?)));
+    if let Some([(first_line, first), (line, found)]) = one_currency(cells, decimal_comma) {
+        return Err(Error::cell(
+            path,
+            line,
+            column,
+            format!("found '{found}', expected the currency of line {first_line}'s '{first}' (one column of amounts is in one currency)"),
+        ));
+    }
+    let plain: StringChunked = texts
+        .iter()
+        .map(|v| v.and_then(|v| money(v, decimal_comma)).map(|m| m.plain))
         .collect();
     df.with_column(plain.with_name(PLAIN_AMOUNTS.into()).into_column())
         .map_err(pe(path))?;
@@ -416,7 +440,12 @@ fn aggregate(
     // are read from a plain copy, and a bad one is still quoted as the
     // file writes it.
     let df = if amount_text {
-        with_plain_amounts(df, path, decimal_comma)?
+        with_plain_amounts(
+            df,
+            path,
+            spec.column("amount").unwrap_or("amount"),
+            decimal_comma,
+        )?
     } else {
         df
     };
@@ -469,7 +498,7 @@ fn aggregate(
         (
             "__bad_amount",
             "amount",
-            format!("expected {}", expected_number(decimal_comma)),
+            format!("expected {}", expected_money(decimal_comma)),
         ),
         (
             "__big_amount",

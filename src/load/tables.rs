@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::amount::{expected_number, plain_number};
+use super::amount::{expected_money, expected_number, money, one_currency, plain_number};
 use super::dates::DateParser;
 use super::sales::apply_filter;
 use super::source::{read_table, Wanted, ROW};
@@ -193,24 +193,62 @@ impl TextTable {
             .ok_or_else(|| self.error(name, i, format!("missing {name}")))
     }
 
-    /// The number in column `name`, row `i` (`None` when empty).
+    /// The number in column `name`, row `i` (`None` when empty): a plain
+    /// decimal under the file's convention.
     pub fn number(&self, name: &str, i: usize) -> Result<Option<f64>> {
-        match self.text(name, i) {
-            None => Ok(None),
-            Some(s) => {
-                let read = plain_number(s, self.decimal_comma).and_then(|v| v.parse::<f64>().ok());
-                match read {
-                    Some(v) if v.is_finite() => Ok(Some(v)),
-                    _ => Err(self.error(
-                        name,
-                        i,
-                        format!(
-                            "found '{s}', expected {}",
-                            expected_number(self.decimal_comma)
-                        ),
-                    )),
-                }
-            }
+        let Some(s) = self.text(name, i) else {
+            return Ok(None);
+        };
+        match plain_number(s, self.decimal_comma).and_then(|v| v.parse::<f64>().ok()) {
+            Some(v) if v.is_finite() => Ok(Some(v)),
+            _ => Err(self.error(
+                name,
+                i,
+                format!(
+                    "found '{s}', expected {}",
+                    expected_number(self.decimal_comma)
+                ),
+            )),
+        }
+    }
+
+    /// The amount of money in column `name`, row `i` (`None` when empty):
+    /// as [`Self::number`], or as a spreadsheet's currency or accounting
+    /// format writes it (`super::amount::money`).
+    pub fn amount(&self, name: &str, i: usize) -> Result<Option<f64>> {
+        let Some(s) = self.text(name, i) else {
+            return Ok(None);
+        };
+        match money(s, self.decimal_comma).and_then(|m| m.plain.parse::<f64>().ok()) {
+            Some(v) if v.is_finite() => Ok(Some(v)),
+            _ => Err(self.error(
+                name,
+                i,
+                format!(
+                    "found '{s}', expected {}",
+                    expected_money(self.decimal_comma)
+                ),
+            )),
+        }
+    }
+
+    /// An error where the amounts of column `name` name two currencies
+    /// (`super::amount::one_currency`), at the first that differs.
+    ///
+    /// # Errors
+    /// That one.
+    pub fn one_currency(&self, name: &str) -> Result<()> {
+        let cells = (0..self.len()).filter_map(|i| Some((i, self.text(name, i)?)));
+        match one_currency(cells, self.decimal_comma) {
+            Some([(first, a), (i, b)]) => Err(self.error(
+                name,
+                i,
+                format!(
+                    "found '{b}', expected the currency of {}'s '{a}' (one column of amounts is in one currency)",
+                    self.place(first)
+                ),
+            )),
+            None => Ok(()),
         }
     }
 
