@@ -196,39 +196,36 @@ impl TextTable {
     /// The number in column `name`, row `i` (`None` when empty): a plain
     /// decimal under the file's convention.
     pub fn number(&self, name: &str, i: usize) -> Result<Option<f64>> {
-        let Some(s) = self.text(name, i) else {
-            return Ok(None);
-        };
-        match plain_number(s, self.decimal_comma).and_then(|v| v.parse::<f64>().ok()) {
-            Some(v) if v.is_finite() => Ok(Some(v)),
-            _ => Err(self.error(
-                name,
-                i,
-                format!(
-                    "found '{s}', expected {}",
-                    expected_number(self.decimal_comma)
-                ),
-            )),
-        }
+        self.finite(name, i, expected_number(self.decimal_comma), |s| {
+            plain_number(s, self.decimal_comma)
+        })
     }
 
     /// The amount of money in column `name`, row `i` (`None` when empty):
     /// as [`Self::number`], or as a spreadsheet's currency or accounting
     /// format writes it (`super::amount::money`).
     pub fn amount(&self, name: &str, i: usize) -> Result<Option<f64>> {
+        self.finite(name, i, expected_money(self.decimal_comma), |s| {
+            money(s, self.decimal_comma).map(|m| m.plain)
+        })
+    }
+
+    /// The finite number that `read` makes of the text in column `name`,
+    /// row `i` (`None` when empty), or an error quoting the cell and what
+    /// was `expected`.
+    fn finite(
+        &self,
+        name: &str,
+        i: usize,
+        expected: &str,
+        read: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<f64>> {
         let Some(s) = self.text(name, i) else {
             return Ok(None);
         };
-        match money(s, self.decimal_comma).and_then(|m| m.plain.parse::<f64>().ok()) {
+        match read(s).and_then(|v| v.parse::<f64>().ok()) {
             Some(v) if v.is_finite() => Ok(Some(v)),
-            _ => Err(self.error(
-                name,
-                i,
-                format!(
-                    "found '{s}', expected {}",
-                    expected_money(self.decimal_comma)
-                ),
-            )),
+            _ => Err(self.error(name, i, format!("found '{s}', expected {expected}"))),
         }
     }
 
