@@ -97,6 +97,7 @@ fn data_spec(path: PathBuf) -> DataSpec {
         pipeline: None,
         quotas: None,
         date_format: None,
+        currency: "USD".into(),
         encoding: Encoding::Utf8,
         on_bad_rows: BadRows::Error,
         territory_from: TerritoryFrom::Column,

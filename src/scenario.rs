@@ -295,6 +295,9 @@ pub struct DataSpec {
     pub encoding: Encoding,
     pub on_bad_rows: BadRows,
     pub territory_from: TerritoryFrom,
+    /// The scenario's currency (its top-level `currency`): amounts written
+    /// with an ISO code must name it (`load::amount`).
+    pub currency: String,
 }
 
 /// Information criterion used to choose among candidate models.
@@ -726,7 +729,8 @@ impl Scenario {
         };
         let forecast = check_forecast(&ctx, raw.forecast.as_ref(), fiscal_start_month)?;
         let calendar = Calendar::new(forecast.period, fiscal_start_month);
-        let data = check_data(&ctx, &dir, raw.data)?;
+        let currency = raw.currency.unwrap_or_else(|| "USD".into());
+        let data = check_data(&ctx, &dir, raw.data, &currency)?;
         let fit = check_fit(&ctx, raw.fit.as_ref())?;
         let adjustments = raw
             .adjustment
@@ -764,7 +768,7 @@ impl Scenario {
             path: path.to_path_buf(),
             name,
             seed: raw.seed.unwrap_or(1),
-            currency: raw.currency.unwrap_or_else(|| "USD".into()),
+            currency,
             calendar,
             data,
             forecast,
@@ -1013,7 +1017,7 @@ fn with_defaults(mut map: BTreeMap<String, String>, allowed: &[&str]) -> BTreeMa
     map
 }
 
-fn check_data(ctx: &Ctx, dir: &Path, raw: RawData) -> Result<DataSpec> {
+fn check_data(ctx: &Ctx, dir: &Path, raw: RawData, currency: &str) -> Result<DataSpec> {
     let encoding = match raw.encoding.as_deref() {
         None => Encoding::Utf8,
         Some(e) => Encoding::parse(e).ok_or_else(|| {
@@ -1143,6 +1147,7 @@ fn check_data(ctx: &Ctx, dir: &Path, raw: RawData) -> Result<DataSpec> {
         encoding,
         on_bad_rows,
         territory_from,
+        currency: currency.to_string(),
     })
 }
 

@@ -1296,8 +1296,11 @@ fn money_formatted_as_a_spreadsheet_writes_it_is_read() {
 
 #[test]
 fn amounts_in_two_currencies_are_not_added() {
-    Case::rejects(
-        "date,territory,amount\n2023-01-05,T-1,$100\n2023-01-06,T-1,12\n2023-01-07,T-2,EUR 100\n",
+    let two =
+        b"date,territory,amount\n2023-01-05,T-1,$100\n2023-01-06,T-1,12\n2023-01-07,T-2,EUR 100\n";
+    let in_euros = format!("currency = \"EUR\"\n{}", scenario("", ""));
+    Case::new(two, &in_euros).fails(
+        "validate",
         &[
             "line 4",
             "column 'amount'",
@@ -1305,6 +1308,21 @@ fn amounts_in_two_currencies_are_not_added() {
             "line 2's '$100'",
         ],
     );
+    // An ISO code names one currency: the scenario's (USD by default).
+    Case::rejects(
+        "date,territory,amount\n2023-01-05,T-1,12\n2023-01-07,T-2,EUR 100\n",
+        &[
+            "line 3",
+            "found 'EUR 100'",
+            "the scenario's currency USD",
+            "currency = \"EUR\"",
+        ],
+    );
+    Case::new(
+        b"date,territory,amount\n2023-01-05,T-1,EUR 12\n2023-02-05,T-2,EUR 100\n2023-03-07,T-2,\"1,000.00 EUR\"\n",
+        &in_euros,
+    )
+    .validates();
     // The other tables' money columns are read the same way, their other
     // numbers (shares, counts, coordinates) only as plain numbers.
     let sales = b"date,territory,amount,account\n2023-01-05,T-1,12,a1\n2023-02-05,T-1,3,a2\n2023-03-05,T-1,4,a1\n";

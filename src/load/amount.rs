@@ -12,7 +12,8 @@
 //! 1250, or 1.25 written with a decimal comma by a tab-separated export)
 //! or after a point in a file of decimal commas (`1.250`), and a first
 //! group that starts with 0 (`0,250`). A column's amounts name one
-//! currency at most ([`one_currency`]): `$100` and `€100` are not added.
+//! currency at most, and an ISO code only the scenario's
+//! ([`currency_clash`]): `$100` and `€100` are not added.
 
 /// Currency symbols read before or after an amount (with capitals before
 /// them: `US$`, `R$`, `HK$`).
@@ -116,22 +117,78 @@ pub fn money(v: &str, decimal_comma: bool) -> Option<Money<'_>> {
     })
 }
 
-/// The first pair of rows of `cells` (row, text) whose amounts name
-/// different currencies, for the message that refuses them; `None` when
-/// they name one at most (cells that are not amounts are left to the
-/// caller's own error).
-pub fn one_currency<'a>(
+/// Why a column's amounts cannot be added in the scenario's currency.
+#[derive(Debug, PartialEq)]
+pub enum Clash<'a> {
+    /// Two cells (row, text) name different currencies: the first with
+    /// one, and the first that differs.
+    Two {
+        first: (usize, &'a str),
+        found: (usize, &'a str),
+    },
+    /// A cell names an ISO code that is not the scenario's `currency`.
+    NotTheScenarios {
+        found: (usize, &'a str),
+        code: &'a str,
+    },
+}
+
+impl Clash<'_> {
+    /// The row of the cell refused.
+    pub fn row(&self) -> usize {
+        match self {
+            Clash::Two { found, .. } | Clash::NotTheScenarios { found, .. } => found.0,
+        }
+    }
+
+    /// The message refusing the cell, `place` naming a row ("line 7") and
+    /// `currency` the scenario's.
+    pub fn message(&self, place: impl Fn(usize) -> String, currency: &str) -> String {
+        match self {
+            Clash::Two { first, found } => format!(
+                "found '{}', expected the currency of {}'s '{}' (one column of amounts is in one currency)",
+                found.1,
+                place(first.0),
+                first.1
+            ),
+            Clash::NotTheScenarios { found, code } => format!(
+                "found '{}', expected an amount in the scenario's currency {currency} (set currency = \"{code}\" at the top of the scenario if the amounts are in {code})",
+                found.1
+            ),
+        }
+    }
+}
+
+/// The first cell of `cells` (row, text) whose amount cannot be added in
+/// the scenario's `currency`: an ISO code other than it, or a symbol or
+/// code other than the first named in the column (a symbol such as `$`
+/// names several currencies, so it is not checked against `currency`);
+/// `None` when every amount can (cells that are not amounts are left to
+/// the caller's own error).
+pub fn currency_clash<'a>(
     cells: impl Iterator<Item = (usize, &'a str)>,
     decimal_comma: bool,
-) -> Option<[(usize, &'a str); 2]> {
+    currency: &str,
+) -> Option<Clash<'a>> {
     let mut first: Option<(usize, &'a str, &'a str)> = None;
     for (row, text) in cells {
         let Some(c) = money(text, decimal_comma).and_then(|m| m.currency) else {
             continue;
         };
+        if CURRENCY_CODES.contains(&c) && !c.eq_ignore_ascii_case(currency) {
+            return Some(Clash::NotTheScenarios {
+                found: (row, text),
+                code: c,
+            });
+        }
         match first {
             None => first = Some((row, text, c)),
-            Some((r0, t0, c0)) if c0 != c => return Some([(r0, t0), (row, text)]),
+            Some((r0, t0, c0)) if c0 != c => {
+                return Some(Clash::Two {
+                    first: (r0, t0),
+                    found: (row, text),
+                })
+            }
             Some(_) => {}
         }
     }
@@ -334,15 +391,28 @@ mod tests {
         assert_eq!(plain_number("0.5", true), None);
     }
 
-    /// A column that names two currencies is caught at its first pair.
+    /// A column that names two currencies is caught at its first pair,
+    /// and a code that is not the scenario's currency at its cell.
     #[test]
     fn two_currencies_in_one_column_are_found() {
         let cells = [(2, "$100"), (3, "12"), (4, "$5"), (5, "EUR 100"), (6, "€1")];
         assert_eq!(
-            one_currency(cells.iter().copied(), false),
-            Some([(2, "$100"), (5, "EUR 100")])
+            currency_clash(cells.iter().copied(), false, "EUR"),
+            Some(Clash::Two {
+                first: (2, "$100"),
+                found: (5, "EUR 100")
+            })
+        );
+        assert_eq!(
+            currency_clash(cells.iter().copied(), false, "USD"),
+            Some(Clash::NotTheScenarios {
+                found: (5, "EUR 100"),
+                code: "EUR"
+            })
         );
         let same = [(2, "$100"), (3, "12"), (4, "($5)")];
-        assert_eq!(one_currency(same.iter().copied(), false), None);
+        assert_eq!(currency_clash(same.iter().copied(), false, "EUR"), None);
+        let coded = [(2, "usd 5"), (3, "USD 100"), (4, "7 USD")];
+        assert_eq!(currency_clash(coded.iter().copied(), false, "usd"), None);
     }
 }

@@ -324,6 +324,9 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         None => (None, None, None),
     };
     let last_year_from = (last_period - calendar.kind.per_year() as i64 + 1).max(first_period);
+    if let Some(t) = &accounts_table {
+        t.check_currency("potential", &data.currency)?;
+    }
     let accounts = build_accounts(
         accounts_table.as_ref(),
         sales.by_account_day.as_deref(),
@@ -369,6 +372,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                 ],
                 true,
             )?;
+            t.check_currency("amount", &data.currency)?;
             let p = build_pipeline(
                 &t,
                 key,
@@ -403,7 +407,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                 &["floor", "cap", "locked"],
             )?;
             for column in ["quota", "floor", "cap"] {
-                t.one_currency(column)?;
+                t.check_currency(column, &data.currency)?;
             }
             let mut q = BTreeMap::new();
             for i in 0..t.len() {
@@ -713,7 +717,6 @@ fn build_accounts(
     let mut accounts: Vec<Account> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     if let Some(t) = table {
-        t.one_currency("potential")?;
         let mut first_line: HashMap<String, String> = HashMap::new();
         for i in 0..t.len() {
             let id = t.required("account", i)?.to_string();
@@ -872,7 +875,6 @@ fn build_pipeline(
     parser: &DateParser,
     report: &mut LoadReport,
 ) -> Result<Vec<Opportunity>> {
-    t.one_currency("amount")?;
     let mut out = Vec::with_capacity(t.len());
     let mut unknown = 0usize;
     for i in 0..t.len() {

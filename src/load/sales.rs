@@ -14,7 +14,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::amount::{expected_money, money, one_currency};
+use super::amount::{currency_clash, expected_money, money};
 use super::dates::DateParser;
 use super::source::{read_table, Wanted, ROW};
 use crate::error::{Error, Result};
@@ -368,13 +368,15 @@ const PLAIN_AMOUNTS: &str = "__amount_plain";
 /// `$1,234.50`, or decimal commas, `1234,56`) copied to [`PLAIN_AMOUNTS`]
 /// as [`money`] reads them under the file's convention (`decimal_comma`;
 /// missing where it refuses one: a bad amount, still quoted as the file
-/// writes it). Amounts that name two currencies are an error at the first
-/// that differs (`column`: the file's name of the amount column).
+/// writes it). Amounts that cannot be added in the scenario's `currency`
+/// (two currencies, or an ISO code that is not it) are an error at the
+/// first (`column`: the file's name of the amount column).
 fn with_plain_amounts(
     mut df: DataFrame,
     path: &Path,
     column: &str,
     decimal_comma: bool,
+    currency: &str,
 ) -> Result<DataFrame> {
     let texts = df
         .column("amount")
@@ -390,12 +392,12 @@ fn with_plain_amounts(
         .iter()
         .zip(lines.iter())
         .filter_map(|(v, l)| Some((l.unwrap_or(0) as usize, v?)));
-    if let Some([(first_line, first), (line, found)]) = one_currency(cells, decimal_comma) {
+    if let Some(clash) = currency_clash(cells, decimal_comma, currency) {
         return Err(Error::cell(
             path,
-            line,
+            clash.row(),
             column,
-            format!("found '{found}', expected the currency of line {first_line}'s '{first}' (one column of amounts is in one currency)"),
+            clash.message(|line| format!("line {line}"), currency),
         ));
     }
     let plain: StringChunked = texts
@@ -445,6 +447,7 @@ fn aggregate(
             path,
             spec.column("amount").unwrap_or("amount"),
             decimal_comma,
+            &data.currency,
         )?
     } else {
         df

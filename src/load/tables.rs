@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::amount::{expected_money, expected_number, money, one_currency, plain_number};
+use super::amount::{currency_clash, expected_money, expected_number, money, plain_number};
 use super::dates::DateParser;
 use super::sales::apply_filter;
 use super::source::{read_table, Wanted, ROW};
@@ -229,21 +229,18 @@ impl TextTable {
         }
     }
 
-    /// An error where the amounts of column `name` name two currencies
-    /// (`super::amount::one_currency`), at the first that differs.
+    /// An error at the first amount of column `name` that cannot be added
+    /// in the scenario's `currency` (`super::amount::currency_clash`).
     ///
     /// # Errors
     /// That one.
-    pub fn one_currency(&self, name: &str) -> Result<()> {
+    pub fn check_currency(&self, name: &str, currency: &str) -> Result<()> {
         let cells = (0..self.len()).filter_map(|i| Some((i, self.text(name, i)?)));
-        match one_currency(cells, self.decimal_comma) {
-            Some([(first, a), (i, b)]) => Err(self.error(
+        match currency_clash(cells, self.decimal_comma, currency) {
+            Some(clash) => Err(self.error(
                 name,
-                i,
-                format!(
-                    "found '{b}', expected the currency of {}'s '{a}' (one column of amounts is in one currency)",
-                    self.place(first)
-                ),
+                clash.row(),
+                clash.message(|i| self.place(i), currency),
             )),
             None => Ok(()),
         }
