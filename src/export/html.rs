@@ -376,6 +376,13 @@ fn persistence_text(r: f64) -> String {
     if r >= 1.0 {
         return String::new();
     }
+    if r < 0.005 {
+        return "; the past forecasts' errors did not grow over the horizon even without the \
+                fitted alphas' persistence, so the simulation carries no surprise forward: each \
+                form's level and trend stay as estimated, with their uncertainty (alpha and beta \
+                times 0)"
+            .to_string();
+    }
     format!(
         "; the past forecasts' errors grew less over the horizon than the fitted alphas \
          imply, so the simulation carries {} of each surprise forward (alpha and beta \
