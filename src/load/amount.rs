@@ -159,22 +159,28 @@ impl Clash<'_> {
     }
 }
 
-/// The first cell of `cells` (row, text) whose amount cannot be added in
-/// the scenario's `currency`: an ISO code other than it, or a symbol or
-/// code other than the first named in the column (a symbol such as `$`
-/// names several currencies, so it is not checked against `currency`);
-/// `None` when every amount can (cells that are not amounts are left to
-/// the caller's own error).
-pub fn currency_clash<'a>(
+/// The cells of `cells` (row, text) that are amounts naming a currency,
+/// with its symbol or code (read under the file's `decimal_comma`), for
+/// [`currency_clash`] where they were not read already.
+pub fn marked<'a>(
     cells: impl Iterator<Item = (usize, &'a str)>,
     decimal_comma: bool,
+) -> impl Iterator<Item = (usize, &'a str, &'a str)> {
+    cells.filter_map(move |(row, text)| Some((row, text, money(text, decimal_comma)?.currency?)))
+}
+
+/// The first of a column's amounts that name a currency, `cells` (row,
+/// text, symbol or code: [`marked`]), that cannot be added in the
+/// scenario's `currency`: an ISO code other than it, or a symbol or code
+/// other than the first named in the column (a symbol such as `$` names
+/// several currencies, so it is not checked against `currency`); `None`
+/// when every amount can.
+pub fn currency_clash<'a>(
+    cells: impl Iterator<Item = (usize, &'a str, &'a str)>,
     currency: &str,
 ) -> Option<Clash<'a>> {
     let mut first: Option<(usize, &'a str, &'a str)> = None;
-    for (row, text) in cells {
-        let Some(c) = money(text, decimal_comma).and_then(|m| m.currency) else {
-            continue;
-        };
+    for (row, text, c) in cells {
         if CURRENCY_CODES.contains(&c) && !c.eq_ignore_ascii_case(currency) {
             return Some(Clash::NotTheScenarios {
                 found: (row, text),
@@ -397,22 +403,28 @@ mod tests {
     fn two_currencies_in_one_column_are_found() {
         let cells = [(2, "$100"), (3, "12"), (4, "$5"), (5, "EUR 100"), (6, "€1")];
         assert_eq!(
-            currency_clash(cells.iter().copied(), false, "EUR"),
+            currency_clash(marked(cells.iter().copied(), false), "EUR"),
             Some(Clash::Two {
                 first: (2, "$100"),
                 found: (5, "EUR 100")
             })
         );
         assert_eq!(
-            currency_clash(cells.iter().copied(), false, "USD"),
+            currency_clash(marked(cells.iter().copied(), false), "USD"),
             Some(Clash::NotTheScenarios {
                 found: (5, "EUR 100"),
                 code: "EUR"
             })
         );
         let same = [(2, "$100"), (3, "12"), (4, "($5)")];
-        assert_eq!(currency_clash(same.iter().copied(), false, "EUR"), None);
+        assert_eq!(
+            currency_clash(marked(same.iter().copied(), false), "EUR"),
+            None
+        );
         let coded = [(2, "usd 5"), (3, "USD 100"), (4, "7 USD")];
-        assert_eq!(currency_clash(coded.iter().copied(), false, "usd"), None);
+        assert_eq!(
+            currency_clash(marked(coded.iter().copied(), false), "usd"),
+            None
+        );
     }
 }

@@ -26,7 +26,6 @@ const WEEK_DAYS: [Weekday; 7] = [
 /// seconds lands in the year 55,000).
 const YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
 
-/// Parses dates in ISO form, as period labels, or in the scenario's format.
 /// How much time a date read names: a day, or a whole week, month,
 /// quarter or year (a label, or a format without its day or month).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,6 +58,7 @@ impl Span {
     }
 }
 
+/// Parses dates in ISO form, as period labels, or in the scenario's format.
 #[derive(Debug, Clone)]
 pub struct DateParser {
     format: Option<String>,

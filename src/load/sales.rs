@@ -14,7 +14,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::amount::{currency_clash, expected_money, money};
+use super::amount::{currency_clash, expected_money, money, Money};
 use super::dates::DateParser;
 use super::source::{read_table, Wanted, ROW};
 use crate::error::{Error, Result};
@@ -388,11 +388,19 @@ fn with_plain_amounts(
         .and_then(|c| c.cast(&DataType::Int64))
         .map_err(pe(path))?;
     let lines = lines.i64().map_err(pe(path))?;
+    // Each cell read once: its currency checked, its plain decimal kept.
+    let read: Vec<Option<Money>> = texts
+        .iter()
+        .map(|v| v.and_then(|v| money(v, decimal_comma)))
+        .collect();
     let cells = texts
         .iter()
         .zip(lines.iter())
-        .filter_map(|(v, l)| Some((l.unwrap_or(0) as usize, v?)));
-    if let Some(clash) = currency_clash(cells, decimal_comma, currency) {
+        .zip(&read)
+        .filter_map(|((text, line), m)| {
+            Some((line.unwrap_or(0) as usize, text?, m.as_ref()?.currency?))
+        });
+    if let Some(clash) = currency_clash(cells, currency) {
         return Err(Error::cell(
             path,
             clash.row(),
@@ -400,10 +408,7 @@ fn with_plain_amounts(
             clash.message(|line| format!("line {line}"), currency),
         ));
     }
-    let plain: StringChunked = texts
-        .iter()
-        .map(|v| v.and_then(|v| money(v, decimal_comma)).map(|m| m.plain))
-        .collect();
+    let plain: StringChunked = read.into_iter().map(|m| m.map(|m| m.plain)).collect();
     df.with_column(plain.with_name(PLAIN_AMOUNTS.into()).into_column())
         .map_err(pe(path))?;
     Ok(df)

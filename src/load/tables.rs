@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::amount::{currency_clash, expected_money, expected_number, money, plain_number};
+use super::amount::{currency_clash, expected_money, expected_number, marked, money, plain_number};
 use super::dates::DateParser;
 use super::sales::apply_filter;
 use super::source::{read_table, Wanted, ROW};
@@ -236,7 +236,7 @@ impl TextTable {
     /// That one.
     pub fn check_currency(&self, name: &str, currency: &str) -> Result<()> {
         let cells = (0..self.len()).filter_map(|i| Some((i, self.text(name, i)?)));
-        match currency_clash(cells, self.decimal_comma, currency) {
+        match currency_clash(marked(cells, self.decimal_comma), currency) {
             Some(clash) => Err(self.error(
                 name,
                 clash.row(),
