@@ -43,7 +43,7 @@ use serde_json::json;
 
 use crate::ets::growth::group_growth_paths;
 use crate::ets::prior::{AlphaPrior, FormPriors};
-use crate::ets::{pool, select, Form, Growth};
+use crate::ets::{crossfit, pool, select, Form, Growth};
 use crate::history::SalesHistory;
 use crate::model::{
     AlphaPriorModes, AlternativeLevel, Diagnostics, FittedModels, LevelLaw, PositivePart,
@@ -567,18 +567,29 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         &region_index,
         &closed,
     );
+    // The chosen mixtures' errors are measured on weights chosen apart
+    // from each block of origins (`crossfit`).
+    let held_out = crossfit::held_out_weights(
+        &evaluated
+            .iter()
+            .map(|(_, e)| e.as_ref())
+            .collect::<Vec<_>>(),
+        &region_index,
+        &closed,
+    );
     let mut fits: Vec<TerritoryFit> = evaluated
         .into_par_iter()
         .zip(picks)
+        .zip(held_out)
         .enumerate()
-        .map(|(i, ((d, e), pick))| {
+        .map(|(i, (((d, e), pick), held_out))| {
             let t0 = starts[i];
             let own_deals = deals.as_ref().and_then(|d| d.get(i)).map(|d| d.since(t0));
             let mut f = fit_territory(
                 &series[i][t0..],
                 own_deals.as_ref(),
                 d,
-                e.and_then(|e| e.choose(pick, spec.criterion)),
+                e.and_then(|e| e.choose(pick, &held_out, spec.criterion)),
                 &settings,
                 &positions[t0..],
             );

@@ -41,6 +41,7 @@
 //! same recursions with drawn innovations, so one innovation moves the
 //! level and trend for the rest of the horizon.
 
+pub mod crossfit;
 pub mod growth;
 mod lanes;
 pub mod pool;

@@ -506,10 +506,15 @@ fn best_probabilities(means: &[f64], cov: &[Vec<f64>]) -> Vec<f64> {
             })
             .collect()
     });
+    // Each draw's coordinates: the mean plus the root's row times the
+    // point, over slices (the same sums, in the same order, as indexing
+    // the rows; the pool runs once per block of origins too, `crossfit`).
+    let centre: Vec<f64> = usable.iter().map(|&i| means[i]).collect();
     let mut draw = vec![0.0; usable.len()];
     for z in joint_points() {
         for (a, x) in draw.iter_mut().enumerate() {
-            *x = means[usable[a]] + (0..=a).map(|b| root[a][b] * z[b]).sum::<f64>();
+            let row = &root[a][..=a];
+            *x = centre[a] + row.iter().zip(&z[..=a]).map(|(r, v)| r * v).sum::<f64>();
         }
         let lowest = draw.iter().copied().fold(f64::INFINITY, f64::min);
         let ties = draw.iter().filter(|&&x| x == lowest).count() as f64;

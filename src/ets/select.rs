@@ -68,6 +68,7 @@
 //! errors grew over the horizon sets how far the simulation carries the
 //! innovations' persistence (`Evaluated::persistence_misses`).
 
+use super::crossfit::{Folds, Weights};
 use super::lanes::fit_all;
 use super::prior::FormPriors;
 use super::{pool, EtsFit, Form, Growth, Request};
@@ -357,6 +358,12 @@ pub struct Evaluated {
     pub periods: Vec<Vec<(usize, Forecast)>>,
     /// Per fit, its forecasts of the whole spans' totals.
     pub totals: Vec<Vec<Forecast>>,
+    /// The periods each recent origin scored, in the order of `periods`.
+    pub scored_per_origin: Vec<usize>,
+    /// The recent origins cut into blocks, for the chosen mixture's
+    /// errors to be measured on weights chosen apart from each
+    /// (`crossfit`).
+    pub folds: Folds,
     /// The misses, per scored period with its step, of a plain local level
     /// fitted afresh at each recent origin by its own likelihood (no
     /// prior). The persistence the simulation carries is measured on
@@ -402,26 +409,65 @@ impl Evaluated {
     /// rolling-origin CRPS, or `criterion` with too few origins.
     pub fn choose_own(self, criterion: Criterion) -> Option<Choice> {
         let best = self.scored().then(|| self.own_best()).flatten();
-        self.choose(best.map(|i| vec![(i, 1.0)]), criterion)
+        self.choose(best.map(|i| vec![(i, 1.0)]), &[], criterion)
     }
 
-    /// The standardised errors of the mixture of fits `weights` (indices
-    /// with weights): of each scored period, with its step, and of each
-    /// whole span's total.
-    fn mixture_errors(&self, weights: &[(usize, f64)]) -> Evaluation {
-        let mix = |pick: &dyn Fn(usize) -> Forecast| -> Option<Miss> {
-            let forms: Vec<(f64, Forecast)> = weights.iter().map(|&(i, w)| (w, pick(i))).collect();
+    /// The same evaluation with only the recent origins `kept` (indices,
+    /// latest first) scored: what the pool would have weighed had only
+    /// they been evaluated (`crossfit`).
+    pub fn restricted_to(&self, kept: &[usize]) -> Evaluated {
+        let scores = self
+            .scores
+            .iter()
+            .map(|s| s.as_ref().map(|v| kept.iter().map(|&j| v[j]).collect()))
+            .collect();
+        let share = kept.len() as f64 / self.origins.max(1) as f64;
+        Evaluated {
+            fits: self.fits.clone(),
+            origins: kept.len(),
+            effective_origins: (self.effective_origins * share).max(1.0),
+            span_independence: self.span_independence,
+            scores,
+            periods: Vec::new(),
+            totals: Vec::new(),
+            scored_per_origin: Vec::new(),
+            folds: Folds::default(),
+            persistence_misses: Vec::new(),
+        }
+    }
+
+    /// The standardised errors of the chosen mixture, `weights` (indices
+    /// with weights), of each scored period, with its step, and of each
+    /// whole span's total: each origin's by the weights `held_out` gives
+    /// its block (chosen apart from it, `crossfit`), or by `weights`
+    /// where its block has none.
+    fn mixture_errors(&self, weights: &[(usize, f64)], held_out: &[Option<Weights>]) -> Evaluation {
+        let block = |fold: usize| -> &[(usize, f64)] {
+            held_out
+                .get(fold)
+                .and_then(|w| w.as_deref())
+                .unwrap_or(weights)
+        };
+        let mix = |w: &[(usize, f64)], pick: &dyn Fn(usize) -> Forecast| -> Option<Miss> {
+            let forms: Vec<(f64, Forecast)> = w.iter().map(|&(i, w)| (w, pick(i))).collect();
             mixture_miss(&forms)
         };
         let first = weights[0].0;
+        let origin_of: Vec<usize> = self
+            .scored_per_origin
+            .iter()
+            .enumerate()
+            .flat_map(|(j, &count)| std::iter::repeat_n(j, count))
+            .collect();
         let misses = (0..self.periods[first].len())
             .filter_map(|k| {
                 let h = self.periods[first][k].0;
-                mix(&|i| self.periods[i][k].1).map(|m| (h, m))
+                let w = block(self.folds.recent[origin_of[k]]);
+                mix(w, &|i| self.periods[i][k].1).map(|m| (h, m))
             })
             .collect();
         let total_misses: Vec<Miss> = (0..self.totals[first].len())
-            .filter_map(|k| mix(&|i| self.totals[i][k]))
+            .filter_map(|k| mix(block(self.folds.whole[k]), &|i| self.totals[i][k]))
             .collect();
         Evaluation {
             origins: self.origins,
@@ -439,6 +485,7 @@ impl Evaluated {
     pub fn choose(
         mut self,
         weights: Option<Vec<(usize, f64)>>,
+        held_out: &[Option<Weights>],
         criterion: Criterion,
     ) -> Option<Choice> {
         let scored = |i: usize| self.scores.get(i).is_some_and(Option::is_some);
@@ -477,7 +524,16 @@ impl Evaluated {
                 }
             }
             Some(w) => {
-                let errors = self.mixture_errors(&w);
+                // Held-out weights name scored fits too (the same fits are
+                // scored at every origin), unless empty.
+                let held_out: Vec<Option<Weights>> = held_out
+                    .iter()
+                    .map(|h| {
+                        h.clone()
+                            .filter(|h| !h.is_empty() && h.iter().all(|&(i, _)| scored(i)))
+                    })
+                    .collect();
+                let errors = self.mixture_errors(&w, &held_out);
                 (w, "rolling-origin CRPS", errors)
             }
             None => {
@@ -659,6 +715,11 @@ pub fn evaluate(
         scores,
         periods,
         totals,
+        scored_per_origin: origins
+            .iter()
+            .map(|&o| (o + horizon).min(actual.len()) - o)
+            .collect(),
+        folds: Folds::of(&origins, &whole, horizon),
         persistence_misses,
     })
 }
@@ -666,6 +727,7 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ets::crossfit;
 
     #[test]
     fn origins_step_back_a_quarter_horizon_or_finer_and_keep_a_season() {
@@ -795,5 +857,47 @@ mod tests {
         }
         let short = evaluated(&a[60..]);
         assert!(short.fits.iter().all(|f| !f.form.is_held()));
+    }
+
+    #[test]
+    fn each_block_of_origins_is_scored_with_the_weights_chosen_apart_from_it() {
+        // 40 quarters growing 2% a quarter: 16 origins in four blocks. The
+        // errors of the latest block's origins are those of the form its
+        // held-out weights name, the others' those of the chosen form.
+        let a: Vec<f64> = (0..40)
+            .map(|t| 100.0 * 1.02f64.powi(t) * (1.0 + 0.05 * ((t * 7 % 5) as f64 - 2.0) / 2.0))
+            .collect();
+        let season = vec![1.0; a.len()];
+        let none = |_: usize| Growth::none();
+        let e = evaluate(&a, &a, &season, 4, 4, &none, &FormPriors::none()).unwrap();
+        let scored: Vec<usize> = (0..e.fits.len())
+            .filter(|&i| e.scores[i].is_some())
+            .collect();
+        let (chosen, apart) = (scored[0], scored[1]);
+        let misses_of = |held_out: &[Option<crossfit::Weights>]| {
+            e.clone()
+                .choose(Some(vec![(chosen, 1.0)]), held_out, Criterion::Aic)
+                .unwrap()
+                .evaluation
+        };
+        let own = misses_of(&[]);
+        let held = misses_of(&[Some(vec![(apart, 1.0)]), None, None, None]);
+        assert_eq!(own.misses.len(), held.misses.len());
+        // The latest block's origins (39-36) score 1 + 2 + 3 + 4 periods.
+        let latest = e.scored_per_origin[..4].iter().sum::<usize>();
+        assert_eq!(latest, 10);
+        for (k, ((h, m_own), (h2, m_held))) in own.misses.iter().zip(&held.misses).enumerate() {
+            assert_eq!(h, h2);
+            let expected = e.periods[if k < latest { apart } else { chosen }][k].1;
+            let m = if k < latest { m_held } else { m_own };
+            assert!((m.mean - expected.mean).abs() < 1e-9, "period {k}");
+            if k >= latest {
+                assert_eq!(m_own.mean, m_held.mean);
+            }
+        }
+        // The whole spans' totals from the latest block's origin (36) too.
+        assert_eq!(e.folds.whole[0], 0);
+        assert!((held.total_misses[0].mean - e.totals[apart][0].mean).abs() < 1e-9);
+        assert_eq!(held.total_misses[1].mean, own.total_misses[1].mean);
     }
 }
