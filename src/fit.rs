@@ -559,24 +559,12 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         })
         .collect();
     let closed: Vec<bool> = ends.iter().map(|&end| end < n_fit).collect();
-    let picks = pool::pooled_weights(
-        &evaluated
-            .iter()
-            .map(|(_, e)| e.as_ref())
-            .collect::<Vec<_>>(),
-        &region_index,
-        &closed,
-    );
+    let scored: Vec<Option<&select::Evaluated>> =
+        evaluated.iter().map(|(_, e)| e.as_ref()).collect();
+    let picks = pool::pooled_weights(&scored, &region_index, &closed);
     // The chosen mixtures' errors are measured on weights chosen apart
     // from each block of origins (`crossfit`).
-    let held_out = crossfit::held_out_weights(
-        &evaluated
-            .iter()
-            .map(|(_, e)| e.as_ref())
-            .collect::<Vec<_>>(),
-        &region_index,
-        &closed,
-    );
+    let held_out = crossfit::held_out_weights(&scored, &region_index, &closed);
     let mut fits: Vec<TerritoryFit> = evaluated
         .into_par_iter()
         .zip(picks)
