@@ -195,7 +195,7 @@ mod tests {
                 (0..40)
                     .map(|t| {
                         let wobble = ((t * 7 + k * 3) % 5) as f64 - 2.0;
-                        100.0 * (1.0 + 0.01 * k as f64).powi(t as i32) * (1.0 + 0.025 * wobble)
+                        100.0 * (1.0 + 0.01 * k as f64).powi(t) * (1.0 + 0.025 * wobble)
                     })
                     .collect()
             })
