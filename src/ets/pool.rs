@@ -506,23 +506,46 @@ fn best_probabilities(means: &[f64], cov: &[Vec<f64>]) -> Vec<f64> {
             })
             .collect()
     });
-    // Each draw's coordinates: the mean plus the root's row times the
-    // point, over slices (the same sums, in the same order, as indexing
-    // the rows; the pool runs once per block of origins too, `crossfit`).
-    let centre: Vec<f64> = usable.iter().map(|&i| means[i]).collect();
-    let mut draw = vec![0.0; usable.len()];
-    for z in joint_points() {
-        for (a, x) in draw.iter_mut().enumerate() {
-            let row = &root[a][..=a];
-            *x = centre[a] + row.iter().zip(&z[..=a]).map(|(r, v)| r * v).sum::<f64>();
-        }
-        let lowest = draw.iter().copied().fold(f64::INFINITY, f64::min);
-        let ties = draw.iter().filter(|&&x| x == lowest).count() as f64;
-        for (a, &x) in draw.iter().enumerate() {
-            if x == lowest {
-                p[usable[a]] += 1.0 / ties;
+    // Each coordinate's draws at every point at once (the points stored
+    // coordinate by coordinate, so the loops run over contiguous values):
+    // the mean plus the root's row times the point, summed in the row's
+    // order, as one point at a time would (the pool runs once per block
+    // of origins too, `crossfit`).
+    let columns = joint_columns();
+    let mut draws = vec![vec![0.0; JOINT_POINTS]; usable.len()];
+    for (a, draw) in draws.iter_mut().enumerate() {
+        let mut sum = vec![-0.0; JOINT_POINTS];
+        for (r, column) in root[a][..=a].iter().zip(columns) {
+            for (s, z) in sum.iter_mut().zip(column) {
+                *s += r * z;
             }
         }
+        let mean = means[usable[a]];
+        for (x, s) in draw.iter_mut().zip(&sum) {
+            *x = mean + s;
+        }
+    }
+    let mut lowest = vec![f64::INFINITY; JOINT_POINTS];
+    for draw in &draws {
+        for (l, &x) in lowest.iter_mut().zip(draw) {
+            *l = l.min(x);
+        }
+    }
+    let mut ties = vec![0.0f64; JOINT_POINTS];
+    for draw in &draws {
+        for ((t, &l), &x) in ties.iter_mut().zip(&lowest).zip(draw) {
+            if x == l {
+                *t += 1.0;
+            }
+        }
+    }
+    for (a, draw) in draws.iter().enumerate() {
+        p[usable[a]] = draw
+            .iter()
+            .zip(&lowest)
+            .zip(&ties)
+            .filter(|((&x, &l), _)| x == l)
+            .fold(0.0, |p, (_, &t)| p + 1.0 / t);
     }
     p.iter_mut().for_each(|v| *v /= JOINT_POINTS as f64);
     p
@@ -546,6 +569,18 @@ fn joint_points() -> &'static [Vec<f64>] {
                     .map(|a| norm_ppf((0.5 + n as f64 * a).fract()))
                     .collect()
             })
+            .collect()
+    })
+}
+
+/// [`joint_points`] coordinate by coordinate: `Form::ALL.len()` columns
+/// of `JOINT_POINTS` values.
+fn joint_columns() -> &'static [Vec<f64>] {
+    static COLUMNS: std::sync::OnceLock<Vec<Vec<f64>>> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        let points = joint_points();
+        (0..Form::ALL.len())
+            .map(|b| points.iter().map(|z| z[b]).collect())
             .collect()
     })
 }
