@@ -145,3 +145,49 @@ fn a_closed_season_and_a_territory_fitted_alone_are_identical_on_one_and_two_thr
     );
     assert_eq!(p50("05"), 0.0);
 }
+
+#[test]
+fn a_cross_fitted_calibration_is_identical_on_one_and_two_threads() {
+    // 40 quarters of six growing territories in two regions: 16 rolling
+    // origins a quarter apart, each block of them scored with the weights
+    // the pool gives on the origins a horizon away (`ets::crossfit`), so
+    // the pool runs once more per block, in parallel over territories.
+    let dir = tempfile::tempdir().unwrap();
+    let mut sales = String::from("date,region,territory,amount\n");
+    for q in 0..40usize {
+        for t in 0..6usize {
+            let growth = 1.0 + 0.005 * t as f64;
+            let wiggle = 1.0 + 0.04 * (((q * 7 + t * 5) % 9) as f64 - 4.0) / 4.0;
+            let season = [1.1, 0.9, 1.0, 1.2][q % 4];
+            let amount = 10_000.0 * growth.powi(q as i32) * wiggle * season;
+            sales.push_str(&format!(
+                "{}-{:02}-01,R{},T{t},{amount:.2}\n",
+                2010 + q / 4,
+                3 * (q % 4) + 1,
+                t % 2
+            ));
+        }
+    }
+    std::fs::write(dir.path().join("sales.csv"), sales).unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        "name = \"quarters\"\nseed = 5\n[data]\nsales = \"sales.csv\"\n[data.columns]\nregion = \"region\"\n[forecast]\nperiod = \"quarter\"\nstart = \"2020-01-01\"\nperiods = 4\ntrials = 2000\n",
+    )
+    .unwrap();
+    let run = |threads: &str| {
+        let out = dir.path().join(format!("t{threads}"));
+        common::run_on_threads(dir.path(), &["forecast", "s.toml"], threads, &out);
+        out
+    };
+    let (a, b) = (run("1"), run("2"));
+    for f in ["forecast.csv", "fit.csv", "summary.json"] {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(x == y, "{f} differs between 1 and 2 threads");
+    }
+    // Every territory was calibrated on its rolling origins.
+    let fit = std::fs::read_to_string(a.join("fit.csv")).unwrap();
+    assert_eq!(fit.matches("rolling-origin CRPS").count(), 6, "{fit}");
+}
