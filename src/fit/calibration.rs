@@ -1,4 +1,5 @@
-//! Calibrating the simulated spread against the rolling-origin errors:
+//! Calibrating the simulated spread against the rolling-origin errors
+//! (cross-fitted where the history allows, `ets::crossfit`):
 //! each evaluated territory's factor on its periods' spread and on its
 //! horizon total's, from its standardised errors at the company's
 //! persistence (`persistence`), shrunk toward the company's factor by
@@ -123,7 +124,8 @@ impl Errors {
 /// alpha and beta, including those the prior pulled: a company-wide
 /// correction of how far one-step fits carry surprises), then, at that
 /// factor, calibrate each fitted territory's simulated spread against its own
-/// rolling-origin errors, shrunk toward the company's (and the same for
+/// rolling-origin errors (cross-fitted where the history allows:
+/// `ets::crossfit`), shrunk toward the company's (and the same for
 /// the horizon total, from the errors of the scored spans' totals), by
 /// empirical Bayes (Efron and Morris), as the forms' scores are pooled:
 /// log k = w log k_own + (1 - w) log k_company, w = tau^2 / (tau^2 + se^2).
