@@ -1256,6 +1256,7 @@ fn fit_territory(
         ),
         chosen_by: choice.by.to_string(),
         origins: choice.evaluation.origins,
+        origins_held_out: choice.evaluation.held_out_origins,
         calibration: None,
         total_calibration: None,
         total_calibration_sides: None,

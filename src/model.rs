@@ -693,6 +693,9 @@ pub struct Diagnostics {
     pub chosen_by: String,
     /// Rolling-origin origins evaluated on the territory's history.
     pub origins: usize,
+    /// Of those, the origins whose errors were measured with the weights
+    /// chosen apart from them (`ets::crossfit`).
+    pub origins_held_out: usize,
     /// The calibration factor of the simulated spread from the rolling-origin
     /// errors (none: not calibrated; the degrees-of-freedom correction applies).
     pub calibration: Option<f64>,

@@ -101,6 +101,9 @@ pub struct FitRow {
     pub chosen_by: String,
     /// Rolling-origin origins on the territory's history.
     pub origins: usize,
+    /// Of those, the ones whose errors were measured with weights chosen
+    /// apart from them (cross-fitted).
+    pub origins_held_out: usize,
     /// Calibration factor from the rolling-origin errors (own, shrunk toward
     /// the company's), if any.
     pub calibration: Option<f64>,
@@ -167,6 +170,7 @@ impl FitSection {
                 spread_factor: t.diagnostics.spread,
                 chosen_by: t.diagnostics.chosen_by.clone(),
                 origins: t.diagnostics.origins,
+                origins_held_out: t.diagnostics.origins_held_out,
                 calibration: t.diagnostics.calibration,
                 calibration_total: t.diagnostics.total_calibration,
                 calibration_total_sides: t.diagnostics.total_calibration_sides,

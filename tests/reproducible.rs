@@ -187,7 +187,13 @@ fn a_cross_fitted_calibration_is_identical_on_one_and_two_threads() {
         );
         assert!(x == y, "{f} differs between 1 and 2 threads");
     }
-    // Every territory was calibrated on its rolling origins.
+    // Every territory was calibrated on its rolling origins, all 16 of
+    // them cross-fitted (`fit.csv`'s last column, `origins_held_out`).
     let fit = std::fs::read_to_string(a.join("fit.csv")).unwrap();
     assert_eq!(fit.matches("rolling-origin CRPS").count(), 6, "{fit}");
+    let mut lines = fit.lines();
+    assert!(lines.next().unwrap().ends_with(",origins_held_out"));
+    for line in lines {
+        assert_eq!(line.rsplit(',').next(), Some("16"), "{line}");
+    }
 }

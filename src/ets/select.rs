@@ -109,6 +109,9 @@ pub struct Evaluation {
     /// without the alpha prior: what measures how far the innovations
     /// persist ([`Evaluated::persistence_misses`]).
     pub persistence_misses: Vec<(usize, Miss)>,
+    /// The recent origins whose periods' misses are from weights chosen
+    /// apart from them (`crossfit`; 0: all from the chosen mixture).
+    pub held_out_origins: usize,
 }
 
 impl Evaluation {
@@ -470,6 +473,13 @@ impl Evaluated {
         let total_misses: Vec<Miss> = (0..self.totals[first].len())
             .filter_map(|k| mix(block(self.folds.whole[k]), &|i| self.totals[i][k]))
             .collect();
+        let held_out_origins = (0..self.scored_per_origin.len())
+            .filter(|&j| {
+                held_out
+                    .get(self.folds.recent[j])
+                    .is_some_and(Option::is_some)
+            })
+            .count();
         Evaluation {
             origins: self.origins,
             independent_origins: self.effective_origins,
@@ -477,6 +487,7 @@ impl Evaluated {
             misses,
             total_misses,
             persistence_misses: Vec::new(),
+            held_out_origins,
         }
     }
 

@@ -119,6 +119,7 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
             "calibration_total",
             "calibration_total_below",
             "calibration_total_above",
+            "origins_held_out",
         ]);
         for r in &fit.rows {
             let side = |i: usize| {
@@ -152,6 +153,7 @@ pub fn write(report: &Report, out: &OutputDir) -> Result<()> {
                     .unwrap_or_default(),
                 side(0),
                 side(1),
+                r.origins_held_out.to_string(),
             ]);
         }
         out.write("fit.csv", &c.into_bytes())?;
