@@ -104,25 +104,11 @@ fn a_closed_season_and_a_territory_fitted_alone_are_identical_on_one_and_two_thr
             }
         }
     }
-    std::fs::write(dir.path().join("sales.csv"), sales).unwrap();
-    std::fs::write(
-        dir.path().join("s.toml"),
+    let a = forecast_on_one_and_two_threads(
+        &dir,
+        &sales,
         "name = \"closed\"\nseed = 3\n[data]\nsales = \"sales.csv\"\n[forecast]\nperiod = \"month\"\nstart = \"2019-01-01\"\nperiods = 12\ntrials = 2000\n",
-    )
-    .unwrap();
-    let run = |threads: &str| {
-        let out = dir.path().join(format!("t{threads}"));
-        common::run_on_threads(dir.path(), &["forecast", "s.toml"], threads, &out);
-        out
-    };
-    let (a, b) = (run("1"), run("2"));
-    for f in ["forecast.csv", "fit.csv", "summary.json"] {
-        let (x, y) = (
-            std::fs::read(a.join(f)).unwrap(),
-            std::fs::read(b.join(f)).unwrap(),
-        );
-        assert!(x == y, "{f} differs between 1 and 2 threads");
-    }
+    );
     let forecast = std::fs::read_to_string(a.join("forecast.csv")).unwrap();
     // Closed months at zero; the renewal's June not.
     assert!(
@@ -168,12 +154,32 @@ fn a_cross_fitted_calibration_is_identical_on_one_and_two_threads() {
             ));
         }
     }
-    std::fs::write(dir.path().join("sales.csv"), sales).unwrap();
-    std::fs::write(
-        dir.path().join("s.toml"),
+    let a = forecast_on_one_and_two_threads(
+        &dir,
+        &sales,
         "name = \"quarters\"\nseed = 5\n[data]\nsales = \"sales.csv\"\n[data.columns]\nregion = \"region\"\n[forecast]\nperiod = \"quarter\"\nstart = \"2020-01-01\"\nperiods = 4\ntrials = 2000\n",
-    )
-    .unwrap();
+    );
+    // Every territory was calibrated on its rolling origins, all 16 of
+    // them cross-fitted (`fit.csv`'s last column, `origins_held_out`).
+    let fit = std::fs::read_to_string(a.join("fit.csv")).unwrap();
+    assert_eq!(fit.matches("rolling-origin CRPS").count(), 6, "{fit}");
+    let mut lines = fit.lines();
+    assert!(lines.next().unwrap().ends_with(",origins_held_out"));
+    for line in lines {
+        assert_eq!(line.rsplit(',').next(), Some("16"), "{line}");
+    }
+}
+
+/// Write `sales` and the scenario `toml` into `dir`, run `forecast` on one
+/// thread and on two, assert that `forecast.csv`, `fit.csv` and
+/// `summary.json` are byte-identical, and return the one-thread output.
+fn forecast_on_one_and_two_threads(
+    dir: &tempfile::TempDir,
+    sales: &str,
+    toml: &str,
+) -> std::path::PathBuf {
+    std::fs::write(dir.path().join("sales.csv"), sales).unwrap();
+    std::fs::write(dir.path().join("s.toml"), toml).unwrap();
     let run = |threads: &str| {
         let out = dir.path().join(format!("t{threads}"));
         common::run_on_threads(dir.path(), &["forecast", "s.toml"], threads, &out);
@@ -187,13 +193,5 @@ fn a_cross_fitted_calibration_is_identical_on_one_and_two_threads() {
         );
         assert!(x == y, "{f} differs between 1 and 2 threads");
     }
-    // Every territory was calibrated on its rolling origins, all 16 of
-    // them cross-fitted (`fit.csv`'s last column, `origins_held_out`).
-    let fit = std::fs::read_to_string(a.join("fit.csv")).unwrap();
-    assert_eq!(fit.matches("rolling-origin CRPS").count(), 6, "{fit}");
-    let mut lines = fit.lines();
-    assert!(lines.next().unwrap().ends_with(",origins_held_out"));
-    for line in lines {
-        assert_eq!(line.rsplit(',').next(), Some("16"), "{line}");
-    }
+    a
 }
