@@ -1,7 +1,8 @@
-//! Cross-fitting the chosen mixture's rolling-origin errors: each origin's
-//! errors are those of the mixture its territory would have chosen on the
-//! origins whose spans share no period with it, not of the mixture chosen
-//! on all of them.
+//! Cross-fitting the chosen mixture's rolling-origin errors: where the
+//! history is long enough, each block of origins' errors are those of the
+//! mixture its territory would have chosen on the origins whose spans
+//! share no period with the block's, not of the mixture chosen on all of
+//! them.
 //!
 //! The forms are weighted by how they forecast from the rolling origins
 //! (`pool`), and the same origins' errors calibrate the simulated spread
@@ -17,12 +18,6 @@
 //! over the P10-P90 half-width), at every horizon step, the first
 //! included.
 //!
-//! Each territory's blocks are its own: a territory whose origins differ
-//! (a later start, a halved step) cuts them at other dates, so the
-//! region's evidence in a block's pool may include other territories'
-//! periods of the same dates; and a territory with too few origins apart
-//! from a block is left out of that block's region evidence.
-//!
 //! So the recent origins are cut into `FOLDS` contiguous blocks. Each
 //! block's periods (and the whole spans' totals whose origins fall in it)
 //! are scored with the weights the pool gives when only the origins apart
@@ -31,19 +26,26 @@
 //! next to it would have chosen on most of the same actuals). The rest of
 //! the choice is unchanged: the pool's weights, from all the origins,
 //! still make the forecast. Where a block has fewer than
-//! `select::MIN_ORIGINS` origins apart from it (a history of a season and
-//! a horizon or two: Walmart's 21 months and 91 weeks, whose origins all
+//! `select::MIN_ORIGINS` origins apart from it (Walmart's 21 months and 91
+//! weeks, shorter than a season and a horizon: their origins all
 //! overlap), or where those amount to less than one independent origin
 //! (origins x step / horizon under 1: 36 months with a 12-month horizon
 //! leave three origins three months apart, a quarter of a horizon's
-//! evidence each), or whose held-out weights name no form scored at every
-//! origin, its errors are the chosen mixture's, as before. Weights chosen
-//! on less than one horizon's evidence are noise (the pool itself counts
-//! such evidence as one origin, `pool`), and their errors measure that
-//! noise, not the choice's luck: with them, Superstore's 36 months of
-//! regions scored 0.3287 at one backtest origin against 0.3243, and the
-//! tools' weekly panels with three years moved their years' coverage
-//! 0.02-0.03 either way.
+//! evidence each), or whose held-out weights are empty or name a form not
+//! scored at every origin, its errors are the chosen mixture's, as
+//! before. Weights chosen on less than one horizon's evidence are noise
+//! (the pool itself counts such evidence as one origin, `pool`), and
+//! their errors measure that noise, not the choice's luck: with them,
+//! Superstore's 36 months of regions scored 0.3287 at one backtest
+//! origin against 0.3243, and the tools' weekly panels with three years
+//! moved their years' coverage 0.02-0.03 either way.
+//!
+//! Each territory's blocks are its own: a territory whose origins differ
+//! (a later start, a halved step) cuts them at other dates, so the
+//! region's evidence in a block's pool may include other territories'
+//! periods of the same dates; and a territory without enough evidence
+//! apart from a block (either rule above) is left out of that block's
+//! region evidence.
 //!
 //! Why blocks and not every origin left out in turn: leaving one origin
 //! out (with the same gap) was measured the same on the synthetic panels

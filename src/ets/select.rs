@@ -62,9 +62,9 @@
 //! (`pool` weighs near-duplicates by their scores' correlation). Every
 //! form's forecasts at the origins are kept, so that the chosen mixture's standardised errors (actual minus
 //! mean, over the predicted standard deviation, by the mixture's first two
-//! moments) can be computed, each origin's with the weights chosen apart
-//! from its block of origins (`crossfit`): `fit` turns them into the
-//! calibration of the simulated spread. A plain local level is also fitted afresh at each
+//! moments) can be computed, where the history allows each origin's with
+//! the weights chosen apart from its block of origins (`crossfit`): `fit`
+//! turns them into the calibration of the simulated spread. A plain local level is also fitted afresh at each
 //! recent origin, by its own likelihood alone (`Request::fresh`): how its
 //! errors grew over the horizon sets how far the simulation carries the
 //! innovations' persistence (`Evaluated::persistence_misses`).

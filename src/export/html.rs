@@ -568,12 +568,12 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          Common shocks: company factor {} and region factor {} of each territory's noise \
          variance (AR {}); average pairwise correlation {}. \
          <i>Calibration</i> is how far the territory's past forecasts missed against what \
-         the model said (its rolling-origin errors; where the history leaves a horizon's \
-         evidence a horizon or more away from a block of origins, that block's errors are \
-         from the forms weighted as they would have been chosen on that evidence alone, so \
-         that the weights' luck on those very origins is not counted; shrunk toward the \
-         company's; above 1 they missed more, below 1 less), <i>year cal.</i> the same for \
-         whole past \
+         the model said (its rolling-origin errors, shrunk toward the company's; above 1 \
+         they missed more, below 1 less; where the history leaves a horizon's evidence a \
+         horizon or more away from a block of origins, that block's errors are from the \
+         forms weighted as the region's evidence from those other origins would have \
+         chosen them, so that the weights' luck on the block's own origins is not \
+         counted), <i>year cal.</i> the same for whole past \
          horizons' totals (blank: no whole horizon to measure), with <i>(lo / hi)</i> \
          the same below and above the year's median, from the past totals that \
          fell short of their forecast and those that beat it (a history whose totals kept \
