@@ -159,18 +159,8 @@ impl Clash<'_> {
     }
 }
 
-/// The cells of `cells` (row, text) that are amounts naming a currency,
-/// with its symbol or code (read under the file's `decimal_comma`), for
-/// [`currency_clash`] where they were not read already.
-pub fn marked<'a>(
-    cells: impl Iterator<Item = (usize, &'a str)>,
-    decimal_comma: bool,
-) -> impl Iterator<Item = (usize, &'a str, &'a str)> {
-    cells.filter_map(move |(row, text)| Some((row, text, money(text, decimal_comma)?.currency?)))
-}
-
 /// The first of a column's amounts that name a currency, `cells` (row,
-/// text, symbol or code: [`marked`]), that cannot be added in the
+/// text, symbol or code, as [`money`] read it), that cannot be added in the
 /// scenario's `currency`: an ISO code other than it, or a symbol or code
 /// other than the first named in the column (a symbol such as `$` names
 /// several currencies, so it is not checked against `currency`); `None`
@@ -243,7 +233,8 @@ fn digits(v: &str, decimal_comma: bool) -> Option<String> {
     } else {
         ('.', ',')
     };
-    if !v.contains([group, ' ', '\u{a0}', '\u{202f}', '\'']) {
+    let separates = |c: char| c == group || c == '\'' || SPACES.contains(&c);
+    if !v.contains(separates) {
         return plain_number(v, decimal_comma);
     }
     let (whole, fraction) = match v.split_once(decimal) {
@@ -252,9 +243,7 @@ fn digits(v: &str, decimal_comma: bool) -> Option<String> {
     };
     let separators: Vec<char> = whole.chars().filter(|c| !c.is_ascii_digit()).collect();
     let mark = *separators.first()?;
-    if !(mark == group || mark == '\'' || SPACES.contains(&mark))
-        || separators.iter().any(|&c| c != mark)
-    {
+    if !separates(mark) || separators.iter().any(|&c| c != mark) {
         return None;
     }
     let groups: Vec<&str> = whole.split(mark).collect();
@@ -283,6 +272,16 @@ mod tests {
 
     fn read(cell: &str, decimal_comma: bool) -> Option<String> {
         money(cell, decimal_comma).map(|m| m.plain)
+    }
+
+    /// The cells (row, text) that are amounts naming a currency, with it,
+    /// as `TextTable::amounts` gives them to [`currency_clash`].
+    fn marked<'a>(
+        cells: impl Iterator<Item = (usize, &'a str)>,
+        decimal_comma: bool,
+    ) -> impl Iterator<Item = (usize, &'a str, &'a str)> {
+        cells
+            .filter_map(move |(row, text)| Some((row, text, money(text, decimal_comma)?.currency?)))
     }
 
     /// Cells read as a spreadsheet shows them, in a file of decimal points.

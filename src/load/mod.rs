@@ -324,11 +324,13 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         None => (None, None, None),
     };
     let last_year_from = (last_period - calendar.kind.per_year() as i64 + 1).max(first_period);
-    if let Some(t) = &accounts_table {
-        t.check_currency("potential", &data.currency)?;
-    }
+    let potentials = match &accounts_table {
+        Some(t) => t.amounts("potential", &data.currency)?,
+        None => Vec::new(),
+    };
     let accounts = build_accounts(
         accounts_table.as_ref(),
+        &potentials,
         sales.by_account_day.as_deref(),
         &index,
         &|k: &str| territory_of_key(k),
@@ -372,13 +374,13 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                 ],
                 true,
             )?;
-            t.check_currency("amount", &data.currency)?;
             let p = build_pipeline(
                 &t,
                 key,
                 &index,
                 &|k: &str| territory_of_key(k),
                 &parser,
+                &data.currency,
                 &mut report,
             )?;
             let whole = all.as_ref().unwrap_or(&t);
@@ -406,9 +408,9 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                 &[key, "quota"],
                 &["floor", "cap", "locked"],
             )?;
-            for column in ["quota", "floor", "cap"] {
-                t.check_currency(column, &data.currency)?;
-            }
+            let [quota, floor, cap] =
+                ["quota", "floor", "cap"].map(|column| t.amounts(column, &data.currency));
+            let (quota, floor, cap) = (quota?, floor?, cap?);
             let mut q = BTreeMap::new();
             for i in 0..t.len() {
                 let name = t.required(key, i)?;
@@ -424,16 +426,14 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                         format!("found '{name}', which is not a known territory"),
                     ));
                 };
-                let v = t
-                    .amount("quota", i)?
-                    .ok_or_else(|| t.error("quota", i, "missing quota"))?;
+                let v = quota[i].ok_or_else(|| t.error("quota", i, "missing quota"))?;
                 *q.entry(ti).or_insert(0.0) += v;
                 if key == "rep" {
                     *rep_quotas.entry(name.to_string()).or_insert(0.0) += v;
                 }
                 let limit = QuotaLimit {
-                    floor: t.amount("floor", i)?,
-                    cap: t.amount("cap", i)?,
+                    floor: floor[i],
+                    cap: cap[i],
                     locked: t.flag("locked", i)?.then_some(v),
                 };
                 if limit != QuotaLimit::default() {
@@ -704,9 +704,12 @@ impl<'a, 'k> KeyTerritory<'a, 'k> {
     }
 }
 
+/// The accounts of the accounts `table` (its `potentials` read by
+/// `TextTable::amounts`, one per row) and of the sales' account column.
 #[allow(clippy::too_many_arguments)]
 fn build_accounts(
     table: Option<&TextTable>,
+    potentials: &[Option<f64>],
     sales: Option<&[sales::AccountDay]>,
     index: &HashMap<String, usize>,
     territory_of_key: &dyn Fn(&str) -> Option<String>,
@@ -718,7 +721,7 @@ fn build_accounts(
     let mut by_id: HashMap<String, usize> = HashMap::new();
     if let Some(t) = table {
         let mut first_line: HashMap<String, String> = HashMap::new();
-        for i in 0..t.len() {
+        for (i, &potential) in potentials.iter().enumerate() {
             let id = t.required("account", i)?.to_string();
             let territory = t.required("territory", i)?;
             let ti = index[territory];
@@ -741,7 +744,7 @@ fn build_accounts(
             accounts.push(Account {
                 id,
                 territory: ti,
-                potential: t.amount("potential", i)?,
+                potential,
                 workload: t.number("workload", i)?,
                 lat: t.number("lat", i)?,
                 lon: t.number("lon", i)?,
@@ -873,11 +876,13 @@ fn build_pipeline(
     index: &HashMap<String, usize>,
     territory_of_key: &dyn Fn(&str) -> Option<String>,
     parser: &DateParser,
+    currency: &str,
     report: &mut LoadReport,
 ) -> Result<Vec<Opportunity>> {
+    let amounts = t.amounts("amount", currency)?;
     let mut out = Vec::with_capacity(t.len());
     let mut unknown = 0usize;
-    for i in 0..t.len() {
+    for (i, &amount) in amounts.iter().enumerate() {
         let k = t.required(key, i)?;
         let Some(ti) = territory_of_key(k).and_then(|n| index.get(&n).copied()) else {
             unknown += 1;
@@ -896,7 +901,7 @@ fn build_pipeline(
         out.push(Opportunity {
             id: t.required("opportunity", i)?.to_string(),
             territory: ti,
-            amount: t.amount("amount", i)?,
+            amount,
             close_date: t.date("close_date", i, parser)?,
             stage: t.text("stage", i).map(str::to_string),
             win_probability,
@@ -1083,6 +1088,7 @@ mod tests {
             let known = |k: &str| index.contains_key(k).then(|| k.to_string());
             build_accounts(
                 None,
+                &[],
                 Some(rows),
                 &index,
                 &known,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::amount::{currency_clash, expected_money, expected_number, marked, money, plain_number};
+use super::amount::{currency_clash, expected_money, expected_number, money, plain_number};
 use super::dates::DateParser;
 use super::sales::apply_filter;
 use super::source::{read_table, Wanted, ROW};
@@ -196,53 +196,51 @@ impl TextTable {
     /// The number in column `name`, row `i` (`None` when empty): a plain
     /// decimal under the file's convention.
     pub fn number(&self, name: &str, i: usize) -> Result<Option<f64>> {
-        self.finite(name, i, expected_number(self.decimal_comma), |s| {
-            plain_number(s, self.decimal_comma)
-        })
-    }
-
-    /// The amount of money in column `name`, row `i` (`None` when empty):
-    /// as [`Self::number`], or as a spreadsheet's currency or accounting
-    /// format writes it (`super::amount::money`).
-    pub fn amount(&self, name: &str, i: usize) -> Result<Option<f64>> {
-        self.finite(name, i, expected_money(self.decimal_comma), |s| {
-            money(s, self.decimal_comma).map(|m| m.plain)
-        })
-    }
-
-    /// The finite number that `read` makes of the text in column `name`,
-    /// row `i` (`None` when empty), or an error quoting the cell and what
-    /// was `expected`.
-    fn finite(
-        &self,
-        name: &str,
-        i: usize,
-        expected: &str,
-        read: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<f64>> {
         let Some(s) = self.text(name, i) else {
             return Ok(None);
         };
-        match read(s).and_then(|v| v.parse::<f64>().ok()) {
-            Some(v) if v.is_finite() => Ok(Some(v)),
-            _ => Err(self.error(name, i, format!("found '{s}', expected {expected}"))),
-        }
+        finite(plain_number(s, self.decimal_comma))
+            .map(Some)
+            .ok_or_else(|| {
+                let expected = expected_number(self.decimal_comma);
+                self.error(name, i, format!("found '{s}', expected {expected}"))
+            })
     }
 
-    /// An error at the first amount of column `name` that cannot be added
-    /// in the scenario's `currency` (`super::amount::currency_clash`).
+    /// Every amount of money in column `name`, one per row (`None` where
+    /// empty), each cell read once: as [`Self::number`], or as a
+    /// spreadsheet's currency or accounting format writes it
+    /// (`super::amount::money`).
     ///
     /// # Errors
-    /// That one.
-    pub fn check_currency(&self, name: &str, currency: &str) -> Result<()> {
-        let cells = (0..self.len()).filter_map(|i| Some((i, self.text(name, i)?)));
-        match currency_clash(marked(cells, self.decimal_comma), currency) {
+    /// At the first cell that is not such an amount, or else at the first
+    /// that cannot be added in the scenario's `currency`
+    /// (`super::amount::currency_clash`).
+    pub fn amounts(&self, name: &str, currency: &str) -> Result<Vec<Option<f64>>> {
+        let mut values = Vec::with_capacity(self.len());
+        let mut marked = Vec::new();
+        for i in 0..self.len() {
+            let Some(s) = self.text(name, i) else {
+                values.push(None);
+                continue;
+            };
+            let read = money(s, self.decimal_comma);
+            let Some(v) = finite(read.as_ref().map(|m| m.plain.clone())) else {
+                let expected = expected_money(self.decimal_comma);
+                return Err(self.error(name, i, format!("found '{s}', expected {expected}")));
+            };
+            if let Some(c) = read.and_then(|m| m.currency) {
+                marked.push((i, s, c));
+            }
+            values.push(Some(v));
+        }
+        match currency_clash(marked.into_iter(), currency) {
             Some(clash) => Err(self.error(
                 name,
                 clash.row(),
                 clash.message(|i| self.place(i), currency),
             )),
-            None => Ok(()),
+            None => Ok(values),
         }
     }
 
@@ -278,4 +276,11 @@ impl TextTable {
         Error::cell(&self.path, self.lines[i], &self.file_column(name), message)
             .in_sheet(self.sheet.as_deref())
     }
+}
+
+/// The finite number a plain decimal (`super::amount::plain_number`,
+/// `super::amount::money`'s `plain`) holds; `None` for none or one that
+/// overflows.
+fn finite(plain: Option<String>) -> Option<f64> {
+    plain?.parse::<f64>().ok().filter(|v| v.is_finite())
 }
