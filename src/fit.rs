@@ -854,6 +854,35 @@ struct TerritoryFit {
     /// errors by n less these), weighted as the forms are; `None` without
     /// a fitted form.
     form_parameters: Option<f64>,
+    /// The share of the seasonal degrees-of-freedom widening the horizon
+    /// total's target keeps ([`seasonal_share_of_total`]).
+    total_season_share: f64,
+}
+
+/// How much of the seasonal degrees-of-freedom widening a horizon total of
+/// `horizon` periods needs, with seasons of `s` periods: none where the
+/// horizon is whole seasons, all where it is shorter than one, the share
+/// of its periods past its whole seasons otherwise.
+///
+/// The indices fitted to the history shrink its residuals, and so the
+/// forms' one-step variance, by the seasonal parameters they took
+/// (`spread::correct_for_fitted_parameters` widens the periods for them).
+/// A rolling origin's period error is shrunk alike, since the scored
+/// period helped fit its index: the periods' factor is measured net of
+/// that widening. But the indices' errors cancel over a year (they are
+/// renormalised), so a whole year's total misses by as much as if they
+/// had not seen it, against a variance that they shrank: the totals'
+/// factor already holds the seasonal widening, and applying it again
+/// made years too wide (weekly territories with seasons of their own,
+/// `docs/experiments/more_truths.py --set c`: the simulated year 1.28
+/// times the forms' total spread where the total's factor asked for
+/// 1.11, and 0.90-0.92 of years inside their P10-P90; session 28).
+fn seasonal_share_of_total(horizon: usize, s: usize) -> f64 {
+    if s <= 1 || horizon < s {
+        1.0
+    } else {
+        (horizon % s) as f64 / horizon as f64
+    }
 }
 
 /// A form averaged with a territory's chosen one.
@@ -1363,6 +1392,7 @@ fn fit_territory(
         season_dof,
         season_var,
         form_parameters,
+        total_season_share: seasonal_share_of_total(horizon, s_len),
     }
 }
 
@@ -1461,6 +1491,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         season_dof: 0.0,
         season_var: 0.0,
         form_parameters: None,
+        total_season_share: 1.0,
     }
 }
 

@@ -1633,3 +1633,67 @@ fn seasons_under_noise(seed: u64, count: usize, phase: impl Fn(usize) -> f64) ->
         })
         .collect()
 }
+
+/// `count` territories of 1,000 a month over 60 months, each under a ±30%
+/// season of its own (peaks spread evenly over the year, so the
+/// company's total has none to pool and each territory's twelve indices
+/// are its own), iid noise of cv 0.08 (seeded by `seed`): the median
+/// territory's simulated year P10-P90 half-width over the ideal one,
+/// 1.2816 times the sd of noise 80 x sqrt(sum of the twelve squared
+/// indices) and of the level's mean over 60 months (0.08 / sqrt(60) of
+/// the year).
+fn own_seasons_year_over_ideal(count: usize, seed: u64) -> f64 {
+    let season = |k: usize, t: usize| {
+        let phase = std::f64::consts::TAU * k as f64 / count as f64;
+        1.0 + 0.3 * (std::f64::consts::TAU * t as f64 / 12.0 + phase).sin()
+    };
+    let noise = Normal::new(0.0, 0.08).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let revenue: Vec<Vec<f64>> = (0..count)
+        .map(|k| {
+            (0..60)
+                .map(|t| 1000.0 * season(k, t) * (1.0 + noise.sample(&mut rng)))
+                .collect()
+        })
+        .collect();
+    let sim = forecast(&history(revenue), 4000, seed);
+    let (p10, p90) = (at(&sim, 0.1), at(&sim, 0.9));
+    let mut ratios: Vec<f64> = sim
+        .territories
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            let squares: f64 = (60..72).map(|m| season(k, m).powi(2)).sum();
+            let noise_var = (80.0f64).powi(2) * squares;
+            let level_var = (12_000.0 * 0.08 / 60f64.sqrt()).powi(2);
+            let ideal = 1.281_551_565_5 * (noise_var + level_var).sqrt();
+            (t.year.quantiles[p90] - t.year.quantiles[p10]) / 2.0 / ideal
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    0.5 * (ratios[(count - 1) / 2] + ratios[count / 2])
+}
+
+#[test]
+fn a_year_is_not_widened_twice_for_the_seasons_fitted_to_its_history() {
+    // The indices fitted to a history shrink its residuals, so the
+    // periods are widened for them (The model, item 9); but their errors
+    // cancel over a year, so the rolling origins' whole-year totals miss
+    // by as much as if the indices had not seen them, and the totals'
+    // factor already holds that widening (`seasonal_share_of_total` in
+    // `src/fit.rs`). On six draws of 48 territories with seasons of
+    // their own (`own_seasons_year_over_ideal`), measured 2026-12-07
+    // (session 28): the median territory's year half-width 0.98-1.10 of
+    // the ideal, mean 1.019; with the widening applied to the total's
+    // target again, as before, 1.00-1.16, mean 1.086. A draw's median
+    // varies by about 0.04, the mean of six by 0.016: the bounds are
+    // 0.92 and 1.06.
+    let ratios: Vec<f64> = (2801..=2806u64)
+        .map(|seed| own_seasons_year_over_ideal(48, seed))
+        .collect();
+    let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+    assert!(
+        (0.92..1.06).contains(&mean),
+        "year P10-P90 {mean:.3} of the ideal (draws {ratios:.3?})"
+    );
+}

@@ -245,11 +245,12 @@ impl TotalPlan {
         }
         let scale = spread * spread * basis;
         let fixed = f.total_fixed_rel_var.clamp(0.0, rel_var);
+        // The seasonal part of the widening (dof^2 x basis), only as far
+        // as the total's factor does not already hold it
+        // (`super::seasonal_share_of_total`).
+        let seasonal = (dof * dof * basis).powf(f.total_season_share);
         Some(TotalPlan {
-            targets: k_sides.map(|k| {
-                let target = k * dof;
-                target * target * rel_var * basis
-            }),
+            targets: k_sides.map(|k| k * k * rel_var * seasonal),
             noise: scale * (rel_var - fixed),
             fixed: scale * fixed,
         })
