@@ -857,6 +857,10 @@ struct TerritoryFit {
     /// The share of the seasonal degrees-of-freedom widening the horizon
     /// total's target keeps ([`seasonal_share_of_total`]).
     total_season_share: f64,
+    /// The least widening of the residual law: 1 (the model's in-sample
+    /// spread) unless cross-fitted errors narrow it
+    /// (`calibration::narrowest_spread`).
+    spread_floor: f64,
 }
 
 /// How much of the seasonal degrees-of-freedom widening a horizon total of
@@ -1393,6 +1397,7 @@ fn fit_territory(
         season_var,
         form_parameters,
         total_season_share: seasonal_share_of_total(horizon, s_len),
+        spread_floor: 1.0,
     }
 }
 
@@ -1492,6 +1497,7 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         season_var: 0.0,
         form_parameters: None,
         total_season_share: 1.0,
+        spread_floor: 1.0,
     }
 }
 

@@ -40,13 +40,15 @@ const Z_80: f64 = 1.281_551_565_5;
 /// their horizon steps): the factor by which the predicted standard
 /// deviations must be scaled for the errors' P10-P90 interval to cover 80%
 /// (their 80% quantile of |z| over the normal's, 1.2816), between 0.5 and
-/// 4. Below 1 it can only take back the degrees-of-freedom widening
-/// (`spread::correct_for_fitted_parameters` never goes below the model's
-/// own in-sample spread): errors that look smaller than the model's spread are
-/// not evidence enough to narrow it, since they are of the form chosen on
-/// these same origins (on Walmart's 19-21 months narrowing took coverage
-/// to 0.63). A coverage statistic, not the errors' sd: one wild month does
-/// not widen every forecast.
+/// 4. Below 1 it only takes back the degrees-of-freedom widening
+/// (`spread::correct_for_fitted_parameters` goes no lower than the model's
+/// own in-sample spread) unless the errors were cross-fitted: errors that
+/// look smaller than the model's spread are not evidence enough to narrow
+/// it when they are of the form chosen on these same origins (on
+/// Walmart's 19-21 months narrowing took coverage to 0.63); cross-fitted
+/// ones narrow it as far as [`narrowest_spread`] allows. A coverage
+/// statistic, not the errors' sd: one wild month does not widen every
+/// forecast.
 pub(super) fn calibration_factor(z: &[(usize, f64)]) -> Option<f64> {
     if z.len() < MIN_CALIBRATION_ERRORS {
         return None;
@@ -200,6 +202,7 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
         })
         .collect();
     let factors = shrunk_factors(&evaluated_errors, &evidence);
+    let narrowest = narrowest_spread(&evaluated_errors, &evidence);
     // The sides read the totals' errors on the log scale, where a
     // multiplicative forecast that is right misses as far either way.
     let spans: Vec<Option<skew::SpanErrors>> = fits
@@ -216,6 +219,11 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
             continue;
         }
         f.calibration = periods;
+        f.spread_floor = if f.evaluation.held_out_origins > 0 {
+            narrowest
+        } else {
+            1.0
+        };
         f.total_calibration = total;
         f.total_sides = f
             .total_calibration
@@ -235,14 +243,7 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
 /// the company's pooled one by empirical Bayes ([`calibrate`]); the
 /// company's where it has none of its own.
 fn shrunk_factors(errors: &[Option<Errors>], independent: &[[f64; 2]]) -> Vec<[Option<f64>; 2]> {
-    let company = [0, 1].map(|i| {
-        let pooled: Vec<(usize, f64)> = errors
-            .iter()
-            .flatten()
-            .flat_map(|e| e.of(i).iter().copied())
-            .collect();
-        calibration_factor(&pooled)
-    });
+    let company = [0, 1].map(|i| company_factor(errors, i));
     // Each territory's own log factors with their sampling variances (no
     // independent origin or span: no evidence).
     let owns: Vec<[Option<(f64, f64)>; 2]> = errors
@@ -271,6 +272,48 @@ fn shrunk_factors(errors: &[Option<Errors>], independent: &[[f64; 2]]) -> Vec<[O
             })
         })
         .collect()
+}
+
+/// The company's factor of the periods' errors (0) or the totals' (1):
+/// every evaluated territory's errors pooled.
+fn company_factor(errors: &[Option<Errors>], i: usize) -> Option<f64> {
+    let pooled: Vec<(usize, f64)> = errors
+        .iter()
+        .flatten()
+        .flat_map(|e| e.of(i).iter().copied())
+        .collect();
+    calibration_factor(&pooled)
+}
+
+/// How far below the model's own in-sample spread the periods may be
+/// narrowed where their errors were cross-fitted: the company's periods'
+/// factor where below 1, its log shrunk toward 0 by its sampling variance
+/// (`FACTOR_LOG_VARIANCE` over every evaluated territory's independent
+/// origins, `skew::shrink_toward_none`: none of it within one standard
+/// error); 1 where the company's factor is 1 or more.
+///
+/// Errors of the mixture chosen on the same origins understate how far it
+/// misses elsewhere (the winner's curse), so until session 28 a factor
+/// below 1 only took back the degrees-of-freedom widening. Cross-fitted
+/// errors (`ets::crossfit`) do not: where they say the model's spread is
+/// too wide (a residual family fitted to heavy tails, whose variance the
+/// tails set, is wide in its body), the spread narrows as far as the
+/// company's evidence, beyond its noise, asks. A single series' four
+/// independent origins put a factor of 0.8 within its noise.
+fn narrowest_spread(errors: &[Option<Errors>], independent: &[[f64; 2]]) -> f64 {
+    let Some(k) = company_factor(errors, 0).filter(|&k| k < 1.0) else {
+        return 1.0;
+    };
+    let origins: f64 = errors
+        .iter()
+        .zip(independent)
+        .filter(|(e, _)| e.is_some())
+        .map(|(_, m)| m[0])
+        .sum();
+    if origins <= 0.0 {
+        return 1.0;
+    }
+    skew::shrink_toward_none(k.ln(), FACTOR_LOG_VARIANCE / origins).exp()
 }
 
 /// The variance of the territories' true values of an estimate, from

@@ -70,7 +70,7 @@ fn own_offsets(z: &[f64]) -> Option<[f64; 2]> {
 /// empirical Bayes on itself: the true value's variance taken as x^2 less
 /// se2 (at least 0), so x is kept in proportion 1 - se2 / x^2 (none of an
 /// offset within one standard error of 0).
-fn shrink_toward_none(x: f64, se2: f64) -> f64 {
+pub(super) fn shrink_toward_none(x: f64, se2: f64) -> f64 {
     if x == 0.0 {
         return 0.0;
     }

@@ -148,7 +148,7 @@ pub(super) fn correct_for_fitted_parameters(
         } else {
             0.0
         };
-        let spread = (variance.sqrt() * k).max(1.0);
+        let spread = (variance.sqrt() * k).max(f.spread_floor);
         let mut law = f.residual.clone().widened(spread);
         let mut kept = 1.0;
         let basis = (n_f - level_params) / n_f;
