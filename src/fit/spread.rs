@@ -1,9 +1,11 @@
 //! Widening the in-sample spread for what was fitted to it: the
 //! degrees-of-freedom correction of the residual law and of the state's
-//! covariance, with each territory's calibration factor
-//! ([`correct_for_fitted_parameters`]), and the level shift that gives the
-//! horizon total the width its calibration asks for on each side of its
-//! median ([`TotalPlan`]).
+//! covariance, with each territory's calibration factor (which narrows
+//! the law below its in-sample spread only where cross-fitted errors ask:
+//! `TerritoryFit::spread_floor`) ([`correct_for_fitted_parameters`]), and
+//! the level shift that gives the horizon total the width its calibration
+//! asks for on each side of its median, the seasonal widening only as far
+//! as the total's factor does not hold it ([`TotalPlan`]).
 
 use serde_json::json;
 
