@@ -864,9 +864,10 @@ struct TerritoryFit {
 }
 
 /// How much of the seasonal degrees-of-freedom widening a horizon total of
-/// `horizon` periods needs, with seasons of `s` periods: none where the
-/// horizon is whole seasons, all where it is shorter than one, the share
-/// of its periods past its whole seasons otherwise.
+/// `horizon` periods needs, with seasons of `s` periods, as the exponent
+/// on that widening (`spread::TotalPlan`): 0 (none) where the horizon is
+/// whole seasons, 1 (all) where it is shorter than one, and otherwise the
+/// share of its periods past its whole seasons.
 ///
 /// The indices fitted to the history shrink its residuals, and so the
 /// forms' one-step variance, by the seasonal parameters they took
@@ -880,7 +881,7 @@ struct TerritoryFit {
 /// made years too wide (weekly territories with seasons of their own,
 /// `docs/experiments/more_truths.py --set c`: the simulated year 1.28
 /// times the forms' total spread where the total's factor asked for
-/// 1.11, and 0.90-0.92 of years inside their P10-P90; session 28).
+/// 1.11, and 0.88-0.92 of years inside their P10-P90; session 28).
 fn seasonal_share_of_total(horizon: usize, s: usize) -> f64 {
     if s <= 1 || horizon < s {
         1.0

@@ -681,9 +681,11 @@ pub struct Diagnostics {
     pub pooled: bool,
     /// Periods capped as outliers when estimating level and trend.
     pub outliers: usize,
-    /// Factor by which the periods' spread and the parameter standard
-    /// deviations were widened for the degrees of freedom the fit used and
-    /// the calibration (1: none). Where a level shift is drawn, the
+    /// Factor by which the periods' spread (and, where above 1, the
+    /// parameter standard deviations) were scaled for the degrees of
+    /// freedom the fit used and the calibration (1: none; below 1 where
+    /// cross-fitted errors narrowed the periods, the parameters keeping
+    /// their estimated spread). Where a level shift is drawn, the
     /// residual law keeps the share `noise_kept` (in `params`) of that
     /// variance and the shift carries the rest.
     pub spread: f64,

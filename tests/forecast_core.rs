@@ -1711,7 +1711,7 @@ fn cross_fitted_errors_narrow_a_spread_fitted_to_heavy_tails() {
     // until session 28 a factor below 1 could not narrow below the
     // in-sample spread. The truth's P10-P90 half-width is 0.08 x 1.6377
     // (t3's 90% quantile) of the level. Measured 2026-12-07 (session 28):
-    // the median territory's months' mean half-width over it 0.995; the
+    // the median territory's months' mean half-width over it 1.003; the
     // in-sample floor gave 1.172 (the median of 40 such territories varies
     // by about 0.03 between draws). Bounds: 0.88 and 1.10.
     let t3 = rand_distr::StudentT::new(3.0).unwrap();

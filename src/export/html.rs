@@ -582,13 +582,13 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          side by one level shift per simulated year, whose variance comes out of the \
          months' own noise, so that each month stays as wide as its calibration. \
          <i>Spread x</i> is how much each month's law was widened in all: \
-         the calibration times a correction for the parameters fitted to the history, \
-         below 1 only where the errors were measured on forms chosen apart from them \
-         (then a calibration under 1 narrows a month below the model's own in-sample \
-         spread as far as the company's errors show beyond their noise; elsewhere it \
-         does not: errors of the forms chosen on those same origins look smaller than \
-         they are; where a level shift carries part of it, the law itself \
-         keeps the share <code>noise_kept</code> in fit.csv's params); 1 for a compound deals x size law, whose counts and \
+         the calibration times a correction for the parameters fitted to the history \
+         (below 1 only where every origin's errors were measured with weights chosen \
+         apart from it: then a calibration under 1 narrows a month below the model's \
+         own in-sample spread as far as the company's errors show beyond their noise; \
+         elsewhere it does not, since errors of the forms chosen on those same origins \
+         look smaller than they are). Where a level shift carries part of it, the law \
+         itself keeps the share <code>noise_kept</code> in fit.csv's params. It is 1 for a compound deals x size law, whose counts and \
          sizes carry their own parameter uncertainty. A territory's own seasonal \
          deviations are uncertain too: each trial draws their error once, so that it \
          widens the months and cancels over a whole year.</p>",

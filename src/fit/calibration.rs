@@ -162,10 +162,13 @@ impl Errors {
 /// covariance by k^2, so periods, their persistence and totals all scale
 /// together (a level shift for the totals then takes its variance from
 /// the periods' noise, `spread::TotalPlan`; applied by `spread::correct_for_fitted_parameters`, on top
-/// of its correction for the seasonal parameters, which the rolling
-/// origins do not refit and so cannot see, and of the one that brings the
-/// residual law, fitted over n, to the forms' variance over n less their
-/// parameters, against which k was measured).
+/// of its correction for the seasonal parameters, whose error in a
+/// period's index the rolling origins do not refit and so cannot see, and
+/// of the one that brings the residual law, fitted over n, to the forms'
+/// variance over n less their parameters, against which k was measured).
+/// Below 1, where every recent origin's errors were cross-fitted, k
+/// narrows the residual law as far as [`narrowest_spread`] allows; the
+/// state's covariance keeps at least its in-sample estimate.
 pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
     // A territory that stopped selling (`start::history_end`) missed by
     // its closing, which says nothing of how far the others' forecasts
@@ -202,7 +205,23 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
         })
         .collect();
     let factors = shrunk_factors(&evaluated_errors, &evidence);
-    let narrowest = narrowest_spread(&evaluated_errors, &evidence);
+    // Only territories whose every recent origin was cross-fitted narrow,
+    // and only their errors say how far.
+    let crossfitted: Vec<bool> = fits
+        .iter()
+        .map(|f| evaluated(f) && f.evaluation.held_out_origins >= f.evaluation.origins)
+        .collect();
+    let held_out_errors: Vec<Option<Errors>> = evaluated_errors
+        .iter()
+        .zip(&crossfitted)
+        .map(|(e, &c)| {
+            e.as_ref().filter(|_| c).map(|e| Errors {
+                periods: e.periods.clone(),
+                ..Errors::default()
+            })
+        })
+        .collect();
+    let narrowest = narrowest_spread(&held_out_errors, &evidence);
     // The sides read the totals' errors on the log scale, where a
     // multiplicative forecast that is right misses as far either way.
     let spans: Vec<Option<skew::SpanErrors>> = fits
@@ -214,16 +233,14 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
         })
         .collect();
     let offsets = skew::side_offsets(&spans);
-    for ((f, [periods, total]), offset) in fits.iter_mut().zip(factors).zip(offsets) {
+    for (((f, [periods, total]), offset), &crossfitted) in
+        fits.iter_mut().zip(factors).zip(offsets).zip(&crossfitted)
+    {
         if f.empty {
             continue;
         }
         f.calibration = periods;
-        f.spread_floor = if f.evaluation.held_out_origins > 0 {
-            narrowest
-        } else {
-            1.0
-        };
+        f.spread_floor = if crossfitted { narrowest } else { 1.0 };
         f.total_calibration = total;
         f.total_sides = f
             .total_calibration
@@ -288,9 +305,15 @@ fn company_factor(errors: &[Option<Errors>], i: usize) -> Option<f64> {
 /// How far below the model's own in-sample spread the periods may be
 /// narrowed where their errors were cross-fitted: the company's periods'
 /// factor where below 1, its log shrunk toward 0 by its sampling variance
-/// (`FACTOR_LOG_VARIANCE` over every evaluated territory's independent
-/// origins, `skew::shrink_toward_none`: none of it within one standard
-/// error); 1 where the company's factor is 1 or more.
+/// (`skew::shrink_toward_none`: none of it within one standard error),
+/// `FACTOR_LOG_VARIANCE` over the independent origins the evaluated
+/// territories' errors amount to: their own independent origins summed,
+/// over the design effect 1 + (N - 1) rho of the N territories, rho the
+/// share of their errors common to the same period of the history
+/// (`skew::common_share`, the periods' errors in order as groups: the
+/// same origin and step for territories of the same history). Errors that
+/// every territory made together are one event, not N. 1 where the
+/// company's factor is 1 or more.
 ///
 /// Errors of the mixture chosen on the same origins understate how far it
 /// misses elsewhere (the winner's curse), so until session 28 a factor
@@ -310,10 +333,23 @@ fn narrowest_spread(errors: &[Option<Errors>], independent: &[[f64; 2]]) -> f64 
         .filter(|(e, _)| e.is_some())
         .map(|(_, m)| m[0])
         .sum();
-    if origins <= 0.0 {
+    let aligned: Vec<Vec<Option<f64>>> = errors
+        .iter()
+        .flatten()
+        .map(|e| e.periods.iter().map(|&(_, z)| Some(z)).collect())
+        .collect();
+    let members = aligned.len() as f64;
+    let design = if members > 1.0 {
+        let groups: Vec<&[Option<f64>]> = aligned.iter().map(Vec::as_slice).collect();
+        1.0 + (members - 1.0) * skew::common_share(&groups)
+    } else {
+        1.0
+    };
+    let effective = origins / design;
+    if effective <= 0.0 {
         return 1.0;
     }
-    skew::shrink_toward_none(k.ln(), FACTOR_LOG_VARIANCE / origins).exp()
+    skew::shrink_toward_none(k.ln(), FACTOR_LOG_VARIANCE / effective).exp()
 }
 
 /// The variance of the territories' true values of an estimate, from

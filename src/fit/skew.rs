@@ -119,7 +119,7 @@ fn effective_spans(members: &[SpanErrors]) -> f64 {
 /// within-origin spread). The spans overlap, so neighbouring origins'
 /// means are alike and the between-origin variance, and so rho, reads
 /// somewhat low.
-fn common_share(territories: &[&[Option<f64>]]) -> f64 {
+pub(super) fn common_share(territories: &[&[Option<f64>]]) -> f64 {
     let origins = territories.iter().map(|z| z.len()).max().unwrap_or(0);
     let groups: Vec<Vec<f64>> = (0..origins)
         .map(|j| {
