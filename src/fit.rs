@@ -546,6 +546,13 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
                 .filter(|&&t| t >= t0)
                 .map(|&t| t - t0)
                 .collect();
+            // The company's evidence on alpha, as far as this territory's
+            // own agrees with it (`ets::prior`: a Student-t prior).
+            let own = ends[i].saturating_sub(t0).max(1);
+            let alpha_prior = alpha_prior.for_series(
+                &d.a_capped[..own.min(d.a_capped.len())],
+                &full_growth(r).since(t0),
+            );
             let e = evaluate_territory(
                 &series[i][t0..],
                 &d,
@@ -754,6 +761,8 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         alpha_prior: AlphaPriorModes {
             level: alpha_prior.level.mode(),
             share: alpha_prior.group.mode(),
+            level_weight: alpha_prior.level.weight(),
+            share_weight: alpha_prior.group.weight(),
         },
         persistence,
         variance_power,

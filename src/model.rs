@@ -1312,6 +1312,10 @@ pub struct FittedModels {
 pub struct AlphaPriorModes {
     pub level: Option<f64>,
     pub share: Option<f64>,
+    /// What each prior is worth, in periods of one territory
+    /// (`ets::prior`).
+    pub level_weight: Option<f64>,
+    pub share_weight: Option<f64>,
 }
 
 impl FittedModels {

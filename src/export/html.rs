@@ -410,15 +410,24 @@ fn variance_power_text(k: Option<f64>) -> String {
 
 /// What the territories together say of alpha, for the fit section's text.
 fn alpha_prior_text(prior: &crate::model::AlphaPriorModes) -> String {
+    let worth = |w: Option<f64>| {
+        w.map(|w| format!(", worth {} periods of a territory's own", fixed(w, 0)))
+            .unwrap_or_default()
+    };
     let favoured: Vec<String> = [
-        prior
-            .level
-            .map(|a| format!("{} for a local level", fixed(a, 2))),
+        prior.level.map(|a| {
+            format!(
+                "{} for a local level{}",
+                fixed(a, 2),
+                worth(prior.level_weight)
+            )
+        }),
         prior.share.map(|b| {
             format!(
                 "{} for a level moving beyond a growth it carries (the group share's and the \
-                 trends')",
-                fixed(b, 2)
+                 trends'){}",
+                fixed(b, 2),
+                worth(prior.share_weight)
             )
         }),
     ]
@@ -430,9 +439,11 @@ fn alpha_prior_text(prior: &crate::model::AlphaPriorModes) -> String {
     }
     format!(
         "; the territories together favour alpha {}, and each territory's own estimate is \
-         shrunk toward the one for its form as if by a year more of history (a short history \
-         alone cannot tell a level that moves from noise)",
-        favoured.join(" and ")
+         shrunk toward the one for its form by that much evidence (at least a year's periods, \
+         more the less the territories' own evidence differs), less where its own evidence \
+         disagrees with the others' (a short history alone cannot tell a level that moves from \
+         noise)",
+        favoured.join("; ")
     )
 }
 
@@ -1422,11 +1433,18 @@ mod tests {
         let both = alpha_prior_text(&AlphaPriorModes {
             level: Some(0.3),
             share: Some(0.1),
+            level_weight: Some(36.0),
+            share_weight: Some(12.0),
         });
-        assert!(both.contains("0.30 for a local level and 0.10 for a level moving beyond"));
+        assert!(both.contains(
+            "0.30 for a local level, worth 36 periods of a territory's own; 0.10 for a level \
+             moving beyond"
+        ));
+        assert!(both.contains("(the group share's and the trends'), worth 12 periods"));
         let share = alpha_prior_text(&AlphaPriorModes {
             level: None,
             share: Some(0.1),
+            ..AlphaPriorModes::default()
         });
         assert!(share.contains("alpha 0.10 for a level moving beyond"));
         assert!(!share.contains("local level"));

@@ -92,6 +92,8 @@ pub fn summary(report: &Report) -> Value {
                 "alpha_prior": {
                     "level": f.alpha_prior.level.map(round6),
                     "share": f.alpha_prior.share.map(round6),
+                    "level_weight": f.alpha_prior.level_weight.map(round6),
+                    "share_weight": f.alpha_prior.share_weight.map(round6),
                 },
                 "chosen_by_rolling_origin": f.rows.iter().filter(|r| r.chosen_by.starts_with("rolling")).count(),
                 "averaged_forms": f.rows.iter().filter(|r| r.chosen_by.contains("average of")).count(),
