@@ -498,8 +498,10 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         })
         .collect();
     // How far levels (and shares of the region) move, as the company's
-    // territories together show it: worth a year of a territory's own
-    // periods (`ets::prior`).
+    // territories together show it: worth at least a year of a
+    // territory's own periods, more the less they differ, each territory
+    // keeping less of it the more its own evidence disagrees
+    // (`ets::prior`).
     let no_growth = Growth::none();
     let full_growth = |r: usize| {
         region_growth[r]
