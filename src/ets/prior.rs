@@ -459,7 +459,8 @@ mod tests {
         // noise: their own profiles differ from the pooled one by little
         // more than their noise, and the pool counts for more than a year.
         // Twenty steady and twenty wandering 15%: the pooled mode fits
-        // neither, and the weight stays at the year asked for.
+        // neither, and the weight stays under two years (a year for every
+        // company, the weight before session 28, fails the first check).
         let alike: Vec<Vec<f64>> = (0..40).map(|s| wandering(24, s, 0.03, 0.08)).collect();
         let pooled = AlphaPrior::pooled(&as_slices(&alike), 12.0);
         assert!(pooled.weight().unwrap() > 24.0, "{:?}", pooled.weight());
