@@ -532,12 +532,10 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
                 (&d.a_capped[..own.min(d.a_capped.len())], g)
             })
             .collect();
-        AlphaPrior::pooled(&series, s as f64)
+        AlphaPrior::pooled_with_shares(&series, s as f64)
     };
-    let alpha_prior = FormPriors {
-        level: pooled(false),
-        group: pooled(true),
-    };
+    let ((level, level_shares), (group, group_shares)) = (pooled(false), pooled(true));
+    let alpha_prior = FormPriors { level, group };
     let evaluated: Vec<(Deseasonalised, Option<select::Evaluated>)> = deseasonalised
         .into_par_iter()
         .enumerate()
@@ -550,11 +548,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
                 .collect();
             // The company's evidence on alpha, as far as this territory's
             // own agrees with it (`ets::prior`: a Student-t prior).
-            let own = ends[i].saturating_sub(t0).max(1);
-            let alpha_prior = alpha_prior.for_series(
-                &d.a_capped[..own.min(d.a_capped.len())],
-                &full_growth(r).since(t0),
-            );
+            let alpha_prior = alpha_prior.scaled([level_shares[i], group_shares[i]]);
             let e = evaluate_territory(
                 &series[i][t0..],
                 &d,

@@ -129,36 +129,62 @@ impl AlphaPrior {
     /// per period of data, worth `weight` periods. No prior when no series
     /// counts.
     pub fn pooled(series: &[(&[f64], &Growth)], weight: f64) -> Self {
-        let usable: Vec<(&[f64], &Growth)> = series
-            .iter()
-            .copied()
-            .filter(|(a, _)| a.len() >= MIN_PERIODS && a.iter().all(|v| v.is_finite()))
-            .filter(|(a, _)| a.iter().sum::<f64>() > 0.0)
+        Self::pool(series, weight).0
+    }
+
+    /// [`Self::pooled`], and the share of it each of the `series` keeps
+    /// ([`Self::share_for`]), read off the profiles the pool computed for
+    /// the series it sampled and computed for the others.
+    pub fn pooled_with_shares(series: &[(&[f64], &Growth)], weight: f64) -> (Self, Vec<f64>) {
+        let (prior, sampled) = Self::pool(series, weight);
+        let shares = series
+            .par_iter()
+            .enumerate()
+            .map(
+                |(i, &(a, growth))| match sampled.binary_search_by_key(&i, |(j, _)| *j) {
+                    Ok(k) if !prior.cost.is_empty() => prior.share_from(&sampled[k].1),
+                    _ => prior.share_for(a, growth),
+                },
+            )
+            .collect();
+        (prior, shares)
+    }
+
+    /// The pooled prior and the profiles it was pooled from, with the
+    /// index in `series` of each (in order).
+    fn pool(series: &[(&[f64], &Growth)], weight: f64) -> (Self, Vec<(usize, Vec<f64>)>) {
+        let usable: Vec<usize> = (0..series.len())
+            .filter(|&i| {
+                let a = series[i].0;
+                a.len() >= MIN_PERIODS
+                    && a.iter().all(|v| v.is_finite())
+                    && a.iter().sum::<f64>() > 0.0
+            })
             .collect();
         // A systematic sample of at most `MAX_SERIES` (every k-th): the
         // pooled profile's shape is well measured by then, and the cost
         // stays bounded.
         let every = usable.len().div_ceil(MAX_SERIES).max(1);
-        let usable: Vec<(&[f64], &Growth)> = usable.into_iter().step_by(every).collect();
+        let usable: Vec<usize> = usable.into_iter().step_by(every).collect();
         if usable.is_empty() || weight <= 0.0 {
-            return Self::none();
+            return (Self::none(), Vec::new());
         }
-        let profiles: Vec<Vec<f64>> = usable
+        let profiles: Vec<(usize, Vec<f64>)> = usable
             .par_iter()
-            .map(|&(a, growth)| match Units::of(a) {
-                Some(units) => (0..GRID)
-                    .map(|i| profile(a, growth, logistic(logit_at(i)), &units))
-                    .collect(),
-                None => vec![0.0; GRID],
+            .map(|&i| {
+                let (a, growth) = series[i];
+                (i, own_profile(a, growth).unwrap_or_else(|| vec![0.0; GRID]))
             })
             .collect();
+        let usable: Vec<&[f64]> = profiles.iter().map(|(i, _)| series[*i].0).collect();
+        let profiles_only: Vec<&Vec<f64>> = profiles.iter().map(|(_, p)| p).collect();
         // A series whose likelihood is the same for every alpha (fitted to
         // rounding: see `MIN_REL_VAR`) says nothing about it, and counts
         // neither in the sum nor in the periods the weight is spread over.
         let informative: Vec<(usize, &Vec<f64>)> = usable
             .iter()
-            .zip(&profiles)
-            .map(|((a, _), p)| (a.len(), p))
+            .zip(profiles_only)
+            .map(|(a, p)| (a.len(), p))
             .filter(|(_, p)| {
                 let (lo, hi) = p
                     .iter()
@@ -170,7 +196,7 @@ impl AlphaPrior {
             .collect();
         let periods: usize = informative.iter().map(|(n, _)| n).sum();
         if informative.is_empty() {
-            return Self::none();
+            return (Self::none(), Vec::new());
         }
         // Summed in a fixed order: the same prior on any thread count.
         let mut total = [0.0; GRID];
@@ -180,18 +206,19 @@ impl AlphaPrior {
             }
         }
         if total.iter().any(|v| !v.is_finite()) {
-            return Self::none();
+            return (Self::none(), Vec::new());
         }
         let best = total.iter().copied().fold(f64::INFINITY, f64::min);
         let (eb_weight, mode_index, ratio) = homogeneous_weight(&informative, &total, periods);
         let weight = weight.max(eb_weight);
         let per_period = weight / periods as f64;
-        Self {
+        let prior = Self {
             cost: total.iter().map(|v| (v - best) * per_period).collect(),
             weight,
             mode_index,
             ratio,
-        }
+        };
+        (prior, profiles)
     }
 
     /// The prior's cost of `alpha`: a cubic Hermite (Catmull-Rom) curve in
@@ -228,12 +255,11 @@ impl AlphaPrior {
         if self.cost.is_empty() || a.len() < MIN_PERIODS {
             return 1.0;
         }
-        let Some(units) = Units::of(a) else {
-            return 1.0;
-        };
-        let own: Vec<f64> = (0..GRID)
-            .map(|i| profile(a, growth, logistic(logit_at(i)), &units))
-            .collect();
+        own_profile(a, growth).map_or(1.0, |own| self.share_from(&own))
+    }
+
+    /// [`Self::share_for`] from the series' profile on the grid.
+    fn share_from(&self, own: &[f64]) -> f64 {
         let best = own.iter().copied().fold(f64::INFINITY, f64::min);
         if !best.is_finite() || !own[self.mode_index].is_finite() {
             return 1.0;
@@ -263,6 +289,17 @@ impl AlphaPrior {
         let i = (0..self.cost.len()).min_by(|&x, &y| self.cost[x].total_cmp(&self.cost[y]))?;
         Some(logistic(logit_at(i)))
     }
+}
+
+/// A series' profile (`profile`) at each grid point; `None` where it has
+/// no units to measure it in.
+fn own_profile(a: &[f64], growth: &Growth) -> Option<Vec<f64>> {
+    let units = Units::of(a)?;
+    Some(
+        (0..GRID)
+            .map(|i| profile(a, growth, logistic(logit_at(i)), &units))
+            .collect(),
+    )
 }
 
 /// The weight (in periods of one territory) that the pooled evidence on
@@ -337,12 +374,12 @@ impl FormPriors {
         Self::default()
     }
 
-    /// The priors as territory series `a` (its level's group growing by
-    /// `growth`) keeps them: each scaled by its [`AlphaPrior::share_for`].
-    pub fn for_series(&self, a: &[f64], growth: &Growth) -> Self {
+    /// The priors as a territory keeps them: each scaled by its share
+    /// (`[level, group]`, [`AlphaPrior::pooled_with_shares`]).
+    pub fn scaled(&self, [level, group]: [f64; 2]) -> Self {
         Self {
-            level: self.level.scaled(self.level.share_for(a, &Growth::none())),
-            group: self.group.scaled(self.group.share_for(a, growth)),
+            level: self.level.scaled(level),
+            group: self.group.scaled(group),
         }
     }
 

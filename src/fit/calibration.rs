@@ -211,17 +211,13 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
         .iter()
         .map(|f| evaluated(f) && f.evaluation.held_out_origins >= f.evaluation.origins)
         .collect();
-    let held_out_errors: Vec<Option<Errors>> = evaluated_errors
+    let held_out: Vec<(&Errors, f64)> = evaluated_errors
         .iter()
         .zip(&crossfitted)
-        .map(|(e, &c)| {
-            e.as_ref().filter(|_| c).map(|e| Errors {
-                periods: e.periods.clone(),
-                ..Errors::default()
-            })
-        })
+        .zip(&evidence)
+        .filter_map(|((e, &c), m)| e.as_ref().filter(|_| c).map(|e| (e, m[0])))
         .collect();
-    let narrowest = narrowest_spread(&held_out_errors, &evidence);
+    let narrowest = narrowest_spread(&held_out);
     // The sides read the totals' errors on the log scale, where a
     // multiplicative forecast that is right misses as far either way.
     let spans: Vec<Option<skew::SpanErrors>> = fits
@@ -260,7 +256,7 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
 /// the company's pooled one by empirical Bayes ([`calibrate`]); the
 /// company's where it has none of its own.
 fn shrunk_factors(errors: &[Option<Errors>], independent: &[[f64; 2]]) -> Vec<[Option<f64>; 2]> {
-    let company = [0, 1].map(|i| company_factor(errors, i));
+    let company = [0, 1].map(|i| company_factor(errors.iter().flatten(), i));
     // Each territory's own log factors with their sampling variances (no
     // independent origin or span: no evidence).
     let owns: Vec<[Option<(f64, f64)>; 2]> = errors
@@ -291,20 +287,17 @@ fn shrunk_factors(errors: &[Option<Errors>], independent: &[[f64; 2]]) -> Vec<[O
         .collect()
 }
 
-/// The company's factor of the periods' errors (0) or the totals' (1):
-/// every evaluated territory's errors pooled.
-fn company_factor(errors: &[Option<Errors>], i: usize) -> Option<f64> {
-    let pooled: Vec<(usize, f64)> = errors
-        .iter()
-        .flatten()
-        .flat_map(|e| e.of(i).iter().copied())
-        .collect();
+/// The factor of the periods' errors (0) or the totals' (1) of the
+/// territories' `errors` pooled.
+fn company_factor<'a>(errors: impl Iterator<Item = &'a Errors>, i: usize) -> Option<f64> {
+    let pooled: Vec<(usize, f64)> = errors.flat_map(|e| e.of(i).iter().copied()).collect();
     calibration_factor(&pooled)
 }
 
 /// How far below the model's own in-sample spread the periods may be
-/// narrowed where their errors were cross-fitted: the company's periods'
-/// factor where below 1, its log shrunk toward 0 by its sampling variance
+/// narrowed where their errors were cross-fitted, from those territories'
+/// `errors` with the independent origins each amounts to: their pooled
+/// periods' factor where below 1, its log shrunk toward 0 by its sampling variance
 /// (`skew::shrink_toward_none`: none of it within one standard error),
 /// `FACTOR_LOG_VARIANCE` over the independent origins the evaluated
 /// territories' errors amount to: their own independent origins summed,
@@ -323,20 +316,14 @@ fn company_factor(errors: &[Option<Errors>], i: usize) -> Option<f64> {
 /// tails set, is wide in its body), the spread narrows as far as the
 /// company's evidence, beyond its noise, asks. A single series' four
 /// independent origins put a factor of 0.8 within its noise.
-fn narrowest_spread(errors: &[Option<Errors>], independent: &[[f64; 2]]) -> f64 {
-    let Some(k) = company_factor(errors, 0).filter(|&k| k < 1.0) else {
+fn narrowest_spread(errors: &[(&Errors, f64)]) -> f64 {
+    let Some(k) = company_factor(errors.iter().map(|(e, _)| *e), 0).filter(|&k| k < 1.0) else {
         return 1.0;
     };
-    let origins: f64 = errors
-        .iter()
-        .zip(independent)
-        .filter(|(e, _)| e.is_some())
-        .map(|(_, m)| m[0])
-        .sum();
+    let origins: f64 = errors.iter().map(|(_, m)| m).sum();
     let aligned: Vec<Vec<Option<f64>>> = errors
         .iter()
-        .flatten()
-        .map(|e| e.periods.iter().map(|&(_, z)| Some(z)).collect())
+        .map(|(e, _)| e.periods.iter().map(|&(_, z)| Some(z)).collect())
         .collect();
     let members = aligned.len() as f64;
     let design = if members > 1.0 {
