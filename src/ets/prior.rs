@@ -9,7 +9,9 @@
 //! tell; the company's territories together can. So every fit's likelihood
 //! is multiplied by a **power prior** (Ibrahim and Chen 2000): the pooled
 //! profile likelihood of alpha over all territories (each with its own
-//! initial level and noise) of a plain local level, or for the group share
+//! noise, and its own initial level **integrated out**: maximised, the
+//! pooled profile keeps the pile-up however many territories it pools,
+//! see [`profile`]) of a plain local level, or for the group share
 //! and the trend forms of a level moved by its group's growth path
 //! ([`FormPriors`]), raised to the power that makes it
 //! worth `weight` periods of one territory's data. Its shape is the
@@ -23,8 +25,10 @@
 //! weight before session 28, a third of a 24-month history and a tenth of
 //! a 120-month one. Territories whose levels wander alike (the tools'
 //! synthetic short histories) then share their evidence, and on 12-16
-//! quarters each one's maximum-likelihood alpha no longer piles up at
-//! zero; territories that differ keep about a year's worth.
+//! quarters each one's alpha no longer piles up at zero (since session
+//! 29, when the pooled profile integrates the initial levels out;
+//! before, the group-moved level's pooled mode was itself at zero there);
+//! territories that differ keep about a year's worth.
 //!
 //! The prior is pooled once, from the whole history, and the rolling
 //! origins' refits use it too: their forms borrow evidence on how far
@@ -92,13 +96,27 @@ fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// A local level's negative concentrated log-likelihood on `a` (the
-/// recursions of `super::run`, moved by the group's `growth` as the
-/// group-share form's are), its relative one-step variance floored at
-/// `MIN_REL_VAR`, minimised over the initial level by golden section on
-/// its log (within `LEVEL_RANGE` of the first year's mean).
+/// A local level's negative log-likelihood on `a` (the recursions of
+/// `super::run`, moved by the group's `growth` as the group-share form's
+/// are) with its **initial level integrated out** and its relative
+/// one-step variance concentrated (floored at `MIN_REL_VAR`): the
+/// likelihood minimised over the initial level (golden section on its
+/// log, within `LEVEL_RANGE` of the first year's mean), with the noise
+/// variance over n - 1 periods, plus [`initial_level_penalty`].
+///
+/// Why integrated out: maximised over each series' initial level, the
+/// pooled profile is biased toward alpha = 0 however many series it pools,
+/// because every series adds an initial level fitted to its own periods
+/// (the incidental-parameter bias of Neyman and Scott 1948). A small alpha
+/// forecasts every period from that initial level, which then fits the
+/// whole history, so its fit looks better than the level's real
+/// information about the future. On 150 quarterly histories of 12
+/// quarters whose levels wander 2% a quarter under 6% noise, the pooled
+/// mode of the group-moved level was alpha = 1e-4 with the initial level
+/// maximised, and is 0.5 with it integrated out; their forecasts' year
+/// intervals covered 67% of the years, then 77%.
 fn profile(a: &[f64], growth: &Growth, alpha: f64, units: &Units) -> f64 {
-    let n = a.len() as f64;
+    let dof = (a.len() as f64 - 1.0).max(1.0);
     let nll = |x: f64| {
         let setup = Setup {
             smoothing: Smoothing {
@@ -112,9 +130,32 @@ fn profile(a: &[f64], growth: &Growth, alpha: f64, units: &Units) -> f64 {
             growth,
         };
         let pass = run(a, &setup, None);
-        0.5 * n * (pass.sse / n).max(MIN_REL_VAR).ln() + pass.log_mu
+        0.5 * dof * (pass.sse / dof).max(MIN_REL_VAR).ln() + pass.log_mu
     };
     golden::minimize(nll, -LEVEL_RANGE.ln(), LEVEL_RANGE.ln(), GOLDEN_STEPS).value
+        + initial_level_penalty(alpha, a.len())
+}
+
+/// Half the log of the initial level's information over `n` periods,
+/// sum_t (1 - alpha)^(2(t - 1)): the one-step forecast of period t moves
+/// with the initial level by (1 - alpha)^(t - 1) (the level's recursion is
+/// linear in it). Integrating the initial level out under a flat prior
+/// (the Kalman filter's diffuse start: de Jong 1991; Shephard 1993)
+/// multiplies the likelihood maximised over it by the information's
+/// -1/2 power and the concentrated noise variance loses a degree of
+/// freedom. At alpha = 0 every period pins the level down (information n);
+/// at alpha = 1 only the first does. (A multiplicative-error level moves
+/// the same way on the relative scale, up to the level's change over the
+/// history.)
+fn initial_level_penalty(alpha: f64, n: usize) -> f64 {
+    let decay = (1.0 - alpha) * (1.0 - alpha);
+    let mut weight = 1.0;
+    let mut information = 0.0;
+    for _ in 0..n {
+        information += weight;
+        weight *= decay;
+    }
+    0.5 * information.max(f64::MIN_POSITIVE).ln()
 }
 
 impl AlphaPrior {
@@ -181,16 +222,20 @@ impl AlphaPrior {
         // A series whose likelihood is the same for every alpha (fitted to
         // rounding: see `MIN_REL_VAR`) says nothing about it, and counts
         // neither in the sum nor in the periods the weight is spread over.
+        // (The initial level's term is no evidence from the data: it is
+        // the same for every series of a length, so it is left out here.)
         let informative: Vec<(usize, &Vec<f64>)> = usable
             .iter()
             .zip(profiles_only)
             .map(|(a, p)| (a.len(), p))
-            .filter(|(_, p)| {
-                let (lo, hi) = p
-                    .iter()
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-                        (l.min(*v), h.max(*v))
-                    });
+            .filter(|&(n, p)| {
+                let (lo, hi) = p.iter().enumerate().fold(
+                    (f64::INFINITY, f64::NEG_INFINITY),
+                    |(l, h), (i, v)| {
+                        let data = v - initial_level_penalty(logistic(logit_at(i)), n);
+                        (l.min(data), h.max(data))
+                    },
+                );
                 hi - lo > FLAT_PROFILE
             })
             .collect();
@@ -454,6 +499,35 @@ mod tests {
             (0.15..0.6).contains(&moves),
             "wander pools to alpha {moves}"
         );
+    }
+
+    #[test]
+    fn many_short_histories_pool_to_how_far_their_levels_move() {
+        // 150 histories of 12 quarters, a level wandering 2% under 6%
+        // noise: q = (0.02 / 0.06)^2 = 0.11, steady-state alpha 0.28. Each
+        // one's initial level maximised, the pooled mode is the grid's
+        // lowest point (1.2e-4) however many there are; integrated out, it
+        // is the grid point nearest 0.28 from above or below (0.27 or 0.5).
+        // Pure noise of the same length still pools to a stable level.
+        let short: Vec<Vec<f64>> = (0..150)
+            .map(|s| wandering(12, 500 + s, 0.02, 0.06))
+            .collect();
+        let moves = AlphaPrior::pooled(&as_slices(&short), 4.0).mode().unwrap();
+        assert!((0.2..0.6).contains(&moves), "pools to alpha {moves}");
+        let noise: Vec<Vec<f64>> = (0..150)
+            .map(|s| wandering(12, 500 + s, 0.0, 0.06))
+            .collect();
+        let still = AlphaPrior::pooled(&as_slices(&noise), 4.0).mode().unwrap();
+        assert!(still < 0.05, "noise pools to alpha {still}");
+    }
+
+    #[test]
+    fn the_initial_level_is_pinned_by_every_period_only_when_it_never_moves() {
+        let n = 24;
+        assert!((initial_level_penalty(0.0, n) - 0.5 * (n as f64).ln()).abs() < 1e-12);
+        assert!(initial_level_penalty(1.0, n).abs() < 1e-12);
+        let geometric = (1.0 - 0.25f64.powi(n as i32)) / 0.75;
+        assert!((initial_level_penalty(0.5, n) - 0.5 * geometric.ln()).abs() < 1e-12);
     }
 
     #[test]
