@@ -532,10 +532,15 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
                 (&d.a_capped[..own.min(d.a_capped.len())], g)
             })
             .collect();
-        AlphaPrior::pooled_with_shares(&series, s as f64)
+        AlphaPrior::pooled_for_each(&series, s as f64)
     };
-    let ((level, level_shares), (group, group_shares)) = (pooled(false), pooled(true));
+    let ((level, level_each), (group, group_each)) = (pooled(false), pooled(true));
     let alpha_prior = FormPriors { level, group };
+    let territory_priors: Vec<FormPriors> = level_each
+        .into_iter()
+        .zip(group_each)
+        .map(|(level, group)| FormPriors { level, group })
+        .collect();
     let evaluated: Vec<(Deseasonalised, Option<select::Evaluated>)> = deseasonalised
         .into_par_iter()
         .enumerate()
@@ -546,9 +551,10 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
                 .filter(|&&t| t >= t0)
                 .map(|&t| t - t0)
                 .collect();
-            // The company's evidence on alpha, as far as this territory's
-            // own agrees with it (`ets::prior`: a Student-t prior).
-            let alpha_prior = alpha_prior.scaled([level_shares[i], group_shares[i]]);
+            // The company's evidence on how far levels move, read at this
+            // territory's own noise, as far as its own evidence agrees
+            // with it (`ets::prior`: a Student-t prior).
+            let alpha_prior = &territory_priors[i];
             let e = evaluate_territory(
                 &series[i][t0..],
                 &d,
@@ -556,7 +562,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
                 &region_growth[r],
                 t0,
                 &settings,
-                &alpha_prior,
+                alpha_prior,
             );
             (d, e)
         })

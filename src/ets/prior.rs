@@ -8,10 +8,11 @@
 //! level whose year totals are far too sure. Each territory alone cannot
 //! tell; the company's territories together can. So every fit's likelihood
 //! is multiplied by a **power prior** (Ibrahim and Chen 2000): the pooled
-//! profile likelihood of alpha over all territories (each with its own
-//! noise, and its own initial level **integrated out**: maximised, the
-//! pooled profile keeps the pile-up however many territories it pools,
-//! see [`profile`]) of a plain local level, or for the group share
+//! profile likelihood of how far levels move over all territories (each
+//! with its own noise, and its own initial level **integrated out**:
+//! maximised, the pooled profile keeps the pile-up however many
+//! territories it pools, see [`profile`]) of a plain local level, or for
+//! the group share
 //! and the trend forms of a level moved by its group's growth path
 //! ([`FormPriors`]), raised to the power that makes it
 //! worth `weight` periods of one territory's data. Its shape is the
@@ -29,6 +30,16 @@
 //! 29, when the pooled profile integrates the initial levels out;
 //! before, the group-moved level's pooled mode was itself at zero there);
 //! territories that differ keep about a year's worth.
+//!
+//! What territories share is **how far their levels move, not alpha**
+//! (session 29, [`Evidence::shift`]): alpha is the weight a period's
+//! surprise deserves, about the level's movement over the noise, and a
+//! lumpy territory whose level moves as far as a smooth one's deserves a
+//! smaller one. Each profile is read on the grid of a territory of the
+//! pool's median noise, and the pooled cost back at each territory's own.
+//! Pooled as one alpha, Superstore's four regions gave South (a relative
+//! noise of 0.77, twice the others') an alpha of 0.47, and a year median
+//! of 80k (mean 118k, actual 123k); read at its noise, 0.014 and 115k.
 //!
 //! The prior is pooled once, from the whole history, and the rolling
 //! origins' refits use it too: their forms borrow evidence on how far
@@ -81,11 +92,71 @@ pub struct AlphaPrior {
     cost: Vec<f64>,
     /// What the pooled evidence is worth, in periods of one territory.
     weight: f64,
-    /// The grid point of the pooled mode, and the mean over the pooled
-    /// series of twice their log-likelihood ratio of their own best alpha
+    /// The pooled cost on the grid of a series of the pool's median noise
+    /// (`ln_reference`, the log of its one-step sd); the `cost` above is
+    /// it read at a territory's own noise ([`Evidence::shift`]).
+    reference_cost: Vec<f64>,
+    ln_reference: f64,
+    /// The reference grid point of the pooled mode, and the mean over the
+    /// pooled series of twice their log-likelihood ratio of their own best
     /// against it (`homogeneous_weight`'s R).
     mode_index: usize,
     ratio: f64,
+}
+
+/// A series' evidence on alpha: its profile at each alpha grid point and
+/// the log of its least one-step sd over the grid (its noise).
+#[derive(Debug, Clone)]
+struct Evidence {
+    profile: Vec<f64>,
+    ln_sd: f64,
+}
+
+/// Piecewise-linear `ys` over increasing `xs` at `x`, the end values
+/// beyond the ends.
+fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+    let last = xs.len() - 1;
+    if x <= xs[0] {
+        return ys[0];
+    }
+    if x >= xs[last] {
+        return ys[last];
+    }
+    let k = xs.partition_point(|&v| v <= x).clamp(1, last);
+    let (x0, x1) = (xs[k - 1], xs[k]);
+    let t = if x1 > x0 { (x - x0) / (x1 - x0) } else { 1.0 };
+    ys[k - 1] + t * (ys[k] - ys[k - 1])
+}
+
+/// Each grid point's logit(alpha).
+fn logit_grid() -> Vec<f64> {
+    (0..GRID).map(logit_at).collect()
+}
+
+impl Evidence {
+    /// How far this series' logit alphas sit from those of a series of
+    /// noise `ln_reference` whose level moves as far: its log noise over
+    /// the reference's. Territories share how far their levels move, not
+    /// the weight a period's surprise deserves: for a local level with
+    /// small alpha, alpha is about the level's sd per period over the
+    /// noise's (the steady state of q = (sd_level / sd_noise)^2 has alpha
+    /// near sqrt(q)), so a territory twice as noisy whose level moves as
+    /// far has half the alpha (logit alpha lower by ln 2; near alpha = 1
+    /// the exact shift would be up to twice that, where the grid says
+    /// little anyway).
+    fn shift(&self, ln_reference: f64) -> f64 {
+        self.ln_sd - ln_reference
+    }
+
+    /// The profile on the reference series' grid: at reference logit x,
+    /// this series' profile at x - shift.
+    fn on_reference_grid(&self, ln_reference: f64) -> Vec<f64> {
+        let grid = logit_grid();
+        let shift = self.shift(ln_reference);
+        grid.iter()
+            .map(|&x| interpolate(&grid, &self.profile, x - shift))
+            .collect()
+    }
 }
 
 fn logit_at(i: usize) -> f64 {
@@ -102,7 +173,8 @@ fn logistic(x: f64) -> f64 {
 /// one-step variance concentrated (floored at `MIN_REL_VAR`): the
 /// likelihood minimised over the initial level (golden section on its
 /// log, within `LEVEL_RANGE` of the first year's mean), with the noise
-/// variance over n - 1 periods, plus [`initial_level_penalty`].
+/// variance over n - 1 periods, plus [`initial_level_penalty`]; and the
+/// relative one-step sd at that initial level.
 ///
 /// Why integrated out: maximised over each series' initial level, the
 /// pooled profile is biased toward alpha = 0 however many series it pools,
@@ -115,9 +187,9 @@ fn logistic(x: f64) -> f64 {
 /// mode of the group-moved level was alpha = 1e-4 with the initial level
 /// maximised, and is 0.5 with it integrated out; their forecasts' year
 /// intervals covered 67% of the years, then 77%.
-fn profile(a: &[f64], growth: &Growth, alpha: f64, units: &Units) -> f64 {
+fn profile(a: &[f64], growth: &Growth, alpha: f64, units: &Units) -> (f64, f64) {
     let dof = (a.len() as f64 - 1.0).max(1.0);
-    let nll = |x: f64| {
+    let pass_at = |x: f64| {
         let setup = Setup {
             smoothing: Smoothing {
                 alpha,
@@ -129,11 +201,15 @@ fn profile(a: &[f64], growth: &Growth, alpha: f64, units: &Units) -> f64 {
             ln_floor: units.ln_floor,
             growth,
         };
-        let pass = run(a, &setup, None);
+        run(a, &setup, None)
+    };
+    let nll = |x: f64| {
+        let pass = pass_at(x);
         0.5 * dof * (pass.sse / dof).max(MIN_REL_VAR).ln() + pass.log_mu
     };
-    golden::minimize(nll, -LEVEL_RANGE.ln(), LEVEL_RANGE.ln(), GOLDEN_STEPS).value
-        + initial_level_penalty(alpha, a.len())
+    let found = golden::minimize(nll, -LEVEL_RANGE.ln(), LEVEL_RANGE.ln(), GOLDEN_STEPS);
+    let sd = (pass_at(found.x).sse / dof).max(MIN_REL_VAR).sqrt();
+    (found.value + initial_level_penalty(alpha, a.len()), sd)
 }
 
 /// Half the log of the initial level's information over `n` periods,
@@ -164,36 +240,51 @@ impl AlphaPrior {
         Self::default()
     }
 
-    /// The pooled profile likelihood of alpha over the deseasonalised
-    /// `series` (those with at least `MIN_PERIODS` periods and a positive
-    /// mean), each with its group's growth (none for a plain local level),
-    /// per period of data, worth `weight` periods. No prior when no series
-    /// counts.
+    /// The pooled profile likelihood of how far levels move over the
+    /// deseasonalised `series` (those with at least `MIN_PERIODS` periods
+    /// and a positive mean), each with its group's growth (none for a plain
+    /// local level), per period of data, worth `weight` periods, as a
+    /// prior on alpha for a series of the pool's median noise. No prior
+    /// when no series counts.
     pub fn pooled(series: &[(&[f64], &Growth)], weight: f64) -> Self {
         Self::pool(series, weight).0
     }
 
-    /// [`Self::pooled`], and the share of it each of the `series` keeps
-    /// ([`Self::share_for`]), read off the profiles the pool computed for
-    /// the series it sampled and computed for the others.
-    pub fn pooled_with_shares(series: &[(&[f64], &Growth)], weight: f64) -> (Self, Vec<f64>) {
+    /// [`Self::pooled`], and each of the `series`' own prior: the pooled
+    /// movement's cost read at its own alphas (through its own one-step
+    /// sd), scaled by the share it keeps ([`Self::share_from`]), from the
+    /// evidence the pool computed for the series it sampled and computed
+    /// for the others. A series without evidence of its own (too short)
+    /// takes the median series'.
+    pub fn pooled_for_each(series: &[(&[f64], &Growth)], weight: f64) -> (Self, Vec<Self>) {
         let (prior, sampled) = Self::pool(series, weight);
-        let shares = series
+        if prior.cost.is_empty() {
+            return (prior, vec![Self::none(); series.len()]);
+        }
+        let each = series
             .par_iter()
             .enumerate()
-            .map(
-                |(i, &(a, growth))| match sampled.binary_search_by_key(&i, |(j, _)| *j) {
-                    Ok(k) if !prior.cost.is_empty() => prior.share_from(&sampled[k].1),
-                    _ => prior.share_for(a, growth),
-                },
-            )
+            .map(|(i, &(a, growth))| {
+                let own = match sampled.binary_search_by_key(&i, |(j, _)| *j) {
+                    Ok(k) => sampled[k].1.clone(),
+                    Err(_) if a.len() >= MIN_PERIODS => own_evidence(a, growth),
+                    Err(_) => None,
+                };
+                match own {
+                    Some(e) => prior
+                        .read_at(e.shift(prior.ln_reference))
+                        .scaled(prior.share_from(&e.on_reference_grid(prior.ln_reference))),
+                    None => prior.clone(),
+                }
+            })
             .collect();
-        (prior, shares)
+        (prior, each)
     }
 
-    /// The pooled prior and the profiles it was pooled from, with the
-    /// index in `series` of each (in order).
-    fn pool(series: &[(&[f64], &Growth)], weight: f64) -> (Self, Vec<(usize, Vec<f64>)>) {
+    /// The pooled prior (for a series of the pool's median noise) and the
+    /// evidence of each series it sampled, with its index in `series`
+    /// (in order; `None` where a series had no units).
+    fn pool(series: &[(&[f64], &Growth)], weight: f64) -> (Self, Vec<(usize, Option<Evidence>)>) {
         let usable: Vec<usize> = (0..series.len())
             .filter(|&i| {
                 let a = series[i].0;
@@ -210,26 +301,23 @@ impl AlphaPrior {
         if usable.is_empty() || weight <= 0.0 {
             return (Self::none(), Vec::new());
         }
-        let profiles: Vec<(usize, Vec<f64>)> = usable
+        let evidence: Vec<(usize, Option<Evidence>)> = usable
             .par_iter()
             .map(|&i| {
                 let (a, growth) = series[i];
-                (i, own_profile(a, growth).unwrap_or_else(|| vec![0.0; GRID]))
+                (i, own_evidence(a, growth))
             })
             .collect();
-        let usable: Vec<&[f64]> = profiles.iter().map(|(i, _)| series[*i].0).collect();
-        let profiles_only: Vec<&Vec<f64>> = profiles.iter().map(|(_, p)| p).collect();
         // A series whose likelihood is the same for every alpha (fitted to
         // rounding: see `MIN_REL_VAR`) says nothing about it, and counts
         // neither in the sum nor in the periods the weight is spread over.
         // (The initial level's term is no evidence from the data: it is
         // the same for every series of a length, so it is left out here.)
-        let informative: Vec<(usize, &Vec<f64>)> = usable
+        let informative: Vec<(usize, &Evidence)> = evidence
             .iter()
-            .zip(profiles_only)
-            .map(|(a, p)| (a.len(), p))
-            .filter(|&(n, p)| {
-                let (lo, hi) = p.iter().enumerate().fold(
+            .filter_map(|(i, e)| Some((series[*i].0.len(), e.as_ref()?)))
+            .filter(|&(n, e)| {
+                let (lo, hi) = e.profile.iter().enumerate().fold(
                     (f64::INFINITY, f64::NEG_INFINITY),
                     |(l, h), (i, v)| {
                         let data = v - initial_level_penalty(logistic(logit_at(i)), n);
@@ -243,10 +331,23 @@ impl AlphaPrior {
         if informative.is_empty() {
             return (Self::none(), Vec::new());
         }
+        // The pool's median noise is the reference each series is read at.
+        let mut ln_sds: Vec<f64> = informative.iter().map(|(_, e)| e.ln_sd).collect();
+        ln_sds.sort_by(f64::total_cmp);
+        let ln_reference = ln_sds[ln_sds.len() / 2];
+        let moved: Vec<Vec<f64>> = informative
+            .iter()
+            .map(|(_, e)| e.on_reference_grid(ln_reference))
+            .collect();
+        let on_grid: Vec<(usize, &Vec<f64>)> = informative
+            .iter()
+            .zip(&moved)
+            .map(|((n, _), m)| (*n, m))
+            .collect();
         // Summed in a fixed order: the same prior on any thread count.
         let mut total = [0.0; GRID];
-        for (_, s) in &informative {
-            for (t, v) in total.iter_mut().zip(s.iter()) {
+        for m in &moved {
+            for (t, v) in total.iter_mut().zip(m.iter()) {
                 *t += v;
             }
         }
@@ -254,16 +355,35 @@ impl AlphaPrior {
             return (Self::none(), Vec::new());
         }
         let best = total.iter().copied().fold(f64::INFINITY, f64::min);
-        let (eb_weight, mode_index, ratio) = homogeneous_weight(&informative, &total, periods);
+        let (eb_weight, mode_index, ratio) = homogeneous_weight(&on_grid, &total, periods);
         let weight = weight.max(eb_weight);
         let per_period = weight / periods as f64;
-        let prior = Self {
-            cost: total.iter().map(|v| (v - best) * per_period).collect(),
+        let pooled = Self {
+            cost: Vec::new(),
             weight,
+            reference_cost: total.iter().map(|v| (v - best) * per_period).collect(),
+            ln_reference,
             mode_index,
             ratio,
         };
-        (prior, profiles)
+        (pooled.read_at(0.0), evidence)
+    }
+
+    /// This prior as the cost of each alpha of a series whose logit alphas
+    /// sit `shift` from the reference series' ([`Evidence::shift`]), least
+    /// at zero (a constant makes no difference to a fit).
+    fn read_at(&self, shift: f64) -> Self {
+        let grid = logit_grid();
+        let cost: Vec<f64> = grid
+            .iter()
+            .map(|&x| interpolate(&grid, &self.reference_cost, x + shift))
+            .collect();
+        let least = cost.iter().copied().fold(f64::INFINITY, f64::min);
+        Self {
+            cost: cost.iter().map(|c| c - least).collect(),
+            reference_cost: self.reference_cost.clone(),
+            ..*self
+        }
     }
 
     /// The prior's cost of `alpha`: a cubic Hermite (Catmull-Rom) curve in
@@ -289,21 +409,13 @@ impl AlphaPrior {
             + (t3 - t2) * slope(i + 1)
     }
 
-    /// The share of the prior's weight series `a` (with its group's
-    /// `growth`) keeps: (nu + 1) / (nu + d), at most 1, d twice its own
-    /// log-likelihood ratio of its best alpha against the pooled mode over
-    /// the pool's mean of the same, R (at least 1): about 1 for a
-    /// territory as far from the mode as the others, less for one whose
+    /// The share of the prior's weight a series keeps, from its profile
+    /// on the reference grid: (nu + 1) / (nu + d), at most 1, d twice its
+    /// own log-likelihood ratio of its best against the pooled
+    /// mode over the pool's mean of the same, R (at least 1): about 1 for
+    /// a territory as far from the mode as the others, less for one whose
     /// own evidence disagrees (a Student-t prior of `ROBUST_DF` degrees of
-    /// freedom instead of a normal one). 1 without a prior or a profile.
-    pub fn share_for(&self, a: &[f64], growth: &Growth) -> f64 {
-        if self.cost.is_empty() || a.len() < MIN_PERIODS {
-            return 1.0;
-        }
-        own_profile(a, growth).map_or(1.0, |own| self.share_from(&own))
-    }
-
-    /// [`Self::share_for`] from the series' profile on the grid.
+    /// freedom instead of a normal one).
     fn share_from(&self, own: &[f64]) -> f64 {
         let best = own.iter().copied().fold(f64::INFINITY, f64::min);
         if !best.is_finite() || !own[self.mode_index].is_finite() {
@@ -318,6 +430,7 @@ impl AlphaPrior {
         Self {
             cost: self.cost.iter().map(|c| c * share).collect(),
             weight: self.weight * share,
+            reference_cost: self.reference_cost.clone(),
             ..*self
         }
     }
@@ -336,15 +449,18 @@ impl AlphaPrior {
     }
 }
 
-/// A series' profile (`profile`) at each grid point; `None` where it has
-/// no units to measure it in.
-fn own_profile(a: &[f64], growth: &Growth) -> Option<Vec<f64>> {
+/// A series' evidence (`profile`) at each alpha grid point; `None` where
+/// it has no units to measure it in.
+fn own_evidence(a: &[f64], growth: &Growth) -> Option<Evidence> {
     let units = Units::of(a)?;
-    Some(
-        (0..GRID)
-            .map(|i| profile(a, growth, logistic(logit_at(i)), &units))
-            .collect(),
-    )
+    let (profile, sds): (Vec<f64>, Vec<f64>) = (0..GRID)
+        .map(|i| profile(a, growth, logistic(logit_at(i)), &units))
+        .unzip();
+    let least = sds.iter().copied().fold(f64::INFINITY, f64::min);
+    Some(Evidence {
+        profile,
+        ln_sd: least.ln(),
+    })
 }
 
 /// The weight (in periods of one territory) that the pooled evidence on
@@ -417,15 +533,6 @@ impl FormPriors {
     /// No priors.
     pub fn none() -> Self {
         Self::default()
-    }
-
-    /// The priors as a territory keeps them: each scaled by its share
-    /// (`[level, group]`, [`AlphaPrior::pooled_with_shares`]).
-    pub fn scaled(&self, [level, group]: [f64; 2]) -> Self {
-        Self {
-            level: self.level.scaled(level),
-            group: self.group.scaled(group),
-        }
     }
 
     /// The cost of `alpha` for `form`.
@@ -519,6 +626,33 @@ mod tests {
             .collect();
         let still = AlphaPrior::pooled(&as_slices(&noise), 4.0).mode().unwrap();
         assert!(still < 0.05, "noise pools to alpha {still}");
+    }
+
+    #[test]
+    fn a_noisier_territory_whose_level_moves_as_far_gets_a_smaller_alpha() {
+        // Forty territories whose levels all wander 2% a period, half under
+        // 4% noise and half under 30% (a lumpy one): what they share is how
+        // far their levels move, not the weight a period's surprise
+        // deserves. The steady-state alphas are 0.39 and 0.065 (q = 0.25
+        // and 0.0044); each territory's prior favours its own.
+        let series: Vec<Vec<f64>> = (0..40)
+            .map(|s| wandering(48, 900 + s, 0.02, if s % 2 == 0 { 0.04 } else { 0.3 }))
+            .collect();
+        let (_, each) = AlphaPrior::pooled_for_each(&as_slices(&series), 12.0);
+        let modes = |parity: usize| -> Vec<f64> {
+            (0..40)
+                .filter(|i| i % 2 == parity)
+                .map(|i| each[i].mode().unwrap())
+                .collect()
+        };
+        let (smooth, lumpy) = (modes(0), modes(1));
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (smooth, lumpy) = (median(smooth), median(lumpy));
+        assert!(lumpy < smooth / 3.0, "smooth {smooth}, lumpy {lumpy}");
+        assert!((0.1..0.7).contains(&smooth), "smooth {smooth}");
     }
 
     #[test]
@@ -644,14 +778,12 @@ mod tests {
         // evidence on alpha is far from the pooled mode, so it keeps a
         // small share of the prior (a Student-t prior, not a normal one);
         // a steady series keeps about all of it.
-        let steady: Vec<Vec<f64>> = (0..40).map(|s| wandering(36, s, 0.0, 0.08)).collect();
-        let prior = AlphaPrior::pooled(&as_slices(&steady), 12.0);
-        let like = wandering(36, 500, 0.0, 0.08);
-        let unlike = wandering(36, 501, 0.2, 0.08);
-        let (keep_like, keep_unlike) = (
-            prior.share_for(&like, &NONE),
-            prior.share_for(&unlike, &NONE),
-        );
+        let mut series: Vec<Vec<f64>> = (0..40).map(|s| wandering(36, s, 0.0, 0.08)).collect();
+        series.push(wandering(36, 500, 0.0, 0.08));
+        series.push(wandering(36, 501, 0.2, 0.08));
+        let (prior, each) = AlphaPrior::pooled_for_each(&as_slices(&series), 12.0);
+        let share = |i: usize| each[i].weight().unwrap() / prior.weight().unwrap();
+        let (keep_like, keep_unlike) = (share(40), share(41));
         assert!(keep_like > 0.6, "{keep_like}");
         assert!(keep_unlike < 0.2, "{keep_unlike}");
         assert!(

@@ -438,11 +438,12 @@ fn alpha_prior_text(prior: &crate::model::AlphaPriorModes) -> String {
         return String::new();
     }
     format!(
-        "; the territories together favour alpha {}, and each territory's own estimate is \
-         shrunk toward the one for its form by that much evidence (at least a year's periods, \
-         more the less the territories' own evidence differs), less where its own evidence \
-         disagrees with the others' (a short history alone cannot tell a level that moves from \
-         noise)",
+        "; for a territory of their median noise, the territories together favour alpha {} \
+         (they share how far levels move: a noisier territory's alpha is smaller), and each \
+         territory's own estimate is shrunk toward the one for its form and noise by that much \
+         evidence (at least a year's periods, more the less the territories' own evidence \
+         differs), less where its own evidence disagrees with the others' (a short history \
+         alone cannot tell a level that moves from noise)",
         favoured.join("; ")
     )
 }
