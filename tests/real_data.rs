@@ -356,7 +356,7 @@ fn equal_probability_quotas_on_real_data_attain_inside_their_predicted_band() {
     // simulation predicted (Walmart's 45 stores). Superstore's 49 states
     // are left out since the state-space core (issue 14): the states'
     // forms, chosen on 2017-2018, forecast 2019 near the three-year level
-    // and 63% of states beat quotas stated at 41% (README, Quotas; 82% at
+    // and 61% of states beat quotas stated at 41% (README, Quotas; 82% at
     // 42% when this test was written).
     {
         let name = "walmart_monthly.toml";
