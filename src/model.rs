@@ -1307,7 +1307,9 @@ pub struct FittedModels {
     pub warnings: Vec<String>,
 }
 
-/// The modes of the priors on the smoothing weight alpha.
+/// The modes of the priors on the smoothing weight alpha, for a territory
+/// of the pool's median noise (a noisier territory's is smaller:
+/// `ets::prior`).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct AlphaPriorModes {
     pub level: Option<f64>,
