@@ -212,7 +212,8 @@ fn logistic(x: f64) -> f64 {
 /// quarters whose levels wander 2% a quarter under 6% noise, the pooled
 /// mode of the group-moved level was alpha = 1e-4 with the initial level
 /// maximised, and is 0.5 with it integrated out; their forecasts' year
-/// intervals covered 67% of the years, then 77%.
+/// intervals covered 67% of the years, then 77% (75% once the prior is
+/// also read at each territory's noise, [`Evidence::shift`]).
 fn profile(a: &[f64], growth: &Growth, alpha: f64, units: &Units) -> (f64, f64) {
     let dof = (a.len() as f64 - 1.0).max(1.0);
     let pass_at = |x: f64| {
@@ -277,8 +278,8 @@ impl AlphaPrior {
     }
 
     /// [`Self::pooled`], and each of the `series`' own prior: the pooled
-    /// movement's cost read at its own alphas (through its own one-step
-    /// sd), scaled by the share it keeps (`share_from`: a Student-t
+    /// movement's cost read at its own alphas (through its own noise sd,
+    /// [`Evidence::shift`]), scaled by the share it keeps (`share_from`: a Student-t
     /// prior), from the
     /// evidence the pool computed for the series it sampled and computed
     /// for the others. A series without evidence of its own (too short)
@@ -292,19 +293,21 @@ impl AlphaPrior {
             .par_iter()
             .enumerate()
             .map(|(i, &(a, growth))| {
-                let own = match sampled.binary_search_by_key(&i, |(j, _)| *j) {
-                    Ok(k) => sampled[k].1.clone(),
-                    Err(_) if usable(a) => own_evidence(a, growth),
-                    Err(_) => None,
-                };
                 // A series the pool would not count (too short, or fitted
                 // to rounding) has no noise to read the prior at.
-                match own.filter(|e| e.counts(a.len())) {
-                    Some(e) => prior
-                        .read_at(e.shift(prior.ln_reference))
-                        .scaled(prior.share_from(&e.on_reference_grid(prior.ln_reference))),
-                    None => prior.clone(),
+                let own_prior = |e: &Evidence| {
+                    e.counts(a.len()).then(|| {
+                        prior
+                            .read_at(e.shift(prior.ln_reference))
+                            .scaled(prior.share_from(&e.on_reference_grid(prior.ln_reference)))
+                    })
+                };
+                match sampled.binary_search_by_key(&i, |(j, _)| *j) {
+                    Ok(k) => sampled[k].1.as_ref().and_then(own_prior),
+                    Err(_) if usable(a) => own_evidence(a, growth).as_ref().and_then(own_prior),
+                    Err(_) => None,
                 }
+                .unwrap_or_else(|| prior.clone())
             })
             .collect();
         (prior, each)
