@@ -31,8 +31,53 @@
 //! origins and multiply the fit's cost by their number). With fewer than
 //! [`super::select::MIN_ORIGINS`] origins, AICc among the same forms.
 
+use serde::Serialize;
+
 use super::prior::FormPriors;
-use super::{fit, select, EtsFit, Form, Growth};
+use super::{fit, select, EtsFit, Form};
+
+/// The group's growth per period, for the group-share form: over the
+/// history the territory is fitted on (one per period) and over the
+/// forecast horizon (one per step). Missing periods count as no growth.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Growth {
+    pub history: Vec<f64>,
+    pub forecast: Vec<f64>,
+}
+
+impl Growth {
+    /// No growth.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub(super) fn history_at(&self, t: usize) -> f64 {
+        self.history.get(t).copied().unwrap_or(0.0)
+    }
+
+    /// The same growth seen by a series that starts at period `start` of
+    /// the history (a territory that began selling later than its group):
+    /// its first period, like any series' first, has no growth before it.
+    pub fn since(&self, start: usize) -> Self {
+        let mut history = self.history.get(start..).unwrap_or_default().to_vec();
+        if let Some(first) = history.first_mut() {
+            *first = 0.0;
+        }
+        Self {
+            history,
+            forecast: self.forecast.clone(),
+        }
+    }
+}
+
+/// Growth factor from the origin's state to forecast step `h` under the
+/// group's forecast growth `forecast` (one per step, missing steps none):
+/// the product of (1 + g) over steps 0..=h.
+pub fn growth_factor(forecast: &[f64], h: usize) -> f64 {
+    (0..=h)
+        .map(|j| 1.0 + forecast.get(j).copied().unwrap_or(0.0))
+        .product()
+}
 
 /// Largest growth per period borrowed from a group, either way.
 const MAX_GROUP_GROWTH: f64 = 0.2;
