@@ -503,6 +503,45 @@ impl ResidualLaw {
         self.expectation(|r| r)
     }
 
+    /// The law of an ordinary period, as the state reads it: its mean
+    /// (from the table, as [`Self::mean`]) and its quantile `q` (from the
+    /// fitted parts, as [`Self::quantile`]), the one-off spikes left out.
+    /// The fit estimated the state with the spikes capped (`fit::spikes`),
+    /// so the simulation measures a period's surprise from the ordinary
+    /// periods' mean, not from a mean the spikes lift, and innovations stop
+    /// at the ordinary law's quantile `q`; a draw beyond it is a spike, and
+    /// the state moves as at the ordinary mean (`PathSampler`'s
+    /// `one_offs`). Read against the whole law's mean, every ordinary
+    /// period was a shortfall: with a 2% chance of a 100x spike (about
+    /// three times the ordinary mean), a level of alpha 0.5 sank a third a
+    /// month (`a_spike_in_the_last_month_does_not_sink_the_level`); and a
+    /// spike moving the state by the cap, against ordinary periods now
+    /// centred, lifted every path a little each month it was drawn, which
+    /// a lumpy territory's multiplicative level compounded (a Superstore
+    /// state selling a few hundred a month was simulated at a mean of 22M
+    /// for one backtest month).
+    /// Without spikes, the whole law's mean and quantile.
+    pub fn ordinary_mean_and_quantile(&self, q: f64) -> (f64, f64) {
+        if self.spikes.is_empty() || self.p_spike <= 0.0 {
+            return (self.mean(), self.quantile(q));
+        }
+        let is_spike =
+            |r: f64| r > 0.0 && self.spikes.binary_search_by(|v| v.total_cmp(&r)).is_ok();
+        let ordinary = self.expectation(|r| if is_spike(r) { 0.0 } else { 1.0 });
+        let mean = self.expectation(|r| if is_spike(r) { 0.0 } else { r }) / ordinary;
+        // The ordinary law: the non-positive mass p0 and the positive part's
+        // 1 - p0 - p_spike, over their sum 1 - p_spike.
+        let share = (self.spike_from() - self.p0).max(1e-12);
+        let below = q * self.spike_from();
+        let quantile = if below < self.p0 {
+            self.quantile(below)
+        } else {
+            self.positive
+                .quantile(((below - self.p0) / share).clamp(1e-12, 1.0 - 1e-12))
+        };
+        (mean, quantile)
+    }
+
     /// Variance of the law, from the table.
     pub fn variance(&self) -> f64 {
         let m = self.mean();
@@ -831,9 +870,13 @@ impl TerritoryModel {
     /// The per-run constants for drawing this territory's paths over the
     /// horizon periods whose season positions are `seasons`.
     pub fn sampler(&self, seasons: &[usize], loadings: &Loadings) -> PathSampler<'_> {
+        // An ordinary period's law, as the state reads it: the spikes
+        // left out (`ResidualLaw::ordinary_mean_and_quantile`).
+        let (ordinary_mean, ordinary_top) =
+            self.residual.ordinary_mean_and_quantile(STATE_QUANTILE);
         let ratio_mean = match &self.compound {
             Some(c) => c.mean_scale,
-            None => self.residual.mean(),
+            None => ordinary_mean,
         };
         let season: Vec<f64> = seasons.iter().map(|&s| self.season[s]).collect();
         let selling = season
@@ -868,21 +911,22 @@ impl TerritoryModel {
             } else {
                 0.0
             },
-            max_innovation: {
-                let m = self.residual.mean();
-                if m > 0.0 {
-                    (self.residual.quantile(STATE_QUANTILE) / m - 1.0).max(0.0)
-                } else {
-                    0.0
-                }
+            max_innovation: if ordinary_mean > 0.0 {
+                (ordinary_top / ordinary_mean - 1.0).max(0.0)
+            } else {
+                0.0
             },
+            one_offs: self.compound.is_none()
+                && self.residual.p_spike > 0.0
+                && !self.residual.spikes.is_empty(),
             season: season.iter().copied().filter(|&v| v != 0.0).collect(),
             selling,
         }
     }
 }
 
-/// Innovations beyond the residual law's quantile at this level move the
+/// Innovations beyond the ordinary law's quantile at this level (the
+/// spikes left out: `ResidualLaw::ordinary_mean_and_quantile`) move the
 /// state no further: the fit capped one-off spikes before estimating the
 /// state, and an uncapped heavy-tailed draw, compounded over the horizon
 /// by a multiplicative level, would make a few paths explode.
@@ -915,10 +959,16 @@ pub struct PathSampler<'a> {
     own: f64,
     own_ar: f64,
     innovation: f64,
-    /// 1 / E\[R\]: an innovation is R / E\[R\] - 1.
+    /// 1 / E\[R\] of an ordinary period (the spikes left out): an
+    /// innovation is R / E\[R\] - 1.
     inv_ratio_mean: f64,
-    /// The largest innovation that moves the state (a 1-in-1,000 period's).
+    /// The largest innovation that moves the state (a 1-in-1,000 ordinary
+    /// period's).
     max_innovation: f64,
+    /// Whether the law has one-off spikes: a draw beyond the largest
+    /// innovation is then one of them, and moves the state not at all
+    /// (`ResidualLaw::ordinary_mean_and_quantile`).
+    one_offs: bool,
     /// Seasonal index of each horizon period it sells in.
     season: Vec<f64>,
     /// The horizon periods it sells in, when its company is closed in
@@ -1116,6 +1166,7 @@ impl PathSampler<'_> {
     ) {
         let n = self.season.len();
         let per = self.normals_per_trial();
+        let one_offs = self.one_offs;
         let rows = out.chunks_exact_mut(n).zip(z.chunks_exact(per)).enumerate();
         for (trial, (x, zt)) in rows {
             // The trial's form: by its last normal's uniform score.
@@ -1157,7 +1208,12 @@ impl PathSampler<'_> {
                 // The fit floors its means; so does the simulation.
                 let mu = mu.max(form.floor);
                 if MOVES {
-                    let e = (ratio * self.inv_ratio_mean - 1.0).min(cap);
+                    let e = ratio * self.inv_ratio_mean - 1.0;
+                    // Beyond the cap: where the law has one-off spikes,
+                    // one of them, which is not a change of level (the
+                    // state moves as at an ordinary period's mean).
+                    let beyond = if one_offs { 0.0 } else { cap };
+                    let e = if e > cap { beyond } else { e.min(cap) };
                     slope = s.next_slope(slope, mu, mu * e);
                     level = s.next_level(mu, mu * e).max(form.floor);
                 } else {
