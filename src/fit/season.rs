@@ -227,19 +227,23 @@ pub(super) fn group_profile(
     // log ratio (a shock in one year moves a mean, not a median); the
     // regression's where a position has no ratio.
     let mut plain = None;
-    let index = match median_index(total, &local, positions, s) {
-        Some(index) => index,
+    let (index, own_left_out) = match median_index(total, &local, positions, s) {
+        Some(index) => {
+            let left_out = index_left_out(total, &local, positions, &index);
+            (index, Some(left_out))
+        }
         None => {
             let first = regress(total, positions, s, discount, &empty)?;
             let index = profile_index(&first.with, s, first.trend_terms);
             plain = Some(first);
-            index
+            (index, None)
         }
     };
-    let deseasonalised: Vec<f64> = total
-        .iter()
-        .zip(positions)
-        .map(|(v, &m)| v / index[m])
+    let deseasonalised: Vec<f64> = (0..n)
+        .map(|t| {
+            let index = own_left_out.as_ref().map_or(index[positions[t]], |i| i[t]);
+            total[t] / index
+        })
         .collect();
     let level = year_median(&deseasonalised, s);
     let extreme = extremes(&deseasonalised, &level);
@@ -381,6 +385,62 @@ fn median_index(
     let m = mean(&idx);
     idx.iter_mut().for_each(|v| *v /= m);
     Some(idx)
+}
+
+/// Each period's index for finding the extremes: its position's median
+/// log ratio to the centred level over the *other* years (leave one out),
+/// on the scale of `index` (`median_index`'s, whose normalising mean it
+/// shares); a period whose position has no other ratio, or which has no
+/// ratio of its own (the half years at the ends), takes `index`. Why: a
+/// period's own ratio in its position's median pulls its deviation toward
+/// zero (with three or four years, a third to a half of the periods sit
+/// at it), so the robust spread of the deviations read low while the end
+/// half years, without a centred level, were measured out of sample: on
+/// daily sales drawn independently and summed by month, four years less a
+/// month, the spread read 0.011 with the own ratio in and 0.031 left out,
+/// and a month of the last half year was 5.4 of those spreads off and
+/// named a shock; 13% of such histories named one, under 1% now
+/// (`ordinary_months_of_independent_sales_are_not_shocks`).
+fn index_left_out(
+    total: &[f64],
+    local: &[Option<f64>],
+    positions: &[usize],
+    index: &[f64],
+) -> Vec<f64> {
+    let s = index.len();
+    let mut ratios: Vec<Vec<(usize, f64)>> = vec![Vec::new(); s];
+    for (t, (v, l)) in total.iter().zip(local).enumerate() {
+        if let Some(l) = l {
+            ratios[positions[t]].push((t, (v / l).ln()));
+        }
+    }
+    // `index` is exp(median) over their mean: the same mean for every
+    // position.
+    let scale: Vec<Option<f64>> = ratios
+        .iter()
+        .zip(index)
+        .map(|(r, i)| {
+            let mut logs: Vec<f64> = r.iter().map(|(_, v)| *v).collect();
+            median(&mut logs).map(|m| m.exp() / i)
+        })
+        .collect();
+    (0..total.len())
+        .map(|t| {
+            let m = positions[t];
+            if local[t].is_none() || ratios[m].len() < 2 {
+                return index[m];
+            }
+            let mut others: Vec<f64> = ratios[m]
+                .iter()
+                .filter(|(u, _)| *u != t)
+                .map(|(_, v)| *v)
+                .collect();
+            match (median(&mut others), scale[m]) {
+                (Some(med), Some(norm)) => med.exp() / norm,
+                _ => index[m],
+            }
+        })
+        .collect()
 }
 
 /// Seasonal indices (mean 1) from the dummies' coefficients.
@@ -955,6 +1015,42 @@ mod tests {
         short[27..30].iter_mut().for_each(|v| *v *= 0.5);
         let g = group_profile(&short, &positions[..36], 12, 1.0).expect("a season");
         assert!(g.extremes.is_empty(), "{:?}", g.extremes);
+    }
+
+    #[test]
+    fn ordinary_months_of_independent_sales_are_not_shocks() {
+        // Monthly totals of sales drawn independently (the season is the
+        // days in each month, the months' noise 3%), four years less a
+        // month, 200 draws. A period's own ratio in its position's median
+        // had made the robust spread read low (with three or four years a
+        // third to a half of the periods sit at their median), so ordinary
+        // months were named shocks: in 17 of these draws (a helper's
+        // probe of session 29's binary met one: a region's August, 3,158
+        // between 3,243 and 3,040). Left out, in 1; a month 5 true
+        // robust standard deviations off is a one-in-two-million chance,
+        // but the spread is read from about 47 deviations, so a few
+        // draws in a hundred may still name one.
+        const DAYS: [f64; 12] = [31., 28., 31., 30., 31., 30., 31., 31., 30., 31., 30., 31.];
+        let positions: Vec<usize> = (0..47).map(|t| t % 12).collect();
+        let noise = Normal::new(0.0, 0.03).unwrap();
+        let mut named = Vec::new();
+        for seed in 0..200 {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(700 + seed);
+            let months: Vec<f64> = positions
+                .iter()
+                .map(|&m| 100.0 * DAYS[m] * (1.0 + noise.sample(&mut rng)))
+                .collect();
+            if let Some(g) = group_profile(&months, &positions, 12, 1.0) {
+                if !g.extremes.is_empty() {
+                    named.push((seed, g.extremes));
+                }
+            }
+        }
+        assert!(
+            named.len() <= 4,
+            "shocks named in {} draws: {named:?}",
+            named.len()
+        );
     }
 
     #[test]
