@@ -646,8 +646,8 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             f.diag.pooled = true;
             f.diag.params = with_smoothing(params_json(&f.residual), &f.level);
             warnings.push(format!(
-                "territory '{name}' has only {} periods with positive revenue: its residual spread is pooled",
-                f.n_positive
+                "territory '{name}' has only {} with positive revenue: its residual spread is pooled",
+                crate::format::count(f.n_positive, "period", "periods")
             ));
         }
         if n_fit < s && !f.empty {

@@ -1,6 +1,7 @@
 //! Numbers for people: thousands separators, compact amounts for axes
-//! ("28.6M"), percentages and the scenario's currency. Used by the HTML
-//! page and the plots; machine-readable files keep plain numbers.
+//! ("28.6M"), percentages, the scenario's currency and counts with their
+//! noun ("1 row", "3 rows"). Used by the HTML page, the plots and the
+//! messages; machine-readable files keep plain numbers.
 
 /// `1234567.891` -> `"1,234,568"` (rounded to whole units).
 pub fn thousands(x: f64) -> String {
@@ -85,9 +86,22 @@ pub fn fixed(x: f64, digits: usize) -> String {
     }
 }
 
+/// A count with its noun, singular for one: `count(1, "row", "rows")` ->
+/// `"1 row"`, `count(3, "row", "rows")` -> `"3 rows"`.
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_of_one_takes_the_singular() {
+        assert_eq!(count(1, "row", "rows"), "1 row");
+        assert_eq!(count(0, "row", "rows"), "0 rows");
+        assert_eq!(count(3, "period", "periods"), "3 periods");
+    }
 
     #[test]
     fn thousands_groups_digits() {

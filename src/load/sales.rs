@@ -545,7 +545,10 @@ fn aggregate(
                     path,
                     line,
                     spec.column(column).unwrap_or(column),
-                    format!("found '{found}', {message} ({count} such rows; set data.on_bad_rows = \"skip\" to skip them)"),
+                    format!(
+                        "found '{found}', {message} ({}; set data.on_bad_rows = \"skip\" to skip them)",
+                        crate::format::count(count, "such row", "such rows")
+                    ),
                 ));
             }
             BadRows::Skip => {
@@ -623,9 +626,9 @@ fn aggregate(
                 line,
                 spec.column("date").unwrap_or("date"),
                 format!(
-                    "found '{s}', expected a date in {} ({} rows have unreadable dates)",
+                    "found '{s}', expected a date in {} ({} unreadable dates)",
                     parser.describe(),
-                    count_rows_with(&by_day, &dates)
+                    crate::format::count(count_rows_with(&by_day, &dates), "row has", "rows have")
                 ),
             ));
         }
