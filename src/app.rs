@@ -673,8 +673,9 @@ pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
             "the rebalance command needs a [territories] section",
         )
     })?;
-    let meta = meta(&s)?;
+    // Loaded first: a missing input is named by its key there.
     let history = load::load(&s)?;
+    let meta = meta(&s)?;
     let (_, _, section) = rebalance_stage(&s, spec, &history, o.frontier)?;
     let report = Report {
         territories: Some(section),
@@ -773,8 +774,9 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
             "[{section}] is read but this version does not run that stage yet; it is skipped"
         ));
     }
-    let meta = meta(s)?;
+    // Run first: a missing input is named by its key when it is loaded.
     let run = simulate_scenario(s, stage, o.quiet, o.export_trials.is_some())?;
+    let meta = meta(s)?;
     warnings.extend(run.history.report.warnings.iter().cloned());
     warnings.extend(run.models.warnings.iter().cloned());
     warnings.extend(run.pipeline_note.iter().cloned());
@@ -956,8 +958,9 @@ pub fn run_scorecard(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
             "the scorecard command needs last year's quotas: set data.quotas to the quotas table",
         ));
     }
-    let meta = meta(&s)?;
+    // Loaded first: a missing input is named by its key there.
     let history = load::load(&s)?;
+    let meta = meta(&s)?;
     let card = scorecard_stage(&s, &history)?;
     let mut report = Report::of_data(meta, &history);
     report.warnings.extend(card.warnings.iter().cloned());
@@ -1047,8 +1050,9 @@ pub fn run_backtest(path: &Path, o: &Overrides, args: BacktestArgs) -> Result<(R
         quotas,
     } = args;
     let s = load_scenario(path, o)?;
-    let meta = meta(&s)?;
+    // Loaded first: a missing input is named by its key there.
     let history = load::load(&s)?;
+    let meta = meta(&s)?;
     let spec = crate::backtest::BacktestSpec {
         holdout,
         rolling: rolling.max(1),

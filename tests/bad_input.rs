@@ -108,6 +108,21 @@ fn missing_file() {
 }
 
 #[test]
+fn a_missing_file_is_named_by_its_key_in_every_command() {
+    // `forecast` and `run` (and `backtest`, `scorecard`, `rebalance`) hash their inputs for
+    // summary.json; they used to do it before loading, and a missing
+    // file gave the system's bare "No such file or directory (os error
+    // 2)" without the key (a helper's probe, session 30).
+    let c = Case::new(b"", &scenario("", "").replace("sales.csv", "nope.csv"));
+    for command in ["forecast", "run"] {
+        c.fails(
+            command,
+            &["nope.csv", "file not found (data.sales, looked for /"],
+        );
+    }
+}
+
+#[test]
 fn empty_file() {
     let c = Case::new(b"", &scenario("", ""));
     c.fails("validate", &["sales.csv", "empty"]);
