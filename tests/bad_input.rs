@@ -109,10 +109,11 @@ fn missing_file() {
 
 #[test]
 fn a_missing_file_is_named_by_its_key_in_every_command() {
-    // `forecast` and `run` (and `backtest`, `scorecard`, `rebalance`) hash their inputs for
-    // summary.json; they used to do it before loading, and a missing
-    // file gave the system's bare "No such file or directory (os error
-    // 2)" without the key (a helper's probe, session 30).
+    // `forecast` and `run` (and `backtest`, `scorecard`, `rebalance`)
+    // hash their inputs for summary.json; they used to do it before
+    // loading, and a missing file gave the system's bare "No such file or
+    // directory (os error 2)" without the key (a helper's probe, session
+    // 30).
     let c = Case::new(b"", &scenario("", "").replace("sales.csv", "nope.csv"));
     for command in ["forecast", "run"] {
         c.fails(
