@@ -615,7 +615,19 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         .collect();
     for (i, f) in fits.iter_mut().enumerate() {
         let name = &history.territories[i].name;
-        if f.empty {
+        if f.empty && history.first_row.get(name).is_some_and(|&p| p < n_fit) {
+            // Rows in the sales table that all came to nothing: a
+            // territory that sold nothing over them, not a new one.
+            let periods = n_fit - history.first_row[name];
+            f.level = LevelLaw::fixed(0.0);
+            f.residual = pooled_law(pooled_sdlog);
+            f.diag.model = "none (no sales)".into();
+            f.diag.params = params_json(&f.residual);
+            warnings.push(format!(
+                "territory '{name}' sold nothing in the {} since its first row in the sales table: forecast at zero (a territory named only in the accounts or reps table is new, and gets its region's median level)",
+                crate::format::count(periods, calendar.kind.name(), &format!("{}s", calendar.kind.name()))
+            ));
+        } else if f.empty {
             let level = levels_by_region[region_index[i]];
             f.level = LevelLaw {
                 cov: [[(0.5 * level).powi(2), 0.0], [0.0, 0.0]],

@@ -147,6 +147,13 @@ pub struct SalesHistory {
     /// Each rep's revenue by period, when the sales carry a rep (a mapped
     /// `rep` column, or `territory_from = "rep"`); empty otherwise.
     pub rep_revenue: BTreeMap<String, Vec<f64>>,
+    /// Each territory's first period with a row in the sales table, of
+    /// any amount (zero included), by name; a territory named only in the
+    /// accounts or reps table has none. A territory whose rows all sum to
+    /// zero has sold nothing over them, where one without rows is new
+    /// (`fit`: the one is forecast at zero, the other at its region's
+    /// median level).
+    pub first_row: BTreeMap<String, usize>,
     pub report: LoadReport,
 }
 
@@ -159,7 +166,7 @@ impl SalesHistory {
         territories: Vec<Territory>,
         revenue: Vec<Vec<f64>>,
     ) -> Self {
-        Self {
+        let mut history = Self {
             calendar,
             first_period,
             territories,
@@ -177,8 +184,17 @@ impl SalesHistory {
             cadence: None,
             rep_quotas: BTreeMap::new(),
             rep_revenue: BTreeMap::new(),
+            first_row: BTreeMap::new(),
             report: LoadReport::default(),
-        }
+        };
+        // Series without rows: a period sold in stands for one.
+        history.first_row = history
+            .territories
+            .iter()
+            .zip(&history.revenue)
+            .filter_map(|(t, r)| Some((t.name.clone(), r.iter().position(|&v| v != 0.0)?)))
+            .collect();
+        history
     }
 
     /// Number of complete periods of history.
@@ -221,6 +237,7 @@ impl SalesHistory {
     /// A copy keeping only the first `n` periods (for backtests and in-year reforecasts).
     pub fn truncated(&self, n: usize) -> SalesHistory {
         let mut out = self.clone();
+        out.first_row.retain(|_, &mut p| p < n);
         for s in &mut out.revenue {
             s.truncate(n);
         }

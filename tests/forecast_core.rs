@@ -852,6 +852,46 @@ fn a_one_off_spike_recurs_at_its_rate_without_moving_the_median() {
 }
 
 #[test]
+fn a_territory_whose_rows_all_came_to_nothing_is_forecast_at_zero() {
+    // Three territories of 1,000 a month over 36 months and one whose
+    // every month is zero. With rows in the sales table (`first_row`),
+    // it sold nothing over them: forecast at zero. Named only in the
+    // accounts or reps table (no rows), it is new: its region's median
+    // level. Before session 30 both were new, and a territory with four
+    // years of zero rows added a whole territory's median to its
+    // company's forecast (a helper's probe: 35k a year on 110k).
+    let mut revenue = draws(3, 36, 3062, 0.1, |_, z| 1000.0 * (1.0 + z));
+    revenue.push(vec![0.0; 36]);
+    let mut h = history(revenue);
+    let year_p50 = |h: &SalesHistory| {
+        let sim = forecast(h, 2000, 7);
+        sim.territories[3].year.quantiles[at(&sim, 0.5)]
+    };
+    let new = year_p50(&h);
+    assert!(
+        (new / 12_000.0 - 1.0).abs() < 0.3,
+        "listed only: year P50 {new:.0}"
+    );
+    h.first_row.insert("T-3".into(), 0);
+    let models = fit(&h, h.n_periods(), 12, &spec());
+    assert!(
+        models
+            .warnings
+            .iter()
+            .any(|w| w.contains("'T-3' sold nothing")),
+        "{:?}",
+        models.warnings
+    );
+    let sim = simulate(&models, &SimSpec::from_origin(&models, 12, 7, 2000));
+    let year = &sim.territories[3].year.quantiles;
+    assert!(year.iter().all(|&v| v == 0.0), "with rows: {year:?}");
+    // A backtest's history cut before its first row: new again.
+    h.first_row.insert("T-3".into(), 30);
+    let cut = h.truncated(24);
+    assert!(!cut.first_row.contains_key("T-3"));
+}
+
+#[test]
 fn a_spike_in_the_last_month_does_not_sink_the_level() {
     // Eight territories whose levels wander 3% a month each, under noise
     // of 5% (48 months); one sold 100 times

@@ -277,6 +277,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         (p >= first_period && p <= last_period).then(|| (p - first_period) as usize)
     };
     let mut revenue = vec![vec![0.0; n_periods]; names.len()];
+    let mut first_row: Vec<Option<usize>> = vec![None; names.len()];
     let mut current: (Option<&str>, Option<usize>) = (None, None);
     for r in &sales.by_key_day {
         if current.0 != Some(r.key.as_str()) {
@@ -287,6 +288,7 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         }
         if let (Some(i), Some(s)) = (current.1, slot(r.date)) {
             revenue[i][s] += r.amount;
+            first_row[i] = Some(first_row[i].map_or(s, |p| p.min(s)));
         }
     }
     // Each rep's revenue by period, when the sales carry a rep.
@@ -488,6 +490,11 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         rep_quotas,
         rep_revenue,
         quota_limits,
+        first_row: names
+            .iter()
+            .zip(&first_row)
+            .filter_map(|(n, p)| Some((n.clone(), (*p)?)))
+            .collect(),
         report,
     };
     Ok(history)
