@@ -109,11 +109,16 @@ fn sha256_file(path: &Path) -> Result<String> {
 /// Identification of a run of `s`.
 ///
 /// # Errors
+/// `Error::Data` naming its TOML key for an input that does not exist;
 /// `Error::Io` if an input cannot be hashed.
 pub fn meta(s: &Scenario) -> Result<Meta> {
     let mut inputs = BTreeMap::new();
     let scenario_dir = s.path.parent().unwrap_or(Path::new("."));
-    for f in s.input_files() {
+    for (toml_key, f) in s.keyed_input_files() {
+        // A missing input is named by its key, as the loader names it.
+        if !f.exists() {
+            return Err(crate::load::not_found(f, toml_key));
+        }
         let key = if f == s.path.as_path() {
             f.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -673,9 +678,8 @@ pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
             "the rebalance command needs a [territories] section",
         )
     })?;
-    // Loaded first: a missing input is named by its key there.
-    let history = load::load(&s)?;
     let meta = meta(&s)?;
+    let history = load::load(&s)?;
     let (_, _, section) = rebalance_stage(&s, spec, &history, o.frontier)?;
     let report = Report {
         territories: Some(section),
@@ -774,9 +778,8 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
             "[{section}] is read but this version does not run that stage yet; it is skipped"
         ));
     }
-    // Run first: a missing input is named by its key when it is loaded.
-    let run = simulate_scenario(s, stage, o.quiet, o.export_trials.is_some())?;
     let meta = meta(s)?;
+    let run = simulate_scenario(s, stage, o.quiet, o.export_trials.is_some())?;
     warnings.extend(run.history.report.warnings.iter().cloned());
     warnings.extend(run.models.warnings.iter().cloned());
     warnings.extend(run.pipeline_note.iter().cloned());
@@ -958,9 +961,8 @@ pub fn run_scorecard(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
             "the scorecard command needs last year's quotas: set data.quotas to the quotas table",
         ));
     }
-    // Loaded first: a missing input is named by its key there.
-    let history = load::load(&s)?;
     let meta = meta(&s)?;
+    let history = load::load(&s)?;
     let card = scorecard_stage(&s, &history)?;
     let mut report = Report::of_data(meta, &history);
     report.warnings.extend(card.warnings.iter().cloned());
@@ -1050,9 +1052,8 @@ pub fn run_backtest(path: &Path, o: &Overrides, args: BacktestArgs) -> Result<(R
         quotas,
     } = args;
     let s = load_scenario(path, o)?;
-    // Loaded first: a missing input is named by its key there.
-    let history = load::load(&s)?;
     let meta = meta(&s)?;
+    let history = load::load(&s)?;
     let spec = crate::backtest::BacktestSpec {
         holdout,
         rolling: rolling.max(1),

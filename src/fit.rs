@@ -164,7 +164,7 @@ fn fit_with_alone(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fi
     if !alone_notes.is_empty() {
         models.warnings.push(format!(
             "{} sold only in the same {}s of every year of the history (the others empty in every year, too many to be by chance), and {} fitted alone on those {}s (without the region's evidence) and forecast at zero in the others: {}",
-            if alone_notes.len() == 1 { "1 territory".to_string() } else { format!("{} territories", alone_notes.len()) },
+            crate::format::count(alone_notes.len(), "territory", "territories"),
             calendar.kind.name(),
             if alone_notes.len() == 1 { "is" } else { "are" },
             calendar.kind.name(),

@@ -6,7 +6,10 @@
 //! the region's growth for the group-share form, else 0; `level (1 +
 //! slope)` for a compounding trend, whose slope is a rate), and after each
 //! period the state moves with that period's innovation
-//! `e_h = R_h / E[R] - 1` (`level = mu_h (1 + alpha e_h)`, `slope = phi *
+//! `e_h = R_h / E[R] - 1`, E[R] the mean of an ordinary period (one-off
+//! spikes left out; a drawn spike moves the state not at all:
+//! [`ResidualLaw::ordinary_mean_and_quantile`]) and e_h at most the
+//! ordinary law's 99.9% point (`level = mu_h (1 + alpha e_h)`, `slope = phi *
 //! slope + beta mu_h e_h`, or `(1 + slope) (1 + beta e_h) - 1`: see
 //! [`crate::ets::Smoothing`]), so one innovation moves the level (and trend)
 //! for the rest of the horizon. The state at the origin is drawn once per
@@ -503,15 +506,18 @@ impl ResidualLaw {
         self.expectation(|r| r)
     }
 
-    /// The law of an ordinary period, as the state reads it: its mean
-    /// (from the table, as [`Self::mean`]) and its quantile `q` (from the
-    /// fitted parts, as [`Self::quantile`]), the one-off spikes left out.
-    /// The fit estimated the state with the spikes capped (`fit::spikes`),
-    /// so the simulation measures a period's surprise from the ordinary
-    /// periods' mean, not from a mean the spikes lift, and innovations stop
-    /// at the ordinary law's quantile `q`; a draw beyond it is a spike, and
-    /// the state moves as at the ordinary mean (`PathSampler`'s
-    /// `one_offs`). Read against the whole law's mean, every ordinary
+    /// The law of an ordinary period, as the state reads it: its mean and
+    /// its quantile `q`, both from the table the draws come from, the
+    /// one-off spikes left out. The fit estimated the state with the
+    /// spikes capped (`fit::spikes`), so the simulation measures a
+    /// period's surprise from the ordinary periods' mean, not from a mean
+    /// the spikes lift, and innovations stop at the ordinary law's
+    /// quantile `q`; a draw beyond it is taken as a spike (an ordinary one
+    /// passes it one time in 1 / (1 - q)), and the state moves as at the
+    /// ordinary mean (`PathSampler`'s `one_offs`; a spike below that point,
+    /// rare since spikes are parted from the family only where they move
+    /// its mean, moves the state as an ordinary draw would). Read against
+    /// the whole law's mean, every ordinary
     /// period was a shortfall: with a 2% chance of a 100x spike (about
     /// three times the ordinary mean), a level of alpha 0.5 sank a third a
     /// month (`a_spike_in_the_last_month_does_not_sink_the_level`); and a
@@ -519,8 +525,8 @@ impl ResidualLaw {
     /// centred, lifted every path a little each month it was drawn, which
     /// a lumpy territory's multiplicative level compounded (a Superstore
     /// state selling a few hundred a month was simulated at a mean of 22M
-    /// for one backtest month).
-    /// Without spikes, the whole law's mean and quantile.
+    /// for one backtest month). Without spikes, the whole law's mean (from
+    /// the table) and quantile (from the fitted parts), as before.
     pub fn ordinary_mean_and_quantile(&self, q: f64) -> (f64, f64) {
         if self.spikes.is_empty() || self.p_spike <= 0.0 {
             return (self.mean(), self.quantile(q));
@@ -529,16 +535,34 @@ impl ResidualLaw {
             |r: f64| r > 0.0 && self.spikes.binary_search_by(|v| v.total_cmp(&r)).is_ok();
         let ordinary = self.expectation(|r| if is_spike(r) { 0.0 } else { 1.0 });
         let mean = self.expectation(|r| if is_spike(r) { 0.0 } else { r }) / ordinary;
-        // The ordinary law: the non-positive mass p0 and the positive part's
-        // 1 - p0 - p_spike, over their sum 1 - p_spike.
-        let share = (self.spike_from() - self.p0).max(1e-12);
-        let below = q * self.spike_from();
-        let quantile = if below < self.p0 {
-            self.quantile(below)
-        } else {
-            self.positive
-                .quantile(((below - self.p0) / share).clamp(1e-12, 1.0 - 1e-12))
+        // The quantile from the table the draws come from (widened by the
+        // calibration), so that an ordinary draw passes it as rarely as
+        // `q` says: the first grid value below which that share of the
+        // ordinary mass lies, the grid's normal weights as `expectation`'s.
+        let weight = |i: usize| {
+            let x = i as f64 / PER_UNIT - X_MAX;
+            let w = (-0.5 * x * x).exp();
+            if i == 0 || i == GRID - 1 {
+                0.5 * w
+            } else {
+                w
+            }
         };
+        let ordinary_weight = |i: usize| {
+            if is_spike(self.value(i)) {
+                0.0
+            } else {
+                weight(i)
+            }
+        };
+        let total: f64 = (0..GRID).map(ordinary_weight).sum();
+        let mut below = 0.0;
+        let quantile = (0..GRID)
+            .find(|&i| {
+                below += ordinary_weight(i);
+                below >= q * total
+            })
+            .map_or(self.last, |i| self.value(i));
         (mean, quantile)
     }
 
@@ -871,9 +895,13 @@ impl TerritoryModel {
     /// horizon periods whose season positions are `seasons`.
     pub fn sampler(&self, seasons: &[usize], loadings: &Loadings) -> PathSampler<'_> {
         // An ordinary period's law, as the state reads it: the spikes
-        // left out (`ResidualLaw::ordinary_mean_and_quantile`).
-        let (ordinary_mean, ordinary_top) =
-            self.residual.ordinary_mean_and_quantile(STATE_QUANTILE);
+        // left out (`ResidualLaw::ordinary_mean_and_quantile`). A compound
+        // (deal) territory's innovations are its deals' total over their
+        // expected value; its cap stays the residual law's own.
+        let (ordinary_mean, ordinary_top) = match &self.compound {
+            Some(_) => (self.residual.mean(), self.residual.quantile(STATE_QUANTILE)),
+            None => self.residual.ordinary_mean_and_quantile(STATE_QUANTILE),
+        };
         let ratio_mean = match &self.compound {
             Some(c) => c.mean_scale,
             None => ordinary_mean,
@@ -994,6 +1022,21 @@ struct FormSampler {
 }
 
 impl PathSampler<'_> {
+    /// With a zero rate and one-off spikes, how a period's ratio measures
+    /// its innovation at its amount, where the rate keeps the share `keep`
+    /// (`ResidualLaw::transform_at`'s factor) of the law's positive side:
+    /// a spike's chance there is p_spike / keep, so the ordinary periods'
+    /// mean is the law's ordinary mean times (1 - p_spike) / (1 - p_spike
+    /// / keep), and a ratio is read over it. 1 otherwise.
+    #[inline]
+    fn ordinary_share_at(&self, keep: f64) -> f64 {
+        let law = &self.model.residual;
+        if !self.one_offs || law.zero_rate.is_none() || keep <= 0.0 {
+            return 1.0;
+        }
+        (1.0 - law.p_spike / keep) / (1.0 - law.p_spike)
+    }
+
     /// Standard normals one trial uses: two for its state, one per selling
     /// period for its own noise, and with averaged forms one that draws
     /// the form.
@@ -1065,12 +1108,17 @@ impl PathSampler<'_> {
             None if law.varies_with_amount() => {
                 self.residual_paths(rng, level_common, common, target, z, |b, x| {
                     // The period's law at its amount: so is its cap.
-                    let (r, cap) = law.transform_at(x, b);
-                    (r, cap * (1.0 + self.max_innovation) - 1.0)
+                    let (r, factor) = law.transform_at(x, b);
+                    let ordinary = self.ordinary_share_at(factor);
+                    (
+                        r,
+                        factor * ordinary * (1.0 + self.max_innovation) - 1.0,
+                        ordinary,
+                    )
                 })
             }
             None => self.residual_paths(rng, level_common, common, target, z, |_, x| {
-                (law.transform(x), self.max_innovation)
+                (law.transform(x), self.max_innovation, 1.0)
             }),
             Some(law) => {
                 // The trial's deal-law parameters, drawn at its first period.
@@ -1121,11 +1169,14 @@ impl PathSampler<'_> {
         common: Option<&[f64]>,
         target: &mut [f64],
         z: &[f64],
-        ratio: impl Fn(f64, f64) -> (f64, f64),
+        ratio: impl Fn(f64, f64) -> (f64, f64, f64),
     ) {
+        // `ratio` gives a period's ratio, its innovation's cap and the
+        // factor on the ratio that measures the innovation (1 but for a
+        // zero rate's spikes: `ordinary_share_at`).
         let residual = |_: &mut R, _: usize, b: f64, x: f64| {
-            let (r, cap) = ratio(b, x);
-            (b * r, r, cap)
+            let (r, cap, innovation) = ratio(b, x);
+            (b * r, r * innovation, cap)
         };
         let moves = self.forms.iter().any(|f| {
             let st = f.law.smoothing;
@@ -1608,6 +1659,35 @@ mod tests {
             .sampler(&[0, 1, 2], &loadings)
             .sample_path(&mut rng, [0.0, 0.0], &shocks, &mut out);
         assert!((out[1] - 100.0).abs() < 0.05, "{out:?}");
+    }
+
+    #[test]
+    fn a_spike_moves_the_state_not_at_all_and_ordinary_periods_are_not_shortfalls() {
+        // alpha = 0.5, a law of ordinary periods around 1 (sd 0.1) with a
+        // 2% chance of a 30x spike, lifting the whole law's mean to about
+        // 1.6. A common shock of 3 (the law's top 0.13%) draws the spike:
+        // the next periods stay at the level, where measured against the
+        // whole mean and capped at the whole law's 99.9% point (itself a
+        // spike) the level jumped tenfold (1,009), and moved by the
+        // ordinary law's cap 18% (session 30's first version). Shocks of
+        // 0 draw the ordinary median: the level stays, where it sank by
+        // about a fifth a period against the whole mean.
+        let mut model = territory(LevelLaw {
+            smoothing: Smoothing {
+                alpha: 0.5,
+                ..Smoothing::FIXED
+            },
+            ..LevelLaw::fixed(100.0)
+        });
+        model.residual = normal_law(0.1).with_spikes(0.02, vec![30.0]);
+        let sampler = model.sampler(&[0, 1, 2], &COMMON_ONLY);
+        let mut rng = crate::rng::stream_rng(1, 2, 0);
+        let mut out = [0.0; 3];
+        sampler.sample_path(&mut rng, [0.0, 0.0], &[3.0, 0.0, 0.0], &mut out);
+        assert!((out[0] / 3000.0 - 1.0).abs() < 1e-9, "the spike: {out:?}");
+        assert!((out[1] / 100.0 - 1.0).abs() < 0.02, "after it: {out:?}");
+        sampler.sample_path(&mut rng, [0.0, 0.0], &[0.0, 0.0, 0.0], &mut out);
+        assert!((out[2] / 100.0 - 1.0).abs() < 0.02, "ordinary: {out:?}");
     }
 
     #[test]

@@ -607,13 +607,25 @@ impl Scenario {
     /// Every file this scenario reads: the scenario itself, its data tables
     /// and the fixed-moves table. Outputs must never replace them.
     pub fn input_files(&self) -> Vec<&Path> {
-        let mut files = vec![self.path.as_path(), self.data.sales.path.as_path()];
+        self.keyed_input_files()
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect()
+    }
+
+    /// [`Self::input_files`] with the TOML key that names each (the
+    /// scenario file itself: an empty key).
+    pub fn keyed_input_files(&self) -> Vec<(&str, &Path)> {
+        let mut files = vec![
+            ("", self.path.as_path()),
+            (self.data.sales.key.as_str(), self.data.sales.path.as_path()),
+        ];
         if let Some(f) = self
             .territories
             .as_ref()
             .and_then(|t| t.fixed_moves.as_ref())
         {
-            files.push(f);
+            files.push(("territories.fixed_moves", f));
         }
         for t in [
             &self.data.accounts,
@@ -624,7 +636,7 @@ impl Scenario {
         .into_iter()
         .flatten()
         {
-            files.push(&t.path);
+            files.push((t.key.as_str(), &t.path));
         }
         files
     }

@@ -239,8 +239,8 @@ fn rep_rows(
         .collect();
     if !silent.is_empty() {
         warnings.push(format!(
-            "scorecard: {} reps have no sales under their id in the sales table ({}): their rows show no revenue; check that the ids match",
-            silent.len(),
+            "scorecard: no sales under their id in the sales table for {} ({}): their rows show no revenue; check that the ids match",
+            crate::format::count(silent.len(), "rep", "reps"),
             silent.join(", ")
         ));
     }
@@ -359,8 +359,8 @@ pub fn scorecard(
         .collect();
     if !missing.is_empty() {
         warnings.push(format!(
-            "scorecard: {} territories have no positive quota in the quotas table and are not scored: {}",
-            missing.len(),
+            "scorecard: not scored, without a positive quota in the quotas table: {} ({})",
+            crate::format::count(missing.len(), "territory", "territories"),
             missing.join(", ")
         ));
     }
@@ -538,7 +538,7 @@ mod tests {
         assert_eq!(verdicts, [("C", "too hard"), ("D", "too easy")]);
         assert_eq!(c.year_start, "2026-01-01");
         assert_eq!(c.year_end, "2026-12-31");
-        assert!(c.warnings[0].contains("1 territories") && c.warnings[0].contains(": E"));
+        assert!(c.warnings[0].contains("1 territory (E)"), "{}", c.warnings[0]);
     }
 
     #[test]

@@ -109,16 +109,25 @@ fn missing_file() {
 
 #[test]
 fn a_missing_file_is_named_by_its_key_in_every_command() {
-    // `forecast` and `run` (and `backtest`, `scorecard`, `rebalance`)
-    // hash their inputs for summary.json; they used to do it before
-    // loading, and a missing file gave the system's bare "No such file or
-    // directory (os error 2)" without the key (a helper's probe, session
-    // 30).
+    // The commands that write summary.json hash their inputs first; a
+    // missing file gave the system's bare "No such file or directory (os
+    // error 2)" without the key (a helper's probe, session 30), the
+    // fixed-moves table even in `rebalance` and `run`.
     let c = Case::new(b"", &scenario("", "").replace("sales.csv", "nope.csv"));
     for command in ["forecast", "run"] {
         c.fails(
             command,
             &["nope.csv", "file not found (data.sales, looked for /"],
+        );
+    }
+    let c = territories_case("fixed_moves = \"gone.csv\"");
+    for command in ["rebalance", "run"] {
+        c.fails(
+            command,
+            &[
+                "gone.csv",
+                "file not found (territories.fixed_moves, looked for /",
+            ],
         );
     }
 }

@@ -898,8 +898,9 @@ fn a_spike_in_the_last_month_does_not_sink_the_level() {
     // its level in the last month (a year-end deal). The fit caps the
     // spike before estimating the state, and the simulation must read it
     // the same way: an ordinary month is a surprise against the ordinary
-    // months' mean, and a drawn spike moves the state no further than a
-    // 1-in-1,000 ordinary month. Session 29's code measured an ordinary
+    // months' mean, and a drawn spike does not move the state (the model's
+    // unit test holds both on a law of known parts:
+    // `a_spike_moves_the_state_not_at_all_and_ordinary_periods_are_not_shortfalls`). Session 29's code measured an ordinary
     // month against the mean the spikes lift (about 3 times it), so its
     // moving level sank every month: the probe of session 30 (one such
     // territory of 1,000 a month) read monthly P50s from 1,139 in

@@ -231,8 +231,8 @@ impl<'a> Request<'a> {
 /// and tolerance. `None` when the series is too short for the form or has
 /// no positive mean.
 pub(super) struct Problem<'a> {
-    pub(super) request: Request<'a>,
-    pub(super) units: Units,
+    request: Request<'a>,
+    units: Units,
     pub(super) start: Vec<f64>,
     pub(super) step: Vec<f64>,
     pub(super) max_evals: usize,

@@ -31,7 +31,7 @@
 //! to) grows less each year in relative terms, so growing markets were
 //! forecast low. Its relative forecast variance is the additive trend's
 //! with phi = 1 (an innovation at step j moves the mean h steps on by
-//! alpha + beta (h - j), to first order), so the variance formulas below
+//! alpha + beta (h - j), to first order), so the variance formulas (`fitted`)
 //! serve both.
 //!
 //! Parameters and initial states are estimated by maximum likelihood

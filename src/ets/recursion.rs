@@ -79,16 +79,16 @@ pub(super) fn run(a: &[f64], setup: &Setup, fitted: Option<&mut Vec<f64>>) -> Pa
 /// series, [`lanes`] on many at once (each its own state, the same
 /// arithmetic in the same order, so the two agree to the bit).
 pub(super) struct Recursion {
-    pub(super) level: f64,
-    pub(super) slope: f64,
-    pub(super) sse: f64,
-    pub(super) log_mu: f64,
+    level: f64,
+    slope: f64,
+    sse: f64,
+    log_mu: f64,
     /// sum ln mu = n ln floor + ln prod (mu / floor), the product taken a
     /// stretch at a time (every factor is at least 1, so it only grows
     /// until it is flushed): one logarithm per stretch instead of per
     /// period, the recursion's largest cost.
-    pub(super) stretch: f64,
-    pub(super) per_floor: f64,
+    stretch: f64,
+    per_floor: f64,
 }
 
 impl Recursion {

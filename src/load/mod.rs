@@ -13,6 +13,7 @@ mod excel;
 mod groups;
 mod sales;
 mod source;
+pub(crate) use source::not_found;
 pub use source::regular_file;
 mod tables;
 pub mod trials;
@@ -1002,11 +1003,7 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 
 /// "1 territory has" or "n territories have", for the warnings.
 fn territories_have(n: usize) -> String {
-    if n == 1 {
-        "1 territory has".to_string()
-    } else {
-        format!("{n} territories have")
-    }
+    crate::format::count(n, "territory has", "territories have")
 }
 
 #[cfg(test)]

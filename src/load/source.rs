@@ -117,6 +117,18 @@ struct Opened {
 /// plus the [`ROW`] column.
 ///
 /// # Errors
+/// The error for an input file `path`, named by the TOML `key`, that does
+/// not exist.
+pub fn not_found(path: &Path, key: &str) -> Error {
+    Error::data(
+        path,
+        format!(
+            "file not found ({key}, looked for {})",
+            crate::paths::lexically_absolute(path).display()
+        ),
+    )
+}
+
 /// `Error::Data` naming the file (and a workbook's sheet) for a missing or
 /// empty file, a header without rows, a missing required column, text that
 /// is not valid in the given encoding (with its line), a workbook that
@@ -130,13 +142,7 @@ pub fn read_table(
     extra: &[String],
 ) -> Result<Table> {
     if !path.exists() {
-        return Err(Error::data(
-            path,
-            format!(
-                "file not found ({key}, looked for {})",
-                crate::paths::lexically_absolute(path).display()
-            ),
-        ));
+        return Err(not_found(path, key));
     }
     regular_file(path)?;
     let opened = if excel::is_workbook(path) {
