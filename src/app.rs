@@ -438,8 +438,19 @@ pub fn simulate_scenario(
     quiet: bool,
     keep_trials: bool,
 ) -> Result<Simulated> {
-    let history = load::load(s)?;
+    let mut history = load::load(s)?;
     let horizon = Horizon::resolve(s, &history)?;
+    // A plan year far after the history: simulated through, but said.
+    let gap = horizon.first_reported_offset();
+    let kind = history.calendar.kind;
+    if gap >= kind.per_year() {
+        history.report.warnings.push(format!(
+            "forecast.start: the horizon starts {} after the history's last complete {} ({}); they are simulated, not reported, and widen the forecast as any horizon's first periods do",
+            crate::format::count(gap, kind.name(), &format!("{}s", kind.name())),
+            kind.name(),
+            history.calendar.start_of(horizon.origin - 1),
+        ));
+    }
     let models = fit(
         &history,
         history.n_periods(),

@@ -538,7 +538,11 @@ mod tests {
         assert_eq!(verdicts, [("C", "too hard"), ("D", "too easy")]);
         assert_eq!(c.year_start, "2026-01-01");
         assert_eq!(c.year_end, "2026-12-31");
-        assert!(c.warnings[0].contains("1 territory (E)"), "{}", c.warnings[0]);
+        assert!(
+            c.warnings[0].contains("1 territory (E)"),
+            "{}",
+            c.warnings[0]
+        );
     }
 
     #[test]

@@ -133,6 +133,26 @@ fn a_missing_file_is_named_by_its_key_in_every_command() {
 }
 
 #[test]
+fn a_horizon_a_year_or_more_after_the_history_is_said() {
+    // Not an error: the months between are simulated. But a start typed a
+    // few years off ran silently (a helper's probe, session 30).
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario("", "start = \"2026-01-01\"\nperiods = 12"),
+    );
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args(["forecast", "s.toml", "--out"])
+        .arg(c.path("out"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "forecast.start: the horizon starts 20 months after the history's last complete month (2024-04-01)",
+        ));
+}
+
+#[test]
 fn empty_file() {
     let c = Case::new(b"", &scenario("", ""));
     c.fails("validate", &["sales.csv", "empty"]);
@@ -808,7 +828,7 @@ fn failed_run_leaves_previous_output_intact() {
     Command::cargo_bin("salesplan")
         .unwrap()
         .current_dir(c.dir.path())
-        .args(["forecast", "s.toml", "--quiet", "--out"])
+        .args(["forecast", "s.toml", "--out"])
         .arg(&out)
         .assert()
         .success();
@@ -817,7 +837,7 @@ fn failed_run_leaves_previous_output_intact() {
     Command::cargo_bin("salesplan")
         .unwrap()
         .current_dir(c.dir.path())
-        .args(["forecast", "s.toml", "--quiet", "--out"])
+        .args(["forecast", "s.toml", "--out"])
         .arg(&out)
         .assert()
         .code(2);
