@@ -6,12 +6,12 @@
 //!
 //! salesplan replaces only what it wrote itself. Each output directory
 //! carries a marker file ([`MARKER`]) that also lists any other file the
-//! run put there (a trials file inside `--out`); a run refuses, before any
-//! work, to replace a regular file, a symbolic link, a non-empty directory
-//! holding anything salesplan did not write there (without a marker:
-//! anything but files whose names salesplan writes, the output of an
-//! earlier version), or a directory holding any input of the run. Checks
-//! and renames use the target with its folder's symbolic links resolved.
+//! run put there (a trials file inside `--out`) and every plot it wrote; a
+//! run refuses, before any work, to replace a regular file, a symbolic
+//! link, a non-empty directory without a marker, a marked one holding
+//! anything salesplan did not write there, or a directory holding any
+//! input of the run. Checks and renames use the target with its folder's
+//! symbolic links resolved.
 //!
 //! The commit holds an exclusive lock on the target's parent directory, so
 //! two runs into the same directory at once do not mix: the last to finish
@@ -43,8 +43,16 @@ const ALSO_WROTE: &str = "also wrote: ";
 const MARKER_TEXT: &str = "This directory was written by salesplan. Every run that writes here \
                            replaces the whole directory.\n";
 
+/// The marker's line saying that it lists every plot file the run wrote
+/// (one [`PLOT_LINE`] each); a marker without it is an earlier version's.
+const PLOTS_LISTED: &str = "plots: listed";
+
+/// The marker's line prefix for each file the run wrote in `plots/`.
+const PLOT_LINE: &str = "plot: ";
+
 /// File names that salesplan (this or an earlier version) writes at the top
-/// of an output directory; a directory with only these may be replaced.
+/// of an output directory; a marked directory with only these (and what its
+/// marker lists) may be replaced.
 const OUTPUT_FILES: &[&str] = &[
     MARKER,
     "assignments.csv",
@@ -212,6 +220,21 @@ impl OutputDir {
         for f in &self.inside {
             marker.push_str(&format!("{ALSO_WROTE}{f}\n"));
         }
+        marker.push_str(&format!("{PLOTS_LISTED}\n"));
+        let plots = self.staging.join(PLOTS_DIR);
+        if plots.is_dir() {
+            let mut names: Vec<String> = std::fs::read_dir(&plots)
+                .map_err(|e| Error::io(&plots, e))?
+                .map(|e| {
+                    e.map(|e| e.file_name().to_string_lossy().into_owned())
+                        .map_err(|e| Error::io(&plots, e))
+                })
+                .collect::<Result<_>>()?;
+            names.sort();
+            for name in names {
+                marker.push_str(&format!("{PLOT_LINE}{name}\n"));
+            }
+        }
         self.write(MARKER, marker.as_bytes())?;
         // Both folders locked, in a fixed order (no deadlock between runs).
         let (parent, _) = split(&self.target)?;
@@ -357,12 +380,15 @@ fn check_replaceable(target: &Path, inputs: &[PathBuf]) -> Result<()> {
             found.display()
         )));
     }
-    let listed = listed_in_marker(target);
-    if let Some(foreign) = foreign_entry(target, listed.as_deref().unwrap_or(&[]))? {
-        let why = if listed.is_some() {
+    let marker = Marker::read(target);
+    if let Some(foreign) = foreign_entry(target, marker.as_ref())? {
+        let why = if marker.is_some() {
             format!("holds '{foreign}', which salesplan did not write there")
         } else {
-            format!("has no {MARKER} marker and holds '{foreign}', which salesplan does not write")
+            format!(
+                "has no {MARKER} marker and holds '{foreign}': salesplan replaces a folder \
+                 it did not mark only when it is empty"
+            )
         };
         return Err(Error::Usage(format!(
             "output '{shown}' {why}; salesplan replaces the whole output directory, so move \
@@ -398,60 +424,90 @@ fn find_input_link(dir: &Path, inputs: &BTreeSet<&PathBuf>) -> Result<Option<Pat
     Ok(None)
 }
 
-/// The top-level names the marker of `dir` lists as written there besides
-/// the outputs; `None` without a marker.
-fn listed_in_marker(dir: &Path) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(dir.join(MARKER)).ok()?;
-    Some(
-        text.lines()
+/// What a directory's marker says the run that wrote it put there.
+struct Marker {
+    /// The top-level names written besides the outputs (a trials file).
+    also: Vec<String>,
+    /// The files written in `plots/`; `None` for an earlier version's
+    /// marker, which did not list them.
+    plots: Option<Vec<String>>,
+}
+
+impl Marker {
+    /// The marker of `dir`; `None` without one.
+    fn read(dir: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(dir.join(MARKER)).ok()?;
+        let also = text
+            .lines()
             .filter_map(|l| l.strip_prefix(ALSO_WROTE))
             .filter_map(|f| Path::new(f).components().next())
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect(),
-    )
+            .collect();
+        let plots = text.lines().any(|l| l == PLOTS_LISTED).then(|| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix(PLOT_LINE))
+                .map(str::to_string)
+                .collect()
+        });
+        Some(Self { also, plots })
+    }
 }
 
-/// The first entry of `dir` whose name salesplan does not write (nor
-/// `also`, names an earlier run listed in its marker), if any.
-fn foreign_entry(dir: &Path, also: &[String]) -> Result<Option<String>> {
+/// The first entry of `dir` that salesplan did not write there, if any:
+/// without a marker, any entry (a folder it did not mark is replaced only
+/// when empty: a user's own `quotas.csv` or `plots/logo.png` in it had been
+/// replaced, a helper's probe in session 30); with one, any but the
+/// outputs' names, what the marker lists besides them, and in `plots/` the
+/// files it lists (an earlier version's marker: any `.svg` or `.png`).
+fn foreign_entry(dir: &Path, marker: Option<&Marker>) -> Result<Option<String>> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let kind = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
-        let ours = if also.contains(&name) {
-            true
-        } else if name == PLOTS_DIR && kind.is_dir() {
-            plots_only(&entry.path())?
-        } else {
-            kind.is_file() && OUTPUT_FILES.contains(&name.as_str())
+        let Some(marker) = marker else {
+            return Ok(Some(name));
         };
-        if !ours {
+        let kind = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
+        if marker.also.contains(&name) {
+            continue;
+        }
+        if name == PLOTS_DIR && kind.is_dir() {
+            if let Some(plot) = foreign_plot(&entry.path(), marker.plots.as_deref())? {
+                return Ok(Some(format!("{PLOTS_DIR}/{plot}")));
+            }
+            continue;
+        }
+        if !(kind.is_file() && OUTPUT_FILES.contains(&name.as_str())) {
             return Ok(Some(name));
         }
     }
     Ok(None)
 }
 
-/// Whether `dir` holds only plot files.
-fn plots_only(dir: &Path) -> Result<bool> {
+/// The first entry of the plots folder `dir` that is not a file `listed`
+/// (`None`: any `.svg` or `.png` file), if any.
+fn foreign_plot(dir: &Path, listed: Option<&[String]>) -> Result<Option<String>> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
         let is_file = entry
             .file_type()
             .map_err(|e| Error::io(&path, e))?
             .is_file();
-        let plot = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("svg" | "png")
-        );
-        if !(is_file && plot) {
-            return Ok(false);
+        let ours = match listed {
+            Some(listed) => listed.contains(&name),
+            None => matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("svg" | "png")
+            ),
+        };
+        if !(is_file && ours) {
+            return Ok(Some(name));
         }
     }
-    Ok(true)
+    Ok(None)
 }
 
 /// Move `target` aside (if present) and `staged` into its place; returns
@@ -642,16 +698,39 @@ mod tests {
         assert!(err.to_string().contains("'thesis.docx'"), "{err}");
         assert!(foreign.join("thesis.docx").is_file());
 
-        // An earlier version's output (known names, no marker) is replaced.
+        // A folder without a marker is replaced only when empty, even if
+        // its names are salesplan's (a user's own quotas.csv or plot).
         let old = dir.path().join("old");
         write(&old.join("forecast.csv"), "old");
         write(&old.join("plots/company.svg"), "<svg/>");
-        commit_one(&old, &[], "new").unwrap();
+        let err = commit_one(&old, &[], "new").unwrap_err();
+        assert!(
+            err.to_string().contains("no .salesplan-output marker"),
+            "{err}"
+        );
         assert_eq!(
             std::fs::read_to_string(old.join("forecast.csv")).unwrap(),
-            "new"
+            "old"
         );
+        std::fs::remove_dir_all(&old).unwrap();
+        std::fs::create_dir_all(&old).unwrap();
+        commit_one(&old, &[], "new").unwrap();
         assert!(old.join(MARKER).is_file());
+
+        // A marked output whose plots/ holds a file the run did not write
+        // (a user's logo) is refused, the file kept; its own plots are
+        // listed in the marker and replaced.
+        write(&old.join("plots/logo.png"), "mine");
+        let err = commit_one(&old, &[], "newer").unwrap_err();
+        assert!(err.to_string().contains("'plots/logo.png'"), "{err}");
+        assert!(old.join("plots/logo.png").is_file());
+        std::fs::remove_dir_all(old.join("plots")).unwrap();
+        let out = OutputDir::create(&old, &[]).unwrap();
+        out.write("plots/fit_1.svg", b"<svg/>").unwrap();
+        out.commit().unwrap();
+        let marker = std::fs::read_to_string(old.join(MARKER)).unwrap();
+        assert!(marker.contains("plot: fit_1.svg"), "{marker}");
+        commit_one(&old, &[], "again").unwrap();
         assert!(!old.join("plots").exists());
 
         // A marked output with a user's file in it is refused, the file kept.
@@ -740,6 +819,12 @@ mod tests {
             &dir.path()
                 .join(format!(".out.partial-{dead}-0.previous/forecast.csv")),
             "last good",
+        );
+        // A committed output carries its marker.
+        write(
+            &dir.path()
+                .join(format!(".out.partial-{dead}-0.previous/{MARKER}")),
+            MARKER_TEXT,
         );
         let o = OutputDir::create(&out, &[]).unwrap();
         assert_eq!(
