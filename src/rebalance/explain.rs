@@ -221,8 +221,14 @@ pub fn frontier_point(p: &Problem, sol: &Solution, budget_share: f64) -> Frontie
     }
 }
 
+/// `x` against `target` as a signed percentage; "no target" where the
+/// target is zero (a measure every account has at zero).
 fn pct(x: f64, target: f64) -> String {
-    format!("{:+.1}%", 100.0 * (x / target - 1.0))
+    if target > 0.0 {
+        format!("{:+.1}%", 100.0 * (x / target - 1.0))
+    } else {
+        "no target".to_string()
+    }
 }
 
 /// Why optional move `a` (to its final territory) is worth making: the
@@ -265,9 +271,12 @@ fn optional_reason(p: &Problem, st: &State, a: usize, start_objective: f64) -> (
             pct(xt, tt)
         )
     };
+    // A measure every account has at zero says nothing about the move
+    // (its "NaN%" filled every reason where all potentials were zero).
+    let informative = |j: usize| st.target(home, j) > 0.0 || st.target(to, j) > 0.0;
     let others = |skip: Option<usize>| -> String {
         (0..st.measures())
-            .filter(|&j| Some(j) != skip)
+            .filter(|&j| Some(j) != skip && informative(j))
             .map(|j| format!("; {}: {}", p.settings.balance[j].0.name(), describe(j)))
             .collect()
     };

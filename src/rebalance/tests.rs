@@ -190,6 +190,21 @@ fn every_optional_move_has_a_reason_that_names_its_gain() {
 }
 
 #[test]
+fn a_measure_every_account_has_at_zero_is_not_in_the_reasons() {
+    // Every potential zero: the reasons had read "potential: T-01 NaN% ->
+    // NaN%" on every move (a helper's probe, session 30).
+    let mut p = problem(11, 300, 6, 1, 30);
+    for acc in &mut p.accounts {
+        acc.potential = 0.0;
+    }
+    let (_, section) = rebalance(&p, false).unwrap();
+    assert!(!section.moves.is_empty());
+    for m in &section.moves {
+        assert!(!m.reason.contains("NaN"), "{}", m.reason);
+    }
+}
+
+#[test]
 fn removed_territory_accounts_stay_in_their_region() {
     let mut p = problem(12, 400, 8, 2, 0);
     p.settings.stay_in_region = true;
