@@ -1040,6 +1040,28 @@ fn comp_horizon_not_one_year() {
 }
 
 #[test]
+fn a_quotas_table_keyed_by_rep_names_an_unknown_rep_as_a_rep() {
+    // It had said "which is not a known territory" of a rep column.
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario(
+            "reps = \"reps.csv\"\nquotas = \"quotas.csv\"\n[data.quotas_columns]\nrep = \"rep\"",
+            "",
+        ),
+    );
+    c.write("reps.csv", "rep,territory\nR-1,T-1\nR-2,T-2\n");
+    c.write("quotas.csv", "rep,quota\nR-1,1000\nR-99,500\n");
+    c.fails(
+        "validate",
+        &[
+            "quotas.csv",
+            "line 3",
+            "'R-99', which is not a rep of the reps table",
+        ],
+    );
+}
+
+#[test]
 fn comp_command_without_comp_section() {
     let c = ok_case();
     c.fails("comp", &["s.toml", ": comp:", "[comp] section"]);

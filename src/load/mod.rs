@@ -423,10 +423,15 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                     Some(name.to_string())
                 };
                 let Some(ti) = territory.and_then(|n| index.get(&n).copied()) else {
+                    let expected = if key == "rep" {
+                        "a rep of the reps table"
+                    } else {
+                        "a known territory"
+                    };
                     return Err(t.error(
                         key,
                         i,
-                        format!("found '{name}', which is not a known territory"),
+                        format!("found '{name}', which is not {expected}"),
                     ));
                 };
                 let v = quota[i].ok_or_else(|| t.error("quota", i, "missing quota"))?;
