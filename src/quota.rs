@@ -497,7 +497,7 @@ fn solve(
     if (reached - target).abs() > 1e-6 * target.abs().max(1.0) {
         let (lo, hi) = (sum(0.0), sum(1.0));
         return Err(Error::Infeasible(format!(
-            "quota.plan x (1 + over_assignment) = {target:.0} cannot be reached: the simulated revenue of the territories whose quotas are free is zero (no sales in their history), so the quotas can add up only to between {lo:.0} and {hi:.0}; check the sales data, or set those territories' quotas in the quotas table (floors or locks)"
+            "quota.plan x (1 + over_assignment) = {target:.0} cannot be reached: the quotas can add up only to between {lo:.0} and {hi:.0}, as the simulated revenue of the territories whose quotas are free is zero or does not vary (no sales in their history, no rep employed in the plan year, or a single trial); check the sales data and the reps' dates, or set those territories' quotas in the quotas table (floors or locks)"
         )));
     }
     let probability = (method == QuotaMethod::EqualProbability).then_some(1.0 - x);
