@@ -207,7 +207,7 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
         .collect();
     let target = spec.plan * (1.0 + spec.over_assignment);
     let bounds = bounds(inputs, spec)?;
-    check_reachable(&bounds, target)?;
+    check_reachable(&bounds, &inputs.names, target)?;
 
     let methods = [
         QuotaMethod::EqualProbability,
@@ -346,7 +346,7 @@ fn bounds(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<Vec<Bound>> {
             let mut b = Bound {
                 lo: 0.0,
                 hi: f64::INFINITY,
-                lo_by: "max_change",
+                lo_by: NO_FLOOR,
                 hi_by: "max_change",
             };
             if let Some(mc) = spec.max_change {
@@ -354,6 +354,7 @@ fn bounds(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<Vec<Bound>> {
                 if base > 0.0 {
                     b.lo = base * (1.0 - mc).max(0.0);
                     b.hi = base * (1.0 + mc);
+                    b.lo_by = "max_change";
                 }
             }
             let limit = inputs.limits.get(i).copied().unwrap_or_default();
@@ -382,17 +383,52 @@ fn bounds(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<Vec<Bound>> {
         .collect()
 }
 
+/// The label of a quota's lower end where no constraint sets it: no quota
+/// is negative. A quota held there by a cap of 0 is bound by the cap.
+const NO_FLOOR: &str = "zero";
+
 /// What `max_change` is measured from: the last quota, else last year's actual.
 fn max_change_base(inputs: &QuotaInputs, i: usize) -> f64 {
     inputs.last_quota[i].unwrap_or(inputs.last_year[i])
 }
 
-fn check_reachable(bounds: &[Bound], target: f64) -> Result<()> {
+fn check_reachable(bounds: &[Bound], names: &[String], target: f64) -> Result<()> {
     let lo: f64 = bounds.iter().map(|b| b.lo).sum();
     let hi: f64 = bounds.iter().map(|b| b.hi).sum();
     if target < lo - 1e-6 * lo.abs() || target > hi + 1e-6 * hi.abs() {
+        let range = if hi.is_finite() {
+            format!("between {lo:.0} and {hi:.0}")
+        } else {
+            format!("at least {lo:.0}")
+        };
+        // The territories that set the side the target lies beyond.
+        let below = target < lo;
+        let side: Vec<String> = bounds
+            .iter()
+            .zip(names)
+            .filter(|(b, _)| if below { b.lo > 0.0 } else { b.hi.is_finite() })
+            .map(|(b, n)| {
+                let (v, by) = if below {
+                    (b.lo, b.lo_by)
+                } else {
+                    (b.hi, b.hi_by)
+                };
+                format!("{n} {v:.0} ({by})")
+            })
+            .collect();
+        const SHOWN: usize = 5;
+        let more = side.len().saturating_sub(SHOWN);
+        let mut named = side[..side.len().min(SHOWN)].join(", ");
+        if more > 0 {
+            named.push_str(&format!(" and {more} more"));
+        }
+        let ends = if below {
+            "lowest quotas"
+        } else {
+            "highest quotas"
+        };
         return Err(Error::Infeasible(format!(
-            "quota.plan x (1 + over_assignment) = {target:.0} cannot be reached within quota.max_change and the quotas table's floors, caps and locks: the quotas can add up to between {lo:.0} and {hi:.0}; change the plan or loosen the constraints"
+            "quota.plan x (1 + over_assignment) = {target:.0} cannot be reached within quota.max_change and the quotas table's floors, caps and locks: the quotas can add up to {range} (the {ends}: {named}); change the plan or loosen the constraints"
         )));
     }
     Ok(())
@@ -467,7 +503,10 @@ fn solve(
         .zip(bounds)
         .map(|((q, u), b)| {
             ((q - u).abs() > 1e-9 * u.abs().max(1.0)).then(|| {
-                let by = if (q - b.lo).abs() <= (q - b.hi).abs() {
+                // Both ends hold where they meet; then the one a constraint
+                // set (a cap of 0 had been reported as max_change).
+                let (to_lo, to_hi) = ((q - b.lo).abs(), (q - b.hi).abs());
+                let by = if to_lo < to_hi || (to_lo == to_hi && b.lo_by != NO_FLOOR) {
                     b.lo_by
                 } else {
                     b.hi_by

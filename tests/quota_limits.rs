@@ -74,6 +74,33 @@ fn floors_caps_and_locks_hold_and_the_plan_still_adds_up() {
 }
 
 #[test]
+fn a_cap_of_zero_is_named_as_the_cap() {
+    // Without max_change a quota's lower end is only that no quota is
+    // negative; a cap of 0 meets it there, and had been reported as
+    // max_change, which the scenario does not set (a helper's probe,
+    // session 30).
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(dir.path(), "territory,quota,floor,cap\nT-07,1000000,,0\n");
+    let out = dir.path().join("out");
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .arg("quota")
+        .arg(&s)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(out.join("quotas.csv")).unwrap();
+    let row: Vec<&str> = csv
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|r| r[0] == "T-07" && r[1].is_empty())
+        .unwrap();
+    assert_eq!(row[2].parse::<f64>().unwrap(), 0.0);
+    assert_eq!(row[6], "cap");
+}
+
+#[test]
 fn a_floor_above_the_cap_is_an_error_naming_the_row() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(

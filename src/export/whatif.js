@@ -44,10 +44,11 @@
   // quota.rs `bounds`.
   function bounds(maxChange) {
     return T.map(function (t) {
-      var b = { lo: 0, hi: Infinity, loBy: 'max_change', hiBy: 'max_change' };
+      var b = { lo: 0, hi: Infinity, loBy: 'zero', hiBy: 'max_change' };
       if (maxChange !== null && t.base > 0) {
         b.lo = t.base * Math.max(1 - maxChange, 0);
         b.hi = t.base * (1 + maxChange);
+        b.loBy = 'max_change';
       }
       if (t.floor !== null && t.floor > b.lo) { b.lo = t.floor; b.loBy = 'floor'; }
       if (t.cap !== null && t.cap < b.hi) { b.hi = t.cap; b.hiBy = 'cap'; }
@@ -65,7 +66,8 @@
     bs.forEach(function (b) { lo += b.lo; hi += b.hi; });
     if (target < lo - 1e-6 * Math.abs(lo) || target > hi + 1e-6 * Math.abs(hi)) {
       throw new Error('plan x (1 + over-assignment) = ' + fmt0(target) + ' cannot be reached within max_change and the ' +
-        "quotas table's floors, caps and locks: the quotas can add up to between " + fmt0(lo) + ' and ' + fmt0(hi) +
+        "quotas table's floors, caps and locks: the quotas can add up to " +
+        (isFinite(hi) ? 'between ' + fmt0(lo) + ' and ' + fmt0(hi) : 'at least ' + fmt0(lo)) +
         '; change the plan or loosen the constraints');
     }
   }
@@ -101,7 +103,8 @@
     var binding = quotas.map(function (q, i) {
       var u = unconstrained[i], b = bs[i];
       if (Math.abs(q - u) <= 1e-9 * Math.max(Math.abs(u), 1)) return null;
-      return Math.abs(q - b.lo) <= Math.abs(q - b.hi) ? b.loBy : b.hiBy;
+      var toLo = Math.abs(q - b.lo), toHi = Math.abs(q - b.hi);
+      return toLo < toHi || (toLo === toHi && b.loBy !== 'zero') ? b.loBy : b.hiBy;
     });
     // The bisection's rounding residue goes to the quotas no bound holds.
     var all = sum(quotas), free = 0;
