@@ -207,7 +207,7 @@ pub fn set_quotas(inputs: &QuotaInputs, spec: &QuotaSpec) -> Result<QuotaPlan> {
         .collect();
     let target = spec.plan * (1.0 + spec.over_assignment);
     let bounds = bounds(inputs, spec)?;
-    check_reachable(&bounds, &inputs.names, target)?;
+    check_reachable(&bounds, inputs.names, target)?;
 
     let methods = [
         QuotaMethod::EqualProbability,
