@@ -998,6 +998,20 @@ pub fn compare(paths: &[PathBuf], o: &Overrides) -> Result<(Comparison, PathBuf)
         .iter()
         .map(|p| load_scenario(p, o))
         .collect::<Result<Vec<_>>>()?;
+    // Amounts side by side must be in one currency (USD against EUR had
+    // read "mean difference 0": a helper's probe, session 30).
+    if let Some(other) = scenarios.iter().find(|s| s.currency != first.currency) {
+        return Err(Error::scenario(
+            &other.path,
+            "currency",
+            format!(
+                "found '{}', expected '{}' as in {}: compare sets the scenarios' amounts side by side",
+                other.currency,
+                first.currency,
+                first.path.display()
+            ),
+        ));
+    }
     let inputs: Vec<&Path> = scenarios.iter().flat_map(Scenario::input_files).collect();
     let dir = o
         .out

@@ -99,3 +99,33 @@ fn compare_needs_two_scenarios() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn scenarios_in_two_currencies_are_not_compared() {
+    // USD against EUR had read "mean difference 0" (a helper's probe,
+    // session 30).
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/demo.toml"),
+    )
+    .unwrap();
+    let eur = dir.path().join("eur.toml");
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let text = demo
+        .replace("currency = \"USD\"", "currency = \"EUR\"")
+        .replace("../data", &data.display().to_string());
+    std::fs::write(&eur, text).unwrap();
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("compare")
+        .arg("scenarios/demo.toml")
+        .arg(&eur)
+        .args(["--quiet", "--out"])
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "currency: found 'EUR', expected 'USD'",
+        ));
+}
