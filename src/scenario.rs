@@ -1487,6 +1487,21 @@ fn check_plan(ctx: &Ctx, key: &str, i: usize, p: RawPlan) -> Result<CompPlan> {
         });
     }
     gates.sort_by(|a, b| a.at.total_cmp(&b.at));
+    // A cap at or below where the first paying tier starts leaves a plan
+    // that pays nothing at any attainment (a helper's probe, session 30:
+    // every AE paid 0 without a word).
+    let first_paying = tiers.iter().find(|t| t.rate > 0.0).map(|t| t.from);
+    let gate_pays = gates.iter().any(|g| g.bonus > 0.0);
+    if let (Some(c), Some(from)) = (p.cap, first_paying) {
+        if c <= from && !gate_pays {
+            return Err(ctx.err(
+                &k("cap"),
+                format!(
+                    "found {c}, at or below {from}, where the first paying tier starts: the plan would pay nothing at any attainment"
+                ),
+            ));
+        }
+    }
     let period = match p.period.as_deref() {
         None | Some("annual") => CompPeriod::Annual,
         Some("quarterly") => CompPeriod::Quarterly,

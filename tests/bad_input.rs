@@ -887,6 +887,25 @@ fn comp_quotas_unknown_source() {
 }
 
 #[test]
+fn a_comp_cap_below_the_first_paying_tier_is_refused() {
+    let plan = "[[comp.plan]]\nname = \"AE\"\ntarget_incentive = 1000\n\
+                tiers = [ { from = 0.0, rate = 0.0 }, { from = 0.5, rate = 2.0 } ]\ncap = 0.5\n";
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario("", &format!("[quota]\nplan = 1000\n[comp]\n{plan}")),
+    );
+    c.fails(
+        "validate",
+        &[
+            "s.toml",
+            "comp.plan[0].cap",
+            "found 0.5",
+            "would pay nothing",
+        ],
+    );
+}
+
+#[test]
 fn comp_without_plans() {
     let c = Case::new(
         GOOD_SALES.as_bytes(),
