@@ -1081,6 +1081,25 @@ fn a_quotas_table_keyed_by_rep_names_an_unknown_rep_as_a_rep() {
 }
 
 #[test]
+fn a_rep_who_leaves_before_starting_is_refused() {
+    // Accepted before session 30, and read as a rep who never worked.
+    let c = Case::new(GOOD_SALES.as_bytes(), &scenario("reps = \"reps.csv\"", ""));
+    c.write(
+        "reps.csv",
+        "rep,territory,start_date,end_date\nR-1,T-1,2023-01-01,2020-01-01\n",
+    );
+    c.fails(
+        "validate",
+        &[
+            "reps.csv",
+            "line 2",
+            "'end_date'",
+            "expected a date on or after the start_date 2023-01-01",
+        ],
+    );
+}
+
+#[test]
 fn comp_command_without_comp_section() {
     let c = ok_case();
     c.fails("comp", &["s.toml", ": comp:", "[comp] section"]);

@@ -870,12 +870,35 @@ fn build_reps(
                 format!("found {ramp_months}, expected 0 or more months"),
             ));
         }
+        let start_date = t.date("start_date", i, parser)?;
+        let end_date = t.date("end_date", i, parser)?;
+        let backfill_date = t.date("backfill_date", i, parser)?;
+        // Dates out of order are a typing slip the capacity model would
+        // read as a rep who never worked (a helper's probe, session 30).
+        if let (Some(start), Some(end)) = (start_date, end_date) {
+            if end < start {
+                return Err(t.error(
+                    "end_date",
+                    i,
+                    format!("found {end}, expected a date on or after the start_date {start}"),
+                ));
+            }
+        }
+        if let (Some(end), Some(backfill)) = (end_date, backfill_date) {
+            if backfill < end {
+                return Err(t.error(
+                    "backfill_date",
+                    i,
+                    format!("found {backfill}, expected a date on or after the end_date {end}"),
+                ));
+            }
+        }
         reps.push(Rep {
             id: t.required("rep", i)?.to_string(),
             territory: index[t.required("territory", i)?],
-            start_date: t.date("start_date", i, parser)?,
-            end_date: t.date("end_date", i, parser)?,
-            backfill_date: t.date("backfill_date", i, parser)?,
+            start_date,
+            end_date,
+            backfill_date,
             ramp_months,
             fte,
         });
