@@ -92,19 +92,50 @@ fn a_cap_of_zero_is_named_as_the_cap() {
     assert_eq!(row[6], "cap");
 }
 
-#[test]
-fn a_floor_above_the_cap_is_an_error_naming_the_row() {
+/// `quota` on the demo sales with `quotas_csv` as the quotas table fails
+/// with exit code 2 and every one of `fragments` in its message.
+fn refused(quotas_csv: &str, fragments: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let s = scenario(
-        dir.path(),
-        "territory,quota,floor,cap,locked\nT-01,2500000,3000000,2000000,\n",
-    );
-    Command::cargo_bin("salesplan")
+    let s = scenario(dir.path(), quotas_csv);
+    let mut assert = Command::cargo_bin("salesplan")
         .unwrap()
         .arg("quota")
         .arg(&s)
         .assert()
-        .code(2)
-        .stderr(predicates::str::contains("quotas.csv"))
-        .stderr(predicates::str::contains("floor"));
+        .code(2);
+    for f in fragments {
+        assert = assert.stderr(predicates::str::contains(*f));
+    }
+}
+
+#[test]
+fn a_floor_above_the_cap_is_an_error_naming_the_row() {
+    refused(
+        "territory,quota,floor,cap,locked\nT-01,2500000,3000000,2000000,\n",
+        &["quotas.csv", "floor"],
+    );
+}
+
+#[test]
+fn contradictory_or_repeated_quota_rows_are_errors_naming_the_row() {
+    // Each had been accepted silently (a helper's probe, session 30): a
+    // cap below a locked quota, a territory's second row added to its
+    // first, a negative quota.
+    refused(
+        "territory,quota,floor,cap,locked\nT-01,4547000,,4000000,yes\n",
+        &[
+            "quotas.csv",
+            "line 2",
+            "'cap'",
+            "locked quota 4547000 breaks",
+        ],
+    );
+    refused(
+        "territory,quota\nT-01,4547000\nT-01,100\n",
+        &["quotas.csv", "line 3", "'T-01' a second time"],
+    );
+    refused(
+        "territory,quota\nT-01,-4547000\n",
+        &["quotas.csv", "line 2", "expected a quota of 0 or more"],
+    );
 }

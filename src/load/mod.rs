@@ -435,6 +435,23 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                     ));
                 };
                 let v = quota[i].ok_or_else(|| t.error("quota", i, "missing quota"))?;
+                if v < 0.0 {
+                    return Err(t.error(
+                        "quota",
+                        i,
+                        format!("found {v}, expected a quota of 0 or more"),
+                    ));
+                }
+                // A territory-keyed table has one row per territory (a rep-keyed
+                // one adds its reps' rows up); a second row had been added to
+                // the first silently (a helper's probe, session 30).
+                if key == "territory" && q.contains_key(&ti) {
+                    return Err(t.error(
+                        key,
+                        i,
+                        format!("found '{name}' a second time, expected one row per territory"),
+                    ));
+                }
                 *q.entry(ti).or_insert(0.0) += v;
                 if key == "rep" {
                     *rep_quotas.entry(name.to_string()).or_insert(0.0) += v;
@@ -458,6 +475,23 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
                                 "floor",
                                 i,
                                 format!("found floor {f} above cap {c}, expected floor <= cap"),
+                            ));
+                        }
+                    }
+                    // A lock fixes the quota; a floor or cap it breaks is a
+                    // contradiction, not a limit to ignore.
+                    if let Some(l) = limit.locked {
+                        let broken = [
+                            ("floor", limit.floor.filter(|&f| f > l)),
+                            ("cap", limit.cap.filter(|&c| c < l)),
+                        ];
+                        if let Some((column, Some(b))) =
+                            broken.into_iter().find(|(_, b)| b.is_some())
+                        {
+                            return Err(t.error(
+                                column,
+                                i,
+                                format!("found {column} {b}, which the locked quota {l} breaks: expected a locked row's floor at most and cap at least its quota"),
                             ));
                         }
                     }
