@@ -1100,6 +1100,27 @@ fn a_rep_who_leaves_before_starting_is_refused() {
 }
 
 #[test]
+fn productivity_without_a_rep_employed_in_the_history_names_the_reps() {
+    // Every rep starting after the history: it had said there was no reps
+    // table (a helper's probe, session 30).
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario("reps = \"reps.csv\"", "[capacity]\nplan = 1000\n"),
+    );
+    c.write(
+        "reps.csv",
+        "rep,territory,start_date\nR-1,T-1,2030-01-01\nR-2,T-2,2030-01-01\n",
+    );
+    c.fails(
+        "capacity",
+        &[
+            "capacity.productivity",
+            "no rep of the reps table was employed",
+        ],
+    );
+}
+
+#[test]
 fn comp_command_without_comp_section() {
     let c = ok_case();
     c.fails("comp", &["s.toml", ": comp:", "[comp] section"]);

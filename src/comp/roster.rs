@@ -202,7 +202,7 @@ pub fn build(
         if reps.iter().any(|r| r.territory == t) {
             if !people.iter().any(|(m, _)| m.territory == t) {
                 warnings.push(format!(
-                    "territory {}: no rep is employed in the plan year, so nobody carries its quota and comp pays nothing for it",
+                    "territory {}: no rep is employed in the plan year (or every one it has is at fte 0), so nobody carries its quota and comp pays nothing for it",
                     terr.name
                 ));
             }

@@ -151,11 +151,19 @@ pub fn plan_for(
                 .into(),
         ),
         None => {
+            // Where the reps table exists, its reps' dates or fte are what
+            // left no FTE-month (every rep starting after the history
+            // had been told there was no reps table: a helper's probe).
+            let why = if history.reps.is_empty() {
+                "found none, and it cannot be estimated without a reps table whose reps sold in the last year"
+            } else {
+                "found none, and it cannot be estimated: no rep of the reps table was employed at an fte above 0 in the history's last year (check their start dates and fte)"
+            };
             return Err(Error::scenario(
                 scenario,
                 "capacity.productivity",
-                "found none, and it cannot be estimated without a reps table whose reps sold in the last year: set the revenue of one ramped FTE-month",
-            ))
+                format!("{why}: set the revenue of one ramped FTE-month"),
+            ));
         }
     };
     let (attrition, attrition_source) = match spec.attrition {
