@@ -495,9 +495,9 @@ fn solve(
         }
         0.5 * (lo + hi)
     };
-    let unconstrained = raw(x);
+    let mut unconstrained = raw(x);
     let mut quotas = clamped(x);
-    let binding: Vec<Option<String>> = quotas
+    let mut binding: Vec<Option<String>> = quotas
         .iter()
         .zip(&unconstrained)
         .zip(bounds)
@@ -526,7 +526,18 @@ fn solve(
         let k = (target - (total - free_total)) / free_total;
         for i in 0..n {
             if binding[i].is_none() {
-                quotas[i] = (quotas[i] * k).clamp(bounds[i].lo, bounds[i].hi);
+                // The method's quota is the scaled one (beyond the simulated
+                // range it extrapolates); a bound that then holds it is named
+                // (a quota had differed from its unconstrained one with no
+                // binding given: a helper's probe, session 30).
+                let scaled = quotas[i] * k;
+                unconstrained[i] = scaled;
+                quotas[i] = scaled.clamp(bounds[i].lo, bounds[i].hi);
+                if quotas[i] != scaled {
+                    let b = &bounds[i];
+                    binding[i] =
+                        Some(if quotas[i] == b.lo { b.lo_by } else { b.hi_by }.to_string());
+                }
             }
         }
     }

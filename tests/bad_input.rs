@@ -822,6 +822,37 @@ fn quotas_nearly_all_made_or_all_missed_are_warned_of() {
 }
 
 #[test]
+fn a_quota_beyond_the_simulated_range_is_its_own_unconstrained_quota() {
+    // A plan far above every trial: the quotas are scaled past the
+    // simulated range. They had differed from `unconstrained_quota` with
+    // `binding` blank (a helper's probe, session 30); with no bound the
+    // scaled quota is the method's own.
+    let sales = monthly_sales(24, &["T-1", "T-2"], 990);
+    let c = Case::new(sales.as_bytes(), &scenario("", "[quota]\nplan = 1000000\n"));
+    let out = c.path("out");
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(c.dir.path())
+        .args(["quota", "s.toml", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(out.join("quotas.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|r| r[col("rep")].is_empty())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        assert!(r[col("binding")].is_empty(), "{r:?}");
+        assert_eq!(r[col("quota")], r[col("unconstrained_quota")], "{r:?}");
+    }
+}
+
+#[test]
 fn failed_run_leaves_previous_output_intact() {
     let c = ok_case();
     let out = c.path("out");

@@ -111,13 +111,19 @@
     quotas.forEach(function (q, i) { if (binding[i] === null) free += q; });
     if (free > 0) {
       var k = (target - (all - free)) / free;
-      quotas = quotas.map(function (q, i) { return binding[i] === null ? clamp(q * k, bs[i]) : q; });
+      quotas = quotas.map(function (q, i) {
+        if (binding[i] !== null) return q;
+        var scaled = q * k, held = clamp(scaled, bs[i]);
+        unconstrained[i] = scaled;
+        if (held !== scaled) binding[i] = held === bs[i].lo ? bs[i].loBy : bs[i].hiBy;
+        return held;
+      });
     }
     var reached = sum(quotas);
     if (Math.abs(reached - target) > 1e-6 * Math.max(Math.abs(target), 1)) {
-      throw new Error('plan x (1 + over-assignment) = ' + fmt0(target) + ' cannot be reached: the simulated revenue of the ' +
-        'territories whose quotas are free is zero, so the quotas can add up only to between ' + fmt0(sumAt(0)) +
-        ' and ' + fmt0(sumAt(1)));
+      throw new Error('plan x (1 + over-assignment) = ' + fmt0(target) + ' cannot be reached: the quotas can add up only ' +
+        'to between ' + fmt0(sumAt(0)) + ' and ' + fmt0(sumAt(1)) + ', as the simulated revenue of the territories whose ' +
+        'quotas are free is zero or does not vary');
     }
     return { quotas: quotas, unconstrained: unconstrained, binding: binding,
       probability: method === 'equal-probability' ? 1 - x : null };
