@@ -3,7 +3,7 @@
 //! it atomically.
 //! The binary (`main.rs`) only parses arguments and calls these.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -827,6 +827,30 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         Some((h, sim)) => (h, Some(sim)),
         None => (&run.history, run.sim.as_ref()),
     };
+    // Limits the rebalancing dropped (a changed territory's floor, cap or
+    // lock no longer describes it): said, not dropped silently (a helper's
+    // probe, session 30).
+    if view.is_some() && stage >= Stage::Quota && s.quota.is_some() {
+        let kept: BTreeSet<&str> = history
+            .quota_limits
+            .keys()
+            .map(|&t| history.territories[t].name.as_str())
+            .collect();
+        let dropped: Vec<&str> = run
+            .history
+            .quota_limits
+            .keys()
+            .map(|&t| run.history.territories[t].name.as_str())
+            .filter(|n| !kept.contains(n))
+            .collect();
+        if !dropped.is_empty() {
+            warnings.push(format!(
+                "the quotas table's floors, caps and locks of {} ({}) are dropped: rebalancing changed their accounts, so the limits no longer describe them",
+                crate::format::count(dropped.len(), "territory", "territories"),
+                dropped.join(", ")
+            ));
+        }
+    }
     let mut quota = match (sim_view, &s.quota) {
         (Some(sim), Some(q)) if stage >= Stage::Quota => {
             let names: Vec<String> = history.territories.iter().map(|t| t.name.clone()).collect();

@@ -1175,6 +1175,27 @@ fn territories_case(territories: &str) -> Case {
 }
 
 #[test]
+fn quota_limits_that_rebalancing_drops_are_warned_of() {
+    // A forced move changes both territories, so their quotas table's
+    // limits no longer describe them and `run` drops them: said since
+    // session 30 (a helper's probe found them dropped silently).
+    let c = Case::new(
+        GOOD_SALES.as_bytes(),
+        &scenario(
+            "accounts = \"accounts.csv\"\nquotas = \"quotas.csv\"",
+            "[quota]\nplan = 1000\n[territories]\nfixed_moves = \"fixed.csv\"\n",
+        ),
+    );
+    c.write("accounts.csv", ACCOUNTS);
+    c.write("fixed.csv", "account,territory\nA-3,T-1\n");
+    c.write("quotas.csv", "territory,quota,locked\nT-1,500,yes\n");
+    c.warns(
+        "run",
+        "the quotas table's floors, caps and locks of 1 territory (T-1) are dropped",
+    );
+}
+
+#[test]
 fn territories_unknown_key() {
     let c = territories_case("max_moved = 0.1");
     c.fails("rebalance", &["s.toml", "unknown field `max_moved`"]);
