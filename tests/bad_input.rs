@@ -1196,6 +1196,17 @@ fn quota_limits_that_rebalancing_drops_are_warned_of() {
 }
 
 #[test]
+fn an_account_moved_twice_in_fixed_moves_is_an_error() {
+    // The last row had silently won (a helper's probe, session 30).
+    let c = territories_case("fixed_moves = \"fixed.csv\"");
+    c.write("fixed.csv", "account,territory\nA-1,T-2\nA-1,T-1\n");
+    c.fails(
+        "rebalance",
+        &["fixed.csv", "line 3", "'A-1' a second time (line 2)"],
+    );
+}
+
+#[test]
 fn territories_unknown_key() {
     let c = territories_case("max_moved = 0.1");
     c.fails("rebalance", &["s.toml", "unknown field `max_moved`"]);

@@ -71,10 +71,24 @@ pub fn load_fixed_moves(
         &["account", "territory"],
         &[],
     )?;
+    // One move per account: a second row had silently won over the first
+    // (a helper's probe, session 30).
+    let mut seen: HashMap<String, usize> = HashMap::new();
     (0..table.len())
         .map(|i| {
+            let account = table.required("account", i)?.to_string();
+            if let Some(first) = seen.insert(account.clone(), i) {
+                return Err(table.error(
+                    "account",
+                    i,
+                    format!(
+                        "found '{account}' a second time ({}), expected one fixed move per account",
+                        table.place(first)
+                    ),
+                ));
+            }
             Ok((
-                table.required("account", i)?.to_string(),
+                account,
                 table.required("territory", i)?.to_string(),
                 table.place(i),
             ))
