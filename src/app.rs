@@ -446,7 +446,7 @@ pub fn simulate_scenario(
     if gap >= kind.per_year() {
         history.report.warnings.push(format!(
             "forecast.start: the horizon starts {} after the history's last complete {} ({}); they are simulated, not reported, and widen the forecast as any horizon's first periods do",
-            crate::format::count(gap, kind.name(), &format!("{}s", kind.name())),
+            kind.count(gap),
             kind.name(),
             history.calendar.start_of(horizon.origin - 1),
         ));

@@ -46,6 +46,11 @@ impl PeriodKind {
             Self::Quarter => "quarter",
         }
     }
+
+    /// `n` of these periods, in words: "1 month", "20 months".
+    pub fn count(self, n: usize) -> String {
+        crate::format::count(n, self.name(), &format!("{}s", self.name()))
+    }
 }
 
 /// Maps dates to period ordinals and back.

@@ -625,7 +625,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             f.diag.params = params_json(&f.residual);
             warnings.push(format!(
                 "territory '{name}' sold nothing in the {} since its first row in the sales table: forecast at zero (a territory named only in the accounts or reps table is new, and gets its region's median level)",
-                crate::format::count(periods, calendar.kind.name(), &format!("{}s", calendar.kind.name()))
+                calendar.kind.count(periods)
             ));
         } else if f.empty {
             let level = levels_by_region[region_index[i]];

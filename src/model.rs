@@ -473,7 +473,7 @@ impl ResidualLaw {
         // The spikes, like the non-positive mass, are kept as observed:
         // the grid points at a spike's own ratio (the quantile returns it
         // exactly).
-        let widens = |r: f64| r > 0.0 && self.spikes.binary_search_by(|v| v.total_cmp(&r)).is_err();
+        let widens = |r: f64| r > 0.0 && !self.is_spike(r);
         let p_pos = self.expectation(|r| if widens(r) { 1.0 } else { 0.0 });
         if p_pos <= 0.0 {
             return self;
@@ -528,31 +528,21 @@ impl ResidualLaw {
     /// for one backtest month). Without spikes, the whole law's mean (from
     /// the table) and quantile (from the fitted parts), as before.
     pub fn ordinary_mean_and_quantile(&self, q: f64) -> (f64, f64) {
-        if self.spikes.is_empty() || self.p_spike <= 0.0 {
+        if !self.has_spikes() {
             return (self.mean(), self.quantile(q));
         }
-        let is_spike =
-            |r: f64| r > 0.0 && self.spikes.binary_search_by(|v| v.total_cmp(&r)).is_ok();
-        let ordinary = self.expectation(|r| if is_spike(r) { 0.0 } else { 1.0 });
-        let mean = self.expectation(|r| if is_spike(r) { 0.0 } else { r }) / ordinary;
+        let ordinary = self.expectation(|r| if self.is_spike(r) { 0.0 } else { 1.0 });
+        let mean = self.expectation(|r| if self.is_spike(r) { 0.0 } else { r }) / ordinary;
         // The quantile from the table the draws come from (widened by the
         // calibration), so that an ordinary draw passes it as rarely as
         // `q` says: the first grid value below which that share of the
-        // ordinary mass lies, the grid's normal weights as `expectation`'s.
-        let weight = |i: usize| {
-            let x = i as f64 / PER_UNIT - X_MAX;
-            let w = (-0.5 * x * x).exp();
-            if i == 0 || i == GRID - 1 {
-                0.5 * w
-            } else {
-                w
-            }
-        };
+        // ordinary mass lies, weighed by the trapezoid rule of `expectation`.
         let ordinary_weight = |i: usize| {
-            if is_spike(self.value(i)) {
+            let end = if i == 0 || i == GRID - 1 { 0.5 } else { 1.0 };
+            if self.is_spike(self.value(i)) {
                 0.0
             } else {
-                weight(i)
+                end * grid_density(i)
             }
         };
         let total: f64 = (0..GRID).map(ordinary_weight).sum();
@@ -566,6 +556,17 @@ impl ResidualLaw {
         (mean, quantile)
     }
 
+    /// Whether the law has a mass of one-off spikes.
+    pub fn has_spikes(&self) -> bool {
+        self.p_spike > 0.0 && !self.spikes.is_empty()
+    }
+
+    /// Whether the ratio `r` is one of the spikes' (the table holds their
+    /// exact values).
+    fn is_spike(&self, r: f64) -> bool {
+        r > 0.0 && self.spikes.binary_search_by(|v| v.total_cmp(&r)).is_ok()
+    }
+
     /// Variance of the law, from the table.
     pub fn variance(&self) -> f64 {
         let m = self.mean();
@@ -576,15 +577,18 @@ impl ResidualLaw {
     /// table's grid.
     fn expectation(&self, f: impl Fn(f64) -> f64) -> f64 {
         let dx = 1.0 / PER_UNIT;
-        let weight = |i: usize| {
-            let x = i as f64 / PER_UNIT - X_MAX;
-            (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
-        };
+        let weight = grid_density;
         let inner: f64 = (1..GRID - 1).map(|i| f(self.value(i)) * weight(i)).sum();
         let ends =
             0.5 * (f(self.value(0)) * weight(0) + f(self.value(GRID - 1)) * weight(GRID - 1));
         (inner + ends) * dx
     }
+}
+
+/// The standard normal density at grid point `i` of a law's table.
+fn grid_density(i: usize) -> f64 {
+    let x = i as f64 / PER_UNIT - X_MAX;
+    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
 }
 
 impl Distribution<f64> for ResidualLaw {
@@ -944,9 +948,7 @@ impl TerritoryModel {
             } else {
                 0.0
             },
-            one_offs: self.compound.is_none()
-                && self.residual.p_spike > 0.0
-                && !self.residual.spikes.is_empty(),
+            one_offs: self.compound.is_none() && self.residual.has_spikes(),
             season: season.iter().copied().filter(|&v| v != 0.0).collect(),
             selling,
         }

@@ -334,6 +334,20 @@ struct Bound {
     hi_by: &'static str,
 }
 
+impl Bound {
+    /// The constraint holding a quota `q` at one end: the nearer end's;
+    /// where the ends meet, the one a constraint set (a cap of 0 had been
+    /// reported as max_change).
+    fn holding(&self, q: f64) -> &'static str {
+        let (to_lo, to_hi) = ((q - self.lo).abs(), (q - self.hi).abs());
+        if to_lo < to_hi || (to_lo == to_hi && self.lo_by != NO_FLOOR) {
+            self.lo_by
+        } else {
+            self.hi_by
+        }
+    }
+}
+
 /// Each territory's bound: `max_change`, then the quotas table's floor and
 /// cap, and a locked quota fixing both ends.
 ///
@@ -502,17 +516,7 @@ fn solve(
         .zip(&unconstrained)
         .zip(bounds)
         .map(|((q, u), b)| {
-            ((q - u).abs() > 1e-9 * u.abs().max(1.0)).then(|| {
-                // Both ends hold where they meet; then the one a constraint
-                // set (a cap of 0 had been reported as max_change).
-                let (to_lo, to_hi) = ((q - b.lo).abs(), (q - b.hi).abs());
-                let by = if to_lo < to_hi || (to_lo == to_hi && b.lo_by != NO_FLOOR) {
-                    b.lo_by
-                } else {
-                    b.hi_by
-                };
-                by.to_string()
-            })
+            ((q - u).abs() > 1e-9 * u.abs().max(1.0)).then(|| b.holding(*q).to_string())
         })
         .collect();
     // Remove the bisection's rounding residue (or, when the target lies
@@ -534,9 +538,7 @@ fn solve(
                 unconstrained[i] = scaled;
                 quotas[i] = scaled.clamp(bounds[i].lo, bounds[i].hi);
                 if quotas[i] != scaled {
-                    let b = &bounds[i];
-                    binding[i] =
-                        Some(if quotas[i] == b.lo { b.lo_by } else { b.hi_by }.to_string());
+                    binding[i] = Some(bounds[i].holding(quotas[i]).to_string());
                 }
             }
         }

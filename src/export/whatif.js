@@ -72,6 +72,12 @@
     }
   }
   function clamp(v, b) { return Math.min(Math.max(v, b.lo), b.hi); }
+  // quota.rs `Bound::holding`: the nearer end's constraint; where the ends
+  // meet, the one a constraint set.
+  function holding(b, q) {
+    var toLo = Math.abs(q - b.lo), toHi = Math.abs(q - b.hi);
+    return toLo < toHi || (toLo === toHi && b.loBy !== 'zero') ? b.loBy : b.hiBy;
+  }
   function sum(xs) { var s = 0; for (var i = 0; i < xs.length; i++) s += xs[i]; return s; }
 
   // quota.rs `solve`: a one-parameter family of quotas, monotone in the
@@ -103,8 +109,7 @@
     var binding = quotas.map(function (q, i) {
       var u = unconstrained[i], b = bs[i];
       if (Math.abs(q - u) <= 1e-9 * Math.max(Math.abs(u), 1)) return null;
-      var toLo = Math.abs(q - b.lo), toHi = Math.abs(q - b.hi);
-      return toLo < toHi || (toLo === toHi && b.loBy !== 'zero') ? b.loBy : b.hiBy;
+      return holding(b, q);
     });
     // The bisection's rounding residue goes to the quotas no bound holds.
     var all = sum(quotas), free = 0;
@@ -115,7 +120,7 @@
         if (binding[i] !== null) return q;
         var scaled = q * k, held = clamp(scaled, bs[i]);
         unconstrained[i] = scaled;
-        if (held !== scaled) binding[i] = held === bs[i].lo ? bs[i].loBy : bs[i].hiBy;
+        if (held !== scaled) binding[i] = holding(bs[i], held);
         return held;
       });
     }

@@ -227,9 +227,10 @@ pub(super) fn group_profile(
     // log ratio (a shock in one year moves a mean, not a median); the
     // regression's where a position has no ratio.
     let mut plain = None;
-    let (index, own_left_out) = match median_index(total, &local, positions, s) {
-        Some(index) => {
-            let left_out = index_left_out(total, &local, positions, &index);
+    let ratios = position_log_ratios(total, &local, positions, s);
+    let (index, own_left_out) = match median_index(&ratios) {
+        Some((index, norm)) => {
+            let left_out = index_left_out(&ratios, &local, positions, (&index, norm));
             (index, Some(left_out))
         }
         None => {
@@ -366,31 +367,38 @@ fn regress(
 /// Seasonal indices (mean 1) from each position's median log ratio to the
 /// centred level `local` (`centred_level`); `None` where a position has
 /// no ratio.
-fn median_index(
+fn median_index(ratios: &[Vec<(usize, f64)>]) -> Option<(Vec<f64>, f64)> {
+    let mut idx = ratios
+        .iter()
+        .map(|r| median(&mut r.iter().map(|(_, v)| *v).collect::<Vec<_>>()).map(f64::exp))
+        .collect::<Option<Vec<f64>>>()?;
+    let m = mean(&idx);
+    idx.iter_mut().for_each(|v| *v /= m);
+    Some((idx, m))
+}
+
+/// Each position's log ratios of `total` to its centred level `local`,
+/// with their periods (in order); periods without a centred level have
+/// none.
+fn position_log_ratios(
     total: &[f64],
     local: &[Option<f64>],
     positions: &[usize],
     s: usize,
-) -> Option<Vec<f64>> {
-    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); s];
-    for ((v, l), &m) in total.iter().zip(local).zip(positions) {
+) -> Vec<Vec<(usize, f64)>> {
+    let mut ratios: Vec<Vec<(usize, f64)>> = vec![Vec::new(); s];
+    for (t, (v, l)) in total.iter().zip(local).enumerate() {
         if let Some(l) = l {
-            ratios[m].push((v / l).ln());
+            ratios[positions[t]].push((t, (v / l).ln()));
         }
     }
-    let mut idx = ratios
-        .iter_mut()
-        .map(|r| median(r).map(f64::exp))
-        .collect::<Option<Vec<f64>>>()?;
-    let m = mean(&idx);
-    idx.iter_mut().for_each(|v| *v /= m);
-    Some(idx)
+    ratios
 }
 
 /// Each period's index for finding the extremes: its position's median
 /// log ratio to the centred level over the *other* years (leave one out),
-/// on the scale of `index` (`median_index`'s, whose normalising mean it
-/// shares); a period whose position has no other ratio, or which has no
+/// on the scale of `index` (`median_index`'s: divided by its normalising
+/// mean `norm`); a period whose position has no other ratio, or which has no
 /// ratio of its own (the half years at the ends), takes `index`. Why: a
 /// period's own ratio in its position's median pulls its deviation toward
 /// zero (with three or four years, a third to a half of the periods sit
@@ -402,29 +410,12 @@ fn median_index(
 /// named a shock; 13% of such histories named one, under 1% now
 /// (`ordinary_months_of_independent_sales_are_not_shocks`).
 fn index_left_out(
-    total: &[f64],
+    ratios: &[Vec<(usize, f64)>],
     local: &[Option<f64>],
     positions: &[usize],
-    index: &[f64],
+    (index, norm): (&[f64], f64),
 ) -> Vec<f64> {
-    let s = index.len();
-    let mut ratios: Vec<Vec<(usize, f64)>> = vec![Vec::new(); s];
-    for (t, (v, l)) in total.iter().zip(local).enumerate() {
-        if let Some(l) = l {
-            ratios[positions[t]].push((t, (v / l).ln()));
-        }
-    }
-    // `index` is exp(median) over their mean: the same mean for every
-    // position.
-    let scale: Vec<Option<f64>> = ratios
-        .iter()
-        .zip(index)
-        .map(|(r, i)| {
-            let mut logs: Vec<f64> = r.iter().map(|(_, v)| *v).collect();
-            median(&mut logs).map(|m| m.exp() / i)
-        })
-        .collect();
-    (0..total.len())
+    (0..positions.len())
         .map(|t| {
             let m = positions[t];
             if local[t].is_none() || ratios[m].len() < 2 {
@@ -435,10 +426,7 @@ fn index_left_out(
                 .filter(|(u, _)| *u != t)
                 .map(|(_, v)| *v)
                 .collect();
-            match (median(&mut others), scale[m]) {
-                (Some(med), Some(norm)) => med.exp() / norm,
-                _ => index[m],
-            }
+            median(&mut others).map_or(index[m], |med| med.exp() / norm)
         })
         .collect()
 }
