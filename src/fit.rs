@@ -65,6 +65,7 @@ pub use season::shortest_seasonal_history;
 mod spikes;
 mod spread;
 mod start;
+mod step;
 mod zeros;
 
 use calibration::calibrate;
@@ -385,6 +386,36 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         })
         .unzip();
     let seasonal_any = company_profile.is_some();
+    // A lasting step in a territory's level, read against its region's
+    // season (`step`): its periods before the step are scaled to the
+    // level after it for its own fit (the regions' totals and profiles
+    // above keep what was sold). Fitted through it, the old level came
+    // back.
+    let steps: Vec<Option<step::Step>> = series
+        .iter()
+        .zip(&region_index)
+        .zip(&starts)
+        .map(|((y, &r), &t0)| {
+            let index: Vec<f64> = positions[t0..]
+                .iter()
+                .map(|&m| region_profiles[r][m])
+                .collect();
+            step::lasting_step(&y[t0..], &index).map(|found| step::Step {
+                at: t0 + found.at,
+                ..found
+            })
+        })
+        .collect();
+    let stepped: Vec<Option<Vec<f64>>> = series
+        .iter()
+        .zip(&steps)
+        .map(|(y, found)| found.map(|found| found.level_after(y)))
+        .collect();
+    let series: Vec<&[f64]> = series
+        .iter()
+        .zip(&stepped)
+        .map(|(&y, adjusted)| adjusted.as_deref().unwrap_or(y))
+        .collect();
     // Each region's growth per period, as its deseasonalised total showed
     // it up to each rolling origin and up to the end (the group-growth form).
     // (A territory that started later has its own origins, at the same
@@ -687,6 +718,21 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             };
             warnings.push(message);
         }
+    }
+    for (i, found) in steps.iter().enumerate() {
+        let Some(found) = found else { continue };
+        let name = &history.territories[i].name;
+        let (change, direction) = if found.ratio < 1.0 {
+            (1.0 - found.ratio, "less")
+        } else {
+            (found.ratio - 1.0, "more")
+        };
+        warnings.push(format!(
+            "territory '{name}' sold about {:.0}% {direction} from {} on than before, a step no ordinary {unit} explains: taken as a lasting change (such as an account lost or won), its {unit}s before it scaled to the level after it for its fit",
+            100.0 * change,
+            calendar.start_of(layout.ordinals[found.at]),
+            unit = calendar.kind.name(),
+        ));
     }
     if n_fit < 2 * s {
         let periods = layout.origin - layout.ordinals.first().copied().unwrap_or(layout.origin);
