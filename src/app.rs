@@ -691,11 +691,12 @@ pub fn run_rebalance(path: &Path, o: &Overrides) -> Result<(Report, PathBuf)> {
     })?;
     let meta = meta(&s)?;
     let history = load::load(&s)?;
-    let (_, _, section) = rebalance_stage(&s, spec, &history, o.frontier)?;
-    let report = Report {
+    let (problem, _, section) = rebalance_stage(&s, spec, &history, o.frontier)?;
+    let mut report = Report {
         territories: Some(section),
         ..Report::of_data(meta, &history)
     };
+    report.warnings.extend(problem.warnings());
     let written = write_report(&report, &s, o)?;
     Ok((report, written))
 }
@@ -816,6 +817,9 @@ pub fn build(stage: Stage, s: &Scenario, o: &Overrides) -> Result<Outcome> {
         }
         _ => None,
     };
+    if let Some((problem, _, _)) = &rebalanced {
+        warnings.extend(problem.warnings());
+    }
     // After rebalancing, the stages that follow see the new territories.
     let view = match (&run.sim, &rebalanced) {
         (Some(sim), Some((p, sol, _))) => {

@@ -4,8 +4,8 @@
 //! (territory quarter totals kept by the simulation), never new draws.
 //!
 //! Annual plan: payout = TI x (w f(a) + (1 - w) f(team a)), a = credited
-//! revenue / quota over the year, team = the region's revenue / the sum of
-//! its territories' quotas; accrued to quarters in proportion to the
+//! revenue / quota over the year, team = the revenue of the region's
+//! territories with a quota / the sum of their quotas; accrued to quarters in proportion to the
 //! member's credited revenue (or employment, when that is not positive).
 //! Quarterly plan: a quarter's payout uses that quarter's attainment and
 //! a quarter of the (prorated) TI; with catch-up it is the year-to-date
@@ -47,15 +47,17 @@ impl Trials<'_> {
     }
 }
 
-/// Region revenue per quarter per trial, added up serially in territory order.
+/// Region revenue per quarter per trial of the territories `counted`,
+/// added up serially in territory order.
 pub fn region_totals(
     quarter_totals: &Array3<f32>,
     region_of: &[usize],
     n_regions: usize,
+    counted: impl Fn(usize) -> bool,
 ) -> Vec<Vec<Vec<f64>>> {
     let trials = quarter_totals.shape()[2];
     let mut out = vec![vec![vec![0.0f64; trials]; QUARTERS]; n_regions];
-    for (t, &r) in region_of.iter().enumerate() {
+    for (t, &r) in region_of.iter().enumerate().filter(|&(t, _)| counted(t)) {
         for (q, acc) in out[r].iter_mut().enumerate() {
             for (trial, v) in acc.iter_mut().enumerate() {
                 *v += quarter_totals[[t, q, trial]] as f64;

@@ -264,7 +264,11 @@ fn rep_row(inp: &CompInputs, plan: &CompPlan, m: &Member, t: &MemberTrials) -> R
 }
 
 /// The team measure: region revenue per quarter per trial and region
-/// quota per quarter (the sum of its territories' seasonal quotas).
+/// quota per quarter (the sum of its territories' seasonal quotas), both
+/// over the territories with a positive quota: a territory the quotas
+/// table leaves out adds no quota, so its revenue does not count either
+/// (a helper's probe, session 30: with two of a region's four
+/// territories listed, the team attained about 200% in every trial).
 fn team(inp: &CompInputs) -> (Vec<Vec<Vec<f64>>>, Vec<[f64; QUARTERS]>) {
     let mut quotas = vec![[0.0; QUARTERS]; inp.region_names.len()];
     for (t, &r) in inp.region_of.iter().enumerate() {
@@ -273,7 +277,12 @@ fn team(inp: &CompInputs) -> (Vec<Vec<Vec<f64>>>, Vec<[f64; QUARTERS]>) {
             *v += quota * inp.seasons.get(t).map_or(0.25, |s| s[q]);
         }
     }
-    let revenue = region_totals(inp.quarter_totals, inp.region_of, inp.region_names.len());
+    let revenue = region_totals(
+        inp.quarter_totals,
+        inp.region_of,
+        inp.region_names.len(),
+        |t| inp.territory_quotas.get(t).copied().unwrap_or(0.0) > 0.0,
+    );
     (revenue, quotas)
 }
 
@@ -320,7 +329,7 @@ pub fn evaluate_trials(inp: &CompInputs) -> Result<Evaluated> {
     for (t, name) in inp.territory_names.iter().enumerate() {
         if inp.territory_quotas.get(t).copied().unwrap_or(0.0) <= 0.0 {
             warnings.push(format!(
-                "territory {name}: no positive quota, so its reps' attainment counts as 0"
+                "territory {name}: no positive quota, so its reps' attainment counts as 0 and its revenue is not in its region's team attainment"
             ));
         }
     }

@@ -189,6 +189,32 @@ fn team_split_on_trials_by_hand() {
 }
 
 #[test]
+fn a_territory_without_a_quota_is_not_in_its_teams_attainment() {
+    // As `team_split_on_trials_by_hand`, with a third territory in the
+    // region that the quotas table left out, selling 400 a quarter. It
+    // adds no quota, so its revenue is left out too: the team still
+    // attains 0.75. Before session 31 the team read 550 a quarter against
+    // 200 (2.75).
+    let f = Fixture::new(
+        &[(0, 400.0), (0, 400.0), (0, 0.0)],
+        &[],
+        &[vec![[100.0; 4]], vec![[50.0; 4]], vec![[400.0; 4]]],
+    );
+    let mut p = spec_plan();
+    p.individual_weight = 0.75;
+    let e = evaluate_trials(&f.inputs(std::slice::from_ref(&p))).unwrap();
+    close(e.rows[0].payout.mean, 52_500.0);
+    close(e.rows[1].payout.mean, 7_500.0);
+    assert!(
+        e.warnings
+            .iter()
+            .any(|w| w.contains("T-2") && w.contains("team")),
+        "{:?}",
+        e.warnings
+    );
+}
+
+#[test]
 fn new_hire_and_leaver_are_prorated() {
     let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
     let reps = [

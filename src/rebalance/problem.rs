@@ -125,6 +125,63 @@ impl Problem {
             .collect()
     }
 
+    /// What the settings do that a user would not see in the moves: a
+    /// `max_accounts` that every territory already reaches (no account
+    /// can move into any), and, with `stay_in_region`, a region whose
+    /// every territory is removed (its accounts must leave it).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let active = self.active();
+        if let Some(max) = self.settings.max_accounts {
+            let mut counts = vec![0usize; self.territories.len()];
+            for a in &self.accounts {
+                counts[a.territory] += 1;
+            }
+            let fewest = active.iter().map(|&t| (counts[t], t)).min();
+            if let Some((count, t)) = fewest.filter(|&(count, _)| count >= max) {
+                warnings.push(format!(
+                    "territories.max_accounts = {max}: every territory already holds at least {max} accounts (the fewest, '{}', {count}), so no account can move into any; raise it or leave it out",
+                    self.territories[t].name
+                ));
+            }
+        }
+        if self.settings.stay_in_region {
+            let mut regions: Vec<&str> = self
+                .territories
+                .iter()
+                .filter(|t| t.removed)
+                .map(|t| t.region.as_str())
+                .collect();
+            regions.sort_unstable();
+            regions.dedup();
+            for region in regions {
+                if active.iter().any(|&t| self.territories[t].region == region) {
+                    continue;
+                }
+                let removed: Vec<usize> = (0..self.territories.len())
+                    .filter(|&t| {
+                        self.territories[t].removed && self.territories[t].region == region
+                    })
+                    .collect();
+                let accounts = self
+                    .accounts
+                    .iter()
+                    .filter(|a| removed.contains(&a.territory))
+                    .count();
+                let names: Vec<String> = removed
+                    .iter()
+                    .map(|&t| format!("'{}'", self.territories[t].name))
+                    .collect();
+                warnings.push(format!(
+                    "territories.stay_in_region: region '{region}' has no territory left after removing {}, so its {} move to other regions",
+                    names.join(", "),
+                    crate::format::count(accounts, "account", "accounts")
+                ));
+            }
+        }
+        warnings
+    }
+
     /// The same problem with another optional-move budget.
     pub fn with_budget(&self, max_moves: usize) -> Problem {
         let mut p = self.clone();

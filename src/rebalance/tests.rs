@@ -349,3 +349,53 @@ fn the_map_holds_every_located_account_with_its_territories_and_none_without_coo
     let (_, section) = rebalance(&bare, false).unwrap();
     assert!(section.map.is_none());
 }
+
+#[test]
+fn settings_that_block_or_overrule_moves_are_warned_of() {
+    // A helper's probe (session 30): a max_accounts every territory
+    // already reached gave 0 moves, and removing a whole region's
+    // territories under stay_in_region moved their accounts to other
+    // regions, both without a word.
+    let mut p = problem(14, 400, 8, 2, 40);
+    let mut counts = [0usize; 8];
+    for a in &p.accounts {
+        counts[a.territory] += 1;
+    }
+    let fewest = *counts.iter().min().unwrap();
+    p.settings.max_accounts = Some(fewest + 1);
+    assert!(p.warnings().is_empty(), "{:?}", p.warnings());
+    p.settings.max_accounts = Some(fewest);
+    let w = p.warnings();
+    assert!(
+        w.len() == 1 && w[0].contains(&format!("max_accounts = {fewest}")),
+        "{w:?}"
+    );
+    assert!(optimise(&p).unwrap().kind.iter().all(Option::is_none));
+
+    let mut p = problem(15, 400, 8, 2, 0);
+    p.settings.stay_in_region = true;
+    let region = p.territories[0].region.clone();
+    p.territories[0].removed = true;
+    assert!(p.warnings().is_empty(), "{:?}", p.warnings());
+    for t in &mut p.territories {
+        t.removed = t.region == region;
+    }
+    let w = p.warnings();
+    assert!(
+        w.len() == 1 && w[0].contains(&format!("region '{region}' has no territory left")),
+        "{w:?}"
+    );
+    let sol = optimise(&p).unwrap();
+    assert!(p
+        .accounts
+        .iter()
+        .enumerate()
+        .all(|(a, acc)| p.territories[acc.territory].region == region
+            || sol.assign[a] == acc.territory));
+    assert!(p
+        .accounts
+        .iter()
+        .enumerate()
+        .filter(|(_, acc)| p.territories[acc.territory].region == region)
+        .all(|(a, _)| p.territories[sol.assign[a]].region != region));
+}
