@@ -400,7 +400,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
                 .iter()
                 .map(|&m| region_profiles[r][m])
                 .collect();
-            step::lasting_step(&y[t0..], &index).map(|found| step::Step {
+            step::lasting_step(&y[t0..], &index, s).map(|found| step::Step {
                 at: t0 + found.at,
                 ..found
             })
@@ -411,7 +411,8 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         .zip(&steps)
         .map(|(y, found)| found.map(|found| found.level_after(y)))
         .collect();
-    let series: Vec<&[f64]> = series
+    let sold = series;
+    let series: Vec<&[f64]> = sold
         .iter()
         .zip(&stepped)
         .map(|(&y, adjusted)| adjusted.as_deref().unwrap_or(y))
@@ -446,7 +447,11 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
                 .filter(|&i| region_index[i] == r)
                 .map(|i| (series[i], starts[i], ends[i]))
                 .collect();
-            start::like_for_like_total(&members, &region_totals[r])
+            // Over the stepped series: one territory's step is not its
+            // region's growth (the review of session 31: a territory that
+            // tripled lifted its peers' P90 by a fifth).
+            let total = sum_series(members.iter().map(|m| m.0), n_fit);
+            start::like_for_like_total(&members, &total)
         })
         .collect();
     let region_growth: Vec<Vec<(usize, Growth)>> = like_for_like
@@ -477,7 +482,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         })
         .collect();
     let own_seasons = || {
-        let scores: Vec<f64> = series
+        let scores: Vec<f64> = sold
             .iter()
             .zip(&region_index)
             .zip(&starts)
@@ -612,7 +617,13 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         .enumerate()
         .map(|(i, (((d, e), pick), held_out))| {
             let t0 = starts[i];
-            let own_deals = deals.as_ref().and_then(|d| d.get(i)).map(|d| d.since(t0));
+            // A stepped territory's deals are as sold, not as scaled: the
+            // deal law is not offered to it.
+            let own_deals = deals
+                .as_ref()
+                .filter(|_| steps[i].is_none())
+                .and_then(|d| d.get(i))
+                .map(|d| d.since(t0));
             let mut f = fit_territory(
                 &series[i][t0..],
                 own_deals.as_ref(),
@@ -746,7 +757,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     let persistence = calibrate(&mut fits);
     // Each territory's share of its region over its own periods (from its
     // first sale or restart).
-    let shares: Vec<f64> = series
+    let shares: Vec<f64> = sold
         .iter()
         .zip(&region_index)
         .zip(&starts)
