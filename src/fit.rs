@@ -794,6 +794,25 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         &shares,
     );
     let variance_power = apply_variance_power(&mut fits);
+    // A stepped territory's scaled history is as if the level after the
+    // step had always held, so the fit knows that level as well as its
+    // whole history's; it is known only as well as the ratio read from
+    // the periods after the step (`step::Step::log_se`): that variance is
+    // added to the level on both sides, in every averaged form (the
+    // review of session 31: 80% intervals held the truth's expectation
+    // in 57-72% of draws after a step, 99% without one).
+    for (f, found) in fits.iter_mut().zip(&steps) {
+        let Some(found) = found else { continue };
+        let var = found.log_se * found.log_se;
+        let alternatives = f.alternatives.iter_mut().map(|a| &mut a.level);
+        for law in std::iter::once(&mut f.level).chain(alternatives) {
+            let add = var * law.level * law.level;
+            law.shift_var = law.shift_var.map(|v| v + add);
+        }
+        if let Some(p) = f.diag.params.as_object_mut() {
+            p.insert("step_log_se".into(), json!(round6(found.log_se)));
+        }
+    }
     let territories = fits
         .into_iter()
         .enumerate()

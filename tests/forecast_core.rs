@@ -1892,3 +1892,45 @@ fn a_lasting_step_in_one_territory_is_its_new_level() {
     let p10 = sim.territories[0].periods[11].quantiles[at(&sim, 0.1)];
     assert!(p10 > 50.0, "T-0's December P10 {p10:.1}");
 }
+
+#[test]
+fn a_stepped_territorys_year_interval_covers_its_next_year() {
+    // Forty companies of six territories of 1,000 a month under noise of
+    // 8% (48 months); one territory halved six months before the origin.
+    // Its next year is drawn from the same process (the new level, the
+    // same noise) and must land inside the year's P10-P90 at about the
+    // nominal rate. The scaled history had made the fit know the new
+    // level as well as a whole history would (the second review of
+    // session 31: the expectation inside in 57-72% of draws), and the
+    // ratio's standard error is now added to the level. Measured: 34 of
+    // 40 (0.85); without the ratio's error, 22 of 40. At 0.80 the count
+    // is at least 26 with probability 0.99 (binomial).
+    let mut inside = 0;
+    for seed in 0..40u64 {
+        let revenue = draws(6, 60, 4000 + seed, 0.08, |t, z| {
+            1000.0 * (1.0 + z) * if t >= 42 { 0.5 } else { 1.0 }
+        });
+        // The first territory halves; the others' steps are undone.
+        let mut revenue: Vec<Vec<f64>> = revenue
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.into_iter()
+                    .enumerate()
+                    .map(|(t, v)| if i > 0 && t >= 42 { v * 2.0 } else { v })
+                    .collect()
+            })
+            .collect();
+        let next_year: f64 = revenue[0][48..].iter().sum();
+        for r in &mut revenue {
+            r.truncate(48);
+        }
+        let h = history(revenue);
+        let sim = forecast(&h, 2000, 7);
+        let q = &sim.territories[0].year.quantiles;
+        if q[at(&sim, 0.1)] <= next_year && next_year <= q[at(&sim, 0.9)] {
+            inside += 1;
+        }
+    }
+    assert!(inside >= 26, "{inside} of 40 inside P10-P90");
+}

@@ -5,8 +5,9 @@ periods after, a window of at least 6 before, at least 8 before in all,
 3 robust standard deviations of a period-to-period change or of the
 level over two seasons before (the larger) for the gap and the jump, the jump at least half the windows' shift, a step of at least
 a fifth down or a quarter up, the level before read over a season, the
-drift over spans of a season, one stray period allowed in each window,
-the same periods a year before not as low or as high), run on 400 draws
+drift over spans of a season, one stray period allowed in each window
+but never the last, the same periods' change from a year before at
+least three quarters of the step), run on 400 draws
 of 48, 60 and 120 periods of series without a step (the share found is its false alarm rate) and
 with one held 3, 6 or 12 periods (the share found is its power). Series
 are on the log scale, already deseasonalised.
@@ -17,7 +18,7 @@ Needs numpy.
 """
 import numpy as np
 
-MIN_AFTER, MIN_WINDOW, MIN_BEFORE, STEP_Z, CONCENTRATION, MIN_LOG_STEP = 3, 6, 8, 3.0, 0.5, 0.223
+MIN_AFTER, MIN_WINDOW, MIN_BEFORE, STEP_Z, CONCENTRATION, YEAR_ON_YEAR, MIN_LOG_STEP = 3, 6, 8, 3.0, 0.5, 0.75, 0.223
 
 
 def med(v):
@@ -54,17 +55,18 @@ def step_at(x, at, season):
     def facing(v, high):
         v = np.sort(v); trim = 1 if len(v) >= 4 else 0
         return v[len(v) - 1 - trim] if high else v[trim]
+    last = after[-1]
     if shift < 0:
-        gap = (facing(before, False) - facing(after, True)) / sd
+        gap = min(facing(before, False) - facing(after, True), facing(before, False) - last) / sd
     else:
-        gap = (facing(after, False) - facing(before, True)) / sd
+        gap = min(facing(after, False) - facing(before, True), last - facing(before, True)) / sd
     lr = med(after) - med(lv[at - reach:at])
     if abs(lr) < MIN_LOG_STEP or np.sign(lr) != np.sign(shift):
         return None
     if season > 1:
         yoy = [x[t] - x[t - season] - dr * season for t in range(at, min(n, at + season)) if not np.isnan(x[t - season])]
         c = med(yoy)
-        if c is None or np.sign(c) != np.sign(lr) or abs(c) < CONCENTRATION * abs(lr):
+        if c is None or np.sign(c) != np.sign(lr) or abs(c) < YEAR_ON_YEAR * abs(lr):
             return None
     return min(gap, abs(jump) / sd), np.exp(lr)
 
@@ -112,6 +114,8 @@ nulls = {
     "growth that stopped": lambda n: np.log(np.cumprod(1 + np.where(np.arange(n) < n - 18, 0.015, 0))) + 0.06 * rng.standard_normal(n),
     "bending drift": lambda n: np.cumsum(0.002 + 0.003 * rng.standard_normal(n) + 0.002 * np.sin(np.arange(n) / 8)),
     "own +-25% sine season": lambda n: 0.25 * np.sin(2 * np.pi * np.arange(n) / 12 + rng.uniform(0, 6.3)) + 0.05 * rng.standard_normal(n),
+    "x2 burst ended": lambda n: 0.08 * rng.standard_normal(n) + np.r_[np.zeros(n - 4), np.full(3, np.log(2.0)), 0.0],
+    "own peak 1.3 -> 2": lambda n: 0.05 * rng.standard_normal(n) + np.log(np.where(np.arange(n) % 12 >= 9, np.where(np.arange(n) >= n - 12, 2.0, 1.3), 1.0)),
     "own 1000/400 season": lambda n: np.log(np.where((np.arange(n) + rng.integers(12)) % 12 < 6, 1000.0, 400.0)) + 0.05 * rng.standard_normal(n),
 }
 print("false alarms: share of 400 draws with a step found (48 / 60 / 120 periods)")
