@@ -58,6 +58,20 @@ const REGIONS: [(&str, f64, f64); 8] = [
     ("Northeast", 42.4, -71.1),
 ];
 
+/// Persistence of the common monthly shocks (AR(1) on the log scale),
+/// and their innovations' standard deviations: the company's, each
+/// region's.
+const SHOCK_PERSISTENCE: f64 = 0.6;
+const COMPANY_SHOCK_SD: f64 = 0.05;
+const REGION_SHOCK_SD: f64 = 0.04;
+/// Share of deals that are this many times their drawn size (lumpy).
+const LUMPY_SHARE: f64 = 0.01;
+const LUMPY_FACTOR: f64 = 8.0;
+/// Share of deals partly credited back the next month, and the range of
+/// the credited part.
+const CREDIT_SHARE: f64 = 0.02;
+const CREDIT_PART: (f64, f64) = (0.2, 1.0);
+
 /// Monthly seasonal shape of the synthetic company (quarter-end pushes, a summer lull).
 const SEASON: [f64; 12] = [
     0.80, 0.88, 1.12, 0.92, 0.97, 1.13, 0.86, 0.82, 1.10, 0.98, 1.05, 1.37,
@@ -219,14 +233,14 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
         (0..months)
             .map(|_| {
                 let e: f64 = StandardNormal.sample(rng);
-                z = 0.6 * z + sd * e;
+                z = SHOCK_PERSISTENCE * z + sd * e;
                 z
             })
             .collect()
     };
-    let company_shock = ar_path(&mut shock_rng, 0.05);
+    let company_shock = ar_path(&mut shock_rng, COMPANY_SHOCK_SD);
     let region_shock: Vec<Vec<f64>> = (0..n_regions)
-        .map(|_| ar_path(&mut shock_rng, 0.04))
+        .map(|_| ar_path(&mut shock_rng, REGION_SHOCK_SD))
         .collect();
     let size_law = LogNormal::new(0.0, 0.8).expect("valid");
 
@@ -275,8 +289,8 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
                         deal_no += 1;
                         // Lognormal sizes with mean deal_mean; 1% of deals are 8x (lumpy).
                         let mut amount = deal_mean * size_law.sample(&mut rng) / (0.32f64).exp();
-                        if rng.random::<f64>() < 0.01 {
-                            amount *= 8.0;
+                        if rng.random::<f64>() < LUMPY_SHARE {
+                            amount *= LUMPY_FACTOR;
                         }
                         let day = rng.random_range(1..=days);
                         let product = product_names[rng.random_range(0..product_names.len())];
@@ -289,10 +303,10 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
                         rows += 1;
                         by_year[m / 12] += amount;
                         // About 2% of deals are partly credited back the next month.
-                        if rng.random::<f64>() < 0.02 && m + 1 < months {
+                        if rng.random::<f64>() < CREDIT_SHARE && m + 1 < months {
                             let (cy, cm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
                             let cday = rng.random_range(1..=days_in_month(cy, cm));
-                            let credit = -amount * rng.random_range(0.2..1.0);
+                            let credit = -amount * rng.random_range(CREDIT_PART.0..CREDIT_PART.1);
                             let _ = writeln!(
                                 text,
                                 "{cy:04}-{cm:02}-{cday:02},{},{},{},{rep},{deal}-CR,{product},{credit:.2}",
@@ -330,6 +344,34 @@ pub fn generate(dir: &Path, spec: &GenerateSpec) -> Result<Generated> {
     }
     files.push(sales_path);
     let sales_rows = sales_chunks.iter().map(|c| c.1).sum();
+
+    // The plan year's expected revenue per territory, as drawn: its
+    // accounts' potential through the season and its growth, times the
+    // deals' mean (the lumpy ones), less the credits' mean, times the
+    // mean of the common shocks' exponential (stationary AR(1)s). Every
+    // account is active by then. What a forecast's P50 should be near,
+    // and its P10-P90 hold in about 80% of draws.
+    let shock_var = (COMPANY_SHOCK_SD.powi(2) + REGION_SHOCK_SD.powi(2))
+        / (1.0 - SHOCK_PERSISTENCE * SHOCK_PERSISTENCE);
+    let per_deal = (1.0 + LUMPY_SHARE * (LUMPY_FACTOR - 1.0))
+        * (1.0 - CREDIT_SHARE * 0.5 * (CREDIT_PART.0 + CREDIT_PART.1))
+        * (0.5 * shock_var).exp();
+    let mut truth = String::from("territory,region,growth,expected_next_year\n");
+    for p in &plans {
+        let potential: f64 = p.accounts.iter().map(|a| a.potential).sum();
+        let expected: f64 = (months..months + 12)
+            .map(|m| potential / 12.0 * SEASON[m % 12] * (1.0 + p.growth).powf(m as f64 / 12.0))
+            .sum::<f64>()
+            * per_deal;
+        let _ = writeln!(
+            truth,
+            "{},{},{:.4},{:.2}",
+            p.name, REGIONS[p.region].0, p.growth, expected
+        );
+    }
+    let path = dir.join("truth.csv");
+    write_file(&path, truth.as_bytes())?;
+    files.push(path);
 
     let mut accounts = String::from("account,territory,region,potential,workload,lat,lon,locked\n");
     for p in &plans {
