@@ -512,6 +512,25 @@ fn a_territory_of_only_spaces_is_missing_and_names_differing_by_spaces_are_warne
 }
 
 #[test]
+fn a_region_column_the_scenario_does_not_map_is_warned_of() {
+    // Optional columns are read only when mapped; a file's own `Region`
+    // column left unmapped put every territory in one region without a
+    // word (a reviewer's scenario, session 31).
+    let sales = b"date,Region,territory,amount\n2024-01-05,East,T-1,100\n2024-02-05,West,T-2,120\n";
+    Case::shows(
+        sales,
+        &scenario("", ""),
+        &["column 'Region' is not mapped in [data.columns], so it is not read: every territory is in one region (map it with region = \"Region\""],
+    );
+    let mapped = Case::new(
+        sales,
+        &scenario("[data.columns]\nregion = \"Region\"\n", ""),
+    )
+    .validates();
+    assert!(!mapped.contains("not mapped"), "{mapped}");
+}
+
+#[test]
 fn large_amounts_add_up_exactly_and_too_large_ones_are_bad_rows() {
     // Four rows of 6e14 on one territory and day: their sum in 64-bit
     // units of 1/10,000 used to wrap (2.4e15 came out as 5.55e14).

@@ -114,6 +114,17 @@ pub fn load_data(data: &DataSpec, calendar: Calendar) -> Result<SalesHistory> {
         sales::key_column(data),
         &mut report.warnings,
     );
+    for (model, column) in &sales.unmapped {
+        let effect = if *model == "region" {
+            ": every territory is in one region"
+        } else {
+            ""
+        };
+        report.warnings.push(format!(
+            "{}: its column '{column}' is not mapped in [data.columns], so it is not read{effect} (map it with {model} = \"{column}\" to use it)",
+            sales.report.source()
+        ));
+    }
 
     // Reps first: with territory_from = "rep" they map sales keys to territories.
     let reps_table = match &data.reps {

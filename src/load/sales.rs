@@ -52,6 +52,9 @@ pub struct SalesAggregates {
     pub deals: Option<Vec<Deal>>,
     /// The region most rows of each key carry, when a region column is mapped.
     pub region_of_key: BTreeMap<String, String>,
+    /// Optional model columns the file has under their own names that the
+    /// scenario does not map (so not read), with the file's spelling.
+    pub unmapped: Vec<(&'static str, String)>,
     pub report: TableReport,
     /// The sheet read, when the sales table is a workbook.
     pub sheet: Option<String>,
@@ -348,6 +351,22 @@ pub fn load_sales(data: &DataSpec, parser: &DateParser) -> Result<SalesAggregate
         &extra,
     )?;
     let sheet = table.sheet.clone();
+    // A column the file names as the model does (`Region`, `account`)
+    // that the scenario does not map is not read; said, since every
+    // territory then sits in one region (a reviewer's scenario without
+    // `[data.columns]`, session 31).
+    let used: Vec<&str> = wanted.iter().map(|w| w.file.as_str()).collect();
+    let unmapped: Vec<(&'static str, String)> = ["region", "account", "deal", "rep"]
+        .into_iter()
+        .filter(|&model| model != key && spec.column(model).is_none())
+        .filter_map(|model| {
+            table
+                .header
+                .iter()
+                .find(|h| h.eq_ignore_ascii_case(model) && !used.contains(&h.as_str()))
+                .map(|h| (model, h.clone()))
+        })
+        .collect();
     let mut sales = aggregate(
         data,
         table.frame,
@@ -358,6 +377,7 @@ pub fn load_sales(data: &DataSpec, parser: &DateParser) -> Result<SalesAggregate
     .map_err(|e| e.in_sheet(sheet.as_deref()))?;
     sales.report.sheet.clone_from(&sheet);
     sales.sheet = sheet;
+    sales.unmapped = unmapped;
     Ok(sales)
 }
 
@@ -718,6 +738,7 @@ fn aggregate(
         by_rep_day: rolled.reps,
         deals: rolled.deals,
         region_of_key,
+        unmapped: Vec::new(),
         report: TableReport {
             table: "sales".into(),
             path: path.display().to_string(),

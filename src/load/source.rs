@@ -90,6 +90,8 @@ pub struct Table {
     pub frame: DataFrame,
     /// The optional model columns that are present.
     pub present: Vec<String>,
+    /// Every column the file's header names.
+    pub header: Vec<String>,
     /// The sheet read, when the file is a workbook.
     pub sheet: Option<String>,
     /// Numbers are written with a decimal comma (a CSV separated by
@@ -212,11 +214,13 @@ pub fn read_table(
     };
     let sheet = opened.sheet.clone();
     let decimal_comma = opened.decimal_comma;
+    let header = opened.header.clone();
     let (frame, present) =
         select(path, opened, wanted, extra).map_err(|e| e.in_sheet(sheet.as_deref()))?;
     Ok(Table {
         frame,
         present,
+        header,
         sheet,
         decimal_comma,
     })
