@@ -19,24 +19,24 @@
 //! store's restart moved the pinball 0.137 -> 0.144.
 //!
 //! A step is judged on the log of the deseasonalised series (the
-//! region's profile), after the territory's own drift (the median change
-//! per period over spans of a season before it), against the larger of
-//! two robust standard deviations (1.4826 median absolute deviations)
-//! before it: of its period-to-period changes and of its levels over
-//! two seasons (a noisy
-//! territory's months, a wandering one's moves and a mean-reverting
-//! one's excursions all count as ordinary). Periods without sales
-//! are left out of those; the windows a step is judged on must have
-//! sales throughout. The last k >= `MIN_AFTER` periods, with at least a
-//! season before them, are a step of at least a fifth down or a quarter
-//! up (`MIN_LOG_STEP`, against the level over the season before) when:
+//! region's profile), after the territory's own drift (the median
+//! change per period over spans of a season before it), against the
+//! larger of two robust standard deviations (1.4826 median absolute
+//! deviations) before it: of its period-to-period changes and of its
+//! levels over two seasons (a noisy territory's months, a wandering
+//! one's moves and a mean-reverting one's excursions all count as
+//! ordinary). Periods without sales are left out of those; the windows
+//! a step is judged on must have sales throughout. The last k >=
+//! `MIN_AFTER` periods, with at least a season before them, are a step
+//! of at least a fifth down or a quarter up (`MIN_LOG_STEP`, against
+//! the level over the season before) when:
 //! - **separated:** they lie beyond the periods just before (as many, at
 //!   least `MIN_WINDOW`), on one side, by more than `STEP_Z` of those
 //!   standard deviations, each window allowed one stray period on the
 //!   side facing the other where it holds four or more, but never the
-//!   last period: a lasting move, not noise (whose ranges overlap), not
-//!   a spike (one period cannot clear the gap, nor hide a step) and not
-//!   a burst that ended;
+//!   last period: a lasting move, not noise (whose ranges overlap), not a
+//!   spike (one period cannot clear the gap, nor hide a step) and not a
+//!   burst that ended;
 //! - **sudden:** the change into the first of them is itself over
 //!   `STEP_Z` of them;
 //! - **concentrated:** that change is at least half the median shift
@@ -45,9 +45,8 @@
 //!   not one;
 //! - **not the season:** the same periods a year before were not as low
 //!   (or as high): their change from then is at least three quarters of
-//!   the step (`YEAR_ON_YEAR`). A
-//!   territory's own season, which its region's profile does not carry,
-//!   ends many histories in a trough.
+//!   the step (`YEAR_ON_YEAR`). A territory's own season, which its
+//!   region's profile does not carry, ends many histories in a trough.
 //!
 //! Of the k that qualify the widest gap is taken. Measured with
 //! `docs/experiments/lasting_steps.py` (the same rules in numpy, without
