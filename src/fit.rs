@@ -450,8 +450,14 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             // Over the stepped series: one territory's step is not its
             // region's growth (the review of session 31: a territory that
             // tripled lifted its peers' P90 by a fifth).
-            let total = sum_series(members.iter().map(|m| m.0), n_fit);
-            start::like_for_like_total(&members, &total)
+            let stepped_member =
+                (0..series.len()).any(|i| region_index[i] == r && stepped[i].is_some());
+            if stepped_member {
+                let total = sum_series(members.iter().map(|m| m.0), n_fit);
+                start::like_for_like_total(&members, &total)
+            } else {
+                start::like_for_like_total(&members, &region_totals[r])
+            }
         })
         .collect();
     let region_growth: Vec<Vec<(usize, Growth)>> = like_for_like

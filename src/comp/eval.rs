@@ -5,8 +5,9 @@
 //!
 //! Annual plan: payout = TI x (w f(a) + (1 - w) f(team a)), a = credited
 //! revenue / quota over the year, team = the revenue of the region's
-//! territories with a quota / the sum of their quotas; accrued to quarters in proportion to the
-//! member's credited revenue (or employment, when that is not positive).
+//! territories with a quota / the sum of their quotas; accrued to
+//! quarters in proportion to the member's credited revenue (or
+//! employment, when that is not positive).
 //! Quarterly plan: a quarter's payout uses that quarter's attainment and
 //! a quarter of the (prorated) TI; with catch-up it is the year-to-date
 //! payout on year-to-date attainment less what was already paid (never

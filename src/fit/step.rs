@@ -192,7 +192,8 @@ fn step_at(x: &[Option<f64>], at: usize, season: usize) -> Option<(f64, Step)> {
     }
     let before = levels(at - window, at);
     let after = levels(at, n);
-    let shift = median(&mut after.clone())? - median(&mut before.clone())?;
+    let level_after = median(&mut after.clone())?;
+    let shift = level_after - median(&mut before.clone())?;
     let jump = level(at)? - level(at - 1)?;
     if jump.signum() != shift.signum() || jump.abs() < CONCENTRATION * shift.abs() {
         return None;
@@ -220,7 +221,7 @@ fn step_at(x: &[Option<f64>], at: usize, season: usize) -> Option<(f64, Step)> {
     } else {
         (facing(&after, false) - facing(&before, true)).min(last - facing(&before, true))
     } / sd;
-    let log_ratio = median(&mut after.clone())? - median(&mut levels(at - reach, at))?;
+    let log_ratio = level_after - median(&mut levels(at - reach, at))?;
     if log_ratio.abs() < MIN_LOG_STEP || log_ratio.signum() != shift.signum() {
         return None;
     }
