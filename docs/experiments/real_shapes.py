@@ -35,7 +35,10 @@ panel should give (a year of about 12k unless said):
 - step:      six territories of 1,000 a month (cv 0.08), all 30% higher
              from month 42 of 48 (a price rise; their year 15.6k);
 - split:     six territories of 1,000 a month (cv 0.08); T0 lost half its
-             accounts to a new T6 in month 36 of 48 (T0's and T6's year 6k).
+             accounts to a new T6 in month 36 of 48 (T0's and T6's year 6k);
+- steps:     six territories of 1,000 a month (cv 0.08); from month 42 of
+             48 T0 sold a tenth, T1 0.4 and T2 twice (accounts lost and
+             won: their years 1.2k, 4.8k and 24k; session 31).
 
     python3 docs/experiments/real_shapes.py target/release/salesplan
 
@@ -114,6 +117,10 @@ def panels():
     split[0][36:] *= 0.5
     split[6] = np.where(np.arange(48) >= 36, 0.5 * split[6], 0.0)
     out["split"] = split
+    steps = [noise(48) for _ in range(6)]
+    for s, factor in zip(steps, [0.1, 0.4, 2.0]):
+        s[42:] *= factor
+    out["steps"] = steps
     return out
 
 
