@@ -31,6 +31,9 @@ pub struct ScenarioColumn {
     pub prob_hit_plan: Option<PlanProbability>,
     pub quota_total: Option<f64>,
     pub comp_cost: Option<Summary>,
+    /// Whether the scenario rebalances its territories (`[territories]`):
+    /// its quotas are then set on the territories after the moves.
+    pub rebalanced: bool,
     /// This scenario's company total minus the first's, trial by trial.
     pub difference: Summary,
     /// Share of trials in which this scenario's total exceeds the first's.
@@ -46,9 +49,15 @@ pub struct ScenarioColumn {
 pub struct TerritoryRow {
     pub territory: String,
     /// Per scenario: forecast mean of the horizon total, P50 and quota.
+    /// The forecast is of the territory as it is; a scenario that
+    /// rebalances sets its quotas on the territories after the moves.
     pub mean: Vec<Option<f64>>,
     pub p50: Vec<Option<f64>>,
     pub quota: Vec<Option<f64>>,
+    /// Per scenario: the P50 the quota was set on (after the moves where
+    /// the scenario rebalances) and the quota's chance of attainment.
+    pub quota_p50: Vec<Option<f64>>,
+    pub attain_probability: Vec<Option<f64>>,
 }
 
 /// The comparison.
@@ -110,6 +119,7 @@ pub fn compare(runs: &[ScenarioRun], seed: u64, quantiles: &[f64]) -> Comparison
                 total: summary_of(&totals, quantiles),
                 prob_hit_plan: forecast.and_then(|f| f.prob_hit_plan),
                 quota_total: r.report.quota.as_ref().map(|q| q.quota_total),
+                rebalanced: r.report.territories.is_some(),
                 comp_cost: r.cost_totals.map(|c| summary_of(c, quantiles)),
                 difference: summary_of(&diff, quantiles),
                 prob_above_first: above,
@@ -129,15 +139,25 @@ pub fn compare(runs: &[ScenarioRun], seed: u64, quantiles: &[f64]) -> Comparison
     }
 }
 
-/// Territories in the order first seen across the runs.
+/// Territories in the order first seen across the runs (a territory a
+/// rebalancing adds has quotas and no forecast of its own).
 fn territory_rows(runs: &[ScenarioRun]) -> Vec<TerritoryRow> {
     let mut names: Vec<String> = Vec::new();
     for r in runs {
-        if let Some(f) = &r.report.forecast {
-            for row in f.rows.iter().filter(|x| x.level == "territory") {
-                if !names.contains(&row.name) {
-                    names.push(row.name.clone());
-                }
+        let forecast = r.report.forecast.iter().flat_map(|f| {
+            f.rows
+                .iter()
+                .filter(|x| x.level == "territory")
+                .map(|x| &x.name)
+        });
+        let quota = r
+            .report
+            .quota
+            .iter()
+            .flat_map(|q| q.rows.iter().map(|x| &x.territory));
+        for name in forecast.chain(quota) {
+            if !names.contains(name) {
+                names.push(name.clone());
             }
         }
     }
@@ -152,16 +172,20 @@ fn territory_rows(runs: &[ScenarioRun]) -> Vec<TerritoryRow> {
                         .map(|x| (x.summary.mean, x.summary.at(&f.quantiles, 0.5)))
                 })
             };
-            let quota = |r: &ScenarioRun| {
+            let quota_row = |r: &ScenarioRun| {
                 r.report
                     .quota
                     .as_ref()
-                    .and_then(|q| q.rows.iter().find(|x| x.territory == name).map(|x| x.quota))
+                    .and_then(|q| q.rows.iter().find(|x| x.territory == name))
+                    .map(|x| (x.quota, x.forecast_p50, x.attain_probability))
             };
+            let quotas: Vec<_> = runs.iter().map(quota_row).collect();
             TerritoryRow {
                 mean: runs.iter().map(|r| year(r).map(|y| y.0)).collect(),
                 p50: runs.iter().map(|r| year(r).map(|y| y.1)).collect(),
-                quota: runs.iter().map(quota).collect(),
+                quota: quotas.iter().map(|q| q.map(|x| x.0)).collect(),
+                quota_p50: quotas.iter().map(|q| q.map(|x| x.1)).collect(),
+                attain_probability: quotas.iter().map(|q| q.map(|x| x.2)).collect(),
                 territory: name,
             }
         })

@@ -129,3 +129,71 @@ fn scenarios_in_two_currencies_are_not_compared() {
             "currency: found 'EUR', expected 'USD'",
         ));
 }
+
+/// The demo rebalances its territories and sets quotas on them after the
+/// moves; the forecast columns are of the territories as they are. Each
+/// row carries the P50 its quota was set on, which is the one `run`
+/// reports beside the same quota, and the HTML table says which is which.
+#[test]
+fn a_rebalanced_scenarios_quotas_sit_beside_the_p50_they_were_set_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rebalanced");
+    compare(
+        &["scenarios/demo.toml", "scenarios/demo_downside.toml"],
+        &out,
+    );
+    let run_out = dir.path().join("run");
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            "scenarios/demo.toml",
+            "--quiet",
+            "--trials",
+            "2000",
+            "--out",
+        ])
+        .arg(&run_out)
+        .assert()
+        .success();
+    let (qh, quotas) = read_csv(&run_out.join("quotas.csv"));
+    let (h, rows) = read_csv(&out.join("compare_territories.csv"));
+    let base = "FY2027 base (synthetic company)";
+    let mut moved = 0;
+    for q in quotas.iter().filter(|r| r[1].is_empty()) {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == q[0] && r[1] == base)
+            .unwrap_or_else(|| panic!("{} missing", q[0]));
+        assert_eq!(field(&h, row, "quota"), field(&qh, q, "quota"), "{}", q[0]);
+        assert_eq!(
+            field(&h, row, "quota_p50"),
+            field(&qh, q, "forecast_p50"),
+            "{}",
+            q[0]
+        );
+        assert_eq!(
+            field(&h, row, "attain_probability"),
+            field(&qh, q, "attain_probability")
+        );
+        let (before, after) = (field(&h, row, "p50"), field(&h, row, "quota_p50"));
+        if (after / before - 1.0).abs() > 0.1 {
+            moved += 1;
+        }
+    }
+    assert!(moved > 0, "no territory's P50 moved with the rebalancing");
+    // The downside does not rebalance: its quotas sit on its own forecast.
+    for row in rows.iter().filter(|r| r[1] != base) {
+        let (p50, quota_p50) = (field(&h, row, "p50"), field(&h, row, "quota_p50"));
+        assert!(
+            (quota_p50 / p50 - 1.0).abs() < 1e-6,
+            "{}: {p50} {quota_p50}",
+            row[0]
+        );
+    }
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(html.contains(&format!("{base} P50 before rebalancing")));
+    assert!(html.contains(&format!("{base} P50 after rebalancing")));
+    assert!(!html.contains("FY2027 downside (synthetic company) P50 after rebalancing"));
+}

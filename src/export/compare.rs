@@ -91,6 +91,8 @@ fn territories_csv(c: &Comparison) -> Vec<u8> {
         "p50",
         "quota",
         "p50_minus_first",
+        "quota_p50",
+        "attain_probability",
     ]);
     for t in &c.territories {
         for (k, s) in c.scenarios.iter().enumerate() {
@@ -105,6 +107,8 @@ fn territories_csv(c: &Comparison) -> Vec<u8> {
                 t.p50[k].map(money).unwrap_or_default(),
                 t.quota[k].map(money).unwrap_or_default(),
                 diff,
+                t.quota_p50[k].map(money).unwrap_or_default(),
+                t.attain_probability[k].map(num).unwrap_or_default(),
             ]);
         }
     }
@@ -287,16 +291,25 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
     s.push_str("</section><section id=\"territories\"><h2>By territory</h2>");
     let mut headers: Vec<String> = vec!["territory".into()];
     for sc in &c.scenarios {
-        headers.push(format!("{} P50", sc.name));
+        headers.push(if sc.rebalanced {
+            format!("{} P50 before rebalancing", sc.name)
+        } else {
+            format!("{} P50", sc.name)
+        });
     }
     for sc in c.scenarios.iter().skip(1) {
         headers.push(format!("{} - {}", sc.name, c.scenarios[0].name));
     }
+    // A rebalancing scenario's quotas are set on the territories after
+    // the moves: their P50 then, beside the quotas.
     for sc in &c.scenarios {
         headers.push(format!("{} quota", sc.name));
+        if sc.rebalanced {
+            headers.push(format!("{} P50 after rebalancing", sc.name));
+        }
     }
     let refs: Vec<&str> = headers.iter().map(String::as_str).collect();
-    let mut t = Table::new(&refs);
+    let mut t = Table::new(&refs).with_wrapping_headers();
     for row in &c.territories {
         let mut cells = vec![Cell::text(&row.territory)];
         for v in &row.p50 {
@@ -310,9 +323,12 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
             };
             cells.push(Cell::num(d, thousands(d)));
         }
-        for v in &row.quota {
-            let v = v.unwrap_or(f64::NAN);
-            cells.push(Cell::num(v, thousands(v)));
+        for (k, sc) in c.scenarios.iter().enumerate() {
+            let after = sc.rebalanced.then_some(row.quota_p50[k]);
+            for v in std::iter::once(row.quota[k]).chain(after) {
+                let v = v.unwrap_or(f64::NAN);
+                cells.push(Cell::num(v, thousands(v)));
+            }
         }
         t.row(cells);
     }

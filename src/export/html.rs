@@ -54,6 +54,9 @@ impl Cell {
 pub struct Table {
     headers: Vec<String>,
     rows: Vec<Vec<Cell>>,
+    /// Headers wrap onto several lines (long ones, such as scenario
+    /// names, over columns of numbers).
+    wrap_headers: bool,
 }
 
 impl Table {
@@ -62,7 +65,14 @@ impl Table {
         Self {
             headers: headers.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
+            wrap_headers: false,
         }
+    }
+
+    /// The same table with headers that wrap.
+    pub fn with_wrapping_headers(mut self) -> Self {
+        self.wrap_headers = true;
+        self
     }
 
     /// Append a row.
@@ -72,7 +82,12 @@ impl Table {
 
     /// The table's HTML.
     pub fn html(&self) -> String {
-        let mut s = String::from("<div class=\"scroll\"><table class=\"sortable\"><thead><tr>");
+        let class = if self.wrap_headers {
+            "sortable wrap"
+        } else {
+            "sortable"
+        };
+        let mut s = format!("<div class=\"scroll\"><table class=\"{class}\"><thead><tr>");
         for (c, h) in self.headers.iter().enumerate() {
             let numeric = self
                 .rows
@@ -148,6 +163,7 @@ section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1
 table{border-collapse:collapse;width:auto;font-size:13px}
 th{position:sticky;top:0;background:#eef1f6;text-align:left;padding:6px 8px;cursor:pointer;white-space:nowrap;border-bottom:1px solid var(--line)}
 th.n{text-align:right}
+table.wrap th{white-space:normal;max-width:10em;vertical-align:bottom}
 th[data-dir=asc]::after{content:" ▲"}th[data-dir=desc]::after{content:" ▼"}
 td{padding:4px 8px;border-bottom:1px solid #eef0f4;white-space:nowrap}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
