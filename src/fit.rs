@@ -134,9 +134,12 @@ fn fit_with_alone(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fi
     let mut alone_notes = Vec::new();
     for i in 0..history.territories.len() {
         let own = [&history.revenue[i][..n_fit]];
-        let cadence = history.cadence.is_some();
+        let test = offseason::SeasonTest {
+            cadence: history.cadence.is_some(),
+            tested: history.territories.len(),
+        };
         let Some(closed) =
-            offseason::closed_positions(&own, cadence, n_fit, &layout.positions, layout.s)
+            offseason::closed_positions(&own, test, n_fit, &layout.positions, layout.s)
         else {
             continue;
         };
