@@ -32,7 +32,8 @@ pub struct ScenarioColumn {
     pub quota_total: Option<f64>,
     pub comp_cost: Option<Summary>,
     /// Whether the scenario rebalances its territories (`[territories]`):
-    /// its quotas are then set on the territories after the moves.
+    /// its quotas, if it sets any, are then set on the territories after
+    /// the moves.
     pub rebalanced: bool,
     /// This scenario's company total minus the first's, trial by trial.
     pub difference: Summary,
@@ -58,6 +59,14 @@ pub struct TerritoryRow {
     /// the scenario rebalances) and the quota's chance of attainment.
     pub quota_p50: Vec<Option<f64>>,
     pub attain_probability: Vec<Option<f64>>,
+}
+
+impl ScenarioColumn {
+    /// Whether its quotas were set on territories other than its
+    /// forecast's: it rebalances and sets quotas.
+    pub fn quotas_after_moves(&self) -> bool {
+        self.rebalanced && self.quota_total.is_some()
+    }
 }
 
 /// The comparison.

@@ -101,9 +101,12 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .collect();
     let origin = history.first_period + n_fit as i64;
     let position = |o: i64| calendar.season_of(o) % s;
+    let positions: Vec<usize> = ordinals.iter().map(|&o| position(o)).collect();
+    let revenue: Vec<&[f64]> = history.revenue.iter().map(Vec::as_slice).collect();
     let layout = Layout {
+        closed_tests: offseason::territories_tested(&revenue, n_fit, &positions, s),
         s,
-        positions: ordinals.iter().map(|&o| position(o)).collect(),
+        positions,
         ordinals,
         origin,
         ahead: (0..horizon as i64).map(|h| position(origin + h)).collect(),
@@ -124,20 +127,20 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
 }
 
 /// [`fit_periods`], then each territory closed on its own in part of every
-/// year (its annual renewals in one month, its own season) fitted again
-/// alone on its selling periods: the company's fit drew its empty
-/// periods in any.
+/// year (its annual renewals in one month, its own season; the test's bar
+/// divided by `layout.closed_tests`) fitted again alone on its selling
+/// periods: the company's fit drew its empty periods in any.
 fn fit_with_alone(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> FittedModels {
     let calendar = history.calendar;
     let n_fit = layout.positions.len();
     let mut models = fit_periods(history, spec, layout);
     let mut alone_notes = Vec::new();
+    let test = offseason::SeasonTest {
+        cadence: history.cadence.is_some(),
+        tested: layout.closed_tests,
+    };
     for i in 0..history.territories.len() {
         let own = [&history.revenue[i][..n_fit]];
-        let test = offseason::SeasonTest {
-            cadence: history.cadence.is_some(),
-            tested: history.territories.len(),
-        };
         let Some(closed) =
             offseason::closed_positions(&own, test, n_fit, &layout.positions, layout.s)
         else {
@@ -223,14 +226,27 @@ fn fit_selling(
     spec: &FitSpec,
     layout: &Layout,
 ) -> FittedModels {
+    let selling = closed.selling_history(history);
+    let positions = closed.selling_positions(&layout.positions);
+    let s = closed.selling();
+    // The territories' own tests on the selling periods count the
+    // company's territories that could pass there; a territory fitted
+    // alone (the one territory of `history`) keeps the company's count.
+    let closed_tests = if history.territories.len() > 1 {
+        let revenue: Vec<&[f64]> = selling.revenue.iter().map(Vec::as_slice).collect();
+        offseason::territories_tested(&revenue, positions.len(), &positions, s)
+    } else {
+        layout.closed_tests
+    };
     let selling_layout = Layout {
-        s: closed.selling(),
-        positions: closed.selling_positions(&layout.positions),
+        closed_tests,
+        s,
+        positions,
         ordinals: closed.kept.iter().map(|&t| layout.ordinals[t]).collect(),
         origin: layout.origin,
         ahead: closed.selling_positions(&layout.ahead),
     };
-    let mut models = fit_with_alone(&closed.selling_history(history), spec, &selling_layout);
+    let mut models = fit_with_alone(&selling, spec, &selling_layout);
     closed.expand(&mut models, &layout.ahead, layout.positions.len());
     models
 }
@@ -273,6 +289,10 @@ fn selling_count(closed: &offseason::ClosedSeason, calendar: &crate::calendar::C
 /// each period's position and ordinal (one per fitted period), the first
 /// period after them, and the positions of the periods forecast from it.
 struct Layout {
+    /// Territories a territory's own closed-season test is counted
+    /// against (`offseason::territories_tested`: the company's, also in
+    /// the fits of its selling periods and of a territory alone).
+    closed_tests: usize,
     s: usize,
     positions: Vec<usize>,
     ordinals: Vec<i64>,

@@ -196,4 +196,32 @@ fn a_rebalanced_scenarios_quotas_sit_beside_the_p50_they_were_set_on() {
     assert!(html.contains(&format!("{base} P50 before rebalancing")));
     assert!(html.contains(&format!("{base} P50 after rebalancing")));
     assert!(!html.contains("FY2027 downside (synthetic company) P50 after rebalancing"));
+
+    // A scenario that rebalances and sets no quotas has no column after.
+    let demo =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/demo.toml"))
+            .unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let mut kept = String::new();
+    let mut keep = true;
+    for line in demo.lines() {
+        if line.starts_with('[') {
+            keep = !["[quota]", "[capacity]", "[comp", "[[comp"]
+                .iter()
+                .any(|s| line.starts_with(s));
+        }
+        if keep {
+            kept.push_str(&line.replace("\"../data/", &format!("\"{}/", data.display())));
+            kept.push('\n');
+        }
+    }
+    let kept = kept.replace("name = \"FY2027 base", "name = \"No quotas");
+    let no_quotas = dir.path().join("no_quotas.toml");
+    std::fs::write(&no_quotas, kept).unwrap();
+    let out = dir.path().join("no_quotas");
+    compare(&["scenarios/demo.toml", no_quotas.to_str().unwrap()], &out);
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(html.contains("No quotas (synthetic company) P50 before rebalancing"));
+    assert!(!html.contains("No quotas (synthetic company) P50 after rebalancing"));
+    assert!(html.contains(&format!("{base} P50 after rebalancing")));
 }

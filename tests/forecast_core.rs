@@ -1249,6 +1249,34 @@ fn a_shutdown_of_a_few_months_does_not_take_the_season_away() {
 }
 
 #[test]
+fn a_renewal_among_many_steady_territories_is_still_fitted_alone() {
+    // Three years of twenty steady territories and one renewal billed
+    // each April: its own test's bar is the company's over the
+    // territories that could pass it (one), not over all twenty-one,
+    // which its chance (1.7e-3) fails: then its year of 12,000 was
+    // forecast at a median of a few hundred (review of session 32).
+    let mut revenue = draws(21, 36, 6031, 0.1, |_, z| 1000.0 * (1.0 + z));
+    for (t, v) in revenue[20].iter_mut().enumerate() {
+        *v = if t % 12 == 3 { 12.0 * *v } else { 0.0 };
+    }
+    let h = history(revenue);
+    let models = fit(&h, h.n_periods(), 12, &spec());
+    assert!(
+        models.warnings.iter().any(
+            |w| w.starts_with("1 territory sold only in the same months")
+                && w.ends_with(": T-20 (Apr)")
+        ),
+        "{:?}",
+        models.warnings
+    );
+    let sim = simulate(&models, &SimSpec::from_origin(&models, 12, 9, 4000));
+    let p50 = at(&sim, 0.5);
+    // Three renewals of cv 0.1: their mean's standard error is 5.8%.
+    let year = sim.territories[20].year.quantiles[p50];
+    assert!((year / 12_000.0 - 1.0).abs() < 0.18, "year P50 {year:.0}");
+}
+
+#[test]
 fn a_territory_selling_only_in_its_own_month_is_fitted_alone_on_it() {
     // Six territories selling about 1,000 every month, and one billing
     // about 12,000 each April only (an annual renewal), cv 0.1, over 48

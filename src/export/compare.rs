@@ -304,7 +304,7 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
     // the moves: their P50 then, beside the quotas.
     for sc in &c.scenarios {
         headers.push(format!("{} quota", sc.name));
-        if sc.rebalanced {
+        if sc.quotas_after_moves() {
             headers.push(format!("{} P50 after rebalancing", sc.name));
         }
     }
@@ -324,7 +324,7 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
             cells.push(Cell::num(d, thousands(d)));
         }
         for (k, sc) in c.scenarios.iter().enumerate() {
-            let after = sc.rebalanced.then_some(row.quota_p50[k]);
+            let after = sc.quotas_after_moves().then_some(row.quota_p50[k]);
             for v in std::iter::once(row.quota[k]).chain(after) {
                 let v = v.unwrap_or(f64::NAN);
                 cells.push(Cell::num(v, thousands(v)));

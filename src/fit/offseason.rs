@@ -32,7 +32,8 @@
 //! the warning names it.
 //!
 //! A territory closed on its own in part of every year (an annual renewal
-//! billed in one month; the same test on its own series) is fitted again
+//! billed in one month; the same test on its own series, its bar divided
+//! by the number of territories that could pass it: [`territories_tested`]) is fitted again
 //! alone on its selling periods (`fit::fit_with_alone`, also inside a
 //! company's closed season), without its region's evidence: its season is
 //! unlike theirs. A sparse territory's empty
@@ -92,8 +93,9 @@ pub(super) struct SeasonTest {
     /// The history has a reporting cadence (then no season is closed).
     pub cadence: bool,
     /// Series tested alike: the company's total is one; each territory
-    /// alone is one of the company's territories. Each is held to
-    /// `CLOSED_EVIDENCE` over their number (Bonferroni): on the weekly
+    /// alone is one of the company's territories that could pass
+    /// ([`territories_tested`]). Each is held to `CLOSED_EVIDENCE`
+    /// divided by their number (Bonferroni, as Tarone refines it): on the weekly
     /// forecast of a thousand territories over four years
     /// (`salesplan generate --territories 1000 --accounts 20000 --years
     /// 4`), whose weeks are empty about one time in ten, the company's
@@ -120,22 +122,10 @@ pub(super) fn closed_positions(
     let empty: Vec<bool> = (0..n_fit)
         .map(|t| revenue.iter().all(|r| r[t] == 0.0))
         .collect();
-    // Periods and years each position is seen in, and its empty periods.
-    // A year starts where the positions wrap round: a weekly calendar's
-    // week 53, folded onto week 52, is a second period of the same year.
-    let (mut periods, mut seen_empty) = (vec![0usize; s], vec![0usize; s]);
-    let (mut seen, mut last_year) = (vec![0usize; s], vec![usize::MAX; s]);
-    let mut year = 0;
-    for (t, (&m, &e)) in positions.iter().zip(&empty).enumerate() {
-        if t > 0 && m < positions[t - 1] {
-            year += 1;
-        }
-        periods[m] += 1;
+    let PositionYears { periods, seen } = PositionYears::of(&positions[..n_fit], s);
+    let mut seen_empty = vec![0usize; s];
+    for (&m, &e) in positions.iter().zip(&empty) {
         seen_empty[m] += usize::from(e);
-        if last_year[m] != year {
-            last_year[m] = year;
-            seen[m] += 1;
-        }
     }
     let mut closed: Vec<bool> = (0..s)
         .map(|m| seen[m] >= MIN_YEARS && seen_empty[m] == periods[m])
@@ -147,8 +137,9 @@ pub(super) fn closed_positions(
     }
     let zeros = empty.iter().filter(|&&e| e).count();
     let in_closed: usize = (0..s).filter(|&m| closed[m]).map(|m| periods[m]).sum();
-    let sets: f64 = (0..j).map(|k| (s - k) as f64 / (k + 1) as f64).product();
-    if sets * run_chance(n_fit, zeros, in_closed) >= CLOSED_EVIDENCE / test.tested.max(1) as f64 {
+    if sets_of(s, j) * run_chance(n_fit, zeros, in_closed)
+        >= CLOSED_EVIDENCE / test.tested.max(1) as f64
+    {
         return None;
     }
     // A month sold in once, and for next to nothing, stays closed.
@@ -191,6 +182,90 @@ pub(super) fn closed_positions(
         kept,
         strays,
     })
+}
+
+/// Periods and years each position of the year is seen in. A year starts
+/// where the positions wrap round: a weekly calendar's week 53, folded
+/// onto week 52, is a second period of the same year.
+struct PositionYears {
+    periods: Vec<usize>,
+    seen: Vec<usize>,
+}
+
+impl PositionYears {
+    fn of(positions: &[usize], s: usize) -> Self {
+        let (mut periods, mut seen, mut last_year) = (vec![0; s], vec![0; s], vec![usize::MAX; s]);
+        let mut year = 0;
+        for (t, &m) in positions.iter().enumerate() {
+            if t > 0 && m < positions[t - 1] {
+                year += 1;
+            }
+            periods[m] += 1;
+            if last_year[m] != year {
+                last_year[m] = year;
+                seen[m] += 1;
+            }
+        }
+        Self { periods, seen }
+    }
+}
+
+/// The sets of `j` positions among `s`: C(s, j).
+fn sets_of(s: usize, j: usize) -> f64 {
+    (0..j).map(|k| (s - k) as f64 / (k + 1) as f64).product()
+}
+
+/// How many of the series `revenue` (its first `n_fit` periods at
+/// `positions`, `s` a year) each territory's own test counts as tested
+/// ([`SeasonTest::tested`]), by Tarone's refinement of Bonferroni: a
+/// series whose empty periods are too few to close any position could
+/// never pass, at any bar, and is not counted. Each series' least chance
+/// is its empty periods filling the positions seen most, as far as they
+/// go (the test is conditional on how many periods are empty); the count
+/// is the fewest m for which at most m series could reach
+/// `CLOSED_EVIDENCE` / m. A company of steady territories and one annual
+/// renewal counts one; a thousand territories whose weeks are empty now
+/// and then, a thousand.
+pub(super) fn territories_tested(
+    revenue: &[&[f64]],
+    n_fit: usize,
+    positions: &[usize],
+    s: usize,
+) -> usize {
+    let n_fit = n_fit.min(positions.len());
+    let years = PositionYears::of(&positions[..n_fit], s);
+    let mut counts: Vec<usize> = (0..s)
+        .filter(|&m| years.seen[m] >= MIN_YEARS)
+        .map(|m| years.periods[m])
+        .collect();
+    counts.sort_unstable_by(|a, b| b.cmp(a));
+    let least: Vec<f64> = revenue
+        .iter()
+        .map(|r| {
+            let zeros = r[..n_fit].iter().filter(|&&v| v == 0.0).count();
+            let mut closed = 0;
+            let mut chance: f64 = 1.0;
+            // At least one position must keep selling.
+            for (j, c) in counts.iter().enumerate().take(s.saturating_sub(1)) {
+                closed += c;
+                if closed > zeros || zeros == n_fit {
+                    break;
+                }
+                chance = chance.min(sets_of(s, j + 1) * run_chance(n_fit, zeros, closed));
+            }
+            chance
+        })
+        .collect();
+    let all = revenue.len().max(1);
+    (1..=all)
+        .find(|&m| {
+            least
+                .iter()
+                .filter(|&&p| p < CLOSED_EVIDENCE / m as f64)
+                .count()
+                <= m
+        })
+        .unwrap_or(all)
 }
 
 /// Territories `which` of `history` with what the fit reads of them (their
@@ -366,6 +441,9 @@ mod tests {
                     .collect()
             })
             .collect();
+        let refs: Vec<&[f64]> = series.iter().map(Vec::as_slice).collect();
+        let tested = territories_tested(&refs, 208, &positions, 52);
+        assert_eq!(tested, 1000);
         let closed = |tested: usize| {
             let test = SeasonTest {
                 cadence: false,
@@ -377,7 +455,38 @@ mod tests {
                 .count()
         };
         assert!(closed(1) >= 2, "the company's bar: {}", closed(1));
-        assert_eq!(closed(1000), 0);
+        assert_eq!(closed(tested), 0);
+    }
+
+    #[test]
+    fn only_territories_that_could_close_a_position_are_counted_as_tested() {
+        // Three years of months: twenty territories selling every month
+        // (two with a stray empty month) could never pass; an annual
+        // renewal could. Counted by Bonferroni as twenty-one tests, the
+        // renewal (a chance of 12 / C(36, 3) = 1.7e-3) would fail a bar
+        // of 0.01 / 21.
+        let positions: Vec<usize> = (0..36).map(|t| t % 12).collect();
+        let mut series: Vec<Vec<f64>> = (0..20)
+            .map(|i| {
+                (0..36)
+                    .map(|t| if i < 2 && t == 7 * i + 3 { 0.0 } else { 100.0 })
+                    .collect()
+            })
+            .collect();
+        series.push(
+            (0..36)
+                .map(|t| if t % 12 == 3 { 1200.0 } else { 0.0 })
+                .collect(),
+        );
+        let refs: Vec<&[f64]> = series.iter().map(Vec::as_slice).collect();
+        let tested = territories_tested(&refs, 36, &positions, 12);
+        assert_eq!(tested, 1);
+        let test = SeasonTest {
+            cadence: false,
+            tested,
+        };
+        let renewal = closed_positions(&[&series[20]], test, 36, &positions, 12).expect("closed");
+        assert_eq!(renewal.selling(), 1);
     }
 
     /// Territories selling `value(i, t)` over `n` months from January.
@@ -518,6 +627,7 @@ mod tests {
             families: vec!["lognormal".into()],
         };
         let layout = super::super::Layout {
+            closed_tests: 1,
             s: 5,
             positions: closed.selling_positions(&positions(24)),
             ordinals: closed.kept.iter().map(|&t| 2000 * 12 + t as i64).collect(),
