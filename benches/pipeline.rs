@@ -269,9 +269,13 @@ fn draw_kernel(models: &FittedModels, shocks: &KernelShocks, trials: usize, n: u
                     let mut rng = stream_rng(5, t as u64, b as u64);
                     let tr = (b * BATCH)..((b + 1) * BATCH).min(trials);
                     out.resize(tr.len() * n, 0.0);
+                    let scores = salesplan::model::TrialScores {
+                        level: &shocks.level[2 * tr.start..2 * tr.end],
+                        form: None,
+                    };
                     sampler.sample_batch(
                         &mut rng,
-                        &shocks.level[2 * tr.start..2 * tr.end],
+                        scores,
                         Some(&shocks.common[tr.start * n..tr.end * n]),
                         out,
                         z,

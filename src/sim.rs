@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::horizon::Horizon;
-use crate::model::{FittedModels, SeasonError};
+use crate::model::{FittedModels, SeasonError, TrialScores};
 use crate::pipeline::{PathLayout, PipelinePlan};
 use crate::rng::{stream_id, stream_rng, BATCH};
 use crate::scenario::Adjustment;
@@ -414,6 +414,9 @@ pub fn simulate_with_progress(
     let adjustments = draw_adjustments(spec, &sim_starts);
     let common = common_shocks(models, spec.seed, trials, &seasons);
     let level_common = common_level_scores(models, spec.seed, trials);
+    // Each trial's score of the form every territory draws
+    // ([`TrialScores::form`]).
+    let form_common = standard_normals(spec.seed, stream_id("form"), trials, 1);
     let season_mult = season_multipliers(models, spec.seed, trials, &seasons);
     let loadings = models.shocks.loadings();
     // Without company and region factors the common shocks are all zero:
@@ -510,9 +513,14 @@ pub fn simulate_with_progress(
                             buf.resize(cells.len(), 0.0);
                             &mut buf[..]
                         };
+                        let scores = TrialScores {
+                            level: &level_common[m.region_index]
+                                [2 * trials_b.start..2 * trials_b.end],
+                            form: Some(&form_common[trials_b.clone()]),
+                        };
                         sampler.sample_batch(
                             &mut rng,
-                            &level_common[m.region_index][2 * trials_b.start..2 * trials_b.end],
+                            scores,
                             with_common.then(|| &common_r[cells.clone()]),
                             out,
                             normals,
