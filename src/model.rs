@@ -915,19 +915,12 @@ impl TerritoryModel {
             .contains(&0.0)
             .then(|| (0..season.len()).filter(|&h| season[h] != 0.0).collect());
         let sells = |h: &usize| selling.as_ref().is_none_or(|s: &Vec<usize>| s.contains(h));
-        // Ordered by their mean total over the horizon (`TrialScores::form`).
-        let mut forms: Vec<(f64, &LevelLaw, &[f64])> = self.forms().collect();
-        let total = |law: &LevelLaw, growth: &[f64]| -> f64 {
-            (0..seasons.len()).map(|h| form_mean(law, growth, h)).sum()
-        };
-        forms.sort_by(|a, b| total(a.1, a.2).total_cmp(&total(b.1, b.2)));
-        let mut cumulative = 0.0;
-        let forms = forms
-            .into_iter()
+        let selling_season: Vec<f64> = season.iter().copied().filter(|&v| v != 0.0).collect();
+        let mut forms: Vec<(f64, f64, FormSampler)> = self
+            .forms()
             .map(|(weight, law, growth)| {
-                cumulative += weight;
-                FormSampler {
-                    below: cumulative,
+                let form = FormSampler {
+                    below: 0.0,
                     law: *law,
                     chol: law.cholesky(),
                     floor: LEVEL_FLOOR * law.level.abs(),
@@ -935,7 +928,20 @@ impl TerritoryModel {
                         .filter(sells)
                         .map(|h| growth.get(h).copied().unwrap_or(0.0))
                         .collect(),
-                }
+                };
+                (weight, form.seasonal_total(&selling_season), form)
+            })
+            .collect();
+        // Ordered by their expected totals over the periods they sell in
+        // (`TrialScores::form`), the cumulative weights in that order.
+        forms.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut cumulative = 0.0;
+        let forms = forms
+            .into_iter()
+            .map(|(weight, _, mut form)| {
+                cumulative += weight;
+                form.below = cumulative;
+                form
             })
             .collect();
         PathSampler {
@@ -955,7 +961,7 @@ impl TerritoryModel {
                 0.0
             },
             one_offs: self.compound.is_none() && self.residual.has_spikes(),
-            season: season.iter().copied().filter(|&v| v != 0.0).collect(),
+            season: selling_season,
             selling,
         }
     }
@@ -990,7 +996,8 @@ const LEVEL_FLOOR: f64 = 1e-3;
 pub struct PathSampler<'a> {
     model: &'a TerritoryModel,
     /// The level-and-trend forms a trial draws from (one, or the averaged
-    /// ones with their cumulative weights).
+    /// ones with their cumulative weights, ascending by their expected
+    /// totals: `FormSampler::seasonal_total`).
     forms: Vec<FormSampler>,
     own: f64,
     own_ar: f64,
@@ -1020,9 +1027,11 @@ pub struct TrialScores<'a> {
     /// trial: `sim::common_level_scores`).
     pub level: &'a [f64],
     /// Each trial's score of the level-and-trend form drawn, one for all
-    /// the company's territories (`None`: the territory's own). A
-    /// territory's forms are ordered by their mean horizon total, so a
-    /// high score draws a form that forecasts more in every territory.
+    /// the company's territories (`None`: the territory's own). Each
+    /// territory's forms are ranked by their expected totals over the
+    /// periods they are drawn in (at the level's estimate), so a high
+    /// score draws a form high in its territory's ranking in every
+    /// territory.
     /// Why together: which form is right is a question the territories
     /// share (their weights are their regions' pooled evidence, from
     /// rolling origins on the same calendar, so a market that fooled one
@@ -1052,6 +1061,23 @@ struct FormSampler {
     floor: f64,
     /// The group's growth in each horizon period it sells in (0: none).
     growth: Vec<f64>,
+}
+
+impl FormSampler {
+    /// The form's expected total over the periods it is drawn in, whose
+    /// seasonal indices are `season` (at the level's estimate, with the
+    /// group's growth): the key its territory's forms are ordered by.
+    fn seasonal_total(&self, season: &[f64]) -> f64 {
+        let s = self.law.smoothing;
+        season
+            .iter()
+            .enumerate()
+            .map(|(h, w)| {
+                let grown = crate::ets::growth_factor(&self.growth, h);
+                w * (s.mean_ahead(self.law.level, self.law.slope, h) * grown).max(0.0)
+            })
+            .sum()
+    }
 }
 
 impl PathSampler<'_> {
@@ -1139,9 +1165,10 @@ impl PathSampler<'_> {
         let per = self.normals_per_trial();
         z.resize(target.len() / n * per, 0.0);
         normal::fill(rng, z);
-        // The form's score is the region's, where it has one: its last
-        // normal (`paths`).
+        // The form's score is the company's, where it is given: the
+        // trial's last normal (`paths`).
         if let (Some(form), true) = (scores.form, self.forms.len() > 1) {
+            debug_assert_eq!(form.len(), trials);
             for (zt, f) in z.chunks_exact_mut(per).zip(form) {
                 zt[per - 1] = *f;
             }
@@ -1266,7 +1293,7 @@ impl PathSampler<'_> {
         let rows = out.chunks_exact_mut(n).zip(z.chunks_exact(per)).enumerate();
         for (trial, (x, zt)) in rows {
             // The trial's form: by its last normal's uniform score (the
-            // region's form score: `TrialScores::form`).
+            // company's form score: `TrialScores::form`).
             let form = match self.forms.as_slice() {
                 [only] => only,
                 forms => {
