@@ -12,6 +12,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use salesplan::calendar::{Calendar, PeriodKind};
 use salesplan::fit::fit;
 use salesplan::history::{SalesHistory, Territory};
+use salesplan::model::{AlternativeLevel, LevelLaw};
 use salesplan::scenario::{Criterion, FitSpec, FAMILIES};
 use salesplan::sim::{simulate, SimResults, SimSpec};
 use salesplan::stats::dist::{self, Family, Fitted};
@@ -1246,6 +1247,47 @@ fn a_shutdown_of_a_few_months_does_not_take_the_season_away() {
         "{:?}",
         models.warnings
     );
+}
+
+#[test]
+fn the_territories_draw_their_forms_together_in_the_simulation() {
+    // Two steady territories fitted, then each given a second form at
+    // twice its level (weight one half): in every trial both years are
+    // high together or low together, as the simulation draws one form
+    // score for the company (`model::TrialScores::form`); drawn apart,
+    // they would disagree in about half the trials.
+    let h = history(draws(2, 36, 6033, 0.05, |_, z| 1000.0 * (1.0 + z)));
+    let mut models = fit(&h, h.n_periods(), 12, &spec());
+    for t in &mut models.territories {
+        let doubled = LevelLaw {
+            level: 2.0 * t.level.level,
+            ..t.level
+        };
+        t.alternatives = vec![AlternativeLevel {
+            weight: 0.5,
+            level: doubled,
+            growth: Vec::new(),
+        }];
+    }
+    let mut spec = SimSpec::from_origin(&models, 12, 9, 2000);
+    spec.keep_totals = true;
+    let sim = simulate(&models, &spec);
+    let totals = sim.territory_totals.as_ref().expect("kept");
+    // A year of about 12k or 24k: high above 18k.
+    let high = |i: usize, t: usize| totals[[i, t]] > 18_000.0;
+    for t in 0..2000 {
+        assert_eq!(
+            high(0, t),
+            high(1, t),
+            "trial {t}: {} and {}",
+            totals[[0, t]],
+            totals[[1, t]]
+        );
+    }
+    // Each territory draws its doubled form in half the trials (binomial
+    // standard error 0.011).
+    let share = (0..2000).filter(|&t| high(0, t)).count() as f64 / 2000.0;
+    assert!((share - 0.5).abs() < 0.045, "{share}");
 }
 
 #[test]
