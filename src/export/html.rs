@@ -584,7 +584,9 @@ fn fit_section(s: &mut String, report: &Report, plots: &[Rendered]) {
          model was chosen by how it would have forecast the territory's own history \
          (<i>chosen by</i>: rolling-origin CRPS, pooled over the region; <i>average of k</i> \
          where k forms each had at least a 5% chance of forecasting best, weighted by that \
-         chance, each trial drawing one of them; the model shown is the likeliest), or, with \
+         chance, each trial drawing one of them, at the same rank by expected total in every \
+         territory, so that the company's total carries their shared doubt; the model shown \
+         is the likeliest), or, with \
          too little history for that, by how the forms forecast the region's other territories \
          (<i>region's rolling-origin CRPS</i>: a territory that opened recently) or, with none \
          to learn from, by AICc (forms averaged by their Akaike weights). \
