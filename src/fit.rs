@@ -101,18 +101,18 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         .collect();
     let origin = history.first_period + n_fit as i64;
     let position = |o: i64| calendar.season_of(o) % s;
-    let positions: Vec<usize> = ordinals.iter().map(|&o| position(o)).collect();
-    let revenue: Vec<&[f64]> = history.revenue.iter().map(Vec::as_slice).collect();
-    let layout = Layout {
-        closed_tests: offseason::territories_tested(&revenue, n_fit, &positions, s),
+    let mut layout = Layout {
+        // Counted below, where the company is not closed in part of the
+        // year (`fit_selling` counts on the selling periods).
+        closed_tests: 1,
         s,
-        positions,
+        positions: ordinals.iter().map(|&o| position(o)).collect(),
         ordinals,
         origin,
         ahead: (0..horizon as i64).map(|h| position(origin + h)).collect(),
     };
     if let Some(closed) = offseason::closed_season(history, n_fit, &layout.positions, s) {
-        let mut models = fit_selling(history, &closed, spec, &layout);
+        let mut models = fit_selling(history, &closed, spec, &layout, None);
         let note = closed_note(history, &closed, &layout, "the company");
         models.warnings.insert(
             0,
@@ -123,6 +123,8 @@ pub fn fit(history: &SalesHistory, n_fit: usize, horizon: usize, spec: &FitSpec)
         );
         return models;
     }
+    let revenue: Vec<&[f64]> = history.revenue.iter().map(Vec::as_slice).collect();
+    layout.closed_tests = offseason::territories_tested(&revenue, n_fit, &layout.positions, s);
     fit_with_alone(history, spec, &layout)
 }
 
@@ -147,7 +149,7 @@ fn fit_with_alone(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fi
             continue;
         };
         let single = offseason::one_territory(history, i);
-        let alone = fit_selling(&single, &closed, spec, layout);
+        let alone = fit_selling(&single, &closed, spec, layout, Some(layout.closed_tests));
         let Some(mut model) = alone.territories.into_iter().next() else {
             continue;
         };
@@ -219,25 +221,25 @@ fn stray_sales(
 /// the periods it was tested on), its models put back on that layout. Its
 /// territories closed in some of the selling positions on their own are
 /// fitted alone in turn ([`fit_with_alone`]: each level has fewer
-/// positions, so it ends).
+/// positions, so it ends), their test's bar divided by `closed_tests`
+/// (`None`: the territories of `history` that could pass it).
 fn fit_selling(
     history: &SalesHistory,
     closed: &offseason::ClosedSeason,
     spec: &FitSpec,
     layout: &Layout,
+    closed_tests: Option<usize>,
 ) -> FittedModels {
     let selling = closed.selling_history(history);
     let positions = closed.selling_positions(&layout.positions);
     let s = closed.selling();
-    // The territories' own tests on the selling periods count the
-    // company's territories that could pass there; a territory fitted
-    // alone (the one territory of `history`) keeps the company's count.
-    let closed_tests = if history.territories.len() > 1 {
+    // The territories' own tests on the selling periods: counted against
+    // the territories that could pass there, or `closed_tests` (a
+    // territory fitted alone keeps its company's count).
+    let closed_tests = closed_tests.unwrap_or_else(|| {
         let revenue: Vec<&[f64]> = selling.revenue.iter().map(Vec::as_slice).collect();
         offseason::territories_tested(&revenue, positions.len(), &positions, s)
-    } else {
-        layout.closed_tests
-    };
+    });
     let selling_layout = Layout {
         closed_tests,
         s,

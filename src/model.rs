@@ -1068,14 +1068,10 @@ impl FormSampler {
     /// seasonal indices are `season` (at the level's estimate, with the
     /// group's growth): the key its territory's forms are ordered by.
     fn seasonal_total(&self, season: &[f64]) -> f64 {
-        let s = self.law.smoothing;
         season
             .iter()
             .enumerate()
-            .map(|(h, w)| {
-                let grown = crate::ets::growth_factor(&self.growth, h);
-                w * (s.mean_ahead(self.law.level, self.law.slope, h) * grown).max(0.0)
-            })
+            .map(|(h, w)| w * form_mean(&self.law, &self.growth, h))
             .sum()
     }
 }
