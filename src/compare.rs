@@ -40,6 +40,11 @@ pub struct ScenarioColumn {
     /// Share of trials in which this scenario's total exceeds the first's.
     pub prob_above_first: f64,
     pub difference_histogram: Histogram,
+    /// The difference when it is the same in every trial (0 for a
+    /// scenario that changes nothing the forecast draws, such as a
+    /// rebalancing alone: the forecast is of the territories as they
+    /// are); it has no distribution to plot.
+    pub same_difference_every_trial: Option<f64>,
     /// Per period of the horizon: (period start, P10, P50, P90) of the
     /// company total.
     pub by_period: Vec<(String, f64, f64, f64)>,
@@ -59,6 +64,10 @@ pub struct TerritoryRow {
     /// the scenario rebalances) and the quota's chance of attainment.
     pub quota_p50: Vec<Option<f64>>,
     pub attain_probability: Vec<Option<f64>>,
+    /// Per scenario that rebalances: "kept", "added" or "removed" (as in
+    /// its `territories.csv`); `None` where the scenario does not
+    /// rebalance. A removed territory has a forecast and no quota.
+    pub status: Vec<Option<String>>,
 }
 
 impl ScenarioColumn {
@@ -108,6 +117,10 @@ pub fn compare(runs: &[ScenarioRun], seed: u64, quantiles: &[f64]) -> Comparison
                 .collect();
             let above = diff.iter().filter(|&&d| d > 0.0).count() as f64 / diff.len().max(1) as f64;
             let difference_histogram = Histogram::of(&diff, 40);
+            let same_difference_every_trial = diff.first().copied().filter(|&d0| {
+                diff.iter()
+                    .all(|&d| (d - d0).abs() <= 1e-9 * d0.abs().max(1.0))
+            });
             let totals = r.company_totals.to_vec();
             let forecast = r.report.forecast.as_ref();
             let by_period = forecast
@@ -133,6 +146,7 @@ pub fn compare(runs: &[ScenarioRun], seed: u64, quantiles: &[f64]) -> Comparison
                 difference: summary_of(&diff, quantiles),
                 prob_above_first: above,
                 difference_histogram,
+                same_difference_every_trial,
                 by_period,
             }
         })
@@ -189,12 +203,21 @@ fn territory_rows(runs: &[ScenarioRun]) -> Vec<TerritoryRow> {
                     .map(|x| (x.quota, x.forecast_p50, x.attain_probability))
             };
             let quotas: Vec<_> = runs.iter().map(quota_row).collect();
+            let status = |r: &ScenarioRun| {
+                r.report.territories.as_ref().and_then(|t| {
+                    t.rows
+                        .iter()
+                        .find(|x| x.territory == name)
+                        .map(|x| x.status.clone())
+                })
+            };
             TerritoryRow {
                 mean: runs.iter().map(|r| year(r).map(|y| y.0)).collect(),
                 p50: runs.iter().map(|r| year(r).map(|y| y.1)).collect(),
                 quota: quotas.iter().map(|q| q.map(|x| x.0)).collect(),
                 quota_p50: quotas.iter().map(|q| q.map(|x| x.1)).collect(),
                 attain_probability: quotas.iter().map(|q| q.map(|x| x.2)).collect(),
+                status: runs.iter().map(status).collect(),
                 territory: name,
             }
         })

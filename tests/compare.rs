@@ -51,6 +51,13 @@ fn a_scenario_compared_with_itself_differs_in_no_trial() {
     }
     assert_eq!(field(&h, &rows[1], "prob_above_first"), 0.0);
     assert_eq!(field(&h, &rows[0], "p50"), field(&h, &rows[1], "p50"));
+    // No distribution to plot: a histogram of one value had six ticks all
+    // reading 0 and its two labels on top of each other. The page says it
+    // in words instead.
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(!html.contains("plot-compare_difference_1"));
+    assert!(!out.join("plots/compare_difference_1.svg").exists());
+    assert!(html.contains("have the same company revenue in every trial"));
 }
 
 #[test]
@@ -224,4 +231,46 @@ fn a_rebalanced_scenarios_quotas_sit_beside_the_p50_they_were_set_on() {
     assert!(html.contains("No quotas (synthetic company) P50 before rebalancing"));
     assert!(!html.contains("No quotas (synthetic company) P50 after rebalancing"));
     assert!(html.contains(&format!("{base} P50 after rebalancing")));
+}
+
+/// A territory that a scenario's rebalancing removes keeps its forecast
+/// (of the territory as it is) and gets no quota: `compare_territories.csv`
+/// says so in `status`, and the page says "removed" where its quota would
+/// be, rather than leave the cell blank.
+#[test]
+fn a_territory_the_rebalancing_removes_is_marked_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/demo.toml"))
+            .unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let without = demo
+        .replace("\"../data/", &format!("\"{}/", data.display()))
+        .replace("name = \"FY2027 base", "name = \"Without T-12")
+        .replace(
+            "stay_in_region = true",
+            "stay_in_region = true\nremove = [\"T-12\"]",
+        );
+    assert!(without.contains("remove = [\"T-12\"]"));
+    let scenario = dir.path().join("without.toml");
+    std::fs::write(&scenario, without).unwrap();
+    let out = dir.path().join("out");
+    compare(&["scenarios/demo.toml", scenario.to_str().unwrap()], &out);
+    let (h, rows) = read_csv(&out.join("compare_territories.csv"));
+    let column = |name: &str| h.iter().position(|x| x == name).unwrap();
+    let (status, quota, p50) = (column("status"), column("quota"), column("p50"));
+    let row = |territory: &str, scenario: &str| {
+        rows.iter()
+            .find(|r| r[0] == territory && r[1].starts_with(scenario))
+            .unwrap_or_else(|| panic!("{territory} in {scenario}"))
+    };
+    let removed = row("T-12", "Without T-12");
+    assert_eq!(removed[status], "removed");
+    assert_eq!(removed[quota], "");
+    assert!(removed[p50].parse::<f64>().unwrap() > 0.0);
+    assert_eq!(row("T-12", "FY2027 base")[status], "kept");
+    assert_eq!(row("T-01", "Without T-12")[status], "kept");
+    assert!(row("T-01", "Without T-12")[quota].parse::<f64>().unwrap() > 0.0);
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert_eq!(html.matches(">removed<").count(), 2, "quota and P50 after");
 }

@@ -93,6 +93,7 @@ fn territories_csv(c: &Comparison) -> Vec<u8> {
         "p50_minus_first",
         "quota_p50",
         "attain_probability",
+        "status",
     ]);
     for t in &c.territories {
         for (k, s) in c.scenarios.iter().enumerate() {
@@ -109,6 +110,7 @@ fn territories_csv(c: &Comparison) -> Vec<u8> {
                 diff,
                 t.quota_p50[k].map(money).unwrap_or_default(),
                 t.attain_probability[k].map(num).unwrap_or_default(),
+                t.status[k].clone().unwrap_or_default(),
             ]);
         }
     }
@@ -171,6 +173,9 @@ fn figures(c: &Comparison) -> Vec<Figure> {
         });
     }
     for (k, s) in c.scenarios.iter().enumerate().skip(1) {
+        if s.same_difference_every_trial.is_some() {
+            continue; // no distribution: the page says so in words
+        }
         let base = &c.scenarios[0].name;
         let p = |q: f64| s.difference.at(&c.quantiles, q);
         out.push(distribution_figure(
@@ -260,7 +265,8 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
         "difference P50",
         "difference P10 to P90",
         "P(above first)",
-    ]);
+    ])
+    .with_wrapping_headers();
     let q = |x: &crate::sim::Summary, p: f64| x.at(&c.quantiles, p);
     for sc in &c.scenarios {
         let prob = sc.prob_hit_plan.map_or(f64::NAN, |p| p.probability);
@@ -285,8 +291,32 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
         ]);
     }
     s.push_str(&t.html());
-    for k in 1..c.scenarios.len() {
-        figure_html(&mut s, plots, &format!("compare_difference_{k}"));
+    for (k, sc) in c.scenarios.iter().enumerate().skip(1) {
+        let base = &c.scenarios[0].name;
+        match sc.same_difference_every_trial {
+            Some(0.0) => {
+                let _ = write!(
+                    s,
+                    "<p class=\"note\">{} and {} have the same company revenue in every trial: \
+                     nothing in {} changes what the forecast draws (a rebalancing alone does \
+                     not: the forecast is of the territories as they are).</p>",
+                    escape(&sc.name),
+                    escape(base),
+                    escape(&sc.name)
+                );
+            }
+            Some(d) => {
+                let _ = write!(
+                    s,
+                    "<p class=\"note\">{} minus {}: {} {} in every trial.</p>",
+                    escape(&sc.name),
+                    escape(base),
+                    escape(&c.currency),
+                    thousands(d)
+                );
+            }
+            None => figure_html(&mut s, plots, &format!("compare_difference_{k}")),
+        }
     }
     s.push_str("</section><section id=\"territories\"><h2>By territory</h2>");
     let mut headers: Vec<String> = vec!["territory".into()];
@@ -325,9 +355,17 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
         }
         for (k, sc) in c.scenarios.iter().enumerate() {
             let after = sc.quotas_after_moves().then_some(row.quota_p50[k]);
+            // A territory the rebalancing removes gets no quota: say so
+            // rather than leave the cells blank.
+            let removed = row.status[k].as_deref() == Some("removed");
             for v in std::iter::once(row.quota[k]).chain(after) {
-                let v = v.unwrap_or(f64::NAN);
-                cells.push(Cell::num(v, thousands(v)));
+                cells.push(match v {
+                    None if removed => Cell::num(f64::NAN, "removed".to_string()),
+                    v => {
+                        let v = v.unwrap_or(f64::NAN);
+                        Cell::num(v, thousands(v))
+                    }
+                });
             }
         }
         t.row(cells);
