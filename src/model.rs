@@ -973,6 +973,9 @@ impl TerritoryModel {
 /// state, and an uncapped heavy-tailed draw, compounded over the horizon
 /// by a multiplicative level, would make a few paths explode.
 const STATE_QUANTILE: f64 = 0.999;
+/// Trials a residual law's paths are drawn side by side in
+/// ([`PathSampler::lanes`]).
+const PATH_LANES: usize = 4;
 
 /// The simulated level never falls below this share of the origin's level
 /// (the multiplicative state would stay at zero once there).
@@ -1174,7 +1177,7 @@ impl PathSampler<'_> {
             // Laws whose draw depends on the period's amount have a kernel
             // of their own, so that the others' stays as it was.
             None if law.varies_with_amount() => {
-                self.residual_paths(rng, level_common, common, target, z, |b, x| {
+                self.residual_paths(level_common, common, target, z, |b, x| {
                     // The period's law at its amount: so is its cap.
                     let (r, factor) = law.transform_at(x, b);
                     let ordinary = self.ordinary_share_at(factor);
@@ -1185,7 +1188,7 @@ impl PathSampler<'_> {
                     )
                 })
             }
-            None => self.residual_paths(rng, level_common, common, target, z, |_, x| {
+            None => self.residual_paths(level_common, common, target, z, |_, x| {
                 (law.transform(x), self.max_innovation, 1.0)
             }),
             Some(law) => {
@@ -1202,12 +1205,8 @@ impl PathSampler<'_> {
                     (v, ratio, self.max_innovation)
                 };
                 match common {
-                    Some(c) => {
-                        self.paths::<true, true, R, _>(rng, level_common, c, target, z, deals)
-                    }
-                    None => {
-                        self.paths::<false, true, R, _>(rng, level_common, &[], target, z, deals)
-                    }
+                    Some(c) => self.paths::<true, R, _>(rng, level_common, c, target, z, deals),
+                    None => self.paths::<false, R, _>(rng, level_common, &[], target, z, deals),
                 }
             }
         }
@@ -1230,9 +1229,8 @@ impl PathSampler<'_> {
     /// whether there are common shocks and whether the state moves (alpha
     /// = beta = 0, the stable level, needs no innovations: its own kernel,
     /// the same values).
-    fn residual_paths<R: Rng>(
+    fn residual_paths(
         &self,
-        rng: &mut R,
         level_common: &[f64],
         common: Option<&[f64]>,
         target: &mut [f64],
@@ -1242,39 +1240,148 @@ impl PathSampler<'_> {
         // `ratio` gives a period's ratio, its innovation's cap and the
         // factor on the ratio that measures the innovation (1 but for a
         // zero rate's spikes: `ordinary_share_at`).
-        let residual = |_: &mut R, _: usize, b: f64, x: f64| {
-            let (r, cap, innovation) = ratio(b, x);
-            (b * r, r * innovation, cap)
-        };
         let moves = self.forms.iter().any(|f| {
             let st = f.law.smoothing;
             st.alpha != 0.0 || st.beta != 0.0
         });
+        // A residual law's draw is a function of the trial's normals
+        // alone (no generator is read), so trials are drawn side by side.
         match common {
-            Some(c) if moves => {
-                self.paths::<true, true, R, _>(rng, level_common, c, target, z, residual)
-            }
-            Some(c) => self.paths::<true, false, R, _>(rng, level_common, c, target, z, residual),
-            None if moves => {
-                self.paths::<false, true, R, _>(rng, level_common, &[], target, z, residual)
-            }
-            None => self.paths::<false, false, R, _>(rng, level_common, &[], target, z, residual),
+            Some(c) if moves => self.lanes::<true, true>(level_common, c, target, z, ratio),
+            Some(c) => self.lanes::<true, false>(level_common, c, target, z, ratio),
+            None if moves => self.lanes::<false, true>(level_common, &[], target, z, ratio),
+            None => self.lanes::<false, false>(level_common, &[], target, z, ratio),
         }
     }
 
-    /// The paths of [`Self::sample_batch`] from the trials' normals `z`;
-    /// `draw(rng, h, base, score)` gives period h's value, its ratio to
-    /// the base and the cap on the innovation that ratio makes (the law's
-    /// 99.9% quantile over its mean, less 1: `max_innovation`, scaled with
-    /// the law at the period's amount, [`ResidualLaw::transform_at`]). Without `COMMON` the common shocks are zero and `common`
-    /// is not read; without `MOVES` the state is not updated (for alpha =
-    /// beta = 0, where the update would leave it as it is).
-    fn paths<
-        const COMMON: bool,
-        const MOVES: bool,
-        R: Rng,
-        D: FnMut(&mut R, usize, f64, f64) -> (f64, f64, f64),
-    >(
+    /// The form a trial draws, by its last normal's uniform score (the
+    /// company's form score: `TrialScores::form`); `zt` its normals.
+    fn trial_form(&self, zt: &[f64]) -> &FormSampler {
+        match self.forms.as_slice() {
+            [only] => only,
+            forms => {
+                let u = norm_cdf(zt[zt.len() - 1]);
+                forms
+                    .iter()
+                    .find(|f| u < f.below)
+                    .unwrap_or(&forms[forms.len() - 1])
+            }
+        }
+    }
+
+    /// A trial's state at the origin under `form`: its level and slope
+    /// from the common part `c` of their scores and its own normals `zt`.
+    fn trial_state(&self, form: &FormSampler, c: &[f64], zt: &[f64]) -> (f64, f64) {
+        let params = form.law.at_scores_with(
+            form.chol,
+            [c[0] + self.own * zt[0], c[1] + self.own * zt[1]],
+        );
+        // A drawn compounding rate is held within its bound, as the fit
+        // and the recursion hold it.
+        (
+            params.level.max(form.floor),
+            form.law.smoothing.bounded_rate(params.slope),
+        )
+    }
+
+    /// The state after period `h` of a path under `form`: `mu` the
+    /// period's one-step mean (before its floor), `ratio` and `cap` what
+    /// its draw gave. Without `MOVES` the update with no innovation.
+    #[inline(always)]
+    fn next_state<const MOVES: bool>(
+        &self,
+        form: &FormSampler,
+        slope: f64,
+        mu: f64,
+        ratio: f64,
+        cap: f64,
+    ) -> (f64, f64) {
+        let s = form.law.smoothing;
+        // The fit floors its means; so does the simulation.
+        let mu = mu.max(form.floor);
+        if MOVES {
+            let e = ratio * self.inv_ratio_mean - 1.0;
+            // Beyond the cap: where the law has one-off spikes, one of
+            // them, which is not a change of level (the state moves as at
+            // an ordinary period's mean).
+            let beyond = if self.one_offs { 0.0 } else { cap };
+            let e = if e > cap { beyond } else { e.min(cap) };
+            let slope = s.next_slope(slope, mu, mu * e);
+            (s.next_level(mu, mu * e).max(form.floor), slope)
+        } else {
+            // What the update gives with no innovation.
+            (mu, s.next_slope(slope, mu, 0.0))
+        }
+    }
+
+    /// The paths of [`Self::sample_batch`] for a residual law (`ratio(base,
+    /// score)` as in [`Self::residual_paths`]), `PATH_LANES` trials side by
+    /// side: period by period, each lane's step in turn. A path is one
+    /// serial chain of arithmetic (each period's state is the last's, and
+    /// its draw a logarithm, an exponential and two table lookups), whose
+    /// latency, not the processor's throughput, set its pace; the lanes'
+    /// chains are independent, so the processor overlaps them. Each trial
+    /// takes exactly the steps it takes alone, in the same arithmetic, so
+    /// the values are the same to the bit. Without `COMMON` the common
+    /// shocks are zero and `common` is not read; without `MOVES` the state
+    /// is not updated (alpha = beta = 0).
+    fn lanes<const COMMON: bool, const MOVES: bool>(
+        &self,
+        level_common: &[f64],
+        common: &[f64],
+        out: &mut [f64],
+        z: &[f64],
+        ratio: impl Fn(f64, f64) -> (f64, f64, f64),
+    ) {
+        let n = self.season.len();
+        let per = self.normals_per_trial();
+        let trials = out.len() / n;
+        let mut first = 0;
+        while first < trials {
+            let k = (trials - first).min(PATH_LANES);
+            let mut form = [&self.forms[0]; PATH_LANES];
+            let (mut level, mut slope, mut own) =
+                ([0.0; PATH_LANES], [0.0; PATH_LANES], [0.0; PATH_LANES]);
+            for l in 0..k {
+                let trial = first + l;
+                let zt = &z[trial * per..(trial + 1) * per];
+                form[l] = self.trial_form(zt);
+                (level[l], slope[l]) =
+                    self.trial_state(form[l], &level_common[2 * trial..2 * trial + 2], zt);
+                own[l] = zt[2];
+            }
+            for h in 0..n {
+                for l in 0..k {
+                    let trial = first + l;
+                    if h > 0 {
+                        own[l] = self.own_ar * own[l] + self.innovation * z[trial * per + 2 + h];
+                    }
+                    let score = if COMMON {
+                        common[trial * n + h] + self.own * own[l]
+                    } else {
+                        self.own * own[l]
+                    };
+                    let f = form[l];
+                    let mu = f.law.smoothing.one_step(level[l], slope[l]) * (1.0 + f.growth[h]);
+                    let base = mu.max(0.0) * self.season[h];
+                    let (r, cap, innovation) = ratio(base, score);
+                    out[trial * n + h] = base * r;
+                    (level[l], slope[l]) =
+                        self.next_state::<MOVES>(f, slope[l], mu, r * innovation, cap);
+                }
+            }
+            first += k;
+        }
+    }
+
+    /// The paths of [`Self::sample_batch`] from the trials' normals `z`,
+    /// one trial after another (a compound law's draws read `rng` in
+    /// order); `draw(rng, h, base, score)` gives period h's value, its
+    /// ratio to the base and the cap on the innovation that ratio makes
+    /// (the law's 99.9% quantile over its mean, less 1: `max_innovation`).
+    /// Without `COMMON` the common shocks are zero and `common` is not
+    /// read.
+    fn paths<const COMMON: bool, R: Rng, D: FnMut(&mut R, usize, f64, f64) -> (f64, f64, f64)>(
         &self,
         rng: &mut R,
         level_common: &[f64],
@@ -1285,32 +1392,11 @@ impl PathSampler<'_> {
     ) {
         let n = self.season.len();
         let per = self.normals_per_trial();
-        let one_offs = self.one_offs;
         let rows = out.chunks_exact_mut(n).zip(z.chunks_exact(per)).enumerate();
         for (trial, (x, zt)) in rows {
-            // The trial's form: by its last normal's uniform score (the
-            // company's form score: `TrialScores::form`).
-            let form = match self.forms.as_slice() {
-                [only] => only,
-                forms => {
-                    let u = norm_cdf(zt[per - 1]);
-                    forms
-                        .iter()
-                        .find(|f| u < f.below)
-                        .unwrap_or(&forms[forms.len() - 1])
-                }
-            };
-            let s = form.law.smoothing;
-            // The state's scores: common part plus own part.
-            let c = &level_common[2 * trial..2 * trial + 2];
-            let params = form.law.at_scores_with(
-                form.chol,
-                [c[0] + self.own * zt[0], c[1] + self.own * zt[1]],
-            );
-            // A drawn compounding rate is held within its bound, as the
-            // fit and the recursion hold it.
+            let form = self.trial_form(zt);
             let (mut level, mut slope) =
-                (params.level.max(form.floor), s.bounded_rate(params.slope));
+                self.trial_state(form, &level_common[2 * trial..2 * trial + 2], zt);
             let own_z = &zt[2..];
             let mut own = own_z[0];
             for h in 0..n {
@@ -1322,25 +1408,10 @@ impl PathSampler<'_> {
                 } else {
                     self.own * own
                 };
-                let mu = s.one_step(level, slope) * (1.0 + form.growth[h]);
+                let mu = form.law.smoothing.one_step(level, slope) * (1.0 + form.growth[h]);
                 let (value, ratio, cap) = draw(rng, h, mu.max(0.0) * self.season[h], score);
                 x[h] = value;
-                // The fit floors its means; so does the simulation.
-                let mu = mu.max(form.floor);
-                if MOVES {
-                    let e = ratio * self.inv_ratio_mean - 1.0;
-                    // Beyond the cap: where the law has one-off spikes,
-                    // one of them, which is not a change of level (the
-                    // state moves as at an ordinary period's mean).
-                    let beyond = if one_offs { 0.0 } else { cap };
-                    let e = if e > cap { beyond } else { e.min(cap) };
-                    slope = s.next_slope(slope, mu, mu * e);
-                    level = s.next_level(mu, mu * e).max(form.floor);
-                } else {
-                    // What the update gives with no innovation.
-                    slope = s.next_slope(slope, mu, 0.0);
-                    level = mu;
-                }
+                (level, slope) = self.next_state::<true>(form, slope, mu, ratio, cap);
             }
         }
     }
