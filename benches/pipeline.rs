@@ -230,6 +230,9 @@ fn bench_simulate(c: &mut Criterion) {
 struct KernelShocks {
     level: Vec<f64>,
     common: Vec<f64>,
+    /// The trials' form scores, one per trial for the whole company, as
+    /// the simulation passes them (`TrialScores::form`).
+    form: Vec<f64>,
 }
 
 impl KernelShocks {
@@ -247,6 +250,7 @@ impl KernelShocks {
         Self {
             level: draw(2 * trials, loadings.company),
             common: draw(trials * n, loadings.company),
+            form: draw(trials, 1.0),
         }
     }
 }
@@ -271,7 +275,7 @@ fn draw_kernel(models: &FittedModels, shocks: &KernelShocks, trials: usize, n: u
                     out.resize(tr.len() * n, 0.0);
                     let scores = salesplan::model::TrialScores {
                         level: &shocks.level[2 * tr.start..2 * tr.end],
-                        form: None,
+                        form: Some(&shocks.form[tr.clone()]),
                     };
                     sampler.sample_batch(
                         &mut rng,

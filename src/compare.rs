@@ -66,7 +66,8 @@ pub struct TerritoryRow {
     pub attain_probability: Vec<Option<f64>>,
     /// Per scenario that rebalances: "kept", "added" or "removed" (as in
     /// its `territories.csv`); `None` where the scenario does not
-    /// rebalance. A removed territory has a forecast and no quota.
+    /// rebalance, or does not have the territory (one another scenario
+    /// adds). A removed territory has a forecast and no quota.
     pub status: Vec<Option<String>>,
 }
 

@@ -1124,8 +1124,10 @@ impl PathSampler<'_> {
 
     /// Draw the paths of consecutive trials into `out` ([trial * n + h],
     /// n horizon periods): all the trials' normals first, in one call of
-    /// [`normal::fill`] into the scratch buffer `z`, then each trial's path
-    /// period by period. `scores` holds the trials' common scores of the
+    /// [`normal::fill`] into the scratch buffer `z`, then the paths period
+    /// by period (a residual law's four trials side by side,
+    /// [`Self::lanes`]; a compound law's one trial after another,
+    /// [`Self::paths`]). `scores` holds the trials' common scores of the
     /// level and slope and of the form; `common` (laid out
     /// as `out`) the trials' combined common shocks (`None`: all zero, as
     /// without company and region factors, and then not read).
@@ -1165,7 +1167,7 @@ impl PathSampler<'_> {
         z.resize(target.len() / n * per, 0.0);
         normal::fill(rng, z);
         // The form's score is the company's, where it is given: the
-        // trial's last normal (`paths`).
+        // trial's last normal (`trial_form`).
         if let (Some(form), true) = (scores.form, self.forms.len() > 1) {
             debug_assert_eq!(form.len(), trials);
             for (zt, f) in z.chunks_exact_mut(per).zip(form) {

@@ -1,7 +1,8 @@
 """How a form's error depends on the history it is fitted to (session 33, 2026-12-07).
 
 The rolling origins that weigh the forms (README, The model, item 4) are
-fitted to 12-33 of a three-year history's 36 months; the forecast is
+fitted to 12-33 of a three-year history's 36 months (12-24 for those a
+whole year ahead of which is known); the forecast is
 fitted to all 36. This script measures, on the generator's companies
 (`salesplan generate --years 4 --last-year 2027`, as
 `generator_holdout.py` makes them), the next 12 months' total forecast
@@ -44,8 +45,9 @@ def slope(y, season):
     """Log-linear slope per month of y / season over its positive months, and its t."""
     pos = y > 0
     x = np.column_stack([np.arange(len(y)), np.ones(len(y))])[pos]
-    b, *_ = np.linalg.lstsq(x, np.log(y[pos] / season[:len(y)][pos]), rcond=None)
-    r = np.log(y[pos]) - x @ b
+    logs = np.log(y[pos] / season[:len(y)][pos])
+    b, *_ = np.linalg.lstsq(x, logs, rcond=None)
+    r = logs - x @ b
     dof = pos.sum() - x.shape[1]
     if dof < 1:
         return b[0], np.nan
@@ -103,4 +105,4 @@ print("mean log(actual / forecast)")
 print(df.pivot_table(index="o", columns="form", values="error").round(3).to_string())
 t = pd.Series(t_company)
 print(f"company total's slope over 36 months: t median {t.median():.2f}, "
-      f"quartiles {t.quantile(0.25):.2f} / {t.quantile(0.75):.2f}, |t| > 2 in {(t.abs() > 2).mean():.2f}")
+      f"quartiles {t.quantile(0.25):.2f} / {t.quantile(0.75):.2f}, t > 2 in {(t > 2).mean():.2f}")
