@@ -234,9 +234,10 @@ fn a_rebalanced_scenarios_quotas_sit_beside_the_p50_they_were_set_on() {
 }
 
 /// A territory that a scenario's rebalancing removes keeps its forecast
-/// (of the territory as it is) and gets no quota: `compare_territories.csv`
-/// says so in `status`, and the page says "removed" where its quota would
-/// be, rather than leave the cell blank.
+/// (of the territory as it is) and gets no quota; one it adds has a quota
+/// and no forecast. `compare_territories.csv` says which in `status`, and
+/// the page says "removed" where the quota would be and "added" where the
+/// P50 would be, rather than leave the cells blank.
 #[test]
 fn a_territory_the_rebalancing_removes_is_marked_removed() {
     let dir = tempfile::tempdir().unwrap();
@@ -249,7 +250,7 @@ fn a_territory_the_rebalancing_removes_is_marked_removed() {
         .replace("name = \"FY2027 base", "name = \"Without T-12")
         .replace(
             "stay_in_region = true",
-            "stay_in_region = true\nremove = [\"T-12\"]",
+            "stay_in_region = true\nremove = [\"T-12\"]\nadd = [{ name = \"T-13\", region = \"Central\" }]",
         );
     assert!(without.contains("remove = [\"T-12\"]"));
     let scenario = dir.path().join("without.toml");
@@ -271,6 +272,12 @@ fn a_territory_the_rebalancing_removes_is_marked_removed() {
     assert_eq!(row("T-12", "FY2027 base")[status], "kept");
     assert_eq!(row("T-01", "Without T-12")[status], "kept");
     assert!(row("T-01", "Without T-12")[quota].parse::<f64>().unwrap() > 0.0);
+    let added = row("T-13", "Without T-12");
+    assert_eq!(added[status], "added");
+    assert_eq!(added[p50], "");
+    assert!(added[quota].parse::<f64>().unwrap() > 0.0);
+    assert_eq!(row("T-13", "FY2027 base")[status], "", "not in the base");
     let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
     assert_eq!(html.matches(">removed<").count(), 2, "quota and P50 after");
+    assert_eq!(html.matches(">added<").count(), 1, "P50 before");
 }

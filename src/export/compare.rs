@@ -344,9 +344,18 @@ fn page(c: &Comparison, plots: &[Rendered]) -> String {
     let mut t = Table::new(&refs).with_wrapping_headers();
     for row in &c.territories {
         let mut cells = vec![Cell::text(&row.territory)];
-        for v in &row.p50 {
-            let v = v.unwrap_or(f64::NAN);
-            cells.push(Cell::num(v, thousands(v)));
+        // A territory the rebalancing adds has no history to forecast:
+        // say so rather than leave its P50 blank.
+        for (v, status) in row.p50.iter().zip(&row.status) {
+            cells.push(match v {
+                None if status.as_deref() == Some("added") => {
+                    Cell::num(f64::NAN, "added".to_string())
+                }
+                v => {
+                    let v = v.unwrap_or(f64::NAN);
+                    Cell::num(v, thousands(v))
+                }
+            });
         }
         for v in row.p50.iter().skip(1) {
             let d = match (v, row.p50[0]) {
