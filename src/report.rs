@@ -42,6 +42,12 @@ pub struct DataSummary {
     pub pipeline: usize,
     /// Revenue per calendar year of complete periods.
     pub revenue_by_year: BTreeMap<i32, f64>,
+    /// Complete periods per calendar year (a history that starts or ends
+    /// inside a year has fewer than `per_year` there: its revenue is not
+    /// a whole year's).
+    pub periods_by_year: BTreeMap<i32, usize>,
+    /// Periods in a whole year (52 weeks, 12 months, 4 quarters).
+    pub per_year: usize,
 }
 
 impl DataSummary {
@@ -49,11 +55,12 @@ impl DataSummary {
     pub fn of(history: &SalesHistory) -> Self {
         let starts = history.period_starts();
         let mut revenue_by_year = BTreeMap::new();
+        let mut periods_by_year = BTreeMap::new();
         for (p, d) in starts.iter().enumerate() {
             let total: f64 = history.revenue.iter().map(|r| r[p]).sum();
-            *revenue_by_year
-                .entry(chrono::Datelike::year(d))
-                .or_insert(0.0) += total;
+            let year = chrono::Datelike::year(d);
+            *revenue_by_year.entry(year).or_insert(0.0) += total;
+            *periods_by_year.entry(year).or_insert(0) += 1;
         }
         Self {
             load: history.report.clone(),
@@ -66,6 +73,8 @@ impl DataSummary {
             reps: history.reps.len(),
             pipeline: history.pipeline.len(),
             revenue_by_year,
+            periods_by_year,
+            per_year: history.calendar.kind.per_year(),
         }
     }
 }

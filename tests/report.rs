@@ -443,3 +443,43 @@ fn a_plan_year_already_in_the_history_says_its_figures_are_actuals() {
     assert!(!out.join("plots/total_distribution.png").exists());
     assert!(html.contains("Company revenue by month: actuals"));
 }
+
+#[test]
+fn a_year_the_history_covers_in_part_says_so_beside_its_revenue() {
+    // 32 months from March 2024 to October 2026: 2024 and 2026 have ten
+    // months each, so their revenue is not a whole year's and must not
+    // read as a fall beside 2025's twelve.
+    let dir = tempfile::tempdir().unwrap();
+    let mut sales = String::from("date,territory,amount\n");
+    for m in 0..32 {
+        let (year, month) = (2024 + (m + 2) / 12, (m + 2) % 12 + 1);
+        for t in ["T-1", "T-2"] {
+            sales.push_str(&format!("{year}-{month:02}-15,{t},{}\n", 1000 + 10 * m));
+        }
+    }
+    std::fs::write(dir.path().join("sales.csv"), sales).unwrap();
+    let scenario = dir.path().join("partial.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"partial years\"\nseed = 7\n[data]\nsales = \"sales.csv\"\n\
+         [data.columns]\ndate = \"date\"\nterritory = \"territory\"\namount = \"amount\"\n\
+         [forecast]\nperiod = \"month\"\nperiods = 12\ntrials = 200\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    Command::cargo_bin("salesplan")
+        .unwrap()
+        .arg("forecast")
+        .arg(&scenario)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(
+        html.matches(">10 of 12 months (part of the year)<").count(),
+        2,
+        "2024 and 2026"
+    );
+    assert_eq!(html.matches(">12 months<").count(), 1, "2025");
+}

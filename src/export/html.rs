@@ -530,11 +530,21 @@ fn data_section(s: &mut String, report: &Report) {
         ]);
     }
     s.push_str(&t.html());
-    let mut years = Table::new(&["year", "revenue (complete periods)"]);
+    let mut years = Table::new(&["year", "revenue (complete periods)", "periods"]);
+    let period = &report.meta.period;
     for (y, v) in &d.revenue_by_year {
+        // A year the history only partly covers is not a whole year's
+        // revenue: say how much of it there is, so it is not read as a fall.
+        let n = d.periods_by_year.get(y).copied().unwrap_or(0);
+        let shown = if n < d.per_year {
+            format!("{n} of {} {period}s (part of the year)", d.per_year)
+        } else {
+            format!("{n} {period}s")
+        };
         years.row(vec![
             Cell::num(f64::from(*y), y.to_string()),
             Cell::num(*v, money(*v, cur)),
+            Cell::num(n as f64, shown),
         ]);
     }
     s.push_str("<h3>Revenue by year</h3>");
