@@ -461,6 +461,20 @@ fn validate(path: &Path, c: &Common) -> Result<(), Error> {
     for (year, revenue) in &d.revenue_by_year {
         println!("revenue {year}: {revenue:.2} {}", s.currency);
     }
+    // A year the history covers in part is not a whole year's revenue.
+    let partial: Vec<String> = d
+        .periods_by_year
+        .iter()
+        .filter(|&(_, &n)| n < d.per_year)
+        .map(|(year, &n)| format!("{year} ({n} of {})", d.per_year))
+        .collect();
+    if !partial.is_empty() {
+        println!(
+            "years covered in part ({}s): {}",
+            s.calendar.kind.name(),
+            partial.join(", ")
+        );
+    }
     for w in &d.load.warnings {
         println!("warning: {w}");
     }

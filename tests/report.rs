@@ -482,4 +482,18 @@ fn a_year_the_history_covers_in_part_says_so_beside_its_revenue() {
         "2024 and 2026"
     );
     assert_eq!(html.matches(">12 months<").count(), 1, "2025");
+    let validated = Command::cargo_bin("salesplan")
+        .unwrap()
+        .arg("validate")
+        .arg(&scenario)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(validated).unwrap();
+    assert!(
+        text.contains("years covered in part (months): 2024 (10 of 12), 2026 (10 of 12)"),
+        "{text}"
+    );
 }
