@@ -1753,6 +1753,70 @@ mod tests {
     }
 
     #[test]
+    fn trials_drawn_side_by_side_are_each_the_path_drawn_alone() {
+        // A territory whose state moves (a local level and a compounding
+        // trend, averaged), with its own noise, common shocks and a
+        // variance power: seven trials (a last group of three lanes) drawn
+        // by `lanes` equal, to the bit, the same trials drawn one after
+        // another by `paths` with the same draw.
+        let moving = |level: f64, alpha: f64, slope: f64, compounding: bool| LevelLaw {
+            level,
+            slope,
+            cov: [[4.0, 0.0], [0.0, 1e-6]],
+            shift_var: [1.0, 9.0],
+            smoothing: Smoothing {
+                alpha,
+                beta: if compounding { 0.05 * alpha } else { 0.0 },
+                phi: 1.0,
+                compounding,
+                rate_limits: [-0.05, 0.05],
+            },
+        };
+        let mut t = territory(moving(100.0, 0.3, 0.0, false));
+        t.residual = normal_law(0.2).with_power(Some(VariancePower {
+            exponent: -0.3,
+            reference: 90.0,
+        }));
+        t.alternatives.push(AlternativeLevel {
+            weight: 0.4,
+            level: moving(110.0, 0.2, 0.01, true),
+            growth: vec![0.01; 5],
+        });
+        let loadings = Loadings {
+            company: 0.5,
+            region: 0.0,
+            own: 0.7,
+            own_ar: 0.3,
+        };
+        let sampler = t.sampler(&[0, 1, 2, 3, 4], &loadings);
+        let (trials, n) = (7, 5);
+        let per = sampler.normals_per_trial();
+        let mut z = vec![0.0; trials * per];
+        normal::fill(&mut crate::rng::stream_rng(5, 6, 0), &mut z);
+        let mut level = vec![0.0; 2 * trials];
+        normal::fill(&mut crate::rng::stream_rng(5, 7, 0), &mut level);
+        let mut common = vec![0.0; trials * n];
+        normal::fill(&mut crate::rng::stream_rng(5, 8, 0), &mut common);
+        let law = &t.residual;
+        assert!(law.varies_with_amount());
+        let ratio = |b: f64, x: f64| {
+            let (r, factor) = law.transform_at(x, b);
+            (r, factor * (1.0 + sampler.max_innovation) - 1.0, 1.0)
+        };
+        let mut side_by_side = vec![0.0; trials * n];
+        sampler.lanes::<true, true>(&level, &common, &mut side_by_side, &z, ratio);
+        let mut alone = vec![0.0; trials * n];
+        let mut rng = crate::rng::stream_rng(5, 9, 0);
+        sampler.paths::<true, _, _>(&mut rng, &level, &common, &mut alone, &z, |_, _, b, x| {
+            let (r, cap, innovation) = ratio(b, x);
+            (b * r, r * innovation, cap)
+        });
+        assert!(side_by_side.iter().all(|v| v.is_finite() && *v != 0.0));
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&side_by_side), bits(&alone));
+    }
+
+    #[test]
     fn territories_draw_their_forms_together_by_the_trials_form_score() {
         // Two territories, each averaging a level of 100 and one of 200
         // (listed in opposite orders), no noise: given the trials' form
