@@ -973,8 +973,11 @@ impl TerritoryModel {
 /// state, and an uncapped heavy-tailed draw, compounded over the horizon
 /// by a multiplicative level, would make a few paths explode.
 const STATE_QUANTILE: f64 = 0.999;
-/// Trials a residual law's paths are drawn side by side in
-/// ([`PathSampler::lanes`]).
+/// Trials a residual law whose draw depends on the period's amount has
+/// its paths drawn side by side in ([`PathSampler::lanes`]): each draw a
+/// logarithm, an exponential and table lookups, a long serial chain. A
+/// plain law's draw is short and its paths are drawn one trial at a time
+/// (side by side, the `simulate` bench's plain laws ran 3-5% slower).
 const PATH_LANES: usize = 4;
 
 /// The simulated level never falls below this share of the origin's level
@@ -1179,7 +1182,7 @@ impl PathSampler<'_> {
             // Laws whose draw depends on the period's amount have a kernel
             // of their own, so that the others' stays as it was.
             None if law.varies_with_amount() => {
-                self.residual_paths(level_common, common, target, z, |b, x| {
+                self.residual_paths::<PATH_LANES>(level_common, common, target, z, |b, x| {
                     // The period's law at its amount: so is its cap.
                     let (r, factor) = law.transform_at(x, b);
                     let ordinary = self.ordinary_share_at(factor);
@@ -1190,7 +1193,7 @@ impl PathSampler<'_> {
                     )
                 })
             }
-            None => self.residual_paths(level_common, common, target, z, |_, x| {
+            None => self.residual_paths::<1>(level_common, common, target, z, |_, x| {
                 (law.transform(x), self.max_innovation, 1.0)
             }),
             Some(law) => {
@@ -1230,8 +1233,8 @@ impl PathSampler<'_> {
     /// innovation it makes; the kernel chosen by
     /// whether there are common shocks and whether the state moves (alpha
     /// = beta = 0, the stable level, needs no innovations: its own kernel,
-    /// the same values).
-    fn residual_paths(
+    /// the same values); `LANES` trials side by side ([`Self::lanes`]).
+    fn residual_paths<const LANES: usize>(
         &self,
         level_common: &[f64],
         common: Option<&[f64]>,
@@ -1247,12 +1250,12 @@ impl PathSampler<'_> {
             st.alpha != 0.0 || st.beta != 0.0
         });
         // A residual law's draw is a function of the trial's normals
-        // alone (no generator is read), so trials are drawn side by side.
+        // alone (no generator is read), so trials can be drawn side by side.
         match common {
-            Some(c) if moves => self.lanes::<true, true>(level_common, c, target, z, ratio),
-            Some(c) => self.lanes::<true, false>(level_common, c, target, z, ratio),
-            None if moves => self.lanes::<false, true>(level_common, &[], target, z, ratio),
-            None => self.lanes::<false, false>(level_common, &[], target, z, ratio),
+            Some(c) if moves => self.lanes::<true, true, LANES>(level_common, c, target, z, ratio),
+            Some(c) => self.lanes::<true, false, LANES>(level_common, c, target, z, ratio),
+            None if moves => self.lanes::<false, true, LANES>(level_common, &[], target, z, ratio),
+            None => self.lanes::<false, false, LANES>(level_common, &[], target, z, ratio),
         }
     }
 
@@ -1317,7 +1320,7 @@ impl PathSampler<'_> {
     }
 
     /// The paths of [`Self::sample_batch`] for a residual law (`ratio(base,
-    /// score)` as in [`Self::residual_paths`]), `PATH_LANES` trials side by
+    /// score)` as in [`Self::residual_paths`]), `LANES` trials side by
     /// side: period by period, each lane's step in turn. A path is one
     /// serial chain of arithmetic (each period's state is the last's, and
     /// its draw a logarithm, an exponential and two table lookups), whose
@@ -1327,7 +1330,7 @@ impl PathSampler<'_> {
     /// the values are the same to the bit. Without `COMMON` the common
     /// shocks are zero and `common` is not read; without `MOVES` the state
     /// is not updated (alpha = beta = 0).
-    fn lanes<const COMMON: bool, const MOVES: bool>(
+    fn lanes<const COMMON: bool, const MOVES: bool, const LANES: usize>(
         &self,
         level_common: &[f64],
         common: &[f64],
@@ -1340,10 +1343,9 @@ impl PathSampler<'_> {
         let trials = out.len() / n;
         let mut first = 0;
         while first < trials {
-            let k = (trials - first).min(PATH_LANES);
-            let mut form = [&self.forms[0]; PATH_LANES];
-            let (mut level, mut slope, mut own) =
-                ([0.0; PATH_LANES], [0.0; PATH_LANES], [0.0; PATH_LANES]);
+            let k = (trials - first).min(LANES);
+            let mut form = [&self.forms[0]; LANES];
+            let (mut level, mut slope, mut own) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
             for l in 0..k {
                 let trial = first + l;
                 let zt = &z[trial * per..(trial + 1) * per];
@@ -1804,7 +1806,7 @@ mod tests {
             (r, factor * (1.0 + sampler.max_innovation) - 1.0, 1.0)
         };
         let mut side_by_side = vec![0.0; trials * n];
-        sampler.lanes::<true, true>(&level, &common, &mut side_by_side, &z, ratio);
+        sampler.lanes::<true, true, PATH_LANES>(&level, &common, &mut side_by_side, &z, ratio);
         let mut alone = vec![0.0; trials * n];
         let mut rng = crate::rng::stream_rng(5, 9, 0);
         sampler.paths::<true, _, _>(&mut rng, &level, &common, &mut alone, &z, |_, _, b, x| {
