@@ -393,10 +393,11 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             (None, None) => Vec::new(),
         })
         .collect();
-    // Whether each region has a profile, its own or the company's.
-    let region_has_profile: Vec<bool> = region_fits
+    // The seasonal parameters of each region's profile, its own or the
+    // company's (0: none).
+    let region_profile_params: Vec<usize> = region_fits
         .iter()
-        .map(|g| g.is_some() || company_fit.is_some())
+        .map(|g| g.as_ref().or(company_fit.as_ref()).map_or(0, |g| g.params))
         .collect();
     let (region_profiles, season_errors): (Vec<Vec<f64>>, Vec<Option<SeasonError>>) = region_fits
         .into_iter()
@@ -525,7 +526,10 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         let company = season_repeatability(&company_total, None, positions, s);
         own_seasons_repeat(&scores, company)
     };
-    let tau2 = if seasonal_any || own_seasons() {
+    // A month-of-quarter profile (under a year and two of history) gives
+    // the territories no deviations of their own.
+    let whole_year_profile = company_fit.as_ref().is_some_and(|g| g.params + 1 == s);
+    let tau2 = if whole_year_profile || own_seasons() {
         seasonal_spread(&deviations)
     } else {
         0.0
@@ -806,13 +810,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     // has one.
     let group_params: Vec<f64> = region_index
         .iter()
-        .map(|&r| {
-            if region_has_profile[r] {
-                s.saturating_sub(1) as f64
-            } else {
-                0.0
-            }
-        })
+        .map(|&r| region_profile_params[r] as f64)
         .collect();
     let own_periods: Vec<usize> = starts.iter().map(|t0| n_fit - t0).collect();
     correct_for_fitted_parameters(
