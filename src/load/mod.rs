@@ -675,11 +675,11 @@ fn diagnose(
     let seasonal = crate::fit::shortest_seasonal_history(per_year);
     if per_year > 1 && periods < seasonal {
         report.warnings.push(format!(
-            "the history has {periods} complete periods, fewer than a year and two ({seasonal}): no seasonal profile can be estimated for any territory or region, so the forecast has no seasonality{}",
+            "the history has {periods} complete periods, fewer than a year and two ({seasonal}): no yearly seasonal profile can be estimated for any territory or region{}",
             if per_year == 12 {
-                " beyond a pattern within the quarter, where three whole quarters show one"
+                "; only a pattern within the calendar quarter, where three whole quarters show one"
             } else {
-                ""
+                ", so the forecast has no seasonality"
             }
         ));
     } else if !short.is_empty() {
