@@ -345,7 +345,6 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     // history's own year-ahead predictions of it chose.
     let discount = seasonal_discount(&series, positions, s);
     let company_fit = group_profile(&company_total, positions, s, discount);
-    let company_profile = company_fit.as_ref().map(|g| g.index.clone());
     let region_totals: Vec<Vec<f64>> = (0..regions.len())
         .map(|r| {
             sum_series(
@@ -411,7 +410,6 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             (None, None) => (vec![1.0; s], None),
         })
         .unzip();
-    let seasonal_any = company_profile.is_some();
     // A lasting step in a territory's level, read against its region's
     // season (`step`): its periods before the step are scaled to the
     // level after it for its own fit (the regions' totals and profiles
@@ -740,7 +738,11 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             ));
         }
         if n_fit < s && !f.empty {
-            f.diag.seasonal = seasonal_any;
+            // Under a year: seasonal where its region's profile (its own
+            // or the company's; a quarter's pattern) is not flat.
+            f.diag.seasonal = region_profiles[region_index[i]]
+                .iter()
+                .any(|&v| (v - 1.0).abs() > 1e-9);
         }
         if starts[i] > 0 {
             let t0 = starts[i];

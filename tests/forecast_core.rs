@@ -2004,3 +2004,35 @@ fn a_stepped_territorys_year_interval_covers_its_next_year() {
     }
     assert!(inside >= 26, "{inside} of 40 inside P10-P90");
 }
+
+#[test]
+fn regions_closing_their_quarters_apart_keep_their_own_quarter_patterns() {
+    // Ten months from January; region A sells 0.7, 1.0 and 1.3 times its
+    // level in a quarter's three months, region B the reverse, so the
+    // company's total has no pattern and each region's has its own (The
+    // model, item 1: the quarter's pattern under 14 months). Each
+    // territory follows its region's, and `fit.csv` calls it seasonal.
+    let shapes = [[0.7, 1.0, 1.3], [1.3, 1.0, 0.7]];
+    let noise = Normal::new(0.0, 0.02).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(34);
+    let revenue: Vec<Vec<f64>> = (0..4)
+        .map(|i| {
+            (0..10)
+                .map(|t| 1000.0 * shapes[i / 2][t % 3] * (1.0 + noise.sample(&mut rng)))
+                .collect()
+        })
+        .collect();
+    let h = history_in(revenue, |i| if i < 2 { "A" } else { "B" });
+    let models = fit(&h, h.n_periods(), 12, &spec());
+    for (i, m) in models.territories.iter().enumerate() {
+        let shape = shapes[i / 2];
+        assert!(m.diagnostics.seasonal, "T-{i} is seasonal");
+        let (first, last) = (m.season[0] / m.season[1], m.season[2] / m.season[1]);
+        assert!(
+            (first / (shape[0] / shape[1]) - 1.0).abs() < 0.1
+                && (last / (shape[2] / shape[1]) - 1.0).abs() < 0.1,
+            "T-{i}: {:?}",
+            &m.season[..3]
+        );
+    }
+}
