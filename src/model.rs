@@ -1128,9 +1128,9 @@ impl PathSampler<'_> {
     /// Draw the paths of consecutive trials into `out` ([trial * n + h],
     /// n horizon periods): all the trials' normals first, in one call of
     /// [`normal::fill`] into the scratch buffer `z`, then the paths period
-    /// by period (a residual law's four trials side by side,
-    /// [`Self::lanes`]; a compound law's one trial after another,
-    /// [`Self::paths`]). `scores` holds the trials' common scores of the
+    /// by period ([`Self::lanes`]: a residual law's trials four side by
+    /// side where its draw depends on the amount; a compound law's one
+    /// trial after another). `scores` holds the trials' common scores of the
     /// level and slope and of the form; `common` (laid out
     /// as `out`) the trials' combined common shocks (`None`: all zero, as
     /// without company and region factors, and then not read).
@@ -1210,8 +1210,13 @@ impl PathSampler<'_> {
                     (v, ratio, self.max_innovation)
                 };
                 match common {
-                    Some(c) => self.paths::<true, R, _>(rng, level_common, c, target, z, deals),
-                    None => self.paths::<false, R, _>(rng, level_common, &[], target, z, deals),
+                    // One trial after another: the deals read `rng` in order.
+                    Some(c) => {
+                        self.lanes::<true, true, 1, R>(rng, level_common, c, target, z, deals)
+                    }
+                    None => {
+                        self.lanes::<false, true, 1, R>(rng, level_common, &[], target, z, deals)
+                    }
                 }
             }
         }
@@ -1251,11 +1256,20 @@ impl PathSampler<'_> {
         });
         // A residual law's draw is a function of the trial's normals
         // alone (no generator is read), so trials can be drawn side by side.
+        let draw = |_: &mut (), _: usize, b: f64, x: f64| {
+            let (r, cap, innovation) = ratio(b, x);
+            (b * r, r * innovation, cap)
+        };
+        let rng = &mut ();
         match common {
-            Some(c) if moves => self.lanes::<true, true, LANES>(level_common, c, target, z, ratio),
-            Some(c) => self.lanes::<true, false, LANES>(level_common, c, target, z, ratio),
-            None if moves => self.lanes::<false, true, LANES>(level_common, &[], target, z, ratio),
-            None => self.lanes::<false, false, LANES>(level_common, &[], target, z, ratio),
+            Some(c) if moves => {
+                self.lanes::<true, true, LANES, _>(rng, level_common, c, target, z, draw)
+            }
+            Some(c) => self.lanes::<true, false, LANES, _>(rng, level_common, c, target, z, draw),
+            None if moves => {
+                self.lanes::<false, true, LANES, _>(rng, level_common, &[], target, z, draw)
+            }
+            None => self.lanes::<false, false, LANES, _>(rng, level_common, &[], target, z, draw),
         }
     }
 
@@ -1319,24 +1333,29 @@ impl PathSampler<'_> {
         }
     }
 
-    /// The paths of [`Self::sample_batch`] for a residual law (`ratio(base,
-    /// score)` as in [`Self::residual_paths`]), `LANES` trials side by
-    /// side: period by period, each lane's step in turn. A path is one
-    /// serial chain of arithmetic (each period's state is the last's, and
-    /// its draw a logarithm, an exponential and two table lookups), whose
-    /// latency, not the processor's throughput, set its pace; the lanes'
-    /// chains are independent, so the processor overlaps them. Each trial
-    /// takes exactly the steps it takes alone, in the same arithmetic, so
-    /// the values are the same to the bit. Without `COMMON` the common
-    /// shocks are zero and `common` is not read; without `MOVES` the state
-    /// is not updated (alpha = beta = 0).
-    fn lanes<const COMMON: bool, const MOVES: bool, const LANES: usize>(
+    /// The paths of [`Self::sample_batch`] from the trials' normals `z`,
+    /// `LANES` trials side by side: period by period, each lane's step in
+    /// turn. `draw(rng, h, base, score)` gives period h's value, its ratio
+    /// to the base and the cap on the innovation that ratio makes (the
+    /// law's 99.9% quantile over its mean, less 1: `max_innovation`). A
+    /// path is one serial chain of arithmetic (each period's state is the
+    /// last's, and a residual law's draw at the period's amount a
+    /// logarithm, an exponential and two table lookups), whose latency, not
+    /// the processor's throughput, sets its pace; the lanes' chains are
+    /// independent, so the processor overlaps them. Each trial takes
+    /// exactly the steps it takes alone, in the same arithmetic, so the
+    /// values are the same to the bit, provided `draw` reads no generator
+    /// (a compound law's deals read `rng` in order: one lane). Without
+    /// `COMMON` the common shocks are zero and `common` is not read;
+    /// without `MOVES` the state is not updated (alpha = beta = 0).
+    fn lanes<const COMMON: bool, const MOVES: bool, const LANES: usize, R>(
         &self,
+        rng: &mut R,
         level_common: &[f64],
         common: &[f64],
         out: &mut [f64],
         z: &[f64],
-        ratio: impl Fn(f64, f64) -> (f64, f64, f64),
+        mut draw: impl FnMut(&mut R, usize, f64, f64) -> (f64, f64, f64),
     ) {
         let n = self.season.len();
         let per = self.normals_per_trial();
@@ -1367,56 +1386,12 @@ impl PathSampler<'_> {
                     };
                     let f = form[l];
                     let mu = f.law.smoothing.one_step(level[l], slope[l]) * (1.0 + f.growth[h]);
-                    let base = mu.max(0.0) * self.season[h];
-                    let (r, cap, innovation) = ratio(base, score);
-                    out[trial * n + h] = base * r;
-                    (level[l], slope[l]) =
-                        self.next_state::<MOVES>(f, slope[l], mu, r * innovation, cap);
+                    let (value, ratio, cap) = draw(rng, h, mu.max(0.0) * self.season[h], score);
+                    out[trial * n + h] = value;
+                    (level[l], slope[l]) = self.next_state::<MOVES>(f, slope[l], mu, ratio, cap);
                 }
             }
             first += k;
-        }
-    }
-
-    /// The paths of [`Self::sample_batch`] from the trials' normals `z`,
-    /// one trial after another (a compound law's draws read `rng` in
-    /// order); `draw(rng, h, base, score)` gives period h's value, its
-    /// ratio to the base and the cap on the innovation that ratio makes
-    /// (the law's 99.9% quantile over its mean, less 1: `max_innovation`).
-    /// Without `COMMON` the common shocks are zero and `common` is not
-    /// read.
-    fn paths<const COMMON: bool, R: Rng, D: FnMut(&mut R, usize, f64, f64) -> (f64, f64, f64)>(
-        &self,
-        rng: &mut R,
-        level_common: &[f64],
-        common: &[f64],
-        out: &mut [f64],
-        z: &[f64],
-        mut draw: D,
-    ) {
-        let n = self.season.len();
-        let per = self.normals_per_trial();
-        let rows = out.chunks_exact_mut(n).zip(z.chunks_exact(per)).enumerate();
-        for (trial, (x, zt)) in rows {
-            let form = self.trial_form(zt);
-            let (mut level, mut slope) =
-                self.trial_state(form, &level_common[2 * trial..2 * trial + 2], zt);
-            let own_z = &zt[2..];
-            let mut own = own_z[0];
-            for h in 0..n {
-                if h > 0 {
-                    own = self.own_ar * own + self.innovation * own_z[h];
-                }
-                let score = if COMMON {
-                    common[trial * n + h] + self.own * own
-                } else {
-                    self.own * own
-                };
-                let mu = form.law.smoothing.one_step(level, slope) * (1.0 + form.growth[h]);
-                let (value, ratio, cap) = draw(rng, h, mu.max(0.0) * self.season[h], score);
-                x[h] = value;
-                (level, slope) = self.next_state::<true>(form, slope, mu, ratio, cap);
-            }
         }
     }
 }
@@ -1759,8 +1734,8 @@ mod tests {
         // A territory whose state moves (a local level and a compounding
         // trend, averaged), with its own noise, common shocks and a
         // variance power: seven trials (a last group of three lanes) drawn
-        // by `lanes` equal, to the bit, the same trials drawn one after
-        // another by `paths` with the same draw.
+        // four side by side equal, to the bit, the same trials drawn one
+        // after another with the same draw.
         let moving = |level: f64, alpha: f64, slope: f64, compounding: bool| LevelLaw {
             level,
             slope,
@@ -1805,14 +1780,21 @@ mod tests {
             let (r, factor) = law.transform_at(x, b);
             (r, factor * (1.0 + sampler.max_innovation) - 1.0, 1.0)
         };
-        let mut side_by_side = vec![0.0; trials * n];
-        sampler.lanes::<true, true, PATH_LANES>(&level, &common, &mut side_by_side, &z, ratio);
-        let mut alone = vec![0.0; trials * n];
-        let mut rng = crate::rng::stream_rng(5, 9, 0);
-        sampler.paths::<true, _, _>(&mut rng, &level, &common, &mut alone, &z, |_, _, b, x| {
+        let draw = |_: &mut (), _: usize, b: f64, x: f64| {
             let (r, cap, innovation) = ratio(b, x);
             (b * r, r * innovation, cap)
-        });
+        };
+        let mut side_by_side = vec![0.0; trials * n];
+        sampler.lanes::<true, true, PATH_LANES, _>(
+            &mut (),
+            &level,
+            &common,
+            &mut side_by_side,
+            &z,
+            draw,
+        );
+        let mut alone = vec![0.0; trials * n];
+        sampler.lanes::<true, true, 1, _>(&mut (), &level, &common, &mut alone, &z, draw);
         assert!(side_by_side.iter().all(|v| v.is_finite() && *v != 0.0));
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&side_by_side), bits(&alone));

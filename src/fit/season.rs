@@ -311,6 +311,19 @@ pub(super) fn group_profile(
     })
 }
 
+/// The least-squares line through `points` (x, y): the mean of the x, the
+/// mean of the y and the slope (0 where the x do not vary).
+fn least_squares_line(points: &[(f64, f64)]) -> (f64, f64, f64) {
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let (sxy, sxx) = points.iter().fold((0.0, 0.0), |(sxy, sxx), &(x, y)| {
+        let dx = x - mean_x;
+        (sxy + dx * (y - mean_y), sxx + dx * dx)
+    });
+    (mean_x, mean_y, if sxx > 0.0 { sxy / sxx } else { 0.0 })
+}
+
 /// Months in a quarter: the cycle of [`quarter_profile`].
 const QUARTER: usize = 3;
 
@@ -357,20 +370,12 @@ fn quarter_profile(total: &[f64], positions: &[usize], s: usize) -> Option<Group
         .iter()
         .map(|v| v.ln())
         .collect();
-    let levels: Vec<f64> = logs
+    let levels: Vec<(f64, f64)> = logs
         .chunks_exact(QUARTER)
-        .map(|r| r.iter().sum::<f64>() / QUARTER as f64)
-        .collect();
-    let r_mean = (q as f64 - 1.0) / 2.0;
-    let level_mean = levels.iter().sum::<f64>() / q as f64;
-    let (sxy, sxx) = levels
-        .iter()
         .enumerate()
-        .fold((0.0, 0.0), |(xy, xx), (r, l)| {
-            let x = r as f64 - r_mean;
-            (xy + x * (l - level_mean), xx + x * x)
-        });
-    let per_month = sxy / sxx / QUARTER as f64;
+        .map(|(r, m)| (r as f64, m.iter().sum::<f64>() / QUARTER as f64))
+        .collect();
+    let per_month = least_squares_line(&levels).2 / QUARTER as f64;
     let detrended: Vec<f64> = logs
         .iter()
         .enumerate()
@@ -666,23 +671,16 @@ pub(super) fn season_repeatability(
     // over the odd blocks.
     let mut halves = vec![[(0.0, 0usize); 2]; s];
     for block in 0..y.len() / s {
-        let points: Vec<(usize, f64)> = (block * s..(block + 1) * s)
-            .filter_map(|t| Some((t, value(t)?)))
+        let points: Vec<(f64, f64)> = (block * s..(block + 1) * s)
+            .filter_map(|t| Some((t as f64, value(t)?)))
             .collect();
         if points.len() < MIN_YEAR_POINTS {
             continue;
         }
-        let n = points.len() as f64;
-        let mean_x = points.iter().map(|p| p.0 as f64).sum::<f64>() / n;
-        let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
-        let (sxy, sxx) = points.iter().fold((0.0, 0.0), |(sxy, sxx), &(t, l)| {
-            let dx = t as f64 - mean_x;
-            (sxy + dx * (l - mean_y), sxx + dx * dx)
-        });
-        let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+        let (mean_x, mean_y, slope) = least_squares_line(&points);
         for &(t, l) in &points {
-            let half = &mut halves[positions[t] % s][block % 2];
-            half.0 += l - mean_y - slope * (t as f64 - mean_x);
+            let half = &mut halves[positions[t as usize] % s][block % 2];
+            half.0 += l - mean_y - slope * (t - mean_x);
             half.1 += 1;
         }
     }
