@@ -282,38 +282,73 @@ impl ResidualLaw {
     ///   reference)^exponent and the ratio by the mean correction at s;
     ///   the factor is the law's 99.9% point at s over its own;
     /// - otherwise `transform` and 1.
-    #[inline]
+    #[inline(always)]
     pub fn transform_at(&self, x: f64, amount: f64) -> (f64, f64) {
-        if let Some(rate) = self.zero_rate {
-            let chance = (-rate.per_amount * amount).exp();
-            if chance >= 1.0 {
-                return (0.0, 1.0);
+        let (ratio, factor) = self.transform_at_lanes([x], [amount]);
+        (ratio[0], factor[0])
+    }
+
+    /// [`Self::transform_at`] for `L` periods at once, each lane's arithmetic
+    /// exactly its own alone: stage by stage over the lanes, so that the
+    /// processor overlaps their chains (a variance power's draw is a
+    /// logarithm, an exponential and three table lookups in a row; one
+    /// lane's whole step is more instructions than the processor looks
+    /// ahead over, so lanes stepped one after another hardly overlapped).
+    #[inline(always)]
+    pub fn transform_at_lanes<const L: usize>(
+        &self,
+        x: [f64; L],
+        amount: [f64; L],
+    ) -> ([f64; L], [f64; L]) {
+        let p = match (self.zero_rate, self.power) {
+            (None, Some(p)) => p,
+            (Some(rate), _) => {
+                let mut out = ([0.0; L], [1.0; L]);
+                for l in 0..L {
+                    (out.0[l], out.1[l]) =
+                        self.transform_with_zeros(x[l], amount[l], rate.per_amount);
+                }
+                return out;
             }
-            let keep = (1.0 - self.p0) / (1.0 - chance);
-            let u = norm_cdf(x);
-            if u < chance {
-                return (0.0, keep);
+            (None, None) => return (self.transform_lanes(x), [1.0; L]),
+        };
+        let ln_s: [f64; L] = std::array::from_fn(|l| {
+            if amount[l] > 0.0 {
+                (p.exponent * (amount[l] / p.reference).ln()).clamp(LN_S_LOW, LN_S_HIGH)
+            } else {
+                LN_S_HIGH
             }
-            let on_positive = self.p0 + (u - chance) * keep;
-            let r = self.transform(norm_ppf(on_positive.clamp(1e-12, 1.0 - 1e-12)));
-            return (r * keep, keep);
-        }
-        let Some(p) = self.power else {
-            return (self.transform(x), 1.0);
-        };
-        let ln_s = if amount > 0.0 {
-            (p.exponent * (amount / p.reference).ln()).clamp(LN_S_LOW, LN_S_HIGH)
-        } else {
-            LN_S_HIGH
-        };
-        let pos = (ln_s - LN_S_LOW) / LN_S_STEP;
-        let i = (pos as usize).min(self.power_means.len().saturating_sub(2));
-        let t = pos - i as f64;
-        let lerp = |v: &[f64]| v[i] + t * (v[i + 1] - v[i]);
+        });
+        let last = self.power_means.len().saturating_sub(2);
+        let pos: [f64; L] = std::array::from_fn(|l| (ln_s[l] - LN_S_LOW) / LN_S_STEP);
+        let i: [usize; L] = std::array::from_fn(|l| (pos[l] as usize).min(last));
+        let t: [f64; L] = std::array::from_fn(|l| pos[l] - i[l] as f64);
+        let scaled: [f64; L] = std::array::from_fn(|l| x[l] * ln_s[l].exp());
+        let r = self.transform_lanes(scaled);
+        let lerp = |v: &[f64], l: usize| v[i[l]] + t[l] * (v[i[l] + 1] - v[i[l]]);
         (
-            self.transform(x * ln_s.exp()) * lerp(&self.power_means),
-            lerp(&self.power_caps),
+            std::array::from_fn(|l| r[l] * lerp(&self.power_means, l)),
+            std::array::from_fn(|l| lerp(&self.power_caps, l)),
         )
+    }
+
+    /// [`Self::transform_at`] with a zero rate of `per_amount` (out of
+    /// line: its normal CDF and quantile would keep the variance power's
+    /// short path from being inlined into the simulation's kernel).
+    #[inline(never)]
+    fn transform_with_zeros(&self, x: f64, amount: f64, per_amount: f64) -> (f64, f64) {
+        let chance = (-per_amount * amount).exp();
+        if chance >= 1.0 {
+            return (0.0, 1.0);
+        }
+        let keep = (1.0 - self.p0) / (1.0 - chance);
+        let u = norm_cdf(x);
+        if u < chance {
+            return (0.0, keep);
+        }
+        let on_positive = self.p0 + (u - chance) * keep;
+        let r = self.transform(norm_ppf(on_positive.clamp(1e-12, 1.0 - 1e-12)));
+        (r * keep, keep)
     }
 
     /// The same law with a spike mass: probability `p_spike` of one of the
@@ -440,20 +475,30 @@ impl ResidualLaw {
     }
 
     /// `F^-1(Phi(x))` by linear interpolation in the precomputed table.
-    #[inline]
+    #[inline(always)]
     pub fn transform(&self, x: f64) -> f64 {
-        let pos = ((x + X_MAX) * PER_UNIT).clamp(0.0, (GRID - 1) as f64 - 1e-9);
+        self.transform_lanes([x])[0]
+    }
+
+    /// [`Self::transform`] of `L` scores, stage by stage over the lanes.
+    #[inline(always)]
+    fn transform_lanes<const L: usize>(&self, x: [f64; L]) -> [f64; L] {
+        let pos: [f64; L] = std::array::from_fn(|l| {
+            ((x[l] + X_MAX) * PER_UNIT).clamp(0.0, (GRID - 1) as f64 - 1e-9)
+        });
         // The segment floor(pos) without a float-to-int conversion (which
         // must saturate, many instructions on x86-64): adding 1.5 * 2^52
         // rounds `pos - 0.5` to an integer held in the low mantissa bits.
         // At an exact grid point this may pick the segment below with
         // `frac = 1`: the same value up to rounding.
         const ROUND: f64 = 6_755_399_441_055_744.0;
-        let t = (pos - 0.5) + ROUND;
-        let floor = t - ROUND;
-        let i = (t.to_bits() as u32 as usize).min(GRID - 2);
-        let [a, d] = self.segments[i];
-        a + (pos - floor) * d
+        let rounded: [f64; L] = std::array::from_fn(|l| (pos[l] - 0.5) + ROUND);
+        std::array::from_fn(|l| {
+            let floor = rounded[l] - ROUND;
+            let i = (rounded[l].to_bits() as u32 as usize).min(GRID - 2);
+            let [a, d] = self.segments[i];
+            a + (pos[l] - floor) * d
+        })
     }
 
     /// The law with its spread multiplied by about `factor`: how the fitter
@@ -1184,22 +1229,24 @@ impl PathSampler<'_> {
             None if law.varies_with_amount() => {
                 self.residual_paths::<PATH_LANES>(level_common, common, target, z, |b, x| {
                     // The period's law at its amount: so is its cap.
-                    let (r, factor) = law.transform_at(x, b);
-                    let ordinary = self.ordinary_share_at(factor);
-                    (
-                        r,
-                        factor * ordinary * (1.0 + self.max_innovation) - 1.0,
-                        ordinary,
-                    )
+                    let (r, factor) = law.transform_at_lanes(x, b);
+                    std::array::from_fn(|l| {
+                        let ordinary = self.ordinary_share_at(factor[l]);
+                        (
+                            r[l],
+                            factor[l] * ordinary * (1.0 + self.max_innovation) - 1.0,
+                            ordinary,
+                        )
+                    })
                 })
             }
-            None => self.residual_paths::<1>(level_common, common, target, z, |_, x| {
-                (law.transform(x), self.max_innovation, 1.0)
+            None => self.residual_paths::<1>(level_common, common, target, z, |_, [x]| {
+                [(law.transform(x), self.max_innovation, 1.0)]
             }),
             Some(law) => {
                 // The trial's deal-law parameters, drawn at its first period.
                 let mut drawn = None;
-                let deals = |rng: &mut R, h: usize, b: f64, x: f64| {
+                let deals = |rng: &mut R, h: usize, [b]: [f64; 1], [x]: [f64; 1]| {
                     let trial = if h == 0 {
                         drawn.insert(law.sample(rng))
                     } else {
@@ -1207,7 +1254,7 @@ impl PathSampler<'_> {
                     };
                     let v = law.sample_period(rng, trial, b, x);
                     let ratio = if b > 0.0 { v / b } else { 0.0 };
-                    (v, ratio, self.max_innovation)
+                    [(v, ratio, self.max_innovation)]
                 };
                 match common {
                     // One trial after another: the deals read `rng` in order.
@@ -1245,20 +1292,23 @@ impl PathSampler<'_> {
         common: Option<&[f64]>,
         target: &mut [f64],
         z: &[f64],
-        ratio: impl Fn(f64, f64) -> (f64, f64, f64),
+        ratio: impl Fn([f64; LANES], [f64; LANES]) -> [(f64, f64, f64); LANES],
     ) {
-        // `ratio` gives a period's ratio, its innovation's cap and the
-        // factor on the ratio that measures the innovation (1 but for a
-        // zero rate's spikes: `ordinary_share_at`).
+        // `ratio` gives each lane's period's ratio, its innovation's cap
+        // and the factor on the ratio that measures the innovation (1 but
+        // for a zero rate's spikes: `ordinary_share_at`).
         let moves = self.forms.iter().any(|f| {
             let st = f.law.smoothing;
             st.alpha != 0.0 || st.beta != 0.0
         });
         // A residual law's draw is a function of the trial's normals
         // alone (no generator is read), so trials can be drawn side by side.
-        let draw = |_: &mut (), _: usize, b: f64, x: f64| {
-            let (r, cap, innovation) = ratio(b, x);
-            (b * r, r * innovation, cap)
+        let draw = |_: &mut (), _: usize, b: [f64; LANES], x: [f64; LANES]| {
+            let drawn = ratio(b, x);
+            std::array::from_fn(|l| {
+                let (r, cap, innovation) = drawn[l];
+                (b[l] * r, r * innovation, cap)
+            })
         };
         let rng = &mut ();
         match common {
@@ -1355,7 +1405,7 @@ impl PathSampler<'_> {
         common: &[f64],
         out: &mut [f64],
         z: &[f64],
-        mut draw: impl FnMut(&mut R, usize, f64, f64) -> (f64, f64, f64),
+        mut draw: impl FnMut(&mut R, usize, [f64; LANES], [f64; LANES]) -> [(f64, f64, f64); LANES],
     ) {
         let n = self.season.len();
         let per = self.normals_per_trial();
@@ -1373,22 +1423,30 @@ impl PathSampler<'_> {
                     self.trial_state(form[l], &level_common[2 * trial..2 * trial + 2], zt);
                 own[l] = zt[2];
             }
+            let (mut mu, mut base, mut score) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
             for h in 0..n {
                 for l in 0..k {
                     let trial = first + l;
                     if h > 0 {
                         own[l] = self.own_ar * own[l] + self.innovation * z[trial * per + 2 + h];
                     }
-                    let score = if COMMON {
+                    score[l] = if COMMON {
                         common[trial * n + h] + self.own * own[l]
                     } else {
                         self.own * own[l]
                     };
                     let f = form[l];
-                    let mu = f.law.smoothing.one_step(level[l], slope[l]) * (1.0 + f.growth[h]);
-                    let (value, ratio, cap) = draw(rng, h, mu.max(0.0) * self.season[h], score);
-                    out[trial * n + h] = value;
-                    (level[l], slope[l]) = self.next_state::<MOVES>(f, slope[l], mu, ratio, cap);
+                    mu[l] = f.law.smoothing.one_step(level[l], slope[l]) * (1.0 + f.growth[h]);
+                    base[l] = mu[l].max(0.0) * self.season[h];
+                }
+                // Lanes past the last trial (`k` < `LANES`) draw at a zero
+                // base and are not read.
+                let drawn = draw(rng, h, base, score);
+                for l in 0..k {
+                    let (value, ratio, cap) = drawn[l];
+                    out[(first + l) * n + h] = value;
+                    (level[l], slope[l]) =
+                        self.next_state::<MOVES>(form[l], slope[l], mu[l], ratio, cap);
                 }
             }
             first += k;
@@ -1776,25 +1834,27 @@ mod tests {
         normal::fill(&mut crate::rng::stream_rng(5, 8, 0), &mut common);
         let law = &t.residual;
         assert!(law.varies_with_amount());
-        let ratio = |b: f64, x: f64| {
-            let (r, factor) = law.transform_at(x, b);
-            (r, factor * (1.0 + sampler.max_innovation) - 1.0, 1.0)
-        };
-        let draw = |_: &mut (), _: usize, b: f64, x: f64| {
-            let (r, cap, innovation) = ratio(b, x);
-            (b * r, r * innovation, cap)
-        };
+        // The law's ratio for `L` lanes at once, as the simulation takes it.
+        fn ratio<const L: usize>(
+            law: &ResidualLaw,
+            top: f64,
+        ) -> impl Fn([f64; L], [f64; L]) -> [(f64, f64, f64); L] + '_ {
+            move |b, x| {
+                let (r, factor) = law.transform_at_lanes(x, b);
+                std::array::from_fn(|l| (r[l], factor[l] * top - 1.0, 1.0))
+            }
+        }
+        let top = 1.0 + sampler.max_innovation;
         let mut side_by_side = vec![0.0; trials * n];
-        sampler.lanes::<true, true, PATH_LANES, _>(
-            &mut (),
+        sampler.residual_paths::<PATH_LANES>(
             &level,
-            &common,
+            Some(&common),
             &mut side_by_side,
             &z,
-            draw,
+            ratio::<PATH_LANES>(law, top),
         );
         let mut alone = vec![0.0; trials * n];
-        sampler.lanes::<true, true, 1, _>(&mut (), &level, &common, &mut alone, &z, draw);
+        sampler.residual_paths::<1>(&level, Some(&common), &mut alone, &z, ratio::<1>(law, top));
         assert!(side_by_side.iter().all(|v| v.is_finite() && *v != 0.0));
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&side_by_side), bits(&alone));
