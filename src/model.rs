@@ -41,6 +41,7 @@ use serde::Serialize;
 use crate::calendar::Calendar;
 use crate::ets::Smoothing;
 use crate::stats::dist::Fitted;
+use crate::stats::ln::ln_positive;
 use crate::stats::normal;
 use crate::stats::quantile::sorted_quantile;
 use crate::stats::special::{norm_cdf, norm_ppf};
@@ -145,6 +146,8 @@ pub struct ResidualLaw {
     /// (the innovation cap's factor; same grid).
     #[serde(skip)]
     power_caps: Vec<f64>,
+    /// s = exp(ln s) at the grid's points (the simulation's scale).
+    power_scales: Vec<f64>,
 }
 
 /// A period's relative spread proportional to (expected amount /
@@ -187,6 +190,7 @@ impl ResidualLaw {
             power: None,
             power_means: Vec::new(),
             power_caps: Vec::new(),
+            power_scales: Vec::new(),
         };
         law.tabulate();
         law
@@ -222,6 +226,7 @@ impl ResidualLaw {
     fn tabulate_power(&mut self) {
         self.power_means.clear();
         self.power_caps.clear();
+        self.power_scales.clear();
         if self.power.is_none() {
             return;
         }
@@ -239,9 +244,13 @@ impl ResidualLaw {
         };
         let base = expect(1.0);
         let n = ((LN_S_HIGH - LN_S_LOW) / LN_S_STEP).round() as usize + 1;
-        self.power_means = (0..n)
-            .map(|i| {
-                let m = expect((LN_S_LOW + i as f64 * LN_S_STEP).exp());
+        let scales: Vec<f64> = (0..n)
+            .map(|i| (LN_S_LOW + i as f64 * LN_S_STEP).exp())
+            .collect();
+        self.power_means = scales
+            .iter()
+            .map(|&s| {
+                let m = expect(s);
                 if m > 0.0 && base > 0.0 {
                     base / m
                 } else {
@@ -251,16 +260,18 @@ impl ResidualLaw {
             .collect();
         let z = norm_ppf(STATE_QUANTILE);
         let top = self.transform(z);
-        self.power_caps = (0..n)
-            .map(|i| {
-                let s = (LN_S_LOW + i as f64 * LN_S_STEP).exp();
+        self.power_caps = scales
+            .iter()
+            .zip(&self.power_means)
+            .map(|(&s, &mean)| {
                 if top > 0.0 {
-                    self.transform(z * s) * self.power_means[i] / top
+                    self.transform(z * s) * mean / top
                 } else {
                     1.0
                 }
             })
             .collect();
+        self.power_scales = scales;
     }
 
     /// Whether a period's draw depends on its expected amount (a zero rate
@@ -312,18 +323,30 @@ impl ResidualLaw {
             }
             (None, None) => return (self.transform_lanes(x), [1.0; L]),
         };
+        // The ratio to the reference held to where ln s is in range: a
+        // positive normal number, as `ln_positive` needs (an amount of 0,
+        // or too small to divide, takes the top of the range, as before).
         let ln_s: [f64; L] = std::array::from_fn(|l| {
-            if amount[l] > 0.0 {
-                (p.exponent * (amount[l] / p.reference).ln()).clamp(LN_S_LOW, LN_S_HIGH)
+            let ratio = amount[l] / p.reference;
+            if ratio >= f64::MIN_POSITIVE {
+                (p.exponent * ln_positive(ratio.min(f64::MAX))).clamp(LN_S_LOW, LN_S_HIGH)
             } else {
                 LN_S_HIGH
             }
         });
         let last = self.power_means.len().saturating_sub(2);
-        let pos: [f64; L] = std::array::from_fn(|l| (ln_s[l] - LN_S_LOW) / LN_S_STEP);
+        let pos: [f64; L] = std::array::from_fn(|l| (ln_s[l] - LN_S_LOW) * (1.0 / LN_S_STEP));
         let i: [usize; L] = std::array::from_fn(|l| (pos[l] as usize).min(last));
         let t: [f64; L] = std::array::from_fn(|l| pos[l] - i[l] as f64);
-        let scaled: [f64; L] = std::array::from_fn(|l| x[l] * ln_s[l].exp());
+        // s = exp(ln s): the grid point's, times exp(u) for u = ln s less
+        // the grid point (0 to LN_S_STEP), whose series to u^4 errs by
+        // under 3e-9 (its terms paired for a shorter chain).
+        let scaled: [f64; L] = std::array::from_fn(|l| {
+            let u = ln_s[l] - (LN_S_LOW + i[l] as f64 * LN_S_STEP);
+            let u2 = u * u;
+            let exp_u = (1.0 + u) + u2 * ((0.5 + u * (1.0 / 6.0)) + u2 * (1.0 / 24.0));
+            x[l] * self.power_scales[i[l]] * exp_u
+        });
         let r = self.transform_lanes(scaled);
         let lerp = |v: &[f64], l: usize| v[i[l]] + t[l] * (v[i[l] + 1] - v[i[l]]);
         (
@@ -985,7 +1008,7 @@ impl TerritoryModel {
             .into_iter()
             .map(|(weight, _, mut form)| {
                 cumulative += weight;
-                form.below = cumulative;
+                form.below = norm_ppf(cumulative);
                 form
             })
             .collect();
@@ -1020,10 +1043,13 @@ impl TerritoryModel {
 const STATE_QUANTILE: f64 = 0.999;
 /// Trials a residual law whose draw depends on the period's amount has
 /// its paths drawn side by side in ([`PathSampler::lanes`]): each draw a
-/// logarithm, an exponential and table lookups, a long serial chain. A
-/// plain law's draw is short and its paths are drawn one trial at a time
-/// (side by side, the `simulate` bench's plain laws ran 3-5% slower).
-const PATH_LANES: usize = 4;
+/// logarithm, an exponential and table lookups, a long serial chain, taken
+/// stage by stage over the lanes ([`ResidualLaw::transform_at_lanes`]).
+/// Eight lanes drew about 5% more a second than four on the sales-only
+/// bench company (session 34). A plain law's draw is short and its paths
+/// are drawn one trial at a time (side by side, the `simulate` bench's
+/// plain laws ran 3-5% slower in session 33).
+const PATH_LANES: usize = 8;
 
 /// The simulated level never falls below this share of the origin's level
 /// (the multiplicative state would stay at zero once there).
@@ -1101,9 +1127,11 @@ pub struct TrialScores<'a> {
 /// One form's constants for drawing paths.
 #[derive(Debug, Clone)]
 struct FormSampler {
-    /// Cumulative weight up to and including this form: a trial whose
-    /// uniform score is below it (and not below the previous form's)
-    /// draws this form.
+    /// The normal score of the cumulative weight up to and including this
+    /// form: a trial whose form score is below it (and not below the
+    /// previous form's) draws this form (its uniform score, Phi of the
+    /// form score, is below the cumulative weight: the comparison made on
+    /// the normal scale, no CDF per trial).
     below: f64,
     law: LevelLaw,
     /// Cholesky factor of the state law's covariance.
@@ -1329,10 +1357,10 @@ impl PathSampler<'_> {
         match self.forms.as_slice() {
             [only] => only,
             forms => {
-                let u = norm_cdf(zt[zt.len() - 1]);
+                let score = zt[zt.len() - 1];
                 forms
                     .iter()
-                    .find(|f| u < f.below)
+                    .find(|f| score < f.below)
                     .unwrap_or(&forms[forms.len() - 1])
             }
         }
@@ -1791,9 +1819,9 @@ mod tests {
     fn trials_drawn_side_by_side_are_each_the_path_drawn_alone() {
         // A territory whose state moves (a local level and a compounding
         // trend, averaged), with its own noise, common shocks and a
-        // variance power: seven trials (a last group of three lanes) drawn
-        // four side by side equal, to the bit, the same trials drawn one
-        // after another with the same draw.
+        // variance power: PATH_LANES + 3 trials (a last group of three
+        // lanes) drawn side by side equal, to the bit, the same trials
+        // drawn one after another with the same draw.
         let moving = |level: f64, alpha: f64, slope: f64, compounding: bool| LevelLaw {
             level,
             slope,
@@ -1824,7 +1852,7 @@ mod tests {
             own_ar: 0.3,
         };
         let sampler = t.sampler(&[0, 1, 2, 3, 4], &loadings);
-        let (trials, n) = (7, 5);
+        let (trials, n) = (PATH_LANES + 3, 5);
         let per = sampler.normals_per_trial();
         let mut z = vec![0.0; trials * per];
         normal::fill(&mut crate::rng::stream_rng(5, 6, 0), &mut z);
