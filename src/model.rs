@@ -147,6 +147,7 @@ pub struct ResidualLaw {
     #[serde(skip)]
     power_caps: Vec<f64>,
     /// s = exp(ln s) at the grid's points (the simulation's scale).
+    #[serde(skip)]
     power_scales: Vec<f64>,
 }
 
@@ -302,7 +303,7 @@ impl ResidualLaw {
     /// [`Self::transform_at`] for `L` periods at once, each lane's arithmetic
     /// exactly its own alone: stage by stage over the lanes, so that the
     /// processor overlaps their chains (a variance power's draw is a
-    /// logarithm, an exponential and three table lookups in a row; one
+    /// logarithm, an exponential's series and table lookups in a row; one
     /// lane's whole step is more instructions than the processor looks
     /// ahead over, so lanes stepped one after another hardly overlapped).
     #[inline(always)]
@@ -324,8 +325,10 @@ impl ResidualLaw {
             (None, None) => return (self.transform_lanes(x), [1.0; L]),
         };
         // The ratio to the reference held to where ln s is in range: a
-        // positive normal number, as `ln_positive` needs (an amount of 0,
-        // or too small to divide, takes the top of the range, as before).
+        // positive normal number, as `ln_positive` needs. An amount of 0
+        // takes the top of the range, as before, and so does one too small
+        // to divide (a subnormal ratio, which before took its own ln s
+        // where the exponent is under 1/708).
         let ln_s: [f64; L] = std::array::from_fn(|l| {
             let ratio = amount[l] / p.reference;
             if ratio >= f64::MIN_POSITIVE {
@@ -1201,9 +1204,9 @@ impl PathSampler<'_> {
     /// Draw the paths of consecutive trials into `out` ([trial * n + h],
     /// n horizon periods): all the trials' normals first, in one call of
     /// [`normal::fill`] into the scratch buffer `z`, then the paths period
-    /// by period ([`Self::lanes`]: a residual law's trials four side by
-    /// side where its draw depends on the amount; a compound law's one
-    /// trial after another). `scores` holds the trials' common scores of the
+    /// by period ([`Self::lanes`]: a residual law's trials `PATH_LANES`
+    /// side by side where its draw depends on the amount; a plain law's
+    /// and a compound law's one trial after another). `scores` holds the trials' common scores of the
     /// level and slope and of the form; `common` (laid out
     /// as `out`) the trials' combined common shocks (`None`: all zero, as
     /// without company and region factors, and then not read).
@@ -1351,8 +1354,11 @@ impl PathSampler<'_> {
         }
     }
 
-    /// The form a trial draws, by its last normal's uniform score (the
-    /// company's form score: `TrialScores::form`); `zt` its normals.
+    /// The form a trial draws, by its last normal (the company's form
+    /// score: `TrialScores::form`), compared with the normal quantiles of
+    /// the forms' cumulative weights (`FormSampler::below`): the form
+    /// whose uniform score Phi(score) falls in its share, without a CDF
+    /// per trial; `zt` its normals.
     fn trial_form(&self, zt: &[f64]) -> &FormSampler {
         match self.forms.as_slice() {
             [only] => only,
@@ -1412,15 +1418,20 @@ impl PathSampler<'_> {
     }
 
     /// The paths of [`Self::sample_batch`] from the trials' normals `z`,
-    /// `LANES` trials side by side: period by period, each lane's step in
-    /// turn. `draw(rng, h, base, score)` gives period h's value, its ratio
-    /// to the base and the cap on the innovation that ratio makes (the
-    /// law's 99.9% quantile over its mean, less 1: `max_innovation`). A
-    /// path is one serial chain of arithmetic (each period's state is the
-    /// last's, and a residual law's draw at the period's amount a
-    /// logarithm, an exponential and two table lookups), whose latency, not
-    /// the processor's throughput, sets its pace; the lanes' chains are
-    /// independent, so the processor overlaps them. Each trial takes
+    /// `LANES` trials side by side, period by period, in three stages:
+    /// every lane's base (its state's one-step mean times the season) and
+    /// score, then one call of `draw(rng, h, bases, scores)` giving each
+    /// lane's value, its ratio to the base and the cap on the innovation
+    /// that ratio makes (the law's 99.9% quantile over its mean, less 1:
+    /// `max_innovation`), then every lane's state. A path is one serial
+    /// chain of arithmetic (each period's state is the last's, and a
+    /// residual law's draw at the period's amount a logarithm, an
+    /// exponential and table lookups), whose latency, not the processor's
+    /// throughput, sets its pace; the lanes' chains are independent, so
+    /// the processor overlaps them, the more so as `draw` takes its own
+    /// stages over the lanes ([`ResidualLaw::transform_at_lanes`]). Lanes
+    /// past the last trial draw at a zero base and score and are not
+    /// read. Each trial takes
     /// exactly the steps it takes alone, in the same arithmetic, so the
     /// values are the same to the bit, provided `draw` reads no generator
     /// (a compound law's deals read `rng` in order: one lane). Without
@@ -1938,6 +1949,74 @@ mod tests {
         let (oa, ob) = (high(&a, None, 1), high(&b, None, 2));
         let apart = (0..trials).filter(|&t| oa[t] != ob[t]).count() as f64 / trials as f64;
         assert!((apart - 0.5).abs() < 0.045, "{apart}");
+    }
+
+    #[test]
+    fn a_trial_draws_the_form_whose_share_its_uniform_score_falls_in() {
+        // Three forms of unequal weights (0.2, 0.5, 0.3 for levels 100,
+        // 200, 300) and one of weight 0 (level 250, which no trial may
+        // draw): each trial's form is the one whose cumulative share holds
+        // Phi(score), as it was read with a CDF per trial before session
+        // 34, now compared on the normal scale.
+        let mut t = territory(LevelLaw::fixed(100.0));
+        t.residual = normal_law(1e-9);
+        for (weight, level) in [(0.5, 200.0), (0.0, 250.0), (0.3, 300.0)] {
+            t.alternatives.push(AlternativeLevel {
+                weight,
+                level: LevelLaw::fixed(level),
+                growth: Vec::new(),
+            });
+        }
+        let trials = 4000;
+        let mut scores = vec![0.0; trials];
+        normal::fill(&mut crate::rng::stream_rng(3, 9, 0), &mut scores);
+        let level = vec![0.0; 2 * trials];
+        let shocks = vec![0.0; trials];
+        let mut out = vec![0.0; trials];
+        let sampler = t.sampler(&[0], &COMMON_ONLY);
+        let form = TrialScores {
+            level: &level,
+            form: Some(&scores),
+        };
+        let mut rng = crate::rng::stream_rng(1, 9, 0);
+        sampler.sample_batch(&mut rng, form, Some(&shocks), &mut out, &mut Vec::new());
+        for (value, score) in out.iter().zip(&scores) {
+            let u = norm_cdf(*score);
+            let expected = if u < 0.2 {
+                100.0
+            } else if u < 0.7 {
+                200.0
+            } else {
+                300.0
+            };
+            assert!((value - expected).abs() < 1e-3, "score {score}: {value}");
+        }
+    }
+
+    #[test]
+    fn a_variance_powers_scale_is_the_amounts_power() {
+        // A normal law (mean 1, sd 0.1) transforms a score x into 1 + 0.1
+        // x exactly, and keeps its mean at every scale, so at an amount
+        // the ratio less 1, over 0.1 x, reads the scale the draw used:
+        // (amount / reference)^exponent within 1e-8, across the scale's
+        // grid (ln s from -2 to 1) and at its points (the exponential is
+        // the grid point's times a series, within 3e-9).
+        let law = normal_law(0.1).with_power(Some(VariancePower {
+            exponent: -0.5,
+            reference: 100.0,
+        }));
+        let x = 1.5;
+        for k in 0..=600 {
+            let ln_s = LN_S_LOW + (LN_S_HIGH - LN_S_LOW) * k as f64 / 600.0;
+            let amount = 100.0 * (ln_s / -0.5).exp();
+            let (r, _) = law.transform_at(x, amount);
+            let scale = (r - 1.0) / (0.1 * x);
+            let truth = (amount / 100.0).powf(-0.5);
+            assert!(
+                (scale / truth - 1.0).abs() < 1e-8,
+                "amount {amount}: scale {scale} against {truth}"
+            );
+        }
     }
 
     #[test]

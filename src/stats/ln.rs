@@ -2,9 +2,11 @@
 //! a variance power takes the log of its expected amount, once per draw,
 //! in the serial chain of a path, whose latency sets the simulation's pace.
 //! The library's `ln` is a call, exact to the last place, with special
-//! cases; this one is inline and branch-free, a table and a cubic of short
-//! latency, and within 1e-10 of it (the test): far inside what the
-//! variance power's tables resolve (their interpolation errs by 1e-4).
+//! cases; this one is inline, with no branch on its argument, a table and
+//! a cubic of short latency, and within 1e-10 of it (the test): far inside
+//! what the variance power's tables resolve (their interpolation errs by
+//! 1e-4). The table is built once, on first use (`LazyLock`: a check of a
+//! flag, the same every call, that the processor predicts).
 
 use std::sync::LazyLock;
 
