@@ -19,6 +19,12 @@
 //!   summed or summarised), for the issue's "kernel at least two thirds of
 //!   the raw-limit rate".
 //!
+//!   `forecast_variance_power_1000x12x10000` times the same forecast with
+//!   every territory's residual law given a variance power (exponent
+//!   -0.25 at its level), so that each draw follows the period's expected
+//!   amount, as the generated company's territories do when forecast from
+//!   their sales alone (README, Speed: the sales-only row).
+//!
 //! - `rebalance`: accounts rebalanced per second, 100,000 accounts x 500
 //!   territories in 8 regions with a 10% budget (10,000 optional moves),
 //!   balancing potential and workload; the issue's limit is 30 s.
@@ -37,7 +43,7 @@ use salesplan::fit::fit;
 use salesplan::generate::{generate, synthetic_history, GenerateSpec};
 use salesplan::history::{SalesHistory, Territory};
 use salesplan::load::load_data;
-use salesplan::model::FittedModels;
+use salesplan::model::{FittedModels, VariancePower};
 use salesplan::rebalance::{optimise, Problem};
 use salesplan::rng::{raw_lognormal_sum, raw_lognormal_sum_fast, stream_rng, BATCH};
 use salesplan::scenario::{
@@ -215,6 +221,23 @@ fn bench_simulate(c: &mut Criterion) {
     let shocks = KernelShocks::new(&models, trials, 12);
     group.bench_function("draw_kernel_1000x12x10000", |b| {
         b.iter(|| draw_kernel(&models, &shocks, trials, 12))
+    });
+    // Every residual law with a variance power (its spread following the
+    // period's amount), the reference at the territory's level.
+    let mut powered = models.clone();
+    for t in powered.territories.iter_mut() {
+        let reference = t.level.level.max(1.0);
+        t.residual = t.residual.clone().with_power(Some(VariancePower {
+            exponent: -0.25,
+            reference,
+        }));
+    }
+    assert!(powered
+        .territories
+        .iter()
+        .any(|t| t.residual.varies_with_amount()));
+    group.bench_function("forecast_variance_power_1000x12x10000", |b| {
+        b.iter(|| simulate(&powered, &spec))
     });
     group.bench_function("raw_limit_lognormal_120m", |b| {
         b.iter(|| raw_lognormal_sum(draws))
