@@ -587,10 +587,11 @@ impl PathSampler<'_> {
     /// [`normal::fill`] into the scratch buffer `z`, then the paths period
     /// by period ([`Self::lanes`]: a residual law's trials `PATH_LANES`
     /// side by side where its draw depends on the amount; a plain law's
-    /// and a compound law's one trial after another). `scores` holds the trials' common scores of the
-    /// level and slope and of the form; `common` (laid out
-    /// as `out`) the trials' combined common shocks (`None`: all zero, as
-    /// without company and region factors, and then not read).
+    /// and a compound law's one trial after another). `scores` holds the
+    /// trials' common scores of the level and slope and of the form;
+    /// `common` (laid out as `out`) the trials' combined common shocks
+    /// (`None`: all zero, as without company and region factors, and then
+    /// not read).
     pub fn sample_batch<R: Rng + Clone>(
         &self,
         rng: &mut R,

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+mod common;
+
 const GOOD_SALES: &str = "date,territory,amount\n2024-01-05,T-1,100\n2024-02-05,T-1,120\n2024-03-05,T-2,90\n2024-04-05,T-2,95\n";
 
 struct Case {
@@ -34,16 +36,12 @@ impl Case {
     /// Run `validate` on the case's scenario, assert it succeeds, and return
     /// what it printed.
     fn validates(&self) -> String {
-        let out = Command::cargo_bin("salesplan")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .args(["validate", "s.toml"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).unwrap()
+        common::stdout_of(
+            Command::cargo_bin("salesplan")
+                .unwrap()
+                .current_dir(self.dir.path())
+                .args(["validate", "s.toml"]),
+        )
     }
 
     /// A case of `sales` under `scenario` that validates, printing every

@@ -15,6 +15,8 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, Worksheet};
 use salesplan::history::SalesHistory;
 use salesplan::scenario::Scenario;
 
+mod common;
+
 /// A cell of a known row.
 #[derive(Clone, Debug)]
 enum V {
@@ -463,18 +465,14 @@ fn workbook_tables_load_as_the_same_rows_in_csv() {
 
 /// `salesplan <command> <scenario> --out <dir> --format csv --quiet`.
 fn run(dir: &Path, command: &str, scenario: &Path, out: &str) -> String {
-    let output = Command::cargo_bin("salesplan")
-        .unwrap()
-        .current_dir(dir)
-        .arg(command)
-        .arg(scenario)
-        .args(["--out", out, "--format", "csv", "--quiet", "--threads", "2"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(output).unwrap()
+    common::stdout_of(
+        Command::cargo_bin("salesplan")
+            .unwrap()
+            .current_dir(dir)
+            .arg(command)
+            .arg(scenario)
+            .args(["--out", out, "--format", "csv", "--quiet", "--threads", "2"]),
+    )
 }
 
 #[test]

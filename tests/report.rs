@@ -22,6 +22,11 @@ fn salesplan(args: &[&str], out: &Path) {
         .success();
 }
 
+/// What `salesplan` with `args` prints on stdout (it must succeed).
+fn salesplan_stdout(args: &[&std::ffi::OsStr]) -> String {
+    common::stdout_of(Command::cargo_bin("salesplan").unwrap().args(args))
+}
+
 fn demo_run() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
@@ -420,18 +425,12 @@ fn a_plan_year_already_in_the_history_says_its_figures_are_actuals() {
         "[forecast]\nperiod = \"month\"\nstart = \"2026-01-01\"\nperiods = 12\ntrials = 200\n",
     );
     let out = dir.path().join("out");
-    let output = Command::cargo_bin("salesplan")
-        .unwrap()
-        .arg("forecast")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let stdout = String::from_utf8(output).unwrap();
+    let stdout = salesplan_stdout(&[
+        "forecast".as_ref(),
+        scenario.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
     assert!(
         stdout.contains("every period of the plan year is already in the history"),
         "{stdout}"
@@ -467,14 +466,13 @@ fn a_year_the_history_covers_in_part_says_so_beside_its_revenue() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    Command::cargo_bin("salesplan")
-        .unwrap()
-        .arg("forecast")
-        .arg(&scenario)
-        .args(["--quiet", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    salesplan_stdout(&[
+        "forecast".as_ref(),
+        scenario.as_os_str(),
+        "--quiet".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert_eq!(
         html.matches(">10 of 12 months (part of the year)<").count(),
@@ -482,16 +480,7 @@ fn a_year_the_history_covers_in_part_says_so_beside_its_revenue() {
         "2024 and 2026"
     );
     assert_eq!(html.matches(">12 months<").count(), 1, "2025");
-    let validated = Command::cargo_bin("salesplan")
-        .unwrap()
-        .arg("validate")
-        .arg(&scenario)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(validated).unwrap();
+    let text = salesplan_stdout(&["validate".as_ref(), scenario.as_os_str()]);
     assert!(
         text.contains("years covered in part (months): 2024 (10 of 12), 2026 (10 of 12)"),
         "{text}"

@@ -107,3 +107,9 @@ pub fn run_on_threads(dir: &Path, args: &[&str], threads: &str, out: &Path) {
         .assert()
         .success();
 }
+
+/// What `command` prints on stdout, asserted to succeed.
+pub fn stdout_of(command: &mut assert_cmd::Command) -> String {
+    let output = command.assert().success().get_output().stdout.clone();
+    String::from_utf8(output).unwrap()
+}
