@@ -39,16 +39,11 @@
 //! No I/O; pure function of its inputs.
 
 use rayon::prelude::*;
-use serde_json::json;
 
-use crate::ets::growth::group_growth_paths;
 use crate::ets::prior::{AlphaPrior, FormPriors};
 use crate::ets::{crossfit, pool, select, Growth};
 use crate::history::SalesHistory;
-use crate::model::{
-    AlphaPriorModes, AlternativeLevel, FittedModels, LevelLaw, ResidualLaw, SeasonError,
-    TerritoryModel,
-};
+use crate::model::{AlphaPriorModes, FittedModels};
 use crate::scenario::FitSpec;
 use crate::stats::dist::Family;
 use crate::stats::quantile::mean;
@@ -56,11 +51,14 @@ use crate::stats::quantile::mean;
 mod calibration;
 mod compound;
 mod family;
+mod growth_paths;
+mod notes;
 mod offseason;
 mod params;
 mod persistence;
 mod pooling;
 mod power;
+mod profiles;
 mod season;
 mod shocks;
 mod skew;
@@ -73,12 +71,12 @@ mod territory;
 mod zeros;
 
 use calibration::calibrate;
-use params::{params_json, round6, with_smoothing};
-use pooling::{pooled_law, pooled_sdlog};
+use pooling::pooled_sdlog;
 use power::apply_variance_power;
+use profiles::GroupProfiles;
 use season::{
-    deseasonalise, group_profile, own_seasons_repeat, season_repeatability, seasonal_deviations,
-    seasonal_discount, seasonal_spread, Deseasonalised, GroupProfile, OUTLIER_Z,
+    deseasonalise, own_seasons_repeat, season_repeatability, seasonal_deviations, seasonal_spread,
+    Deseasonalised,
 };
 use shocks::estimate_shocks;
 use spread::correct_for_fitted_parameters;
@@ -284,6 +282,175 @@ fn selling_count(closed: &offseason::ClosedSeason, calendar: &crate::calendar::C
     )
 }
 
+/// Where each territory's own periods lie in the company's history.
+struct Spans<'a> {
+    /// Its first period (`start::history_start`) and the period after its
+    /// last sale (`start::history_end`).
+    starts: &'a [usize],
+    ends: &'a [usize],
+    region_index: &'a [usize],
+    /// Periods in the company's history.
+    n_fit: usize,
+}
+
+impl Spans<'_> {
+    /// How far levels (and shares of the region) move, as the company's
+    /// territories together show it: worth at least a year of a
+    /// territory's own periods, more the less they differ, each territory
+    /// keeping less of it the more its own evidence disagrees
+    /// (`ets::prior`). The company's priors and each territory's, from
+    /// their `deseasonalised` periods and their regions' growth paths
+    /// (`region_growth`; with seasons of `s`).
+    fn form_priors(
+        &self,
+        deseasonalised: &[Deseasonalised],
+        region_growth: &[Vec<(usize, Growth)>],
+        s: usize,
+    ) -> (FormPriors, Vec<FormPriors>) {
+        let Spans {
+            starts,
+            ends,
+            region_index,
+            n_fit,
+        } = *self;
+        let no_growth = Growth::none();
+        let full_growth = |r: usize| {
+            region_growth[r]
+                .iter()
+                .find(|(l, _)| *l == n_fit)
+                .map_or(&no_growth, |(_, g)| g)
+        };
+        let pooled = |grown: bool| {
+            let growths: Vec<Growth> = region_index
+                .iter()
+                .zip(starts)
+                .map(|(&r, &t0)| {
+                    if grown {
+                        full_growth(r).since(t0)
+                    } else {
+                        Growth::none()
+                    }
+                })
+                .collect();
+            // Each territory's periods from its first sale to its last (a
+            // closing's drop to nothing is not how far its level moved).
+            let series: Vec<(&[f64], &Growth)> = deseasonalised
+                .iter()
+                .zip(&growths)
+                .enumerate()
+                .map(|(i, (d, g))| {
+                    let own = ends[i].saturating_sub(starts[i]).max(1);
+                    (&d.a_capped[..own.min(d.a_capped.len())], g)
+                })
+                .collect();
+            AlphaPrior::pooled_for_each(&series, s as f64)
+        };
+        let ((level, level_each), (group, group_each)) = (pooled(false), pooled(true));
+        let alpha_prior = FormPriors { level, group };
+        let territory_priors: Vec<FormPriors> = level_each
+            .into_iter()
+            .zip(group_each)
+            .map(|(level, group)| FormPriors { level, group })
+            .collect();
+        (alpha_prior, territory_priors)
+    }
+}
+
+/// The territories' periods as their own seasons are read from them.
+struct OwnSeason<'a> {
+    /// As sold (each territory's season repeats in its sales).
+    sold: &'a [&'a [f64]],
+    /// Stepped territories scaled to their level after the step (`step`).
+    series: &'a [&'a [f64]],
+    region_index: &'a [usize],
+    /// Each territory's first period (`start`).
+    starts: &'a [usize],
+    /// Each period's position in the year of `s`.
+    positions: &'a [usize],
+    s: usize,
+}
+
+impl OwnSeason<'_> {
+    /// Each territory's seasonal deviations from its region's profile in
+    /// `groups`, and their empirical-Bayes spread tau^2.
+    fn deviations(&self, groups: &GroupProfiles) -> (Vec<Vec<(f64, f64)>>, f64) {
+        let OwnSeason {
+            sold,
+            series,
+            region_index,
+            starts,
+            positions,
+            s,
+        } = *self;
+        // Empirical-Bayes spread of territory seasonal deviations from their
+        // region's profile (flat where neither the region nor the company has
+        // one). Where the company has no profile, only if seasons repeat from
+        // year to year, the territories' against their peers' or the
+        // company's own (seasons that cancel in the total, or that two years
+        // could not confirm, are shrunk, not dropped).
+        let deviations: Vec<Vec<(f64, f64)>> = series
+            .iter()
+            .zip(region_index)
+            .zip(starts)
+            .map(|((y, &r), &t0)| {
+                seasonal_deviations(
+                    &y[t0..],
+                    &positions[t0..],
+                    &groups.region_profiles[r],
+                    groups.discount,
+                )
+            })
+            .collect();
+        let own_seasons = || {
+            let scores: Vec<f64> = sold
+                .iter()
+                .zip(region_index)
+                .zip(starts)
+                .filter_map(|((y, &r), &t0)| {
+                    let peers = peer_total(y, &groups.region_totals[r], &groups.company_total, t0);
+                    season_repeatability(&y[t0..], Some(&peers), &positions[t0..], s)
+                })
+                .collect();
+            let company = season_repeatability(&groups.company_total, None, positions, s);
+            own_seasons_repeat(&scores, company)
+        };
+        // A month-of-quarter profile (under a year and two of history) gives
+        // the territories no deviations of their own.
+        let whole_year_profile = groups
+            .company_fit
+            .as_ref()
+            .is_some_and(|g| g.params + 1 == s);
+        let tau2 = if whole_year_profile || own_seasons() {
+            seasonal_spread(&deviations)
+        } else {
+            0.0
+        };
+        (deviations, tau2)
+    }
+}
+
+/// Each territory's first `n_fit` periods as revenue per reporting date,
+/// where the data has a fixed cadence (`None`: as sold).
+fn per_reporting_date(history: &SalesHistory, n_fit: usize) -> Option<Vec<Vec<f64>>> {
+    let calendar = history.calendar;
+    history.cadence.map(|c| {
+        let factors: Vec<f64> = (0..n_fit as i64)
+            .map(|t| c.factor(&calendar, history.first_period + t).max(1e-9))
+            .collect();
+        history
+            .revenue
+            .iter()
+            .map(|r| {
+                r[..n_fit]
+                    .iter()
+                    .zip(&factors)
+                    .map(|(v, f)| v / f)
+                    .collect()
+            })
+            .collect()
+    })
+}
+
 /// Where the fitted periods sit on the calendar: `s` positions a year,
 /// each period's position and ordinal (one per fitted period), the first
 /// period after them, and the positions of the periods forecast from it.
@@ -308,23 +475,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     let positions: &[usize] = &layout.positions;
     let regions = history.regions();
     let region_index = history.region_index();
-    // Revenue per reporting date when the data has a fixed cadence.
-    let per_date: Option<Vec<Vec<f64>>> = history.cadence.map(|c| {
-        let factors: Vec<f64> = (0..n_fit as i64)
-            .map(|t| c.factor(&calendar, history.first_period + t).max(1e-9))
-            .collect();
-        history
-            .revenue
-            .iter()
-            .map(|r| {
-                r[..n_fit]
-                    .iter()
-                    .zip(&factors)
-                    .map(|(v, f)| v / f)
-                    .collect()
-            })
-            .collect()
-    });
+    let per_date = per_reporting_date(history, n_fit);
     let series: Vec<&[f64]> = match &per_date {
         Some(p) => p.iter().map(Vec::as_slice).collect(),
         None => history.revenue.iter().map(|r| &r[..n_fit]).collect(),
@@ -337,96 +488,22 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     // the empty periods after).
     let ends: Vec<usize> = series.iter().map(|y| start::history_end(y)).collect();
 
-    let company_total = sum_series(series.iter().copied(), n_fit);
-    // How much each earlier year's seasonal pattern counts, as the
-    // history's own year-ahead predictions of it chose.
-    let discount = seasonal_discount(&series, positions, s);
-    let company_fit = group_profile(&company_total, positions, s, discount);
-    let region_totals: Vec<Vec<f64>> = (0..regions.len())
-        .map(|r| {
-            sum_series(
-                series
-                    .iter()
-                    .zip(&region_index)
-                    .filter(|(_, &ri)| ri == r)
-                    .map(|(x, _)| *x),
-                n_fit,
-            )
-        })
-        .collect();
-    // Each region's profile and its estimation error (the company's where
-    // the region's own total shows no seasonality the criterion supports).
-    let region_fits: Vec<Option<GroupProfile>> = region_totals
-        .iter()
-        .map(|total| group_profile(total, positions, s, discount))
-        .collect();
-    // The shocks left out of the profiles, named (the regions' beside the
-    // company's).
-    let mut shock_warnings: Vec<String> = Vec::new();
-    let company_shocks = company_fit.as_ref().map_or(&[][..], |g| &g.extremes[..]);
-    let groups = std::iter::once(("the company's".to_string(), company_shocks)).chain(
-        regions.iter().zip(&region_fits).filter_map(|(name, g)| {
-            let e = &g.as_ref()?.extremes;
-            (e.iter().any(|t| !company_shocks.contains(t)))
-                .then(|| (format!("region '{name}''s"), &e[..]))
-        }),
-    );
-    for (group, shocks) in groups.filter(|(_, e)| !e.is_empty()) {
-        let dates: Vec<String> = shocks
-            .iter()
-            .map(|&t| calendar.start_of(layout.ordinals[t]).to_string())
-            .collect();
-        shock_warnings.push(format!(
-            "{group} total in {} was far from its usual (over {OUTLIER_Z} robust standard deviations from the median of the year around it), so taken as a shock, not the season: left out of its seasonal profile and read at that median when its territories' forecasts are scored (its risk stays in their residual laws)",
-            dates.join(", ")
-        ));
-    }
-    let region_shocks: Vec<Vec<usize>> = region_fits
-        .iter()
-        .map(|g| match (g, &company_fit) {
-            (Some(g), _) => g.extremes.clone(),
-            (None, Some(c)) => c.extremes.clone(),
-            (None, None) => Vec::new(),
-        })
-        .collect();
-    // The seasonal parameters of each region's profile, its own or the
-    // company's (0: none).
-    let region_profile_params: Vec<usize> = region_fits
-        .iter()
-        .map(|g| g.as_ref().or(company_fit.as_ref()).map_or(0, |g| g.params))
-        .collect();
-    let (region_profiles, season_errors): (Vec<Vec<f64>>, Vec<Option<SeasonError>>) = region_fits
-        .into_iter()
-        .zip(&regions)
-        .map(|(fitted, name)| match (fitted, &company_fit) {
-            (Some(g), _) => {
-                let e = g.error(&format!("region:{name}"));
-                (g.index, e)
-            }
-            (None, Some(c)) => (c.index.clone(), c.error("company")),
-            (None, None) => (vec![1.0; s], None),
-        })
-        .unzip();
+    let groups = GroupProfiles::of(&series, &region_index, &regions, positions, s, &|t| {
+        calendar.start_of(layout.ordinals[t]).to_string()
+    });
     // A lasting step in a territory's level, read against its region's
     // season (`step`): its periods before the step are scaled to the
     // level after it for its own fit (the regions' totals and profiles
     // above keep what was sold). Fitted through it, the old level came
     // back.
-    let steps: Vec<Option<step::Step>> = series
-        .iter()
-        .zip(&region_index)
-        .zip(&starts)
-        .map(|((y, &r), &t0)| {
-            let index: Vec<f64> = positions[t0..]
-                .iter()
-                .map(|&m| region_profiles[r][m])
-                .collect();
-            step::lasting_step(&y[t0..], &index, s).map(|found| step::Step {
-                at: t0 + found.at,
-                ..found
-            })
-        })
-        .collect();
+    let steps = step::lasting_steps(
+        &series,
+        &region_index,
+        &starts,
+        &groups.region_profiles,
+        positions,
+        s,
+    );
     let stepped: Vec<Option<Vec<f64>>> = series
         .iter()
         .zip(&steps)
@@ -440,95 +517,31 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         .collect();
     // Each region's growth per period, as its deseasonalised total showed
     // it up to each rolling origin and up to the end (the group-growth form).
-    // (A territory that started later has its own origins, at the same
-    // periods of the calendar when its history leaves the same step.)
-    let mut distinct_starts = starts.clone();
-    distinct_starts.sort_unstable();
-    distinct_starts.dedup();
-    let mut lengths: Vec<usize> = distinct_starts
-        .iter()
-        .flat_map(|&start| {
-            let origins = select::Origins::of(n_fit - start, horizon.max(1), s);
-            origins
-                .recent
-                .into_iter()
-                .chain(origins.whole)
-                .map(move |o| o + start)
-        })
-        .chain([n_fit])
-        .collect();
-    // The two sets of origins overlap: each growth path is estimated once.
-    lengths.sort_unstable();
-    lengths.dedup();
-    // The regions' growth paths follow the territories they had in both
-    // periods (an opening or a closing is not the region's growth: `start`).
-    let like_for_like: Vec<Vec<f64>> = (0..regions.len())
-        .map(|r| {
-            let members: Vec<(&[f64], usize, usize)> = (0..series.len())
-                .filter(|&i| region_index[i] == r)
-                .map(|i| (series[i], starts[i], ends[i]))
-                .collect();
-            // Over the stepped series: one territory's step is not its
-            // region's growth (the review of session 31: a territory that
-            // tripled lifted its peers' P90 by a fifth).
-            let stepped_member =
-                (0..series.len()).any(|i| region_index[i] == r && stepped[i].is_some());
-            if stepped_member {
-                let total = sum_series(members.iter().map(|m| m.0), n_fit);
-                start::like_for_like_total(&members, &total)
-            } else {
-                start::like_for_like_total(&members, &region_totals[r])
-            }
-        })
-        .collect();
-    let region_growth: Vec<Vec<(usize, Growth)>> = like_for_like
-        .par_iter()
-        .zip(&region_profiles)
-        .map(|(total, profile)| {
-            let a: Vec<f64> = total
-                .iter()
-                .zip(positions)
-                .map(|(v, &m)| v / profile[m])
-                .collect();
-            group_growth_paths(&a, &lengths, horizon.max(1), s)
-        })
-        .collect();
+    let members = growth_paths::Members {
+        series: &series,
+        stepped: &stepped.iter().map(Option::is_some).collect::<Vec<_>>(),
+        starts: &starts,
+        ends: &ends,
+        region_index: &region_index,
+    };
+    let region_growth = growth_paths::region_growth(
+        &members,
+        &groups.region_totals,
+        &groups.region_profiles,
+        positions,
+        horizon,
+        s,
+    );
 
-    // Empirical-Bayes spread of territory seasonal deviations from their
-    // region's profile (flat where neither the region nor the company has
-    // one). Where the company has no profile, only if seasons repeat from
-    // year to year, the territories' against their peers' or the
-    // company's own (seasons that cancel in the total, or that two years
-    // could not confirm, are shrunk, not dropped).
-    let deviations: Vec<Vec<(f64, f64)>> = series
-        .iter()
-        .zip(&region_index)
-        .zip(&starts)
-        .map(|((y, &r), &t0)| {
-            seasonal_deviations(&y[t0..], &positions[t0..], &region_profiles[r], discount)
-        })
-        .collect();
-    let own_seasons = || {
-        let scores: Vec<f64> = sold
-            .iter()
-            .zip(&region_index)
-            .zip(&starts)
-            .filter_map(|((y, &r), &t0)| {
-                let peers = peer_total(y, &region_totals[r], &company_total, t0);
-                season_repeatability(&y[t0..], Some(&peers), &positions[t0..], s)
-            })
-            .collect();
-        let company = season_repeatability(&company_total, None, positions, s);
-        own_seasons_repeat(&scores, company)
+    let own_season = OwnSeason {
+        sold: &sold,
+        series: &series,
+        region_index: &region_index,
+        starts: &starts,
+        positions,
+        s,
     };
-    // A month-of-quarter profile (under a year and two of history) gives
-    // the territories no deviations of their own.
-    let whole_year_profile = company_fit.as_ref().is_some_and(|g| g.params + 1 == s);
-    let tau2 = if whole_year_profile || own_seasons() {
-        seasonal_spread(&deviations)
-    } else {
-        0.0
-    };
+    let (deviations, tau2) = own_season.deviations(&groups);
 
     let families: Vec<Family> = spec
         .families
@@ -556,7 +569,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             let (r, t0) = (region_index[i], starts[i]);
             deseasonalise(
                 &y[t0..],
-                &region_profiles[r],
+                &groups.region_profiles[r],
                 &deviations[i],
                 &positions[t0..],
                 tau2,
@@ -564,55 +577,20 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         })
         .collect();
     // How far levels (and shares of the region) move, as the company's
-    // territories together show it: worth at least a year of a
-    // territory's own periods, more the less they differ, each territory
-    // keeping less of it the more its own evidence disagrees
-    // (`ets::prior`).
-    let no_growth = Growth::none();
-    let full_growth = |r: usize| {
-        region_growth[r]
-            .iter()
-            .find(|(l, _)| *l == n_fit)
-            .map_or(&no_growth, |(_, g)| g)
+    // territories together show it (`ets::prior`).
+    let spans = Spans {
+        starts: &starts,
+        ends: &ends,
+        region_index: &region_index,
+        n_fit,
     };
-    let pooled = |grown: bool| {
-        let growths: Vec<Growth> = region_index
-            .iter()
-            .zip(&starts)
-            .map(|(&r, &t0)| {
-                if grown {
-                    full_growth(r).since(t0)
-                } else {
-                    Growth::none()
-                }
-            })
-            .collect();
-        // Each territory's periods from its first sale to its last (a
-        // closing's drop to nothing is not how far its level moved).
-        let series: Vec<(&[f64], &Growth)> = deseasonalised
-            .iter()
-            .zip(&growths)
-            .enumerate()
-            .map(|(i, (d, g))| {
-                let own = ends[i].saturating_sub(starts[i]).max(1);
-                (&d.a_capped[..own.min(d.a_capped.len())], g)
-            })
-            .collect();
-        AlphaPrior::pooled_for_each(&series, s as f64)
-    };
-    let ((level, level_each), (group, group_each)) = (pooled(false), pooled(true));
-    let alpha_prior = FormPriors { level, group };
-    let territory_priors: Vec<FormPriors> = level_each
-        .into_iter()
-        .zip(group_each)
-        .map(|(level, group)| FormPriors { level, group })
-        .collect();
+    let (alpha_prior, territory_priors) = spans.form_priors(&deseasonalised, &region_growth, s);
     let evaluated: Vec<(Deseasonalised, Option<select::Evaluated>)> = deseasonalised
         .into_par_iter()
         .enumerate()
         .map(|(i, d)| {
             let (r, t0) = (region_index[i], starts[i]);
-            let shocks: Vec<usize> = region_shocks[r]
+            let shocks: Vec<usize> = groups.region_shocks[r]
                 .iter()
                 .filter(|&&t| t >= t0)
                 .map(|&t| t - t0)
@@ -669,116 +647,50 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         .collect();
 
     // Pool what cannot be fitted alone.
-    let mut warnings = shock_warnings;
-    let pooled_sdlog = pooled_sdlog(&fits);
-    // A region with no fitted territory borrows the company's median.
-    let level_median = |region: Option<usize>| {
-        let mut v: Vec<f64> = fits
-            .iter()
-            .zip(&region_index)
-            .filter(|(f, &ri)| region.is_none_or(|r| ri == r) && !f.empty)
-            .map(|(f, _)| f.level.level)
-            .collect();
-        median(&mut v)
+    let mut warnings = groups.shock_warnings;
+    let pool = pooling::Pool {
+        sdlog: pooled_sdlog(&fits),
+        region_levels: pooling::region_levels(&fits, &region_index, regions.len()),
     };
-    let company_level = level_median(None).unwrap_or(0.0);
-    let levels_by_region: Vec<f64> = (0..regions.len())
-        .map(|r| level_median(Some(r)).unwrap_or(company_level))
-        .collect();
     for (i, f) in fits.iter_mut().enumerate() {
         let name = &history.territories[i].name;
-        if f.empty && history.first_row.get(name).is_some_and(|&p| p < n_fit) {
-            // Rows in the sales table that all came to nothing: a
-            // territory that sold nothing over them, not a new one.
-            let periods = n_fit - history.first_row[name];
-            f.level = LevelLaw::fixed(0.0);
-            f.residual = pooled_law(pooled_sdlog);
-            f.diag.model = "none (no sales)".into();
-            f.diag.params = params_json(&f.residual);
-            warnings.push(format!(
-                "territory '{name}' sold nothing in the {} since its first row in the sales table: forecast at zero (a territory named only in the accounts or reps table is new, and gets its region's median level)",
-                calendar.kind.count(periods)
-            ));
-        } else if f.empty {
-            let level = levels_by_region[region_index[i]];
-            f.level = LevelLaw {
-                cov: [[(0.5 * level).powi(2), 0.0], [0.0, 0.0]],
-                ..LevelLaw::fixed(level)
-            };
-            f.season = region_profiles[region_index[i]].clone();
-            f.residual = pooled_law(pooled_sdlog);
-            f.diag.model = "lognormal".into();
-            f.diag.pooled = true;
-            f.diag.params = params_json(&f.residual);
-            warnings.push(format!(
-                "territory '{name}' has no sales in the fitted history: pooled model at the region's (or, with none fitted there, the company's) median level ({level:.0}) with 50% level uncertainty"
-            ));
-        } else if f.diag.model.starts_with("net-credits") {
-            warnings.push(format!(
-                "territory '{name}' nets to {:.0} a period over its history (its credits exceed its sales): each forecast period is drawn from its own periods' values, credits included, with no trend or season",
-                f.level.level * f.residual.mean()
-            ));
-        } else if f.needs_pooling {
-            let p0 = f.residual.p0;
-            let nonpositive = f.residual.nonpositive.clone();
-            let (p_spike, spikes) = (f.residual.p_spike, f.residual.spikes.clone());
-            let zero_rate = f.residual.zero_rate;
-            f.residual = ResidualLaw::new(p0, nonpositive, pooled_law(pooled_sdlog).positive)
-                .with_spikes(p_spike, spikes)
-                .with_zero_rate(zero_rate);
-            f.diag.model = "lognormal".into();
-            f.diag.pooled = true;
-            f.diag.params = with_smoothing(params_json(&f.residual), &f.level);
-            warnings.push(format!(
-                "territory '{name}' has only {} with positive revenue: its residual spread is pooled",
-                crate::format::count(f.n_positive, "period", "periods")
-            ));
-        }
+        let r = region_index[i];
+        // Rows in the sales table before the fitted history's end.
+        let rows_from = history.first_row.get(name).copied().filter(|&p| p < n_fit);
+        let note = pool.territory(
+            f,
+            name,
+            r,
+            &groups.region_profiles[r],
+            rows_from.map(|p| n_fit - p),
+            calendar.kind,
+        );
+        warnings.extend(note);
         if n_fit < s && !f.empty {
             // Under a year: seasonal where its region's profile (its own
             // or the company's; a quarter's pattern) is not flat.
-            f.diag.seasonal = region_profiles[region_index[i]]
+            f.diag.seasonal = groups.region_profiles[r]
                 .iter()
                 .any(|&v| (v - 1.0).abs() > 1e-9);
         }
         if starts[i] > 0 {
-            let t0 = starts[i];
-            let first = calendar.start_of(layout.ordinals[t0]);
-            let unit = calendar.kind.name();
-            let before = &series[i][..t0];
-            // Calendar periods (a closed season's included).
-            let since = |t: usize| layout.ordinals[t0] - layout.ordinals[t];
-            let from_then = layout.origin - layout.ordinals[t0];
-            let message = if before.iter().all(|&v| v == 0.0) {
-                format!(
-                    "territory '{name}' has no sales in the {} {unit}s before {first}: fitted on its {from_then} {unit}s from then (too long a run to be its own quiet spells: taken as before it started selling)",
-                    since(0),
-                )
-            } else {
-                let spell = before.iter().rev().take_while(|&&v| v == 0.0).count();
-                format!(
-                    "territory '{name}' sold nothing in the {} {unit}s before {first}, after selling before them: fitted on its {from_then} {unit}s from then (too long a spell to be its own quiet spells: taken as a restart, such as a vacancy filled or rows missing)",
-                    since(t0 - spell),
-                )
-            };
-            warnings.push(message);
+            warnings.push(notes::late_start(
+                name,
+                &series[i][..starts[i]],
+                layout,
+                &calendar,
+            ));
         }
     }
-    for (i, found) in steps.iter().enumerate() {
-        let Some(found) = found else { continue };
-        let name = &history.territories[i].name;
-        let (change, direction) = if found.ratio < 1.0 {
-            (1.0 - found.ratio, "less")
-        } else {
-            (found.ratio - 1.0, "more")
-        };
-        warnings.push(format!(
-            "territory '{name}' sold about {:.0}% {direction} from {} on than before, a step no ordinary {unit} explains: taken as a lasting change (such as an account lost or won), its {unit}s before it scaled to the level after it for its fit",
-            100.0 * change,
-            calendar.start_of(layout.ordinals[found.at]),
-            unit = calendar.kind.name(),
-        ));
-    }
+    warnings.extend(steps.iter().enumerate().filter_map(|(i, found)| {
+        let found = found.as_ref()?;
+        Some(notes::lasting_step(
+            &history.territories[i].name,
+            found,
+            layout,
+            &calendar,
+        ))
+    }));
     if n_fit < 2 * s {
         let periods = layout.origin - layout.ordinals.first().copied().unwrap_or(layout.origin);
         warnings.push(format!(
@@ -796,7 +708,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         .zip(&region_index)
         .zip(&starts)
         .map(|((y, &r), &t0)| {
-            let group = mean(&region_totals[r][t0..]);
+            let group = mean(&groups.region_totals[r][t0..]);
             if group > 0.0 {
                 (mean(&y[t0..]) / group).clamp(0.0, 1.0)
             } else {
@@ -809,7 +721,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     // has one.
     let group_params: Vec<f64> = region_index
         .iter()
-        .map(|&r| region_profile_params[r] as f64)
+        .map(|&r| groups.region_profile_params[r] as f64)
         .collect();
     let own_periods: Vec<usize> = starts.iter().map(|t0| n_fit - t0).collect();
     correct_for_fitted_parameters(
@@ -822,49 +734,17 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         &shares,
     );
     let variance_power = apply_variance_power(&mut fits);
-    // A stepped territory's scaled history is as if the level after the
-    // step had always held, so the fit knows that level as well as its
-    // whole history's; it is known only as well as the ratio read from
-    // the periods after the step (`step::Step::log_se`): that variance is
-    // added to the level on both sides, in every averaged form (the
-    // review of session 31: 80% intervals held the truth's expectation
-    // in 57-72% of draws after a step, 99% without one).
     for (f, found) in fits.iter_mut().zip(&steps) {
-        let Some(found) = found else { continue };
-        let var = found.log_se * found.log_se;
-        let alternatives = f.alternatives.iter_mut().map(|a| &mut a.level);
-        for law in std::iter::once(&mut f.level).chain(alternatives) {
-            let add = var * law.level * law.level;
-            law.shift_var = law.shift_var.map(|v| v + add);
-        }
-        if let Some(p) = f.diag.params.as_object_mut() {
-            p.insert("step_log_se".into(), json!(round6(found.log_se)));
+        if let Some(found) = found {
+            f.add_step_uncertainty(found);
         }
     }
     let territories = fits
         .into_iter()
         .enumerate()
-        .map(|(i, f)| TerritoryModel {
-            name: history.territories[i].name.clone(),
-            region: history.territories[i].region.clone(),
-            region_index: region_index[i],
-            n_periods: n_fit - starts[i],
-            level: f.level,
-            season: f.season,
-            season_sd: f.season_var.sqrt(),
-            residual: f.residual,
-            compound: f.compound,
-            growth: f.growth,
-            alternatives: f
-                .alternatives
-                .into_iter()
-                .map(|a| AlternativeLevel {
-                    weight: a.weight,
-                    level: a.level,
-                    growth: a.fit.growth,
-                })
-                .collect(),
-            diagnostics: f.diag,
+        .map(|(i, f)| {
+            let t = &history.territories[i];
+            f.into_model(t, region_index[i], n_fit - starts[i])
         })
         .collect();
     FittedModels {
@@ -873,9 +753,9 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         regions,
         territories,
         shocks,
-        season_errors,
+        season_errors: groups.season_errors,
         cadence: history.cadence,
-        season_discount: discount,
+        season_discount: groups.discount,
         alpha_prior: AlphaPriorModes {
             level: alpha_prior.level.mode(),
             share: alpha_prior.group.mode(),

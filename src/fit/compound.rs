@@ -339,25 +339,28 @@ pub(super) fn params_json(law: &CompoundLaw, mean_count: f64, n_deals: usize) ->
     match &law.size {
         SizeLaw::Parametric(f) => {
             let names = f.family.param_names();
-            size.insert(names[0].into(), super::round6(f.params[0]).into());
-            size.insert(names[1].into(), super::round6(f.params[1]).into());
+            size.insert(names[0].into(), super::params::round6(f.params[0]).into());
+            size.insert(names[1].into(), super::params::round6(f.params[1]).into());
         }
         SizeLaw::Empirical(e) => {
-            size.insert("own_weight".into(), super::round6(e.own_weight).into());
+            size.insert(
+                "own_weight".into(),
+                super::params::round6(e.own_weight).into(),
+            );
         }
     }
-    size.insert("mean".into(), super::round6(law.size_mean()).into());
+    size.insert("mean".into(), super::params::round6(law.size_mean()).into());
     size.insert("deals".into(), n_deals.into());
     size.insert("pooled".into(), law.size_pooled.into());
     serde_json::json!({
         "count": {
             "law": if law.mix_sd > 0.0 { "poisson-lognormal" } else { "poisson" },
-            "deals_per_period": super::round6(mean_count),
-            "mix_sd": super::round6(law.mix_sd),
-            "mix_sd_se": super::round6(law.mix_sd_se),
+            "deals_per_period": super::params::round6(mean_count),
+            "mix_sd": super::params::round6(law.mix_sd),
+            "mix_sd_se": super::params::round6(law.mix_sd_se),
         },
         "size": size,
-        "credit_factor": super::round6(law.credit_factor),
+        "credit_factor": super::params::round6(law.credit_factor),
     })
 }
 

@@ -56,7 +56,7 @@ pub(super) fn choose(
     if n_pos >= MIN_OWN_FIT {
         for &fam in families {
             if let Some(f) = dist::fit_mean_matched(fam, positive) {
-                let ll = f.loglik(&positive);
+                let ll = f.loglik(positive);
                 if ll.is_finite() {
                     candidates.push(Candidate::new(PositivePart::Parametric(f), ll, 2, n_pos));
                 }

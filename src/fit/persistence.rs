@@ -8,7 +8,8 @@
 use serde_json::json;
 
 use super::calibration::{quantile_80, MIN_CALIBRATION_ERRORS};
-use super::{round6, TerritoryFit};
+use super::params::round6;
+use super::TerritoryFit;
 use crate::ets::select;
 
 /// How far the simulation should carry the innovations' persistence, from

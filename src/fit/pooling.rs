@@ -1,9 +1,12 @@
 //! What cannot be fitted alone borrows from the others: the residual
 //! spread of a territory with too few positive periods for a law of its
-//! own (or with no sales at all) is the company's.
+//! own (or with no sales at all) is the company's; a territory with no
+//! sales in the fitted history takes its region's median level.
 
+use super::params::{params_json, with_smoothing};
 use super::{median, TerritoryFit};
-use crate::model::{PositivePart, ResidualLaw};
+use crate::calendar::PeriodKind;
+use crate::model::{LevelLaw, PositivePart, ResidualLaw};
 use crate::stats::dist::{Family, Fitted};
 use crate::stats::quantile::mean;
 
@@ -67,4 +70,103 @@ pub(super) fn log_squares(x: &[f64]) -> Option<(f64, f64)> {
         logs.iter().map(|l| (l - m).powi(2)).sum(),
         (x.len() - 1) as f64,
     ))
+}
+
+/// What the company's fitted territories lend the others.
+pub(super) struct Pool {
+    /// The residual spread ([`pooled_sdlog`]).
+    pub sdlog: f64,
+    /// Each region's median level, or the company's where the region has
+    /// no fitted territory ([`region_levels`]).
+    pub region_levels: Vec<f64>,
+}
+
+impl Pool {
+    /// Territory `f` (named `name`, in region `region` of seasonal
+    /// `profile`) given what it cannot fit alone: a zero forecast where
+    /// its rows in the sales table all came to nothing (`rows_periods`:
+    /// the periods since its first row, `None` if it has none in the
+    /// fitted history), the region's level where it has no sales, the
+    /// pooled spread where its positive periods are too few. The warning
+    /// that says so (and one for a territory of net credits).
+    pub fn territory(
+        &self,
+        f: &mut TerritoryFit,
+        name: &str,
+        region: usize,
+        profile: &[f64],
+        rows_periods: Option<usize>,
+        kind: PeriodKind,
+    ) -> Option<String> {
+        if let (true, Some(periods)) = (f.empty, rows_periods) {
+            // Rows in the sales table that all came to nothing: a
+            // territory that sold nothing over them, not a new one.
+            f.level = LevelLaw::fixed(0.0);
+            f.residual = pooled_law(self.sdlog);
+            f.diag.model = "none (no sales)".into();
+            f.diag.params = params_json(&f.residual);
+            Some(format!(
+                "territory '{name}' sold nothing in the {} since its first row in the sales table: forecast at zero (a territory named only in the accounts or reps table is new, and gets its region's median level)",
+                kind.count(periods)
+            ))
+        } else if f.empty {
+            let level = self.region_levels[region];
+            f.level = LevelLaw {
+                cov: [[(0.5 * level).powi(2), 0.0], [0.0, 0.0]],
+                ..LevelLaw::fixed(level)
+            };
+            f.season = profile.to_vec();
+            f.residual = pooled_law(self.sdlog);
+            f.diag.model = "lognormal".into();
+            f.diag.pooled = true;
+            f.diag.params = params_json(&f.residual);
+            Some(format!(
+                "territory '{name}' has no sales in the fitted history: pooled model at the region's (or, with none fitted there, the company's) median level ({level:.0}) with 50% level uncertainty"
+            ))
+        } else if f.diag.model.starts_with("net-credits") {
+            Some(format!(
+                "territory '{name}' nets to {:.0} a period over its history (its credits exceed its sales): each forecast period is drawn from its own periods' values, credits included, with no trend or season",
+                f.level.level * f.residual.mean()
+            ))
+        } else if f.needs_pooling {
+            let p0 = f.residual.p0;
+            let nonpositive = f.residual.nonpositive.clone();
+            let (p_spike, spikes) = (f.residual.p_spike, f.residual.spikes.clone());
+            let zero_rate = f.residual.zero_rate;
+            f.residual = ResidualLaw::new(p0, nonpositive, pooled_law(self.sdlog).positive)
+                .with_spikes(p_spike, spikes)
+                .with_zero_rate(zero_rate);
+            f.diag.model = "lognormal".into();
+            f.diag.pooled = true;
+            f.diag.params = with_smoothing(params_json(&f.residual), &f.level);
+            Some(format!(
+                "territory '{name}' has only {} with positive revenue: its residual spread is pooled",
+                crate::format::count(f.n_positive, "period", "periods")
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// Each of `n_regions` regions' median level over its territories with
+/// sales, the company's where it has none (0 where no territory has any).
+pub(super) fn region_levels(
+    fits: &[TerritoryFit],
+    region_index: &[usize],
+    n_regions: usize,
+) -> Vec<f64> {
+    let level_median = |region: Option<usize>| {
+        let mut v: Vec<f64> = fits
+            .iter()
+            .zip(region_index)
+            .filter(|(f, &ri)| region.is_none_or(|r| ri == r) && !f.empty)
+            .map(|(f, _)| f.level.level)
+            .collect();
+        median(&mut v)
+    };
+    let company_level = level_median(None).unwrap_or(0.0);
+    (0..n_regions)
+        .map(|r| level_median(Some(r)).unwrap_or(company_level))
+        .collect()
 }

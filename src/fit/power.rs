@@ -144,6 +144,36 @@ pub(super) fn for_territory(k: f64, periods: &Periods, law_mean: f64) -> Option<
     })
 }
 
+/// The company's variance power (`power`), estimated from the territories
+/// with a residual law of their own (no compound law, no pooled spread,
+/// no spikes) and carried by every law it suits ([`ResidualLaw::with_power`]),
+/// each at its own reference amount; its exponent, or `None`.
+pub(super) fn apply_variance_power(fits: &mut [TerritoryFit]) -> Option<f64> {
+    let counts = |f: &TerritoryFit| {
+        !f.empty
+            && !f.closed
+            && !f.needs_pooling
+            && f.compound.is_none()
+            && f.residual.spikes.is_empty()
+    };
+    let periods: Vec<Option<Periods>> = fits
+        .iter()
+        .map(|f| counts(f).then(|| Periods::of(&f.diag.actual, &f.diag.fitted)))
+        .collect();
+    let evidence: Vec<&Periods> = periods.iter().flatten().collect();
+    let k = company_exponent(&evidence)?;
+    for (f, p) in fits.iter_mut().zip(&periods) {
+        let Some(p) = p else { continue };
+        let law_mean = f.residual.mean();
+        f.residual = f.residual.clone().with_power(for_territory(k, p, law_mean));
+        if let (Some(vp), serde_json::Value::Object(map)) = (f.residual.power, &mut f.diag.params) {
+            map.insert("variance_power".into(), json!(round6(vp.exponent)));
+            map.insert("power_reference".into(), json!(round6(vp.reference)));
+        }
+    }
+    Some(k)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,34 +230,4 @@ mod tests {
         }
         assert_eq!(company_exponent(&refs(&flat)), None);
     }
-}
-
-/// The company's variance power (`power`), estimated from the territories
-/// with a residual law of their own (no compound law, no pooled spread,
-/// no spikes) and carried by every law it suits ([`ResidualLaw::with_power`]),
-/// each at its own reference amount; its exponent, or `None`.
-pub(super) fn apply_variance_power(fits: &mut [TerritoryFit]) -> Option<f64> {
-    let counts = |f: &TerritoryFit| {
-        !f.empty
-            && !f.closed
-            && !f.needs_pooling
-            && f.compound.is_none()
-            && f.residual.spikes.is_empty()
-    };
-    let periods: Vec<Option<Periods>> = fits
-        .iter()
-        .map(|f| counts(f).then(|| Periods::of(&f.diag.actual, &f.diag.fitted)))
-        .collect();
-    let evidence: Vec<&Periods> = periods.iter().flatten().collect();
-    let k = company_exponent(&evidence)?;
-    for (f, p) in fits.iter_mut().zip(&periods) {
-        let Some(p) = p else { continue };
-        let law_mean = f.residual.mean();
-        f.residual = f.residual.clone().with_power(for_territory(k, p, law_mean));
-        if let (Some(vp), serde_json::Value::Object(map)) = (f.residual.power, &mut f.diag.params) {
-            map.insert("variance_power".into(), json!(round6(vp.exponent)));
-            map.insert("power_reference".into(), json!(round6(vp.reference)));
-        }
-    }
-    Some(k)
 }

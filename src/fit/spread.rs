@@ -9,7 +9,8 @@
 
 use serde_json::json;
 
-use super::{round6, TerritoryFit};
+use super::params::round6;
+use super::TerritoryFit;
 use crate::model::{LevelLaw, ShockModel};
 
 /// Largest relative variance of the level after the totals' calibration,

@@ -265,6 +265,35 @@ fn drift(x: &[Option<f64>], season: usize) -> Option<f64> {
     median(&mut slopes)
 }
 
+/// Each territory's lasting step ([`lasting_step`]) in its `series` from
+/// its first period `starts[i]` on, read against its region's seasonal
+/// indices (`region_profiles[region_index[i]]` at year `positions` of
+/// `s`), with `at` counted from the series' start.
+pub(super) fn lasting_steps(
+    series: &[&[f64]],
+    region_index: &[usize],
+    starts: &[usize],
+    region_profiles: &[Vec<f64>],
+    positions: &[usize],
+    s: usize,
+) -> Vec<Option<Step>> {
+    series
+        .iter()
+        .zip(region_index)
+        .zip(starts)
+        .map(|((y, &r), &t0)| {
+            let index: Vec<f64> = positions[t0..]
+                .iter()
+                .map(|&m| region_profiles[r][m])
+                .collect();
+            lasting_step(&y[t0..], &index, s).map(|found| Step {
+                at: t0 + found.at,
+                ..found
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::{lasting_step, Step};
