@@ -1844,7 +1844,7 @@ fn a_year_is_not_widened_twice_for_the_seasons_fitted_to_its_history() {
     // cancel over a year, so the rolling origins' whole-year totals miss
     // by as much as if the indices had not seen them, and the totals'
     // factor already holds that widening (`seasonal_share_of_total` in
-    // `src/fit.rs`). On six draws of 48 territories with seasons of
+    // `src/fit/territory.rs`). On six draws of 48 territories with seasons of
     // their own (`own_seasons_year_over_ideal`), measured 2026-12-07
     // (session 28): the median territory's year half-width 0.98-1.10 of
     // the ideal, mean 1.019; with the widening applied to the total's

@@ -31,7 +31,7 @@
 //! The seasonal parameters' own error in a period's index, which the
 //! origins cannot see, is corrected for separately (`fit`'s
 //! degrees-of-freedom correction; over a whole year the indices' errors
-//! cancel and the origins' totals do see it: `fit::seasonal_share_of_total`). At each
+//! cancel and the origins' totals do see it: `fit::territory::seasonal_share_of_total`). At each
 //! origin every candidate form is refitted on the history before it (from
 //! the default start, where the whole history's fit starts: the refits
 //! repeat the forecast's own procedure, `EtsFit::refit_request`) and forecasts up

@@ -250,7 +250,7 @@ impl TotalPlan {
         let fixed = f.total_fixed_rel_var.clamp(0.0, rel_var);
         // The seasonal part of the widening (dof^2 x basis), only as far
         // as the total's factor does not already hold it
-        // (`super::seasonal_share_of_total`).
+        // (`territory::seasonal_share_of_total`).
         let seasonal = (dof * dof * basis).max(0.0).powf(f.total_season_share);
         Some(TotalPlan {
             targets: k_sides.map(|k| k * k * rel_var * seasonal),

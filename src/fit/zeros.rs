@@ -17,7 +17,7 @@ use crate::stats::golden;
 
 /// Fewest zero and fewest positive periods for a zero rate of its own:
 /// as many as a residual family needs for a fit of its own (`MIN_OWN_FIT`
-/// in `fit`); with three zeros the rate's log has a standard error near
+/// in `fit::family`); with three zeros the rate's log has a standard error near
 /// 0.6.
 const MIN_PERIODS: usize = 6;
 /// Golden-section steps on the log of the rate's scale.
