@@ -50,10 +50,12 @@ use crate::stats::quantile::mean;
 
 mod calibration;
 mod compound;
+mod deseasonalise;
 mod family;
 mod growth_paths;
 mod notes;
 mod offseason;
+mod own_season;
 mod params;
 mod persistence;
 mod pooling;
@@ -71,13 +73,11 @@ mod territory;
 mod zeros;
 
 use calibration::calibrate;
+use deseasonalise::{deseasonalise, Deseasonalised};
+use own_season::OwnSeason;
 use pooling::pooled_sdlog;
 use power::apply_variance_power;
 use profiles::GroupProfiles;
-use season::{
-    deseasonalise, own_seasons_repeat, season_repeatability, seasonal_deviations, seasonal_spread,
-    Deseasonalised,
-};
 use shocks::estimate_shocks;
 use spread::correct_for_fitted_parameters;
 use territory::{evaluate_territory, fit_territory, Settings, TerritoryFit};
@@ -353,79 +353,6 @@ impl Spans<'_> {
             .map(|(level, group)| FormPriors { level, group })
             .collect();
         (alpha_prior, territory_priors)
-    }
-}
-
-/// The territories' periods as their own seasons are read from them.
-struct OwnSeason<'a> {
-    /// As sold (each territory's season repeats in its sales).
-    sold: &'a [&'a [f64]],
-    /// Stepped territories scaled to their level after the step (`step`).
-    series: &'a [&'a [f64]],
-    region_index: &'a [usize],
-    /// Each territory's first period (`start`).
-    starts: &'a [usize],
-    /// Each period's position in the year of `s`.
-    positions: &'a [usize],
-    s: usize,
-}
-
-impl OwnSeason<'_> {
-    /// Each territory's seasonal deviations from its region's profile in
-    /// `groups`, and their empirical-Bayes spread tau^2.
-    fn deviations(&self, groups: &GroupProfiles) -> (Vec<Vec<(f64, f64)>>, f64) {
-        let OwnSeason {
-            sold,
-            series,
-            region_index,
-            starts,
-            positions,
-            s,
-        } = *self;
-        // Empirical-Bayes spread of territory seasonal deviations from their
-        // region's profile (flat where neither the region nor the company has
-        // one). Where the company has no profile, only if seasons repeat from
-        // year to year, the territories' against their peers' or the
-        // company's own (seasons that cancel in the total, or that two years
-        // could not confirm, are shrunk, not dropped).
-        let deviations: Vec<Vec<(f64, f64)>> = series
-            .iter()
-            .zip(region_index)
-            .zip(starts)
-            .map(|((y, &r), &t0)| {
-                seasonal_deviations(
-                    &y[t0..],
-                    &positions[t0..],
-                    &groups.region_profiles[r],
-                    groups.discount,
-                )
-            })
-            .collect();
-        let own_seasons = || {
-            let scores: Vec<f64> = sold
-                .iter()
-                .zip(region_index)
-                .zip(starts)
-                .filter_map(|((y, &r), &t0)| {
-                    let peers = peer_total(y, &groups.region_totals[r], &groups.company_total, t0);
-                    season_repeatability(&y[t0..], Some(&peers), &positions[t0..], s)
-                })
-                .collect();
-            let company = season_repeatability(&groups.company_total, None, positions, s);
-            own_seasons_repeat(&scores, company)
-        };
-        // A month-of-quarter profile (under a year and two of history) gives
-        // the territories no deviations of their own.
-        let whole_year_profile = groups
-            .company_fit
-            .as_ref()
-            .is_some_and(|g| g.params + 1 == s);
-        let tau2 = if whole_year_profile || own_seasons() {
-            seasonal_spread(&deviations)
-        } else {
-            0.0
-        };
-        (deviations, tau2)
     }
 }
 
@@ -765,25 +692,6 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         persistence,
         variance_power,
         warnings,
-    }
-}
-
-/// The periods of a territory's peers from `t0` on: its region's total
-/// less its own, or the company's less its own where it is alone in its
-/// region (for [`season_repeatability`]).
-fn peer_total(y: &[f64], region: &[f64], company: &[f64], t0: usize) -> Vec<f64> {
-    let others = |total: &[f64]| -> Vec<f64> {
-        total[t0..]
-            .iter()
-            .zip(&y[t0..])
-            .map(|(g, v)| g - v)
-            .collect()
-    };
-    let region_peers = others(region);
-    if region_peers.iter().any(|&v| v > 0.0) {
-        region_peers
-    } else {
-        others(company)
     }
 }
 

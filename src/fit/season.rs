@@ -1,36 +1,21 @@
-//! Seasonality: the group profiles (company, regions), each territory's
-//! deviations from its region's profile (or from none, where seasons repeat
-//! without a group profile: `own_seasons_repeat`) shrunk toward it by
-//! empirical Bayes,
-//! and the territory's series divided by its indices (with one-off spikes
-//! capped) on which the level-and-trend forms are fitted.
+//! Seasonality of the groups: the company's and each region's seasonal
+//! profile from its total (a log-linear regression kept by BIC, or a
+//! quarter's pattern in a short monthly history), how much each earlier
+//! year counts, and the shocks left out of a profile. Each territory's own
+//! deviations from its region's profile are `own_season`; its series
+//! divided by its indices is `deseasonalise`.
 
 use super::median;
 use crate::model::SeasonError;
 use crate::stats::ols::{cholesky, cholesky_semidefinite, ols, Ols};
-use crate::stats::quantile::{correlation, mean};
-use crate::stats::special::norm_ppf;
+use crate::stats::quantile::mean;
 
-/// Fewest repeated-position degrees of freedom for the within-position
-/// noise variance of seasonal deviations.
-const MIN_WITHIN_DF: usize = 6;
 /// Periods more than this many robust standard deviations above their
 /// local median are capped when estimating level and trend (`winsorize`).
 pub(super) const OUTLIER_Z: f64 = 5.0;
 /// Fewest other years' ratios a position keeps for one of its periods to
 /// be left out of its group's profile as an extreme (`group_profile`).
 const MIN_USUAL_YEARS: usize = 3;
-/// Neighbours whose median a period is measured against for spikes.
-const SPIKE_NEIGHBOURS: usize = 4;
-/// Significance at which territories' own seasons are taken where their
-/// group has none (`own_seasons_repeat`).
-const OWN_SEASON_LEVEL: f64 = 0.01;
-/// Fewest positive values a block needs for its shape
-/// (`season_repeatability`).
-const MIN_YEAR_POINTS: usize = 4;
-/// Correlations are clamped to this before their Fisher z (a shape
-/// repeated exactly would have an infinite one).
-const MAX_CORRELATION: f64 = 0.999_999;
 
 /// Yearly discounts of seasonal evidence that `seasonal_discount` chooses
 /// among: 1 weighs every year alike (a fixed pattern), 0.35 lets the last
@@ -41,7 +26,7 @@ const DISCOUNT_MIN_YEARS: usize = 2;
 
 /// Weight of period `t` of `n` in a seasonal estimate: `discount` to the
 /// power of its age in whole years before the last period.
-fn age_weight(discount: f64, n: usize, t: usize, s: usize) -> f64 {
+pub(super) fn age_weight(discount: f64, n: usize, t: usize, s: usize) -> f64 {
     if discount >= 1.0 {
         1.0
     } else {
@@ -313,7 +298,7 @@ pub(super) fn group_profile(
 
 /// The least-squares line through `points` (x, y): the mean of the x, the
 /// mean of the y and the slope (0 where the x do not vary).
-fn least_squares_line(points: &[(f64, f64)]) -> (f64, f64, f64) {
+pub(super) fn least_squares_line(points: &[(f64, f64)]) -> (f64, f64, f64) {
     let n = points.len() as f64;
     let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
     let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
@@ -611,213 +596,6 @@ fn bic(f: &Ols) -> f64 {
     f.coef.len() as f64 * (f.n as f64).ln() - 2.0 * f.loglik()
 }
 
-/// Empirical-Bayes spread tau^2 of territories' true seasonal deviations
-/// from their region's profile: mean(d^2 - v) over every territory and
-/// position with data (positions without data are left out, not counted
-/// as infinitely uncertain). One spread serves all positions: a spread per
-/// position (shrunk toward this one) was tried and did not forecast better
-/// on the real datasets (Walmart weekly pinball 0.370 -> 0.365, Walmart
-/// monthly 0.307 -> 0.317).
-pub(super) fn seasonal_spread(deviations: &[Vec<(f64, f64)>]) -> f64 {
-    let (mut sum, mut count) = (0.0, 0usize);
-    for &(dev, v) in deviations.iter().flatten() {
-        if v.is_finite() {
-            sum += dev * dev - v;
-            count += 1;
-        }
-    }
-    if count == 0 {
-        0.0
-    } else {
-        (sum / count as f64).max(0.0)
-    }
-}
-
-/// How alike a series' seasonal shapes are in alternate years, as a
-/// score that is about standard normal where it has no season: the
-/// Fisher z of the correlation between its even and its odd years' mean
-/// shapes over the k places in the year seen in both, times sqrt(k - 4).
-/// The series is `y` over `peers` where a peer total is given (the same
-/// periods of the territory's region, or company, less the territory: a
-/// shock common to all cancels, and so does a season they share, so
-/// that what is left is the territory's own) and `y` itself otherwise.
-/// It is cut into blocks of `s` periods from its first; in each, the logs
-/// of the positive values less their least-squares line over the block
-/// (a trend or a wandering level is not a season) are the year's shape,
-/// filed by each period's place in the year (`positions`, so that a
-/// 53-week year does not shift the later blocks). Blocks share no
-/// periods, so without a season the two means are independent: in numpy
-/// the score's mean was within 0.02 of 0 with sd 0.98-1.01 on white,
-/// lumpy and trending noise; on smooth noise (an AR(1) of 0.8, a random
-/// walk with little noise) its mean was 0.03-0.09 and its sd 1.3, which
-/// [`own_seasons_repeat`] allows for. A ±5% season under 8% noise over
-/// 36 months scores about 0.57. `None` under two blocks or five places,
-/// or where a block has under four positive values.
-pub(super) fn season_repeatability(
-    y: &[f64],
-    peers: Option<&[f64]>,
-    positions: &[usize],
-    s: usize,
-) -> Option<f64> {
-    if s < 5 || y.len() < 2 * s {
-        return None;
-    }
-    let value = |t: usize| match peers {
-        Some(p) if p[t] > 0.0 => (y[t] > 0.0).then(|| (y[t] / p[t]).ln()),
-        Some(_) => None,
-        None => (y[t] > 0.0).then(|| y[t].ln()),
-    };
-    // Per place in the year, (sum of the shapes, count) over the even and
-    // over the odd blocks.
-    let mut halves = vec![[(0.0, 0usize); 2]; s];
-    for block in 0..y.len() / s {
-        let points: Vec<(f64, f64)> = (block * s..(block + 1) * s)
-            .filter_map(|t| Some((t as f64, value(t)?)))
-            .collect();
-        if points.len() < MIN_YEAR_POINTS {
-            continue;
-        }
-        let (mean_x, mean_y, slope) = least_squares_line(&points);
-        for &(t, l) in &points {
-            let half = &mut halves[positions[t as usize] % s][block % 2];
-            half.0 += l - mean_y - slope * (t - mean_x);
-            half.1 += 1;
-        }
-    }
-    let (even, odd): (Vec<f64>, Vec<f64>) = halves
-        .iter()
-        .filter(|h| h[0].1 > 0 && h[1].1 > 0)
-        .map(|h| (h[0].0 / h[0].1 as f64, h[1].0 / h[1].1 as f64))
-        .unzip();
-    let k = even.len();
-    (k >= 5).then(|| {
-        let r = correlation(&even, &odd).clamp(-MAX_CORRELATION, MAX_CORRELATION);
-        r.atanh() * ((k - 4) as f64).sqrt()
-    })
-}
-
-/// Whether territories have seasons of their own where their company
-/// has no profile: their repeatability scores against their peers
-/// ([`season_repeatability`]) have a self-normalised sum, sum z / sqrt(sum
-/// z^2), beyond the standard normal's 1 - `OWN_SEASON_LEVEL` quantile
-/// (a sum that does not assume the scores' variance is 1; it needs six
-/// territories at least to pass), or the company total's own score
-/// (`company`, no peers) is beyond it: a season the company shares that
-/// its criterion could not confirm (two years are too few for BIC on
-/// eleven dummies), which its territories' shapes then carry. Where the
-/// company's total has a profile, its criterion has found a season and
-/// the deviations are departures from it; where it has none, that is
-/// evidence against seasonality, and a season must show that it repeats
-/// from year to year, as the group's had to pass BIC. Not a test of the
-/// deviations' size against their sampling variance (Cochran's Q): that
-/// variance is a delta-method guess, and on lumpy deals (Q 1.6 times its
-/// degrees of freedom) and wandering levels (1.3) it found seasons in
-/// noise; nor a correlation of ratios to the centred moving average,
-/// whose windows share a period across years (a bias of 0.03-0.06 a
-/// territory, which a sum over 200 territories made 0.4-0.9).
-pub(super) fn own_seasons_repeat(scores: &[f64], company: Option<f64>) -> bool {
-    let threshold = norm_ppf(1.0 - OWN_SEASON_LEVEL);
-    let squares: f64 = scores.iter().map(|z| z * z).sum();
-    let territories = squares > 0.0 && scores.iter().sum::<f64>() / squares.sqrt() > threshold;
-    territories || company.is_some_and(|z| z > threshold)
-}
-
-/// Log deviations of a territory's seasonal ratios from its region's
-/// profile and their sampling variances, per season position (empty
-/// positions are left out); each year's ratios weigh `discount` times the
-/// next year's. A flat profile (no group season: territories whose
-/// seasons cancel in their total) still gets them, so that a territory's
-/// own season is shrunk toward none rather than dropped (where
-/// [`own_seasons_repeat`] finds seasons).
-pub(super) fn seasonal_deviations(
-    y: &[f64],
-    positions: &[usize],
-    profile: &[f64],
-    discount: f64,
-) -> Vec<(f64, f64)> {
-    let s = profile.len();
-    if y.len() < s {
-        return Vec::new();
-    }
-    let a: Vec<f64> = y
-        .iter()
-        .zip(positions)
-        .map(|(v, &m)| v / profile[m])
-        .collect();
-    let level = mean(&a);
-    if level <= 0.0 {
-        return Vec::new();
-    }
-    // Each period against the local level (a centred moving average over a
-    // year), not the overall mean: a trend or a level shift would otherwise
-    // read as seasonality (with 2% growth a year, December looks 2% above
-    // January).
-    let local = centred_level(&a, s);
-    // Periods without a centred level count against the overall mean only
-    // when under two seasons have one (the old rule for short histories).
-    let any_local = local.iter().filter(|l| l.is_some()).count() >= 2 * s;
-    let n = a.len();
-    let (mut r, mut kept_positions, mut weights) = (Vec::new(), Vec::new(), Vec::new());
-    for (t, ((v, l), &m)) in a.iter().zip(&local).zip(positions).enumerate() {
-        let ratio = match l {
-            Some(l) if any_local && *l > 0.0 => v / l,
-            _ if any_local => continue,
-            _ => v / level,
-        };
-        r.push(ratio);
-        kept_positions.push(m);
-        weights.push(age_weight(discount, n, t, s));
-    }
-    let positions = &kept_positions;
-    // Noise variance (relative to the level) for the deviations' sampling
-    // variance: within season positions where a position was seen more
-    // than once (the spread around all periods' mean would count the
-    // territory's own seasonal deviations, the signal, as noise).
-    let (mut within, mut df) = (0.0, 0usize);
-    for m in 0..s {
-        let vals: Vec<f64> = r
-            .iter()
-            .zip(positions)
-            .filter(|(_, &p)| p == m)
-            .map(|(v, _)| *v)
-            .collect();
-        if vals.len() >= 2 {
-            let mu = mean(&vals);
-            within += vals.iter().map(|v| (v - mu).powi(2)).sum::<f64>();
-            df += vals.len() - 1;
-        }
-    }
-    let cv2 = if df >= MIN_WITHIN_DF {
-        within / df as f64
-    } else {
-        r.iter().map(|v| (v - 1.0).powi(2)).sum::<f64>() / (r.len().max(2) - 1) as f64
-    };
-    let mut out = Vec::with_capacity(s);
-    for m in 0..s {
-        let (mut sum, mut sum_w, mut sum_w2) = (0.0, 0.0, 0.0);
-        for ((v, &p), w) in r.iter().zip(positions).zip(&weights) {
-            if p == m {
-                sum += w * v;
-                sum_w += w;
-                sum_w2 += w * w;
-            }
-        }
-        if sum_w <= 0.0 {
-            out.push((0.0, f64::INFINITY));
-            continue;
-        }
-        let ratio = sum / sum_w;
-        if ratio <= 0.0 {
-            out.push((0.0, f64::INFINITY));
-            continue;
-        }
-        // Delta method: var(log ratio) ~ cv^2 / effective count, the
-        // effective count of weighted ratios being (sum w)^2 / sum w^2.
-        out.push((ratio.ln(), (cv2 * sum_w2 / (sum_w * sum_w)).max(1e-12)));
-    }
-    out
-}
-
 /// Centred moving average of `a` over one season of `s` periods (2 x s for
 /// an even s: half weights at both ends), where the window fits; `None`
 /// for the first and last half season (classical decomposition: the ends
@@ -840,123 +618,33 @@ pub(super) fn centred_level(a: &[f64], s: usize) -> Vec<Option<f64>> {
     out
 }
 
-/// A territory's series divided by its seasonal indices.
-pub(super) struct Deseasonalised {
-    /// Seasonal index by position: the region's, with the territory's own
-    /// deviations shrunk toward it.
-    pub(super) season: Vec<f64>,
-    pub(super) own_season: bool,
-    /// Seasonal parameters the territory's own data paid for: the sum of
-    /// its shrinkage weights.
-    pub(super) season_dof: f64,
-    /// Mean posterior variance of the shrunk log deviations (w x v).
-    pub(super) season_var: f64,
-    /// The deseasonalised series, and with one-off spikes capped.
-    pub(super) a: Vec<f64>,
-    pub(super) a_capped: Vec<f64>,
-    /// Periods capped.
-    pub(super) outliers: usize,
-    /// The seasonal index of each history period.
-    pub(super) season_t: Vec<f64>,
-}
-
-pub(super) fn deseasonalise(
-    y: &[f64],
-    region_profile: &[f64],
-    deviations: &[(f64, f64)],
-    positions: &[usize],
-    tau2: f64,
-) -> Deseasonalised {
-    let mut season = region_profile.to_vec();
-    let mut own_season = false;
-    let mut season_dof = 0.0;
-    let mut season_var = 0.0;
-    if !deviations.is_empty() {
-        for (m, &(d, v)) in deviations.iter().enumerate() {
-            if v.is_finite() && tau2 > 0.0 {
-                let w = tau2 / (tau2 + v);
-                season[m] *= (w * d).exp();
-                season_dof += w;
-                season_var += w * v / deviations.len() as f64;
-                own_season = true;
-            }
-        }
-        let m = mean(&season);
-        season.iter_mut().for_each(|v| *v /= m);
-    }
-    let a: Vec<f64> = y
-        .iter()
-        .zip(positions)
-        .map(|(v, &m)| v / season[m])
-        .collect();
-    // Outlier rule: one-off spikes are capped for estimating the state
-    // (they stay in the residual law, which sees the raw values).
-    let (a_capped, outliers) = winsorize(&a);
-    let season_t = positions.iter().map(|&m| season[m]).collect();
-    Deseasonalised {
-        season,
-        own_season,
-        season_dof,
-        season_var,
-        a,
-        a_capped,
-        outliers,
-        season_t,
-    }
-}
-
-/// One-off spikes capped: a period more than `OUTLIER_Z` robust standard
-/// deviations above the median of its `SPIKE_NEIGHBOURS` nearest periods
-/// (two each side; the nearest on one side at the ends), the spread measured
-/// by the median absolute deviation from that local median. Against the
-/// local median, not the series': a market that grew for two years is not
-/// a run of outliers (a global cap flattened the recent level of every
-/// growing territory). Returns the capped series and how many periods were
-/// capped.
-fn winsorize(a: &[f64]) -> (Vec<f64>, usize) {
-    let n = a.len();
-    if n <= SPIKE_NEIGHBOURS {
-        return (a.to_vec(), 0);
-    }
-    let half = SPIKE_NEIGHBOURS / 2;
-    let local: Vec<f64> = (0..n)
-        .map(|t| {
-            let from = t.saturating_sub(half).min(n - SPIKE_NEIGHBOURS - 1);
-            let mut w: Vec<f64> = (from..=from + SPIKE_NEIGHBOURS)
-                .filter(|&i| i != t)
-                .map(|i| a[i])
-                .take(SPIKE_NEIGHBOURS)
-                .collect();
-            median(&mut w).unwrap_or(a[t])
-        })
-        .collect();
-    let mut dev: Vec<f64> = a.iter().zip(&local).map(|(v, m)| (v - m).abs()).collect();
-    let mad = median(&mut dev).unwrap_or(0.0) * 1.4826;
-    if mad <= 0.0 {
-        return (a.to_vec(), 0);
-    }
-    let mut capped = 0;
-    let out = a
-        .iter()
-        .zip(&local)
-        .map(|(&v, &m)| {
-            if v > m + OUTLIER_Z * mad {
-                capped += 1;
-                m + OUTLIER_Z * mad
-            } else {
-                v
-            }
-        })
-        .collect();
-    (out, capped)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
-    use rand_distr::{Distribution, Normal, Poisson};
+    use rand_distr::{Distribution, Normal};
     use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Monthly series over `years` years with seasonal index 1 + amp(year)
+    /// x cos(month) and a fixed pseudo-random noise of +-`noise`.
+    fn seasonal_series(
+        years: usize,
+        amp: impl Fn(usize) -> f64,
+        noise: f64,
+        seed: u64,
+    ) -> Vec<f64> {
+        let mut x = seed;
+        (0..years * 12)
+            .map(|t| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let u = (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                let angle = 2.0 * std::f64::consts::PI * (t % 12) as f64 / 12.0;
+                100.0 * (1.0 + amp(t / 12) * angle.cos()) * (1.0 + 2.0 * noise * u)
+            })
+            .collect()
+    }
 
     #[test]
     fn ten_months_of_quarter_end_closing_keep_their_quarter_and_noise_does_not() {
@@ -1017,148 +705,6 @@ mod tests {
             .map(|t| 1000.0 * 1.05f64.powi(t) * (1.0 + noise.sample(&mut rng)))
             .collect();
         assert!(group_profile(&growing, &positions, 12, 1.0).is_none());
-    }
-
-    #[test]
-    fn a_weekly_season_keeps_its_places_through_a_53_week_year() {
-        // Four years of weeks from ISO week 1, the second with a week 53
-        // (filed at place 51, as `Calendar::season_of` files it), under a
-        // season with one sharp peak at week 47 and 5% noise. Blocks of 52
-        // periods drift one week after the long year, but each value is
-        // filed by its place, so the even and odd years' shapes still
-        // line up: a large score (13.5 here). Filed by the index inside the
-        // block, the later blocks' peak lands a place early and the score
-        // falls (10.9).
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(2108);
-        let noise = Normal::new(0.0, 0.05).unwrap();
-        let mut places = Vec::new();
-        for year in 0..4 {
-            let weeks = if year == 1 { 53 } else { 52 };
-            places.extend((0..weeks).map(|w: usize| w.min(51)));
-        }
-        let y: Vec<f64> = places
-            .iter()
-            .map(|&p| {
-                let peak = if p == 46 { 3.0 } else { 1.0 };
-                1000.0 * peak * (1.0 + noise.sample(&mut rng))
-            })
-            .collect();
-        let filed = season_repeatability(&y, None, &places, 52).unwrap();
-        let by_index: Vec<usize> = (0..y.len()).map(|t| t % 52).collect();
-        let shifted = season_repeatability(&y, None, &by_index, 52).unwrap();
-        assert!(
-            filed > 5.0 && filed > shifted + 2.0,
-            "filed {filed:.2}, by index {shifted:.2}"
-        );
-    }
-
-    #[test]
-    fn seasons_that_repeat_are_told_from_noise_trends_and_lumps_that_do_not() {
-        // 60 territories of 36 months each, peaks spread over the year (a
-        // ±5% season under 8% noise), against 60 of noise of three kinds
-        // with no season: growing or shrinking up to 20% a year, a level
-        // wandering 3% a month, and lumpy deals (0.5-2 a month, sizes
-        // lognormal with log sd 0.8, some months empty). Only the first
-        // are taken as seasons of their own: the repeatability scores
-        // under no season are about standard normal (their self-normalised
-        // sum over 60 stays under 2.33 but for about 1% of draws), and a
-        // ±5% season gives about 0.57 a territory (a sum near 4).
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(2106);
-        let noise = Normal::new(0.0, 0.08).unwrap();
-        let places: Vec<usize> = (0..36).map(|t| t % 12).collect();
-        let seasonal: Vec<f64> = (0..60)
-            .filter_map(|i| {
-                let phase = std::f64::consts::TAU * i as f64 / 60.0;
-                let y: Vec<f64> = (0..36)
-                    .map(|t| {
-                        let season =
-                            1.0 + 0.05 * (std::f64::consts::TAU * t as f64 / 12.0 + phase).sin();
-                        1000.0 * season * (1.0 + noise.sample(&mut rng))
-                    })
-                    .collect();
-                season_repeatability(&y, None, &places, 12)
-            })
-            .collect();
-        assert!(own_seasons_repeat(&seasonal, None), "{seasonal:?}");
-        let none: Vec<f64> = (0..60)
-            .filter_map(|i| {
-                let mut level = 1000.0;
-                let y: Vec<f64> = (0..36)
-                    .map(|t| match i % 3 {
-                        0 => {
-                            let growth = 0.2 * (i as f64 / 30.0 - 1.0);
-                            1000.0
-                                * (1.0 + growth).powf(t as f64 / 12.0)
-                                * (1.0 + noise.sample(&mut rng))
-                        }
-                        1 => {
-                            level *= 1.0 + 0.375 * noise.sample(&mut rng);
-                            level * (1.0 + noise.sample(&mut rng))
-                        }
-                        _ => {
-                            let deals = Poisson::new(0.5 + 1.5 * (i as f64 / 60.0))
-                                .unwrap()
-                                .sample(&mut rng) as usize;
-                            (0..deals)
-                                .map(|_| 1000.0 * (10.0 * noise.sample(&mut rng)).exp())
-                                .sum()
-                        }
-                    })
-                    .collect();
-                season_repeatability(&y, None, &places, 12)
-            })
-            .collect();
-        assert!(none.len() >= 50, "{} territories scored", none.len());
-        assert!(!own_seasons_repeat(&none, None), "{none:?}");
-    }
-
-    #[test]
-    fn a_position_without_data_does_not_cancel_the_seasonal_spread() {
-        // Deviations 0.2 and -0.2 with sampling variance 0.01: tau^2 = 0.03.
-        let full = vec![(0.2, 0.01), (-0.2, 0.01)];
-        let with_gap = vec![(0.2, 0.01), (0.0, f64::INFINITY), (-0.2, 0.01)];
-        assert!((seasonal_spread(std::slice::from_ref(&full)) - 0.03).abs() < 1e-12);
-        assert!((seasonal_spread(&[full, with_gap]) - 0.03).abs() < 1e-12);
-    }
-
-    #[test]
-    fn growth_is_not_capped_as_spikes_but_a_spike_is() {
-        // Flat for five years, then growing 0.4% a month (child day-care
-        // employment, 2010-2016): the last years sit far above the
-        // series' median, but each period is close to its neighbours.
-        let wiggle = |t: usize| 1.0 + 0.001 * ((t * 7 % 5) as f64 - 2.0);
-        let grown: Vec<f64> = (0..84usize)
-            .map(|t| 860.0 * 1.004f64.powi(t.saturating_sub(60) as i32) * wiggle(t))
-            .collect();
-        assert_eq!(winsorize(&grown).1, 0);
-        let mut spiked: Vec<f64> = grown.clone();
-        spiked[40] *= 1.5;
-        spiked[83] *= 1.5;
-        let (capped, count) = winsorize(&spiked);
-        assert_eq!(count, 2);
-        assert!(capped[40] < 1.05 * grown[40] && capped[83] < 1.05 * grown[83]);
-        assert_eq!(capped[82], grown[82]);
-    }
-
-    /// Monthly series over `years` years with seasonal index 1 + amp(year)
-    /// x cos(month) and a fixed pseudo-random noise of +-`noise`.
-    fn seasonal_series(
-        years: usize,
-        amp: impl Fn(usize) -> f64,
-        noise: f64,
-        seed: u64,
-    ) -> Vec<f64> {
-        let mut x = seed;
-        (0..years * 12)
-            .map(|t| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let u = (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-                let angle = 2.0 * std::f64::consts::PI * (t % 12) as f64 / 12.0;
-                100.0 * (1.0 + amp(t / 12) * angle.cos()) * (1.0 + 2.0 * noise * u)
-            })
-            .collect()
     }
 
     #[test]

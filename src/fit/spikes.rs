@@ -1,5 +1,5 @@
 //! One-off spikes in the residual law: a period the state's fit capped
-//! (`season::winsorize`: a quarter's one big order) is kept in the law of
+//! (`deseasonalise::winsorize`: a quarter's one big order) is kept in the law of
 //! actual / expected, because revenue that came once can come again. The
 //! law's positive part is a family whose mean is the sample's
 //! (`dist::fit_mean_matched`), so a spike moves that family's mean, and

@@ -6,9 +6,10 @@
 
 use serde_json::json;
 
+use super::deseasonalise::Deseasonalised;
 use super::params::{params_json, round6, with_smoothing};
 use super::pooling::{log_squares, pooled_law};
-use super::season::{self, Deseasonalised};
+use super::season;
 use super::{compound, family, spikes, step, zeros};
 use crate::ets::prior::FormPriors;
 use crate::ets::{select, Form, Growth};
