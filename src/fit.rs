@@ -74,7 +74,6 @@ mod zeros;
 
 use calibration::calibrate;
 use deseasonalise::{deseasonalise, Deseasonalised};
-use own_season::OwnSeason;
 use pooling::pooled_sdlog;
 use power::apply_variance_power;
 use profiles::GroupProfiles;
@@ -282,78 +281,84 @@ fn selling_count(closed: &offseason::ClosedSeason, calendar: &crate::calendar::C
     )
 }
 
-/// Where each territory's own periods lie in the company's history.
-struct Spans<'a> {
-    /// Its first period (`start::history_start`) and the period after its
-    /// last sale (`start::history_end`).
+/// The company's territories as the fit's stages read them, each indexed
+/// alike.
+struct Territories<'a> {
+    /// Each one's periods as sold (per reporting date where the data has
+    /// a cadence).
+    sold: &'a [&'a [f64]],
+    /// The same with a lasting step's earlier periods scaled to the level
+    /// after it (`step`): what its own fit reads.
+    series: &'a [&'a [f64]],
+    /// Whether a step was so scaled.
+    stepped: &'a [bool],
+    /// Its first period (`start::history_start`).
     starts: &'a [usize],
+    /// The period after its last sale (`start::history_end`).
     ends: &'a [usize],
     region_index: &'a [usize],
-    /// Periods in the company's history.
-    n_fit: usize,
 }
 
-impl Spans<'_> {
-    /// How far levels (and shares of the region) move, as the company's
-    /// territories together show it: worth at least a year of a
-    /// territory's own periods, more the less they differ, each territory
-    /// keeping less of it the more its own evidence disagrees
-    /// (`ets::prior`). The company's priors and each territory's, from
-    /// their `deseasonalised` periods and their regions' growth paths
-    /// (`region_growth`; with seasons of `s`).
-    fn form_priors(
-        &self,
-        deseasonalised: &[Deseasonalised],
-        region_growth: &[Vec<(usize, Growth)>],
-        s: usize,
-    ) -> (FormPriors, Vec<FormPriors>) {
-        let Spans {
-            starts,
-            ends,
-            region_index,
-            n_fit,
-        } = *self;
-        let no_growth = Growth::none();
-        let full_growth = |r: usize| {
-            region_growth[r]
-                .iter()
-                .find(|(l, _)| *l == n_fit)
-                .map_or(&no_growth, |(_, g)| g)
-        };
-        let pooled = |grown: bool| {
-            let growths: Vec<Growth> = region_index
-                .iter()
-                .zip(starts)
-                .map(|(&r, &t0)| {
-                    if grown {
-                        full_growth(r).since(t0)
-                    } else {
-                        Growth::none()
-                    }
-                })
-                .collect();
-            // Each territory's periods from its first sale to its last (a
-            // closing's drop to nothing is not how far its level moved).
-            let series: Vec<(&[f64], &Growth)> = deseasonalised
-                .iter()
-                .zip(&growths)
-                .enumerate()
-                .map(|(i, (d, g))| {
-                    let own = ends[i].saturating_sub(starts[i]).max(1);
-                    (&d.a_capped[..own.min(d.a_capped.len())], g)
-                })
-                .collect();
-            AlphaPrior::pooled_for_each(&series, s as f64)
-        };
-        let ((level, level_each), (group, group_each)) = (pooled(false), pooled(true));
-        let alpha_prior = FormPriors { level, group };
-        let territory_priors: Vec<FormPriors> = level_each
-            .into_iter()
-            .zip(group_each)
-            .map(|(level, group)| FormPriors { level, group })
+/// How far levels (and shares of the region) move, as the company's
+/// territories together show it: worth at least a year of a territory's
+/// own periods, more the less they differ, each territory keeping less of
+/// it the more its own evidence disagrees (`ets::prior`). The company's
+/// priors and each territory's, from their `deseasonalised` periods and
+/// their regions' growth paths (`region_growth`), over a history of
+/// `n_fit` periods with seasons of `s`.
+fn form_priors(
+    territories: &Territories,
+    deseasonalised: &[Deseasonalised],
+    region_growth: &[Vec<(usize, Growth)>],
+    n_fit: usize,
+    s: usize,
+) -> (FormPriors, Vec<FormPriors>) {
+    let Territories {
+        starts,
+        ends,
+        region_index,
+        ..
+    } = *territories;
+    let no_growth = Growth::none();
+    let full_growth = |r: usize| {
+        region_growth[r]
+            .iter()
+            .find(|(l, _)| *l == n_fit)
+            .map_or(&no_growth, |(_, g)| g)
+    };
+    let pooled = |grown: bool| {
+        let growths: Vec<Growth> = region_index
+            .iter()
+            .zip(starts)
+            .map(|(&r, &t0)| {
+                if grown {
+                    full_growth(r).since(t0)
+                } else {
+                    Growth::none()
+                }
+            })
             .collect();
-        (alpha_prior, territory_priors)
-    }
+        // Each territory's periods from its first sale to its last (a
+        // closing's drop to nothing is not how far its level moved).
+        let series: Vec<(&[f64], &Growth)> = deseasonalised
+            .iter()
+            .zip(&growths)
+            .enumerate()
+            .map(|(i, (d, g))| {
+                let own = ends[i].saturating_sub(starts[i]).max(1);
+                (&d.a_capped[..own.min(d.a_capped.len())], g)
+            })
+            .collect();
+        AlphaPrior::pooled_for_each(&series, s as f64)
+    };
+    let ((level, level_each), (group, group_each)) = (pooled(false), pooled(true));
+    let alpha_prior = FormPriors { level, group };
+    let territory_priors: Vec<FormPriors> = level_each
+        .into_iter()
+        .zip(group_each)
+        .map(|(level, group)| FormPriors { level, group })
+        .collect();
+    (alpha_prior, territory_priors)
 }
 
 /// Each territory's first `n_fit` periods as revenue per reporting date,
@@ -431,7 +436,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         positions,
         s,
     );
-    let stepped: Vec<Option<Vec<f64>>> = series
+    let scaled: Vec<Option<Vec<f64>>> = series
         .iter()
         .zip(&steps)
         .map(|(y, found)| found.map(|found| found.level_after(y)))
@@ -439,36 +444,22 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     let sold = series;
     let series: Vec<&[f64]> = sold
         .iter()
-        .zip(&stepped)
+        .zip(&scaled)
         .map(|(&y, adjusted)| adjusted.as_deref().unwrap_or(y))
         .collect();
-    // Each region's growth per period, as its deseasonalised total showed
-    // it up to each rolling origin and up to the end (the group-growth form).
-    let members = growth_paths::Members {
+    let stepped: Vec<bool> = steps.iter().map(Option::is_some).collect();
+    let territories = Territories {
+        sold: &sold,
         series: &series,
-        stepped: &stepped.iter().map(Option::is_some).collect::<Vec<_>>(),
+        stepped: &stepped,
         starts: &starts,
         ends: &ends,
         region_index: &region_index,
     };
-    let region_growth = growth_paths::region_growth(
-        &members,
-        &groups.region_totals,
-        &groups.region_profiles,
-        positions,
-        horizon,
-        s,
-    );
-
-    let own_season = OwnSeason {
-        sold: &sold,
-        series: &series,
-        region_index: &region_index,
-        starts: &starts,
-        positions,
-        s,
-    };
-    let (deviations, tau2) = own_season.deviations(&groups);
+    // Each region's growth per period, as its deseasonalised total showed
+    // it up to each rolling origin and up to the end (the group-growth form).
+    let region_growth = growth_paths::region_growth(&territories, &groups, positions, horizon, s);
+    let (deviations, tau2) = own_season::deviations(&territories, &groups, positions, s);
 
     let families: Vec<Family> = spec
         .families
@@ -503,15 +494,9 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             )
         })
         .collect();
-    // How far levels (and shares of the region) move, as the company's
-    // territories together show it (`ets::prior`).
-    let spans = Spans {
-        starts: &starts,
-        ends: &ends,
-        region_index: &region_index,
-        n_fit,
-    };
-    let (alpha_prior, territory_priors) = spans.form_priors(&deseasonalised, &region_growth, s);
+    // How far levels (and shares of the region) move (`ets::prior`).
+    let (alpha_prior, territory_priors) =
+        form_priors(&territories, &deseasonalised, &region_growth, n_fit, s);
     let evaluated: Vec<(Deseasonalised, Option<select::Evaluated>)> = deseasonalised
         .into_par_iter()
         .enumerate()
@@ -593,6 +578,9 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
             calendar.kind,
         );
         warnings.extend(note);
+        if f.diag.model.starts_with("net-credits") {
+            warnings.push(notes::net_credits_warning(name, f));
+        }
         if n_fit < s && !f.empty {
             // Under a year: seasonal where its region's profile (its own
             // or the company's; a quarter's pattern) is not flat.
@@ -601,7 +589,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
                 .any(|&v| (v - 1.0).abs() > 1e-9);
         }
         if starts[i] > 0 {
-            warnings.push(notes::late_start(
+            warnings.push(notes::start_warning(
                 name,
                 &series[i][..starts[i]],
                 layout,
@@ -611,7 +599,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     }
     warnings.extend(steps.iter().enumerate().filter_map(|(i, found)| {
         let found = found.as_ref()?;
-        Some(notes::lasting_step(
+        Some(notes::step_warning(
             &history.territories[i].name,
             found,
             layout,
@@ -619,11 +607,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         ))
     }));
     if n_fit < 2 * s {
-        let periods = layout.origin - layout.ordinals.first().copied().unwrap_or(layout.origin);
-        warnings.push(format!(
-            "only {periods} {}s of history: seasonal and trend terms are estimated from less than two years",
-            calendar.kind.name()
-        ));
+        warnings.push(notes::short_history_warning(layout, &calendar));
     }
 
     let mut shocks = estimate_shocks(&fits, &region_index, regions.len());

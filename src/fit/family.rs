@@ -34,8 +34,10 @@ pub(super) struct Chosen {
     pub key: f64,
     /// The next law's name and criterion value.
     pub runner_up: Option<(String, f64)>,
-    /// No law of its own: too few positive ratios, and not all equal
-    /// (`pooling` gives it the company's spread).
+    /// No law of its own: no family fitted (fewer than `MIN_OWN_FIT`
+    /// positive ratios, or none of the families fits them) and the
+    /// ratios not `MIN_OWN_FIT` or more all equal (`pooling` gives it the
+    /// company's spread).
     pub needs_pooling: bool,
 }
 

@@ -5,42 +5,31 @@
 
 use rayon::prelude::*;
 
-use super::{start, sum_series};
+use super::profiles::GroupProfiles;
+use super::{start, sum_series, Territories};
 use crate::ets::growth::group_growth_paths;
 use crate::ets::{select, Growth};
 
-/// The territories whose totals the paths follow.
-pub(super) struct Members<'a> {
-    /// Each territory's periods (stepped ones scaled to their level after
-    /// the step: `step`).
-    pub series: &'a [&'a [f64]],
-    /// Whether each was scaled for a lasting step.
-    pub stepped: &'a [bool],
-    /// Each territory's first and last selling periods (`start`).
-    pub starts: &'a [usize],
-    pub ends: &'a [usize],
-    pub region_index: &'a [usize],
-}
-
 /// Each region's growth paths, one per history length (every origin of
-/// every distinct start, and the whole history), from its total
-/// `region_totals[r]` deseasonalised by `region_profiles[r]` (periods at
-/// year `positions` of `s`), forecast `horizon` ahead.
+/// every distinct start, and the whole history), from its total in
+/// `groups` deseasonalised by its profile (periods at year `positions` of
+/// `s`), forecast `horizon` ahead.
 pub(super) fn region_growth(
-    members: &Members,
-    region_totals: &[Vec<f64>],
-    region_profiles: &[Vec<f64>],
+    territories: &Territories,
+    groups: &GroupProfiles,
     positions: &[usize],
     horizon: usize,
     s: usize,
 ) -> Vec<Vec<(usize, Growth)>> {
-    let Members {
+    let Territories {
         series,
         stepped,
         starts,
         ends,
         region_index,
-    } = *members;
+        ..
+    } = *territories;
+    let (region_totals, region_profiles) = (&groups.region_totals, &groups.region_profiles);
     let n_fit = positions.len();
     // (A territory that started later has its own origins, at the same
     // periods of the calendar when its history leaves the same step.)

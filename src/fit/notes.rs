@@ -1,14 +1,16 @@
-//! Warnings that tell the user where a territory's fitted history was
-//! taken to start (`start`) and where a lasting step in its level was
-//! read (`step`).
+//! Warnings that tell the user how the history was read: where a
+//! territory's fitted history was taken to start (`start`), where a
+//! lasting step in its level was read (`step`), a territory of net
+//! credits, and a history under two years.
 
+use super::territory::TerritoryFit;
 use super::{step, Layout};
 use crate::calendar::Calendar;
 
 /// A territory `name` fitted from its first sale or restart, `before` its
 /// periods before it (all empty: it had not started; sales, then a long
 /// empty spell: a restart).
-pub(super) fn late_start(
+pub(super) fn start_warning(
     name: &str,
     before: &[f64],
     layout: &Layout,
@@ -35,7 +37,7 @@ pub(super) fn late_start(
 }
 
 /// A lasting step `found` in territory `name`'s level.
-pub(super) fn lasting_step(
+pub(super) fn step_warning(
     name: &str,
     found: &step::Step,
     layout: &Layout,
@@ -51,5 +53,23 @@ pub(super) fn lasting_step(
         100.0 * change,
         calendar.start_of(layout.ordinals[found.at]),
         unit = calendar.kind.name(),
+    )
+}
+
+/// Territory `name`, fitted on its own periods' values because its
+/// history nets to credits (`territory::net_credits_fit`).
+pub(super) fn net_credits_warning(name: &str, f: &TerritoryFit) -> String {
+    format!(
+        "territory '{name}' nets to {:.0} a period over its history (its credits exceed its sales): each forecast period is drawn from its own periods' values, credits included, with no trend or season",
+        f.level.level * f.residual.mean()
+    )
+}
+
+/// A history shorter than two seasons (`layout`'s periods).
+pub(super) fn short_history_warning(layout: &Layout, calendar: &Calendar) -> String {
+    let periods = layout.origin - layout.ordinals.first().copied().unwrap_or(layout.origin);
+    format!(
+        "only {periods} {}s of history: seasonal and trend terms are estimated from less than two years",
+        calendar.kind.name()
     )
 }

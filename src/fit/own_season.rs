@@ -5,6 +5,7 @@
 
 use super::profiles::GroupProfiles;
 use super::season::{age_weight, centred_level, least_squares_line};
+use super::Territories;
 use crate::stats::quantile::{correlation, mean};
 use crate::stats::special::norm_ppf;
 
@@ -228,77 +229,66 @@ pub(super) fn seasonal_deviations(
     out
 }
 
-/// The territories' periods as their own seasons are read from them.
-pub(super) struct OwnSeason<'a> {
-    /// As sold (each territory's season repeats in its sales).
-    pub(super) sold: &'a [&'a [f64]],
-    /// Stepped territories scaled to their level after the step (`step`).
-    pub(super) series: &'a [&'a [f64]],
-    pub(super) region_index: &'a [usize],
-    /// Each territory's first period (`start`).
-    pub(super) starts: &'a [usize],
-    /// Each period's position in the year of `s`.
-    pub(super) positions: &'a [usize],
-    pub(super) s: usize,
-}
-
-impl OwnSeason<'_> {
-    /// Each territory's seasonal deviations from its region's profile in
-    /// `groups`, and their empirical-Bayes spread tau^2.
-    pub(super) fn deviations(&self, groups: &GroupProfiles) -> (Vec<Vec<(f64, f64)>>, f64) {
-        let OwnSeason {
-            sold,
-            series,
-            region_index,
-            starts,
-            positions,
-            s,
-        } = *self;
-        // Empirical-Bayes spread of territory seasonal deviations from their
-        // region's profile (flat where neither the region nor the company has
-        // one). Where the company has no profile, only if seasons repeat from
-        // year to year, the territories' against their peers' or the
-        // company's own (seasons that cancel in the total, or that two years
-        // could not confirm, are shrunk, not dropped).
-        let deviations: Vec<Vec<(f64, f64)>> = series
+/// Each territory's seasonal deviations from its region's profile in
+/// `groups` (its periods at year `positions` of `s`), and their
+/// empirical-Bayes spread tau^2.
+pub(super) fn deviations(
+    territories: &Territories,
+    groups: &GroupProfiles,
+    positions: &[usize],
+    s: usize,
+) -> (Vec<Vec<(f64, f64)>>, f64) {
+    let Territories {
+        sold,
+        series,
+        region_index,
+        starts,
+        ..
+    } = *territories;
+    // Empirical-Bayes spread of territory seasonal deviations from their
+    // region's profile (flat where neither the region nor the company has
+    // one). Where the company has no profile, only if seasons repeat from
+    // year to year, the territories' against their peers' or the
+    // company's own (seasons that cancel in the total, or that two years
+    // could not confirm, are shrunk, not dropped).
+    let deviations: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .zip(region_index)
+        .zip(starts)
+        .map(|((y, &r), &t0)| {
+            seasonal_deviations(
+                &y[t0..],
+                &positions[t0..],
+                &groups.region_profiles[r],
+                groups.discount,
+            )
+        })
+        .collect();
+    let own_seasons = || {
+        let scores: Vec<f64> = sold
             .iter()
             .zip(region_index)
             .zip(starts)
-            .map(|((y, &r), &t0)| {
-                seasonal_deviations(
-                    &y[t0..],
-                    &positions[t0..],
-                    &groups.region_profiles[r],
-                    groups.discount,
-                )
+            .filter_map(|((y, &r), &t0)| {
+                let peers = peer_total(y, &groups.region_totals[r], &groups.company_total, t0);
+                season_repeatability(&y[t0..], Some(&peers), &positions[t0..], s)
             })
             .collect();
-        let own_seasons = || {
-            let scores: Vec<f64> = sold
-                .iter()
-                .zip(region_index)
-                .zip(starts)
-                .filter_map(|((y, &r), &t0)| {
-                    let peers = peer_total(y, &groups.region_totals[r], &groups.company_total, t0);
-                    season_repeatability(&y[t0..], Some(&peers), &positions[t0..], s)
-                })
-                .collect();
-            let company = season_repeatability(&groups.company_total, None, positions, s);
-            own_seasons_repeat(&scores, company)
-        };
-        // A month-of-quarter profile (under a year and two of history) gives
-        // the territories no deviations of their own.
-        let whole_year_profile = groups
-            .company_fit
-            .as_ref()
-            .is_some_and(|g| g.params + 1 == s);
-        let tau2 = if whole_year_profile || own_seasons() {
-            seasonal_spread(&deviations)
-        } else {
-            0.0
-        };
-        (deviations, tau2)
-    }
+        let company = season_repeatability(&groups.company_total, None, positions, s);
+        own_seasons_repeat(&scores, company)
+    };
+    // A month-of-quarter profile (under a year and two of history) gives
+    // the territories no deviations of their own.
+    let whole_year_profile = groups
+        .company_fit
+        .as_ref()
+        .is_some_and(|g| g.params + 1 == s);
+    let tau2 = if whole_year_profile || own_seasons() {
+        seasonal_spread(&deviations)
+    } else {
+        0.0
+    };
+    (deviations, tau2)
 }
 
 /// The periods of a territory's peers from `t0` on: its region's total

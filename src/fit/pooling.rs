@@ -1,7 +1,8 @@
 //! What cannot be fitted alone borrows from the others: the residual
 //! spread of a territory with too few positive periods for a law of its
 //! own (or with no sales at all) is the company's; a territory with no
-//! sales in the fitted history takes its region's median level.
+//! sales in the fitted history takes its region's median level, and one
+//! whose rows in the sales table all came to nothing is forecast at zero.
 
 use super::params::{params_json, with_smoothing};
 use super::{median, TerritoryFit};
@@ -88,7 +89,7 @@ impl Pool {
     /// the periods since its first row, `None` if it has none in the
     /// fitted history), the region's level where it has no sales, the
     /// pooled spread where its positive periods are too few. The warning
-    /// that says so (and one for a territory of net credits).
+    /// that says so.
     pub fn territory(
         &self,
         f: &mut TerritoryFit,
@@ -122,11 +123,6 @@ impl Pool {
             f.diag.params = params_json(&f.residual);
             Some(format!(
                 "territory '{name}' has no sales in the fitted history: pooled model at the region's (or, with none fitted there, the company's) median level ({level:.0}) with 50% level uncertainty"
-            ))
-        } else if f.diag.model.starts_with("net-credits") {
-            Some(format!(
-                "territory '{name}' nets to {:.0} a period over its history (its credits exceed its sales): each forecast period is drawn from its own periods' values, credits included, with no trend or season",
-                f.level.level * f.residual.mean()
             ))
         } else if f.needs_pooling {
             let p0 = f.residual.p0;

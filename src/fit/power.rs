@@ -144,9 +144,9 @@ pub(super) fn for_territory(k: f64, periods: &Periods, law_mean: f64) -> Option<
     })
 }
 
-/// The company's variance power (`power`), estimated from the territories
+/// The company's variance power ([`company_exponent`]), estimated from the territories
 /// with a residual law of their own (no compound law, no pooled spread,
-/// no spikes) and carried by every law it suits ([`ResidualLaw::with_power`]),
+/// no spikes) and carried by every law it suits ([`crate::model::ResidualLaw::with_power`]),
 /// each at its own reference amount; its exponent, or `None`.
 pub(super) fn apply_variance_power(fits: &mut [TerritoryFit]) -> Option<f64> {
     let counts = |f: &TerritoryFit| {

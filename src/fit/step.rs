@@ -128,7 +128,7 @@ impl Step {
 /// the drift and the ordinary changes, and a step is looked for only
 /// where the windows it is judged on are all positive (an intermittent
 /// territory's zeros are its own quiet spells, `start`'s).
-pub(super) fn lasting_step(y: &[f64], index: &[f64], season: usize) -> Option<Step> {
+fn lasting_step(y: &[f64], index: &[f64], season: usize) -> Option<Step> {
     let n = y.len();
     let x: Vec<Option<f64>> = y
         .iter()

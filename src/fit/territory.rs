@@ -39,7 +39,7 @@ pub(super) struct TerritoryFit {
     pub(super) n_positive: usize,
     /// The positive ratios' log sum of squares about their mean and its
     /// degrees of freedom, for a territory too sparse for its own law
-    /// (`sparse_sdlog`); `None` otherwise.
+    /// (`pooling::sparse_sdlog`); `None` otherwise.
     pub(super) sparse_squares: Option<(f64, f64)>,
     /// The rolling-origin evaluation of the chosen form.
     pub(super) evaluation: select::Evaluation,
@@ -109,7 +109,7 @@ pub(super) struct TerritoryFit {
 /// `docs/experiments/more_truths.py --set c`: the simulated year 1.28
 /// times the forms' total spread where the total's factor asked for
 /// 1.11, and 0.88-0.92 of years inside their P10-P90; session 28).
-pub(super) fn seasonal_share_of_total(horizon: usize, s: usize) -> f64 {
+fn seasonal_share_of_total(horizon: usize, s: usize) -> f64 {
     if s <= 1 || horizon < s {
         1.0
     } else {
@@ -132,7 +132,7 @@ pub(super) struct Alternative {
 /// shift of relative variance v moves the total by v / this^2 of its own
 /// square, so widening a growing form's total by v takes a shift of v x
 /// this^2.
-pub(super) fn total_per_level(total: f64, flat: f64) -> f64 {
+fn total_per_level(total: f64, flat: f64) -> f64 {
     if flat > 0.0 && total > 0.0 {
         total / flat
     } else {
@@ -142,7 +142,7 @@ pub(super) fn total_per_level(total: f64, flat: f64) -> f64 {
 
 /// The state law of a fitted form: its level and slope at the origin with
 /// their estimation variance.
-pub(super) fn level_law(ets: &crate::ets::EtsFit) -> LevelLaw {
+fn level_law(ets: &crate::ets::EtsFit) -> LevelLaw {
     let (level_var, slope_var) = ets.parameter_variance();
     let l2 = ets.level * ets.level;
     // A compounding trend's slope is a rate: its variance is already relative.
@@ -225,7 +225,7 @@ impl TerritoryFit {
 
 /// 5% of each period's local level: the mean of `a` over the `season`
 /// periods centred on it (fewer at the history's ends), at least 0.
-pub(super) fn local_floor(a: &[f64], season: usize) -> Vec<f64> {
+fn local_floor(a: &[f64], season: usize) -> Vec<f64> {
     let n = a.len();
     let half = (season / 2).max(1);
     let mut prefix = Vec::with_capacity(n + 1);
@@ -631,9 +631,9 @@ impl HorizonMoments {
 /// level model fits a non-positive mean, so each period is drawn from the
 /// territory's own periods, as observed (their mean magnitude as the level,
 /// the ratios to it as the law, negative ones included). It forecasts what
-/// the data say, credits included, with no trend or season; `fit`
-/// warns of it.
-pub(super) fn net_credits_fit(y: &[f64], season_len: usize, n: usize) -> TerritoryFit {
+/// the data say, credits included, with no trend or season;
+/// `notes::net_credits` warns of it.
+fn net_credits_fit(y: &[f64], season_len: usize, n: usize) -> TerritoryFit {
     let scale = y.iter().map(|v| v.abs()).sum::<f64>() / y.len().max(1) as f64;
     let mut out = empty_fit(vec![1.0; season_len], n);
     out.empty = false;
@@ -669,7 +669,7 @@ pub(super) fn net_credits_fit(y: &[f64], season_len: usize, n: usize) -> Territo
     out
 }
 
-pub(super) fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
+fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
     TerritoryFit {
         level: LevelLaw::fixed(0.0),
         season,
