@@ -461,54 +461,28 @@ pub(super) fn fit_territory(
             // masses' probabilities (their values are drawn as observed).
             let n_spike = residual.spikes.len();
             let n0 = n - n_pos - n_spike;
-            let mut resid_ll = ll
+            let mut amounts_ll = ll
                 - (0..n)
                     .filter(|&t| ratios[t] > 0.0 && !spike(t))
                     .map(|t| denominators[t].ln())
                     .sum::<f64>();
             if n_pos > 0 && p0 + p_spike < 1.0 {
-                resid_ll += n_pos as f64 * (1.0 - p0 - p_spike).ln();
+                amounts_ll += n_pos as f64 * (1.0 - p0 - p_spike).ln();
             }
             if n0 > 0 && p0 > 0.0 {
-                resid_ll += n0 as f64 * p0.ln();
+                amounts_ll += n0 as f64 * p0.ln();
             }
             if n_spike > 0 {
-                resid_ll += n_spike as f64 * p_spike.ln();
+                amounts_ll += n_spike as f64 * p_spike.ln();
             }
-            let ic = |ll: f64, k: f64| match criterion {
-                Criterion::Aic => 2.0 * k - 2.0 * ll,
-                Criterion::Bic => k * nf.ln() - 2.0 * ll,
+            let side = ResidualSide {
+                amounts_ll,
+                ratios_ll: ll,
+                k: chosen_k,
+                key: key_chosen,
+                name: residual.positive.name(),
             };
-            let resid_ic = ic(resid_ll, chosen_k as f64);
-            let compound_ic = ic(cf.loglik, cf.params);
-            if compound_ic < resid_ic {
-                // Reported on the residual laws' scale (the likelihood of
-                // actual / expected): the same Jacobian and non-positive
-                // terms are taken off, so aic columns stay comparable.
-                let k = cf.params;
-                let ll_on_scale = cf.loglik - (resid_ll - ll);
-                diag.model = cf.law.name();
-                diag.params = with_smoothing(
-                    compound::params_json(&cf.law, mean(&deals.counts), deals.sizes.len()),
-                    &level,
-                );
-                diag.loglik = Some(ll_on_scale);
-                diag.aic = Some(2.0 * k - 2.0 * ll_on_scale);
-                diag.bic = Some(k * nf.ln() - 2.0 * ll_on_scale);
-                diag.gof_name = cf.ks_sizes.map(|_| "ks_deal_sizes".to_string());
-                diag.gof_stat = cf.ks_sizes;
-                diag.runner_up = Some(residual.positive.name().to_string());
-                diag.runner_up_ic = Some(key_chosen);
-                compound_law = Some(cf.law);
-            } else {
-                // Report the compound law as runner-up on the chosen law's scale.
-                let shift = resid_ic - key_chosen;
-                let on_scale = compound_ic - shift;
-                if diag.runner_up_ic.is_none_or(|r| on_scale < r) {
-                    diag.runner_up = Some(cf.law.name());
-                    diag.runner_up_ic = Some(on_scale);
-                }
-            }
+            compound_law = side.contest(cf, deals, criterion, &level, &mut diag);
         }
     }
 
@@ -551,6 +525,75 @@ pub(super) fn fit_territory(
         form_parameters,
         total_season_share: seasonal_share_of_total(horizon, s_len),
         spread_floor: 1.0,
+    }
+}
+
+/// The residual law's side of its contest with the compound law, which
+/// competes on the period totals given the same expected path (see
+/// `compound`).
+struct ResidualSide<'a> {
+    /// Its log-likelihood of the period amounts: the positive ratios'
+    /// density less its Jacobian, with the non-positive and spike masses'
+    /// probabilities.
+    amounts_ll: f64,
+    /// Its log-likelihood of the positive ratios, the scale `fit.csv`
+    /// reports.
+    ratios_ll: f64,
+    /// Its positive part's parameters and criterion value.
+    k: usize,
+    key: f64,
+    name: &'a str,
+}
+
+impl ResidualSide<'_> {
+    /// The compound law `cf` of `deals` where it beats this side by
+    /// `criterion` (`None` otherwise), with `diag` (and its `params`,
+    /// with `level`'s smoothing weights) reporting the winner and the
+    /// runner-up on the residual laws' scale.
+    fn contest(
+        &self,
+        cf: compound::CompoundFit,
+        deals: &compound::Deals,
+        criterion: Criterion,
+        level: &LevelLaw,
+        diag: &mut Diagnostics,
+    ) -> Option<crate::model::CompoundLaw> {
+        let nf = diag.actual.len() as f64;
+        let ic = |ll: f64, k: f64| match criterion {
+            Criterion::Aic => 2.0 * k - 2.0 * ll,
+            Criterion::Bic => k * nf.ln() - 2.0 * ll,
+        };
+        let resid_ic = ic(self.amounts_ll, self.k as f64);
+        let compound_ic = ic(cf.loglik, cf.params);
+        if compound_ic < resid_ic {
+            // Reported on the residual laws' scale (the likelihood of
+            // actual / expected): the same Jacobian and non-positive
+            // terms are taken off, so aic columns stay comparable.
+            let k = cf.params;
+            let ll_on_scale = cf.loglik - (self.amounts_ll - self.ratios_ll);
+            diag.model = cf.law.name();
+            diag.params = with_smoothing(
+                compound::params_json(&cf.law, mean(&deals.counts), deals.sizes.len()),
+                level,
+            );
+            diag.loglik = Some(ll_on_scale);
+            diag.aic = Some(2.0 * k - 2.0 * ll_on_scale);
+            diag.bic = Some(k * nf.ln() - 2.0 * ll_on_scale);
+            diag.gof_name = cf.ks_sizes.map(|_| "ks_deal_sizes".to_string());
+            diag.gof_stat = cf.ks_sizes;
+            diag.runner_up = Some(self.name.to_string());
+            diag.runner_up_ic = Some(self.key);
+            Some(cf.law)
+        } else {
+            // Report the compound law as runner-up on the chosen law's scale.
+            let shift = resid_ic - self.key;
+            let on_scale = compound_ic - shift;
+            if diag.runner_up_ic.is_none_or(|r| on_scale < r) {
+                diag.runner_up = Some(cf.law.name());
+                diag.runner_up_ic = Some(on_scale);
+            }
+            None
+        }
     }
 }
 
