@@ -45,8 +45,6 @@ use crate::ets::{crossfit, pool, select, Growth};
 use crate::history::SalesHistory;
 use crate::model::{AlphaPriorModes, FittedModels};
 use crate::scenario::FitSpec;
-use crate::stats::dist::Family;
-use crate::stats::quantile::mean;
 
 mod calibration;
 mod compound;
@@ -420,7 +418,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     // the empty periods after).
     let ends: Vec<usize> = series.iter().map(|y| start::history_end(y)).collect();
 
-    let groups = GroupProfiles::of(&series, &region_index, &regions, positions, s, &|t| {
+    let mut groups = GroupProfiles::of(&series, &region_index, &regions, positions, s, &|t| {
         calendar.start_of(layout.ordinals[t]).to_string()
     });
     // A lasting step in a territory's level, read against its region's
@@ -461,23 +459,12 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     let region_growth = growth_paths::region_growth(&territories, &groups, positions, horizon, s);
     let (deviations, tau2) = own_season::deviations(&territories, &groups, positions, s);
 
-    let families: Vec<Family> = spec
-        .families
-        .iter()
-        .filter_map(|f| Family::parse(f))
-        .collect();
-    let allow_empirical = spec.families.iter().any(|f| f == "empirical");
     // Deals per reporting date are not modelled: with a cadence the
     // compound law is not offered.
     let deals = (spec.families.iter().any(|f| f == "compound") && history.cadence.is_none())
         .then(|| compound::deals_by_territory(history, n_fit, &region_index, regions.len()))
         .flatten();
-    let settings = Settings {
-        families: &families,
-        allow_empirical,
-        criterion: spec.criterion,
-        horizon: horizon.max(1),
-    };
+    let settings = Settings::of(spec, horizon);
     // Every form scored on every territory, then each territory's form
     // chosen with its region's evidence (`ets::pool`), then the fits.
     let deseasonalised: Vec<Deseasonalised> = series
@@ -559,7 +546,7 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         .collect();
 
     // Pool what cannot be fitted alone.
-    let mut warnings = groups.shock_warnings;
+    let mut warnings = std::mem::take(&mut groups.shock_warnings);
     let pool = pooling::Pool {
         sdlog: pooled_sdlog(&fits),
         region_levels: pooling::region_levels(&fits, &region_index, regions.len()),
@@ -612,28 +599,8 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
 
     let mut shocks = estimate_shocks(&fits, &region_index, regions.len());
     let persistence = calibrate(&mut fits);
-    // Each territory's share of its region over its own periods (from its
-    // first sale or restart).
-    let shares: Vec<f64> = sold
-        .iter()
-        .zip(&region_index)
-        .zip(&starts)
-        .map(|((y, &r), &t0)| {
-            let group = mean(&groups.region_totals[r][t0..]);
-            if group > 0.0 {
-                (mean(&y[t0..]) / group).clamp(0.0, 1.0)
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    // Each territory's group profile's parameters: its region's (or the
-    // company's, which a region without its own takes), none where neither
-    // has one.
-    let group_params: Vec<f64> = region_index
-        .iter()
-        .map(|&r| groups.region_profile_params[r] as f64)
-        .collect();
+    let shares = groups.territory_shares(&territories);
+    let group_params = groups.territory_profile_params(&region_index);
     let own_periods: Vec<usize> = starts.iter().map(|t0| n_fit - t0).collect();
     correct_for_fitted_parameters(
         &mut fits,

@@ -4,8 +4,9 @@
 //! group shocks left out of them (The model item 1 in the README).
 
 use super::season::{group_profile, seasonal_discount, GroupProfile, OUTLIER_Z};
-use super::sum_series;
+use super::{sum_series, Territories};
 use crate::model::SeasonError;
+use crate::stats::quantile::mean;
 
 /// The company's and the regions' totals and seasonal profiles.
 pub(super) struct GroupProfiles {
@@ -124,5 +125,36 @@ impl GroupProfiles {
             region_profiles,
             season_errors,
         }
+    }
+}
+
+impl GroupProfiles {
+    /// Each territory's share of its region over its own periods (from
+    /// its first sale or restart), as sold.
+    pub fn territory_shares(&self, territories: &Territories) -> Vec<f64> {
+        territories
+            .sold
+            .iter()
+            .zip(territories.region_index)
+            .zip(territories.starts)
+            .map(|((y, &r), &t0)| {
+                let group = mean(&self.region_totals[r][t0..]);
+                if group > 0.0 {
+                    (mean(&y[t0..]) / group).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
+    /// Each territory's group profile's parameters: its region's (or the
+    /// company's, which a region without its own takes), none where
+    /// neither has one.
+    pub fn territory_profile_params(&self, region_index: &[usize]) -> Vec<f64> {
+        region_index
+            .iter()
+            .map(|&r| self.region_profile_params[r] as f64)
+            .collect()
     }
 }

@@ -242,12 +242,31 @@ fn local_floor(a: &[f64], season: usize) -> Vec<f64> {
 }
 
 /// Settings shared by every territory's fit.
-pub(super) struct Settings<'a> {
-    pub(super) families: &'a [Family],
+pub(super) struct Settings {
+    /// The residual families the scenario's `[fit] families` names.
+    pub(super) families: Vec<Family>,
+    /// Whether it names the empirical law.
     pub(super) allow_empirical: bool,
     pub(super) criterion: Criterion,
     /// Periods the forecast runs ahead: the rolling-origin evaluation's horizon.
     pub(super) horizon: usize,
+}
+
+impl Settings {
+    /// The settings of `spec`, for a forecast `horizon` periods ahead (at
+    /// least one).
+    pub(super) fn of(spec: &crate::scenario::FitSpec, horizon: usize) -> Self {
+        Settings {
+            families: spec
+                .families
+                .iter()
+                .filter_map(|f| Family::parse(f))
+                .collect(),
+            allow_empirical: spec.families.iter().any(|f| f == "empirical"),
+            criterion: spec.criterion,
+            horizon: horizon.max(1),
+        }
+    }
 }
 
 /// How each candidate form would have forecast territory `y` (none for a
@@ -305,11 +324,10 @@ pub(super) fn fit_territory(
     positions: &[usize],
 ) -> TerritoryFit {
     let Settings {
-        families,
+        ref families,
         allow_empirical,
         criterion,
         horizon,
-        ..
     } = *settings;
     let n = y.len();
     let empty = n == 0 || y.iter().all(|&v| v == 0.0);
