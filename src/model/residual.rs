@@ -10,7 +10,7 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 
-use super::STATE_QUANTILE;
+use super::sampler::STATE_QUANTILE;
 use crate::stats::dist::Fitted;
 use crate::stats::ln::ln_positive;
 use crate::stats::quantile::sorted_quantile;
