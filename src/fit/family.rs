@@ -175,3 +175,58 @@ fn kde_loo_loglik(x: &[f64]) -> Option<f64> {
     }
     Some(ll)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, LogNormal};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    #[test]
+    fn the_likeliest_family_is_chosen_and_the_next_is_its_runner_up() {
+        // 200 lognormal ratios of log spread 0.8: the lognormal's AIC is
+        // the lowest of the four families (the gamma's and Weibull's
+        // tails are lighter), and the runner-up is ranked after it.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(14);
+        let law = LogNormal::new(-0.32, 0.8).unwrap();
+        let ratios: Vec<f64> = (0..200).map(|_| law.sample(&mut rng)).collect();
+        let chosen = choose(&ratios, &Family::ALL, false, Criterion::Aic);
+        assert_eq!(chosen.part.name(), "lognormal");
+        assert!(!chosen.needs_pooling);
+        assert_eq!(chosen.k, 2);
+        assert_eq!(chosen.aic, Some(chosen.key));
+        let (runner_up, key) = chosen.runner_up.expect("a runner-up");
+        assert_ne!(runner_up, "lognormal");
+        assert!(key > chosen.key, "{key} against {}", chosen.key);
+        // Offered only the gamma, it takes the gamma.
+        let gamma = choose(&ratios, &[Family::Gamma], false, Criterion::Bic);
+        assert_eq!(gamma.part.name(), "gamma");
+        assert_eq!(gamma.bic, Some(gamma.key));
+        assert!(gamma.runner_up.is_none());
+    }
+
+    #[test]
+    fn equal_ratios_are_as_tight_as_they_are_and_too_few_are_pooled() {
+        // Eight equal ratios: no family fits a zero spread, but the
+        // history says the law is that tight (`REGULAR_SDLOG`).
+        let exact = choose(&[1.25; 8], &Family::ALL, true, Criterion::Aic);
+        assert!(!exact.needs_pooling);
+        assert!(exact.loglik.is_none());
+        let PositivePart::Parametric(f) = &exact.part else {
+            panic!("a lognormal");
+        };
+        assert_eq!(f.family, Family::LogNormal);
+        assert_eq!(f.params[1], REGULAR_SDLOG);
+        assert!((f.mean() / 1.25 - 1.0).abs() < 1e-9, "{}", f.mean());
+        // Five unequal ratios are too few for a law of their own.
+        let few = choose(
+            &[0.8, 1.0, 1.1, 0.9, 1.2],
+            &Family::ALL,
+            true,
+            Criterion::Aic,
+        );
+        assert!(few.needs_pooling);
+        assert!(few.loglik.is_none() && few.runner_up.is_none());
+    }
+}
