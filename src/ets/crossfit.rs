@@ -26,7 +26,7 @@
 //! next to it would have chosen on most of the same actuals). The rest of
 //! the choice is unchanged: the pool's weights, from all the origins,
 //! still make the forecast. Where a block has fewer than
-//! `select::MIN_ORIGINS` origins apart from it (Walmart's 21 months and 91
+//! `origins::MIN_ORIGINS` origins apart from it (Walmart's 21 months and 91
 //! weeks, shorter than a season and a horizon: their origins all
 //! overlap), or where those amount to less than one independent origin
 //! (origins x step / horizon under 1: 36 months with a 12-month horizon
@@ -54,8 +54,9 @@
 //! origin next door, chosen on most of the same actuals, are nearly
 //! in-sample.
 
+use super::origins::MIN_ORIGINS;
 use super::pool;
-use super::select::{Evaluated, MIN_ORIGINS};
+use super::select::Evaluated;
 
 /// Blocks of recent origins scored with weights chosen apart from them.
 pub const FOLDS: usize = 4;
@@ -163,8 +164,9 @@ pub fn held_out_weights(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ets::origins::Origins;
     use crate::ets::prior::FormPriors;
-    use crate::ets::select::{evaluate, Origins};
+    use crate::ets::select::evaluate;
     use crate::ets::Growth;
 
     #[test]

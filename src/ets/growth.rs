@@ -4,7 +4,7 @@
 //! forecast means.
 //!
 //! The path's model is chosen by how it would have forecast the group's
-//! own totals from the rolling origins ([`super::select::Origins`]: the
+//! own totals from the rolling origins ([`super::origins::Origins`]: the
 //! spans up to a horizon ahead of each, the latest ones shorter; least
 //! absolute log error of the span totals, summed over the origins), among
 //! the territories' forms but the group share (stable level, local level,
@@ -29,12 +29,12 @@
 //! model is refitted for each earlier origin the territories are
 //! evaluated at (choosing it again per origin would nest the rolling
 //! origins and multiply the fit's cost by their number). With fewer than
-//! [`super::select::MIN_ORIGINS`] origins, AICc among the same forms.
+//! [`super::origins::MIN_ORIGINS`] origins, AICc among the same forms.
 
 use serde::Serialize;
 
 use super::prior::FormPriors;
-use super::{fit, select, EtsFit, Form};
+use super::{fit, origins, EtsFit, Form};
 
 /// The group's growth per period, for the group-share form: over the
 /// history the territory is fitted on (one per period) and over the
@@ -136,11 +136,11 @@ fn choose(a: &[f64], horizon: usize, season_len: usize) -> Option<Form> {
         .into_iter()
         .filter(|f| held || !f.is_held())
         .collect();
-    let origins = select::Origins::of(a.len(), horizon, season_len).recent;
-    if origins.len() >= select::MIN_ORIGINS {
+    let recent = origins::Origins::of(a.len(), horizon, season_len).recent;
+    if recent.len() >= origins::MIN_ORIGINS {
         let score = |form: Form| -> Option<f64> {
             let mut sum = 0.0;
-            for &o in &origins {
+            for &o in &recent {
                 let path = fit_path(&a[..o], form, season_len)?;
                 let end = (o + horizon).min(a.len());
                 let actual: f64 = a[o..end].iter().sum();

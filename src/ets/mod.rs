@@ -54,6 +54,7 @@ mod fitted;
 mod form;
 pub mod growth;
 mod lanes;
+pub mod origins;
 pub mod pool;
 pub mod prior;
 mod recursion;

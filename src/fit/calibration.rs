@@ -10,6 +10,7 @@
 use super::persistence::{carry_persistence, persistence_factor};
 use super::skew;
 use super::TerritoryFit;
+use crate::ets::origins::MIN_ORIGINS;
 use crate::ets::select;
 
 /// Sampling variance of the log of a calibration factor estimated from m
@@ -153,7 +154,7 @@ impl Errors {
 /// territory's total took half its own factor, known to 45%, and one of
 /// eight iid series had its year widened 40% by chance. The company's
 /// factor pools every evaluated territory's errors; a territory with fewer
-/// than `select::MIN_ORIGINS` origins takes the company's. The total's
+/// than `origins::MIN_ORIGINS` origins takes the company's. The total's
 /// factor then gets one side each below and above the median: k_total
 /// times exp(offset), the offsets from the spans' totals' errors on the
 /// log scale (`select::Miss::log_z`), shrunk toward the company's
@@ -173,8 +174,7 @@ pub(super) fn calibrate(fits: &mut [TerritoryFit]) -> f64 {
     // A territory that stopped selling (`start::history_end`) missed by
     // its closing, which says nothing of how far the others' forecasts
     // miss: it takes the company's factors and gives none.
-    let evaluated =
-        |f: &TerritoryFit| !f.empty && !f.closed && f.evaluation.origins >= select::MIN_ORIGINS;
+    let evaluated = |f: &TerritoryFit| !f.empty && !f.closed && f.evaluation.origins >= MIN_ORIGINS;
     let misses: Vec<&[(usize, select::Miss)]> = fits
         .iter()
         .filter(|f| evaluated(f))

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::profiles::GroupProfiles;
 use super::{start, sum_series, Territories};
 use crate::ets::growth::group_growth_paths;
-use crate::ets::{select, Growth};
+use crate::ets::{origins, Growth};
 
 /// Each region's growth paths, one per history length (every origin of
 /// every distinct start, and the whole history), from its total in
@@ -39,7 +39,7 @@ pub(super) fn region_growth(
     let mut lengths: Vec<usize> = distinct_starts
         .iter()
         .flat_map(|&start| {
-            let origins = select::Origins::of(n_fit - start, horizon.max(1), s);
+            let origins = origins::Origins::of(n_fit - start, horizon.max(1), s);
             origins
                 .recent
                 .into_iter()
