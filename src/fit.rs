@@ -3,19 +3,23 @@
 //! A company closed in part of every year is fitted on its selling periods
 //! alone (`offseason`). Per territory, in this order (the README explains
 //! the choices):
-//! 1. **Seasonality** (`season`), pooled: a log-linear regression on the
-//!    company's and each region's total picks seasonal indices when the
-//!    information criterion supports them; each territory's own deviations
+//! 1. **Seasonality**, pooled: a log-linear regression on the company's
+//!    and each region's total picks seasonal indices when the information
+//!    criterion supports them (`season`, `profiles`); each territory's own
+//!    deviations (`own_season`)
 //!    from its region's profile are shrunk toward it by empirical Bayes
 //!    (weight tau^2 / (tau^2 + noise variance)), so a territory with little
 //!    history borrows its region's shape. Without a company profile they
 //!    are measured against no season (or a region's own profile) and kept
 //!    only where seasons repeat from year to year
-//!    (`season::own_seasons_repeat`).
-//! 2. **Level and trend** (`ets`): the candidate exponential-smoothing forms
-//!    are fitted by maximum likelihood to the deseasonalised series, scored
-//!    by how they would have forecast it from rolling origins, and chosen
-//!    with the region's evidence (`ets::pool`); the same errors calibrate
+//!    (`own_season::own_seasons_repeat`). The series divided by its
+//!    indices, spikes capped, is `deseasonalise`'s.
+//! 2. **Level and trend** (`ets`; per territory `territory`): the
+//!    candidate exponential-smoothing forms are fitted by maximum
+//!    likelihood to the deseasonalised series, scored by how they would
+//!    have forecast it from rolling origins, and chosen with the region's
+//!    evidence (`ets::pool`; the group-share form's paths are
+//!    `growth_paths`'); the same errors calibrate
 //!    the simulated spread (`calibration`; the horizon total's on each
 //!    side of its median, `skew`), and a plain local level's
 //!    errors at the same origins set how far it carries each innovation
@@ -28,15 +32,18 @@
 //!    positive part chosen among normal, lognormal, gamma, Weibull (each the
 //!    likeliest law of its family with the sample's mean:
 //!    `dist::fit_mean_matched`) and empirical by AIC or BIC, with the KS
-//!    statistic.
+//!    statistic (`family`); too few positive periods borrow the company's
+//!    spread (`pooling`).
 //! 4. **Compound law** (`compound`): when the sales table names deals, the
 //!    number of deals x deal size law of period revenue, kept when its log
 //!    score on the period totals beats the residual law's by the criterion.
-//! 5. **Common shocks**: from the residual normal scores, the shares of
+//! 5. **Common shocks** (`shocks`): from the residual normal scores, the shares of
 //!    variance explained by a company factor and by region factors, and the
 //!    AR(1) persistence of factors and own noise.
 //!
-//! No I/O; pure function of its inputs.
+//! How the history was read (late starts, steps, credits, a short
+//! history) is told in warnings (`notes`). No I/O; pure function of its
+//! inputs.
 
 use rayon::prelude::*;
 
