@@ -385,32 +385,17 @@ pub(super) fn fit_territory(
         a.total_per_level = *p;
     }
 
-    // Residual ratios actual / expected, the expected floored at 5% of the
-    // territory's level around that period (the mean of its capped,
-    // deseasonalised values over the season centred on it) so that a level
-    // driven near zero (a run of zeros or credits) does not make a ratio
-    // explode. Around that period, not at the origin: a market that grew a
-    // hundredfold had its first year floored at 5% of its last level, its
-    // ratios there at 0.25-0.75, and a law that wide took the simulated
-    // paths' median to zero within the year; nor the history's mean, which
-    // a market that shrank a hundredfold sits under (session 17).
-    let expected_floor = local_floor(&a_capped, season.len());
-    let denominators: Vec<f64> = positions
-        .iter()
-        .zip(&fitted)
-        .zip(&expected_floor)
-        .map(|((&m, f), floor)| f.max(*floor) * season[m])
-        .collect();
-    let ratios: Vec<f64> = y.iter().zip(&denominators).map(|(v, d)| v / d).collect();
-    let nonpositive: Vec<f64> = ratios.iter().copied().filter(|&r| r <= 0.0).collect();
-    // One-off spikes that would move every period's median are a mass of
-    // their own (`spikes`).
-    let capped: Vec<bool> = (0..n).map(|t| deseasonalised_a[t] > a_capped[t]).collect();
-    let spikes::Split { positive, spikes } = spikes::split(&ratios, &capped);
-    let spike = |t: usize| capped[t] && !spikes.is_empty();
+    let split = Ratios::of(y, &fitted, &deseasonalised_a, &a_capped, &season, positions);
+    let Ratios {
+        denominators,
+        ratios,
+        capped: _,
+        nonpositive,
+        positive,
+        spikes,
+    } = &split;
     let p0 = nonpositive.len() as f64 / nf;
     let p_spike = spikes.len() as f64 / nf;
-    let n_pos = positive.len();
 
     let family::Chosen {
         part: positive_part,
@@ -421,13 +406,13 @@ pub(super) fn fit_territory(
         key: key_chosen,
         runner_up,
         needs_pooling,
-    } = family::choose(&positive, families, allow_empirical, criterion);
-    let gof = (!needs_pooling).then(|| ks_statistic(&positive, |x| positive_part.cdf(x)));
-    let residual = ResidualLaw::new(p0, nonpositive, positive_part)
+    } = family::choose(positive, families, allow_empirical, criterion);
+    let gof = (!needs_pooling).then(|| ks_statistic(positive, |x| positive_part.cdf(x)));
+    let residual = ResidualLaw::new(p0, nonpositive.clone(), positive_part)
         .with_spikes(p_spike, spikes.clone())
-        .with_zero_rate(zeros::fit(y, &denominators));
+        .with_zero_rate(zeros::fit(y, denominators));
     // Keep the forecast mean equal to the fitted mean: E[R] should be mean(ratios).
-    let target = mean(&ratios);
+    let target = mean(ratios);
     let law_mean = residual.mean();
     let mut level = level;
     if law_mean > 0.0 && target > 0.0 {
@@ -475,26 +460,8 @@ pub(super) fn fit_territory(
     if let (Some(deals), Some(ll), true) = (deals, ll, target > 0.0 && law_mean > 0.0) {
         let expected: Vec<f64> = denominators.iter().map(|d| d * target).collect();
         if let Some(cf) = compound::fit_compound(y, &expected, deals, law_mean, allow_empirical) {
-            // The positive part's density, the non-positive and spike
-            // masses' probabilities (their values are drawn as observed).
-            let n_spike = residual.spikes.len();
-            let n0 = n - n_pos - n_spike;
-            let mut amounts_ll = ll
-                - (0..n)
-                    .filter(|&t| ratios[t] > 0.0 && !spike(t))
-                    .map(|t| denominators[t].ln())
-                    .sum::<f64>();
-            if n_pos > 0 && p0 + p_spike < 1.0 {
-                amounts_ll += n_pos as f64 * (1.0 - p0 - p_spike).ln();
-            }
-            if n0 > 0 && p0 > 0.0 {
-                amounts_ll += n0 as f64 * p0.ln();
-            }
-            if n_spike > 0 {
-                amounts_ll += n_spike as f64 * p_spike.ln();
-            }
             let side = ResidualSide {
-                amounts_ll,
+                amounts_ll: split.amounts_loglik(ll),
                 ratios_ll: ll,
                 k: chosen_k,
                 key: key_chosen,
@@ -526,8 +493,8 @@ pub(super) fn fit_territory(
         empty: false,
         needs_pooling,
         closed: false,
-        n_positive: n_pos,
-        sparse_squares: needs_pooling.then(|| log_squares(&positive)).flatten(),
+        n_positive: positive.len(),
+        sparse_squares: needs_pooling.then(|| log_squares(positive)).flatten(),
         growth: choice.fit.growth.clone(),
         evaluation: choice.evaluation,
         alternatives,
@@ -543,6 +510,98 @@ pub(super) fn fit_territory(
         form_parameters,
         total_season_share: seasonal_share_of_total(horizon, s_len),
         spread_floor: 1.0,
+    }
+}
+
+/// A territory's periods against their expected values, split as its
+/// residual law is fitted to them.
+struct Ratios {
+    /// Each period's expected value: the state's one-step mean, floored
+    /// at 5% of the territory's level around that period (the mean of its
+    /// capped, deseasonalised values over the season centred on it), times
+    /// its seasonal index. The floor keeps a level driven near zero (a run
+    /// of zeros or credits) from making a ratio explode. Around that
+    /// period, not at the origin: a market that grew a hundredfold had its
+    /// first year floored at 5% of its last level, its ratios there at
+    /// 0.25-0.75, and a law that wide took the simulated paths' median to
+    /// zero within the year; nor the history's mean, which a market that
+    /// shrank a hundredfold sits under (session 17).
+    denominators: Vec<f64>,
+    /// Actual over expected.
+    ratios: Vec<f64>,
+    /// Whether each period was capped as a one-off spike (`deseasonalise`).
+    capped: Vec<bool>,
+    /// The non-positive ratios, the positive ordinary ones and the spikes'
+    /// (one-off spikes that would move every period's median are a mass
+    /// of their own: `spikes`).
+    nonpositive: Vec<f64>,
+    positive: Vec<f64>,
+    spikes: Vec<f64>,
+}
+
+impl Ratios {
+    /// The ratios of the periods `y` to the state's one-step means
+    /// `fitted`, with the deseasonalised series `a` and `a_capped` (spikes
+    /// capped), the territory's `season` at year `positions`.
+    fn of(
+        y: &[f64],
+        fitted: &[f64],
+        a: &[f64],
+        a_capped: &[f64],
+        season: &[f64],
+        positions: &[usize],
+    ) -> Self {
+        let expected_floor = local_floor(a_capped, season.len());
+        let denominators: Vec<f64> = positions
+            .iter()
+            .zip(fitted)
+            .zip(&expected_floor)
+            .map(|((&m, f), floor)| f.max(*floor) * season[m])
+            .collect();
+        let ratios: Vec<f64> = y.iter().zip(&denominators).map(|(v, d)| v / d).collect();
+        let nonpositive: Vec<f64> = ratios.iter().copied().filter(|&r| r <= 0.0).collect();
+        let capped: Vec<bool> = (0..y.len()).map(|t| a[t] > a_capped[t]).collect();
+        let spikes::Split { positive, spikes } = spikes::split(&ratios, &capped);
+        Ratios {
+            denominators,
+            ratios,
+            capped,
+            nonpositive,
+            positive,
+            spikes,
+        }
+    }
+
+    /// Whether period `t` is one of the spikes drawn as a mass of their own.
+    fn is_spike(&self, t: usize) -> bool {
+        self.capped[t] && !self.spikes.is_empty()
+    }
+
+    /// The residual law's log-likelihood of the period amounts, from `ll`,
+    /// its positive part's of the positive ordinary ratios: that density
+    /// less its Jacobian, with the non-positive and spike masses'
+    /// probabilities (their values are drawn as observed).
+    fn amounts_loglik(&self, ll: f64) -> f64 {
+        let n = self.ratios.len();
+        let (n_pos, n_spike) = (self.positive.len(), self.spikes.len());
+        let n0 = n - n_pos - n_spike;
+        let p0 = self.nonpositive.len() as f64 / n as f64;
+        let p_spike = n_spike as f64 / n as f64;
+        let mut amounts_ll = ll
+            - (0..n)
+                .filter(|&t| self.ratios[t] > 0.0 && !self.is_spike(t))
+                .map(|t| self.denominators[t].ln())
+                .sum::<f64>();
+        if n_pos > 0 && p0 + p_spike < 1.0 {
+            amounts_ll += n_pos as f64 * (1.0 - p0 - p_spike).ln();
+        }
+        if n0 > 0 && p0 > 0.0 {
+            amounts_ll += n0 as f64 * p0.ln();
+        }
+        if n_spike > 0 {
+            amounts_ll += n_spike as f64 * p_spike.ln();
+        }
+        amounts_ll
     }
 }
 
