@@ -166,3 +166,76 @@ pub(super) fn region_levels(
         .map(|r| level_median(Some(r)).unwrap_or(company_level))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::territory::fit_at_level;
+    use super::*;
+
+    #[test]
+    fn a_region_without_a_fitted_territory_borrows_the_companys_median_level() {
+        // Region 0: levels 100 and 300 (median 200); region 1: 50; region
+        // 2: only a territory without sales, so the company's median of
+        // 50, 100 and 300.
+        let mut empty = fit_at_level(0.0);
+        empty.empty = true;
+        let fits = vec![
+            fit_at_level(100.0),
+            fit_at_level(300.0),
+            fit_at_level(50.0),
+            empty,
+        ];
+        assert_eq!(
+            region_levels(&fits, &[0, 0, 1, 2], 3),
+            vec![200.0, 50.0, 100.0]
+        );
+    }
+
+    #[test]
+    fn each_kind_of_unfitted_territory_gets_what_it_lacks_and_says_so() {
+        let pool = Pool {
+            sdlog: 0.3,
+            region_levels: vec![200.0, 50.0],
+        };
+        let profile = vec![0.5, 1.5];
+        // Rows in the sales table that came to nothing: a zero forecast.
+        let mut nothing = fit_at_level(0.0);
+        nothing.empty = true;
+        let note = pool.territory(&mut nothing, "T", 1, &profile, Some(5), PeriodKind::Month);
+        assert_eq!(nothing.level.level, 0.0);
+        assert_eq!(nothing.diag.model, "none (no sales)");
+        assert!(note.is_some_and(|n| n.contains("sold nothing in the 5 months")));
+        // No sales at all: its region's median level, half of it as the
+        // level's standard deviation, and its region's season.
+        let mut new = fit_at_level(0.0);
+        new.empty = true;
+        let note = pool.territory(&mut new, "N", 1, &profile, None, PeriodKind::Month);
+        assert_eq!(new.level.level, 50.0);
+        assert!((new.level.cov[0][0] - 25.0 * 25.0).abs() < 1e-9);
+        assert_eq!(new.season, profile);
+        assert!(new.diag.pooled);
+        assert!(note.is_some_and(|n| n.contains("median level (50)")));
+        // Too few positive periods: the pooled spread, its zeros kept.
+        let mut sparse = fit_at_level(80.0);
+        sparse.needs_pooling = true;
+        sparse.residual = ResidualLaw::new(0.25, vec![0.0], pooled_law(1.5).positive);
+        sparse.n_positive = 3;
+        let note = pool.territory(&mut sparse, "S", 0, &profile, None, PeriodKind::Month);
+        assert_eq!(sparse.level.level, 80.0);
+        assert_eq!(sparse.residual.p0, 0.25);
+        let sd = |law: &ResidualLaw| match &law.positive {
+            PositivePart::Parametric(f) => f.params[1],
+            PositivePart::Empirical { .. } => f64::NAN,
+        };
+        assert_eq!(sd(&sparse.residual), 0.3);
+        assert!(note.is_some_and(|n| n.contains("only 3 periods with positive revenue")));
+        // A territory fitted on its own: untouched, no warning.
+        let mut fitted = fit_at_level(80.0);
+        fitted.needs_pooling = false;
+        fitted.residual = pooled_law(0.7);
+        assert!(pool
+            .territory(&mut fitted, "F", 0, &profile, None, PeriodKind::Month)
+            .is_none());
+        assert_eq!(sd(&fitted.residual), 0.7);
+    }
+}

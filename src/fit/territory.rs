@@ -789,6 +789,16 @@ fn net_credits_fit(y: &[f64], season_len: usize, n: usize) -> TerritoryFit {
     out
 }
 
+/// A territory with sales at a known `level` and no law of its own yet,
+/// for the tests of the stages that read fits.
+#[cfg(test)]
+pub(super) fn fit_at_level(level: f64) -> TerritoryFit {
+    let mut f = empty_fit(vec![1.0; 12], 24);
+    f.empty = false;
+    f.level = LevelLaw::fixed(level);
+    f
+}
+
 fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
     TerritoryFit {
         level: LevelLaw::fixed(0.0),
