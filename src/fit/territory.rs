@@ -835,3 +835,63 @@ fn empty_fit(season: Vec<f64>, n: usize) -> TerritoryFit {
         spread_floor: 1.0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ets::{fit, Form, Growth};
+
+    /// 36 periods around 100 with a fixed ±10% pattern, times `growth`
+    /// per period.
+    fn series(growth: f64) -> Vec<f64> {
+        (0..36)
+            .map(|t| {
+                let wiggle = 1.0 + 0.05 * ((t * 7 % 5) as f64 - 2.0);
+                100.0 * wiggle * (1.0 + growth).powi(t as i32)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_horizon_moments_weigh_the_forms_and_their_spread_of_means() {
+        let none = (Growth::none(), FormPriors::none());
+        let flat = fit(&series(0.0), Form::Mean, &none.0, &none.1, 12).unwrap();
+        let grown = fit(&series(0.02), Form::Trend, &none.0, &none.1, 12).unwrap();
+        let weights = vec![1.0; 12];
+        // A stable level's total is its level held flat, and it divides
+        // its variance for one parameter (the level).
+        let one = HorizonMoments::of(&[(1.0, &flat)], &weights);
+        assert!((one.per_level[0] - 1.0).abs() < 1e-12);
+        assert_eq!(one.form_parameters, Some(1.0));
+        assert!(
+            (one.total_fixed_rel_var
+                - flat.total_estimation_variance(&flat.weighted_means(&weights))
+                    / (12.0 * flat.level).powi(2))
+            .abs()
+                < 1e-12
+        );
+        // A trend growing 2% a period totals more than its level held
+        // flat, by about the mean growth over the horizon.
+        let up = HorizonMoments::of(&[(1.0, &grown)], &weights);
+        assert!(
+            up.per_level[0] > 1.08 && up.per_level[0] < 1.2,
+            "{}",
+            up.per_level[0]
+        );
+        // Averaged half and half: the forms' weighted parameters, and the
+        // spread of their means' totals in the part the innovations do not
+        // make.
+        let both = HorizonMoments::of(&[(0.5, &flat), (0.5, &grown)], &weights);
+        let totals = [&flat, &grown].map(|f| f.weighted_means(&weights).iter().sum::<f64>());
+        let mean = 0.5 * (totals[0] + totals[1]);
+        let spread = 0.25 * (totals[0] - totals[1]).powi(2) / (mean * mean);
+        assert_eq!(both.form_parameters, Some(0.5 * 1.0 + 0.5 * 4.0));
+        assert!(
+            both.total_fixed_rel_var >= spread,
+            "{} < {spread}",
+            both.total_fixed_rel_var
+        );
+        assert!(both.total_rel_var[0] >= both.total_fixed_rel_var);
+        assert_eq!(both.per_level.len(), 2);
+    }
+}
