@@ -844,10 +844,10 @@ mod tests {
     /// 36 periods around 100 with a fixed ±10% pattern, times `growth`
     /// per period.
     fn series(growth: f64) -> Vec<f64> {
-        (0..36)
+        (0..36i32)
             .map(|t| {
                 let wiggle = 1.0 + 0.05 * ((t * 7 % 5) as f64 - 2.0);
-                100.0 * wiggle * (1.0 + growth).powi(t as i32)
+                100.0 * wiggle * (1.0 + growth).powi(t)
             })
             .collect()
     }
