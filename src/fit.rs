@@ -1,8 +1,10 @@
 //! Fitting: from a [`SalesHistory`] to [`FittedModels`].
 //!
 //! A company closed in part of every year is fitted on its selling periods
-//! alone (`offseason`). Per territory, in this order (the README explains
-//! the choices):
+//! alone (`offseason`). Each territory's history starts at its first sale
+//! or restart (`start`), and a lasting step in its level is scaled out of
+//! it (`step`). Per territory, in this order (the README explains the
+//! choices):
 //! 1. **Seasonality**, pooled: a log-linear regression on the company's
 //!    and each region's total picks seasonal indices when the information
 //!    criterion supports them (`season`, `profiles`); each territory's own
@@ -33,7 +35,8 @@
 //!    likeliest law of its family with the sample's mean:
 //!    `dist::fit_mean_matched`) and empirical by AIC or BIC, with the KS
 //!    statistic (`family`); too few positive periods borrow the company's
-//!    spread (`pooling`).
+//!    spread (`pooling`); a variance power makes the spread follow the
+//!    expected amount (`power`).
 //! 4. **Compound law** (`compound`): when the sales table names deals, the
 //!    number of deals x deal size law of period revenue, kept when its log
 //!    score on the period totals beats the residual law's by the criterion.

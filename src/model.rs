@@ -31,8 +31,9 @@
 //! draws the period's deals instead of a residual ratio.
 //!
 //! The residual law and its normal-score table are in `residual`
-//! ([`ResidualLaw`]); this module holds the state's law, the territory's
-//! model and the paths drawn from them ([`PathSampler`]).
+//! ([`ResidualLaw`]), the paths drawn from a territory's model in
+//! `sampler` ([`PathSampler`]); this module holds the state's law, the
+//! territory's model and the company's.
 //!
 //! The fitter (`fit`) builds these values; the simulator (`sim`) only reads them.
 

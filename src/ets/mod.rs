@@ -46,7 +46,8 @@
 //! `recursion`, the maximum-likelihood search in `estimate` (many searches
 //! at once in `lanes`), a fit's forecast moments in `fitted`; the alpha
 //! prior in `prior`, a region's growth path in `growth`, the rolling
-//! origins and the choice among forms in `select`, `pool` and `crossfit`.
+//! origins in `origins`, and the choice among forms in `select`, `pool`
+//! and `crossfit`.
 
 pub mod crossfit;
 mod estimate;

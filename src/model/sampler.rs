@@ -118,7 +118,7 @@ const LEVEL_FLOOR: f64 = 1e-3;
 /// slope` (or its compounding form), the value `mu * season[h] * T(x)` (`T`
 /// at that expected amount where the law has a zero rate)
 /// (or the compound law's deals at that base and score), and the state
-/// moved by the period's innovation (see the module docs).
+/// moved by the period's innovation (see `model`'s module docs).
 #[derive(Debug, Clone)]
 pub struct PathSampler<'a> {
     model: &'a TerritoryModel,
