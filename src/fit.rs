@@ -477,123 +477,35 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
     let settings = Settings::of(spec, horizon);
     // Every form scored on every territory, then each territory's form
     // chosen with its region's evidence (`ets::pool`), then the fits.
-    let deseasonalised: Vec<Deseasonalised> = series
-        .par_iter()
-        .enumerate()
-        .map(|(i, y)| {
-            let (r, t0) = (region_index[i], starts[i]);
-            deseasonalise(
-                &y[t0..],
-                &groups.region_profiles[r],
-                &deviations[i],
-                &positions[t0..],
-                tau2,
-            )
-        })
-        .collect();
+    let deseasonalised = deseasonalise_all(&territories, &groups, &deviations, tau2, positions);
     // How far levels (and shares of the region) move (`ets::prior`).
     let (alpha_prior, territory_priors) =
         form_priors(&territories, &deseasonalised, &region_growth, n_fit, s);
-    let evaluated: Vec<(Deseasonalised, Option<select::Evaluated>)> = deseasonalised
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let (r, t0) = (region_index[i], starts[i]);
-            let shocks: Vec<usize> = groups.region_shocks[r]
-                .iter()
-                .filter(|&&t| t >= t0)
-                .map(|&t| t - t0)
-                .collect();
-            // The company's evidence on how far levels move, read at this
-            // territory's own noise, as far as its own evidence agrees
-            // with it (`ets::prior`: a Student-t prior).
-            let alpha_prior = &territory_priors[i];
-            let e = evaluate_territory(
-                &series[i][t0..],
-                &d,
-                &shocks,
-                &region_growth[r],
-                t0,
-                &settings,
-                alpha_prior,
-            );
-            (d, e)
-        })
-        .collect();
+    let evaluated = evaluate_all(
+        &territories,
+        &groups,
+        deseasonalised,
+        &region_growth,
+        &settings,
+        &territory_priors,
+    );
     let closed: Vec<bool> = ends.iter().map(|&end| end < n_fit).collect();
-    let scored: Vec<Option<&select::Evaluated>> =
-        evaluated.iter().map(|(_, e)| e.as_ref()).collect();
-    let picks = pool::pooled_weights(&scored, &region_index, &closed);
-    // The chosen mixtures' errors are measured on weights chosen apart
-    // from each block of origins (`crossfit`).
-    let held_out = crossfit::held_out_weights(&scored, &region_index, &closed);
-    let mut fits: Vec<TerritoryFit> = evaluated
-        .into_par_iter()
-        .zip(picks)
-        .zip(held_out)
-        .enumerate()
-        .map(|(i, (((d, e), pick), held_out))| {
-            let t0 = starts[i];
-            // A stepped territory's deals are as sold, not as scaled: the
-            // deal law is not offered to it.
-            let own_deals = deals
-                .as_ref()
-                .filter(|_| steps[i].is_none())
-                .and_then(|d| d.get(i))
-                .map(|d| d.since(t0));
-            let mut f = fit_territory(
-                &series[i][t0..],
-                own_deals.as_ref(),
-                d,
-                e.and_then(|e| e.choose(pick, &held_out, spec.criterion)),
-                &settings,
-                &positions[t0..],
-            );
-            f.pad_scores(t0);
-            f.closed = closed[i];
-            f
-        })
-        .collect();
-
-    // Pool what cannot be fitted alone.
+    let mut fits = choose_and_fit(
+        &territories,
+        evaluated,
+        &closed,
+        deals.as_ref(),
+        &settings,
+        positions,
+    );
     let mut warnings = std::mem::take(&mut groups.shock_warnings);
-    let pool = pooling::Pool {
-        sdlog: pooled_sdlog(&fits),
-        region_levels: pooling::region_levels(&fits, &region_index, regions.len()),
-    };
-    for (i, f) in fits.iter_mut().enumerate() {
-        let name = &history.territories[i].name;
-        let r = region_index[i];
-        // Rows in the sales table before the fitted history's end.
-        let rows_from = history.first_row.get(name).copied().filter(|&p| p < n_fit);
-        let note = pool.territory(
-            f,
-            name,
-            r,
-            &groups.region_profiles[r],
-            rows_from.map(|p| n_fit - p),
-            calendar.kind,
-        );
-        warnings.extend(note);
-        if f.diag.model.starts_with("net-credits") {
-            warnings.push(notes::net_credits_warning(name, f));
-        }
-        if n_fit < s && !f.empty {
-            // Under a year: seasonal where its region's profile (its own
-            // or the company's; a quarter's pattern) is not flat.
-            f.diag.seasonal = groups.region_profiles[r]
-                .iter()
-                .any(|&v| (v - 1.0).abs() > 1e-9);
-        }
-        if starts[i] > 0 {
-            warnings.push(notes::start_warning(
-                name,
-                &series[i][..starts[i]],
-                layout,
-                &calendar,
-            ));
-        }
-    }
+    warnings.extend(pool_unfitted(
+        &mut fits,
+        history,
+        &groups,
+        &territories,
+        layout,
+    ));
     warnings.extend(steps.iter().enumerate().filter_map(|(i, found)| {
         let found = found.as_ref()?;
         Some(notes::step_warning(
@@ -654,6 +566,192 @@ fn fit_periods(history: &SalesHistory, spec: &FitSpec, layout: &Layout) -> Fitte
         variance_power,
         warnings,
     }
+}
+
+/// Every territory's series from its start divided by its indices
+/// (`deseasonalise`): its region's profile and its own deviations from
+/// it, shrunk by their spread `tau2`.
+fn deseasonalise_all(
+    territories: &Territories,
+    groups: &GroupProfiles,
+    deviations: &[Vec<(f64, f64)>],
+    tau2: f64,
+    positions: &[usize],
+) -> Vec<Deseasonalised> {
+    let Territories {
+        series,
+        starts,
+        region_index,
+        ..
+    } = *territories;
+    series
+        .par_iter()
+        .enumerate()
+        .map(|(i, y)| {
+            let (r, t0) = (region_index[i], starts[i]);
+            deseasonalise(
+                &y[t0..],
+                &groups.region_profiles[r],
+                &deviations[i],
+                &positions[t0..],
+                tau2,
+            )
+        })
+        .collect()
+}
+
+/// Every form scored on every territory at its rolling origins
+/// (`evaluate_territory`), each with its region's shock periods, growth
+/// paths and its own prior on how far levels move (`priors`).
+fn evaluate_all(
+    territories: &Territories,
+    groups: &GroupProfiles,
+    deseasonalised: Vec<Deseasonalised>,
+    region_growth: &[Vec<(usize, Growth)>],
+    settings: &Settings,
+    priors: &[FormPriors],
+) -> Vec<(Deseasonalised, Option<select::Evaluated>)> {
+    let Territories {
+        series,
+        starts,
+        region_index,
+        ..
+    } = *territories;
+    deseasonalised
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let (r, t0) = (region_index[i], starts[i]);
+            let shocks: Vec<usize> = groups.region_shocks[r]
+                .iter()
+                .filter(|&&t| t >= t0)
+                .map(|&t| t - t0)
+                .collect();
+            // The company's evidence on how far levels move, read at this
+            // territory's own noise, as far as its own evidence agrees
+            // with it (`ets::prior`: a Student-t prior).
+            let e = evaluate_territory(
+                &series[i][t0..],
+                &d,
+                &shocks,
+                &region_growth[r],
+                t0,
+                settings,
+                &priors[i],
+            );
+            (d, e)
+        })
+        .collect()
+}
+
+/// Each territory's form chosen with its region's evidence
+/// (`ets::pool`), its mixture's errors measured on weights chosen apart
+/// from each block of origins (`crossfit`), and its fit; `closed` marks
+/// the territories that stopped selling before the history's end.
+fn choose_and_fit(
+    territories: &Territories,
+    evaluated: Vec<(Deseasonalised, Option<select::Evaluated>)>,
+    closed: &[bool],
+    deals: Option<&Vec<compound::Deals>>,
+    settings: &Settings,
+    positions: &[usize],
+) -> Vec<TerritoryFit> {
+    let Territories {
+        series,
+        stepped,
+        starts,
+        region_index,
+        ..
+    } = *territories;
+    let scored: Vec<Option<&select::Evaluated>> =
+        evaluated.iter().map(|(_, e)| e.as_ref()).collect();
+    let picks = pool::pooled_weights(&scored, region_index, closed);
+    let held_out = crossfit::held_out_weights(&scored, region_index, closed);
+    evaluated
+        .into_par_iter()
+        .zip(picks)
+        .zip(held_out)
+        .enumerate()
+        .map(|(i, (((d, e), pick), held_out))| {
+            let t0 = starts[i];
+            // A stepped territory's deals are as sold, not as scaled: the
+            // deal law is not offered to it.
+            let own_deals = deals
+                .filter(|_| !stepped[i])
+                .and_then(|d| d.get(i))
+                .map(|d| d.since(t0));
+            let mut f = fit_territory(
+                &series[i][t0..],
+                own_deals.as_ref(),
+                d,
+                e.and_then(|e| e.choose(pick, &held_out, settings.criterion)),
+                settings,
+                &positions[t0..],
+            );
+            f.pad_scores(t0);
+            f.closed = closed[i];
+            f
+        })
+        .collect()
+}
+
+/// What cannot be fitted alone pooled (`pooling`), with the warnings
+/// about each territory's history: how it was pooled, net credits, a late
+/// start; under a year of history, a territory is seasonal where its
+/// region's profile is not flat.
+fn pool_unfitted(
+    fits: &mut [TerritoryFit],
+    history: &SalesHistory,
+    groups: &GroupProfiles,
+    territories: &Territories,
+    layout: &Layout,
+) -> Vec<String> {
+    let Territories {
+        series,
+        starts,
+        region_index,
+        ..
+    } = *territories;
+    let (n_fit, s, calendar) = (layout.positions.len(), layout.s, history.calendar);
+    let pool = pooling::Pool {
+        sdlog: pooled_sdlog(fits),
+        region_levels: pooling::region_levels(fits, region_index, groups.region_profiles.len()),
+    };
+    let mut warnings = Vec::new();
+    for (i, f) in fits.iter_mut().enumerate() {
+        let name = &history.territories[i].name;
+        let r = region_index[i];
+        // Rows in the sales table before the fitted history's end.
+        let rows_from = history.first_row.get(name).copied().filter(|&p| p < n_fit);
+        let note = pool.territory(
+            f,
+            name,
+            r,
+            &groups.region_profiles[r],
+            rows_from.map(|p| n_fit - p),
+            calendar.kind,
+        );
+        warnings.extend(note);
+        if f.diag.model.starts_with("net-credits") {
+            warnings.push(notes::net_credits_warning(name, f));
+        }
+        if n_fit < s && !f.empty {
+            // Under a year: seasonal where its region's profile (its own
+            // or the company's; a quarter's pattern) is not flat.
+            f.diag.seasonal = groups.region_profiles[r]
+                .iter()
+                .any(|&v| (v - 1.0).abs() > 1e-9);
+        }
+        if starts[i] > 0 {
+            warnings.push(notes::start_warning(
+                name,
+                &series[i][..starts[i]],
+                layout,
+                &calendar,
+            ));
+        }
+    }
+    warnings
 }
 
 fn sum_series<'a>(series: impl Iterator<Item = &'a [f64]>, n: usize) -> Vec<f64> {
