@@ -10,8 +10,14 @@ use crate::stats::quantile::{correlation, mean};
 use crate::stats::special::norm_ppf;
 
 /// Fewest repeated-position degrees of freedom for the within-position
-/// noise variance of seasonal deviations.
+/// noise variance of seasonal deviations; also the prior degrees of
+/// freedom a short history's growth variance is moderated with
+/// (`WithinGrowth::variance`).
 const MIN_WITHIN_DF: usize = 6;
+/// Floor on a growth estimate's variance when the estimates are averaged
+/// by their precision (`short_history_growths`): a noise-free series
+/// would otherwise weigh infinitely.
+const MIN_GROWTH_VARIANCE: f64 = 1e-12;
 /// Significance at which territories' own seasons are taken where their
 /// group has none (`own_seasons_repeat`).
 const OWN_SEASON_LEVEL: f64 = 0.01;
@@ -139,7 +145,9 @@ pub(super) fn own_seasons_repeat(scores: &[f64], company: Option<f64>) -> bool {
 /// next year's. A flat profile (no group season: territories whose
 /// seasons cancel in their total) still gets them, so that a territory's
 /// own season is shrunk toward none rather than dropped (where
-/// [`own_seasons_repeat`] finds seasons).
+/// [`own_seasons_repeat`] finds seasons). Under three seasons the ratios
+/// are to the series' trend line at `growth` per period (in log) through
+/// its mean.
 pub(super) fn seasonal_deviations(
     y: &[f64],
     positions: &[usize],
@@ -185,6 +193,9 @@ pub(super) fn seasonal_deviations(
                 .map(|(v, d)| v * d)
                 .collect::<Vec<_>>(),
         );
+        if level <= 0.0 {
+            return Vec::new();
+        }
         detrended.iter().map(|d| level / d).collect()
     };
     let (mut r, mut kept_positions, mut weights) = (Vec::new(), Vec::new(), Vec::new());
@@ -248,13 +259,38 @@ pub(super) fn seasonal_deviations(
     out
 }
 
+/// A series' growth per period (in log) within its season positions
+/// (`within_position_growth`).
+#[derive(Debug, Clone, Copy)]
+struct WithinGrowth {
+    slope: f64,
+    /// The residuals' sum of squares and their degrees of freedom.
+    rss: f64,
+    df: usize,
+    /// The times' sum of squares about their positions' means: the
+    /// slope's variance is the noise variance over it.
+    sxx: f64,
+}
+
+impl WithinGrowth {
+    /// The slope's sampling variance with the noise variance moderated
+    /// toward `pooled` (the company's, per degree of freedom) as if it had
+    /// `MIN_WITHIN_DF` degrees of freedom of its own (Smyth 2004): a
+    /// variance from a few degrees of freedom is near 0 too often, and
+    /// would keep a noisy slope whole (14 months leave one).
+    fn variance(&self, pooled: f64) -> f64 {
+        let prior = MIN_WITHIN_DF as f64;
+        (self.rss + prior * pooled) / (self.df as f64 + prior) / self.sxx
+    }
+}
+
 /// The growth per period (in log) that the positive values of `a` show
-/// within their season positions, with its sampling variance: the slope
-/// of the least-squares regression of log a on time with a constant per
-/// position (each position's values measured from their own means, so a
-/// season is not read as growth; `positions` below `s`). `None` where
-/// the positions seen twice leave no degree of freedom for the noise.
-fn within_position_growth(a: &[f64], positions: &[usize], s: usize) -> Option<(f64, f64)> {
+/// within their season positions: the slope of the least-squares
+/// regression of log a on time with a constant per position (each
+/// position's values measured from their own means, so a season is not
+/// read as growth; `positions` below `s`). `None` where the positions seen
+/// twice leave no degree of freedom for the noise.
+fn within_position_growth(a: &[f64], positions: &[usize], s: usize) -> Option<WithinGrowth> {
     let mut by_position: Vec<Vec<(f64, f64)>> = vec![Vec::new(); s];
     for (t, (&v, &m)) in a.iter().zip(positions).enumerate() {
         if v > 0.0 {
@@ -277,62 +313,118 @@ fn within_position_growth(a: &[f64], positions: &[usize], s: usize) -> Option<(f
         return None;
     }
     let slope = sxy / sxx;
-    let noise = (syy - slope * sxy).max(0.0) / df as f64;
-    Some((slope, noise / sxx))
+    Some(WithinGrowth {
+        slope,
+        rss: (syy - slope * sxy).max(0.0),
+        df,
+        sxx,
+    })
 }
 
 /// Each territory's growth per period for measuring its seasonal
 /// deviations where its history is too short for a centred level
 /// (`seasonal_deviations`): its own within-position growth
-/// (`within_position_growth`), shrunk toward its region total's over the
-/// same periods by empirical Bayes, tau^2 / (tau^2 + v) of its difference
-/// kept, v its own estimate's variance and tau^2 the spread of the
-/// territories' true differences (mean(d^2 - v), at least 0). Why
-/// shrunk: a noisy territory's slope over two years tilts its season by
-/// its error; why not the region's alone: on Walmart's stores, which grow
-/// apart, the region's rate left their seasons tilted (three-origin
-/// weekly pinball 0.309 against 0.293 with each store's own).
-fn short_history_growths(
-    territories: &Territories,
-    groups: &GroupProfiles,
-    positions: &[usize],
-    s: usize,
-) -> Vec<f64> {
+/// (`within_position_growth`, its variance moderated toward the
+/// company's noise), shrunk by empirical Bayes toward its peers' (the
+/// other territories of its region with an estimate, of the company where
+/// its region has none; a random-effects mean, each weighted by 1 / (v +
+/// tau^2)): `shrunk_toward_groups`. A territory with no peer keeps its
+/// own; one with no estimate of its own takes its peers' (0 without
+/// either). Why shrunk: a noisy territory's slope over two years tilts
+/// its season by its error (Superstore's states over three backtest
+/// origins, each state's own slope unshrunk: 0.4889 -> 0.4899); why not
+/// its region's alone: on Walmart's stores, which grow apart, the region
+/// total's rate left their seasons tilted (three-origin weekly pinball
+/// 0.3088, against 0.2930 shrunk toward it). Why the peers' own slopes
+/// and not their total's: a territory is not its own evidence, and a peer
+/// that opened or closed within the window moves a total, not its own
+/// slope.
+fn short_history_growths(territories: &Territories, positions: &[usize], s: usize) -> Vec<f64> {
     let Territories {
         series,
         region_index,
         starts,
         ..
     } = *territories;
-    let estimates: Vec<(f64, Option<(f64, f64)>)> = series
+    let fitted: Vec<Option<WithinGrowth>> = series
         .iter()
-        .zip(region_index)
         .zip(starts)
-        .map(|((y, &r), &t0)| {
-            let region = &groups.region_totals[r][t0..];
-            let group = within_position_growth(region, &positions[t0..], s).map_or(0.0, |g| g.0);
-            let own = within_position_growth(&y[t0..], &positions[t0..], s);
-            (group, own.map(|(slope, v)| (slope - group, v)))
-        })
+        .map(|(y, &t0)| within_position_growth(&y[t0..], &positions[t0..], s))
         .collect();
-    shrunk_toward_groups(&estimates)
+    // The noise variance per degree of freedom, pooled over the company.
+    let (rss, df) = fitted
+        .iter()
+        .flatten()
+        .fold((0.0, 0usize), |(r, d), g| (r + g.rss, d + g.df));
+    let pooled = if df > 0 { rss / df as f64 } else { 0.0 };
+    let own: Vec<Option<(f64, f64)>> = fitted
+        .iter()
+        .map(|g| g.map(|g| (g.slope, g.variance(pooled))))
+        .collect();
+    // The mean of the estimates of the territories other than `i` that
+    // `peer` admits, each weighted by 1 / (v + tau2), with its variance.
+    let peers_mean = |i: usize, tau2: f64, peer: &dyn Fn(usize) -> bool| -> Option<(f64, f64)> {
+        let (mut sum_w, mut sum_wb) = (0.0, 0.0);
+        for (j, e) in own.iter().enumerate() {
+            if let Some((b, v)) = e.filter(|_| j != i && peer(j)) {
+                let w = 1.0 / (v + tau2).max(MIN_GROWTH_VARIANCE);
+                sum_w += w;
+                sum_wb += w * b;
+            }
+        }
+        (sum_w > 0.0).then(|| (sum_wb / sum_w, 1.0 / sum_w))
+    };
+    let differences_at = |tau2: f64| -> Vec<PeerDifference> {
+        (0..series.len())
+            .map(|i| {
+                let group = peers_mean(i, tau2, &|j| region_index[j] == region_index[i])
+                    .or_else(|| peers_mean(i, tau2, &|_| true));
+                match (group, own[i]) {
+                    (Some((g, vg)), Some((b, v))) => (g, Some((b - g, v, vg))),
+                    (Some((g, _)), None) => (g, None),
+                    (None, Some((b, _))) => (b, None),
+                    (None, None) => (0.0, None),
+                }
+            })
+            .collect()
+    };
+    // The peers weighed first by their precision alone, then with the
+    // spread of the true growths that found (the most precise peers do
+    // not speak for the others' growth).
+    let differences = differences_at(spread_of_differences(&differences_at(0.0)));
+    shrunk_toward_groups(&differences)
 }
 
-/// Empirical-Bayes estimates from each territory's `(group, own)`: the
-/// group's value and, where it has one, its own difference from it with
-/// that difference's sampling variance (`short_history_growths`).
-fn shrunk_toward_groups(estimates: &[(f64, Option<(f64, f64)>)]) -> Vec<f64> {
-    let own: Vec<(f64, f64)> = estimates.iter().filter_map(|e| e.1).collect();
-    let tau2 = if own.is_empty() {
-        0.0
-    } else {
-        (own.iter().map(|(d, v)| d * d - v).sum::<f64>() / own.len() as f64).max(0.0)
-    };
-    estimates
+/// A territory's group value and, where it has one of its own, its
+/// difference d from it with the sampling variances of its own estimate
+/// and of the group's.
+type PeerDifference = (f64, Option<(f64, f64, f64)>);
+
+/// The spread tau^2 of the territories' true differences from their
+/// groups: mean(d^2 - v_own - v_group) over the `differences` with one,
+/// at least 0.
+fn spread_of_differences(differences: &[PeerDifference]) -> f64 {
+    let own: Vec<(f64, f64, f64)> = differences.iter().filter_map(|e| e.1).collect();
+    if own.is_empty() {
+        return 0.0;
+    }
+    let sum: f64 = own.iter().map(|(d, v, vg)| d * d - v - vg).sum();
+    (sum / own.len() as f64).max(0.0)
+}
+
+/// Empirical-Bayes estimates from the territories' `differences`: each
+/// keeps (tau^2 + v_group) / (tau^2 + v_group + v_own) of its difference
+/// from its group (the group's own uncertainty widening the prior), tau^2
+/// from `spread_of_differences`; all of it where its own estimate is
+/// exact, none where it has none.
+fn shrunk_toward_groups(differences: &[PeerDifference]) -> Vec<f64> {
+    let tau2 = spread_of_differences(differences);
+    differences
         .iter()
         .map(|&(group, own)| match own {
-            Some((d, v)) if tau2 + v > 0.0 => group + tau2 / (tau2 + v) * d,
-            _ => group,
+            Some((d, v, _)) if v <= 0.0 => group + d,
+            Some((d, v, vg)) => group + (tau2 + vg) / (tau2 + vg + v) * d,
+            None => group,
         })
         .collect()
 }
@@ -359,7 +451,7 @@ pub(super) fn deviations(
     // year to year, the territories' against their peers' or the
     // company's own (seasons that cancel in the total, or that two years
     // could not confirm, are shrunk, not dropped).
-    let growths = short_history_growths(territories, groups, positions, s);
+    let growths = short_history_growths(territories, positions, s);
     let deviations: Vec<Vec<(f64, f64)>> = series
         .iter()
         .zip(region_index)
@@ -433,15 +525,19 @@ mod tests {
         // 20 months of 1% growth a month under a season that rises through
         // the year (0.7 in January to 1.3 in December), no noise: the slope
         // is the growth alone (over all 20 months the season's rise reads
-        // as growth too), its variance none. Twelve months see no
-        // position twice and give none.
+        // as growth too), its residuals none, on 16 points less 8
+        // positions and the slope. Twelve months see no position twice and
+        // give none.
         let places: Vec<usize> = (0..20).map(|t| t % 12).collect();
         let y: Vec<f64> = (0..20)
             .map(|t| 1000.0 * 1.01f64.powi(t) * (0.7 + 0.6 * (t % 12) as f64 / 11.0))
             .collect();
-        let (slope, variance) = within_position_growth(&y, &places, 12).unwrap();
-        assert!((slope - 1.01f64.ln()).abs() < 1e-12, "slope {slope}");
-        assert!(variance < 1e-20, "variance {variance}");
+        let g = within_position_growth(&y, &places, 12).unwrap();
+        assert!((g.slope - 1.01f64.ln()).abs() < 1e-12, "slope {}", g.slope);
+        assert!(g.rss < 1e-20 && g.df == 7, "{g:?}");
+        // Moderated toward a pooled noise variance as if with six degrees
+        // of freedom of its own: 6 / 13 of it, over the times' squares.
+        assert!((g.variance(1e-3) - 6.0 / 13.0 * 1e-3 / g.sxx).abs() < 1e-15);
         let points: Vec<(f64, f64)> = y
             .iter()
             .enumerate()
@@ -453,12 +549,64 @@ mod tests {
     }
 
     #[test]
+    fn a_short_historys_growth_is_its_own_shrunk_toward_its_peers() {
+        // 24 months under one season, noise-free: three territories of
+        // region 0 growing 1% a month, one alone in region 1 growing 3%,
+        // one of region 0 growing 2% that opened at month 6 and one
+        // growing 5% that opened at month 13 (no position seen twice: no
+        // estimate of its own). The three keep 1% (they differ from their
+        // peers by nothing); the lone one has no peer in its region, is
+        // measured against the company's and, its own estimate exact,
+        // keeps its 3%; so does the one that opened at month 6, measured
+        // over its own 18 months; the last takes its peers' mean (their
+        // true growths differ, so each peer counts alike).
+        let season = |t: usize| 1.0 + 0.3 * (t % 12) as f64 / 11.0;
+        let grow = |rate: f64, from: usize| -> Vec<f64> {
+            (0..24)
+                .map(|t| {
+                    if t < from {
+                        0.0
+                    } else {
+                        1000.0 * rate.powi(t as i32) * season(t)
+                    }
+                })
+                .collect()
+        };
+        let series = [
+            grow(1.01, 0),
+            grow(1.01, 0),
+            grow(1.01, 0),
+            grow(1.03, 0),
+            grow(1.02, 6),
+            grow(1.05, 13),
+        ];
+        let views: Vec<&[f64]> = series.iter().map(Vec::as_slice).collect();
+        let territories = Territories {
+            sold: &views,
+            series: &views,
+            stepped: &[false; 6],
+            starts: &[0, 0, 0, 0, 6, 13],
+            ends: &[24; 6],
+            region_index: &[0, 0, 0, 1, 0, 0],
+        };
+        let positions: Vec<usize> = (0..24).map(|t| t % 12).collect();
+        let got = short_history_growths(&territories, &positions, 12);
+        let peers = (3.0 * 1.01f64.ln() + 1.02f64.ln()) / 4.0;
+        let want = [1.01f64, 1.01, 1.01, 1.03, 1.02].map(f64::ln);
+        let want = [want[0], want[1], want[2], want[3], want[4], peers];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{got:?} against {want:?}");
+        }
+    }
+
+    #[test]
     fn territories_growth_is_shrunk_toward_their_groups_by_how_far_they_truly_differ() {
         // Differences no larger than their noise (d^2 - v averages below
-        // zero): every territory takes its group's growth.
+        // zero), groups known exactly: every territory takes its group's
+        // growth.
         let alike = [
-            (0.01, Some((0.002, 1e-5))),
-            (0.01, Some((-0.003, 1e-5))),
+            (0.01, Some((0.002, 1e-5, 0.0))),
+            (0.01, Some((-0.003, 1e-5, 0.0))),
             (0.02, None),
         ];
         assert_eq!(shrunk_toward_groups(&alike), vec![0.01, 0.01, 0.02]);
@@ -466,8 +614,8 @@ mod tests {
         // 2e-4): each keeps tau^2 / (tau^2 + v) of its own, the noisier
         // less; a territory without its own estimate takes its group's.
         let apart = [
-            (0.01, Some((0.02, 1e-6))),
-            (0.01, Some((-0.01, 1e-4))),
+            (0.01, Some((0.02, 1e-6, 0.0))),
+            (0.01, Some((-0.01, 1e-4, 0.0))),
             (0.0, None),
         ];
         let tau2 = ((0.02f64.powi(2) - 1e-6) + (0.01f64.powi(2) - 1e-4)) / 2.0;
@@ -481,6 +629,14 @@ mod tests {
             assert!((g - w).abs() < 1e-15, "{got:?} against {want:?}");
         }
         assert!(got[0] > 0.0295 && got[1] > 0.003);
+        // A group mean as uncertain as the territory's own estimate (and no
+        // spread between the territories): half of the difference kept.
+        let uncertain = [
+            (0.01, Some((0.004, 1e-5, 1e-5))),
+            (0.01, Some((0.0, 1e-5, 1e-5))),
+        ];
+        let got = shrunk_toward_groups(&uncertain);
+        assert!((got[0] - 0.012).abs() < 1e-15 && got[1] == 0.01, "{got:?}");
     }
 
     #[test]
