@@ -71,6 +71,7 @@ mod power;
 mod profiles;
 mod season;
 mod shocks;
+mod short_growth;
 mod skew;
 pub use season::shortest_seasonal_history;
 mod spikes;
