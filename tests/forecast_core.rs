@@ -543,7 +543,7 @@ fn two_years_of_a_market_growing_ten_percent_keep_their_growth() {
     // territory's season (December 10% above January) and out of its
     // level, and the year's medians ran low. Over data seeds 2026-2029
     // the median over territories of log(P50 / truth) read -0.042,
-    // -0.057, -0.018 and -0.048 so (mean -0.041); measured against each
+    // -0.057, -0.018 and -0.048 (mean -0.041); measured against each
     // territory's trend line (`fit::own_season`), -0.011, -0.019, +0.015
     // and -0.011 (mean -0.006). Over six seeds the medians' standard
     // deviation was 0.012, so the mean of four (sd 0.006) sits 2.3 of its

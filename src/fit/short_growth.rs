@@ -88,9 +88,8 @@ fn within_position_growth(a: &[f64], positions: &[usize], s: usize) -> Option<Wi
 /// its region has none; a random-effects mean, each weighted by 1 / (v +
 /// tau^2), tau^2 the spread of the region's true growths:
 /// `region_spreads`): `shrunk_toward_groups`. A territory with no peer
-/// keeps its
-/// own; one with no estimate of its own takes its peers' (0 without
-/// either). Why shrunk: a noisy territory's slope over two years tilts
+/// keeps its own; one with no estimate of its own takes its peers' (0
+/// without either). Why shrunk: a noisy territory's slope over two years tilts
 /// its season by its error (Superstore's states over three backtest
 /// origins, each state's own slope unshrunk: 0.4889 -> 0.4899); why not
 /// its region's alone: on Walmart's stores, which grow apart, the region
@@ -169,9 +168,9 @@ pub(super) fn short_history_growths(
     };
     // One step of the random-effects iteration: the peers weighed first
     // by their precision alone, then with the spread of the true growths
-    // that found (the most precise peers do not speak for the others'
-    // growth), and the spread measured again on those means for the
-    // shrinkage.
+    // that weighting found (the most precise peers do not speak for the
+    // others' growth), and the spread measured again on those means for
+    // the shrinkage.
     let spreads = |d: &[PeerDifference]| region_spreads(d, region_index, regions);
     let differences = differences_at(&spreads(&differences_at(&vec![0.0; regions])));
     let tau2 = spreads(&differences);
